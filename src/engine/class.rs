@@ -1,0 +1,160 @@
+//! Task equivalence classes: tasks with the same group, asks and plugins are placed alike.
+//!
+//! A class is compiled once per pass: resource names become dimension indices, roles become role
+//! indices, and the plugins are sorted by [`Scope`] so each stage asks only the ones it must.
+
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use super::state::PassState;
+use crate::model::{PortRequest, SoftTerm, TaskSpec};
+use crate::plugins::{HardConstraint, Scope};
+
+/// One class of interchangeable tasks.
+#[derive(Debug)]
+pub(crate) struct TaskClass {
+    pub group: u32,
+    /// Non-zero asks as (dimension, thousandths), in the task's resource order.
+    pub ask: Vec<(u16, i64)>,
+    pub ask_names: Vec<Arc<str>>,
+    pub ports: PortRequest,
+    /// Accepted role indices, in the order resources are drawn.
+    pub roles: Vec<u16>,
+    pub hard: Vec<Arc<dyn HardConstraint>>,
+    pub soft: Vec<SoftTerm>,
+    /// Whether placing a task claims the agent for the group.
+    pub claims: bool,
+    /// Weights normalised so that fitness and soft weights sum to 1.
+    pub fitness_weight: f64,
+    pub soft_weights: Vec<f64>,
+    pub stages: Stages,
+}
+
+/// Plugin positions split by the stage that asks them.
+#[derive(Debug, Default)]
+pub(crate) struct Stages {
+    /// Every hard constraint, in the task's order.
+    pub all_hard: Vec<usize>,
+    pub static_hard: Vec<usize>,
+    pub agent_hard: Vec<usize>,
+    /// Hard constraints asked once per bucket (attribute scope) or per agent (pass scope).
+    pub shared_hard: Vec<usize>,
+    /// Soft terms in the agent-local part of the score.
+    pub local_soft: Vec<usize>,
+    /// Soft terms in the shared part of the score (attribute or pass scope).
+    pub shared_soft: Vec<usize>,
+    /// Attribute keys whose values split agents into buckets.
+    pub bucket_keys: Vec<u32>,
+    /// False when a plugin has pass scope: every agent must then be asked for every task.
+    pub indexable: bool,
+}
+
+#[derive(PartialEq, Eq, Hash)]
+struct ClassKey {
+    group: u32,
+    ask: Vec<(u16, i64)>,
+    ports: PortRequest,
+    roles: Option<Vec<u32>>,
+    hard: Vec<usize>,
+    soft: Vec<(usize, u64)>,
+}
+
+/// Groups `tasks` into classes; returns the classes and each task's class index.
+pub(crate) fn compile(state: &mut PassState, tasks: &[TaskSpec], fitness_weight: f64) -> (Vec<TaskClass>, Vec<u32>) {
+    let mut classes: Vec<TaskClass> = Vec::new();
+    let mut index: FxHashMap<ClassKey, u32> = FxHashMap::default();
+    let mut of_task = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        let group = state.group(&task.group);
+        let ask: Vec<(u16, i64)> = task
+            .resources
+            .iter()
+            .map(|(name, q)| (state.dims.get(name).unwrap_or(0) as u16, q.milli()))
+            .collect();
+        let key = ClassKey {
+            group,
+            ask,
+            ports: task.ports.clone(),
+            roles: task.roles.as_ref().map(|rs| rs.iter().map(|r| state.roles.get(r.as_str()).unwrap_or(u32::MAX)).collect()),
+            hard: task.hard.iter().map(|c| Arc::as_ptr(c) as *const () as usize).collect(),
+            soft: task.soft.iter().map(|t| (Arc::as_ptr(&t.constraint) as *const () as usize, t.weight.to_bits())).collect(),
+        };
+        let next = classes.len() as u32;
+        let c = *index.entry(key).or_insert_with_key(|key| {
+            classes.push(build_class(state, task, key, fitness_weight));
+            next
+        });
+        of_task.push(c);
+    }
+    (classes, of_task)
+}
+
+fn build_class(state: &PassState, task: &TaskSpec, key: &ClassKey, fitness_weight: f64) -> TaskClass {
+    let roles = match &key.roles {
+        None => state.default_role_order.clone(),
+        Some(list) => {
+            let mut out: Vec<u16> = Vec::new();
+            for &r in list {
+                if r != u32::MAX && !out.contains(&(r as u16)) {
+                    out.push(r as u16);
+                }
+            }
+            out
+        }
+    };
+    let total: f64 = fitness_weight + task.soft.iter().map(|t| t.weight).sum::<f64>();
+    TaskClass {
+        group: key.group,
+        ask: key.ask.clone(),
+        ask_names: task.resources.iter().map(|(n, _)| n.clone()).collect(),
+        ports: task.ports.clone(),
+        roles,
+        hard: task.hard.clone(),
+        soft: task.soft.clone(),
+        claims: task.hard.iter().any(|c| c.claims_agent()),
+        fitness_weight: fitness_weight / total,
+        soft_weights: task.soft.iter().map(|t| t.weight / total).collect(),
+        stages: stages(state, task),
+    }
+}
+
+fn stages(state: &PassState, task: &TaskSpec) -> Stages {
+    let mut s = Stages { indexable: true, all_hard: (0..task.hard.len()).collect(), ..Stages::default() };
+    let bucket = |s: &mut Stages, name: &str| {
+        if let Some(k) = state.keys.get(name) {
+            if !s.bucket_keys.contains(&k) {
+                s.bucket_keys.push(k);
+            }
+        }
+    };
+    for (i, c) in task.hard.iter().enumerate() {
+        match c.scope() {
+            Scope::Static => s.static_hard.push(i),
+            Scope::Agent => s.agent_hard.push(i),
+            Scope::Attribute(name) => {
+                bucket(&mut s, &name);
+                s.shared_hard.push(i);
+            }
+            _ => {
+                s.indexable = false;
+                s.shared_hard.push(i);
+            }
+        }
+    }
+    for (i, t) in task.soft.iter().enumerate() {
+        match t.constraint.scope() {
+            Scope::Static | Scope::Agent => s.local_soft.push(i),
+            Scope::Attribute(name) => {
+                bucket(&mut s, &name);
+                s.shared_soft.push(i);
+            }
+            _ => {
+                s.indexable = false;
+                s.shared_soft.push(i);
+            }
+        }
+    }
+    s.bucket_keys.sort_unstable();
+    s
+}

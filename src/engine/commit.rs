@@ -1,0 +1,71 @@
+//! Committing a placement: take resources and ports, update counters, build the launch.
+
+use std::sync::Arc;
+
+use super::class::TaskClass;
+use super::state::PassState;
+use crate::model::{OfferId, Role, TaskSpec};
+use crate::plan::{Allocation, Launch};
+use crate::resources::Quantity;
+
+/// Places `task` (of `class`) on `agent`; the caller has checked that it fits.
+pub(crate) fn commit(state: &mut PassState, class: &TaskClass, task: &TaskSpec, agent: u32, offers: &Arc<[OfferId]>) -> Launch {
+    let mut split = Vec::new();
+    let mut resources = Vec::with_capacity(class.ask.len());
+    for (i, &(dim, amount)) in class.ask.iter().enumerate() {
+        split.clear();
+        state.take(agent, dim as usize, &class.roles, amount, &mut split);
+        for &(role, part) in &split {
+            resources.push(Allocation {
+                name: class.ask_names[i].clone(),
+                role: Role::new(&*state.roles.names[role as usize]),
+                amount: Quantity::from_milli(part as u64),
+            });
+        }
+    }
+    let ports = take_ports(state, class, agent);
+    state.count_on_agent(agent, class.group);
+    let slot = &mut state.agents[agent as usize];
+    if class.claims {
+        slot.owner = class.group;
+    }
+    Launch {
+        task_id: task.id.clone(),
+        group: task.group.clone(),
+        agent_id: slot.id.clone(),
+        hostname: slot.hostname.clone(),
+        offer_ids: offers.clone(),
+        resources,
+        ports,
+    }
+}
+
+/// Takes the specific ports, then the lowest free ones, from accepted roles in order.
+fn take_ports(state: &mut PassState, class: &TaskClass, agent: u32) -> Vec<(u16, Role)> {
+    let mut given: Vec<(u16, u16)> = Vec::with_capacity(class.ports.total() as usize);
+    let sets = &mut state.agents[agent as usize].ports;
+    for &port in &class.ports.specific {
+        for &role in &class.roles {
+            if let Some((_, set)) = sets.iter_mut().find(|(r, _)| *r == role) {
+                if set.remove(port) {
+                    given.push((port, role));
+                    break;
+                }
+            }
+        }
+    }
+    let mut left = class.ports.count;
+    for &role in &class.roles {
+        if left == 0 {
+            break;
+        }
+        if let Some((_, set)) = sets.iter_mut().find(|(r, _)| *r == role) {
+            let n = left.min(set.count());
+            if let Some(ports) = set.take_lowest(n) {
+                given.extend(ports.into_iter().map(|p| (p, role)));
+                left -= n;
+            }
+        }
+    }
+    given.into_iter().map(|(p, r)| (p, Role::new(&*state.roles.names[r as usize]))).collect()
+}

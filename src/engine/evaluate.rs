@@ -1,0 +1,97 @@
+//! The per-(task, agent) stages: resource fit, hard constraints, score. Nothing here allocates.
+
+use super::class::TaskClass;
+use super::state::{PassState, NONE};
+use crate::plugins::{AgentView, Fitness, PassView, TaskView};
+
+/// Why an agent failed the built-in fit stage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Miss {
+    /// Ask entry `index` is short; the agent has `available` thousandths in accepted roles.
+    Resource { index: usize, available: i64 },
+    /// Too few ports in accepted roles.
+    Ports { available: u32 },
+    /// A specific port (by position) is not free.
+    PortTaken { index: usize },
+    /// Another group holds the agent exclusively.
+    Claimed,
+}
+
+/// The built-in stage: resources and ports in accepted roles, and exclusivity.
+#[inline]
+pub(crate) fn fits(state: &PassState, class: &TaskClass, agent: u32) -> Result<(), Miss> {
+    for (index, &(dim, amount)) in class.ask.iter().enumerate() {
+        let available: i64 = class.roles.iter().map(|&r| state.free_in_role(agent, dim as usize, r as usize)).sum();
+        if available < amount {
+            return Err(Miss::Resource { index, available });
+        }
+    }
+    let slot = &state.agents[agent as usize];
+    if class.ports.total() > 0 {
+        let accepted = || slot.ports.iter().filter(|(r, _)| class.roles.contains(r)).map(|(_, set)| set);
+        let available: u32 = accepted().map(|set| set.count()).sum();
+        if available < class.ports.total() {
+            return Err(Miss::Ports { available });
+        }
+        for (index, &port) in class.ports.specific.iter().enumerate() {
+            if !accepted().any(|set| set.contains(port)) {
+                return Err(Miss::PortTaken { index });
+            }
+        }
+    }
+    if slot.owner != NONE && slot.owner != class.group {
+        return Err(Miss::Claimed);
+    }
+    Ok(())
+}
+
+/// The first of the class's hard constraints at `which` positions that rejects the agent.
+#[inline]
+pub(crate) fn first_failing(
+    class: &TaskClass,
+    which: &[usize],
+    task: &TaskView<'_>,
+    agent: &AgentView<'_>,
+    pass: &PassView<'_>,
+) -> Option<usize> {
+    which.iter().copied().find(|&i| !class.hard[i].allows(task, agent, pass))
+}
+
+/// The agent-local part of the score: fitness and static or agent-scoped soft terms.
+#[inline]
+pub(crate) fn local_score(
+    class: &TaskClass,
+    fitness: &dyn Fitness,
+    task: &TaskView<'_>,
+    agent: &AgentView<'_>,
+    pass: &PassView<'_>,
+) -> f64 {
+    let mut score = class.fitness_weight * fitness.score(task, agent).get();
+    for &i in &class.stages.local_soft {
+        score += class.soft_weights[i] * class.soft[i].constraint.score(task, agent, pass).get();
+    }
+    score
+}
+
+/// The shared part of the score: attribute- or pass-scoped soft terms.
+#[inline]
+pub(crate) fn shared_score(class: &TaskClass, task: &TaskView<'_>, agent: &AgentView<'_>, pass: &PassView<'_>) -> f64 {
+    let mut score = 0.0;
+    for &i in &class.stages.shared_soft {
+        score += class.soft_weights[i] * class.soft[i].constraint.score(task, agent, pass).get();
+    }
+    score
+}
+
+/// Whether `candidate` beats `best`: higher score, then the lower agent index (agent id order).
+#[inline]
+pub(crate) fn better(candidate: (f64, u32), best: Option<(f64, u32)>) -> bool {
+    match best {
+        None => true,
+        Some((score, agent)) => match candidate.0.total_cmp(&score) {
+            std::cmp::Ordering::Greater => true,
+            std::cmp::Ordering::Equal => candidate.1 < agent,
+            std::cmp::Ordering::Less => false,
+        },
+    }
+}

@@ -1,0 +1,158 @@
+//! The engine: bin-packs pending tasks onto pooled offers.
+//!
+//! A pass runs the stages of Nomad and kube-scheduler — built-in resource fit, hard constraints,
+//! score (fitness and soft constraints combined in one place), select, commit — over a state
+//! compiled once into dense arrays. Identical tasks form classes; for each class the agents sit
+//! in per-bucket priority queues (see `index`), so a placement looks at bucket tops, not at
+//! every agent. Ties break on the agent id; the same input gives the same plan.
+
+pub(crate) mod class;
+mod commit;
+mod evaluate;
+mod explain;
+mod index;
+mod pass;
+mod scan;
+pub(crate) mod state;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::model::{RunningTask, TaskId, TaskSpec};
+use crate::plan::Plan;
+use crate::plugins::fitness::BinPack;
+use crate::plugins::Fitness;
+use crate::pool::OfferPool;
+
+/// How the engine finds the best agent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Strategy {
+    /// Priority queues per task class and attribute bucket (falls back to a scan for classes
+    /// with pass-scoped plugins).
+    #[default]
+    Indexed,
+    /// Ask every agent for every task. Same plans, slower; the reference for tests.
+    Scan,
+}
+
+/// Engine settings.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Scores how well a task fits an agent's resources.
+    pub fitness: Arc<dyn Fitness>,
+    /// Weight of fitness against the soft constraints' weights (finite, positive).
+    pub fitness_weight: f64,
+    /// How candidates are found.
+    pub strategy: Strategy,
+    /// Decline the offers of agents that received no task (true), or keep them until they expire.
+    pub decline_unused: bool,
+}
+
+impl Default for EngineConfig {
+    /// Cpu and memory bin packing, weight 1, indexed, declining unused offers.
+    fn default() -> Self {
+        EngineConfig {
+            fitness: Arc::new(BinPack::cpu_mem()),
+            fitness_weight: 1.0,
+            strategy: Strategy::Indexed,
+            decline_unused: true,
+        }
+    }
+}
+
+/// Settings that cannot work.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The fitness weight is not finite and positive.
+    BadFitnessWeight(f64),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BadFitnessWeight(w) => write!(f, "fitness weight {w} is not finite and positive"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Input a pass cannot work with.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// Two tasks (pending or running) share an id.
+    DuplicateTask(TaskId),
+}
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::DuplicateTask(id) => write!(f, "task id {id} is given more than once"),
+        }
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+/// The scheduling engine: a pure function from (pool, pending, running, now) to a [`Plan`].
+///
+/// ```
+/// use std::time::Duration;
+/// use offerpack::{Engine, EngineConfig, Offer, OfferPool, TaskSpec};
+///
+/// let mut pool = OfferPool::new(Duration::from_secs(60));
+/// let now = Duration::ZERO;
+/// for (offer, agent) in [("o1", "a1"), ("o2", "a2")] {
+///     let offer = Offer::new(offer, agent, agent).with_scalar("cpus", 4.0).unwrap().with_scalar("mem", 4096.0).unwrap();
+///     pool.add(offer, now).unwrap();
+/// }
+/// let tasks = vec![
+///     TaskSpec::builder("web-1", "web").scalar("cpus", 1.0).scalar("mem", 512.0).build().unwrap(),
+///     TaskSpec::builder("web-2", "web").scalar("cpus", 1.0).scalar("mem", 512.0).build().unwrap(),
+/// ];
+/// let engine = Engine::new(EngineConfig::default()).unwrap();
+/// let plan = engine.schedule(&mut pool, &tasks, &[], now).unwrap();
+/// assert_eq!(plan.stats.agents_used, 1); // bin packing: both on one agent
+/// assert_eq!(plan.declined.len(), 1);    // the other agent's offer goes back
+/// assert!(pool.is_empty());
+/// ```
+#[derive(Clone, Debug)]
+pub struct Engine {
+    config: EngineConfig,
+}
+
+impl Engine {
+    /// An engine with validated settings.
+    pub fn new(config: EngineConfig) -> Result<Engine, ConfigError> {
+        if !(config.fitness_weight.is_finite() && config.fitness_weight > 0.0) {
+            return Err(ConfigError::BadFitnessWeight(config.fitness_weight));
+        }
+        Ok(Engine { config })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Plans one pass without changing the pool: what-if runs call this directly.
+    ///
+    /// Offers expired at `now` are not used and are listed in [`Plan::expired`].
+    pub fn plan(&self, pool: &OfferPool, pending: &[TaskSpec], running: &[RunningTask], now: Duration) -> Result<Plan, PlanError> {
+        pass::run(self, pool, pending, running, now)
+    }
+
+    /// Plans one pass and removes from the pool every offer the plan launched on, declined or
+    /// found expired.
+    pub fn schedule(&self, pool: &mut OfferPool, pending: &[TaskSpec], running: &[RunningTask], now: Duration) -> Result<Plan, PlanError> {
+        let plan = self.plan(pool, pending, running, now)?;
+        // The plan was made from this pool a moment ago, so every offer it names is held.
+        let settled = pool.settle(&plan);
+        debug_assert!(settled.is_ok());
+        Ok(plan)
+    }
+}

@@ -1,0 +1,381 @@
+//! The pass state: agents compiled into dense arrays, per-group counters, and commits.
+//!
+//! Everything the hot path reads is an index into a flat vector; strings are interned once when
+//! the pass is built, never per (task, agent) pair.
+
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use crate::model::{AgentId, Attributes, GroupId, OfferId, ResourceValue, RunningTask};
+use crate::pool::OfferPool;
+use crate::resources::{PortSet, CPUS, DISK, GPUS, MEM, NETWORK};
+
+/// "No value" in dense u32 tables.
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// Names of the resource dimensions every pass has, in [`Dim`](crate::plugins::Dim) order.
+pub(crate) const FIXED_DIMS: [&str; 5] = [CPUS, MEM, DISK, NETWORK, GPUS];
+
+/// One interned attribute value.
+#[derive(Debug)]
+pub(crate) struct ValueInfo {
+    pub key: u32,
+    pub text: Arc<str>,
+    pub scalar: Option<f64>,
+}
+
+/// One agent of the pass.
+#[derive(Debug)]
+pub(crate) struct AgentSlot {
+    pub id: AgentId,
+    pub hostname: Arc<str>,
+    pub host_value: u32,
+    pub offer_ids: Vec<OfferId>,
+    /// Free ports per role index.
+    pub ports: Vec<(u16, PortSet)>,
+    /// First group seen on the agent, and whether another group is there too.
+    pub first_group: u32,
+    pub mixed: bool,
+    /// Group that claimed the agent exclusively.
+    pub owner: u32,
+    /// Tasks on the agent (running and placed in this pass).
+    pub tasks: u32,
+}
+
+/// Interned names with dense indices.
+#[derive(Debug, Default)]
+pub(crate) struct Interner {
+    pub names: Vec<Arc<str>>,
+    index: FxHashMap<Arc<str>, u32>,
+}
+
+impl Interner {
+    pub fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&i) = self.index.get(name) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        let name: Arc<str> = Arc::from(name);
+        self.names.push(name.clone());
+        self.index.insert(name, i);
+        i
+    }
+
+    pub fn get(&self, name: &str) -> Option<u32> {
+        self.index.get(name).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+}
+
+/// Everything a pass reads and updates.
+#[derive(Debug)]
+pub(crate) struct PassState {
+    pub dims: Interner,
+    pub roles: Interner,
+    /// Role indices, reserved roles first (by name), then `*`.
+    pub default_role_order: Vec<u16>,
+    pub agents: Vec<AgentSlot>,
+    pub agent_index: FxHashMap<AgentId, u32>,
+    /// Free scalar amounts in thousandths, `[agent][dim][role]`.
+    pub free: Vec<i64>,
+    /// Agent size per dimension (offered plus held by running tasks), `[agent][dim]`.
+    pub total: Vec<i64>,
+    pub keys: Interner,
+    pub values: Vec<ValueInfo>,
+    value_index: FxHashMap<(u32, Arc<str>), u32>,
+    /// Value id per `[agent][key]`, or [`NONE`].
+    pub agent_values: Vec<u32>,
+    /// Agents per hostname value id.
+    pub host_agents: FxHashMap<u32, Vec<u32>>,
+    pub groups: Interner,
+    /// Tasks per (group, value id).
+    counts: FxHashMap<(u32, u32), u32>,
+    /// Values with at least one task, per (group, key).
+    used_values: FxHashMap<(u32, u32), Vec<u32>>,
+    pub group_total: Vec<u32>,
+}
+
+impl PassState {
+    pub fn n_dims(&self) -> usize {
+        self.dims.len()
+    }
+
+    pub fn n_roles(&self) -> usize {
+        self.roles.len()
+    }
+
+    pub fn n_keys(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Builds the state from the pool's live offers (agents sorted by id), resource names the
+    /// tasks ask for, attribute keys constraints name, and the running tasks.
+    pub fn build<'a>(
+        pool: &OfferPool,
+        now: std::time::Duration,
+        asked_dims: impl IntoIterator<Item = &'a str>,
+        running: &[RunningTask],
+    ) -> PassState {
+        let mut dims = Interner::default();
+        for name in FIXED_DIMS {
+            dims.intern(name);
+        }
+        let mut roles = Interner::default();
+        roles.intern("*");
+        let mut keys = Interner::default();
+        keys.intern(crate::model::HOSTNAME);
+        for agent in pool.agents_at(now) {
+            for offer in agent.offers() {
+                for r in &offer.resources {
+                    roles.intern(r.role.as_str());
+                    if matches!(r.value, ResourceValue::Scalar(_)) {
+                        dims.intern(&r.name);
+                    }
+                }
+            }
+            for (k, _) in agent.attributes().iter() {
+                keys.intern(k);
+            }
+        }
+        for name in asked_dims {
+            dims.intern(name);
+        }
+        for task in running {
+            if let Some((_, attrs)) = &task.host {
+                for (k, _) in attrs.iter() {
+                    keys.intern(k);
+                }
+            }
+        }
+        let mut state = PassState {
+            default_role_order: Vec::new(),
+            agents: Vec::new(),
+            agent_index: FxHashMap::default(),
+            free: Vec::new(),
+            total: Vec::new(),
+            values: Vec::new(),
+            value_index: FxHashMap::default(),
+            agent_values: Vec::new(),
+            host_agents: FxHashMap::default(),
+            groups: Interner::default(),
+            counts: FxHashMap::default(),
+            used_values: FxHashMap::default(),
+            group_total: Vec::new(),
+            dims,
+            roles,
+            keys,
+        };
+        let mut order: Vec<u16> = (1..state.n_roles() as u16).collect();
+        order.sort_by(|a, b| state.roles.names[*a as usize].cmp(&state.roles.names[*b as usize]));
+        order.push(0);
+        state.default_role_order = order;
+        state.add_agents(pool, now);
+        state.add_running(running);
+        state
+    }
+
+    fn add_agents(&mut self, pool: &OfferPool, now: std::time::Duration) {
+        let (nd, nr, nk) = (self.n_dims(), self.n_roles(), self.n_keys());
+        let mut agent_index: FxHashMap<AgentId, u32> = FxHashMap::default();
+        for agent in pool.agents_at(now) {
+            let idx = self.agents.len() as u32;
+            agent_index.insert(agent.id().clone(), idx);
+            self.free.resize(self.free.len() + nd * nr, 0);
+            self.total.resize(self.total.len() + nd, 0);
+            let base = idx as usize * nd * nr;
+            let mut ports: Vec<(u16, PortSet)> = Vec::new();
+            let mut offer_ids = Vec::new();
+            for offer in agent.offers() {
+                offer_ids.push(offer.id.clone());
+                for r in &offer.resources {
+                    let role = self.roles.get(r.role.as_str()).unwrap_or(0) as u16;
+                    match &r.value {
+                        ResourceValue::Scalar(q) => {
+                            let d = self.dims.get(&r.name).unwrap_or(0) as usize;
+                            self.free[base + d * nr + role as usize] += q.milli();
+                            self.total[idx as usize * nd + d] += q.milli();
+                        }
+                        ResourceValue::Ports(set) => {
+                            let slot = match ports.iter().position(|(r, _)| *r == role) {
+                                Some(i) => i,
+                                None => {
+                                    ports.push((role, PortSet::new()));
+                                    ports.len() - 1
+                                }
+                            };
+                            for range in set.ranges() {
+                                ports[slot].1.insert(*range);
+                            }
+                        }
+                    }
+                }
+            }
+            ports.sort_by_key(|(r, _)| *r);
+            let hostname: Arc<str> = Arc::from(agent.hostname());
+            self.agent_values.resize(self.agent_values.len() + nk, NONE);
+            let host_value = self.intern_value(0, &hostname, None);
+            self.agent_values[idx as usize * nk] = host_value;
+            for (k, v) in agent.attributes().iter() {
+                let key = self.keys.get(k).unwrap_or(0);
+                if key != 0 {
+                    let value = self.intern_value(key, v.as_str(), v.as_scalar());
+                    self.agent_values[idx as usize * nk + key as usize] = value;
+                }
+            }
+            self.host_agents.entry(host_value).or_default().push(idx);
+            self.agents.push(AgentSlot {
+                id: agent.id().clone(),
+                hostname,
+                host_value,
+                offer_ids,
+                ports,
+                first_group: NONE,
+                mixed: false,
+                owner: NONE,
+                tasks: 0,
+            });
+        }
+        self.agent_index = agent_index;
+    }
+
+    fn add_running(&mut self, running: &[RunningTask]) {
+        let nd = self.n_dims();
+        for task in running {
+            let group = self.group(&task.group);
+            if let Some(&agent) = self.agent_index.get(&task.agent_id) {
+                for (name, q) in &task.resources {
+                    if let Some(d) = self.dims.get(name) {
+                        self.total[agent as usize * nd + d as usize] += q.milli();
+                    }
+                }
+                self.count_on_agent(agent, group);
+            } else if let Some((hostname, attrs)) = &task.host {
+                let values = self.ghost_values(hostname, attrs);
+                self.count_values(group, &values);
+            } else {
+                self.group_total[group as usize] += 1;
+            }
+        }
+    }
+
+    fn ghost_values(&mut self, hostname: &str, attrs: &Attributes) -> Vec<u32> {
+        let mut values = vec![self.intern_value(0, hostname, None)];
+        for (k, v) in attrs.iter() {
+            if let Some(key) = self.keys.get(k).filter(|&key| key != 0) {
+                values.push(self.intern_value(key, v.as_str(), v.as_scalar()));
+            }
+        }
+        values
+    }
+
+    fn intern_value(&mut self, key: u32, text: &str, scalar: Option<f64>) -> u32 {
+        if let Some(&v) = self.value_index.get(&(key, Arc::from(text))) {
+            return v;
+        }
+        let v = self.values.len() as u32;
+        let text: Arc<str> = Arc::from(text);
+        self.values.push(ValueInfo { key, text: text.clone(), scalar });
+        self.value_index.insert((key, text), v);
+        v
+    }
+
+    /// The group index for a group id, interning it.
+    pub fn group(&mut self, id: &GroupId) -> u32 {
+        let g = self.groups.intern(id.as_str());
+        if self.group_total.len() <= g as usize {
+            self.group_total.resize(g as usize + 1, 0);
+        }
+        g
+    }
+
+    /// The value id of `key` on `agent`, or [`NONE`].
+    #[inline]
+    pub fn value_of(&self, agent: u32, key: u32) -> u32 {
+        self.agent_values[agent as usize * self.n_keys() + key as usize]
+    }
+
+    /// Tasks of `group` on agents whose attribute has value id `value`.
+    #[inline]
+    pub fn count(&self, group: u32, value: u32) -> u32 {
+        self.counts.get(&(group, value)).copied().unwrap_or(0)
+    }
+
+    /// Values of `key` that hold at least one task of `group`.
+    pub fn used_values(&self, group: u32, key: u32) -> &[u32] {
+        self.used_values.get(&(group, key)).map_or(&[], Vec::as_slice)
+    }
+
+    fn count_values(&mut self, group: u32, values: &[u32]) {
+        self.group_total[group as usize] += 1;
+        for &v in values {
+            let c = self.counts.entry((group, v)).or_insert(0);
+            *c += 1;
+            if *c == 1 {
+                let key = self.values[v as usize].key;
+                self.used_values.entry((group, key)).or_default().push(v);
+            }
+        }
+    }
+
+    /// Records one task of `group` on `agent` in every counter.
+    pub fn count_on_agent(&mut self, agent: u32, group: u32) {
+        let nk = self.n_keys();
+        let start = agent as usize * nk;
+        for k in 0..nk {
+            let v = self.agent_values[start + k];
+            if v != NONE {
+                let c = self.counts.entry((group, v)).or_insert(0);
+                *c += 1;
+                if *c == 1 {
+                    self.used_values.entry((group, k as u32)).or_default().push(v);
+                }
+            }
+        }
+        self.group_total[group as usize] += 1;
+        let slot = &mut self.agents[agent as usize];
+        slot.tasks += 1;
+        if slot.first_group == NONE {
+            slot.first_group = group;
+        } else if slot.first_group != group {
+            slot.mixed = true;
+        }
+    }
+
+    /// Free amount of `dim` on `agent` in `role`.
+    #[inline]
+    pub fn free_in_role(&self, agent: u32, dim: usize, role: usize) -> i64 {
+        let nr = self.n_roles();
+        self.free[(agent as usize * self.n_dims() + dim) * nr + role]
+    }
+
+    /// Free amount of `dim` on `agent` over all roles.
+    #[inline]
+    pub fn free_all_roles(&self, agent: u32, dim: usize) -> i64 {
+        let nr = self.n_roles();
+        let start = (agent as usize * self.n_dims() + dim) * nr;
+        self.free[start..start + nr].iter().sum()
+    }
+
+    /// Takes `amount` of `dim` from `agent`, drawing from `roles` in order; returns the split.
+    pub fn take(&mut self, agent: u32, dim: usize, roles: &[u16], amount: i64, out: &mut Vec<(u16, i64)>) {
+        let nr = self.n_roles();
+        let start = (agent as usize * self.n_dims() + dim) * nr;
+        let mut left = amount;
+        for &r in roles {
+            if left == 0 {
+                break;
+            }
+            let cell = &mut self.free[start + r as usize];
+            let part = left.min(*cell);
+            if part > 0 {
+                *cell -= part;
+                left -= part;
+                out.push((r, part));
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! offerpack: an offer-matching scheduling engine for Apache Mesos frameworks.
+//!
+//! The core is sans-IO: an [`OfferPool`] holds offers per agent, an [`Engine`] turns the pool,
+//! pending [`TaskSpec`]s and running tasks into a [`Plan`] of launches, declines and explained
+//! unplaced tasks. Time is passed in as `now`; nothing here reads a clock or does I/O.
+//!
+//! ```text
+//!  offers ─▶ OfferPool ─▶ Engine: fit ▶ hard constraints ▶ score ▶ select ▶ commit ─▶ Plan
+//!                                        ▲ plugins: constraints (hard/soft), fitness
+//! ```
+#![deny(missing_docs)]
+
+pub mod engine;
+pub mod model;
+pub mod plan;
+pub mod plugins;
+pub mod pool;
+pub mod resources;
+pub mod util;
+
+
+pub use engine::{ConfigError, Engine, EngineConfig, PlanError, Strategy};
+pub use model::{
+    AgentId, AttrValue, Attributes, GroupId, ModelError, Offer, OfferId, OfferedResource, PortRequest, ResourceValue,
+    Role, RunningTask, SoftTerm, TaskBuilder, TaskId, TaskSpec,
+};
+pub use plan::{Accept, Allocation, Launch, Plan, PlanStats, Reason, ReasonCount, Unplaced};
+pub use pool::{OfferPool, PoolError};
+pub use resources::{PortRange, PortSet, Quantity, QuantityError};

@@ -1,0 +1,94 @@
+//! Cheap-to-clone identifiers for agents, offers, tasks, groups and roles.
+
+use std::borrow::Borrow;
+use std::fmt;
+use std::sync::Arc;
+
+macro_rules! string_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(Arc<str>);
+
+        impl $name {
+            /// A new identifier from text.
+            pub fn new(text: impl AsRef<str>) -> Self {
+                Self(Arc::from(text.as_ref()))
+            }
+
+            /// The identifier's text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(text: &str) -> Self {
+                Self::new(text)
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(text: String) -> Self {
+                Self(Arc::from(text))
+            }
+        }
+
+        impl Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&*self.0, f)
+            }
+        }
+    };
+}
+
+string_id!(
+    /// The Mesos agent (slave) id an offer comes from.
+    AgentId
+);
+string_id!(
+    /// The id of one resource offer.
+    OfferId
+);
+string_id!(
+    /// The id of one task.
+    TaskId
+);
+string_id!(
+    /// The job or app a task belongs to; constraints count tasks per group.
+    GroupId
+);
+string_id!(
+    /// A Mesos role; `*` is the unreserved role.
+    Role
+);
+
+impl Role {
+    /// The unreserved role, `*`.
+    pub fn unreserved() -> Role {
+        Role::new("*")
+    }
+
+    /// Whether this is the unreserved role `*`.
+    pub fn is_unreserved(&self) -> bool {
+        self.as_str() == "*"
+    }
+}

@@ -1,0 +1,162 @@
+//! The outcome of a scheduling pass: launches, unplaced tasks with reasons, offers to decline.
+
+use std::sync::Arc;
+
+use crate::model::{AgentId, GroupId, OfferId, Role, TaskId};
+use crate::resources::Quantity;
+
+/// What one pass decided.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Plan {
+    /// Tasks placed, in the order they were placed.
+    pub launches: Vec<Launch>,
+    /// Tasks not placed, each with the reasons agents were rejected.
+    pub unplaced: Vec<Unplaced>,
+    /// Offers to decline (their agent received no task), sorted by id.
+    pub declined: Vec<OfferId>,
+    /// Offers whose hold ran out before the pass, sorted by id; decline them too.
+    pub expired: Vec<OfferId>,
+    /// Counts describing the pass.
+    pub stats: PlanStats,
+}
+
+/// One task placed on one agent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Launch {
+    /// The task.
+    pub task_id: TaskId,
+    /// The task's group.
+    pub group: GroupId,
+    /// The agent chosen.
+    pub agent_id: AgentId,
+    /// The agent's hostname.
+    pub hostname: Arc<str>,
+    /// Every offer of the agent: Mesos takes one ACCEPT per agent naming all of them.
+    pub offer_ids: Arc<[OfferId]>,
+    /// Scalar resources given, split by the role they were offered under.
+    pub resources: Vec<Allocation>,
+    /// Ports given, with their role.
+    pub ports: Vec<(u16, Role)>,
+}
+
+/// An amount of one resource taken from one role.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Allocation {
+    /// Resource name.
+    pub name: Arc<str>,
+    /// Role the resource was offered under (`*` for unreserved).
+    pub role: Role,
+    /// Amount given.
+    pub amount: Quantity,
+}
+
+/// A task the pass could not place, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unplaced {
+    /// The task.
+    pub task_id: TaskId,
+    /// Each reason with the number of agents rejected for it; each agent counts once, under the
+    /// first stage it failed (resources, then ports, then exclusivity, then hard constraints).
+    pub reasons: Vec<ReasonCount>,
+    /// Agents with live offers in the pass.
+    pub agents_considered: u32,
+}
+
+/// A rejection reason and how many agents it rejected.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReasonCount {
+    /// The reason.
+    pub reason: Reason,
+    /// How many agents were rejected for it.
+    pub agents: u32,
+}
+
+/// Why an agent could not take a task.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Reason {
+    /// Not enough of a scalar resource in the roles the task accepts.
+    Shortfall {
+        /// Resource name.
+        resource: Arc<str>,
+        /// Amount the task asks for.
+        asked: Quantity,
+        /// The most any of the rejected agents had free.
+        best_available: Quantity,
+    },
+    /// Not enough free ports.
+    Ports {
+        /// Ports asked for.
+        asked: u32,
+        /// The most any of the rejected agents had free.
+        best_available: u32,
+    },
+    /// A specific port asked for is not free.
+    PortTaken {
+        /// The port.
+        port: u16,
+    },
+    /// The agent is held exclusively by another group.
+    ClaimedByOtherGroup,
+    /// A hard constraint failed.
+    Constraint {
+        /// Position of the constraint in the task's hard constraints.
+        index: usize,
+        /// The constraint's name.
+        name: Arc<str>,
+    },
+}
+
+/// Counts describing a pass.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PlanStats {
+    /// Tasks placed.
+    pub tasks_placed: u32,
+    /// Tasks left unplaced.
+    pub tasks_unplaced: u32,
+    /// Agents that received at least one task.
+    pub agents_used: u32,
+    /// Agents with live offers.
+    pub agents_considered: u32,
+    /// Equivalence classes the pending tasks formed.
+    pub task_classes: u32,
+}
+
+/// All launches on one agent: one ACCEPT call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Accept<'a> {
+    /// The agent.
+    pub agent_id: &'a AgentId,
+    /// Every offer of the agent.
+    pub offer_ids: &'a [OfferId],
+    /// The launches, in placement order.
+    pub launches: Vec<&'a Launch>,
+}
+
+impl Plan {
+    /// Launches grouped per agent, sorted by agent id: one ACCEPT each.
+    pub fn accepts(&self) -> Vec<Accept<'_>> {
+        let mut order: Vec<&Launch> = self.launches.iter().collect();
+        order.sort_by(|a, b| a.agent_id.cmp(&b.agent_id));
+        let mut accepts: Vec<Accept<'_>> = Vec::new();
+        for launch in order {
+            match accepts.last_mut() {
+                Some(acc) if acc.agent_id == &launch.agent_id => acc.launches.push(launch),
+                _ => accepts.push(Accept {
+                    agent_id: &launch.agent_id,
+                    offer_ids: &launch.offer_ids,
+                    launches: vec![launch],
+                }),
+            }
+        }
+        accepts
+    }
+
+    /// Every offer the plan uses up: launched-on, declined and expired, each once.
+    pub fn consumed_offer_ids(&self) -> Vec<&OfferId> {
+        let mut ids: Vec<&OfferId> = self.accepts().iter().flat_map(|a| a.offer_ids.iter()).collect();
+        ids.extend(self.declined.iter());
+        ids.extend(self.expired.iter());
+        ids
+    }
+}

@@ -1,0 +1,58 @@
+//! `BALANCE n`: Fenzo's balanced host attribute — no value runs ahead of the others.
+
+use std::sync::Arc;
+
+use crate::plugins::{AgentView, HardConstraint, PassView, Score, Scope, SoftConstraint, TaskView};
+
+/// `attr:BALANCE:n` — with `n` expected values of `attr`, a value may take another task of the
+/// group only while it holds fewer than `ceil((tasks of the group + 1) / n)`.
+#[derive(Debug, Clone)]
+pub struct Balance {
+    attr: Arc<str>,
+    values: u32,
+    name: String,
+}
+
+impl Balance {
+    /// Balance over `values` expected values of `attr`; `None` when `values` is zero.
+    pub fn new(attr: &str, values: u32) -> Option<Balance> {
+        (values > 0).then(|| Balance { attr: Arc::from(attr), values, name: format!("{attr}:BALANCE:{values}") })
+    }
+
+    /// Tasks on this value, and the most a value may hold before taking one more.
+    fn counts(&self, task: &TaskView<'_>, agent: &AgentView<'_>, pass: &PassView<'_>) -> Option<(u32, u32)> {
+        let here = agent.attribute(&self.attr)?;
+        let group = task.group();
+        let cap = (pass.group_total(group) + 1).div_ceil(self.values);
+        Some((pass.count(group, &here), cap))
+    }
+}
+
+impl HardConstraint for Balance {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn scope(&self) -> Scope {
+        Scope::Attribute(self.attr.clone())
+    }
+    fn allows(&self, task: &TaskView<'_>, agent: &AgentView<'_>, pass: &PassView<'_>) -> bool {
+        self.counts(task, agent, pass).is_some_and(|(count, cap)| count < cap)
+    }
+}
+
+impl SoftConstraint for Balance {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn scope(&self) -> Scope {
+        Scope::Attribute(self.attr.clone())
+    }
+    /// 1 under the cap, falling with every task over it.
+    fn score(&self, task: &TaskView<'_>, agent: &AgentView<'_>, pass: &PassView<'_>) -> Score {
+        match self.counts(task, agent, pass) {
+            Some((count, cap)) if count < cap => Score::ONE,
+            Some((count, cap)) => super::decay(count - cap + 1),
+            None => Score::ZERO,
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! `LIKE regex`: the attribute's value must match a regular expression.
+
+use std::sync::Arc;
+
+use regex::Regex;
+
+use crate::plugins::{AgentView, HardConstraint, PassView, Score, Scope, SoftConstraint, TaskView};
+
+/// `attr:LIKE:regex` — the whole value of `attr` matches `regex` (anchored, as in Marathon).
+#[derive(Debug, Clone)]
+pub struct Like {
+    attr: Arc<str>,
+    pattern: Regex,
+    name: String,
+}
+
+impl Like {
+    /// Matches `attr` against `pattern`; errors when the pattern does not compile.
+    pub fn new(attr: &str, pattern: &str) -> Result<Like, regex::Error> {
+        let pattern = anchored(pattern)?;
+        Ok(Like { attr: Arc::from(attr), name: format!("{attr}:LIKE:{}", strip(&pattern)), pattern })
+    }
+
+    pub(super) fn matches(&self, agent: &AgentView<'_>) -> Option<bool> {
+        agent.attribute(&self.attr).map(|v| self.pattern.is_match(v.as_str()))
+    }
+}
+
+/// Compiles `pattern` so it must match the whole value.
+pub(super) fn anchored(pattern: &str) -> Result<Regex, regex::Error> {
+    Regex::new(&format!("^(?:{pattern})$"))
+}
+
+/// The user's pattern back from an anchored regex.
+pub(super) fn strip(re: &Regex) -> &str {
+    let s = re.as_str();
+    &s[4..s.len() - 2]
+}
+
+impl HardConstraint for Like {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn scope(&self) -> Scope {
+        Scope::Static
+    }
+    fn allows(&self, _: &TaskView<'_>, agent: &AgentView<'_>, _: &PassView<'_>) -> bool {
+        self.matches(agent) == Some(true)
+    }
+}
+
+impl SoftConstraint for Like {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn scope(&self) -> Scope {
+        Scope::Static
+    }
+    fn score(&self, _: &TaskView<'_>, agent: &AgentView<'_>, _: &PassView<'_>) -> Score {
+        Score::from_bool(self.matches(agent) == Some(true))
+    }
+}

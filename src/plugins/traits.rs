@@ -1,0 +1,64 @@
+//! The plugin traits: hard constraints, soft constraints and fitness calculators.
+
+use std::fmt::Debug;
+
+use super::{AgentView, PassView, Score, Scope, TaskView};
+
+/// A filter: an agent failing it cannot take the task.
+///
+/// ```
+/// use offerpack::plugins::{AgentView, HardConstraint, PassView, Scope, TaskView};
+///
+/// /// Only agents whose hostname ends in `.prod`.
+/// #[derive(Debug)]
+/// struct ProdOnly;
+///
+/// impl HardConstraint for ProdOnly {
+///     fn name(&self) -> &str { "prod-only" }
+///     fn scope(&self) -> Scope { Scope::Static }
+///     fn allows(&self, _: &TaskView<'_>, agent: &AgentView<'_>, _: &PassView<'_>) -> bool {
+///         agent.hostname().ends_with(".prod")
+///     }
+/// }
+/// ```
+pub trait HardConstraint: Send + Sync + Debug {
+    /// A short name used in explanations, e.g. `hostname:UNIQUE`.
+    fn name(&self) -> &str;
+
+    /// What the answer depends on; see [`Scope`].
+    fn scope(&self) -> Scope {
+        Scope::Pass
+    }
+
+    /// Whether `agent` may take `task` given what the pass has placed so far.
+    fn allows(&self, task: &TaskView<'_>, agent: &AgentView<'_>, pass: &PassView<'_>) -> bool;
+
+    /// Whether placing a task with this constraint reserves the agent for the task's group,
+    /// so that the engine keeps every other group's tasks off it.
+    fn claims_agent(&self) -> bool {
+        false
+    }
+}
+
+/// A preference: scores an agent for a task in `[0, 1]`.
+pub trait SoftConstraint: Send + Sync + Debug {
+    /// A short name used in explanations.
+    fn name(&self) -> &str;
+
+    /// What the score depends on; see [`Scope`].
+    fn scope(&self) -> Scope {
+        Scope::Pass
+    }
+
+    /// How much `agent` suits `task` (1 best).
+    fn score(&self, task: &TaskView<'_>, agent: &AgentView<'_>, pass: &PassView<'_>) -> Score;
+}
+
+/// Scores how well a task fits an agent's resources; sees only the task and that agent.
+pub trait Fitness: Send + Sync + Debug {
+    /// A short name, e.g. `cpu_mem_binpack`.
+    fn name(&self) -> &str;
+
+    /// How good placing `task` on `agent` is (1 best).
+    fn score(&self, task: &TaskView<'_>, agent: &AgentView<'_>) -> Score;
+}

@@ -1,0 +1,211 @@
+//! Read-only views handed to plugins: the task, one agent, and the pass so far.
+//!
+//! Views are a few references each, built on the stack per call; nothing here allocates.
+
+use crate::engine::class::TaskClass;
+use crate::engine::state::{PassState, ValueInfo, NONE};
+use crate::model::{AgentId, GroupId, TaskId, HOSTNAME};
+use crate::resources::Quantity;
+
+/// A resource dimension of the pass (cpus, mem, ... or a named scalar).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Dim(pub(crate) u16);
+
+impl Dim {
+    /// `cpus`.
+    pub const CPUS: Dim = Dim(0);
+    /// `mem`.
+    pub const MEM: Dim = Dim(1);
+    /// `disk`.
+    pub const DISK: Dim = Dim(2);
+    /// `network`.
+    pub const NETWORK: Dim = Dim(3);
+    /// `gpus`.
+    pub const GPUS: Dim = Dim(4);
+}
+
+/// A group of tasks as the pass numbers it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GroupRef(pub(crate) u32);
+
+/// An attribute name as the pass numbers it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AttrKey(pub(crate) u32);
+
+impl AttrKey {
+    /// The `hostname` pseudo-attribute.
+    pub const HOSTNAME: AttrKey = AttrKey(0);
+}
+
+/// One attribute value of one agent.
+#[derive(Clone, Copy, Debug)]
+pub struct AttrRef<'a> {
+    value: u32,
+    info: &'a ValueInfo,
+}
+
+impl<'a> AttrRef<'a> {
+    /// The value's text.
+    pub fn as_str(&self) -> &'a str {
+        &self.info.text
+    }
+
+    /// The value as a number, for scalar attributes.
+    pub fn as_scalar(&self) -> Option<f64> {
+        self.info.scalar
+    }
+
+    /// The attribute's name, numbered.
+    pub fn key(&self) -> AttrKey {
+        AttrKey(self.info.key)
+    }
+}
+
+impl PartialEq for AttrRef<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+
+/// The task being placed.
+#[derive(Clone, Copy, Debug)]
+pub struct TaskView<'a> {
+    pub(crate) id: &'a TaskId,
+    pub(crate) group_id: &'a GroupId,
+    pub(crate) class: &'a TaskClass,
+}
+
+impl<'a> TaskView<'a> {
+    /// Task id.
+    pub fn id(&self) -> &'a TaskId {
+        self.id
+    }
+
+    /// The task's group.
+    pub fn group_id(&self) -> &'a GroupId {
+        self.group_id
+    }
+
+    /// The task's group, numbered, for [`PassView`] counts.
+    pub fn group(&self) -> GroupRef {
+        GroupRef(self.class.group)
+    }
+
+    /// Amount asked of one resource.
+    pub fn ask(&self, dim: Dim) -> Quantity {
+        let found = self.class.ask.iter().find(|(d, _)| *d == dim.0);
+        found.map_or(Quantity::ZERO, |(_, m)| Quantity::from_milli(*m as u64))
+    }
+
+    /// Number of ports asked for (any and specific).
+    pub fn ports(&self) -> u32 {
+        self.class.ports.total()
+    }
+}
+
+/// One agent, with what the pass has already placed on it.
+#[derive(Clone, Copy, Debug)]
+pub struct AgentView<'a> {
+    pub(crate) state: &'a PassState,
+    pub(crate) agent: u32,
+}
+
+impl<'a> AgentView<'a> {
+    /// Agent id.
+    pub fn id(&self) -> &'a AgentId {
+        &self.state.agents[self.agent as usize].id
+    }
+
+    /// Hostname.
+    pub fn hostname(&self) -> &'a str {
+        &self.state.agents[self.agent as usize].hostname
+    }
+
+    /// An attribute by name (`hostname` included); `None` when the agent lacks it.
+    pub fn attribute(&self, name: &str) -> Option<AttrRef<'a>> {
+        let key = if name == HOSTNAME { 0 } else { self.state.keys.get(name)? };
+        self.attribute_by_key(AttrKey(key))
+    }
+
+    /// An attribute by numbered name.
+    pub fn attribute_by_key(&self, key: AttrKey) -> Option<AttrRef<'a>> {
+        let value = self.state.value_of(self.agent, key.0);
+        (value != NONE).then(|| AttrRef { value, info: &self.state.values[value as usize] })
+    }
+
+    /// Free amount of a resource now, over all roles.
+    #[inline]
+    pub fn free(&self, dim: Dim) -> Quantity {
+        let m = self.state.free_all_roles(self.agent, dim.0 as usize);
+        Quantity::from_milli(m.max(0) as u64)
+    }
+
+    /// The agent's size in a resource: what it offered at the start of the pass plus what its
+    /// running tasks hold (when known).
+    #[inline]
+    pub fn total(&self, dim: Dim) -> Quantity {
+        let m = self.state.total[self.agent as usize * self.state.n_dims() + dim.0 as usize];
+        Quantity::from_milli(m.max(0) as u64)
+    }
+
+    /// Fraction of a resource in use once `task` is placed here, in `[0, 1]`; 0 when the agent
+    /// has none of it.
+    #[inline]
+    pub fn utilisation_after(&self, task: &TaskView<'_>, dim: Dim) -> f64 {
+        let total = self.total(dim).milli();
+        if total <= 0 {
+            return 0.0;
+        }
+        let used = total - self.free(dim).milli() + task.ask(dim).milli();
+        (used as f64 / total as f64).clamp(0.0, 1.0)
+    }
+
+    /// Tasks on the agent (running and placed in this pass).
+    pub fn task_count(&self) -> u32 {
+        self.state.agents[self.agent as usize].tasks
+    }
+
+    /// Whether every task on the agent belongs to `group` (true for an empty agent).
+    pub fn only_group(&self, group: GroupRef) -> bool {
+        let slot = &self.state.agents[self.agent as usize];
+        !slot.mixed && (slot.first_group == NONE || slot.first_group == group.0)
+    }
+}
+
+/// The pass so far: tasks per group per attribute value, running tasks included.
+#[derive(Clone, Copy, Debug)]
+pub struct PassView<'a> {
+    pub(crate) state: &'a PassState,
+}
+
+impl<'a> PassView<'a> {
+    /// The numbered form of an attribute name, if any agent or running task has it.
+    pub fn key(&self, name: &str) -> Option<AttrKey> {
+        if name == HOSTNAME {
+            return Some(AttrKey::HOSTNAME);
+        }
+        self.state.keys.get(name).map(AttrKey)
+    }
+
+    /// Tasks of `group` on agents sharing this attribute value.
+    #[inline]
+    pub fn count(&self, group: GroupRef, value: &AttrRef<'_>) -> u32 {
+        self.state.count(group.0, value.value)
+    }
+
+    /// Tasks of `group` anywhere (running and placed in this pass).
+    pub fn group_total(&self, group: GroupRef) -> u32 {
+        self.state.group_total.get(group.0 as usize).copied().unwrap_or(0)
+    }
+
+    /// Task counts of `group` per value of `key`, for the values holding at least one.
+    pub fn value_counts(&self, group: GroupRef, key: AttrKey) -> impl Iterator<Item = u32> + 'a {
+        let state = self.state;
+        state.used_values(group.0, key.0).iter().map(move |&v| state.count(group.0, v))
+    }
+
+    /// Number of values of `key` holding at least one task of `group`.
+    pub fn distinct_values(&self, group: GroupRef, key: AttrKey) -> usize {
+        self.state.used_values(group.0, key.0).len()
+    }
+}
