@@ -18,7 +18,6 @@ pub mod pool;
 pub mod resources;
 pub mod util;
 
-
 pub use engine::{ConfigError, Engine, EngineConfig, PlanError, Strategy};
 pub use model::{
     AgentId, AttrValue, Attributes, GroupId, ModelError, Offer, OfferId, OfferedResource, PortRequest, ResourceValue,

@@ -67,18 +67,22 @@ pub(crate) fn compile(state: &mut PassState, tasks: &[TaskSpec], fitness_weight:
     let mut of_task = Vec::with_capacity(tasks.len());
     for task in tasks {
         let group = state.group(&task.group);
-        let ask: Vec<(u16, i64)> = task
-            .resources
-            .iter()
-            .map(|(name, q)| (state.dims.get(name).unwrap_or(0) as u16, q.milli()))
-            .collect();
+        let ask: Vec<(u16, i64)> =
+            task.resources.iter().map(|(name, q)| (state.dims.get(name).unwrap_or(0) as u16, q.milli())).collect();
         let key = ClassKey {
             group,
             ask,
             ports: task.ports.clone(),
-            roles: task.roles.as_ref().map(|rs| rs.iter().map(|r| state.roles.get(r.as_str()).unwrap_or(u32::MAX)).collect()),
+            roles: task
+                .roles
+                .as_ref()
+                .map(|rs| rs.iter().map(|r| state.roles.get(r.as_str()).unwrap_or(u32::MAX)).collect()),
             hard: task.hard.iter().map(|c| Arc::as_ptr(c) as *const () as usize).collect(),
-            soft: task.soft.iter().map(|t| (Arc::as_ptr(&t.constraint) as *const () as usize, t.weight.to_bits())).collect(),
+            soft: task
+                .soft
+                .iter()
+                .map(|t| (Arc::as_ptr(&t.constraint) as *const () as usize, t.weight.to_bits()))
+                .collect(),
         };
         let next = classes.len() as u32;
         let c = *index.entry(key).or_insert_with_key(|key| {

@@ -9,7 +9,13 @@ use crate::plan::{Allocation, Launch};
 use crate::resources::Quantity;
 
 /// Places `task` (of `class`) on `agent`; the caller has checked that it fits.
-pub(crate) fn commit(state: &mut PassState, class: &TaskClass, task: &TaskSpec, agent: u32, offers: &Arc<[OfferId]>) -> Launch {
+pub(crate) fn commit(
+    state: &mut PassState,
+    class: &TaskClass,
+    task: &TaskSpec,
+    agent: u32,
+    offers: &Arc<[OfferId]>,
+) -> Launch {
     let mut split = Vec::new();
     let mut resources = Vec::with_capacity(class.ask.len());
     for (i, &(dim, amount)) in class.ask.iter().enumerate() {

@@ -4,7 +4,7 @@
 //! constraint); nothing is formatted or allocated per agent.
 
 use super::class::TaskClass;
-use super::evaluate::{fits, first_failing, Miss};
+use super::evaluate::{first_failing, fits, Miss};
 use super::state::PassState;
 use crate::plan::{Reason, ReasonCount};
 use crate::plugins::{AgentView, PassView, TaskView};

@@ -54,7 +54,13 @@ impl std::fmt::Debug for ClassIndex {
 
 impl ClassIndex {
     /// Scores every agent once for `class`.
-    pub fn build(state: &PassState, class: &TaskClass, fitness: &dyn Fitness, task: &TaskView<'_>, log_len: usize) -> ClassIndex {
+    pub fn build(
+        state: &PassState,
+        class: &TaskClass,
+        fitness: &dyn Fitness,
+        task: &TaskView<'_>,
+        log_len: usize,
+    ) -> ClassIndex {
         let pass = PassView { state };
         let keys = &class.stages.bucket_keys;
         let mut by_values: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
@@ -83,7 +89,14 @@ impl ClassIndex {
     }
 
     /// Puts `agent` back in its bucket with its current local score, or out if it cannot fit.
-    fn rescore(&mut self, state: &PassState, class: &TaskClass, fitness: &dyn Fitness, task: &TaskView<'_>, agent: u32) {
+    fn rescore(
+        &mut self,
+        state: &PassState,
+        class: &TaskClass,
+        fitness: &dyn Fitness,
+        task: &TaskView<'_>,
+        agent: u32,
+    ) {
         let bucket = self.bucket_of[agent as usize];
         if bucket == NONE {
             return;
@@ -102,7 +115,14 @@ impl ClassIndex {
     }
 
     /// Re-scores the agents touched by commits since the last call.
-    pub fn sync(&mut self, state: &PassState, class: &TaskClass, fitness: &dyn Fitness, task: &TaskView<'_>, log: &[u32]) {
+    pub fn sync(
+        &mut self,
+        state: &PassState,
+        class: &TaskClass,
+        fitness: &dyn Fitness,
+        task: &TaskView<'_>,
+        log: &[u32],
+    ) {
         for &touched in &log[self.synced..] {
             let host = state.agents[touched as usize].host_value;
             for &agent in state.host_agents.get(&host).map_or(&[][..], Vec::as_slice) {

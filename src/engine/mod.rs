@@ -142,13 +142,25 @@ impl Engine {
     /// Plans one pass without changing the pool: what-if runs call this directly.
     ///
     /// Offers expired at `now` are not used and are listed in [`Plan::expired`].
-    pub fn plan(&self, pool: &OfferPool, pending: &[TaskSpec], running: &[RunningTask], now: Duration) -> Result<Plan, PlanError> {
+    pub fn plan(
+        &self,
+        pool: &OfferPool,
+        pending: &[TaskSpec],
+        running: &[RunningTask],
+        now: Duration,
+    ) -> Result<Plan, PlanError> {
         pass::run(self, pool, pending, running, now)
     }
 
     /// Plans one pass and removes from the pool every offer the plan launched on, declined or
     /// found expired.
-    pub fn schedule(&self, pool: &mut OfferPool, pending: &[TaskSpec], running: &[RunningTask], now: Duration) -> Result<Plan, PlanError> {
+    pub fn schedule(
+        &self,
+        pool: &mut OfferPool,
+        pending: &[TaskSpec],
+        running: &[RunningTask],
+        now: Duration,
+    ) -> Result<Plan, PlanError> {
         let plan = self.plan(pool, pending, running, now)?;
         // The plan was made from this pool a moment ago, so every offer it names is held.
         let settled = pool.settle(&plan);

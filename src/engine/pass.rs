@@ -17,7 +17,13 @@ use crate::plugins::TaskView;
 use crate::pool::OfferPool;
 
 /// Runs one pass; see [`Engine::plan`].
-pub(crate) fn run(engine: &Engine, pool: &OfferPool, pending: &[TaskSpec], running: &[RunningTask], now: Duration) -> Result<Plan, PlanError> {
+pub(crate) fn run(
+    engine: &Engine,
+    pool: &OfferPool,
+    pending: &[TaskSpec],
+    running: &[RunningTask],
+    now: Duration,
+) -> Result<Plan, PlanError> {
     check_ids(pending, running)?;
     let asked = pending.iter().flat_map(|t| t.resources.iter().map(|(n, _)| &**n));
     let mut state = PassState::build(pool, now, asked, running);
@@ -77,7 +83,14 @@ pub(crate) fn run(engine: &Engine, pool: &OfferPool, pending: &[TaskSpec], runni
 }
 
 /// Fills in declines, expiries and stats.
-fn finish(engine: &Engine, pool: &OfferPool, state: &PassState, now: Duration, classes: usize, mut plan: Plan) -> Result<Plan, PlanError> {
+fn finish(
+    engine: &Engine,
+    pool: &OfferPool,
+    state: &PassState,
+    now: Duration,
+    classes: usize,
+    mut plan: Plan,
+) -> Result<Plan, PlanError> {
     let mut used_agents = vec![false; state.agents.len()];
     for launch in &plan.launches {
         if let Some(&a) = state.agent_index.get(&launch.agent_id) {

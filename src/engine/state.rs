@@ -86,6 +86,8 @@ pub(crate) struct PassState {
     pub total: Vec<i64>,
     pub keys: Interner,
     pub values: Vec<ValueInfo>,
+    /// Number of distinct values seen per key.
+    pub values_per_key: Vec<u32>,
     value_index: FxHashMap<(u32, Arc<str>), u32>,
     /// Value id per `[agent][key]`, or [`NONE`].
     pub agent_values: Vec<u32>,
@@ -158,6 +160,7 @@ impl PassState {
             free: Vec::new(),
             total: Vec::new(),
             values: Vec::new(),
+            values_per_key: Vec::new(),
             value_index: FxHashMap::default(),
             agent_values: Vec::new(),
             host_agents: FxHashMap::default(),
@@ -279,6 +282,10 @@ impl PassState {
         let v = self.values.len() as u32;
         let text: Arc<str> = Arc::from(text);
         self.values.push(ValueInfo { key, text: text.clone(), scalar });
+        if self.values_per_key.len() <= key as usize {
+            self.values_per_key.resize(key as usize + 1, 0);
+        }
+        self.values_per_key[key as usize] += 1;
         self.value_index.insert((key, text), v);
         v
     }

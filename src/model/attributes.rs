@@ -20,10 +20,7 @@ impl AttrValue {
 
     /// A scalar attribute value; `None` for NaN or infinite values.
     pub fn scalar(value: f64) -> Option<AttrValue> {
-        value.is_finite().then(|| AttrValue {
-            text: Arc::from(format_scalar(value).as_str()),
-            scalar: Some(value),
-        })
+        value.is_finite().then(|| AttrValue { text: Arc::from(format_scalar(value).as_str()), scalar: Some(value) })
     }
 
     /// The value as text (scalars in their shortest decimal form).
@@ -82,10 +79,7 @@ impl Attributes {
 
     /// The value of one attribute.
     pub fn get(&self, name: &str) -> Option<&AttrValue> {
-        self.entries
-            .binary_search_by(|(k, _)| (**k).cmp(name))
-            .ok()
-            .map(|i| &self.entries[i].1)
+        self.entries.binary_search_by(|(k, _)| (**k).cmp(name)).ok().map(|i| &self.entries[i].1)
     }
 
     /// All attributes, sorted by name.

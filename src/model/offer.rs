@@ -68,12 +68,7 @@ impl Offer {
     }
 
     /// Adds a scalar resource reserved for `role`.
-    pub fn with_reserved_scalar(
-        mut self,
-        name: &str,
-        role: Role,
-        amount: f64,
-    ) -> Result<Offer, QuantityError> {
+    pub fn with_reserved_scalar(mut self, name: &str, role: Role, amount: f64) -> Result<Offer, QuantityError> {
         let value = ResourceValue::Scalar(Quantity::new(amount)?);
         self.resources.push(OfferedResource { name: Arc::from(name), role, value });
         Ok(self)

@@ -83,10 +83,7 @@ impl TaskSpec {
 
     /// The amount of one scalar resource asked for (zero when not asked).
     pub fn ask(&self, name: &str) -> Quantity {
-        self.resources
-            .binary_search_by(|(n, _)| (**n).cmp(name))
-            .map(|i| self.resources[i].1)
-            .unwrap_or(Quantity::ZERO)
+        self.resources.binary_search_by(|(n, _)| (**n).cmp(name)).map(|i| self.resources[i].1).unwrap_or(Quantity::ZERO)
     }
 }
 
@@ -191,12 +188,6 @@ pub struct RunningTask {
 impl RunningTask {
     /// A running task with no resource figures and no host details.
     pub fn new(id: impl Into<TaskId>, group: impl Into<GroupId>, agent: impl Into<AgentId>) -> Self {
-        RunningTask {
-            id: id.into(),
-            group: group.into(),
-            agent_id: agent.into(),
-            resources: Vec::new(),
-            host: None,
-        }
+        RunningTask { id: id.into(), group: group.into(), agent_id: agent.into(), resources: Vec::new(), host: None }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::{AgentView, Fitness, HardConstraint, PassView, Score, Scope, SoftConstraint, TaskView};
+use super::{AgentView, Fitness, HardConstraint, PassView, Scope, Score, SoftConstraint, TaskView};
 
 /// A hard constraint from a closure; its scope is [`Scope::Pass`] unless narrowed.
 ///

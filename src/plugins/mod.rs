@@ -14,6 +14,6 @@ mod traits;
 mod views;
 
 pub use closure::{FitnessFn, HardFn, SoftFn};
-pub use score::{Score, Scope};
+pub use score::{Scope, Score};
 pub use traits::{Fitness, HardConstraint, SoftConstraint};
 pub use views::{AgentView, AttrKey, AttrRef, Dim, GroupRef, PassView, TaskView};

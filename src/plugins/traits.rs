@@ -2,7 +2,7 @@
 
 use std::fmt::Debug;
 
-use super::{AgentView, PassView, Score, Scope, TaskView};
+use super::{AgentView, PassView, Scope, Score, TaskView};
 
 /// A filter: an agent failing it cannot take the task.
 ///

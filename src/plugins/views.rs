@@ -204,6 +204,11 @@ impl<'a> PassView<'a> {
         state.used_values(group.0, key.0).iter().map(move |&v| state.count(group.0, v))
     }
 
+    /// Number of distinct values of `key` among the pass's agents and running tasks.
+    pub fn known_values(&self, key: AttrKey) -> usize {
+        self.state.values_per_key.get(key.0 as usize).copied().unwrap_or(0) as usize
+    }
+
     /// Number of values of `key` holding at least one task of `group`.
     pub fn distinct_values(&self, group: GroupRef, key: AttrKey) -> usize {
         self.state.used_values(group.0, key.0).len()

@@ -195,10 +195,7 @@ mod tests {
     fn pool_rejects_duplicate_and_unknown_offers() {
         let mut pool = OfferPool::new(Duration::from_secs(10));
         pool.add(offer("o1", "a"), Duration::ZERO).unwrap();
-        assert_eq!(
-            pool.add(offer("o1", "a"), Duration::ZERO),
-            Err(PoolError::DuplicateOffer("o1".into()))
-        );
+        assert_eq!(pool.add(offer("o1", "a"), Duration::ZERO), Err(PoolError::DuplicateOffer("o1".into())));
         assert_eq!(pool.rescind(&"nope".into()), Err(PoolError::UnknownOffer("nope".into())));
         assert_eq!(pool.rescind(&"o1".into()).unwrap().id.as_str(), "o1");
         assert!(pool.is_empty());

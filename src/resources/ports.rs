@@ -77,9 +77,7 @@ impl PortSet {
     pub fn insert(&mut self, range: PortRange) {
         let mut merged = range;
         // First range that could touch `range` (ends at or after begin - 1).
-        let start = self
-            .ranges
-            .partition_point(|r| u32::from(r.end) + 1 < u32::from(range.begin));
+        let start = self.ranges.partition_point(|r| u32::from(r.end) + 1 < u32::from(range.begin));
         let mut stop = start;
         while let Some(r) = self.ranges.get(stop) {
             if u32::from(r.begin) > u32::from(merged.end) + 1 {

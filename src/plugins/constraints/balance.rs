@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::plugins::{AgentView, HardConstraint, PassView, Score, Scope, SoftConstraint, TaskView};
+use crate::plugins::{AgentView, HardConstraint, PassView, Scope, Score, SoftConstraint, TaskView};
 
 /// `attr:BALANCE:n` — with `n` expected values of `attr`, a value may take another task of the
 /// group only while it holds fewer than `ceil((tasks of the group + 1) / n)`.

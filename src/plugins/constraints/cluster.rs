@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::plugins::{AgentView, HardConstraint, PassView, Score, Scope, SoftConstraint, TaskView};
+use crate::plugins::{AgentView, HardConstraint, PassView, Scope, Score, SoftConstraint, TaskView};
 
 /// `attr:CLUSTER[:value]` — every task on agents whose `attr` equals `value`; without a value,
 /// on the value of the first task placed (Marathon's semantics).

@@ -1,6 +1,6 @@
 //! `EXCLUSIVE`: Fenzo's exclusive host — the group takes agents for itself alone.
 
-use crate::plugins::{AgentView, HardConstraint, PassView, Score, Scope, SoftConstraint, TaskView};
+use crate::plugins::{AgentView, HardConstraint, PassView, Scope, Score, SoftConstraint, TaskView};
 
 /// A task with this constraint goes only to an agent running no other group's tasks, and once
 /// placed there the engine keeps every other group's tasks off that agent for the pass.

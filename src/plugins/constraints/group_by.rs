@@ -2,13 +2,14 @@
 
 use std::sync::Arc;
 
-use crate::plugins::{AgentView, AttrRef, HardConstraint, PassView, Score, Scope, SoftConstraint, TaskView};
+use crate::plugins::{AgentView, AttrRef, HardConstraint, PassView, Scope, Score, SoftConstraint, TaskView};
 
 /// `attr:GROUP_BY[:n]` — even spread over the values of `attr`.
 ///
 /// As in Marathon, a value is acceptable when no task of the group uses it yet, or when at least
 /// `n` values are in use and this value holds the fewest tasks among them. The soft form scores
-/// `1 / (1 + count - fewest)`, so emptier values are preferred.
+/// `1 / (1 + count - fewest)`, counting values that agents have but the group does not use yet as
+/// holding none, so emptier values are preferred.
 #[derive(Debug, Clone)]
 pub struct GroupBy {
     attr: Arc<str>,
@@ -26,12 +27,14 @@ impl GroupBy {
         GroupBy { attr: Arc::from(attr), expected, name }
     }
 
-    /// Tasks on this value, and the fewest on any value in use (0 if fewer than `n` in use).
+    /// Tasks on this value, and the fewest on any value (0 while some known or expected value
+    /// holds none).
     fn counts(&self, task: &TaskView<'_>, here: &AttrRef<'_>, pass: &PassView<'_>) -> (u32, u32) {
         let group = task.group();
         let count = pass.count(group, here);
         let in_use = pass.distinct_values(group, here.key());
-        if count == 0 || in_use < self.expected as usize {
+        let values = pass.known_values(here.key()).max(self.expected as usize);
+        if count == 0 || in_use < values {
             return (count, 0);
         }
         (count, pass.value_counts(group, here.key()).min().unwrap_or(0))

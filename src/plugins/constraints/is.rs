@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::plugins::{AgentView, HardConstraint, PassView, Score, Scope, SoftConstraint, TaskView};
+use crate::plugins::{AgentView, HardConstraint, PassView, Scope, Score, SoftConstraint, TaskView};
 
 /// `attr:IS:value` — the value of `attr` equals `value`; scalar attributes compare as numbers.
 #[derive(Debug, Clone)]

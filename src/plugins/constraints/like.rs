@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use regex::Regex;
 
-use crate::plugins::{AgentView, HardConstraint, PassView, Score, Scope, SoftConstraint, TaskView};
+use crate::plugins::{AgentView, HardConstraint, PassView, Scope, Score, SoftConstraint, TaskView};
 
 /// `attr:LIKE:regex` — the whole value of `attr` matches `regex` (anchored, as in Marathon).
 #[derive(Debug, Clone)]

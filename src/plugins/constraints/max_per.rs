@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::counting_scope;
-use crate::plugins::{AgentView, HardConstraint, PassView, Score, Scope, SoftConstraint, TaskView};
+use crate::plugins::{AgentView, HardConstraint, PassView, Scope, Score, SoftConstraint, TaskView};
 
 /// `attr:MAX_PER:n` — at most `n` tasks of a group per value of `attr`.
 #[derive(Debug, Clone)]

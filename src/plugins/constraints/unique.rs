@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::{counting_scope, decay};
-use crate::plugins::{AgentView, HardConstraint, PassView, Score, Scope, SoftConstraint, TaskView};
+use crate::plugins::{AgentView, HardConstraint, PassView, Scope, Score, SoftConstraint, TaskView};
 
 /// `attr:UNIQUE` — no two tasks of a group share a value of `attr` (e.g. one per host).
 ///

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use regex::Regex;
 
 use super::like::{anchored, strip};
-use crate::plugins::{AgentView, HardConstraint, PassView, Score, Scope, SoftConstraint, TaskView};
+use crate::plugins::{AgentView, HardConstraint, PassView, Scope, Score, SoftConstraint, TaskView};
 
 /// `attr:UNLIKE:regex` — the value of `attr` does not fully match `regex`; an agent without the
 /// attribute passes.
