@@ -71,15 +71,22 @@ impl ClassIndex {
             if first_failing(class, &class.stages.static_hard, task, &view, &pass).is_some() {
                 continue;
             }
-            values.clear();
-            values.extend(keys.iter().map(|&k| state.value_of(agent, k)));
-            let next = index.buckets.len() as u32;
-            let bucket = match by_values.get(values.as_slice()) {
-                Some(&b) => b,
-                None => {
-                    by_values.insert(values.clone(), next);
+            let bucket = if keys.is_empty() {
+                if index.buckets.is_empty() {
                     index.buckets.push(Queue::default());
-                    next
+                }
+                0
+            } else {
+                values.clear();
+                values.extend(keys.iter().map(|&k| state.value_of(agent, k)));
+                match by_values.get(values.as_slice()) {
+                    Some(&b) => b,
+                    None => {
+                        let next = index.buckets.len() as u32;
+                        by_values.insert(values.clone(), next);
+                        index.buckets.push(Queue::default());
+                        next
+                    }
                 }
             };
             index.bucket_of[agent as usize] = bucket;
