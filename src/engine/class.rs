@@ -25,9 +25,13 @@ pub(crate) struct TaskClass {
     pub soft: Vec<SoftTerm>,
     /// Whether placing a task claims the agent for the group.
     pub claims: bool,
-    /// Weights normalised so that fitness and soft weights sum to 1.
+    /// Weights as given: the total score is `fitness_weight * fitness + sum(weight * soft)`.
+    /// They are not normalised per class, so that classes sharing an index (see `index`) rank
+    /// agents by the very same number.
     pub fitness_weight: f64,
     pub soft_weights: Vec<f64>,
+    /// The candidate index this class uses, when indexable.
+    pub index_slot: u32,
     pub stages: Stages,
 }
 
@@ -58,6 +62,44 @@ struct ClassKey {
     roles: Option<Vec<u32>>,
     hard: Vec<usize>,
     soft: Vec<(usize, u64)>,
+}
+
+/// What makes two classes rank agents identically: same asks, same static filters, same
+/// buckets, and a local score that is fitness alone. Such classes share one candidate index;
+/// their group-dependent checks run when candidates are taken from it.
+#[derive(PartialEq, Eq, Hash)]
+enum IndexKey {
+    Shared { ask: Vec<(u16, i64)>, ports: PortRequest, roles: Vec<u16>, static_hard: Vec<usize>, buckets: Vec<u32> },
+    Own(u32),
+}
+
+/// Assigns each indexable class its candidate index slot; returns the number of slots.
+pub(crate) fn assign_indexes(classes: &mut [TaskClass]) -> usize {
+    let mut slots: FxHashMap<IndexKey, u32> = FxHashMap::default();
+    for (c, class) in classes.iter_mut().enumerate() {
+        if !class.stages.indexable {
+            continue;
+        }
+        let key = if class.stages.local_soft.is_empty() {
+            IndexKey::Shared {
+                ask: class.ask.clone(),
+                ports: class.ports.clone(),
+                roles: class.roles.clone(),
+                static_hard: class
+                    .stages
+                    .static_hard
+                    .iter()
+                    .map(|&i| Arc::as_ptr(&class.hard[i]) as *const () as usize)
+                    .collect(),
+                buckets: class.stages.bucket_keys.clone(),
+            }
+        } else {
+            IndexKey::Own(c as u32)
+        };
+        let next = slots.len() as u32;
+        class.index_slot = *slots.entry(key).or_insert(next);
+    }
+    slots.len()
 }
 
 /// Groups `tasks` into classes; returns the classes and each task's class index.
@@ -107,7 +149,6 @@ fn build_class(state: &PassState, task: &TaskSpec, key: &ClassKey, fitness_weigh
             out
         }
     };
-    let total: f64 = fitness_weight + task.soft.iter().map(|t| t.weight).sum::<f64>();
     TaskClass {
         group: key.group,
         ask: key.ask.clone(),
@@ -117,8 +158,9 @@ fn build_class(state: &PassState, task: &TaskSpec, key: &ClassKey, fitness_weigh
         hard: task.hard.clone(),
         soft: task.soft.clone(),
         claims: task.hard.iter().any(|c| c.claims_agent()),
-        fitness_weight: fitness_weight / total,
-        soft_weights: task.soft.iter().map(|t| t.weight / total).collect(),
+        fitness_weight,
+        soft_weights: task.soft.iter().map(|t| t.weight).collect(),
+        index_slot: u32::MAX,
         stages: stages(state, task),
     }
 }

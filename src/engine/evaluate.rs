@@ -20,14 +20,31 @@ pub(crate) enum Miss {
 /// The built-in stage: resources and ports in accepted roles, and exclusivity.
 #[inline]
 pub(crate) fn fits(state: &PassState, class: &TaskClass, agent: u32) -> Result<(), Miss> {
+    fits_resources(state, class, agent)?;
+    if claimed_by_other(state, class, agent) {
+        return Err(Miss::Claimed);
+    }
+    Ok(())
+}
+
+/// Whether another group holds the agent exclusively.
+#[inline]
+pub(crate) fn claimed_by_other(state: &PassState, class: &TaskClass, agent: u32) -> bool {
+    let owner = state.agents[agent as usize].owner;
+    owner != NONE && owner != class.group
+}
+
+/// Resources and ports in accepted roles: the part of the fit that ignores the group.
+#[inline]
+pub(crate) fn fits_resources(state: &PassState, class: &TaskClass, agent: u32) -> Result<(), Miss> {
     for (index, &(dim, amount)) in class.ask.iter().enumerate() {
         let available: i64 = class.roles.iter().map(|&r| state.free_in_role(agent, dim as usize, r as usize)).sum();
         if available < amount {
             return Err(Miss::Resource { index, available });
         }
     }
-    let slot = &state.agents[agent as usize];
     if class.ports.total() > 0 {
+        let slot = &state.agents[agent as usize];
         let accepted = || slot.ports.iter().filter(|(r, _)| class.roles.contains(r)).map(|(_, set)| set);
         let available: u32 = accepted().map(|set| set.count()).sum();
         if available < class.ports.total() {
@@ -38,9 +55,6 @@ pub(crate) fn fits(state: &PassState, class: &TaskClass, agent: u32) -> Result<(
                 return Err(Miss::PortTaken { index });
             }
         }
-    }
-    if slot.owner != NONE && slot.owner != class.group {
-        return Err(Miss::Claimed);
     }
     Ok(())
 }

@@ -1,11 +1,18 @@
-//! The indexed selector: per class, agents in buckets of equal attribute values, each bucket a
-//! priority queue ordered by the agent-local score.
+//! The indexed selector: agents in buckets of equal attribute values, each bucket a priority
+//! queue ordered by the agent-local score.
 //!
 //! Why this is exact: the total score is `shared + local`, where `shared` (attribute-scoped
-//! terms) is equal across a bucket, so the best agent of a bucket is the top of its queue. Only
-//! agents that a commit touched can change their local part (the [`Scope`](crate::plugins::Scope)
-//! contract), so after each commit only the agents sharing that hostname are re-scored. Choosing
-//! costs one look at each bucket's top instead of a look at every agent.
+//! terms) is equal across a bucket, so a bucket's best agent is the first one in queue order
+//! that passes the agent-scoped checks. Only agents that a commit touched can change their
+//! local part (the [`Scope`](crate::plugins::Scope) contract), so after each commit only the
+//! agents sharing that hostname are re-scored. Choosing costs a look at each bucket's first
+//! feasible agent instead of a look at every agent.
+//!
+//! Classes whose local score is fitness alone share one index per shape (asks, roles, static
+//! filters, bucket keys), whatever their group: the group-dependent checks (agent-scoped hard
+//! constraints such as `hostname:UNIQUE`, exclusive claims) run when candidates are taken from
+//! the queue, not when it is built. A thousand groups of one shape thus cost one index, not a
+//! thousand.
 
 use std::cmp::Reverse;
 
@@ -13,7 +20,7 @@ use priority_queue::PriorityQueue;
 use rustc_hash::FxHashMap;
 
 use super::class::TaskClass;
-use super::evaluate::{better, first_failing, fits, local_score, shared_score};
+use super::evaluate::{better, claimed_by_other, first_failing, fits_resources, local_score, shared_score};
 use super::state::{PassState, NONE};
 use crate::plugins::{AgentView, Fitness, PassView, TaskView};
 
@@ -35,36 +42,45 @@ impl Ord for Ranked {
     }
 }
 
-type Queue = PriorityQueue<u32, (Ranked, Reverse<u32>), rustc_hash::FxBuildHasher>;
+/// Queue order: higher local score first, then the lower agent index (agent id order).
+type Priority = (Ranked, Reverse<u32>);
+type Queue = PriorityQueue<u32, Priority, rustc_hash::FxBuildHasher>;
 
-/// One class's view of the agents.
-pub(crate) struct ClassIndex {
+/// Candidate agents for one class, or for every class of one shape.
+pub(crate) struct CandidateIndex {
     /// Bucket of each agent, or [`NONE`] when a static constraint rules it out.
     bucket_of: Vec<u32>,
     buckets: Vec<Queue>,
     /// How much of the commit log this index has seen.
     synced: usize,
+    /// Candidates taken out while looking for a feasible one; put back after each look.
+    set_aside: Vec<(u32, Priority)>,
 }
 
-impl std::fmt::Debug for ClassIndex {
+impl std::fmt::Debug for CandidateIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClassIndex").field("buckets", &self.buckets.len()).field("synced", &self.synced).finish()
+        f.debug_struct("CandidateIndex").field("buckets", &self.buckets.len()).field("synced", &self.synced).finish()
     }
 }
 
-impl ClassIndex {
-    /// Scores every agent once for `class`.
+impl CandidateIndex {
+    /// Scores every agent once for `class` (the first class of its shape to need the index).
     pub fn build(
         state: &PassState,
         class: &TaskClass,
         fitness: &dyn Fitness,
         task: &TaskView<'_>,
         log_len: usize,
-    ) -> ClassIndex {
+    ) -> CandidateIndex {
         let pass = PassView { state };
         let keys = &class.stages.bucket_keys;
         let mut by_values: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
-        let mut index = ClassIndex { bucket_of: vec![NONE; state.agents.len()], buckets: Vec::new(), synced: log_len };
+        let mut index = CandidateIndex {
+            bucket_of: vec![NONE; state.agents.len()],
+            buckets: Vec::new(),
+            synced: log_len,
+            set_aside: Vec::new(),
+        };
         let mut values = Vec::with_capacity(keys.len());
         for agent in 0..state.agents.len() as u32 {
             let view = AgentView { state, agent };
@@ -109,12 +125,9 @@ impl ClassIndex {
             return;
         }
         let queue = &mut self.buckets[bucket as usize];
-        let pass = PassView { state };
-        let view = AgentView { state, agent };
-        let feasible = fits(state, class, agent).is_ok()
-            && first_failing(class, &class.stages.agent_hard, task, &view, &pass).is_none();
-        if feasible {
-            let score = local_score(class, fitness, task, &view, &pass);
+        if fits_resources(state, class, agent).is_ok() {
+            let view = AgentView { state, agent };
+            let score = local_score(class, fitness, task, &view, &PassView { state });
             queue.push(agent, (Ranked(score), Reverse(agent)));
         } else {
             queue.remove(&agent);
@@ -139,23 +152,58 @@ impl ClassIndex {
         self.synced = log.len();
     }
 
-    /// The best agent: the best bucket top once shared constraints and scores are applied.
-    pub fn select(&self, state: &PassState, class: &TaskClass, task: &TaskView<'_>) -> Option<u32> {
+    /// The best agent for `class`: over buckets, the first feasible agent in queue order, with
+    /// shared constraints and scores applied.
+    pub fn select(&mut self, state: &PassState, class: &TaskClass, task: &TaskView<'_>) -> Option<u32> {
         let pass = PassView { state };
         let mut best: Option<(f64, u32)> = None;
-        for queue in &self.buckets {
-            let Some((&agent, &(Ranked(local), _))) = queue.peek() else {
+        for b in 0..self.buckets.len() {
+            let Some((&top, _)) = self.buckets[b].peek() else {
+                continue;
+            };
+            // Attribute-scoped answers are the same for every agent of the bucket.
+            let top_view = AgentView { state, agent: top };
+            if first_failing(class, &class.stages.shared_hard, task, &top_view, &pass).is_some() {
+                continue;
+            }
+            let Some((agent, local)) = self.first_feasible(b, state, class, task) else {
                 continue;
             };
             let view = AgentView { state, agent };
-            if first_failing(class, &class.stages.shared_hard, task, &view, &pass).is_some() {
-                continue;
-            }
             let score = shared_score(class, task, &view, &pass) + local;
             if better((score, agent), best) {
                 best = Some((score, agent));
             }
         }
         best.map(|(_, agent)| agent)
+    }
+
+    /// The first agent of bucket `b`, in queue order, that passes the group-dependent checks.
+    fn first_feasible(
+        &mut self,
+        b: usize,
+        state: &PassState,
+        class: &TaskClass,
+        task: &TaskView<'_>,
+    ) -> Option<(u32, f64)> {
+        let pass = PassView { state };
+        let queue = &mut self.buckets[b];
+        let mut found = None;
+        while let Some((&agent, &(Ranked(local), _))) = queue.peek() {
+            let view = AgentView { state, agent };
+            let feasible = !claimed_by_other(state, class, agent)
+                && first_failing(class, &class.stages.agent_hard, task, &view, &pass).is_none();
+            if feasible {
+                found = Some((agent, local));
+                break;
+            }
+            if let Some(entry) = queue.pop() {
+                self.set_aside.push(entry);
+            }
+        }
+        for (agent, priority) in self.set_aside.drain(..) {
+            queue.push(agent, priority);
+        }
+        found
     }
 }

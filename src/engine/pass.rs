@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use rustc_hash::FxHashSet;
 
-use super::class::compile;
+use super::class::{assign_indexes, compile};
 use super::commit::commit;
 use super::explain::explain;
-use super::index::ClassIndex;
+use super::index::CandidateIndex;
 use super::state::PassState;
 use super::{scan, Engine, PlanError, Strategy};
 use crate::model::{OfferId, RunningTask, TaskSpec};
@@ -28,17 +28,24 @@ pub(crate) fn run(
     let asked = pending.iter().flat_map(|t| t.resources.iter().map(|(n, _)| &**n));
     let mut state = PassState::build(pool, now, asked, running);
     let fitness = &*engine.config.fitness;
-    let (classes, class_of) = compile(&mut state, pending, engine.config.fitness_weight);
+    let (mut classes, class_of) = compile(&mut state, pending, engine.config.fitness_weight);
+    let slots = assign_indexes(&mut classes);
     let offers: Vec<Arc<[OfferId]>> = state.agents.iter().map(|a| Arc::from(a.offer_ids.as_slice())).collect();
 
     let mut order: Vec<usize> = (0..pending.len()).collect();
     order.sort_by_key(|&t| std::cmp::Reverse(pending[t].priority));
+    // Tasks left per class and per index slot, to free what no later task needs.
     let mut remaining = vec![0u32; classes.len()];
+    let mut slot_remaining = vec![0u32; slots];
     for &c in &class_of {
         remaining[c as usize] += 1;
+        if let Some(slot) = slot_remaining.get_mut(classes[c as usize].index_slot as usize) {
+            *slot += 1;
+        }
     }
+    let indexed = engine.config.strategy == Strategy::Indexed;
 
-    let mut indexes: Vec<Option<ClassIndex>> = (0..classes.len()).map(|_| None).collect();
+    let mut indexes: Vec<Option<CandidateIndex>> = (0..slots).map(|_| None).collect();
     let mut explained: Vec<Option<(usize, Vec<ReasonCount>)>> = vec![None; classes.len()];
     let mut log: Vec<u32> = Vec::new();
     let mut plan = Plan::default();
@@ -47,8 +54,10 @@ pub(crate) fn run(
         let c = class_of[t] as usize;
         let class = &classes[c];
         let view = TaskView { id: &task.id, group_id: &task.group, class };
-        let chosen = if class.stages.indexable && engine.config.strategy == Strategy::Indexed {
-            let index = indexes[c].get_or_insert_with(|| ClassIndex::build(&state, class, fitness, &view, log.len()));
+        let slot = class.index_slot as usize;
+        let chosen = if indexed && class.stages.indexable {
+            let index =
+                indexes[slot].get_or_insert_with(|| CandidateIndex::build(&state, class, fitness, &view, log.len()));
             index.sync(&state, class, fitness, &view, &log);
             index.select(&state, class, &view)
         } else {
@@ -75,8 +84,13 @@ pub(crate) fn run(
         }
         remaining[c] -= 1;
         if remaining[c] == 0 {
-            indexes[c] = None;
             explained[c] = None;
+        }
+        if let Some(left) = slot_remaining.get_mut(slot) {
+            *left -= 1;
+            if *left == 0 {
+                indexes[slot] = None;
+            }
         }
     }
     finish(engine, pool, &state, now, classes.len(), plan)
