@@ -1,5 +1,6 @@
 //! `BALANCE n`: Fenzo's balanced host attribute — no value runs ahead of the others.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use crate::plugins::{AgentView, HardConstraint, PassView, Scope, Score, SoftConstraint, TaskView};
@@ -14,9 +15,9 @@ pub struct Balance {
 }
 
 impl Balance {
-    /// Balance over `values` expected values of `attr`; `None` when `values` is zero.
-    pub fn new(attr: &str, values: u32) -> Option<Balance> {
-        (values > 0).then(|| Balance { attr: Arc::from(attr), values, name: format!("{attr}:BALANCE:{values}") })
+    /// Balance over `values` expected values of `attr`.
+    pub fn new(attr: &str, values: NonZeroU32) -> Balance {
+        Balance { attr: Arc::from(attr), values: values.get(), name: format!("{attr}:BALANCE:{values}") }
     }
 
     /// Tasks on this value, and the most a value may hold before taking one more.

@@ -1,5 +1,6 @@
 //! `MAX_PER n`: at most `n` tasks of the group per value of the attribute.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use super::counting_scope;
@@ -14,9 +15,9 @@ pub struct MaxPer {
 }
 
 impl MaxPer {
-    /// At most `limit` tasks per value of `attr`; `None` when `limit` is zero.
-    pub fn new(attr: &str, limit: u32) -> Option<MaxPer> {
-        (limit > 0).then(|| MaxPer { attr: Arc::from(attr), limit, name: format!("{attr}:MAX_PER:{limit}") })
+    /// At most `limit` tasks per value of `attr`.
+    pub fn new(attr: &str, limit: NonZeroU32) -> MaxPer {
+        MaxPer { attr: Arc::from(attr), limit: limit.get(), name: format!("{attr}:MAX_PER:{limit}") }
     }
 
     fn count(&self, task: &TaskView<'_>, agent: &AgentView<'_>, pass: &PassView<'_>) -> Option<u32> {

@@ -1,6 +1,7 @@
 //! Builds built-in constraints from Marathon-style `[attribute, OPERATOR, value]` triples.
 
 use std::fmt;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use super::{Balance, Cluster, Exclusive, GroupBy, Is, Like, MaxPer, Unique, Unlike};
@@ -59,7 +60,7 @@ pub fn parse(attribute: &str, operator: &str, value: Option<&str>) -> Result<Arc
     let op = operator.to_ascii_uppercase();
     let need = |name: &'static str| value.ok_or(ConstraintError::MissingValue(name));
     let count = |name: &'static str, v: &str| {
-        v.trim().parse::<u32>().ok().filter(|n| *n > 0).ok_or(ConstraintError::BadValue {
+        v.trim().parse::<u32>().ok().and_then(NonZeroU32::new).ok_or(ConstraintError::BadValue {
             operator: name,
             value: v.to_owned(),
             expected: "a positive whole number",
@@ -73,13 +74,16 @@ pub fn parse(attribute: &str, operator: &str, value: Option<&str>) -> Result<Arc
     Ok(match op.as_str() {
         "UNIQUE" => Arc::new(Unique::new(attribute)),
         "CLUSTER" => Arc::new(Cluster::new(attribute, value)),
-        "GROUP_BY" => Arc::new(GroupBy::new(attribute, value.map(|v| count("GROUP_BY", v)).transpose()?.unwrap_or(0))),
+        "GROUP_BY" => Arc::new(GroupBy::new(
+            attribute,
+            value.map(|v| count("GROUP_BY", v)).transpose()?.map_or(0, NonZeroU32::get),
+        )),
         "LIKE" => Arc::new(Like::new(attribute, need("LIKE")?).map_err(|e| regex("LIKE", e))?),
         "UNLIKE" => Arc::new(Unlike::new(attribute, need("UNLIKE")?).map_err(|e| regex("UNLIKE", e))?),
-        "MAX_PER" => Arc::new(MaxPer::new(attribute, count("MAX_PER", need("MAX_PER")?)?).expect("count is positive")),
+        "MAX_PER" => Arc::new(MaxPer::new(attribute, count("MAX_PER", need("MAX_PER")?)?)),
         "IS" => Arc::new(Is::new(attribute, need("IS")?)),
         "EXCLUSIVE" => Arc::new(Exclusive::new()),
-        "BALANCE" => Arc::new(Balance::new(attribute, count("BALANCE", need("BALANCE")?)?).expect("count is positive")),
+        "BALANCE" => Arc::new(Balance::new(attribute, count("BALANCE", need("BALANCE")?)?)),
         _ => return Err(ConstraintError::UnknownOperator(operator.to_owned())),
     })
 }
