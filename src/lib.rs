@@ -11,6 +11,9 @@
 #![deny(missing_docs)]
 
 pub mod engine;
+/// The Mesos v1 protocol edge.
+#[cfg(feature = "mesos")]
+pub mod mesos;
 pub mod model;
 pub mod plan;
 pub mod plugins;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 /// assert!(Score::new(f64::NAN).is_none());
 /// assert_eq!(Score::clamped(1.7), Score::ONE);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Score(f64);
 
 impl Score {
@@ -49,6 +49,12 @@ impl Score {
 }
 
 impl Eq for Score {}
+
+impl PartialOrd for Score {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl Ord for Score {
     fn cmp(&self, other: &Self) -> Ordering {

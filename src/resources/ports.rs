@@ -17,7 +17,8 @@ impl PortRange {
         (begin <= end).then_some(PortRange { begin, end })
     }
 
-    /// Number of ports in the range.
+    /// Number of ports in the range (at least one).
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(self) -> u32 {
         u32::from(self.end) - u32::from(self.begin) + 1
     }
