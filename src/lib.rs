@@ -20,6 +20,9 @@ pub mod plugins;
 pub mod pool;
 pub mod resources;
 pub mod util;
+/// Workload and plan JSON formats, and a synthetic workload generator.
+#[cfg(feature = "workload")]
+pub mod workload;
 
 pub use engine::{ConfigError, Engine, EngineConfig, PlanError, Strategy};
 pub use model::{

@@ -1,1 +1,24 @@
-fn main() {}
+//! The `offerpack` command line: `solve`, `gen`, `demo` and `help`; see `offerpack help`.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use cli::args::Command;
+
+fn main() -> ExitCode {
+    let result = match cli::args::parse_env() {
+        Ok(Command::Solve(args)) => cli::solve::run(&args),
+        Ok(Command::Gen(args)) => cli::gen::run(&args),
+        Ok(Command::Demo) => cli::demo::run(),
+        Ok(Command::Help) => {
+            print!("{}", cli::USAGE);
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => cli::report(&e),
+    }
+}

@@ -301,3 +301,12 @@ fn engine_fixed_point_fits_point_one_plus_point_two() {
     let plan = engines()[0].plan(&pool([offer]), &tasks, &[], NOW).unwrap();
     assert_eq!(plan.launches.len(), 2);
 }
+
+#[test]
+fn engine_survives_absurd_port_requests() {
+    let offers = [agent(1, 8.0, 4096.0, "a")];
+    let tasks = [task("t", "g", 1.0).ports(u32::MAX).specific_port(31000).build().unwrap()];
+    let plan = engines()[0].plan(&pool(offers), &tasks, &[], NOW).unwrap();
+    assert!(plan.launches.is_empty());
+    assert!(matches!(plan.unplaced[0].reasons[0].reason, Reason::Ports { asked: u32::MAX, best_available: 10 }));
+}

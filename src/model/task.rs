@@ -16,9 +16,9 @@ pub struct PortRequest {
 }
 
 impl PortRequest {
-    /// Total number of ports asked for.
+    /// Total number of ports asked for (saturating: no agent has `u32::MAX` ports).
     pub fn total(&self) -> u32 {
-        self.count + self.specific.len() as u32
+        self.count.saturating_add(u32::try_from(self.specific.len()).unwrap_or(u32::MAX))
     }
 }
 

@@ -1,0 +1,190 @@
+//! Command-line parsing with lexopt: subcommand first, then its flags.
+
+use std::path::PathBuf;
+
+use lexopt::{Arg, Parser, ValueExt};
+use offerpack::workload::{ConstraintMix, GenOptions, Shapes};
+use offerpack::Strategy;
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq)]
+pub enum Command {
+    /// `offerpack solve`.
+    Solve(SolveArgs),
+    /// `offerpack gen`.
+    Gen(GenArgs),
+    /// `offerpack demo`.
+    Demo,
+    /// `offerpack help`, `--help`, `-h`.
+    Help,
+}
+
+/// Arguments of `solve`.
+#[derive(Debug, PartialEq)]
+pub struct SolveArgs {
+    /// The workload file (`-` for standard input).
+    pub input: PathBuf,
+    /// Where to write the plan; standard output when `None`.
+    pub out: Option<PathBuf>,
+    /// How many passes to time (at least 1).
+    pub repeat: u32,
+    /// How the engine finds candidates.
+    pub strategy: Strategy,
+}
+
+/// Arguments of `gen`.
+#[derive(Debug, PartialEq)]
+pub struct GenArgs {
+    /// What to generate.
+    pub options: GenOptions,
+    /// Where to write the workload; standard output when `None`.
+    pub out: Option<PathBuf>,
+}
+
+/// Parses the process arguments.
+pub fn parse_env() -> Result<Command, lexopt::Error> {
+    parse(Parser::from_env())
+}
+
+/// Parses arguments that do not include the program name.
+#[cfg(test)]
+pub fn parse_args(args: &[&str]) -> Result<Command, lexopt::Error> {
+    parse(Parser::from_args(args.iter().map(std::ffi::OsString::from)))
+}
+
+fn parse(mut p: Parser) -> Result<Command, lexopt::Error> {
+    let command = match p.next()? {
+        None => return Err("no command given".into()),
+        Some(Arg::Short('h') | Arg::Long("help")) => return Ok(Command::Help),
+        Some(Arg::Value(v)) => v.string()?,
+        Some(other) => return Err(other.unexpected()),
+    };
+    match command.as_str() {
+        "solve" => solve(p),
+        "gen" => gen(p),
+        "demo" => no_flags(p, Command::Demo),
+        "help" => Ok(Command::Help),
+        other => Err(format!("unknown command {other:?} (expected solve, gen, demo or help)").into()),
+    }
+}
+
+fn no_flags(mut p: Parser, command: Command) -> Result<Command, lexopt::Error> {
+    match p.next()? {
+        None => Ok(command),
+        Some(Arg::Short('h') | Arg::Long("help")) => Ok(Command::Help),
+        Some(other) => Err(other.unexpected()),
+    }
+}
+
+fn solve(mut p: Parser) -> Result<Command, lexopt::Error> {
+    let (mut input, mut out, mut repeat, mut strategy) = (None, None, 1u32, Strategy::Indexed);
+    while let Some(arg) = p.next()? {
+        match arg {
+            Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help),
+            Arg::Short('o') | Arg::Long("out") => out = Some(PathBuf::from(p.value()?)),
+            Arg::Short('n') | Arg::Long("repeat") => {
+                repeat = p.value()?.parse()?;
+                if repeat == 0 {
+                    return Err("--repeat must be at least 1".into());
+                }
+            }
+            Arg::Long("strategy") => {
+                strategy = match p.value()?.string()?.as_str() {
+                    "indexed" => Strategy::Indexed,
+                    "scan" => Strategy::Scan,
+                    other => return Err(format!("unknown strategy {other:?} (expected indexed or scan)").into()),
+                }
+            }
+            Arg::Value(v) if input.is_none() => input = Some(PathBuf::from(v)),
+            other => return Err(other.unexpected()),
+        }
+    }
+    let input = input.ok_or("solve needs an input file (INPUT.json, or - for standard input)")?;
+    Ok(Command::Solve(SolveArgs { input, out, repeat, strategy }))
+}
+
+fn gen(mut p: Parser) -> Result<Command, lexopt::Error> {
+    let mut options = GenOptions::default();
+    let (mut agents, mut tasks, mut out) = (None, None, None);
+    let (mut mix, mut group_size) = ("none".to_owned(), None);
+    while let Some(arg) = p.next()? {
+        match arg {
+            Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help),
+            Arg::Long("agents") => agents = Some(p.value()?.parse()?),
+            Arg::Long("tasks") => tasks = Some(p.value()?.parse()?),
+            Arg::Long("seed") => options.seed = p.value()?.parse()?,
+            Arg::Long("zones") => options.zones = positive(p.value()?.parse()?, "--zones")?,
+            Arg::Long("racks-per-zone") => options.racks_per_zone = positive(p.value()?.parse()?, "--racks-per-zone")?,
+            Arg::Long("group-size") => group_size = Some(positive(p.value()?.parse()?, "--group-size")?),
+            Arg::Long("constraints") => mix = p.value()?.string()?,
+            Arg::Long("shapes") => {
+                options.shapes = match p.value()?.string()?.as_str() {
+                    "uniform" => Shapes::Uniform,
+                    "irregular" => Shapes::Irregular,
+                    other => return Err(format!("unknown shapes {other:?} (expected uniform or irregular)").into()),
+                }
+            }
+            Arg::Short('o') | Arg::Long("out") => out = Some(PathBuf::from(p.value()?)),
+            other => return Err(other.unexpected()),
+        }
+    }
+    options.constraints = match (mix.as_str(), group_size) {
+        ("unique-host", size) => ConstraintMix::UniqueHostPerGroup { group_size: size.unwrap_or(10) },
+        ("none" | "mixed", Some(_)) => return Err("--group-size applies to --constraints unique-host".into()),
+        ("none", None) => ConstraintMix::None,
+        ("mixed", None) => ConstraintMix::Mixed,
+        (other, _) => return Err(format!("unknown constraints {other:?} (expected none, unique-host or mixed)").into()),
+    };
+    options.agents = agents.ok_or("gen needs --agents N")?;
+    options.tasks = tasks.ok_or("gen needs --tasks M")?;
+    Ok(Command::Gen(GenArgs { options, out }))
+}
+
+fn positive(n: u32, flag: &str) -> Result<u32, lexopt::Error> {
+    if n == 0 {
+        return Err(format!("{flag} must be at least 1").into());
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn args_parse_solve_flags() {
+        let cmd = parse_args(&["solve", "w.json", "--repeat", "3", "--strategy", "scan", "--out", "p.json"]).unwrap();
+        let expected =
+            SolveArgs { input: "w.json".into(), out: Some("p.json".into()), repeat: 3, strategy: Strategy::Scan };
+        assert_eq!(cmd, Command::Solve(expected));
+    }
+
+    #[test]
+    fn args_parse_gen_flags() {
+        let cmd =
+            parse_args(&["gen", "--agents", "5", "--tasks", "7", "--constraints", "unique-host", "--group-size", "4"]);
+        let Command::Gen(gen) = cmd.unwrap() else { panic!("not gen") };
+        assert_eq!((gen.options.agents, gen.options.tasks), (5, 7));
+        assert_eq!(gen.options.constraints, ConstraintMix::UniqueHostPerGroup { group_size: 4 });
+    }
+
+    #[test]
+    fn args_reject_bad_input() {
+        for bad in [
+            &["solve"][..],
+            &["solve", "a", "b"],
+            &["solve", "a", "--repeat", "0"],
+            &["solve", "a", "--repeat", "x"],
+            &["solve", "a", "--strategy", "fast"],
+            &["gen", "--agents", "3"],
+            &["gen", "--agents", "3", "--tasks", "1", "--constraints", "all"],
+            &["gen", "--agents", "3", "--tasks", "1", "--group-size", "2"],
+            &["frobnicate"],
+            &["demo", "--fast"],
+        ] {
+            assert!(parse_args(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_args(&["--help"]).unwrap(), Command::Help);
+        assert!(parse_args(&[]).is_err());
+    }
+}

@@ -1,0 +1,78 @@
+//! `offerpack solve`: read a workload, time the pass, write the plan.
+
+use std::io::Read;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use offerpack::workload::{write_plan, Timing, Workload};
+use offerpack::{Engine, EngineConfig, Plan, Strategy};
+
+use super::args::SolveArgs;
+use super::{write_output, CliError};
+
+/// A plan and how long making it took.
+#[derive(Debug)]
+pub struct Solved {
+    /// The plan of the first run (every run gives the same plan).
+    pub plan: Plan,
+    /// The median pass time.
+    pub timing: Timing,
+}
+
+/// Reads, solves, writes the plan and prints the summary.
+pub fn run(args: &SolveArgs) -> Result<(), CliError> {
+    let text = read_input(&args.input)?;
+    let workload =
+        Workload::from_json(&text).map_err(|e| CliError::Failed(format!("{}: {e}", args.input.display())))?;
+    drop(text);
+    let solved = solve(&workload, args.strategy, args.repeat)?;
+    write_output(args.out.as_deref(), |out| write_plan(out, &solved.plan, solved.timing))?;
+    eprintln!("{}", summary(&solved));
+    Ok(())
+}
+
+fn read_input(path: &Path) -> Result<String, CliError> {
+    let fail = |e: std::io::Error| CliError::Failed(format!("cannot read {}: {e}", path.display()));
+    if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).map_err(fail)?;
+        return Ok(text);
+    }
+    std::fs::read_to_string(path).map_err(fail)
+}
+
+/// Plans `repeat` times, each on a fresh pool, timing only [`Engine::plan`].
+pub fn solve(workload: &Workload, strategy: Strategy, repeat: u32) -> Result<Solved, CliError> {
+    let config = EngineConfig { fitness: workload.fitness.clone(), strategy, ..EngineConfig::default() };
+    let engine = Engine::new(config).map_err(|e| CliError::Failed(e.to_string()))?;
+    let mut times: Vec<Duration> = Vec::with_capacity(repeat.min(1024) as usize);
+    let mut first: Option<Plan> = None;
+    for run in 0..repeat.max(1) {
+        let pool = workload.fresh_pool();
+        let start = Instant::now();
+        let plan = engine.plan(&pool, &workload.tasks, &workload.running, Duration::ZERO);
+        times.push(start.elapsed());
+        let plan = plan.map_err(|e| CliError::Failed(e.to_string()))?;
+        match &first {
+            None => first = Some(plan),
+            Some(p) if *p != plan => eprintln!("warning: run {} gave a different plan than run 1", run + 1),
+            Some(_) => {}
+        }
+    }
+    let plan = first.unwrap_or_default();
+    Ok(Solved { plan, timing: Timing::median(&times) })
+}
+
+/// `placed X of Y tasks on Z agents (W agents offered) in M ms (median of N)`.
+pub fn summary(solved: &Solved) -> String {
+    let s = &solved.plan.stats;
+    format!(
+        "placed {} of {} tasks on {} agents ({} agents offered) in {:.2} ms (median of {})",
+        s.tasks_placed,
+        s.tasks_placed + s.tasks_unplaced,
+        s.agents_used,
+        s.agents_considered,
+        solved.timing.schedule_ms,
+        solved.timing.runs
+    )
+}

@@ -1,0 +1,50 @@
+//! Workload and plan JSON formats, and a synthetic workload generator (feature `workload`).
+//!
+//! A **workload** is the input of one scheduling pass:
+//!
+//! ```json
+//! {"offers": [{"id": "o1", "agent_id": "a1", "hostname": "host-1",
+//!              "resources": {"cpus": 16, "mem": 65536, "ports": [[31000, 32000]]},
+//!              "reserved": {"web-role": {"cpus": 4}},
+//!              "attributes": {"zone": "a", "gen": 3}}],
+//!  "tasks": [{"id": "t1", "group": "web", "resources": {"cpus": 1, "mem": 1024},
+//!             "ports": 1, "roles": ["web-role", "*"], "priority": 0,
+//!             "constraints": [["hostname", "UNIQUE"]],
+//!             "soft_constraints": [["zone", "GROUP_BY", "3", 2.0]]}],
+//!  "running": [{"id": "r1", "group": "web", "agent_id": "a1", "resources": {"cpus": 1}}],
+//!  "fitness": {"cpu_mem_binpack": 3, "balanced": 1},
+//!  "hold_seconds": 60}
+//! ```
+//!
+//! - `resources` maps names to amounts (finite, not negative); `ports` holds `[begin, end]`
+//!   ranges. `reserved` maps a role to resources of the same shape.
+//! - A task's `ports` is a count, or `{"count": n, "specific": [8080]}`. Without `roles` a task
+//!   accepts every role. Constraints are `[attribute, operator, value?]`; soft ones may add a
+//!   fourth element, the weight (default 1). Identical triples share one constraint object, so
+//!   identical tasks form one class in the engine.
+//! - `running` tasks may give `hostname` and `attributes` for agents without an offer.
+//! - `fitness` is a built-in's name or a weighted mix (default `cpu_mem_binpack`);
+//!   `hold_seconds` defaults to 60.
+//!
+//! Objects reject unknown fields, maps reject repeated keys, and validation names the place of
+//! the first problem ([`WorkloadError`](crate::workload::WorkloadError)): offer and task ids must be unique (pending and running
+//! tasks share one id space), and a task may not ask for a scalar resource no offer provides.
+//!
+//! A **plan** is written as `{"launches": [...], "unplaced": [...], "declined_offer_ids": [...],
+//! "expired_offer_ids": [...], "stats": {...}}`; see [`write_plan`](crate::workload::write_plan). Each unplaced task lists
+//! reasons tagged `shortfall`, `ports`, `port_taken`, `claimed_by_other_group` or `constraint`,
+//! with the number of agents each rejected.
+//!
+//! [`generate`](crate::workload::generate) and [`generate_json`](crate::workload::generate_json) build synthetic workloads from a seed.
+
+mod gen;
+mod input;
+mod output;
+mod schema;
+
+pub use gen::{generate, generate_json, write_generated, ConstraintMix, GenOptions, Shapes, DEFAULT_GROUP_SIZE};
+pub use input::{Problem, Workload, WorkloadError, DEFAULT_HOLD};
+pub use output::{plan_to_json, write_plan, Timing};
+
+#[cfg(test)]
+mod tests;
