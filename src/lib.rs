@@ -32,3 +32,8 @@ pub use model::{
 pub use plan::{Accept, Allocation, Launch, Plan, PlanStats, Reason, ReasonCount, Unplaced};
 pub use pool::{OfferPool, PoolError};
 pub use resources::{PortRange, PortSet, Quantity, QuantityError};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
