@@ -65,11 +65,14 @@ impl Ord for Score {
 /// What a plugin's answer depends on, so the engine knows when it must ask again.
 ///
 /// Declaring a scope narrower than the truth gives wrong plans; wider is always safe but slower.
-/// [`Scope::Pass`] is the default for user plugins.
+/// [`Scope::Pass`] is the default for user plugins. Tasks with the same group, asks and plugin
+/// objects are interchangeable to the engine, so no plugin may tell them apart by task id; and
+/// a [`Scope::Static`] plugin is shared by every group that uses the same object, so it must not
+/// look at the task's group either.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Scope {
-    /// Only the task and the agent's fixed properties (attributes, hostname, offered totals).
+    /// Only the task's asks and the agent's fixed properties (attributes, hostname, sizes).
     Static,
     /// The task and the agent, including what is placed on agents with the same hostname.
     Agent,

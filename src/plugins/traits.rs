@@ -55,6 +55,9 @@ pub trait SoftConstraint: Send + Sync + Debug {
 }
 
 /// Scores how well a task fits an agent's resources; sees only the task and that agent.
+///
+/// The score may depend on the task's asks and the agent's resources only (not on the task's id
+/// or group): tasks of one shape share the engine's candidate queues whatever their group.
 pub trait Fitness: Send + Sync + Debug {
     /// A short name, e.g. `cpu_mem_binpack`.
     fn name(&self) -> &str;
