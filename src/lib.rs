@@ -19,6 +19,9 @@ pub mod plan;
 pub mod plugins;
 pub mod pool;
 pub mod resources;
+/// Proptest strategies and a plan checker for testing plugins.
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod util;
 /// Workload and plan JSON formats, and a synthetic workload generator.
 #[cfg(feature = "workload")]

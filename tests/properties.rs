@@ -1,1 +1,472 @@
-//! placeholder
+//! Property tests of the engine and the offer pool, driven by the testkit (feature `testkit`).
+//!
+//! The invariants of the design guide: soundness, determinism (also under reordered input),
+//! Indexed == Scan, single-task completeness, and offer conservation through pool operations.
+//! Failing inputs are persisted in `proptest-regressions/properties.txt`; commit that file.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use offerpack::plugins::fitness::{Balanced, BinPack, Spread};
+use offerpack::plugins::{Fitness, HardConstraint, HardFn, Scope};
+use offerpack::testkit::proptest::prelude::*;
+use offerpack::testkit::proptest::sample::Index;
+use offerpack::testkit::proptest::test_runner::FileFailurePersistence;
+use offerpack::testkit::{
+    agent, check_plan, check_plan_with, task_spec, workloads, workloads_with, CheckOptions, ConstraintSet, Violation,
+    Workload,
+};
+use offerpack::util::SeededRng;
+use offerpack::{
+    Engine, EngineConfig, Offer, OfferId, OfferPool, Plan, Quantity, ResourceValue, Role, Strategy as Selector,
+    TaskSpec,
+};
+
+const NOW: Duration = Duration::from_secs(1000);
+const HOLD: Duration = Duration::from_secs(60);
+
+/// `cases` cases, or `PROPTEST_CASES` when set (for a deeper run); failures persisted.
+fn config(cases: u32) -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(cases);
+    ProptestConfig {
+        cases,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/properties.txt"))),
+        ..ProptestConfig::default()
+    }
+}
+
+/// Our own constraints, as a framework author would write them: one with a narrow, honest
+/// scope (the class stays indexed), one with the default pass scope (the class is scanned).
+fn extra_constraints() -> Vec<Arc<dyn HardConstraint>> {
+    let rack_cap = HardFn::new("rack-cap-3", |task, agent, pass| {
+        agent.attribute("rack").is_some_and(|rack| pass.count(task.group(), &rack) < 3)
+    })
+    .with_scope(Scope::Attribute(Arc::from("rack")));
+    let group_cap = HardFn::new("group-cap-5", |task, _, pass| pass.group_total(task.group()) < 5);
+    vec![Arc::new(rack_cap), Arc::new(group_cap)]
+}
+
+/// Engine settings worth varying: fitness, its weight against soft constraints, declines.
+fn engine_config() -> impl Strategy<Value = (usize, f64, bool)> {
+    (0usize..4, prop::sample::select(vec![0.5, 1.0, 3.0]), prop::bool::weighted(0.8))
+}
+
+fn engine(strategy: Selector, (fitness, weight, decline): (usize, f64, bool)) -> Engine {
+    let fitness: Arc<dyn Fitness> = match fitness {
+        0 => Arc::new(BinPack::cpu_mem()),
+        1 => Arc::new(BinPack::cpu()),
+        2 => Arc::new(Spread),
+        _ => Arc::new(Balanced),
+    };
+    let config = EngineConfig { fitness, fitness_weight: weight, strategy, decline_unused: decline };
+    Engine::new(config).unwrap()
+}
+
+fn plan(engine: &Engine, w: &Workload) -> Plan {
+    engine.plan(&w.pool(HOLD, NOW), &w.tasks, &w.running, NOW).unwrap()
+}
+
+fn shuffle<T>(items: &mut [T], rng: &mut SeededRng) {
+    for i in (1..items.len()).rev() {
+        items.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// (a) Soundness of indexed plans, built-in and user constraints re-checked by replay.
+    #[test]
+    fn engine_plans_are_sound(w in workloads_with(extra_constraints()), cfg in engine_config()) {
+        let plan = plan(&engine(Selector::Indexed, cfg), &w);
+        let options = CheckOptions { replay: true, keep_unused: !cfg.2 };
+        if let Err(v) = check_plan_with(&w, &plan, options) {
+            return Err(TestCaseError::fail(format!("{v}\nplan: {plan:#?}")));
+        }
+    }
+
+    /// (b) Same input, same plan; also with offers added and running tasks given in another order.
+    #[test]
+    fn engine_is_deterministic_under_reordering(w in workloads(), seed in any::<u64>(), cfg in engine_config()) {
+        let engine = engine(Selector::Indexed, cfg);
+        let first = plan(&engine, &w);
+        prop_assert_eq!(&first, &plan(&engine, &w));
+        let mut shuffled = w.clone();
+        let mut rng = SeededRng::new(seed);
+        shuffle(&mut shuffled.offers, &mut rng);
+        shuffle(&mut shuffled.running, &mut rng);
+        prop_assert_eq!(&first, &plan(&engine, &shuffled));
+    }
+
+    /// (c) The indexed selector is exact: it gives the plan of the reference scan.
+    #[test]
+    fn engine_indexed_equals_scan(w in workloads_with(extra_constraints()), cfg in engine_config()) {
+        let indexed = plan(&engine(Selector::Indexed, cfg), &w);
+        let scanned = plan(&engine(Selector::Scan, cfg), &w);
+        prop_assert_eq!(indexed, scanned);
+    }
+
+    /// (d) A lone task without hard constraints is placed exactly when some agent's offers, in
+    /// the roles it accepts, hold its resources and ports.
+    #[test]
+    fn engine_places_a_lone_task_that_fits(
+        w in workloads(),
+        mut task in task_spec("lone", &ConstraintSet::builtins()),
+        cfg in engine_config(),
+    ) {
+        task.hard.clear();
+        let lone = Workload { tasks: vec![task.clone()], ..w.clone() };
+        let plan = plan(&engine(Selector::Indexed, cfg), &lone);
+        let fits = lone.agent_ids().iter().any(|a| fits_alone(&lone.offers, a, &task));
+        prop_assert_eq!(plan.launches.len() == 1, fits, "plan: {:#?}", plan);
+    }
+}
+
+/// Whether the agent's offers alone hold the task's asks in the roles it accepts.
+fn fits_alone(offers: &[Offer], agent: &offerpack::AgentId, task: &TaskSpec) -> bool {
+    let accepts = |role: &Role| task.roles.as_ref().is_none_or(|roles| roles.contains(role));
+    let resources = offers.iter().filter(|o| &o.agent_id == agent).flat_map(|o| &o.resources);
+    let resources: Vec<_> = resources.filter(|r| accepts(&r.role)).collect();
+    let scalar = |name: &str| -> i64 {
+        let amounts = resources.iter().filter(|r| &*r.name == name).map(|r| match &r.value {
+            ResourceValue::Scalar(q) => q.milli(),
+            ResourceValue::Ports(_) => 0,
+        });
+        amounts.sum()
+    };
+    let port_sets: Vec<_> = resources
+        .iter()
+        .filter_map(|r| match &r.value {
+            ResourceValue::Ports(set) => Some(set),
+            ResourceValue::Scalar(_) => None,
+        })
+        .collect();
+    let free_ports: u32 = port_sets.iter().map(|s| s.count()).sum();
+    task.resources.iter().all(|(name, q)| scalar(name) >= q.milli())
+        && free_ports >= task.ports.total()
+        && task.ports.specific.iter().all(|p| port_sets.iter().any(|s| s.contains(*p)))
+}
+
+/// One step of the pool's life.
+#[derive(Clone, Debug)]
+enum Op {
+    /// Receive a workload offer (ignored once it has left the pool: ids are never reused).
+    Add(Index),
+    /// Rescind a held offer, or an unknown one when none is held.
+    Rescind(Index),
+    /// Lose an agent and its offers.
+    RemoveAgent(Index),
+    /// Expire offers whose hold ran out.
+    Expire,
+    /// Let time pass, in seconds.
+    Advance(u64),
+    /// Schedule a subset of the pending tasks.
+    Schedule(Vec<bool>, bool),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => any::<Index>().prop_map(Op::Add),
+        1 => any::<Index>().prop_map(Op::Rescind),
+        1 => any::<Index>().prop_map(Op::RemoveAgent),
+        1 => Just(Op::Expire),
+        2 => (0u64..=8).prop_map(Op::Advance),
+        2 => (prop::collection::vec(any::<bool>(), 16), prop::bool::weighted(0.7))
+            .prop_map(|(mask, decline)| Op::Schedule(mask, decline)),
+    ]
+}
+
+/// How an offer left the pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    Launched,
+    Declined,
+    Expired,
+    Rescinded,
+    AgentLost,
+}
+
+/// The pool as the test expects it, and how every offer ended.
+struct Model {
+    pool: OfferPool,
+    now: Duration,
+    held: BTreeMap<OfferId, (Offer, Duration)>,
+    ended: HashMap<OfferId, End>,
+}
+
+impl Model {
+    fn end(&mut self, id: &OfferId, how: End) -> Result<(), TestCaseError> {
+        prop_assert!(self.held.remove(id).is_some(), "offer {} left the pool but was not held", id);
+        let before = self.ended.insert(id.clone(), how);
+        prop_assert!(before.is_none(), "offer {} ended twice: {:?} then {:?}", id, before, how);
+        Ok(())
+    }
+
+    fn due(&self) -> Vec<OfferId> {
+        self.held.iter().filter(|(_, (_, at))| *at + HOLD <= self.now).map(|(id, _)| id.clone()).collect()
+    }
+
+    fn step(&mut self, w: &Workload, engine: [&Engine; 2], op: &Op) -> Result<(), TestCaseError> {
+        match op {
+            Op::Add(i) => {
+                let offer = i.get(&w.offers).clone();
+                if self.ended.contains_key(&offer.id) {
+                    return Ok(()); // a master never offers an id twice
+                }
+                let result = self.pool.add(offer.clone(), self.now);
+                if self.held.contains_key(&offer.id) {
+                    prop_assert!(result.is_err(), "duplicate offer {} accepted", offer.id);
+                } else {
+                    prop_assert!(result.is_ok(), "{:?}", result);
+                    self.held.insert(offer.id.clone(), (offer, self.now));
+                }
+            }
+            Op::Rescind(i) => {
+                let ids: Vec<OfferId> = self.held.keys().cloned().collect();
+                if ids.is_empty() {
+                    prop_assert!(self.pool.rescind(&OfferId::from("never-offered")).is_err());
+                } else {
+                    let id = i.get(&ids).clone();
+                    prop_assert_eq!(&self.pool.rescind(&id).unwrap().id, &id);
+                    self.end(&id, End::Rescinded)?;
+                }
+            }
+            Op::RemoveAgent(i) => {
+                let agent = i.get(&w.agent_ids()).clone();
+                let gone: Vec<OfferId> = self.pool.remove_agent(&agent).into_iter().map(|o| o.id).collect();
+                let expected: Vec<OfferId> =
+                    self.held.iter().filter(|(_, (o, _))| o.agent_id == agent).map(|(id, _)| id.clone()).collect();
+                prop_assert_eq!(&gone, &expected);
+                for id in &gone {
+                    self.end(id, End::AgentLost)?;
+                }
+            }
+            Op::Expire => {
+                let gone: Vec<OfferId> = self.pool.expire(self.now).into_iter().map(|o| o.id).collect();
+                prop_assert_eq!(&gone, &self.due());
+                for id in &gone {
+                    self.end(id, End::Expired)?;
+                }
+            }
+            Op::Advance(secs) => self.now += Duration::from_secs(*secs),
+            Op::Schedule(mask, decline) => {
+                let tasks: Vec<TaskSpec> =
+                    w.tasks.iter().zip(mask).filter(|(_, m)| **m).map(|(t, _)| t.clone()).collect();
+                let offers = self.held.values().map(|(o, _)| o.clone()).collect();
+                let snapshot = Workload { offers, tasks, running: w.running.clone() };
+                let engine = engine[usize::from(!decline)];
+                let plan = engine.schedule(&mut self.pool, &snapshot.tasks, &snapshot.running, self.now).unwrap();
+                prop_assert_eq!(&plan.expired, &self.due());
+                let options = CheckOptions { replay: false, keep_unused: !decline };
+                check_plan_with(&snapshot, &plan, options).map_err(|v| TestCaseError::fail(v.to_string()))?;
+                for accept in plan.accepts() {
+                    for id in accept.offer_ids {
+                        self.end(id, End::Launched)?;
+                    }
+                }
+                plan.declined.iter().try_for_each(|id| self.end(id, End::Declined))?;
+                plan.expired.iter().try_for_each(|id| self.end(id, End::Expired))?;
+            }
+        }
+        prop_assert_eq!(self.pool.len(), self.held.len());
+        for id in self.held.keys() {
+            prop_assert!(self.pool.get(id).is_some(), "offer {} vanished from the pool", id);
+        }
+        Ok(())
+    }
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// (e) Through any sequence of pool operations and passes, every offer received leaves the
+    /// pool exactly once: launched on, declined, rescinded, lost with its agent, or expired.
+    #[test]
+    fn pool_conserves_offers(w in workloads(), ops in prop::collection::vec(op(), 1..=24)) {
+        let declining = engine(Selector::Indexed, (0, 1.0, true));
+        let keeping = engine(Selector::Indexed, (0, 1.0, false));
+        let mut model = Model { pool: OfferPool::new(HOLD), now: NOW, held: BTreeMap::new(), ended: HashMap::new() };
+        for op in &ops {
+            model.step(&w, [&declining, &keeping], op)?;
+        }
+        model.now = Duration::MAX;
+        model.step(&w, [&declining, &keeping], &Op::Expire)?;
+        prop_assert!(model.pool.is_empty());
+        prop_assert!(model.held.is_empty());
+        prop_assert!(model.ended.keys().all(|id| w.offers.iter().any(|o| &o.id == id)));
+    }
+}
+
+/// Regression: two agents whose bin-packing scores are equal in exact arithmetic but one ulp
+/// apart in floating point (`(0.1 + 0.7) / 2` against `(0.3 + 0.5) / 2`), plus an
+/// attribute-scoped soft term equal for both, so both totals round to the same number. The
+/// indexed selector ranks a bucket by the agent-local part; both selectors must therefore break
+/// equal totals on that part before the agent id, and agree.
+#[test]
+fn engine_indexed_equals_scan_on_rounded_ties() {
+    use offerpack::plugins::constraints::GroupBy;
+    let agent = |i: usize, cpus: f64, mem: f64| {
+        let offer = Offer::new(format!("o{i}").as_str(), format!("a{i}").as_str(), &format!("h{i}"));
+        offer.with_scalar("cpus", cpus).unwrap().with_scalar("mem", mem).unwrap().with_text_attribute("zone", "a")
+    };
+    let spread = Arc::new(GroupBy::new("zone", 0));
+    let task =
+        TaskSpec::builder("t0", "g").scalar("cpus", 3.0).scalar("mem", 1400.0).soft(1.0, spread).build().unwrap();
+    let w =
+        Workload { offers: vec![agent(0, 30.0, 2000.0), agent(1, 10.0, 2800.0)], tasks: vec![task], running: vec![] };
+    let indexed = plan(&engine(Selector::Indexed, (0, 1.0, true)), &w);
+    let scanned = plan(&engine(Selector::Scan, (0, 1.0, true)), &w);
+    assert_eq!(indexed.launches[0].agent_id, scanned.launches[0].agent_id);
+}
+
+proptest! {
+    #![proptest_config(config(128))]
+
+    /// The checker itself: corrupting a sound plan in one place is always caught, as the
+    /// violation the corruption causes.
+    #[test]
+    fn checker_rejects_corrupted_plans(w in workloads(), how in 0usize..6) {
+        let mut plan = plan(&engine(Selector::Indexed, (0, 1.0, true)), &w);
+        if plan.launches.is_empty() {
+            return Ok(()); // nothing to corrupt (not a rejection: they would be too many)
+        }
+        let first = plan.launches[0].clone();
+        let caught = match how {
+            0 => {
+                plan.launches.remove(0);
+                matches!(check(&w, &plan), Err(Violation::TaskMissing(t)) if t == first.task_id)
+            }
+            1 => {
+                plan.launches.push(first.clone());
+                matches!(check(&w, &plan), Err(Violation::TaskTwice(_)))
+            }
+            2 => {
+                plan.launches[0].resources[0].amount += Quantity::from_milli(1);
+                matches!(check(&w, &plan), Err(Violation::WrongAmount { .. }))
+            }
+            3 => {
+                let Some(gone) = plan.declined.pop() else { return Ok(()) };
+                matches!(check(&w, &plan), Err(Violation::OfferUnaccounted(o)) if o == gone)
+            }
+            4 => {
+                plan.launches[0].ports.push((1, Role::unreserved()));
+                matches!(check(&w, &plan), Err(Violation::PortCount { .. }))
+            }
+            _ => {
+                plan.stats.agents_used += 1;
+                matches!(check(&w, &plan), Err(Violation::Stats { field: "agents_used", .. }))
+            }
+        };
+        prop_assert!(caught, "corruption {} not caught: {:?}", how, check(&w, &plan));
+    }
+}
+
+proptest! {
+    #![proptest_config(config(64))]
+
+    /// The generators keep their promises: unique ids, one hostname and one set of attributes
+    /// per agent, disjoint port ranges within an agent.
+    #[test]
+    fn testkit_workloads_are_well_formed(w in workloads(), one in agent(7)) {
+        let mut ids: Vec<&str> = w.offers.iter().map(|o| o.id.as_str()).collect();
+        ids.extend(w.tasks.iter().map(|t| t.id.as_str()).chain(w.running.iter().map(|t| t.id.as_str())));
+        let count = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        prop_assert_eq!(ids.len(), count, "ids are not unique");
+        prop_assert!(one.iter().all(|o| o.agent_id.as_str() == "a7" && &*o.hostname == "h7"));
+        for offers in [&w.offers, &one] {
+            for (a, b) in offers.iter().flat_map(|a| offers.iter().map(move |b| (a, b))) {
+                if a.agent_id == b.agent_id && a.id != b.id {
+                    prop_assert_eq!((&a.hostname, &a.attributes), (&b.hostname, &b.attributes));
+                    prop_assert!(!ports_overlap(a, b), "{:?} and {:?} offer the same port", a.id, b.id);
+                }
+            }
+        }
+    }
+}
+
+/// Whether two offers offer a port in common.
+fn ports_overlap(a: &Offer, b: &Offer) -> bool {
+    let ports = |o: &Offer| {
+        let sets = o.resources.iter().filter_map(|r| match &r.value {
+            ResourceValue::Ports(set) => Some(set.clone()),
+            ResourceValue::Scalar(_) => None,
+        });
+        sets.flat_map(|set| set.ranges().to_vec()).flat_map(|r| r.begin..=r.end).collect::<Vec<u16>>()
+    };
+    let theirs = ports(b);
+    ports(a).iter().any(|p| theirs.contains(p))
+}
+
+fn check(w: &Workload, plan: &Plan) -> Result<(), Violation> {
+    check_plan_with(w, plan, CheckOptions { replay: true, keep_unused: false })
+}
+
+/// One agent (4 cpus, 1 GiB, ports 31000-31001, zone a) and two tasks that the engine places
+/// first and leaves unplaced second. Returns the workload, the plan, and the plan with the
+/// second task forced onto the agent with port `port`.
+fn forced(first: TaskSpec, second: TaskSpec, port: u16) -> (Workload, Plan, Plan) {
+    let offer = Offer::new("o0", "a0", "h0").with_scalar("cpus", 4.0).unwrap().with_scalar("mem", 1024.0).unwrap();
+    let offer = offer.with_ports(31000, 31001).unwrap().with_text_attribute("zone", "a");
+    let w = Workload { offers: vec![offer], tasks: vec![first, second], running: vec![] };
+    let plan = plan(&engine(Selector::Indexed, (0, 1.0, true)), &w);
+    assert_eq!((plan.launches.len(), plan.unplaced.len()), (1, 1), "{plan:#?}");
+    assert_eq!(check(&w, &plan), Ok(()));
+    let (mut bad, task) = (plan.clone(), &w.tasks[1]);
+    let mut launch = bad.launches[0].clone();
+    (launch.task_id, launch.group) = (task.id.clone(), task.group.clone());
+    launch.resources.iter_mut().for_each(|a| a.amount = task.ask(&a.name));
+    launch.ports = vec![(port, Role::unreserved())];
+    bad.launches.push(launch);
+    bad.unplaced.clear();
+    (bad.stats.tasks_placed, bad.stats.tasks_unplaced) = (2, 0);
+    (w, plan, bad)
+}
+
+fn task(id: &str, group: &str, cpus: f64) -> offerpack::TaskBuilder {
+    TaskSpec::builder(id, group).scalar("cpus", cpus).ports(1)
+}
+
+fn broken(constraint: &str) -> Result<(), Violation> {
+    Err(Violation::ConstraintBroken { task: "t1".into(), agent: "a0".into(), constraint: constraint.into() })
+}
+
+#[test]
+fn checker_catches_built_in_constraints_ports_and_overcommit() {
+    let unique: Arc<dyn HardConstraint> = offerpack::plugins::constraints::parse("hostname", "UNIQUE", None).unwrap();
+    let pair =
+        || (task("t0", "g", 1.0).hard(unique.clone()).build().unwrap(), task("t1", "g", 1.0).hard(unique.clone()));
+    let (first, second) = pair();
+    let (w, _, bad) = forced(first, second.build().unwrap(), 31001);
+    assert_eq!(check_plan(&w, &bad), broken("hostname:UNIQUE"));
+    let (first, second) = pair();
+    let (w, _, bad) = forced(first, second.build().unwrap(), 31000);
+    assert_eq!(check_plan(&w, &bad), Err(Violation::PortShared { agent: "a0".into(), port: 31000 }));
+    let (w, _, bad) = forced(task("t0", "g", 1.0).build().unwrap(), task("t1", "g", 3.5).build().unwrap(), 31001);
+    assert!(matches!(check_plan(&w, &bad), Err(Violation::OverCommitted { resource, .. }) if &*resource == "cpus"));
+}
+
+#[test]
+fn checker_catches_claims_and_unexplained_tasks() {
+    let exclusive: Arc<dyn HardConstraint> = Arc::new(offerpack::plugins::constraints::Exclusive::new());
+    let first = task("t0", "g", 1.0).hard(exclusive).build().unwrap();
+    let (w, mut plan, bad) = forced(first, task("t1", "other", 1.0).build().unwrap(), 31001);
+    assert_eq!(
+        check_plan(&w, &bad),
+        Err(Violation::Claimed { task: "t1".into(), agent: "a0".into(), owner: "g".into() })
+    );
+    plan.unplaced[0].reasons.clear();
+    assert_eq!(check_plan(&w, &plan), Err(Violation::Unexplained { task: "t1".into(), rejected: 0, considered: 1 }));
+}
+
+#[test]
+fn checker_replays_user_constraints() {
+    let alone: Arc<dyn HardConstraint> =
+        Arc::new(HardFn::new("alone", |_, agent, _| agent.task_count() == 0).with_scope(Scope::Agent));
+    let first = task("t0", "g", 1.0).hard(alone.clone()).build().unwrap();
+    let (w, _, bad) = forced(first, task("t1", "g", 1.0).hard(alone).build().unwrap(), 31001);
+    assert_eq!(check_plan(&w, &bad), Ok(()), "a user plugin has no semantics to re-check without replay");
+    assert_eq!(check(&w, &bad), broken("alone"));
+}

@@ -97,15 +97,29 @@ pub(crate) fn shared_score(class: &TaskClass, task: &TaskView<'_>, agent: &Agent
     score
 }
 
-/// Whether `candidate` beats `best`: higher score, then the lower agent index (agent id order).
+/// A candidate's ranking: total score, its agent-local part, and the agent index.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Rank {
+    pub total: f64,
+    pub local: f64,
+    pub agent: u32,
+}
+
+/// Whether `candidate` beats `best`: the higher total, then the higher agent-local part, then the
+/// lower agent index (agent id order).
+///
+/// The middle key matters because float addition can round two different local parts to the
+/// same total; ranking on it too keeps the indexed selector (whose queues order by the local
+/// part) exactly equal to the scan.
 #[inline]
-pub(crate) fn better(candidate: (f64, u32), best: Option<(f64, u32)>) -> bool {
-    match best {
-        None => true,
-        Some((score, agent)) => match candidate.0.total_cmp(&score) {
-            std::cmp::Ordering::Greater => true,
-            std::cmp::Ordering::Equal => candidate.1 < agent,
-            std::cmp::Ordering::Less => false,
-        },
-    }
+pub(crate) fn better(candidate: Rank, best: Option<Rank>) -> bool {
+    let Some(best) = best else {
+        return true;
+    };
+    candidate
+        .total
+        .total_cmp(&best.total)
+        .then(candidate.local.total_cmp(&best.local))
+        .then(best.agent.cmp(&candidate.agent))
+        .is_gt()
 }

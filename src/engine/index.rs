@@ -2,8 +2,9 @@
 //! queue ordered by the agent-local score.
 //!
 //! Why this is exact: the total score is `shared + local`, where `shared` (attribute-scoped
-//! terms) is equal across a bucket, so a bucket's best agent is the first one in queue order
-//! that passes the agent-scoped checks. Only agents that a commit touched can change their
+//! terms) is equal across a bucket, and candidates rank by (total, local, agent id), so a
+//! bucket's best agent is the first one in queue order — (local, agent id) — that passes the
+//! agent-scoped checks. Only agents that a commit touched can change their
 //! local part (the [`Scope`](crate::plugins::Scope) contract), so after each commit only the
 //! agents sharing that hostname are re-scored. Choosing costs a look at each bucket's first
 //! feasible agent instead of a look at every agent.
@@ -20,7 +21,7 @@ use priority_queue::PriorityQueue;
 use rustc_hash::FxHashMap;
 
 use super::class::TaskClass;
-use super::evaluate::{better, claimed_by_other, first_failing, fits_resources, local_score, shared_score};
+use super::evaluate::{better, claimed_by_other, first_failing, fits_resources, local_score, shared_score, Rank};
 use super::state::{PassState, NONE};
 use crate::plugins::{AgentView, Fitness, PassView, TaskView};
 
@@ -156,7 +157,7 @@ impl CandidateIndex {
     /// shared constraints and scores applied.
     pub fn select(&mut self, state: &PassState, class: &TaskClass, task: &TaskView<'_>) -> Option<u32> {
         let pass = PassView { state };
-        let mut best: Option<(f64, u32)> = None;
+        let mut best: Option<Rank> = None;
         for b in 0..self.buckets.len() {
             let Some((&top, _)) = self.buckets[b].peek() else {
                 continue;
@@ -170,12 +171,12 @@ impl CandidateIndex {
                 continue;
             };
             let view = AgentView { state, agent };
-            let score = shared_score(class, task, &view, &pass) + local;
-            if better((score, agent), best) {
-                best = Some((score, agent));
+            let rank = Rank { total: shared_score(class, task, &view, &pass) + local, local, agent };
+            if better(rank, best) {
+                best = Some(rank);
             }
         }
-        best.map(|(_, agent)| agent)
+        best.map(|rank| rank.agent)
     }
 
     /// The first agent of bucket `b`, in queue order, that passes the group-dependent checks.

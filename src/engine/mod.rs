@@ -4,7 +4,8 @@
 //! score (fitness and soft constraints combined in one place), select, commit — over a state
 //! compiled once into dense arrays. Identical tasks form classes; for each class the agents sit
 //! in per-bucket priority queues (see `index`), so a placement looks at bucket tops, not at
-//! every agent. Ties break on the agent id; the same input gives the same plan.
+//! every agent. Equal totals break on the agent-local part of the score, then on the agent id;
+//! the same input gives the same plan.
 
 pub(crate) mod class;
 mod commit;

@@ -4,14 +4,14 @@
 //! against (both must give the same plan).
 
 use super::class::TaskClass;
-use super::evaluate::{better, first_failing, fits, local_score, shared_score};
+use super::evaluate::{better, first_failing, fits, local_score, shared_score, Rank};
 use super::state::PassState;
 use crate::plugins::{AgentView, Fitness, PassView, TaskView};
 
 /// The best agent for the task, or `None` when no agent passes every stage.
 pub(crate) fn select(state: &PassState, class: &TaskClass, fitness: &dyn Fitness, task: &TaskView<'_>) -> Option<u32> {
     let pass = PassView { state };
-    let mut best: Option<(f64, u32)> = None;
+    let mut best: Option<Rank> = None;
     for agent in 0..state.agents.len() as u32 {
         if fits(state, class, agent).is_err() {
             continue;
@@ -20,10 +20,11 @@ pub(crate) fn select(state: &PassState, class: &TaskClass, fitness: &dyn Fitness
         if first_failing(class, &class.stages.all_hard, task, &view, &pass).is_some() {
             continue;
         }
-        let score = shared_score(class, task, &view, &pass) + local_score(class, fitness, task, &view, &pass);
-        if better((score, agent), best) {
-            best = Some((score, agent));
+        let local = local_score(class, fitness, task, &view, &pass);
+        let rank = Rank { total: shared_score(class, task, &view, &pass) + local, local, agent };
+        if better(rank, best) {
+            best = Some(rank);
         }
     }
-    best.map(|(_, agent)| agent)
+    best.map(|rank| rank.agent)
 }
