@@ -6,7 +6,7 @@ use std::sync::Arc;
 /// A preference in `[0, 1]`; 1 is best. NaN cannot be a score.
 ///
 /// ```
-/// use offerpack::Score;
+/// use offerpack::plugins::Score;
 /// assert!(Score::new(f64::NAN).is_none());
 /// assert_eq!(Score::clamped(1.7), Score::ONE);
 /// ```
