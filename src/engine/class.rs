@@ -107,7 +107,13 @@ pub(crate) fn compile(state: &mut PassState, tasks: &[TaskSpec], fitness_weight:
     let mut classes: Vec<TaskClass> = Vec::new();
     let mut index: FxHashMap<ClassKey, u32> = FxHashMap::default();
     let mut of_task = Vec::with_capacity(tasks.len());
-    for task in tasks {
+    for (t, task) in tasks.iter().enumerate() {
+        // Tasks usually come in runs of one class: check against the previous one first,
+        // without building a key.
+        if let Some(prev) = t.checked_sub(1).filter(|&p| same_class(&tasks[p], task)) {
+            of_task.push(of_task[prev]);
+            continue;
+        }
         let group = state.group(&task.group);
         let ask: Vec<(u16, i64)> =
             task.resources.iter().map(|(name, q)| (state.dims.get(name).unwrap_or(0) as u16, q.milli())).collect();
@@ -134,6 +140,21 @@ pub(crate) fn compile(state: &mut PassState, tasks: &[TaskSpec], fitness_weight:
         of_task.push(c);
     }
     (classes, of_task)
+}
+
+/// Whether two tasks are in one class (the fields the class key is made of, compared in place).
+fn same_class(a: &TaskSpec, b: &TaskSpec) -> bool {
+    a.group == b.group
+        && a.resources == b.resources
+        && a.ports == b.ports
+        && a.roles == b.roles
+        && a.hard.len() == b.hard.len()
+        && a.hard.iter().zip(&b.hard).all(|(x, y)| Arc::ptr_eq(x, y))
+        && a.soft.len() == b.soft.len()
+        && a.soft
+            .iter()
+            .zip(&b.soft)
+            .all(|(x, y)| Arc::ptr_eq(&x.constraint, &y.constraint) && x.weight.to_bits() == y.weight.to_bits())
 }
 
 fn build_class(state: &PassState, task: &TaskSpec, key: &ClassKey, fitness_weight: f64) -> TaskClass {

@@ -24,7 +24,7 @@ pub(crate) fn commit(
         for &(role, part) in &split {
             resources.push(Allocation {
                 name: class.ask_names[i].clone(),
-                role: Role::new(&*state.roles.names[role as usize]),
+                role: state.role_values[role as usize].clone(),
                 amount: Quantity::from_milli(part as u64),
             });
         }
@@ -73,5 +73,5 @@ fn take_ports(state: &mut PassState, class: &TaskClass, agent: u32) -> Vec<(u16,
             }
         }
     }
-    given.into_iter().map(|(p, r)| (p, Role::new(&*state.roles.names[r as usize]))).collect()
+    given.into_iter().map(|(p, r)| (p, state.role_values[r as usize].clone())).collect()
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use crate::model::{AgentId, Attributes, GroupId, OfferId, ResourceValue, RunningTask};
+use crate::model::{AgentId, Attributes, GroupId, OfferId, ResourceValue, Role, RunningTask};
 use crate::pool::OfferPool;
 use crate::resources::{PortSet, CPUS, DISK, GPUS, MEM, NETWORK};
 
@@ -76,6 +76,8 @@ impl Interner {
 pub(crate) struct PassState {
     pub dims: Interner,
     pub roles: Interner,
+    /// The roles as [`Role`] values, by role index (cloned into launches, never re-allocated).
+    pub role_values: Vec<Role>,
     /// Role indices, reserved roles first (by name), then `*`.
     pub default_role_order: Vec<u16>,
     pub agents: Vec<AgentSlot>,
@@ -88,7 +90,8 @@ pub(crate) struct PassState {
     pub values: Vec<ValueInfo>,
     /// Number of distinct values seen per key.
     pub values_per_key: Vec<u32>,
-    value_index: FxHashMap<(u32, Arc<str>), u32>,
+    /// Value ids per key, by text.
+    value_index: Vec<FxHashMap<Arc<str>, u32>>,
     /// Value id per `[agent][key]`, or [`NONE`].
     pub agent_values: Vec<u32>,
     /// Agents per hostname value id.
@@ -161,7 +164,7 @@ impl PassState {
             total: Vec::new(),
             values: Vec::new(),
             values_per_key: Vec::new(),
-            value_index: FxHashMap::default(),
+            value_index: Vec::new(),
             agent_values: Vec::new(),
             host_agents: FxHashMap::default(),
             groups: Interner::default(),
@@ -169,6 +172,7 @@ impl PassState {
             used_values: FxHashMap::default(),
             group_total: Vec::new(),
             dims,
+            role_values: roles.names.iter().map(|r| Role::new(&**r)).collect(),
             roles,
             keys,
         };
@@ -276,7 +280,7 @@ impl PassState {
     }
 
     fn intern_value(&mut self, key: u32, text: &str, scalar: Option<f64>) -> u32 {
-        if let Some(&v) = self.value_index.get(&(key, Arc::from(text))) {
+        if let Some(&v) = self.value_index.get(key as usize).and_then(|m| m.get(text)) {
             return v;
         }
         let v = self.values.len() as u32;
@@ -286,7 +290,10 @@ impl PassState {
             self.values_per_key.resize(key as usize + 1, 0);
         }
         self.values_per_key[key as usize] += 1;
-        self.value_index.insert((key, text), v);
+        if self.value_index.len() <= key as usize {
+            self.value_index.resize_with(key as usize + 1, FxHashMap::default);
+        }
+        self.value_index[key as usize].insert(text, v);
         v
     }
 
