@@ -68,7 +68,7 @@ fn stream(total: usize, per_event: usize) -> Vec<u8> {
         let offers = (start..(start + per_event).min(total)).map(offer).collect();
         let event = Event {
             r#type: Some(event::Type::Offers as i32),
-            offers: Some(event::Offers { offers, ..Default::default() }),
+            offers: Some(event::Offers { offers }),
             ..Default::default()
         };
         recordio::encode_message(&event, &mut out);

@@ -32,6 +32,8 @@
 //! ```
 
 pub mod convert;
+/// The master's JSON encoding of calls and events (proto field names, lenient input).
+pub mod json;
 pub mod recordio;
 
 pub use convert::ConvertError;

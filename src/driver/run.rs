@@ -1,0 +1,324 @@
+//! The driver task: one `select!` over the SUBSCRIBE request, the event stream, the call in
+//! flight, the command channel and the session's deadline; after each wake-up the session's
+//! actions and updates are drained.
+
+use std::collections::VecDeque;
+use std::future::pending;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::codec::basic_auth;
+use super::endpoint::{Endpoint, Masters};
+use super::exchange::{Exchange, Subscription};
+use super::framework::{Command, FrameworkConfig, FrameworkHandle, StartError, Updates};
+use super::transport::{Body, BoxFuture, Transport, TransportError};
+use crate::mesos::RecordIoDecoder;
+use crate::session::{Action, CallId, CallOutcome, Session, StopMode, Update, Warning};
+
+type CallFuture = BoxFuture<'static, (CallOutcome, Endpoint)>;
+
+/// The open event stream.
+struct EventStream {
+    body: Box<dyn Body>,
+    decoder: RecordIoDecoder,
+}
+
+/// What woke the loop.
+enum Wake {
+    Subscription(Subscription),
+    Chunk(Result<Option<Bytes>, TransportError>),
+    CallDone(CallOutcome, Endpoint),
+    Command(Option<Command>),
+    Timer,
+}
+
+/// Runs a [`Session`] against masters over a [`Transport`]. The only place that reads the clock:
+/// `now` is the time since the driver was created (tokio's clock, so paused time works).
+pub struct Driver {
+    session: Session,
+    exchange: Arc<Exchange>,
+    masters: Masters,
+    commands: mpsc::UnboundedReceiver<Command>,
+    commands_open: bool,
+    updates: mpsc::UnboundedSender<Update>,
+    start: Instant,
+    subscribing: Option<BoxFuture<'static, Subscription>>,
+    stream: Option<EventStream>,
+    /// Where the stream is open: calls go there.
+    leader: Option<Endpoint>,
+    in_flight: Option<(CallId, CallFuture)>,
+    queue: VecDeque<(CallId, Bytes)>,
+    stopped: bool,
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver").field("session", &self.session).finish_non_exhaustive()
+    }
+}
+
+impl Driver {
+    /// A driver for `config` over `transport`, with the handle and the update channel.
+    pub fn new(
+        config: FrameworkConfig,
+        transport: Box<dyn Transport>,
+    ) -> Result<(Driver, FrameworkHandle, Updates), StartError> {
+        let masters = Masters::new(config.endpoints()?);
+        let authorization = match (&config.session.principal, &config.secret) {
+            (Some(principal), Some(secret)) => Some(basic_auth(principal, secret)),
+            _ => None,
+        };
+        let exchange = Arc::new(Exchange {
+            transport,
+            encoding: config.encoding,
+            authorization,
+            call_timeout: config.call_timeout,
+            call_retries: config.call_retries,
+            retry_delay: config.retry_delay,
+        });
+        let session = Session::new(config.session).map_err(StartError::Config)?;
+        let (command_tx, commands) = mpsc::unbounded_channel();
+        let (updates, update_rx) = mpsc::unbounded_channel();
+        let driver = Driver {
+            session,
+            exchange,
+            masters,
+            commands,
+            commands_open: true,
+            updates,
+            start: Instant::now(),
+            subscribing: None,
+            stream: None,
+            leader: None,
+            in_flight: None,
+            queue: VecDeque::new(),
+            stopped: false,
+        };
+        Ok((driver, FrameworkHandle { commands: command_tx }, update_rx))
+    }
+
+    /// Runs until the session stops.
+    pub async fn run(mut self) {
+        loop {
+            self.drain();
+            if self.stopped {
+                return;
+            }
+            self.start_next_call();
+            let wake = self.wait().await;
+            let now = self.start.elapsed();
+            match wake {
+                Wake::Subscription(result) => self.on_subscription(result),
+                Wake::Chunk(chunk) => self.on_chunk(chunk),
+                Wake::CallDone(outcome, endpoint) => self.on_call_done(outcome, endpoint),
+                Wake::Command(Some(command)) => self.on_command(command),
+                Wake::Command(None) => {
+                    // Every handle is gone: nobody can stop us later, so stop now.
+                    self.commands_open = false;
+                    self.session.stop(StopMode::Failover);
+                }
+                Wake::Timer => self.session.handle_timeout(now),
+            }
+        }
+    }
+
+    async fn wait(&mut self) -> Wake {
+        let deadline = self.session.poll_timeout().and_then(|at| self.start.checked_add(at));
+        let timer = async move {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => pending().await,
+            }
+        };
+        // Biased: answers and timers before the stream, so a flood of events starves nothing,
+        // and an answer that is in is never mistaken for one cut off by a disconnection.
+        tokio::select! {
+            biased;
+            result = poll_slot(&mut self.subscribing) => {
+                self.subscribing = None;
+                Wake::Subscription(result)
+            }
+            (outcome, endpoint) = poll_call(&mut self.in_flight) => Wake::CallDone(outcome, endpoint),
+            () = timer => Wake::Timer,
+            command = self.commands.recv(), if self.commands_open => Wake::Command(command),
+            chunk = read_chunk(&mut self.stream) => Wake::Chunk(chunk),
+        }
+    }
+
+    /// Carries out the session's actions, then forwards its updates.
+    fn drain(&mut self) {
+        while let Some(action) = self.session.poll_action() {
+            match action {
+                Action::Subscribe(call) => {
+                    self.stream = None;
+                    match self.masters.current().cloned() {
+                        Some(endpoint) => {
+                            let body = self.exchange.encoding.encode_call(&call);
+                            let exchange = Arc::clone(&self.exchange);
+                            self.subscribing = Some(Box::pin(exchange.subscribe(endpoint, body)));
+                        }
+                        None => self.session.handle_subscribe_failed(
+                            CallOutcome::Unavailable("no master".into()),
+                            self.start.elapsed(),
+                        ),
+                    }
+                }
+                Action::Send(id, call) => self.queue.push_back((id, self.exchange.encoding.encode_call(&call))),
+                Action::Disconnect => self.disconnect(),
+                Action::Stopped => self.stopped = true,
+            }
+        }
+        while let Some(update) = self.session.poll_update() {
+            // A user who dropped the receiver does not want updates; keep running regardless.
+            let _ = self.updates.send(update);
+        }
+    }
+
+    /// Closes the stream and settles every call not answered yet. The next subscription tries
+    /// the next master unless a leader was known.
+    fn disconnect(&mut self) {
+        let streaming = self.stream.take().is_some();
+        let subscribing = self.subscribing.take().is_some();
+        if streaming || subscribing {
+            self.masters.failed();
+        }
+        let now = self.start.elapsed();
+        if let Some((id, _)) = self.in_flight.take() {
+            let outcome = CallOutcome::Unavailable("connection closed before the answer".into());
+            self.session.handle_call_result(id, outcome, now);
+        }
+        for (id, _) in std::mem::take(&mut self.queue) {
+            self.session.handle_call_result(id, CallOutcome::NotSent, now);
+        }
+    }
+
+    /// Starts sending the next queued call (one at a time, in order).
+    fn start_next_call(&mut self) {
+        if self.in_flight.is_some() {
+            return;
+        }
+        let Some((id, body)) = self.queue.pop_front() else {
+            return;
+        };
+        let target = self.session.stream_id().map(str::to_owned).zip(self.leader.clone());
+        match target {
+            Some((stream_id, endpoint)) => {
+                let exchange = Arc::clone(&self.exchange);
+                self.in_flight = Some((id, Box::pin(exchange.call(endpoint, stream_id, body))));
+            }
+            None => self.session.handle_call_result(id, CallOutcome::NotSent, self.start.elapsed()),
+        }
+    }
+
+    fn on_subscription(&mut self, result: Subscription) {
+        let now = self.start.elapsed();
+        match result {
+            Subscription::Open { stream_id, body, endpoint } => {
+                self.masters.leader_is(endpoint.clone());
+                self.leader = Some(endpoint);
+                self.stream = Some(EventStream { body, decoder: RecordIoDecoder::new() });
+                self.session.handle_subscribed(stream_id, now);
+            }
+            Subscription::Failed(outcome) => {
+                self.masters.failed();
+                self.session.handle_subscribe_failed(outcome, now);
+            }
+        }
+    }
+
+    fn on_chunk(&mut self, chunk: Result<Option<Bytes>, TransportError>) {
+        let now = self.start.elapsed();
+        let Some(stream) = self.stream.as_mut() else {
+            return;
+        };
+        let bytes = match chunk {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return self.stream_lost(None),
+            Err(error) => return self.stream_lost(Some(error.to_string())),
+        };
+        stream.decoder.push(&bytes);
+        let mut records = Vec::new();
+        let broken = loop {
+            match stream.decoder.next_frame() {
+                Ok(Some(record)) => records.push(record),
+                Ok(None) => break None,
+                Err(error) => break Some(error.to_string()),
+            }
+        };
+        for record in records {
+            if self.stream.is_none() {
+                return;
+            }
+            match self.exchange.encoding.decode_event(&record) {
+                Ok(event) => self.session.handle_event(event, now),
+                Err(error) => {
+                    let _ = self.updates.send(Update::Warning(Warning::MalformedEvent(error)));
+                }
+            }
+            self.drain();
+        }
+        if broken.is_some() && self.stream.is_some() {
+            self.stream_lost(broken);
+        }
+    }
+
+    /// The stream ended or broke: the session learns first (so nothing new is planned on it),
+    /// then every pending call is settled.
+    fn stream_lost(&mut self, error: Option<String>) {
+        if let Some(error) = error {
+            let _ = self.updates.send(Update::Warning(Warning::MalformedEvent(format!("event stream: {error}"))));
+        }
+        self.session.handle_disconnected(self.start.elapsed());
+        self.disconnect();
+    }
+
+    fn on_call_done(&mut self, outcome: CallOutcome, endpoint: Endpoint) {
+        let Some((id, _)) = self.in_flight.take() else {
+            return;
+        };
+        if self.leader.as_ref() != Some(&endpoint) && outcome == CallOutcome::Accepted {
+            // Redirected and answered: that master leads now.
+            self.masters.leader_is(endpoint.clone());
+            self.leader = Some(endpoint);
+        }
+        self.session.handle_call_result(id, outcome, self.start.elapsed());
+    }
+
+    fn on_command(&mut self, command: Command) {
+        let now = self.start.elapsed();
+        match command {
+            Command::Submit(request, reply) => {
+                let _ = reply.send(self.session.submit(*request, now));
+            }
+            Command::Kill(task, reply) => {
+                let _ = reply.send(self.session.kill(&task, now));
+            }
+            Command::Stop(mode) => self.session.stop(mode),
+        }
+    }
+}
+
+/// Awaits the future in `slot`, or never when it is empty. The caller empties the slot after.
+async fn poll_slot<T>(slot: &mut Option<BoxFuture<'static, T>>) -> T {
+    match slot {
+        Some(future) => future.await,
+        None => pending().await,
+    }
+}
+
+async fn poll_call(slot: &mut Option<(CallId, CallFuture)>) -> (CallOutcome, Endpoint) {
+    match slot {
+        Some((_, future)) => future.await,
+        None => pending().await,
+    }
+}
+
+async fn read_chunk(stream: &mut Option<EventStream>) -> Result<Option<Bytes>, TransportError> {
+    match stream {
+        Some(stream) => stream.body.chunk().await,
+        None => pending().await,
+    }
+}

@@ -1,0 +1,418 @@
+//! The actor of the HTTP shell: one task owning the [`MasterCore`], the open event streams
+//! and the HTTP-level fault knobs. Connection tasks hand it parsed-enough requests and get
+//! responses back; it drives the core's deadlines with tokio time (the only clock reader)
+//! and writes the core's outputs to the streams, after every input.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use hyper::body::Bytes;
+use hyper::{header, Method, Response, StatusCode};
+use prost::Message as _;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::body::{ApiBody, Chunk, EventBody, GoneSender};
+use super::config::{Redirect, StreamCut, Unavailable};
+use super::state::{CallOutcome, MasterCore, Output, StreamKey};
+use super::validate::validate_call;
+use crate::mesos::v1::scheduler::{call, Call};
+use crate::mesos::{json, recordio};
+
+pub(crate) const APPLICATION_JSON: &str = "application/json";
+pub(crate) const APPLICATION_PROTOBUF: &str = "application/x-protobuf";
+
+/// The parts of a scheduler API request the actor needs.
+#[derive(Debug)]
+pub(crate) struct ApiRequest {
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) content_type: Option<String>,
+    pub(crate) accept: Option<String>,
+    pub(crate) stream_id: Option<String>,
+    pub(crate) body: Bytes,
+}
+
+/// A runtime change of a knob, or a simulated event.
+#[derive(Debug)]
+pub(crate) enum Knob {
+    CutStreams(Option<StreamCut>),
+    Redirect(Option<Redirect>),
+    Unavailable(Option<(Duration, Unavailable)>),
+    DuplicateUpdates(bool),
+    LoseAgent(usize),
+    RestoreAgent(usize),
+}
+
+/// Messages to the actor.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Api(ApiRequest, oneshot::Sender<Response<ApiBody>>),
+    Knob(Knob, oneshot::Sender<bool>),
+    Shutdown,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Json,
+    Protobuf,
+}
+
+#[derive(Debug)]
+struct Sink {
+    tx: mpsc::UnboundedSender<Chunk>,
+    format: Format,
+    /// Whole records still allowed before a cut.
+    remaining: Option<u64>,
+    mid_record: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Actor {
+    core: MasterCore,
+    start: Instant,
+    sinks: HashMap<StreamKey, Sink>,
+    gone_tx: GoneSender,
+    cut: Option<StreamCut>,
+    redirect: Option<Redirect>,
+    unavailable: Option<(Instant, Unavailable)>,
+}
+
+impl Actor {
+    pub(crate) fn new(
+        core: MasterCore,
+        gone_tx: GoneSender,
+        cut: Option<StreamCut>,
+        redirect: Option<Redirect>,
+        unavailable: Option<(Duration, Unavailable)>,
+    ) -> Actor {
+        let start = Instant::now();
+        let unavailable = unavailable.map(|(d, kind)| (start + d, kind));
+        Actor { core, start, sinks: HashMap::new(), gone_tx, cut, redirect, unavailable }
+    }
+
+    fn now(&self) -> Duration {
+        Instant::now().saturating_duration_since(self.start)
+    }
+
+    /// Runs until [`Command::Shutdown`] or until every command sender is gone.
+    pub(crate) async fn run(
+        mut self,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut gone: mpsc::UnboundedReceiver<StreamKey>,
+    ) {
+        loop {
+            let deadline = self.core.poll_timeout().map(|d| self.start + d);
+            tokio::select! {
+                command = commands.recv() => match command {
+                    None | Some(Command::Shutdown) => break,
+                    Some(Command::Api(request, reply)) => {
+                        let response = self.api(request);
+                        let _ = reply.send(response);
+                    }
+                    Some(Command::Knob(knob, reply)) => {
+                        let done = self.knob(knob);
+                        let _ = reply.send(done);
+                    }
+                },
+                Some(key) = gone.recv() => {
+                    if self.sinks.remove(&key).is_some() {
+                        let now = self.now();
+                        self.core.handle_stream_closed(now, key);
+                    }
+                }
+                () = sleep_until(deadline), if deadline.is_some() => {
+                    let now = self.now();
+                    self.core.handle_timeout(now);
+                }
+            }
+            self.flush();
+        }
+    }
+
+    fn knob(&mut self, knob: Knob) -> bool {
+        let now = self.now();
+        match knob {
+            Knob::CutStreams(cut) => {
+                self.cut = cut;
+                for sink in self.sinks.values_mut() {
+                    sink.remaining = cut.map(|c| c.after_events);
+                    sink.mid_record = cut.is_some_and(|c| c.mid_record);
+                }
+                // A cut after 0 more events takes effect at once.
+                let due: Vec<StreamKey> = self
+                    .sinks
+                    .iter()
+                    .filter(|(_, s)| s.remaining == Some(0) && !s.mid_record)
+                    .map(|(k, _)| *k)
+                    .collect();
+                for key in due {
+                    self.abort(key, None);
+                }
+                true
+            }
+            Knob::Redirect(redirect) => {
+                self.redirect = redirect;
+                true
+            }
+            Knob::Unavailable(unavailable) => {
+                self.unavailable = unavailable.map(|(d, kind)| (Instant::now() + d, kind));
+                true
+            }
+            Knob::DuplicateUpdates(on) => {
+                self.core.set_duplicate_updates(on);
+                true
+            }
+            Knob::LoseAgent(agent) => self.core.handle_lose_agent(now, agent),
+            Knob::RestoreAgent(agent) => self.core.handle_restore_agent(now, agent),
+        }
+    }
+
+    /// Writes the core's outputs to the streams.
+    fn flush(&mut self) {
+        while let Some(output) = self.core.poll_output() {
+            match output {
+                Output::Event { stream, event } => {
+                    let Some(sink) = self.sinks.get_mut(&stream) else { continue };
+                    let record = match sink.format {
+                        Format::Json => json::encode_event(&event),
+                        Format::Protobuf => event.encode_to_vec(),
+                    };
+                    let frame = recordio::encode_to_bytes(&record);
+                    if sink.remaining == Some(0) {
+                        // Only a mid-record cut waits for this record.
+                        let half = frame.slice(..frame.len() / 2);
+                        self.abort(stream, Some(half));
+                        continue;
+                    }
+                    let _ = sink.tx.send(Chunk::Data(frame));
+                    if let Some(left) = sink.remaining.as_mut() {
+                        *left -= 1;
+                        if *left == 0 && !sink.mid_record {
+                            self.abort(stream, None);
+                        }
+                    }
+                }
+                Output::Close { stream } => {
+                    // Dropping the sender ends the body cleanly.
+                    self.sinks.remove(&stream);
+                }
+            }
+        }
+    }
+
+    /// Cuts a stream: optional partial bytes, then an aborted connection. The framework is
+    /// disconnected at once, as the master notices a broken connection.
+    fn abort(&mut self, key: StreamKey, partial: Option<Bytes>) {
+        let Some(sink) = self.sinks.remove(&key) else { return };
+        if let Some(bytes) = partial {
+            let _ = sink.tx.send(Chunk::Data(bytes));
+        }
+        let _ = sink.tx.send(Chunk::Abort);
+        let now = self.now();
+        self.core.handle_stream_closed(now, key);
+    }
+
+    /// Answers one scheduler API request, in the order of checks of `Master::Http::scheduler`.
+    fn api(&mut self, request: ApiRequest) -> Response<ApiBody> {
+        if let Some(response) = self.fault_response(&request.path) {
+            return response;
+        }
+        if request.method != Method::POST {
+            let text = format!("Expecting one of {{ 'POST' }}, but received '{}'", request.method);
+            let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, text);
+            response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+            return response;
+        }
+        let c = match parse_call(request.content_type.as_deref(), &request.body) {
+            Ok(c) => c,
+            Err((status, text)) => return plain(status, text),
+        };
+        if let Err(e) = validate_call(&c) {
+            return plain(StatusCode::BAD_REQUEST, format!("Failed to validate scheduler::Call: {e}"));
+        }
+        let mut format = Format::Json;
+        if c.r#type == Some(call::Type::Subscribe as i32) {
+            format = match preferred_format(request.accept.as_deref()) {
+                Some(f) => f,
+                None => {
+                    let text = format!("Expecting 'Accept' to allow '{APPLICATION_PROTOBUF}' or '{APPLICATION_JSON}'");
+                    return plain(StatusCode::NOT_ACCEPTABLE, text);
+                }
+            };
+            if request.stream_id.is_some() {
+                return plain(
+                    StatusCode::BAD_REQUEST,
+                    "Subscribe calls should not include the 'Mesos-Stream-Id' header",
+                );
+            }
+        }
+        let now = self.now();
+        match self.core.handle_call(now, c, request.stream_id.as_deref()) {
+            CallOutcome::Accepted => plain(StatusCode::ACCEPTED, ""),
+            CallOutcome::Ok => plain(StatusCode::OK, ""),
+            CallOutcome::Rejected { status, message } => {
+                plain(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), message)
+            }
+            CallOutcome::Subscribed { stream, stream_id } => self.open_stream(stream, &stream_id, format),
+        }
+    }
+
+    fn open_stream(&mut self, stream: StreamKey, stream_id: &str, format: Format) -> Response<ApiBody> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let sink = Sink {
+            tx,
+            format,
+            remaining: self.cut.map(|c| c.after_events),
+            mid_record: self.cut.is_some_and(|c| c.mid_record),
+        };
+        self.sinks.insert(stream, sink);
+        let content_type = match format {
+            Format::Json => APPLICATION_JSON,
+            Format::Protobuf => APPLICATION_PROTOBUF,
+        };
+        let mut response = Response::new(ApiBody::Events(EventBody::new(rx, stream, self.gone_tx.clone())));
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
+        headers.insert(header::TRANSFER_ENCODING, header::HeaderValue::from_static("chunked"));
+        if let Ok(value) = header::HeaderValue::from_str(stream_id) {
+            headers.insert("mesos-stream-id", value);
+        }
+        response
+    }
+
+    /// The 307 or 503 a knob asks for, if any.
+    fn fault_response(&mut self, path: &str) -> Option<Response<ApiBody>> {
+        if let Some(redirect) = &mut self.redirect {
+            let leader = redirect.leader.clone();
+            match &mut redirect.remaining {
+                Some(0) => self.redirect = None,
+                Some(left) => {
+                    *left -= 1;
+                    if *left == 0 {
+                        self.redirect = None;
+                    }
+                    return Some(redirect_response(&leader, path));
+                }
+                None => return Some(redirect_response(&leader, path)),
+            }
+        }
+        if let Some((until, kind)) = self.unavailable {
+            if Instant::now() < until {
+                return Some(plain(StatusCode::SERVICE_UNAVAILABLE, kind.text()));
+            }
+            self.unavailable = None;
+        }
+        None
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Parses the body by its exact `Content-Type`, with the master's status codes and texts.
+fn parse_call(content_type: Option<&str>, body: &[u8]) -> Result<Call, (StatusCode, String)> {
+    let bad = |text: String| (StatusCode::BAD_REQUEST, text);
+    match content_type {
+        None => Err(bad("Expecting 'Content-Type' to be present".into())),
+        Some(APPLICATION_PROTOBUF) => {
+            let c = Call::decode(body).map_err(|_| bad("Failed to parse body into Call protobuf".into()))?;
+            json::check_call_required_fields(body)
+                .map_err(|_| bad("Failed to parse body into Call protobuf".into()))?;
+            Ok(c)
+        }
+        Some(APPLICATION_JSON) => json::decode_call(body).map_err(|e| {
+            if e.is_syntax() {
+                bad(format!("Failed to parse body into JSON: {e}"))
+            } else {
+                bad(format!("Failed to convert JSON into Call protobuf: {e}"))
+            }
+        }),
+        Some(_) => Err((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Expecting 'Content-Type' of {APPLICATION_JSON} or {APPLICATION_PROTOBUF}"),
+        )),
+    }
+}
+
+/// The stream encoding an `Accept` header asks for: JSON when acceptable (also when the
+/// header is absent), else protobuf, else `None` (406). Media ranges with `q=0` do not count.
+fn preferred_format(accept: Option<&str>) -> Option<Format> {
+    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else { return Some(Format::Json) };
+    let ranges: Vec<String> = accept
+        .split(',')
+        .filter_map(|range| {
+            let mut parts = range.split(';');
+            let media = parts.next()?.trim().to_ascii_lowercase();
+            let refused = parts.any(|p| {
+                let p = p.trim();
+                p.strip_prefix("q=").and_then(|q| q.trim().parse::<f64>().ok()).is_some_and(|q| q <= 0.0)
+            });
+            (!refused).then_some(media)
+        })
+        .collect();
+    let accepts = |media: &str| {
+        let (kind, _) = media.split_once('/').unwrap_or((media, ""));
+        ranges.iter().any(|r| r == media || r == "*/*" || *r == format!("{kind}/*"))
+    };
+    if accepts(APPLICATION_JSON) {
+        Some(Format::Json)
+    } else if accepts(APPLICATION_PROTOBUF) {
+        Some(Format::Protobuf)
+    } else {
+        None
+    }
+}
+
+fn redirect_response(leader: &str, path: &str) -> Response<ApiBody> {
+    let leader = leader.split_once("//").map_or(leader, |(_, rest)| rest);
+    let leader = leader.split('/').next().unwrap_or(leader);
+    let location = if path.starts_with("/redirect") { format!("//{leader}") } else { format!("//{leader}{path}") };
+    let mut response = plain(StatusCode::TEMPORARY_REDIRECT, "");
+    if let Ok(value) = header::HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+/// A response with a text body (none when empty).
+pub(crate) fn plain(status: StatusCode, text: impl Into<String>) -> Response<ApiBody> {
+    let text = text.into();
+    let has_body = !text.is_empty();
+    let mut response = Response::new(ApiBody::text(text));
+    *response.status_mut() = status;
+    if has_body {
+        let value = header::HeaderValue::from_static("text/plain; charset=utf-8");
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_header_prefers_json_and_honours_q_zero() {
+        assert_eq!(preferred_format(None), Some(Format::Json));
+        assert_eq!(preferred_format(Some("application/x-protobuf")), Some(Format::Protobuf));
+        assert_eq!(preferred_format(Some("application/x-protobuf, application/json")), Some(Format::Json));
+        assert_eq!(preferred_format(Some("Application/*")), Some(Format::Json));
+        assert_eq!(preferred_format(Some("application/json;q=0, application/x-protobuf")), Some(Format::Protobuf));
+        assert_eq!(preferred_format(Some("text/html")), None);
+        assert_eq!(preferred_format(Some("*/*;q=0.5")), Some(Format::Json));
+    }
+
+    #[test]
+    fn redirect_location_is_protocol_relative() {
+        let r = redirect_response("10.0.0.9:5050", "/api/v1/scheduler");
+        assert_eq!(r.status(), StatusCode::TEMPORARY_REDIRECT);
+        assert_eq!(r.headers()[header::LOCATION], "//10.0.0.9:5050/api/v1/scheduler");
+        let r = redirect_response("http://m2:5050/api/v1/scheduler", "/master/api/v1/scheduler");
+        assert_eq!(r.headers()[header::LOCATION], "//m2:5050/master/api/v1/scheduler");
+    }
+}

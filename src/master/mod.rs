@@ -1,0 +1,63 @@
+//! A simulated Mesos master (feature `master`): a test double that speaks the real v1
+//! scheduler HTTP API on loopback, with simulated agents and tasks, so that a framework which
+//! works against it works against Mesos.
+//!
+//! - [`MasterCore`] (`state`, `offers`, `tasks`): the sans-IO state machine — frameworks,
+//!   agents, offers and filters, tasks and their reliable status updates, reconciliation,
+//!   failover — driven by `handle_*(now, …)` and read through `poll_*` (see its docs for the
+//!   order). Randomness comes only from the seed.
+//! - [`SimMaster`] / [`MasterHandle`] (`server`, `actor`, `body`): the hyper 1 shell; the only
+//!   place that reads the clock (tokio time) and touches sockets.
+//! - [`MasterConfig`]: agents, timings, seed and [`Faults`]; [`run_master_blocking`] for a CLI.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), offerpack::master::MasterError> {
+//! use offerpack::master::{AgentConfig, MasterConfig, SimMaster};
+//! let config = MasterConfig::default().with_uniform_agents(2, &AgentConfig::new("", 4.0, 4096.0));
+//! let master = SimMaster::start(config).await?;
+//! println!("scheduler API at {}", master.scheduler_url());
+//! master.lose_agent(0).await;
+//! master.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # What it does like Mesos
+//! Status codes, texts and headers of `/api/v1/scheduler` (405, 415 on an inexact
+//! `Content-Type`, 406, 400s with the master's texts, 403 while disconnected, 202, 200 with a
+//! chunked RecordIO stream and `Mesos-Stream-Id`, 307 with a protocol-relative `Location`,
+//! 503 "No leader elected" / "Master has not finished recovery"); JSON by proto field names
+//! and protobuf; SUBSCRIBED (with `master_info`) then an immediate HEARTBEAT, then one per
+//! interval; ERROR "Framework failed over" on the old stream at re-subscription; offers
+//! rescinded and regenerated on (re-)subscription; DECLINE filters; REVIVE/SUPPRESS; ACCEPT
+//! validation (TASK_LOST/TASK_DROPPED with REASON_INVALID_OFFERS, TASK_ERROR for invalid
+//! tasks); reliable updates with 16-byte uuids, one outstanding per task; reconciliation;
+//! failover timeout; TEARDOWN; agent loss (FAILURE, TASK_LOST/TASK_UNREACHABLE).
+//!
+//! # Where it differs, on purpose
+//! - Every agent has only role `*` resources; offers carry `allocation_info` only for
+//!   MULTI_ROLE frameworks; reservations, volumes, inverse offers, operation feedback,
+//!   executor MESSAGEs and SHUTDOWN are accepted and ignored.
+//! - One offer per agent holds all its free resources; frameworks are served round-robin
+//!   (no DRF, no quota, no weights).
+//! - The master never sends TASK_STAGING (as Mesos); [`MasterConfig::send_staging_updates`]
+//!   turns it on for tests that want it.
+//! - Status update timestamps count from a fixed epoch plus uptime, not the wall clock.
+//! - Losing leadership (307/503 knobs) does not break open streams; combine with
+//!   [`MasterHandle::set_cut_streams`] for that.
+
+mod actor;
+mod body;
+mod config;
+#[cfg(test)]
+mod core_tests;
+mod offers;
+mod resources;
+mod server;
+mod state;
+mod tasks;
+mod validate;
+
+pub use config::{AgentConfig, Faults, MasterConfig, Redirect, StreamCut, TaskTiming, Unavailable};
+pub use server::{run_master_blocking, MasterError, MasterHandle, SimMaster};
+pub use state::{CallOutcome, MasterCore, Output, StreamKey, MESOS_VERSION};
+pub use tasks::{DURATION_LABEL, EXIT_LABEL};

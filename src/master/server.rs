@@ -1,0 +1,257 @@
+//! The HTTP shell: a hyper 1 HTTP/1.1 server on a tokio `TcpListener`, serving
+//! `POST /api/v1/scheduler` (and `/master/api/v1/scheduler`) and `GET /version`, with the
+//! core behind an actor task ([`super::actor`]).
+
+use std::convert::Infallible;
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{header, Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+
+use super::actor::{plain, Actor, ApiRequest, Command, Knob};
+use super::body::ApiBody;
+use super::config::{MasterConfig, Redirect, StreamCut, Unavailable};
+use super::state::{MasterCore, MESOS_VERSION};
+
+/// Largest request body accepted (a big ACCEPT is a few MiB).
+const MAX_BODY: usize = 64 << 20;
+
+/// Why the simulated master could not start or run.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum MasterError {
+    /// Binding or reading the listen address failed.
+    Bind(std::io::Error),
+    /// The tokio runtime for [`run_master_blocking`] could not be built.
+    Runtime(std::io::Error),
+}
+
+impl fmt::Display for MasterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MasterError::Bind(e) => write!(f, "cannot listen: {e}"),
+            MasterError::Runtime(e) => write!(f, "cannot start the async runtime: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for MasterError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            MasterError::Bind(e) | MasterError::Runtime(e) => Some(e),
+        }
+    }
+}
+
+/// The simulated Mesos master: start one with [`SimMaster::start`].
+#[derive(Debug)]
+pub struct SimMaster;
+
+impl SimMaster {
+    /// Binds `config.listen` and serves in background tasks of the current tokio runtime
+    /// until [`MasterHandle::shutdown`] (or until the handle is dropped).
+    pub async fn start(config: MasterConfig) -> Result<MasterHandle, MasterError> {
+        let listener = TcpListener::bind(config.listen).await.map_err(MasterError::Bind)?;
+        let addr = listener.local_addr().map_err(MasterError::Bind)?;
+        let faults = config.faults.clone();
+        let core = MasterCore::new(config, addr);
+        let agent_ids = core.agent_ids();
+        let master_id = core.master_id().to_owned();
+        let (commands, commands_rx) = mpsc::unbounded_channel();
+        let (gone_tx, gone_rx) = mpsc::unbounded_channel();
+        let actor = Actor::new(core, gone_tx, faults.cut_streams, faults.redirect, faults.unavailable);
+        let mut tasks = JoinSet::new();
+        tasks.spawn(actor.run(commands_rx, gone_rx));
+        let (stop, stop_rx) = oneshot::channel();
+        tasks.spawn(accept_loop(listener, commands.clone(), stop_rx));
+        Ok(MasterHandle { addr, master_id, agent_ids, commands, stop: Some(stop), tasks })
+    }
+}
+
+/// A running simulated master: its address, run-time knobs, and shutdown. Dropping it stops
+/// the master too (its tasks are aborted).
+#[derive(Debug)]
+pub struct MasterHandle {
+    addr: SocketAddr,
+    master_id: String,
+    agent_ids: Vec<String>,
+    commands: mpsc::UnboundedSender<Command>,
+    stop: Option<oneshot::Sender<()>>,
+    tasks: JoinSet<()>,
+}
+
+impl MasterHandle {
+    /// The address the master listens on (the real port when port 0 was asked for).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The master's base URL, `http://<addr>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The scheduler API endpoint, `http://<addr>/api/v1/scheduler`.
+    pub fn scheduler_url(&self) -> String {
+        format!("{}/api/v1/scheduler", self.url())
+    }
+
+    /// The master's id (`MasterInfo.id`).
+    pub fn master_id(&self) -> &str {
+        &self.master_id
+    }
+
+    /// The simulated agents' ids, in configuration order.
+    pub fn agent_ids(&self) -> &[String] {
+        &self.agent_ids
+    }
+
+    async fn knob(&self, knob: Knob) -> bool {
+        let (reply, rx) = oneshot::channel();
+        if self.commands.send(Command::Knob(knob, reply)).is_err() {
+            return false;
+        }
+        rx.await.unwrap_or(false)
+    }
+
+    /// Cuts every event stream after that many more records (and new streams after that
+    /// many records); `None` stops cutting. See [`StreamCut`].
+    pub async fn set_cut_streams(&self, cut: Option<StreamCut>) {
+        self.knob(Knob::CutStreams(cut)).await;
+    }
+
+    /// Answers scheduler API requests with a 307 to another master; `None` stops.
+    pub async fn set_redirect(&self, redirect: Option<Redirect>) {
+        self.knob(Knob::Redirect(redirect)).await;
+    }
+
+    /// Answers scheduler API requests with 503 for `duration` from now; `None` stops.
+    pub async fn set_unavailable(&self, unavailable: Option<(Duration, Unavailable)>) {
+        self.knob(Knob::Unavailable(unavailable)).await;
+    }
+
+    /// Sends every status update twice (same uuid), or stops doing so.
+    pub async fn set_duplicate_updates(&self, on: bool) {
+        self.knob(Knob::DuplicateUpdates(on)).await;
+    }
+
+    /// Loses an agent by index (FAILURE event, its tasks lost or unreachable, its offers
+    /// rescinded); false if it does not exist or is already lost.
+    pub async fn lose_agent(&self, agent: usize) -> bool {
+        self.knob(Knob::LoseAgent(agent)).await
+    }
+
+    /// Brings a lost agent back, empty; false if it does not exist or is not lost.
+    pub async fn restore_agent(&self, agent: usize) -> bool {
+        self.knob(Knob::RestoreAgent(agent)).await
+    }
+
+    /// Stops accepting connections, ends every stream and connection, and waits for the
+    /// master's tasks to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = self.commands.send(Command::Shutdown);
+        while self.tasks.join_next().await.is_some() {}
+    }
+
+    /// Waits until the master stops by itself, which it does not: serves forever.
+    pub async fn wait(mut self) {
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Runs a simulated master on a new multi-threaded tokio runtime and blocks the calling
+/// thread for ever, serving; meant for a CLI such as
+/// `offerpack master --listen ADDR --agents N --cpus C --mem M`. `on_ready` is called once
+/// the listener is bound, e.g. to print [`MasterHandle::url`]. Returns only on a start-up
+/// error (bad address, port in use, no runtime). Build the config with [`MasterConfig::new`]
+/// and [`MasterConfig::with_uniform_agents`].
+pub fn run_master_blocking(config: MasterConfig, on_ready: impl FnOnce(&MasterHandle)) -> Result<(), MasterError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(MasterError::Runtime)?;
+    runtime.block_on(async move {
+        let handle = SimMaster::start(config).await?;
+        on_ready(&handle);
+        handle.wait().await;
+        Ok(())
+    })
+}
+
+async fn accept_loop(listener: TcpListener, commands: mpsc::UnboundedSender<Command>, mut stop: oneshot::Receiver<()>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            accepted = listener.accept() => {
+                let Ok((tcp, _peer)) = accepted else {
+                    // Out of file descriptors and the like: back off briefly and go on.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                };
+                let commands = commands.clone();
+                let service = service_fn(move |request| serve(request, commands.clone()));
+                connections.spawn(async move {
+                    // A client going away mid-response is not an error of the master.
+                    let _ = http1::Builder::new().serve_connection(TokioIo::new(tcp), service).await;
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    connections.abort_all();
+    while connections.join_next().await.is_some() {}
+}
+
+/// One HTTP request: `/version` here, scheduler API calls through the actor.
+async fn serve(
+    request: Request<Incoming>,
+    commands: mpsc::UnboundedSender<Command>,
+) -> Result<Response<ApiBody>, Infallible> {
+    let path = request.uri().path().to_owned();
+    if path == "/version" {
+        return Ok(version(request.method()));
+    }
+    if path != "/api/v1/scheduler" && path != "/master/api/v1/scheduler" {
+        return Ok(plain(StatusCode::NOT_FOUND, ""));
+    }
+    let text_header =
+        |name: &str| request.headers().get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let content_type = text_header(header::CONTENT_TYPE.as_str());
+    let accept = text_header(header::ACCEPT.as_str());
+    let stream_id = text_header("mesos-stream-id");
+    let method = request.method().clone();
+    let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return Ok(plain(StatusCode::BAD_REQUEST, "Failed to read the request body")),
+    };
+    let api = ApiRequest { method, path, content_type, accept, stream_id, body };
+    let (reply, response) = oneshot::channel();
+    if commands.send(Command::Api(api, reply)).is_err() {
+        return Ok(plain(StatusCode::SERVICE_UNAVAILABLE, "Master is shutting down"));
+    }
+    Ok(response.await.unwrap_or_else(|_| plain(StatusCode::SERVICE_UNAVAILABLE, "Master is shutting down")))
+}
+
+/// `GET /version`, shaped like the real master's answer.
+fn version(method: &Method) -> Response<ApiBody> {
+    if method != Method::GET && method != Method::HEAD {
+        return plain(StatusCode::METHOD_NOT_ALLOWED, "");
+    }
+    let body = format!(
+        "{{\"build_date\":\"2020-01-01 00:00:00\",\"build_time\":1577836800.0,\"build_user\":\"offerpack\",\
+         \"git_tag\":\"{MESOS_VERSION}\",\"version\":\"{MESOS_VERSION}\"}}"
+    );
+    let mut response = Response::new(ApiBody::Full(Some(Bytes::from(body))));
+    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    response
+}

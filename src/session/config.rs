@@ -1,0 +1,190 @@
+//! Session settings: the framework's identity and the timers of the protocol.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::engine::{ConfigError, EngineConfig};
+use crate::util::SeededRng;
+
+/// One week, the default failover timeout: tasks keep running that long after the scheduler
+/// disappears (Mesos' own default, 0, would kill them at once).
+pub const DEFAULT_FAILOVER_TIMEOUT: Duration = Duration::from_secs(604_800);
+
+/// The heartbeat interval assumed until `SUBSCRIBED` says otherwise (Mesos hard-codes 15 s).
+pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// A truncated exponential backoff: `initial * 2^attempt`, capped at `max`, with seeded jitter
+/// taking each delay into the upper half of its step (`[step/2, step]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    /// The first step.
+    pub initial: Duration,
+    /// The largest delay ever returned.
+    pub max: Duration,
+}
+
+impl Backoff {
+    /// The delay before retry number `attempt` (0-based), jittered with `rng`.
+    pub fn delay(&self, attempt: u32, rng: &mut SeededRng) -> Duration {
+        let step = self.initial.saturating_mul(1u32 << attempt.min(20)).min(self.max);
+        let half = step / 2;
+        half + half.mul_f64(rng.unit())
+    }
+}
+
+/// Everything a [`Session`](super::Session) needs to know. Build it with [`SessionConfig::new`]
+/// and change the public fields.
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// Framework name (`FrameworkInfo.name`).
+    pub name: String,
+    /// The user tasks run as (`FrameworkInfo.user`; mandatory for HTTP frameworks).
+    pub user: String,
+    /// Roles to subscribe with (MULTI_ROLE); default `["*"]`.
+    pub roles: Vec<String>,
+    /// How long the master keeps the framework's tasks after the scheduler disconnects.
+    pub failover_timeout: Duration,
+    /// Whether agents checkpoint the framework's tasks (so they survive agent restarts).
+    pub checkpoint: bool,
+    /// Principal for authentication and reservations.
+    pub principal: Option<String>,
+    /// Hostname the master shows for the framework.
+    pub hostname: Option<String>,
+    /// Web UI address the master shows.
+    pub webui_url: Option<String>,
+    /// Framework id of an earlier incarnation to fail over from (resubscribe as it).
+    pub framework_id: Option<String>,
+    /// `Filters.refuse_seconds` for declines and accepts: how long unused resources stay away.
+    pub refuse_seconds: f64,
+    /// The scheduling engine's settings.
+    pub engine: EngineConfig,
+    /// How long an offer is held before it is declined unused.
+    pub offer_hold: Duration,
+    /// Delay between a change (offers arrived, task submitted) and the scheduling pass, to batch
+    /// offers that arrive together. Zero runs the pass within the input that caused it.
+    pub schedule_delay: Duration,
+    /// Reconnect backoff (the protocol asks for at most 15 s).
+    pub reconnect: Backoff,
+    /// Heartbeat intervals without any event after which the connection counts as dead.
+    pub missed_heartbeats: u32,
+    /// Backoff between explicit reconciliation rounds until every task has answered.
+    pub reconcile: Backoff,
+    /// Interval of implicit reconciliation (all tasks); `None` turns it off.
+    pub implicit_reconcile: Option<Duration>,
+    /// Seed of the jitter.
+    pub seed: u64,
+}
+
+impl SessionConfig {
+    /// Defaults for a framework `name` running tasks as `user`.
+    pub fn new(name: impl Into<String>, user: impl Into<String>) -> SessionConfig {
+        SessionConfig {
+            name: name.into(),
+            user: user.into(),
+            roles: vec!["*".to_owned()],
+            failover_timeout: DEFAULT_FAILOVER_TIMEOUT,
+            checkpoint: true,
+            principal: None,
+            hostname: None,
+            webui_url: None,
+            framework_id: None,
+            refuse_seconds: 5.0,
+            engine: EngineConfig::default(),
+            offer_hold: Duration::from_secs(60),
+            schedule_delay: Duration::from_millis(50),
+            reconnect: Backoff { initial: Duration::from_millis(500), max: Duration::from_secs(15) },
+            missed_heartbeats: 5,
+            reconcile: Backoff { initial: Duration::from_secs(5), max: Duration::from_secs(300) },
+            implicit_reconcile: Some(Duration::from_secs(15 * 60)),
+            seed: 0x6f66_6665_7270_6163,
+        }
+    }
+
+    /// Checks the settings.
+    pub fn validate(&self) -> Result<(), SessionConfigError> {
+        let bad = |what: &str| Err(SessionConfigError::Invalid(what.to_owned()));
+        if self.name.is_empty() {
+            return bad("name is empty");
+        }
+        if self.user.is_empty() {
+            return bad("user is empty");
+        }
+        if self.roles.is_empty() || self.roles.iter().any(String::is_empty) {
+            return bad("roles must be a non-empty list of non-empty names");
+        }
+        if !(self.refuse_seconds.is_finite() && self.refuse_seconds >= 0.0) {
+            return bad("refuse_seconds must be finite and not negative");
+        }
+        if self.missed_heartbeats == 0 {
+            return bad("missed_heartbeats must be at least 1");
+        }
+        for (name, backoff) in [("reconnect", self.reconnect), ("reconcile", self.reconcile)] {
+            if backoff.initial.is_zero() || backoff.max < backoff.initial {
+                return Err(SessionConfigError::Invalid(format!("{name} backoff needs 0 < initial <= max")));
+            }
+        }
+        if self.implicit_reconcile.is_some_and(|d| d.is_zero()) {
+            return bad("implicit_reconcile interval is zero");
+        }
+        if self.framework_id.as_ref().is_some_and(String::is_empty) {
+            return bad("framework_id is empty");
+        }
+        Ok(())
+    }
+}
+
+/// Settings a session cannot work with.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum SessionConfigError {
+    /// A setting is out of range; the text says which.
+    Invalid(String),
+    /// The engine settings are invalid.
+    Engine(ConfigError),
+}
+
+impl fmt::Display for SessionConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Invalid(what) => write!(f, "invalid session config: {what}"),
+            Self::Engine(error) => write!(f, "invalid engine config: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for SessionConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_caps_and_jitters_within_upper_half() {
+        let backoff = Backoff { initial: Duration::from_secs(1), max: Duration::from_secs(15) };
+        let mut rng = SeededRng::new(3);
+        for (attempt, step) in [(0, 1), (1, 2), (2, 4), (3, 8), (4, 15), (30, 15)] {
+            let delay = backoff.delay(attempt, &mut rng);
+            let step = Duration::from_secs(step);
+            assert!(delay >= step / 2 && delay <= step, "attempt {attempt}: {delay:?}");
+        }
+    }
+
+    #[test]
+    fn config_validate_rejects_bad_settings() {
+        let good = SessionConfig::new("fw", "root");
+        assert_eq!(good.validate(), Ok(()));
+        assert_eq!(good.failover_timeout, Duration::from_secs(604_800));
+        let mut bad = good.clone();
+        bad.user.clear();
+        assert!(bad.validate().is_err());
+        let mut bad = good.clone();
+        bad.refuse_seconds = f64::NAN;
+        assert!(bad.validate().is_err());
+        let mut bad = good.clone();
+        bad.roles.clear();
+        assert!(bad.validate().is_err());
+        let mut bad = good;
+        bad.reconnect.initial = Duration::ZERO;
+        assert!(bad.validate().is_err());
+    }
+}

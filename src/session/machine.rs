@@ -1,0 +1,448 @@
+//! [`Session`]: the state, the connection life cycle, timers and the user's commands.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::Duration;
+
+use super::config::DEFAULT_HEARTBEAT;
+use super::tasks::{KillStep, Tasks};
+use super::update::{StopReason, TaskUpdate, Update, Warning};
+use super::{calls, Action, CallId, CallKind, CallOutcome, KillError, SessionConfig, SessionConfigError};
+use super::{StopMode, SubmitError, TaskRequest, TaskState};
+use crate::engine::Engine;
+use crate::mesos::v1;
+use crate::mesos::v1::scheduler::Call;
+use crate::model::{OfferId, TaskId};
+use crate::pool::OfferPool;
+use crate::util::SeededRng;
+
+/// Where the subscription stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Link {
+    /// Waiting to (re-)subscribe at `at`.
+    Waiting { at: Duration },
+    /// SUBSCRIBE handed out; no answer yet.
+    Connecting,
+    /// The stream is open (`200`); waiting for `SUBSCRIBED`.
+    Connected { stream_id: String },
+    /// Subscribed: calls may be sent.
+    Subscribed { stream_id: String },
+    /// Over.
+    Stopped,
+}
+
+/// A call handed out and not yet answered.
+#[derive(Clone, Debug)]
+pub(super) struct Sent {
+    pub(super) kind: CallKind,
+}
+
+/// Explicit reconciliation in progress.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Reconciliation {
+    /// Tasks asked about that have not answered since.
+    pub(super) remaining: BTreeSet<TaskId>,
+    pub(super) retry_at: Option<Duration>,
+    pub(super) round: u32,
+}
+
+/// The Mesos scheduler protocol as a state machine; see the [module docs](super) for the
+/// input/output contract.
+#[derive(Debug)]
+pub struct Session {
+    pub(super) config: SessionConfig,
+    pub(super) engine: Engine,
+    pub(super) rng: SeededRng,
+    pub(super) link: Link,
+    pub(super) framework_id: Option<String>,
+    pub(super) heartbeat: Duration,
+    pub(super) last_heard: Duration,
+    pub(super) reconnects: u32,
+    pub(super) pool: OfferPool,
+    pub(super) offers: BTreeMap<OfferId, v1::Offer>,
+    pub(super) tasks: Tasks,
+    pub(super) schedule_at: Option<Duration>,
+    pub(super) suppressed: bool,
+    pub(super) reconciliation: Reconciliation,
+    pub(super) implicit_at: Option<Duration>,
+    pub(super) next_call: u64,
+    pub(super) sent: BTreeMap<CallId, Sent>,
+    /// A teardown waiting to be sent (`None`) or answered (`Some`).
+    pub(super) teardown: Option<Option<CallId>>,
+    pub(super) actions: VecDeque<Action>,
+    pub(super) updates: VecDeque<Update>,
+}
+
+impl Session {
+    /// A session that subscribes at its first timeout (deadline zero).
+    pub fn new(config: SessionConfig) -> Result<Session, SessionConfigError> {
+        config.validate()?;
+        let engine = Engine::new(config.engine.clone()).map_err(SessionConfigError::Engine)?;
+        Ok(Session {
+            engine,
+            rng: SeededRng::new(config.seed),
+            link: Link::Waiting { at: Duration::ZERO },
+            framework_id: config.framework_id.clone(),
+            heartbeat: DEFAULT_HEARTBEAT,
+            last_heard: Duration::ZERO,
+            reconnects: 0,
+            pool: OfferPool::new(config.offer_hold),
+            offers: BTreeMap::new(),
+            tasks: Tasks::default(),
+            schedule_at: None,
+            suppressed: false,
+            reconciliation: Reconciliation::default(),
+            implicit_at: None,
+            next_call: 0,
+            sent: BTreeMap::new(),
+            teardown: None,
+            actions: VecDeque::new(),
+            updates: VecDeque::new(),
+            config,
+        })
+    }
+
+    /// The next thing for the driver to do.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// The next thing to tell the user.
+    pub fn poll_update(&mut self) -> Option<Update> {
+        self.updates.pop_front()
+    }
+
+    /// When [`handle_timeout`](Session::handle_timeout) is due next.
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        let watchdog = self.last_heard.saturating_add(self.heartbeat.saturating_mul(self.config.missed_heartbeats));
+        match &self.link {
+            Link::Stopped => None,
+            Link::Waiting { at } => Some(*at),
+            Link::Connecting | Link::Connected { .. } => Some(watchdog),
+            Link::Subscribed { .. } => [
+                Some(watchdog),
+                self.schedule_at,
+                self.pool.next_expiry(),
+                self.reconciliation.retry_at,
+                self.implicit_at,
+            ]
+            .into_iter()
+            .flatten()
+            .min(),
+        }
+    }
+
+    /// The `Mesos-Stream-Id` of the open stream, for the calls' header.
+    pub fn stream_id(&self) -> Option<&str> {
+        match &self.link {
+            Link::Connected { stream_id } | Link::Subscribed { stream_id } => Some(stream_id),
+            _ => None,
+        }
+    }
+
+    /// The framework id (configured, or received in `SUBSCRIBED`).
+    pub fn framework_id(&self) -> Option<&str> {
+        self.framework_id.as_deref()
+    }
+
+    /// Whether `SUBSCRIBED` arrived on the current stream.
+    pub fn is_subscribed(&self) -> bool {
+        matches!(self.link, Link::Subscribed { .. })
+    }
+
+    /// Whether the session is over.
+    pub fn is_stopped(&self) -> bool {
+        self.link == Link::Stopped
+    }
+
+    /// The last state reported for a task, if it is live or ended recently.
+    pub fn task_state(&self, task: &TaskId) -> Option<TaskState> {
+        self.tasks.state(task)
+    }
+
+    /// Offers held for the next scheduling pass.
+    pub fn offers_held(&self) -> usize {
+        self.pool.len()
+    }
+
+    /// The SUBSCRIBE POST was answered `200` with this `Mesos-Stream-Id`.
+    pub fn handle_subscribed(&mut self, stream_id: String, now: Duration) {
+        if self.link == Link::Connecting {
+            self.link = Link::Connected { stream_id };
+            self.last_heard = now;
+        }
+    }
+
+    /// The SUBSCRIBE POST failed. [`CallOutcome::Rejected`] (400, 401, 406, 415, …) ends the
+    /// session: retrying a bad configuration cannot help. Anything else is retried with backoff.
+    pub fn handle_subscribe_failed(&mut self, outcome: CallOutcome, now: Duration) {
+        if self.link != Link::Connecting {
+            return;
+        }
+        match outcome {
+            CallOutcome::Rejected { status, message } => {
+                self.finish(StopReason::SubscribeRejected { status, message });
+            }
+            other => self.lose_link(now, format!("subscribe failed: {other:?}")),
+        }
+    }
+
+    /// The event stream ended or broke.
+    pub fn handle_disconnected(&mut self, now: Duration) {
+        if matches!(self.link, Link::Connecting | Link::Connected { .. } | Link::Subscribed { .. }) {
+            self.lose_link(now, "event stream closed".to_owned());
+        }
+    }
+
+    /// The answer to a call from [`Action::Send`].
+    pub fn handle_call_result(&mut self, id: CallId, outcome: CallOutcome, now: Duration) {
+        let Some(sent) = self.sent.remove(&id) else {
+            return;
+        };
+        if self.link == Link::Stopped {
+            return;
+        }
+        if outcome == CallOutcome::Accepted {
+            if sent.kind == CallKind::Teardown {
+                self.finish(StopReason::Requested(StopMode::Teardown));
+            }
+            return;
+        }
+        if outcome != CallOutcome::NotSent {
+            self.updates.push_back(Update::Warning(Warning::CallFailed { kind: sent.kind, outcome: outcome.clone() }));
+        }
+        if outcome == CallOutcome::NotSubscribed && self.stream_id().is_some() {
+            self.actions.push_back(Action::Disconnect);
+            self.lose_link(now, "the master says the framework is not subscribed".to_owned());
+        }
+        match sent.kind {
+            CallKind::Accept => self.launch_failed(id, &outcome, now),
+            CallKind::Suppress | CallKind::Revive => {
+                // Assume the master's state did not change; the next pass corrects it.
+                self.suppressed = sent.kind == CallKind::Revive;
+                self.request_pass(now);
+            }
+            CallKind::Teardown => match outcome {
+                CallOutcome::NotSent | CallOutcome::NotSubscribed => self.teardown = Some(None),
+                _ => self.finish(StopReason::Requested(StopMode::Teardown)),
+            },
+            _ => {}
+        }
+        self.run_due(now);
+    }
+
+    /// Timers: reconnect, heartbeat watchdog, scheduling pass, offer expiry, reconciliation.
+    pub fn handle_timeout(&mut self, now: Duration) {
+        match self.link {
+            Link::Stopped => return,
+            Link::Waiting { at } => {
+                if at <= now {
+                    self.connect(now);
+                }
+                return;
+            }
+            _ => {}
+        }
+        let silence = self.heartbeat.saturating_mul(self.config.missed_heartbeats);
+        if self.last_heard.saturating_add(silence) <= now {
+            self.actions.push_back(Action::Disconnect);
+            self.lose_link(now, format!("no event for {}s", silence.as_secs_f64()));
+            return;
+        }
+        if !self.is_subscribed() {
+            return;
+        }
+        if self.reconciliation.retry_at.is_some_and(|at| at <= now) {
+            self.reconcile_round(now);
+        }
+        if let Some(at) = self.implicit_at.filter(|at| *at <= now) {
+            self.send(calls::reconcile(self.fw(), []));
+            self.implicit_at = self.config.implicit_reconcile.map(|every| at.max(now).saturating_add(every));
+        }
+        if self.pool.next_expiry().is_some_and(|at| at <= now) {
+            self.schedule_at = Some(now);
+        }
+        self.run_due(now);
+    }
+
+    /// Adds a task to place; it is reported [`TaskState::Pending`].
+    pub fn submit(&mut self, request: TaskRequest, now: Duration) -> Result<(), SubmitError> {
+        if self.link == Link::Stopped || self.teardown.is_some() {
+            return Err(SubmitError::Stopped);
+        }
+        let update = self.tasks.submit(request)?;
+        self.updates.push_back(Update::Task(update));
+        self.request_pass(now);
+        self.run_due(now);
+        Ok(())
+    }
+
+    /// Kills a task: a pending one is dropped at once (reported killed), a launched or running
+    /// one gets a KILL now (if subscribed) and after every re-subscription until it ends.
+    pub fn kill(&mut self, task: &TaskId, now: Duration) -> Result<(), KillError> {
+        if self.link == Link::Stopped {
+            return Err(KillError::Stopped);
+        }
+        match self.tasks.kill(task) {
+            KillStep::Unknown => return Err(KillError::UnknownTask(task.clone())),
+            KillStep::Removed(update) => {
+                self.updates.push_back(Update::Task(update));
+                self.request_pass(now);
+            }
+            KillStep::Send(agent) => {
+                if self.is_subscribed() {
+                    self.send(calls::kill(self.fw(), task, agent.as_ref()));
+                }
+            }
+        }
+        self.run_due(now);
+        Ok(())
+    }
+
+    /// Stops the session. [`StopMode::Failover`] disconnects at once and leaves the tasks
+    /// running; [`StopMode::Teardown`] sends TEARDOWN (after re-subscribing, or after the first
+    /// subscription in progress completes) and stops when the master has answered; a session that
+    /// never subscribed stops at once. Tasks that were never launched are reported killed.
+    pub fn stop(&mut self, mode: StopMode) {
+        if self.link == Link::Stopped {
+            return;
+        }
+        let subscribing = matches!(self.link, Link::Connecting | Link::Connected { .. });
+        match mode {
+            // Known to the master (or about to be): tear down once subscribed.
+            StopMode::Teardown if self.framework_id.is_some() || subscribing => {
+                if self.teardown.is_none() {
+                    self.teardown = Some(None);
+                    self.send_teardown();
+                }
+            }
+            _ => self.finish(StopReason::Requested(mode)),
+        }
+    }
+
+    pub(super) fn send_teardown(&mut self) {
+        if self.teardown == Some(None) && self.is_subscribed() {
+            let id = self.send(calls::teardown(self.fw()));
+            self.teardown = Some(Some(id));
+        }
+    }
+
+    /// Ends the session, reporting the tasks this ending kills.
+    pub(super) fn finish(&mut self, reason: StopReason) {
+        let all = reason == StopReason::Requested(StopMode::Teardown);
+        let message = if all { "framework torn down" } else { "session stopped before the task was launched" };
+        for update in self.tasks.end_all(all, message) {
+            self.updates.push_back(Update::Task(update));
+        }
+        self.link = Link::Stopped;
+        self.pool = OfferPool::new(self.config.offer_hold);
+        self.offers.clear();
+        self.actions.push_back(Action::Disconnect);
+        self.actions.push_back(Action::Stopped);
+        self.updates.push_back(Update::Stopped(reason));
+    }
+
+    fn connect(&mut self, now: Duration) {
+        self.link = Link::Connecting;
+        self.last_heard = now;
+        self.heartbeat = DEFAULT_HEARTBEAT;
+        let call = calls::subscribe(&self.config, self.framework_id.as_deref());
+        self.actions.push_back(Action::Subscribe(call));
+    }
+
+    /// The subscription is gone: offers die with it; reconnect after backoff.
+    pub(super) fn lose_link(&mut self, now: Duration, reason: String) {
+        if self.link == Link::Stopped {
+            return;
+        }
+        if self.teardown.is_some() && self.framework_id.is_none() {
+            // The first subscription never completed: there is nothing to tear down.
+            return self.finish(StopReason::Requested(StopMode::Teardown));
+        }
+        let delay = self.config.reconnect.delay(self.reconnects, &mut self.rng);
+        self.reconnects = self.reconnects.saturating_add(1);
+        self.link = Link::Waiting { at: now.saturating_add(delay) };
+        self.pool = OfferPool::new(self.config.offer_hold);
+        self.offers.clear();
+        self.schedule_at = None;
+        self.implicit_at = None;
+        self.reconciliation = Reconciliation::default();
+        self.suppressed = false;
+        self.updates.push_back(Update::Disconnected { reason });
+    }
+
+    /// An ACCEPT failed: its tasks go back to pending when it certainly was not processed, and
+    /// are reconciled when that is unknown.
+    fn launch_failed(&mut self, id: CallId, outcome: &CallOutcome, now: Duration) {
+        let tasks = self.tasks.launched_by(id);
+        for task in tasks {
+            let update = match outcome {
+                CallOutcome::Unavailable(_) => {
+                    self.reconciliation.remaining.insert(task);
+                    continue;
+                }
+                CallOutcome::Rejected { status, message } => {
+                    self.tasks.relaunch(&task, true, &format!("launch rejected ({status}): {message}"))
+                }
+                _ => self.tasks.relaunch(&task, false, "launch was not sent; placing again"),
+            };
+            if let Some(update) = update {
+                self.updates.push_back(Update::Task(update));
+            }
+        }
+        if !self.reconciliation.remaining.is_empty() && self.reconciliation.retry_at.is_none() && self.is_subscribed() {
+            self.reconciliation.retry_at = Some(now.saturating_add(self.config.reconcile.delay(0, &mut self.rng)));
+        }
+        self.request_pass(now);
+    }
+
+    /// Sends the next explicit reconciliation round for the tasks that have not answered.
+    pub(super) fn reconcile_round(&mut self, now: Duration) {
+        let remaining: Vec<(TaskId, Option<crate::model::AgentId>)> = self
+            .reconciliation
+            .remaining
+            .iter()
+            .filter(|task| self.tasks.phase(task).is_some())
+            .map(|task| (task.clone(), self.tasks.agent(task).cloned()))
+            .collect();
+        self.reconciliation.remaining = remaining.iter().map(|(task, _)| task.clone()).collect();
+        if remaining.is_empty() {
+            self.reconciliation = Reconciliation::default();
+            return;
+        }
+        self.send(calls::reconcile(self.fw(), remaining.iter().map(|(t, a)| (t, a.as_ref()))));
+        let delay = self.config.reconcile.delay(self.reconciliation.round, &mut self.rng);
+        self.reconciliation.round = self.reconciliation.round.saturating_add(1);
+        self.reconciliation.retry_at = Some(now.saturating_add(delay));
+    }
+
+    /// Hands a call to the driver.
+    pub(super) fn send(&mut self, call: Call) -> CallId {
+        let id = CallId(self.next_call);
+        self.next_call += 1;
+        self.sent.insert(id, Sent { kind: CallKind::of(&call) });
+        self.actions.push_back(Action::Send(id, call));
+        id
+    }
+
+    /// The framework id for calls (only used while subscribed, when it is always set).
+    pub(super) fn fw(&self) -> &str {
+        self.framework_id.as_deref().unwrap_or_default()
+    }
+
+    /// Asks for a scheduling pass after the configured delay.
+    pub(super) fn request_pass(&mut self, now: Duration) {
+        let at = now.saturating_add(self.config.schedule_delay);
+        self.schedule_at = Some(self.schedule_at.map_or(at, |old| old.min(at)));
+    }
+
+    /// Runs the scheduling pass if it is due.
+    pub(super) fn run_due(&mut self, now: Duration) {
+        if self.is_subscribed() && self.schedule_at.is_some_and(|at| at <= now) {
+            self.run_pass(now);
+        }
+    }
+
+    pub(super) fn push_task(&mut self, update: TaskUpdate) {
+        self.updates.push_back(Update::Task(update));
+    }
+}

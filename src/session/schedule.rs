@@ -1,0 +1,85 @@
+//! The scheduling pass: run the engine over the pool, turn the plan into ACCEPTs and DECLINEs,
+//! and keep SUPPRESS/REVIVE in step with whether anything is pending.
+
+use std::time::Duration;
+
+use super::calls;
+use super::carve::Carver;
+use super::machine::Session;
+use super::update::{Update, Warning};
+use crate::model::OfferId;
+use crate::plan::Accept;
+
+impl Session {
+    /// One pass: launches, declines, offer bookkeeping, suppression.
+    pub(super) fn run_pass(&mut self, now: Duration) {
+        self.schedule_at = None;
+        if !self.is_subscribed() {
+            return;
+        }
+        let pending = self.tasks.pending_specs();
+        let running = self.tasks.running();
+        match self.engine.schedule(&mut self.pool, &pending, &running, now) {
+            Ok(plan) => {
+                for accept in plan.accepts() {
+                    self.launch(&accept);
+                }
+                let declined: Vec<&OfferId> = plan.declined.iter().chain(&plan.expired).collect();
+                if !declined.is_empty() {
+                    self.send(calls::decline(self.fw(), declined, self.config.refuse_seconds));
+                }
+                for id in plan.consumed_offer_ids() {
+                    self.offers.remove(id);
+                }
+            }
+            // Offers stay in the pool and are declined when they expire.
+            Err(error) => self.updates.push_back(Update::Warning(Warning::PlanFailed(error.to_string()))),
+        }
+        self.adjust_suppression();
+    }
+
+    /// One ACCEPT for one agent's launches (or a DECLINE if none could be built).
+    fn launch(&mut self, accept: &Accept<'_>) {
+        let mut carver = Carver::new(accept.offer_ids.iter().filter_map(|id| self.offers.get(id)));
+        let mut infos = Vec::new();
+        let mut launched = Vec::new();
+        for launch in &accept.launches {
+            let Some(request) = self.tasks.request(&launch.task_id) else {
+                continue;
+            };
+            match carver.take(launch) {
+                Ok(resources) => {
+                    let ports: Vec<u16> = launch.ports.iter().map(|(port, _)| *port).collect();
+                    infos.push(calls::task_info(self.fw(), &request, &launch.agent_id, resources, &ports));
+                    launched.push(launch.task_id.clone());
+                }
+                Err(reason) => {
+                    let warning = Warning::LaunchSkipped { task_id: launch.task_id.clone(), reason };
+                    self.updates.push_back(Update::Warning(warning));
+                }
+            }
+        }
+        if infos.is_empty() {
+            self.send(calls::decline(self.fw(), accept.offer_ids, self.config.refuse_seconds));
+            return;
+        }
+        let call = self.send(calls::accept(self.fw(), accept.offer_ids, infos, self.config.refuse_seconds));
+        for task in launched {
+            if let Some(update) = self.tasks.launched(&task, accept.agent_id, call) {
+                self.push_task(update);
+            }
+        }
+    }
+
+    /// SUPPRESS when nothing is pending or in flight; REVIVE when something is pending.
+    fn adjust_suppression(&mut self) {
+        let pending = self.tasks.has_pending();
+        if pending && self.suppressed {
+            self.suppressed = false;
+            self.send(calls::revive(self.fw()));
+        } else if !pending && !self.suppressed && self.tasks.launching() == 0 {
+            self.suppressed = true;
+            self.send(calls::suppress(self.fw()));
+        }
+    }
+}
