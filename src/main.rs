@@ -1,4 +1,5 @@
-//! The `offerpack` command line: `solve`, `gen`, `demo` and `help`; see `offerpack help`.
+//! The `offerpack` command line: `solve`, `gen`, `master`, `demo`, `run` and `help`; see
+//! `offerpack help`.
 
 mod cli;
 
@@ -10,7 +11,9 @@ fn main() -> ExitCode {
     let result = match cli::args::parse_env() {
         Ok(Command::Solve(args)) => cli::solve::run(&args),
         Ok(Command::Gen(args)) => cli::gen::run(&args),
-        Ok(Command::Demo) => cli::demo::run(),
+        Ok(Command::Master(args)) => cli::master::run(&args),
+        Ok(Command::Demo(args)) => cli::demo::run(&args),
+        Ok(Command::Run(args)) => cli::run::run(&args),
         Ok(Command::Help) => {
             print!("{}", cli::USAGE);
             Ok(())

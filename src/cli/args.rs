@@ -1,10 +1,14 @@
-//! Command-line parsing with lexopt: subcommand first, then its flags.
+//! Command-line parsing with lexopt: subcommand first, then its flags. The flags of the
+//! commands that speak the Mesos protocol (`master`, `demo`, `run`) are in
+//! [`live_args`](super::live_args).
 
 use std::path::PathBuf;
 
 use lexopt::{Arg, Parser, ValueExt};
 use offerpack::workload::{ConstraintMix, GenOptions, Shapes};
 use offerpack::Strategy;
+
+use super::live_args::{self, DemoArgs, MasterArgs, RunArgs};
 
 /// What the command line asks for.
 #[derive(Debug, PartialEq)]
@@ -13,8 +17,12 @@ pub enum Command {
     Solve(SolveArgs),
     /// `offerpack gen`.
     Gen(GenArgs),
+    /// `offerpack master`.
+    Master(MasterArgs),
     /// `offerpack demo`.
-    Demo,
+    Demo(DemoArgs),
+    /// `offerpack run`.
+    Run(RunArgs),
     /// `offerpack help`, `--help`, `-h`.
     Help,
 }
@@ -62,17 +70,11 @@ fn parse(mut p: Parser) -> Result<Command, lexopt::Error> {
     match command.as_str() {
         "solve" => solve(p),
         "gen" => gen(p),
-        "demo" => no_flags(p, Command::Demo),
+        "master" => live_args::master(p),
+        "demo" => live_args::demo(p),
+        "run" => live_args::run(p),
         "help" => Ok(Command::Help),
-        other => Err(format!("unknown command {other:?} (expected solve, gen, demo or help)").into()),
-    }
-}
-
-fn no_flags(mut p: Parser, command: Command) -> Result<Command, lexopt::Error> {
-    match p.next()? {
-        None => Ok(command),
-        Some(Arg::Short('h') | Arg::Long("help")) => Ok(Command::Help),
-        Some(other) => Err(other.unexpected()),
+        other => Err(format!("unknown command {other:?} (expected solve, gen, master, demo, run or help)").into()),
     }
 }
 

@@ -1,12 +1,36 @@
-//! The command-line tool's commands: `solve`, `gen`, `demo`, `help`.
+//! The command-line tool's commands: `solve`, `gen`, `master`, `demo`, `run`, `help`.
 //!
 //! Binary-only: the library knows nothing of this module. Each command is one file; `args`
-//! turns the command line into a [`Command`](args::Command).
+//! (and `live_args` for the commands that speak the Mesos protocol) turn the command line into
+//! a [`Command`](args::Command). `runner` follows a framework's tasks for `demo` and `run`;
+//! `tap` counts what its calls did with offers.
+
+/// `println!` that ignores a closed standard output instead of panicking (`offerpack demo |
+/// head -1` must not panic). Defined before the modules, so it is in scope in all of them.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `eprintln!` that ignores a closed standard error instead of panicking.
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
 
 pub mod args;
 pub mod demo;
 pub mod gen;
+pub mod live_args;
+pub mod master;
+pub mod run;
+pub mod runner;
 pub mod solve;
+pub mod tap;
 
 use std::fmt;
 use std::fs::File;
@@ -27,8 +51,26 @@ usage:
                 [--shapes uniform|irregular] [--group-size G] [--zones Z]
                 [--racks-per-zone R] [--out FILE]
       Generate a synthetic workload as JSON (group size applies to unique-host).
-  offerpack demo
-      Generate a 1,000-agent, 5,000-task unique-host workload, solve it, print a summary.
+  offerpack master --agents N [--listen ADDR] [--cpus C] [--mem M] [--disk D] [--ports B-E]
+                   [--zones Z] [--seed S] [--task-duration-ms MS|forever]
+      Run a simulated Mesos master (v1 scheduler API, protobuf and JSON) in the foreground with
+      N agents (at most 100000) agent-0001 ... carrying a `zone` attribute. Prints the scheduler API URL once
+      listening (--listen 127.0.0.1:0 picks a free port). Defaults: 127.0.0.1:5050, 16 cpus,
+      65536 MB memory, 500000 MB disk, ports 31000-32000, 3 zones, seed 0, tasks run 1000 ms.
+  offerpack demo [--agents N] [--tasks M] [--seed S] [--encoding protobuf|json] [--deadline SECS]
+      Start a simulated master in-process, run a framework against it over HTTP with a generated
+      unique-host workload (groups of 10, `sleep 1` each), show progress every second and a
+      summary. Defaults: 1000 agents, 5000 tasks, seed 1, protobuf, deadline 300 s.
+      Exits 0 only when every task finished.
+  offerpack run --master URL (--tasks N | --workload FILE) [--encoding protobuf|json]
+                [--name NAME] [--user USER] [--role ROLE]... [--connect-timeout SECS]
+                [--deadline SECS]
+      Run tasks on any master speaking the v1 scheduler API: N small synthetic tasks
+      (0.1 cpus, 32 MB, `sleep 1`) or the tasks of a workload file (solve format; its offers
+      are ignored, and a task asking for a resource no agent has, such as the `network` of
+      `gen`'s tasks on the simulated master, stays pending). Exits 0 only when every task finished; non-zero when the master cannot be
+      reached within the connect timeout (default 30 s), rejects the framework, or the deadline
+      (default 600 s) passes. Defaults: name offerpack, user $USER (else root), role *.
   offerpack help
       Show this text.
 ";

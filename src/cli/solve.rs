@@ -31,7 +31,8 @@ pub fn run(args: &SolveArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn read_input(path: &Path) -> Result<String, CliError> {
+/// Reads a text file, or standard input when `path` is `-`.
+pub fn read_input(path: &Path) -> Result<String, CliError> {
     let fail = |e: std::io::Error| CliError::Failed(format!("cannot read {}: {e}", path.display()));
     if path == Path::new("-") {
         let mut text = String::new();

@@ -1,0 +1,322 @@
+//! Parsing of the commands that speak the Mesos protocol: `master`, `demo` and `run`.
+//!
+//! Every number is checked here, so the commands never see a value that could make a
+//! `Duration` overflow or a port range run backwards.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lexopt::{Arg, Parser, ValueExt};
+use offerpack::driver::Encoding;
+
+use super::args::Command;
+
+/// Longest simulated task run `--task-duration-ms` accepts (about 100 years, as the master's
+/// duration label).
+const MAX_TASK_MS: u64 = 3_200_000_000_000;
+/// Longest `--deadline` and `--connect-timeout`: one week.
+const MAX_WAIT_SECS: f64 = 604_800.0;
+/// Largest scalar amount accepted for an agent's `--cpus`, `--mem` or `--disk`.
+const MAX_AMOUNT: f64 = 1e12;
+/// Most simulated agents (each costs memory in the master and a hostname).
+const MAX_AGENTS: u32 = 100_000;
+/// Most tasks one `demo` or `run` follows.
+const MAX_TASKS: u32 = 1_000_000;
+
+/// Arguments of `master`.
+#[derive(Debug, PartialEq)]
+pub struct MasterArgs {
+    /// Address to listen on (port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// Number of simulated agents.
+    pub agents: u32,
+    /// CPUs of every agent.
+    pub cpus: f64,
+    /// Memory of every agent, in MB.
+    pub mem: f64,
+    /// Disk of every agent, in MB.
+    pub disk: f64,
+    /// The agents' port range, inclusive.
+    pub ports: (u64, u64),
+    /// Number of zones the agents are spread over (attribute `zone`).
+    pub zones: u32,
+    /// Seed of the master's random choices.
+    pub seed: u64,
+    /// How long a task runs once RUNNING; `None` runs tasks until killed.
+    pub task_duration: Option<Duration>,
+}
+
+/// Arguments of `demo`.
+#[derive(Debug, PartialEq)]
+pub struct DemoArgs {
+    /// Number of simulated agents.
+    pub agents: u32,
+    /// Number of tasks.
+    pub tasks: u32,
+    /// Seed of the workload and of the master.
+    pub seed: u64,
+    /// Wire encoding.
+    pub encoding: Encoding,
+    /// The whole demo gives up after this long.
+    pub deadline: Duration,
+}
+
+/// Where `run` takes its tasks from.
+#[derive(Debug, PartialEq)]
+pub enum TaskSource {
+    /// This many small synthetic tasks.
+    Synthetic(u32),
+    /// The tasks of a workload file (the `solve` format; offers are ignored).
+    Workload(PathBuf),
+}
+
+/// Arguments of `run`.
+#[derive(Debug, PartialEq)]
+pub struct RunArgs {
+    /// The master's address.
+    pub master: String,
+    /// The tasks to run.
+    pub tasks: TaskSource,
+    /// Wire encoding.
+    pub encoding: Encoding,
+    /// Framework name.
+    pub name: String,
+    /// The user tasks run as.
+    pub user: String,
+    /// Roles to subscribe with (`*` when none is given).
+    pub roles: Vec<String>,
+    /// Give up when not subscribed after this long.
+    pub connect_timeout: Duration,
+    /// Give up when the tasks have not all ended after this long.
+    pub deadline: Duration,
+}
+
+/// Parses the flags of `master`.
+pub fn master(mut p: Parser) -> Result<Command, lexopt::Error> {
+    let mut args = MasterArgs {
+        listen: SocketAddr::from(([127, 0, 0, 1], 5050)),
+        agents: 0,
+        cpus: 16.0,
+        mem: 65_536.0,
+        disk: 500_000.0,
+        ports: (31000, 32000),
+        zones: 3,
+        seed: 0,
+        task_duration: Some(Duration::from_secs(1)),
+    };
+    let mut agents = None;
+    while let Some(arg) = p.next()? {
+        match arg {
+            Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help),
+            Arg::Long("listen") => {
+                let text = p.value()?.string()?;
+                args.listen = text.parse().map_err(|_| format!("--listen {text:?}: expected IP:PORT"))?;
+            }
+            Arg::Long("agents") => agents = Some(count(p.value()?.parse()?, MAX_AGENTS, "--agents")?),
+            Arg::Long("cpus") => args.cpus = amount(p.value()?.parse()?, "--cpus")?,
+            Arg::Long("mem") => args.mem = amount(p.value()?.parse()?, "--mem")?,
+            Arg::Long("disk") => args.disk = amount(p.value()?.parse()?, "--disk")?,
+            Arg::Long("ports") => args.ports = port_range(&p.value()?.string()?)?,
+            Arg::Long("zones") => args.zones = positive(p.value()?.parse()?, "--zones")?,
+            Arg::Long("seed") => args.seed = p.value()?.parse()?,
+            Arg::Long("task-duration-ms") => args.task_duration = task_duration(&p.value()?.string()?)?,
+            other => return Err(other.unexpected()),
+        }
+    }
+    args.agents = agents.ok_or("master needs --agents N")?;
+    Ok(Command::Master(args))
+}
+
+/// Parses the flags of `demo`.
+pub fn demo(mut p: Parser) -> Result<Command, lexopt::Error> {
+    let mut args = DemoArgs {
+        agents: 1_000,
+        tasks: 5_000,
+        seed: 1,
+        encoding: Encoding::Protobuf,
+        deadline: Duration::from_secs(300),
+    };
+    while let Some(arg) = p.next()? {
+        match arg {
+            Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help),
+            Arg::Long("agents") => args.agents = count(p.value()?.parse()?, MAX_AGENTS, "--agents")?,
+            Arg::Long("tasks") => args.tasks = count(p.value()?.parse()?, MAX_TASKS, "--tasks")?,
+            Arg::Long("seed") => args.seed = p.value()?.parse()?,
+            Arg::Long("encoding") => args.encoding = encoding(&p.value()?.string()?)?,
+            Arg::Long("deadline") => args.deadline = seconds(p.value()?.parse()?, "--deadline")?,
+            other => return Err(other.unexpected()),
+        }
+    }
+    Ok(Command::Demo(args))
+}
+
+/// Parses the flags of `run`.
+pub fn run(mut p: Parser) -> Result<Command, lexopt::Error> {
+    let (mut master, mut tasks, mut roles) = (None, None, Vec::new());
+    let mut args = RunArgs {
+        master: String::new(),
+        tasks: TaskSource::Synthetic(0),
+        encoding: Encoding::Protobuf,
+        name: "offerpack".to_owned(),
+        user: std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "root".to_owned()),
+        roles: Vec::new(),
+        connect_timeout: Duration::from_secs(30),
+        deadline: Duration::from_secs(600),
+    };
+    while let Some(arg) = p.next()? {
+        match arg {
+            Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help),
+            Arg::Long("master") => master = Some(p.value()?.string()?),
+            Arg::Long("tasks") if tasks.is_none() => {
+                tasks = Some(TaskSource::Synthetic(count(p.value()?.parse()?, MAX_TASKS, "--tasks")?));
+            }
+            Arg::Long("workload") if tasks.is_none() => tasks = Some(TaskSource::Workload(p.value()?.into())),
+            Arg::Long("tasks" | "workload") => return Err("give either --tasks N or --workload FILE, once".into()),
+            Arg::Long("encoding") => args.encoding = encoding(&p.value()?.string()?)?,
+            Arg::Long("name") => args.name = non_empty(p.value()?.string()?, "--name")?,
+            Arg::Long("user") => args.user = non_empty(p.value()?.string()?, "--user")?,
+            Arg::Long("role") => roles.push(non_empty(p.value()?.string()?, "--role")?),
+            Arg::Long("connect-timeout") => {
+                args.connect_timeout = seconds(p.value()?.parse()?, "--connect-timeout")?;
+            }
+            Arg::Long("deadline") => args.deadline = seconds(p.value()?.parse()?, "--deadline")?,
+            other => return Err(other.unexpected()),
+        }
+    }
+    args.master = master.ok_or("run needs --master URL")?;
+    args.tasks = tasks.ok_or("run needs --tasks N or --workload FILE")?;
+    args.roles = if roles.is_empty() { vec!["*".to_owned()] } else { roles };
+    Ok(Command::Run(args))
+}
+
+fn positive(n: u32, flag: &str) -> Result<u32, lexopt::Error> {
+    if n == 0 {
+        return Err(format!("{flag} must be at least 1").into());
+    }
+    Ok(n)
+}
+
+/// A count from 1 to `max`.
+fn count(n: u32, max: u32, flag: &str) -> Result<u32, lexopt::Error> {
+    if n > max {
+        return Err(format!("{flag} must be at most {max}").into());
+    }
+    positive(n, flag)
+}
+
+fn non_empty(text: String, flag: &str) -> Result<String, lexopt::Error> {
+    if text.trim().is_empty() {
+        return Err(format!("{flag} must not be empty").into());
+    }
+    Ok(text)
+}
+
+fn amount(value: f64, flag: &str) -> Result<f64, lexopt::Error> {
+    if !(value.is_finite() && (0.0..=MAX_AMOUNT).contains(&value)) {
+        return Err(format!("{flag} must be a number from 0 to {MAX_AMOUNT:e}").into());
+    }
+    Ok(value)
+}
+
+/// Seconds as a duration: positive, finite, at most a week.
+fn seconds(value: f64, flag: &str) -> Result<Duration, lexopt::Error> {
+    if !(value.is_finite() && value > 0.0 && value <= MAX_WAIT_SECS) {
+        return Err(format!("{flag} must be a number of seconds above 0 and at most {MAX_WAIT_SECS}").into());
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+fn encoding(text: &str) -> Result<Encoding, lexopt::Error> {
+    match text {
+        "protobuf" => Ok(Encoding::Protobuf),
+        "json" => Ok(Encoding::Json),
+        other => Err(format!("unknown encoding {other:?} (expected protobuf or json)").into()),
+    }
+}
+
+/// `BEGIN-END`, both ports, `BEGIN <= END`.
+fn port_range(text: &str) -> Result<(u64, u64), lexopt::Error> {
+    let bad = || lexopt::Error::from(format!("--ports {text:?}: expected BEGIN-END with 0 <= BEGIN <= END <= 65535"));
+    let (begin, end) = text.split_once('-').ok_or_else(bad)?;
+    let begin: u16 = begin.trim().parse().map_err(|_| bad())?;
+    let end: u16 = end.trim().parse().map_err(|_| bad())?;
+    if begin > end {
+        return Err(bad());
+    }
+    Ok((u64::from(begin), u64::from(end)))
+}
+
+/// Milliseconds, or `forever`.
+fn task_duration(text: &str) -> Result<Option<Duration>, lexopt::Error> {
+    if text == "forever" {
+        return Ok(None);
+    }
+    match text.parse::<u64>() {
+        Ok(ms) if ms <= MAX_TASK_MS => Ok(Some(Duration::from_millis(ms))),
+        _ => Err(format!("--task-duration-ms {text:?}: expected milliseconds up to {MAX_TASK_MS}, or forever").into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::args::parse_args;
+    use super::*;
+
+    #[test]
+    fn live_args_parse_master_flags() {
+        let cmd = parse_args(&[
+            "master",
+            "--listen",
+            "127.0.0.1:0",
+            "--agents",
+            "3",
+            "--ports",
+            "1000-1010",
+            "--task-duration-ms",
+            "250",
+        ]);
+        let Command::Master(m) = cmd.unwrap() else { panic!("not master") };
+        assert_eq!((m.listen.port(), m.agents, m.ports), (0, 3, (1000, 1010)));
+        assert_eq!(m.task_duration, Some(Duration::from_millis(250)));
+    }
+
+    #[test]
+    fn live_args_parse_run_and_demo_flags() {
+        let cmd = parse_args(&["run", "--master", "m:5050", "--tasks", "4", "--role", "a", "--role", "b"]);
+        let Command::Run(r) = cmd.unwrap() else { panic!("not run") };
+        assert_eq!((r.tasks, r.roles), (TaskSource::Synthetic(4), vec!["a".to_owned(), "b".to_owned()]));
+        let cmd = parse_args(&["run", "--master", "m", "--workload", "w.json", "--connect-timeout", "0.5"]);
+        let Command::Run(r) = cmd.unwrap() else { panic!("not run") };
+        assert_eq!((r.roles, r.connect_timeout), (vec!["*".to_owned()], Duration::from_millis(500)));
+        let cmd = parse_args(&["demo", "--agents", "5", "--tasks", "9", "--encoding", "json"]);
+        let Command::Demo(d) = cmd.unwrap() else { panic!("not demo") };
+        assert_eq!((d.agents, d.tasks, d.encoding), (5, 9, Encoding::Json));
+    }
+
+    #[test]
+    fn live_args_reject_bad_input() {
+        for bad in [
+            &["master"][..],
+            &["master", "--agents", "0"],
+            &["master", "--agents", "1", "--listen", "localhost"],
+            &["master", "--agents", "1", "--ports", "32000-31000"],
+            &["master", "--agents", "1", "--ports", "1-70000"],
+            &["master", "--agents", "1", "--cpus", "NaN"],
+            &["master", "--agents", "1", "--mem", "-1"],
+            &["master", "--agents", "1", "--task-duration-ms", "-5"],
+            &["demo", "--tasks", "0"],
+            &["demo", "--agents", "100001"],
+            &["run", "--master", "m", "--tasks", "1000001"],
+            &["demo", "--encoding", "xml"],
+            &["demo", "--deadline", "inf"],
+            &["run", "--tasks", "1"],
+            &["run", "--master", "m"],
+            &["run", "--master", "m", "--tasks", "1", "--workload", "w"],
+            &["run", "--master", "m", "--tasks", "1", "--connect-timeout", "0"],
+            &["run", "--master", "m", "--tasks", "1", "--role", ""],
+        ] {
+            assert!(parse_args(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! `offerpack master`: the simulated Mesos master in the foreground.
+//!
+//! Agents are named `agent-0001`, `agent-0002`, … and carry a text attribute `zone`
+//! (`zone-a`, `zone-b`, … round-robin over `--zones`). The first line on standard output names
+//! the scheduler API URL once the master listens, so `--listen 127.0.0.1:0` is usable.
+
+use std::io::Write;
+
+use offerpack::master::{run_master_blocking, AgentConfig, MasterConfig, TaskTiming};
+
+use super::live_args::MasterArgs;
+use super::CliError;
+
+/// Serves until the process is killed; returns only when the master cannot start.
+pub fn run(args: &MasterArgs) -> Result<(), CliError> {
+    let config = config(args);
+    let agents = config.agents.len();
+    let duration = match args.task_duration {
+        Some(d) => format!("tasks run {} ms", d.as_millis()),
+        None => "tasks run until killed".to_owned(),
+    };
+    run_master_blocking(config, |handle| {
+        let mut out = std::io::stdout().lock();
+        // Nobody reading standard output is no reason to stop serving.
+        let _ =
+            writeln!(out, "offerpack master: {agents} agents, {duration}, scheduler API at {}", handle.scheduler_url());
+        let _ = out.flush();
+    })
+    .map_err(|e| CliError::Failed(format!("master on {}: {e}", args.listen)))
+}
+
+/// The master's configuration for the command line's agents and timings.
+pub fn config(args: &MasterArgs) -> MasterConfig {
+    let mut config = MasterConfig::new(args.listen).with_seed(args.seed);
+    config.tasks = TaskTiming { run: args.task_duration, ..TaskTiming::default() };
+    config.agents = (0..args.agents)
+        .map(|i| {
+            let mut agent = AgentConfig::new(hostname(i), args.cpus, args.mem)
+                .with_attribute("zone", zone_name(i % args.zones.max(1)));
+            agent.disk = args.disk;
+            agent.ports = vec![args.ports];
+            agent
+        })
+        .collect();
+    config
+}
+
+/// `agent-0001` for index 0.
+pub fn hostname(index: u32) -> String {
+    format!("agent-{:04}", u64::from(index) + 1)
+}
+
+/// `zone-a` … `zone-z`, `zone-aa`, … (the generator's names, so workloads line up).
+pub fn zone_name(mut z: u32) -> String {
+    let mut letters = Vec::new();
+    loop {
+        letters.push(char::from(b'a' + (z % 26) as u8));
+        if z < 26 {
+            break;
+        }
+        z = z / 26 - 1;
+    }
+    letters.iter().rev().fold("zone-".to_owned(), |mut name, c| {
+        name.push(*c);
+        name
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use super::*;
+
+    #[test]
+    fn master_config_names_agents_and_zones() {
+        let args = MasterArgs {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            agents: 4,
+            cpus: 2.0,
+            mem: 1024.0,
+            disk: 0.0,
+            ports: (100, 200),
+            zones: 3,
+            seed: 7,
+            task_duration: None,
+        };
+        let config = config(&args);
+        let names: Vec<&str> = config.agents.iter().map(|a| a.hostname.as_str()).collect();
+        assert_eq!(names, ["agent-0001", "agent-0002", "agent-0003", "agent-0004"]);
+        assert_eq!(config.agents[3].attributes, [("zone".to_owned(), "zone-a".to_owned())]);
+        assert_eq!((config.agents[0].ports.clone(), config.tasks.run, config.seed), (vec![(100, 200)], None, 7));
+        assert_eq!(
+            (zone_name(25), zone_name(26), zone_name(27)),
+            ("zone-z".into(), "zone-aa".into(), "zone-ab".into())
+        );
+    }
+}

@@ -1,0 +1,143 @@
+//! The `offerpack` binary over loopback HTTP: `demo`, `run` against an unreachable master, and
+//! `master` in a child process with `run` against it.
+#![cfg(feature = "cli")]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_offerpack"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Kills and reaps the child when dropped, also when the test fails.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn cli_demo_runs_every_task_to_the_end() {
+    let out = run(&["demo", "--agents", "50", "--tasks", "200", "--deadline", "60"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("launched 200 of 200 tasks, finished 200 of 200 tasks, failed 0, pending 0"), "{stdout}");
+    assert!(stdout.contains("all 200 tasks launched by "), "{stdout}");
+    assert!(stdout.contains("agents used: ") && stdout.contains(" of 50"), "{stdout}");
+    assert!(stdout.contains("wall time: "), "{stdout}");
+    assert!(stdout.trim_end().ends_with("every task finished"), "{stdout}");
+    assert!(stderr.contains("finished 200, pending 0"), "progress lines on stderr: {stderr}");
+}
+
+#[test]
+fn cli_run_gives_up_on_an_unreachable_master() {
+    let start = Instant::now();
+    let out = run(&["run", "--master", "http://127.0.0.1:1", "--tasks", "1", "--connect-timeout", "2"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error: could not subscribe to the master at http://127.0.0.1:1 within 2.0 s"), "{stderr}");
+    assert!(start.elapsed() < Duration::from_secs(15), "took {:?}", start.elapsed());
+}
+
+#[test]
+fn cli_run_rejects_bad_flags() {
+    for args in [&["run", "--tasks", "1"][..], &["run", "--master", "h:1"], &["master", "--agents", "0"]] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(text(&out.stderr).starts_with("error: "), "{args:?}");
+    }
+}
+
+/// Starts `offerpack master` on a free port and returns it with its scheduler URL.
+fn start_master(args: &[&str]) -> (KillOnDrop, String) {
+    let mut child = bin()
+        .args(["master", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the master starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let child = KillOnDrop(child);
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(Duration::from_secs(20)).expect("the master prints its URL");
+    let url = line.split_whitespace().find(|w| w.starts_with("http://")).expect("a URL").to_owned();
+    (child, url)
+}
+
+#[test]
+fn cli_run_against_a_master_in_a_child_process() {
+    let (_master, url) = start_master(&["--agents", "3", "--task-duration-ms", "200"]);
+    assert!(url.ends_with("/api/v1/scheduler"), "{url}");
+    for encoding in ["protobuf", "json"] {
+        let out = run(&["run", "--master", &url, "--tasks", "5", "--encoding", encoding, "--deadline", "30"]);
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert!(out.status.success(), "{encoding}: stdout:\n{stdout}\nstderr:\n{stderr}");
+        assert!(stdout.contains("finished 5 of 5 tasks"), "{stdout}");
+        assert!(stdout.contains("agents used: "), "{stdout}");
+    }
+}
+
+/// A stand-in master that answers every request `400 Bad Request`, as Mesos does for a
+/// SUBSCRIBE it cannot validate.
+fn rejecting_master() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("address");
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let _ = answer_400(stream);
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn answer_400(stream: TcpStream) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    let text = "Failed to validate scheduler::Call: Expecting 'subscribe' to be present";
+    let mut stream = stream;
+    write!(stream, "HTTP/1.1 400 Bad Request\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}", text.len())?;
+    stream.flush()
+}
+
+#[test]
+fn cli_run_reports_a_rejected_framework() {
+    let url = rejecting_master();
+    let out = run(&["run", "--master", &url, "--tasks", "1", "--connect-timeout", "10"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error: the master rejected the framework: HTTP 400: Failed to validate"), "{stderr}");
+}
