@@ -8,7 +8,9 @@ use harness::*;
 use offerpack::mesos::v1;
 use offerpack::mesos::v1::task_status::Reason;
 use offerpack::mesos::v1::TaskState as P;
-use offerpack::session::{CallKind, CallOutcome, CommandSpec, TaskRequest, TaskState, Update, UriSpec, Warning};
+use offerpack::session::{
+    CallKind, CallOutcome, CommandSpec, PassReport, TaskRequest, TaskState, Update, UriSpec, Warning,
+};
 use offerpack::TaskSpec;
 
 fn request(id: &str, cpus: f64, ports: u32) -> TaskRequest {
@@ -65,6 +67,24 @@ fn session_launches_one_accept_per_agent_with_copied_resources() {
     for id in ["t-1", "t-2", "t-3"] {
         assert_eq!(h.states(id), [TaskState::Pending, TaskState::Launched]);
     }
+    let reports: Vec<&PassReport> =
+        h.updates.iter().filter_map(|u| if let Update::Pass(r) = u { Some(r) } else { None }).collect();
+    let last = reports.last().expect("the pass reports what it did");
+    assert_eq!((last.stats.tasks_placed, last.stats.agents_used), (3, 2));
+    assert_eq!((last.accept_calls, last.offers_accepted, last.offers_declined), (2, 3, 1));
+}
+
+#[test]
+fn session_sends_task_labels() {
+    let mut h = Harness::subscribed();
+    submit(&mut h, request("t-1", 1.0, 0).label("team", "search").label("tier", "1"));
+    h.event(offers(vec![offer("o-1", "a-1", 4.0, 1024.0)]));
+    h.advance(MS * 10);
+    let accepts = h.take(CallKind::Accept);
+    let task = &accepts[0].accept.as_ref().unwrap().operations[0].launch.as_ref().unwrap().task_infos[0];
+    let labels: Vec<(&str, Option<&str>)> =
+        task.labels.as_ref().unwrap().labels.iter().map(|l| (l.key.as_str(), l.value.as_deref())).collect();
+    assert_eq!(labels, [("team", Some("search")), ("tier", Some("1"))]);
 }
 
 #[test]

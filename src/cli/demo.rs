@@ -64,7 +64,7 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     let mut lines = runner::summary(&report, Some(args.agents));
     let engine = format!(
         "engine: one pass placing {} of {} tasks on {} agents takes {:.2} ms \
-         (measured before the run on the same tasks and agents; the session does not report its passes)",
+         (timed before the run on the same tasks and agents: the sans-IO session reads no clock)",
         plan.stats.tasks_placed,
         args.tasks,
         plan.stats.agents_used,

@@ -2,8 +2,7 @@
 //!
 //! Binary-only: the library knows nothing of this module. Each command is one file; `args`
 //! (and `live_args` for the commands that speak the Mesos protocol) turn the command line into
-//! a [`Command`](args::Command). `runner` follows a framework's tasks for `demo` and `run`;
-//! `tap` counts what its calls did with offers.
+//! a [`Command`](args::Command). `runner` follows a framework's tasks for `demo` and `run`.
 
 /// `println!` that ignores a closed standard output instead of panicking (`offerpack demo |
 /// head -1` must not panic). Defined before the modules, so it is in scope in all of them.
@@ -30,7 +29,6 @@ pub mod master;
 pub mod run;
 pub mod runner;
 pub mod solve;
-pub mod tap;
 
 use std::fmt;
 use std::fs::File;

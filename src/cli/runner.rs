@@ -1,7 +1,7 @@
 //! Runs a framework (driver + session + engine) against a master until every task it was given
 //! has ended; shared by `demo` and `run`.
 //!
-//! The steps: start the framework over a counting [`Tap`] transport, wait for `SUBSCRIBED`
+//! The steps: start the framework, wait for `SUBSCRIBED`
 //! (giving up after the connect timeout, or at once when the master rejects the framework),
 //! submit every task, follow the task updates with a progress line on standard error every
 //! second, and tear the framework down when every task has ended or the deadline has passed.
@@ -13,13 +13,12 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use offerpack::driver::{Encoding, Framework, FrameworkConfig, FrameworkHandle, HttpTransport, Updates};
+use offerpack::driver::{Encoding, Framework, FrameworkConfig, FrameworkHandle, Updates};
 use offerpack::model::{AgentId, TaskId};
 use offerpack::plugins::Fitness;
-use offerpack::session::{StopMode, StopReason, SubmitError, TaskRequest, TaskState, TaskUpdate, Update};
+use offerpack::session::{PassReport, StopMode, StopReason, SubmitError, TaskRequest, TaskState, TaskUpdate, Update};
 use tokio::time::{sleep_until, Instant};
 
-use super::tap::{CallStats, Tap};
 use super::CliError;
 
 /// Warnings printed before the rest are only counted.
@@ -72,12 +71,25 @@ pub struct Report {
     pub launched_after: Option<Duration>,
     /// From the start to the moment every task had been RUNNING.
     pub running_after: Option<Duration>,
-    /// What the framework's calls did with offers.
-    pub calls: Arc<CallStats>,
+    /// What the scheduling passes did with offers, summed.
+    pub offers: OfferTotals,
     /// Start to end, teardown included.
     pub wall: Duration,
     /// Why the run did not succeed; `None` when every task finished.
     pub problem: Option<String>,
+}
+
+/// What the session's scheduling passes did with offers, summed over the run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OfferTotals {
+    /// Scheduling passes run.
+    pub passes: u64,
+    /// ACCEPT calls sent.
+    pub accept_calls: u64,
+    /// Offers named in them.
+    pub accepted: u64,
+    /// Offers declined.
+    pub declined: u64,
 }
 
 /// Runs `requests` against the master in `settings`. `Err` only when the framework could not
@@ -88,8 +100,7 @@ pub struct Report {
 pub async fn run(settings: &Settings, requests: Vec<TaskRequest>) -> Result<Report, CliError> {
     let start = Instant::now();
     let deadline = start + settings.deadline;
-    let calls = Arc::new(CallStats::default());
-    let (handle, mut updates) = start_framework(settings, Arc::clone(&calls))?;
+    let (handle, mut updates) = start_framework(settings)?;
     let mut tracker = Tracker::new(&requests);
     let submitted = submit(&handle, requests).await;
     let subscribed_after = match subscribe(settings, &mut updates, &mut tracker, start).await {
@@ -108,10 +119,10 @@ pub async fn run(settings: &Settings, requests: Vec<TaskRequest>) -> Result<Repo
     if problem.is_none() {
         problem = done.err().or_else(|| tracker.failure());
     }
-    Ok(tracker.report(subscribed_after, calls, start.elapsed(), problem))
+    Ok(tracker.report(subscribed_after, start.elapsed(), problem))
 }
 
-fn start_framework(settings: &Settings, calls: Arc<CallStats>) -> Result<(FrameworkHandle, Updates), CliError> {
+fn start_framework(settings: &Settings) -> Result<(FrameworkHandle, Updates), CliError> {
     let fail = |e: &dyn std::fmt::Display| CliError::Failed(format!("cannot start the framework: {e}"));
     let mut config = FrameworkConfig::new(&settings.name, &settings.user, [settings.master.clone()])
         .roles(settings.roles.iter().cloned())
@@ -120,8 +131,7 @@ fn start_framework(settings: &Settings, calls: Arc<CallStats>) -> Result<(Framew
     if let Some(fitness) = &settings.fitness {
         config.session.engine.fitness = Arc::clone(fitness);
     }
-    let http = HttpTransport::new(config.connect_timeout).map_err(|e| fail(&e))?;
-    Framework::start_with(config, Tap::new(http, settings.encoding, calls)).map_err(|e| fail(&e))
+    Framework::start(config).map_err(|e| fail(&e))
 }
 
 /// Waits for `SUBSCRIBED`, following task updates meanwhile; the time it took.
@@ -138,6 +148,7 @@ async fn subscribe(
         tokio::select! {
             update = updates.recv() => match update {
                 Some(Update::Task(task)) => tracker.apply(&task, start.elapsed()),
+                Some(Update::Pass(pass)) => tracker.add_pass(&pass),
                 Some(Update::Subscribed { framework_id }) => {
                     note!("subscribed to {} as framework {framework_id}", settings.master);
                     return Ok(start.elapsed());
@@ -203,6 +214,7 @@ async fn follow(updates: &mut Updates, tracker: &mut Tracker, start: Instant, de
         tokio::select! {
             update = updates.recv() => match update {
                 Some(Update::Task(task)) => tracker.apply(&task, start.elapsed()),
+                Some(Update::Pass(pass)) => tracker.add_pass(&pass),
                 Some(Update::Stopped(reason)) => return Some(stopped(&reason)),
                 Some(Update::Disconnected { reason }) => note!("warning: disconnected ({reason}); reconnecting"),
                 Some(Update::AgentLost { agent_id }) => note!("warning: agent {agent_id} lost"),
@@ -270,6 +282,7 @@ struct Followed {
 #[derive(Debug)]
 struct Tracker {
     tasks: HashMap<TaskId, Followed>,
+    offers: OfferTotals,
     ended: usize,
     ran: usize,
     last_launch: Option<Duration>,
@@ -288,7 +301,14 @@ impl Tracker {
             };
             (r.spec.id.clone(), task)
         };
-        Tracker { tasks: requests.iter().map(follow).collect(), ended: 0, ran: 0, last_launch: None, all_running: None }
+        Tracker {
+            tasks: requests.iter().map(follow).collect(),
+            offers: OfferTotals::default(),
+            ended: 0,
+            ran: 0,
+            last_launch: None,
+            all_running: None,
+        }
     }
 
     /// Applies an update received `at` after the start; updates about tasks this
@@ -375,13 +395,14 @@ impl Tracker {
         Some(format!("{} task(s) did not finish: {}{tail}", failed.len(), named.join("; ")))
     }
 
-    fn report(
-        &self,
-        subscribed_after: Duration,
-        calls: Arc<CallStats>,
-        wall: Duration,
-        problem: Option<String>,
-    ) -> Report {
+    fn add_pass(&mut self, pass: &PassReport) {
+        self.offers.passes += 1;
+        self.offers.accept_calls += u64::from(pass.accept_calls);
+        self.offers.accepted += u64::from(pass.offers_accepted);
+        self.offers.declined += u64::from(pass.offers_declined);
+    }
+
+    fn report(&self, subscribed_after: Duration, wall: Duration, problem: Option<String>) -> Report {
         let agents: HashSet<&AgentId> =
             self.tasks.values().filter(|t| t.ran || t.launched).filter_map(|t| t.agent.as_ref()).collect();
         let mut failed: Vec<(TaskId, TaskState, String)> = self
@@ -402,7 +423,7 @@ impl Tracker {
             subscribed_after,
             launched_after: self.last_launch.filter(|_| launched == self.tasks.len()),
             running_after: self.all_running,
-            calls,
+            offers: self.offers,
             wall,
             problem,
         }
@@ -427,10 +448,8 @@ pub fn summary(report: &Report, agents: Option<u32>) -> Vec<String> {
             None => format!("agents used: {}", report.agents_used),
         },
         format!(
-            "offers: {} accepted in {} ACCEPT calls, {} declined",
-            report.calls.offers_accepted(),
-            report.calls.accept_calls(),
-            report.calls.offers_declined()
+            "offers: {} accepted in {} ACCEPT calls, {} declined, over {} scheduling passes",
+            report.offers.accepted, report.offers.accept_calls, report.offers.declined, report.offers.passes
         ),
         format!("wall time: {:.2} s", report.wall.as_secs_f64()),
     ]

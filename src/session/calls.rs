@@ -145,6 +145,13 @@ pub(crate) fn task_info(
         executor,
         command,
         container: request.container_image.as_deref().map(container_info),
+        labels: (!request.labels.is_empty()).then(|| v1::Labels {
+            labels: request
+                .labels
+                .iter()
+                .map(|(key, value)| v1::Label { key: key.clone(), value: Some(value.clone()) })
+                .collect(),
+        }),
         ..Default::default()
     }
 }

@@ -102,7 +102,7 @@ use std::fmt;
 pub use config::{Backoff, SessionConfig, SessionConfigError, DEFAULT_FAILOVER_TIMEOUT, DEFAULT_HEARTBEAT};
 pub use machine::Session;
 pub use request::{CommandSpec, ExecutorSpec, Run, TaskRequest, UriSpec};
-pub use update::{StopReason, TaskState, TaskUpdate, Update, UpdateSource, Warning};
+pub use update::{PassReport, StopReason, TaskState, TaskUpdate, Update, UpdateSource, Warning};
 
 use crate::mesos::v1::scheduler::{call, Call};
 use crate::model::TaskId;

@@ -27,24 +27,32 @@ pub struct TaskRequest {
     pub run: Run,
     /// A Docker image to run the task in with the Mesos containerizer.
     pub container_image: Option<String>,
+    /// Key/value labels (`TaskInfo.labels`), in order.
+    pub labels: Vec<(String, String)>,
 }
 
 impl TaskRequest {
     /// A task run by the built-in command executor.
     pub fn command(spec: TaskSpec, command: CommandSpec) -> TaskRequest {
         let name = spec.id.as_str().to_owned();
-        TaskRequest { spec, name, run: Run::Command(command), container_image: None }
+        TaskRequest { spec, name, run: Run::Command(command), container_image: None, labels: Vec::new() }
     }
 
     /// A task run by a custom executor.
     pub fn executor(spec: TaskSpec, executor: ExecutorSpec) -> TaskRequest {
         let name = spec.id.as_str().to_owned();
-        TaskRequest { spec, name, run: Run::Executor(executor), container_image: None }
+        TaskRequest { spec, name, run: Run::Executor(executor), container_image: None, labels: Vec::new() }
     }
 
     /// Sets the task name.
     pub fn name(mut self, name: impl Into<String>) -> TaskRequest {
         self.name = name.into();
+        self
+    }
+
+    /// Adds a label (`TaskInfo.labels`).
+    pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> TaskRequest {
+        self.labels.push((key.into(), value.into()));
         self
     }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::calls;
 use super::carve::Carver;
 use super::machine::Session;
-use super::update::{Update, Warning};
+use super::update::{PassReport, Update, Warning};
 use crate::model::OfferId;
 use crate::plan::Accept;
 
@@ -21,13 +21,22 @@ impl Session {
         let running = self.tasks.running();
         match self.engine.schedule(&mut self.pool, &pending, &running, now) {
             Ok(plan) => {
+                let mut report = PassReport { stats: plan.stats.clone(), ..PassReport::default() };
                 for accept in plan.accepts() {
-                    self.launch(&accept);
+                    let offers = accept.offer_ids.len() as u32;
+                    if self.launch(&accept) {
+                        report.accept_calls += 1;
+                        report.offers_accepted += offers;
+                    } else {
+                        report.offers_declined += offers;
+                    }
                 }
                 let declined: Vec<&OfferId> = plan.declined.iter().chain(&plan.expired).collect();
                 if !declined.is_empty() {
+                    report.offers_declined += declined.len() as u32;
                     self.send(calls::decline(self.fw(), declined, self.config.refuse_seconds));
                 }
+                self.updates.push_back(Update::Pass(report));
                 for id in plan.consumed_offer_ids() {
                     self.offers.remove(id);
                 }
@@ -38,8 +47,9 @@ impl Session {
         self.adjust_suppression();
     }
 
-    /// One ACCEPT for one agent's launches (or a DECLINE if none could be built).
-    fn launch(&mut self, accept: &Accept<'_>) {
+    /// One ACCEPT for one agent's launches (or a DECLINE if none could be built); returns
+    /// whether it was an ACCEPT.
+    fn launch(&mut self, accept: &Accept<'_>) -> bool {
         let mut carver = Carver::new(accept.offer_ids.iter().filter_map(|id| self.offers.get(id)));
         let mut infos = Vec::new();
         let mut launched = Vec::new();
@@ -61,7 +71,7 @@ impl Session {
         }
         if infos.is_empty() {
             self.send(calls::decline(self.fw(), accept.offer_ids, self.config.refuse_seconds));
-            return;
+            return false;
         }
         let call = self.send(calls::accept(self.fw(), accept.offer_ids, infos, self.config.refuse_seconds));
         for task in launched {
@@ -69,6 +79,7 @@ impl Session {
                 self.push_task(update);
             }
         }
+        true
     }
 
     /// SUPPRESS when nothing is pending or in flight; REVIVE when something is pending.

@@ -224,6 +224,19 @@ impl fmt::Display for Warning {
     }
 }
 
+/// What one scheduling pass did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PassReport {
+    /// The engine's counts (tasks placed and unplaced, agents used and considered).
+    pub stats: crate::plan::PlanStats,
+    /// ACCEPT calls queued (one per agent that received tasks).
+    pub accept_calls: u32,
+    /// Offers named in those ACCEPT calls.
+    pub offers_accepted: u32,
+    /// Offers declined (unused or expired), including agents whose launches could not be built.
+    pub offers_declined: u32,
+}
+
 /// One thing the session reports to its user, taken with [`Session::poll_update`](super::Session::poll_update).
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -263,6 +276,8 @@ pub enum Update {
         /// The data.
         data: Vec<u8>,
     },
+    /// A scheduling pass ran and its calls were queued.
+    Pass(PassReport),
     /// Something handled that is worth logging.
     Warning(Warning),
     /// The session has ended; nothing follows.
