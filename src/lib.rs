@@ -46,6 +46,6 @@ pub use pool::{OfferPool, PoolError};
 pub use resources::{PortRange, PortSet, Quantity, QuantityError};
 
 /// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "driver"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
