@@ -82,10 +82,14 @@ impl Session {
         true
     }
 
-    /// SUPPRESS when nothing is pending or in flight; REVIVE when something is pending.
+    /// SUPPRESS when nothing is pending or in flight; REVIVE when something is pending and
+    /// either offers are suppressed or a task became pending since the last pass and this pass
+    /// could not place it (the master may be holding resources back behind the refuse filters
+    /// of earlier declines; REVIVE clears them).
     fn adjust_suppression(&mut self) {
         let pending = self.tasks.has_pending();
-        if pending && self.suppressed {
+        let fresh = self.tasks.take_fresh_pending();
+        if pending && (self.suppressed || fresh) {
             self.suppressed = false;
             self.send(calls::revive(self.fw()));
         } else if !pending && !self.suppressed && self.tasks.launching() == 0 {

@@ -60,6 +60,8 @@ pub(crate) struct Tasks {
     next_seq: u64,
     ended: BTreeMap<TaskId, TaskState>,
     ended_order: VecDeque<TaskId>,
+    /// A task became pending since the last [`Tasks::take_fresh_pending`].
+    fresh_pending: bool,
 }
 
 impl Tasks {
@@ -82,11 +84,18 @@ impl Tasks {
         };
         self.live.insert(id.clone(), tracked);
         self.pending.insert(seq, id.clone());
+        self.fresh_pending = true;
         Ok(TaskUpdate::session(id, TaskState::Pending, None, "submitted"))
     }
 
     pub(crate) fn has_pending(&self) -> bool {
         !self.pending.is_empty()
+    }
+
+    /// Whether a task became pending (submitted, or back from a failed launch) since the last
+    /// call; clears the flag.
+    pub(crate) fn take_fresh_pending(&mut self) -> bool {
+        std::mem::take(&mut self.fresh_pending)
     }
 
     pub(crate) fn launching(&self) -> usize {
@@ -173,6 +182,7 @@ impl Tasks {
         t.state = TaskState::Pending;
         let agent = t.agent.take();
         self.pending.insert(t.seq, id.clone());
+        self.fresh_pending = true;
         Some(TaskUpdate::session(id.clone(), TaskState::Pending, agent, message))
     }
 
