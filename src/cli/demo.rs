@@ -74,13 +74,7 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     for line in lines {
         say!("{line}");
     }
-    match report.problem {
-        None => {
-            say!("every task finished");
-            Ok(())
-        }
-        Some(problem) => Err(CliError::Failed(problem)),
-    }
+    runner::conclude(report.problem)
 }
 
 /// Starts the simulated master, runs the framework against it, stops the master.

@@ -56,13 +56,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
     for line in runner::summary(&report, None) {
         say!("{line}");
     }
-    match report.problem {
-        None => {
-            say!("every task finished");
-            Ok(())
-        }
-        Some(problem) => Err(CliError::Failed(problem)),
-    }
+    runner::conclude(report.problem)
 }
 
 /// `n` tasks `task-000001` … of 0.1 cpus and 32 MB in one group, without constraints.

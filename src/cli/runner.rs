@@ -430,6 +430,17 @@ impl Tracker {
     }
 }
 
+/// Prints the closing verdict: `Ok` only when every task finished.
+pub fn conclude(problem: Option<String>) -> Result<(), CliError> {
+    match problem {
+        None => {
+            say!("every task finished");
+            Ok(())
+        }
+        Some(problem) => Err(CliError::Failed(problem)),
+    }
+}
+
 /// The summary lines printed at the end of `demo` and `run`; `agents` is how many agents the
 /// cluster has, when known.
 pub fn summary(report: &Report, agents: Option<u32>) -> Vec<String> {

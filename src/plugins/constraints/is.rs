@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::plugins::{AgentView, HardConstraint, PassView, Scope, Score, SoftConstraint, TaskView};
+use crate::plugins::AgentView;
 
 /// `attr:IS:value` — the value of `attr` equals `value`; scalar attributes compare as numbers.
 #[derive(Debug, Clone)]
@@ -28,26 +28,4 @@ impl Is {
     }
 }
 
-impl HardConstraint for Is {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn scope(&self) -> Scope {
-        Scope::Static
-    }
-    fn allows(&self, _: &TaskView<'_>, agent: &AgentView<'_>, _: &PassView<'_>) -> bool {
-        self.holds(agent)
-    }
-}
-
-impl SoftConstraint for Is {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn scope(&self) -> Scope {
-        Scope::Static
-    }
-    fn score(&self, _: &TaskView<'_>, agent: &AgentView<'_>, _: &PassView<'_>) -> Score {
-        Score::from_bool(self.holds(agent))
-    }
-}
+agent_attribute_rule!(Is);

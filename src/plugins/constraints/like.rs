@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use regex::Regex;
 
-use crate::plugins::{AgentView, HardConstraint, PassView, Scope, Score, SoftConstraint, TaskView};
+use crate::plugins::AgentView;
 
 /// `attr:LIKE:regex` — the whole value of `attr` matches `regex` (anchored, as in Marathon).
 #[derive(Debug, Clone)]
@@ -21,8 +21,8 @@ impl Like {
         Ok(Like { attr: Arc::from(attr), name: format!("{attr}:LIKE:{}", strip(&pattern)), pattern })
     }
 
-    pub(super) fn matches(&self, agent: &AgentView<'_>) -> Option<bool> {
-        agent.attribute(&self.attr).map(|v| self.pattern.is_match(v.as_str()))
+    fn holds(&self, agent: &AgentView<'_>) -> bool {
+        agent.attribute(&self.attr).is_some_and(|v| self.pattern.is_match(v.as_str()))
     }
 }
 
@@ -37,26 +37,4 @@ pub(super) fn strip(re: &Regex) -> &str {
     &s[4..s.len() - 2]
 }
 
-impl HardConstraint for Like {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn scope(&self) -> Scope {
-        Scope::Static
-    }
-    fn allows(&self, _: &TaskView<'_>, agent: &AgentView<'_>, _: &PassView<'_>) -> bool {
-        self.matches(agent) == Some(true)
-    }
-}
-
-impl SoftConstraint for Like {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn scope(&self) -> Scope {
-        Scope::Static
-    }
-    fn score(&self, _: &TaskView<'_>, agent: &AgentView<'_>, _: &PassView<'_>) -> Score {
-        Score::from_bool(self.matches(agent) == Some(true))
-    }
-}
+agent_attribute_rule!(Like);

@@ -4,6 +4,47 @@
 //! An agent that lacks the constrained attribute fails every operator except `UNLIKE`, as in
 //! Marathon. Counting is per group and includes running tasks and tasks placed earlier in the pass.
 
+/// Implements both plugin traits for a rule that depends only on the agent's attributes: the
+/// type has a `name: String` field and a `holds(&self, &AgentView) -> bool` method; as a soft
+/// constraint it scores 1 where the rule holds and 0 elsewhere.
+macro_rules! agent_attribute_rule {
+    ($ty:ty) => {
+        impl $crate::plugins::HardConstraint for $ty {
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn scope(&self) -> $crate::plugins::Scope {
+                $crate::plugins::Scope::Static
+            }
+            fn allows(
+                &self,
+                _: &$crate::plugins::TaskView<'_>,
+                agent: &$crate::plugins::AgentView<'_>,
+                _: &$crate::plugins::PassView<'_>,
+            ) -> bool {
+                self.holds(agent)
+            }
+        }
+
+        impl $crate::plugins::SoftConstraint for $ty {
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn scope(&self) -> $crate::plugins::Scope {
+                $crate::plugins::Scope::Static
+            }
+            fn score(
+                &self,
+                _: &$crate::plugins::TaskView<'_>,
+                agent: &$crate::plugins::AgentView<'_>,
+                _: &$crate::plugins::PassView<'_>,
+            ) -> $crate::plugins::Score {
+                $crate::plugins::Score::from_bool(self.holds(agent))
+            }
+        }
+    };
+}
+
 mod balance;
 mod cluster;
 mod exclusive;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use regex::Regex;
 
 use super::like::{anchored, strip};
-use crate::plugins::{AgentView, HardConstraint, PassView, Scope, Score, SoftConstraint, TaskView};
+use crate::plugins::AgentView;
 
 /// `attr:UNLIKE:regex` — the value of `attr` does not fully match `regex`; an agent without the
 /// attribute passes.
@@ -28,26 +28,4 @@ impl Unlike {
     }
 }
 
-impl HardConstraint for Unlike {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn scope(&self) -> Scope {
-        Scope::Static
-    }
-    fn allows(&self, _: &TaskView<'_>, agent: &AgentView<'_>, _: &PassView<'_>) -> bool {
-        self.holds(agent)
-    }
-}
-
-impl SoftConstraint for Unlike {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn scope(&self) -> Scope {
-        Scope::Static
-    }
-    fn score(&self, _: &TaskView<'_>, agent: &AgentView<'_>, _: &PassView<'_>) -> Score {
-        Score::from_bool(self.holds(agent))
-    }
-}
+agent_attribute_rule!(Unlike);
