@@ -10,14 +10,11 @@
 //! ```
 #![deny(missing_docs)]
 
-/// The async driver and the public framework API: tokio + reqwest around the session.
 #[cfg(feature = "driver")]
 pub mod driver;
 pub mod engine;
-/// The simulated Mesos master (a test double).
 #[cfg(feature = "master")]
 pub mod master;
-/// The Mesos v1 protocol edge.
 #[cfg(feature = "mesos")]
 pub mod mesos;
 pub mod model;
@@ -25,14 +22,11 @@ pub mod plan;
 pub mod plugins;
 pub mod pool;
 pub mod resources;
-/// The sans-IO scheduler session: subscription, offers, launches, acknowledgements, timers.
 #[cfg(feature = "mesos")]
 pub mod session;
-/// Proptest strategies and a plan checker for testing plugins.
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod util;
-/// Workload and plan JSON formats, and a synthetic workload generator.
 #[cfg(feature = "workload")]
 pub mod workload;
 

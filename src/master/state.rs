@@ -151,7 +151,7 @@ pub(crate) struct OfferRec {
     pub(crate) expires: Option<Duration>,
 }
 
-/// The simulated master's state machine. See the [module docs](self) for how to drive it.
+/// The simulated master's state machine. See the module docs of `offerpack::master` for how to drive it.
 #[derive(Debug)]
 pub struct MasterCore {
     pub(crate) config: MasterConfig,

@@ -1,5 +1,5 @@
 //! `scheduler::Call` validation with the real master's texts (`validation.cpp`), answered
-//! as `400 Bad Request` with the body "Failed to validate scheduler::Call: <text>".
+//! as `400 Bad Request` with the body "Failed to validate scheduler::Call: `<text>`".
 
 use crate::mesos::v1::scheduler::{call, Call};
 

@@ -3,17 +3,17 @@
 //!
 //! Sans-IO like the core: nothing here opens a socket or reads a clock.
 //!
-//! - [`v1`](crate::mesos::v1) and [`v1::scheduler`](crate::mesos::v1::scheduler): prost code
+//! - [`v1`] and [`v1::scheduler`]: prost code
 //!   generated at build time from the hand-written proto2 subset in `proto/mesos/v1/`
 //!   (upstream field numbers, labels and defaults, so the bytes match what a real master sends
 //!   and expects). Messages outside the subset are skipped when decoding; prost keeps no
 //!   unknown fields, so re-encoding drops them.
-//! - [`recordio`](crate::mesos::recordio): the `<length>\n<bytes>` framing of the SUBSCRIBE
-//!   event stream, with an incremental [`RecordIoDecoder`](crate::mesos::RecordIoDecoder)
+//! - [`recordio`]: the `<length>\n<bytes>` framing of the SUBSCRIBE
+//!   event stream, with an incremental [`RecordIoDecoder`]
 //!   that accepts bytes in any chunking.
-//! - [`convert`](crate::mesos::convert): `TryFrom` conversions from proto messages into
+//! - [`convert`]: `TryFrom` conversions from proto messages into
 //!   [`crate::model`] values; a malformed message is a
-//!   [`ConvertError`](crate::mesos::ConvertError), never a panic. Proto types stop there.
+//!   [`ConvertError`], never a panic. Proto types stop there.
 //!
 //! ```
 //! use offerpack::mesos::{recordio, v1::scheduler::{event, Event}, RecordIoDecoder};

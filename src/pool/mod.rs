@@ -2,7 +2,7 @@
 //!
 //! Every offer leaves the pool exactly once, through one of [`OfferPool::settle`] (launched on or
 //! declined, as a [`Plan`](crate::Plan) says), [`OfferPool::rescind`], [`OfferPool::remove_agent`]
-//! or [`OfferPool::expire`]. Time is passed in as `now`, a [`Duration`] since any epoch the caller
+//! or [`OfferPool::expire`]. Time is passed in as `now`, a [`Duration`](std::time::Duration) since any epoch the caller
 //! keeps fixed; the pool never reads a clock.
 
 mod offer_pool;

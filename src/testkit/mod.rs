@@ -1,16 +1,16 @@
-//! Property testing for framework authors: [proptest](crate::testkit::proptest) strategies
-//! that generate offers, agents, tasks and whole [`Workload`](crate::testkit::Workload)s, and
-//! [`check_plan`](crate::testkit::check_plan), a checker that verifies a [`Plan`](crate::Plan)
+//! Property testing for framework authors: [`proptest`] strategies
+//! that generate offers, agents, tasks and whole [`Workload`]s, and
+//! [`check_plan`], a checker that verifies a [`Plan`](crate::Plan)
 //! is sound for its workload without trusting the engine (see
-//! [`checker`](crate::testkit::checker) for exactly what it checks).
+//! [`checker`] for exactly what it checks).
 //!
-//! Enabled by the `testkit` feature. [`proptest`](crate::testkit::proptest) is re-exported, so
+//! Enabled by the `testkit` feature. [`proptest`] is re-exported, so
 //! the strategies and the version of proptest you write properties with always match.
 //!
 //! # Property-testing your own constraint
 //! Plug the constraint into generated tasks with
-//! [`workloads_with`](crate::testkit::workloads_with), plan, and assert both the checker's
-//! soundness rules (with [`CheckOptions::replay`](crate::testkit::CheckOptions::replay), which
+//! [`workloads_with`], plan, and assert both the checker's
+//! soundness rules (with [`CheckOptions::replay`], which
 //! re-asks your constraint at the moment each task was placed) and your constraint's own promise:
 //!
 //! ```
@@ -41,7 +41,7 @@
 //! ```
 //!
 //! Generated workloads are small and crowded on purpose (see
-//! [`strategies`](crate::testkit::strategies)); ids are unique, so
+//! [`strategies`]); ids are unique, so
 //! [`Engine::plan`](crate::Engine::plan) never fails on them.
 
 pub mod checker;

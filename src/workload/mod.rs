@@ -27,15 +27,15 @@
 //!   `hold_seconds` defaults to 60.
 //!
 //! Objects reject unknown fields, maps reject repeated keys, and validation names the place of
-//! the first problem ([`WorkloadError`](crate::workload::WorkloadError)): offer and task ids must be unique (pending and running
+//! the first problem ([`WorkloadError`]): offer and task ids must be unique (pending and running
 //! tasks share one id space), and a task may not ask for a scalar resource no offer provides.
 //!
 //! A **plan** is written as `{"launches": [...], "unplaced": [...], "declined_offer_ids": [...],
-//! "expired_offer_ids": [...], "stats": {...}}`; see [`write_plan`](crate::workload::write_plan). Each unplaced task lists
+//! "expired_offer_ids": [...], "stats": {...}}`; see [`write_plan`]. Each unplaced task lists
 //! reasons tagged `shortfall`, `ports`, `port_taken`, `claimed_by_other_group` or `constraint`,
 //! with the number of agents each rejected.
 //!
-//! [`generate`](crate::workload::generate) and [`generate_json`](crate::workload::generate_json) build synthetic workloads from a seed.
+//! [`generate`] and [`generate_json`] build synthetic workloads from a seed.
 
 mod gen;
 mod input;
