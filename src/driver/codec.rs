@@ -49,7 +49,6 @@ pub(crate) fn basic_auth(principal: &str, secret: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{principal}:{secret}")))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
