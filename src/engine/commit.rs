@@ -16,7 +16,7 @@ pub(crate) fn commit(
     agent: u32,
     offers: &Arc<[OfferId]>,
 ) -> Launch {
-    let mut split = Vec::new();
+    let mut split = std::mem::take(&mut state.split_scratch);
     let mut resources = Vec::with_capacity(class.ask.len());
     for (i, &(dim, amount)) in class.ask.iter().enumerate() {
         split.clear();
@@ -29,6 +29,7 @@ pub(crate) fn commit(
             });
         }
     }
+    state.split_scratch = split;
     let ports = take_ports(state, class, agent);
     state.count_on_agent(agent, class.group);
     let slot = &mut state.agents[agent as usize];
@@ -48,13 +49,18 @@ pub(crate) fn commit(
 
 /// Takes the specific ports, then the lowest free ones, from accepted roles in order.
 fn take_ports(state: &mut PassState, class: &TaskClass, agent: u32) -> Vec<(u16, Role)> {
-    let mut given: Vec<(u16, u16)> = Vec::with_capacity(class.ports.total() as usize);
-    let sets = &mut state.agents[agent as usize].ports;
+    let total = class.ports.total() as usize;
+    if total == 0 {
+        return Vec::new();
+    }
+    let PassState { agents, role_values, .. } = state;
+    let sets = &mut agents[agent as usize].ports;
+    let mut given: Vec<(u16, Role)> = Vec::with_capacity(total);
     for &port in &class.ports.specific {
         for &role in &class.roles {
             if let Some((_, set)) = sets.iter_mut().find(|(r, _)| *r == role) {
                 if set.remove(port) {
-                    given.push((port, role));
+                    given.push((port, role_values[role as usize].clone()));
                     break;
                 }
             }
@@ -67,11 +73,11 @@ fn take_ports(state: &mut PassState, class: &TaskClass, agent: u32) -> Vec<(u16,
         }
         if let Some((_, set)) = sets.iter_mut().find(|(r, _)| *r == role) {
             let n = left.min(set.count());
-            if let Some(ports) = set.take_lowest(n) {
-                given.extend(ports.into_iter().map(|p| (p, role)));
+            let role_value = &role_values[role as usize];
+            if set.take_lowest_with(n, |port| given.push((port, role_value.clone()))) {
                 left -= n;
             }
         }
     }
-    given.into_iter().map(|(p, r)| (p, state.role_values[r as usize].clone())).collect()
+    given
 }

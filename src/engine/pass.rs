@@ -132,7 +132,8 @@ fn finish(
 
 /// Task ids must be unique across pending and running tasks.
 fn check_ids(pending: &[TaskSpec], running: &[RunningTask]) -> Result<(), PlanError> {
-    let mut seen: FxHashSet<&str> = FxHashSet::default();
+    let mut seen: FxHashSet<&str> =
+        FxHashSet::with_capacity_and_hasher(pending.len() + running.len(), Default::default());
     for id in pending.iter().map(|t| &t.id).chain(running.iter().map(|t| &t.id)) {
         if !seen.insert(id.as_str()) {
             return Err(PlanError::DuplicateTask(id.clone()));

@@ -102,6 +102,8 @@ pub(crate) struct PassState {
     /// Values with at least one task, per (group, key).
     used_values: FxHashMap<(u32, u32), Vec<u32>>,
     pub group_total: Vec<u32>,
+    /// Reused buffer for the per-role split of one commit.
+    pub split_scratch: Vec<(u16, i64)>,
 }
 
 impl PassState {
@@ -171,6 +173,7 @@ impl PassState {
             counts: FxHashMap::default(),
             used_values: FxHashMap::default(),
             group_total: Vec::new(),
+            split_scratch: Vec::new(),
             dims,
             role_values: roles.names.iter().map(|r| Role::new(&**r)).collect(),
             roles,

@@ -116,23 +116,31 @@ impl PortSet {
 
     /// Takes the `n` lowest ports out of the set; `None` (and no change) when fewer are free.
     pub fn take_lowest(&mut self, n: u32) -> Option<Vec<u16>> {
+        let mut taken = Vec::with_capacity(n.min(self.count()) as usize);
+        self.take_lowest_with(n, |port| taken.push(port)).then_some(taken)
+    }
+
+    /// Takes the `n` lowest ports out of the set, handing each to `take` in ascending order;
+    /// returns `false` (and changes nothing) when fewer than `n` are free.
+    pub fn take_lowest_with(&mut self, n: u32, mut take: impl FnMut(u16)) -> bool {
         if self.count() < n {
-            return None;
+            return false;
         }
-        let mut taken = Vec::with_capacity(n as usize);
-        while taken.len() < n as usize {
+        let mut left = n;
+        while left > 0 {
             let first = self.ranges[0];
-            let want = (n as usize - taken.len()) as u32;
-            if first.len() <= want {
-                taken.extend(first.begin..=first.end);
+            if first.len() <= left {
+                (first.begin..=first.end).for_each(&mut take);
+                left -= first.len();
                 self.ranges.remove(0);
             } else {
-                let last = first.begin + (want - 1) as u16;
-                taken.extend(first.begin..=last);
+                let last = first.begin + (left - 1) as u16;
+                (first.begin..=last).for_each(&mut take);
                 self.ranges[0].begin = last + 1;
+                left = 0;
             }
         }
-        Some(taken)
+        true
     }
 }
 
