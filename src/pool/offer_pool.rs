@@ -1,7 +1,10 @@
 //! [`OfferPool`]: offers keyed by id and grouped per agent.
 
+use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::time::Duration;
+
+use priority_queue::PriorityQueue;
 
 use rustc_hash::FxHashMap;
 
@@ -35,12 +38,14 @@ pub struct OfferPool {
     offers: FxHashMap<OfferId, Held>,
     /// Offer ids per agent, sorted.
     by_agent: BTreeMap<AgentId, Vec<OfferId>>,
+    /// Offers by expiry, soonest first: the next deadline in O(1), expiries in O(k log n).
+    expiries: PriorityQueue<OfferId, Reverse<Duration>>,
 }
 
 impl OfferPool {
     /// An empty pool that holds each offer for `hold` before it expires.
     pub fn new(hold: Duration) -> OfferPool {
-        OfferPool { hold, offers: FxHashMap::default(), by_agent: BTreeMap::new() }
+        OfferPool { hold, offers: FxHashMap::default(), by_agent: BTreeMap::new(), expiries: PriorityQueue::new() }
     }
 
     /// How long an offer is held.
@@ -72,6 +77,7 @@ impl OfferPool {
         let at = ids.partition_point(|id| *id < offer.id);
         ids.insert(at, offer.id.clone());
         let expires_at = now.saturating_add(self.hold);
+        self.expiries.push(offer.id.clone(), Reverse(expires_at));
         self.offers.insert(offer.id.clone(), Held { offer, expires_at });
         Ok(())
     }
@@ -83,13 +89,22 @@ impl OfferPool {
 
     /// Removes every offer of an agent (the agent was lost); returns them sorted by id.
     pub fn remove_agent(&mut self, agent: &AgentId) -> Vec<Offer> {
-        let ids = self.by_agent.remove(agent).unwrap_or_default();
-        ids.iter().filter_map(|id| self.offers.remove(id).map(|h| h.offer)).collect()
+        let ids = self.by_agent.get(agent).cloned().unwrap_or_default();
+        ids.iter().filter_map(|id| self.take(id)).collect()
     }
 
     /// Removes and returns the offers whose hold has run out at `now`, sorted by id.
     pub fn expire(&mut self, now: Duration) -> Vec<Offer> {
-        let ids = self.expired_ids(now);
+        let mut ids = Vec::new();
+        while let Some((_, Reverse(at))) = self.expiries.peek() {
+            if *at > now {
+                break;
+            }
+            if let Some((id, _)) = self.expiries.pop() {
+                ids.push(id);
+            }
+        }
+        ids.sort();
         ids.iter().filter_map(|id| self.take(id)).collect()
     }
 
@@ -103,7 +118,7 @@ impl OfferPool {
 
     /// When the next offer expires, for the caller's timer.
     pub fn next_expiry(&self) -> Option<Duration> {
-        self.offers.values().map(|h| h.expires_at).min()
+        self.expiries.peek().map(|(_, Reverse(at))| *at)
     }
 
     /// Agents with at least one offer still live at `now`, sorted by agent id.
@@ -140,6 +155,7 @@ impl OfferPool {
 
     fn take(&mut self, id: &OfferId) -> Option<Offer> {
         let held = self.offers.remove(id)?;
+        self.expiries.remove(id);
         if let Some(ids) = self.by_agent.get_mut(&held.offer.agent_id) {
             ids.retain(|o| o != id);
             if ids.is_empty() {
