@@ -83,15 +83,14 @@ impl CandidateIndex {
             set_aside: Vec::new(),
         };
         let mut values = Vec::with_capacity(keys.len());
+        // Candidates per bucket first, then each queue built in one go (heapified, sized once).
+        let mut members: Vec<Vec<(u32, Priority)>> = Vec::new();
         for agent in 0..state.agents.len() as u32 {
             let view = AgentView { state, agent };
             if first_failing(class, &class.stages.static_hard, task, &view, &pass).is_some() {
                 continue;
             }
             let bucket = if keys.is_empty() {
-                if index.buckets.is_empty() {
-                    index.buckets.push(Queue::default());
-                }
                 0
             } else {
                 values.clear();
@@ -99,16 +98,22 @@ impl CandidateIndex {
                 match by_values.get(values.as_slice()) {
                     Some(&b) => b,
                     None => {
-                        let next = index.buckets.len() as u32;
+                        let next = by_values.len() as u32;
                         by_values.insert(values.clone(), next);
-                        index.buckets.push(Queue::default());
                         next
                     }
                 }
             };
             index.bucket_of[agent as usize] = bucket;
-            index.rescore(state, class, fitness, task, agent);
+            if members.len() <= bucket as usize {
+                members.resize_with(bucket as usize + 1, Vec::new);
+            }
+            if fits_resources(state, class, agent).is_ok() {
+                let score = local_score(class, fitness, task, &view, &pass);
+                members[bucket as usize].push((agent, (Ranked(score), Reverse(agent))));
+            }
         }
+        index.buckets = members.into_iter().map(Queue::from_iter).collect();
         index
     }
 
