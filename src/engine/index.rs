@@ -54,8 +54,13 @@ pub(crate) struct CandidateIndex {
     buckets: Vec<Queue>,
     /// How much of the commit log this index has seen.
     synced: usize,
-    /// Candidates taken out while looking for a feasible one; put back after each look.
-    set_aside: Vec<(u32, Priority)>,
+    /// Candidates taken out of their queues because they failed a group-dependent check of
+    /// class `parked_for`. By the [`Scope::Agent`](crate::plugins::Scope) contract that answer
+    /// holds until a commit touches the agent's host (then `rescore` puts it back), so while the
+    /// same class keeps selecting they stay out instead of being skipped again and again; they
+    /// all go back before another class selects.
+    parked: Vec<(u32, Priority)>,
+    parked_for: u32,
 }
 
 impl std::fmt::Debug for CandidateIndex {
@@ -80,7 +85,8 @@ impl CandidateIndex {
             bucket_of: vec![NONE; state.agents.len()],
             buckets: Vec::new(),
             synced: log_len,
-            set_aside: Vec::new(),
+            parked: Vec::new(),
+            parked_for: NONE,
         };
         let mut values = Vec::with_capacity(keys.len());
         // Candidates per bucket first, then each queue built in one go (heapified, sized once).
@@ -130,6 +136,9 @@ impl CandidateIndex {
         if bucket == NONE {
             return;
         }
+        if let Some(i) = self.parked.iter().position(|(parked, _)| *parked == agent) {
+            self.parked.swap_remove(i);
+        }
         let queue = &mut self.buckets[bucket as usize];
         if fits_resources(state, class, agent).is_ok() {
             let view = AgentView { state, agent };
@@ -158,9 +167,13 @@ impl CandidateIndex {
         self.synced = log.len();
     }
 
-    /// The best agent for `class`: over buckets, the first feasible agent in queue order, with
-    /// shared constraints and scores applied.
-    pub fn select(&mut self, state: &PassState, class: &TaskClass, task: &TaskView<'_>) -> Option<u32> {
+    /// The best agent for `class` (numbered `class_id`): over buckets, the first feasible agent
+    /// in queue order, with shared constraints and scores applied.
+    pub fn select(&mut self, state: &PassState, class: &TaskClass, class_id: u32, task: &TaskView<'_>) -> Option<u32> {
+        if self.parked_for != class_id {
+            self.unpark_all();
+            self.parked_for = class_id;
+        }
         let pass = PassView { state };
         let mut best: Option<Rank> = None;
         for b in 0..self.buckets.len() {
@@ -184,7 +197,8 @@ impl CandidateIndex {
         best.map(|rank| rank.agent)
     }
 
-    /// The first agent of bucket `b`, in queue order, that passes the group-dependent checks.
+    /// The first agent of bucket `b`, in queue order, that passes the group-dependent checks;
+    /// those that fail are parked.
     fn first_feasible(
         &mut self,
         b: usize,
@@ -204,12 +218,18 @@ impl CandidateIndex {
                 break;
             }
             if let Some(entry) = queue.pop() {
-                self.set_aside.push(entry);
+                self.parked.push(entry);
             }
         }
-        for (agent, priority) in self.set_aside.drain(..) {
-            queue.push(agent, priority);
-        }
         found
+    }
+
+    /// Puts every parked candidate back in its queue.
+    fn unpark_all(&mut self) {
+        for (agent, priority) in self.parked.drain(..) {
+            if let Some(queue) = self.buckets.get_mut(self.bucket_of[agent as usize] as usize) {
+                queue.push(agent, priority);
+            }
+        }
     }
 }

@@ -59,7 +59,7 @@ pub(crate) fn run(
             let index =
                 indexes[slot].get_or_insert_with(|| CandidateIndex::build(&state, class, fitness, &view, log.len()));
             index.sync(&state, class, fitness, &view, &log);
-            index.select(&state, class, &view)
+            index.select(&state, class, c as u32, &view)
         } else {
             scan::select(&state, class, fitness, &view)
         };
