@@ -144,9 +144,13 @@ pub(crate) fn compile(state: &mut PassState, tasks: &[TaskSpec], fitness_weight:
 
 /// Whether two tasks are in one class (the fields the class key is made of, compared in place).
 fn same_class(a: &TaskSpec, b: &TaskSpec) -> bool {
+    let same_names = |x: &Arc<str>, y: &Arc<str>| Arc::ptr_eq(x, y) || x == y;
     a.group == b.group
-        && a.resources == b.resources
-        && a.ports == b.ports
+        && a.resources.len() == b.resources.len()
+        && a.resources.iter().zip(&b.resources).all(|((xn, xq), (yn, yq))| xq == yq && same_names(xn, yn))
+        && a.ports.count == b.ports.count
+        && a.ports.specific.len() == b.ports.specific.len()
+        && (a.ports.specific.is_empty() || a.ports.specific == b.ports.specific)
         && a.roles == b.roles
         && a.hard.len() == b.hard.len()
         && a.hard.iter().zip(&b.hard).all(|(x, y)| Arc::ptr_eq(x, y))
