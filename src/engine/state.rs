@@ -329,12 +329,18 @@ impl PassState {
     fn count_values(&mut self, group: u32, values: &[u32]) {
         self.group_total[group as usize] += 1;
         for &v in values {
-            let c = self.counts.entry((group, v)).or_insert(0);
-            *c += 1;
-            if *c == 1 {
-                let key = self.values[v as usize].key;
-                self.used_values.entry((group, key)).or_default().push(v);
-            }
+            self.count_value(group, v);
+        }
+    }
+
+    /// One more task of `group` on attribute value `value`.
+    #[inline]
+    fn count_value(&mut self, group: u32, value: u32) {
+        let c = self.counts.entry((group, value)).or_insert(0);
+        *c += 1;
+        if *c == 1 {
+            let key = self.values[value as usize].key;
+            self.used_values.entry((group, key)).or_default().push(value);
         }
     }
 
@@ -345,11 +351,7 @@ impl PassState {
         for k in 0..nk {
             let v = self.agent_values[start + k];
             if v != NONE {
-                let c = self.counts.entry((group, v)).or_insert(0);
-                *c += 1;
-                if *c == 1 {
-                    self.used_values.entry((group, k as u32)).or_default().push(v);
-                }
+                self.count_value(group, v);
             }
         }
         self.group_total[group as usize] += 1;
