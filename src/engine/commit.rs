@@ -1,21 +1,13 @@
 //! Committing a placement: take resources and ports, update counters, build the launch.
 
-use std::sync::Arc;
-
 use super::class::TaskClass;
 use super::state::PassState;
-use crate::model::{OfferId, Role, TaskSpec};
+use crate::model::{Role, TaskSpec};
 use crate::plan::{Allocation, Launch};
 use crate::resources::Quantity;
 
 /// Places `task` (of `class`) on `agent`; the caller has checked that it fits.
-pub(crate) fn commit(
-    state: &mut PassState,
-    class: &TaskClass,
-    task: &TaskSpec,
-    agent: u32,
-    offers: &Arc<[OfferId]>,
-) -> Launch {
+pub(crate) fn commit(state: &mut PassState, class: &TaskClass, task: &TaskSpec, agent: u32) -> Launch {
     let mut split = std::mem::take(&mut state.split_scratch);
     let mut resources = Vec::with_capacity(class.ask.len());
     for (i, &(dim, amount)) in class.ask.iter().enumerate() {
@@ -41,7 +33,7 @@ pub(crate) fn commit(
         group: task.group.clone(),
         agent_id: slot.id.clone(),
         hostname: slot.hostname.clone(),
-        offer_ids: offers.clone(),
+        offer_ids: slot.offer_ids.clone(),
         resources,
         ports,
     }

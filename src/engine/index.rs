@@ -160,7 +160,7 @@ impl CandidateIndex {
     ) {
         for &touched in &log[self.synced..] {
             let host = state.agents[touched as usize].host_value;
-            for &agent in state.host_agents.get(&host).map_or(&[][..], Vec::as_slice) {
+            for agent in state.agents_on_host(host) {
                 self.rescore(state, class, fitness, task, agent);
             }
         }

@@ -11,6 +11,7 @@ pub(crate) mod class;
 mod commit;
 mod evaluate;
 mod explain;
+mod heap;
 mod index;
 mod pass;
 mod scan;

@@ -1,6 +1,5 @@
 //! One scheduling pass: order the tasks, select an agent for each, commit, explain the rest.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use rustc_hash::FxHashSet;
@@ -11,7 +10,7 @@ use super::explain::explain;
 use super::index::CandidateIndex;
 use super::state::PassState;
 use super::{scan, Engine, PlanError, Strategy};
-use crate::model::{OfferId, RunningTask, TaskSpec};
+use crate::model::{RunningTask, TaskSpec};
 use crate::plan::{Plan, PlanStats, ReasonCount, Unplaced};
 use crate::plugins::TaskView;
 use crate::pool::OfferPool;
@@ -25,12 +24,11 @@ pub(crate) fn run(
     now: Duration,
 ) -> Result<Plan, PlanError> {
     check_ids(pending, running)?;
-    let asked = pending.iter().flat_map(|t| t.resources.iter().map(|(n, _)| &**n));
+    let asked = pending.iter().flat_map(|t| t.resources.iter().map(|(n, _)| n));
     let mut state = PassState::build(pool, now, asked, running);
     let fitness = &*engine.config.fitness;
     let (mut classes, class_of) = compile(&mut state, pending, engine.config.fitness_weight);
     let slots = assign_indexes(&mut classes);
-    let offers: Vec<Arc<[OfferId]>> = state.agents.iter().map(|a| Arc::from(a.offer_ids.as_slice())).collect();
 
     let mut order: Vec<usize> = (0..pending.len()).collect();
     order.sort_by_key(|&t| std::cmp::Reverse(pending[t].priority));
@@ -65,7 +63,7 @@ pub(crate) fn run(
         };
         match chosen {
             Some(agent) => {
-                let launch = commit(&mut state, class, task, agent, &offers[agent as usize]);
+                let launch = commit(&mut state, class, task, agent);
                 plan.launches.push(launch);
                 log.push(agent);
             }

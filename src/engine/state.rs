@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use crate::model::{AgentId, Attributes, GroupId, OfferId, ResourceValue, Role, RunningTask};
-use crate::pool::OfferPool;
+use crate::model::{AgentId, Attributes, GroupId, Offer, OfferId, ResourceValue, Role, RunningTask};
+use crate::pool::{AgentOffers, OfferPool};
 use crate::resources::{PortSet, CPUS, DISK, GPUS, MEM, NETWORK};
 
 /// "No value" in dense u32 tables.
@@ -31,7 +31,8 @@ pub(crate) struct AgentSlot {
     pub id: AgentId,
     pub hostname: Arc<str>,
     pub host_value: u32,
-    pub offer_ids: Vec<OfferId>,
+    /// The agent's live offers, shared by every launch on it.
+    pub offer_ids: Arc<[OfferId]>,
     /// Free ports per role index.
     pub ports: Vec<(u16, PortSet)>,
     /// First group seen on the agent, and whether another group is there too.
@@ -50,9 +51,23 @@ pub(crate) struct Interner {
     index: FxHashMap<Arc<str>, u32>,
 }
 
+/// Tables this small are searched linearly: comparing a few short names beats hashing one.
+const LINEAR_LOOKUP: usize = 16;
+
 impl Interner {
+    /// Interns a name, keeping `name` itself as the stored copy.
+    pub fn intern_shared(&mut self, name: Arc<str>) -> u32 {
+        if let Some(i) = self.get_shared(&name) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(name.clone());
+        self.index.insert(name, i);
+        i
+    }
+
     pub fn intern(&mut self, name: &str) -> u32 {
-        if let Some(&i) = self.index.get(name) {
+        if let Some(i) = self.get(name) {
             return i;
         }
         let i = self.names.len() as u32;
@@ -62,12 +77,42 @@ impl Interner {
         i
     }
 
+    /// Like [`Interner::get`], trying pointer equality first (see
+    /// [`shared_name`](crate::resources::shared_name)).
+    #[inline]
+    pub fn get_shared(&self, name: &Arc<str>) -> Option<u32> {
+        if self.names.len() <= LINEAR_LOOKUP {
+            if let Some(i) = self.names.iter().position(|n| Arc::ptr_eq(n, name)) {
+                return Some(i as u32);
+            }
+        }
+        self.get(name)
+    }
+
+    #[inline]
     pub fn get(&self, name: &str) -> Option<u32> {
+        if self.names.len() <= LINEAR_LOOKUP {
+            return self.names.iter().position(|n| **n == *name).map(|i| i as u32);
+        }
         self.index.get(name).copied()
     }
 
     pub fn len(&self) -> usize {
         self.names.len()
+    }
+}
+
+/// Adds an offer's port ranges to the agent's free ports in `role`.
+fn add_ports(ports: &mut Vec<(u16, PortSet)>, role: u16, set: &PortSet) {
+    let slot = match ports.iter().position(|(r, _)| *r == role) {
+        Some(i) => i,
+        None => {
+            ports.push((role, PortSet::new()));
+            ports.len() - 1
+        }
+    };
+    for range in set.ranges() {
+        ports[slot].1.insert(*range);
     }
 }
 
@@ -94,8 +139,10 @@ pub(crate) struct PassState {
     value_index: Vec<FxHashMap<Arc<str>, u32>>,
     /// Value id per `[agent][key]`, or [`NONE`].
     pub agent_values: Vec<u32>,
-    /// Agents per hostname value id.
-    pub host_agents: FxHashMap<u32, Vec<u32>>,
+    /// First agent per hostname value id ([`NONE`] for other values); see `next_on_host`.
+    host_first: Vec<u32>,
+    /// The next agent with the same hostname, per agent, or [`NONE`].
+    next_on_host: Vec<u32>,
     pub groups: Interner,
     /// Tasks per (group, value id).
     counts: FxHashMap<(u32, u32), u32>,
@@ -124,32 +171,46 @@ impl PassState {
     pub fn build<'a>(
         pool: &OfferPool,
         now: std::time::Duration,
-        asked_dims: impl IntoIterator<Item = &'a str>,
+        asked_dims: impl IntoIterator<Item = &'a Arc<str>>,
         running: &[RunningTask],
     ) -> PassState {
+        // One walk over the pool: agents, and each agent's live offers as a run of `offers`.
+        let agents: Vec<AgentOffers<'_>> = pool.agents_at(now).collect();
+        let mut offers: Vec<&Offer> = Vec::with_capacity(agents.len());
+        let mut ends: Vec<usize> = Vec::with_capacity(agents.len());
+        for agent in &agents {
+            offers.extend(agent.offers());
+            ends.push(offers.len());
+        }
         let mut dims = Interner::default();
         for name in FIXED_DIMS {
-            dims.intern(name);
+            dims.intern_shared(crate::resources::shared_name(name));
         }
         let mut roles = Interner::default();
-        roles.intern("*");
+        roles.intern_shared(Role::unreserved().shared().clone());
         let mut keys = Interner::default();
         keys.intern(crate::model::HOSTNAME);
-        for agent in pool.agents_at(now) {
-            for offer in agent.offers() {
+        for offer in &offers {
+            {
                 for r in &offer.resources {
-                    roles.intern(r.role.as_str());
-                    if matches!(r.value, ResourceValue::Scalar(_)) {
-                        dims.intern(&r.name);
+                    if roles.get_shared(r.role.shared()).is_none() {
+                        roles.intern_shared(r.role.shared().clone());
+                    }
+                    if matches!(r.value, ResourceValue::Scalar(_)) && dims.get_shared(&r.name).is_none() {
+                        dims.intern_shared(r.name.clone());
                     }
                 }
             }
+        }
+        for agent in &agents {
             for (k, _) in agent.attributes().iter() {
                 keys.intern(k);
             }
         }
         for name in asked_dims {
-            dims.intern(name);
+            if dims.get_shared(name).is_none() {
+                dims.intern_shared(name.clone());
+            }
         }
         for task in running {
             if let Some((_, attrs)) = &task.host {
@@ -168,7 +229,8 @@ impl PassState {
             values_per_key: Vec::new(),
             value_index: Vec::new(),
             agent_values: Vec::new(),
-            host_agents: FxHashMap::default(),
+            host_first: Vec::new(),
+            next_on_host: Vec::new(),
             groups: Interner::default(),
             counts: FxHashMap::default(),
             used_values: FxHashMap::default(),
@@ -183,65 +245,61 @@ impl PassState {
         order.sort_by(|a, b| state.roles.names[*a as usize].cmp(&state.roles.names[*b as usize]));
         order.push(0);
         state.default_role_order = order;
-        state.add_agents(pool, now);
+        state.add_agents(&agents, &offers, &ends);
         state.add_running(running);
         state
     }
 
-    fn add_agents(&mut self, pool: &OfferPool, now: std::time::Duration) {
+    /// Adds `agents`; agent `i`'s live offers are `offers[ends[i - 1]..ends[i]]`.
+    fn add_agents(&mut self, agents: &[AgentOffers<'_>], offers: &[&Offer], ends: &[usize]) {
         let (nd, nr, nk) = (self.n_dims(), self.n_roles(), self.n_keys());
-        let mut agent_index: FxHashMap<AgentId, u32> = FxHashMap::default();
-        for agent in pool.agents_at(now) {
+        let n = agents.len();
+        self.agent_index = FxHashMap::with_capacity_and_hasher(n, Default::default());
+        self.agents.reserve_exact(n);
+        self.free = vec![0; n * nd * nr];
+        self.total = vec![0; n * nd];
+        self.agent_values = vec![NONE; n * nk];
+        self.next_on_host = vec![NONE; n];
+        for (i, agent) in agents.iter().enumerate() {
             let idx = self.agents.len() as u32;
-            agent_index.insert(agent.id().clone(), idx);
-            self.free.resize(self.free.len() + nd * nr, 0);
-            self.total.resize(self.total.len() + nd, 0);
+            let own = &offers[if i == 0 { 0 } else { ends[i - 1] }..ends[i]];
+            self.agent_index.insert(agent.id().clone(), idx);
             let base = idx as usize * nd * nr;
             let mut ports: Vec<(u16, PortSet)> = Vec::new();
-            let mut offer_ids = Vec::new();
-            for offer in agent.offers() {
-                offer_ids.push(offer.id.clone());
+            for offer in own {
                 for r in &offer.resources {
-                    let role = self.roles.get(r.role.as_str()).unwrap_or(0) as u16;
+                    let role = self.roles.get_shared(r.role.shared()).unwrap_or(0) as u16;
                     match &r.value {
                         ResourceValue::Scalar(q) => {
-                            let d = self.dims.get(&r.name).unwrap_or(0) as usize;
+                            let d = self.dims.get_shared(&r.name).unwrap_or(0) as usize;
                             self.free[base + d * nr + role as usize] += q.milli();
                             self.total[idx as usize * nd + d] += q.milli();
                         }
-                        ResourceValue::Ports(set) => {
-                            let slot = match ports.iter().position(|(r, _)| *r == role) {
-                                Some(i) => i,
-                                None => {
-                                    ports.push((role, PortSet::new()));
-                                    ports.len() - 1
-                                }
-                            };
-                            for range in set.ranges() {
-                                ports[slot].1.insert(*range);
-                            }
-                        }
+                        ResourceValue::Ports(set) => add_ports(&mut ports, role, set),
                     }
                 }
             }
             ports.sort_by_key(|(r, _)| *r);
-            let hostname: Arc<str> = Arc::from(agent.hostname());
-            self.agent_values.resize(self.agent_values.len() + nk, NONE);
-            let host_value = self.intern_value(0, &hostname, None);
+            let hostname = agent.hostname_shared().clone();
+            let host_value = self.intern_value(0, &hostname, Some(&hostname), None);
             self.agent_values[idx as usize * nk] = host_value;
             for (k, v) in agent.attributes().iter() {
                 let key = self.keys.get(k).unwrap_or(0);
                 if key != 0 {
-                    let value = self.intern_value(key, v.as_str(), v.as_scalar());
+                    let value = self.intern_value(key, v.as_str(), Some(v.shared_text()), v.as_scalar());
                     self.agent_values[idx as usize * nk + key as usize] = value;
                 }
             }
-            self.host_agents.entry(host_value).or_default().push(idx);
+            if self.host_first.len() <= host_value as usize {
+                self.host_first.resize(self.values.len().max(host_value as usize + 1), NONE);
+            }
+            self.next_on_host[idx as usize] = self.host_first[host_value as usize];
+            self.host_first[host_value as usize] = idx;
             self.agents.push(AgentSlot {
                 id: agent.id().clone(),
                 hostname,
                 host_value,
-                offer_ids,
+                offer_ids: own.iter().map(|o| o.id.clone()).collect(),
                 ports,
                 first_group: NONE,
                 mixed: false,
@@ -249,7 +307,12 @@ impl PassState {
                 tasks: 0,
             });
         }
-        self.agent_index = agent_index;
+    }
+
+    /// The agents whose hostname has value id `host`.
+    pub fn agents_on_host(&self, host: u32) -> impl Iterator<Item = u32> + '_ {
+        let first = self.host_first.get(host as usize).copied().filter(|&a| a != NONE);
+        std::iter::successors(first, |&a| Some(self.next_on_host[a as usize]).filter(|&next| next != NONE))
     }
 
     fn add_running(&mut self, running: &[RunningTask]) {
@@ -273,21 +336,23 @@ impl PassState {
     }
 
     fn ghost_values(&mut self, hostname: &str, attrs: &Attributes) -> Vec<u32> {
-        let mut values = vec![self.intern_value(0, hostname, None)];
+        let mut values = vec![self.intern_value(0, hostname, None, None)];
         for (k, v) in attrs.iter() {
             if let Some(key) = self.keys.get(k).filter(|&key| key != 0) {
-                values.push(self.intern_value(key, v.as_str(), v.as_scalar()));
+                values.push(self.intern_value(key, v.as_str(), Some(v.shared_text()), v.as_scalar()));
             }
         }
         values
     }
 
-    fn intern_value(&mut self, key: u32, text: &str, scalar: Option<f64>) -> u32 {
+    /// The value id of `text` under `key`, interning it (sharing `shared`, the same text, when
+    /// given instead of allocating).
+    fn intern_value(&mut self, key: u32, text: &str, shared: Option<&Arc<str>>, scalar: Option<f64>) -> u32 {
         if let Some(&v) = self.value_index.get(key as usize).and_then(|m| m.get(text)) {
             return v;
         }
         let v = self.values.len() as u32;
-        let text: Arc<str> = Arc::from(text);
+        let text: Arc<str> = shared.cloned().unwrap_or_else(|| Arc::from(text));
         self.values.push(ValueInfo { key, text: text.clone(), scalar });
         if self.values_per_key.len() <= key as usize {
             self.values_per_key.resize(key as usize + 1, 0);

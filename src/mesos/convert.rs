@@ -13,7 +13,6 @@
 //!   ranges and set attributes are skipped; a repeated name keeps the last value.
 
 use std::fmt;
-use std::sync::Arc;
 
 use super::v1;
 use crate::model::{AttrValue, Attributes, Offer, OfferedResource, ResourceValue, Role};
@@ -180,7 +179,7 @@ impl Context<'_> {
             _ => return Ok(None),
         };
         let role = self.role(index, proto)?;
-        Ok(Some(OfferedResource { name: Arc::from(proto.name.as_str()), role, value }))
+        Ok(Some(OfferedResource { name: crate::resources::shared_name(&proto.name), role, value }))
     }
 
     fn ports(&self, index: usize, name: &str, ranges: &v1::value::Ranges) -> Result<PortSet, ConvertError> {

@@ -28,6 +28,11 @@ impl AttrValue {
         &self.text
     }
 
+    /// The text as shared storage (cloning it copies no bytes).
+    pub(crate) fn shared_text(&self) -> &Arc<str> {
+        &self.text
+    }
+
     /// The numeric value of a scalar attribute.
     pub fn as_scalar(&self) -> Option<f64> {
         self.scalar

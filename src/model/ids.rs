@@ -34,6 +34,12 @@ macro_rules! string_id {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
+
+            /// The text as shared storage, for lookups that compare pointers first.
+            #[allow(dead_code)]
+            pub(crate) fn shared(&self) -> &Arc<str> {
+                &self.0
+            }
         }
 
         impl From<&str> for $name {
@@ -98,7 +104,9 @@ string_id!(
 impl Role {
     /// The unreserved role, `*`.
     pub fn unreserved() -> Role {
-        Role::new("*")
+        // One allocation per process, so the engine recognises it by pointer.
+        static UNRESERVED: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+        Role(UNRESERVED.get_or_init(|| Arc::from("*")).clone())
     }
 
     /// Whether this is the unreserved role `*`.

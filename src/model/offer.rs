@@ -70,7 +70,7 @@ impl Offer {
     /// Adds a scalar resource reserved for `role`.
     pub fn with_reserved_scalar(mut self, name: &str, role: Role, amount: f64) -> Result<Offer, QuantityError> {
         let value = ResourceValue::Scalar(Quantity::new(amount)?);
-        self.resources.push(OfferedResource { name: Arc::from(name), role, value });
+        self.resources.push(OfferedResource { name: crate::resources::shared_name(name), role, value });
         Ok(self)
     }
 
@@ -78,7 +78,7 @@ impl Offer {
     pub fn with_ports(mut self, begin: u16, end: u16) -> Option<Offer> {
         let range = PortRange::new(begin, end)?;
         self.resources.push(OfferedResource {
-            name: Arc::from(PORTS),
+            name: crate::resources::shared_name(PORTS),
             role: Role::unreserved(),
             value: ResourceValue::Ports(PortSet::from_ranges([range])),
         });

@@ -113,7 +113,7 @@ impl TaskBuilder {
         match self.spec.resources.binary_search_by(|(n, _)| (**n).cmp(name)) {
             Ok(_) => self.fail(ModelError::DuplicateResource(name.into())),
             Err(_) if amount.is_zero() => {}
-            Err(i) => self.spec.resources.insert(i, (Arc::from(name), amount)),
+            Err(i) => self.spec.resources.insert(i, (crate::resources::shared_name(name), amount)),
         }
         self
     }

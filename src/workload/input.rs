@@ -265,7 +265,7 @@ fn offered(out: &mut Vec<OfferedResource>, doc: &ResourcesDoc, role: &Role, plac
     for (name, amount) in &doc.scalars {
         let q = quantity(&|| format!("{place}.{name}"), *amount)?;
         out.push(OfferedResource {
-            name: Arc::from(name.as_str()),
+            name: crate::resources::shared_name(name),
             role: role.clone(),
             value: ResourceValue::Scalar(q),
         });
@@ -282,7 +282,11 @@ fn offered(out: &mut Vec<OfferedResource>, doc: &ResourcesDoc, role: &Role, plac
                 })?;
             set.insert(range);
         }
-        out.push(OfferedResource { name: Arc::from(PORTS), role: role.clone(), value: ResourceValue::Ports(set) });
+        out.push(OfferedResource {
+            name: crate::resources::shared_name(PORTS),
+            role: role.clone(),
+            value: ResourceValue::Ports(set),
+        });
     }
     Ok(())
 }
