@@ -98,6 +98,10 @@ pub enum Reason {
     },
     /// The agent is held exclusively by another group.
     ClaimedByOtherGroup,
+    /// The agent fits the task now, after the pass, but did not when the task's turn came: a
+    /// constraint that loosens as tasks are placed (hard `GROUP_BY`, `BALANCE`) admitted it only
+    /// later. Placing the task again in the next pass can succeed.
+    BlockedAtItsTurn,
     /// A hard constraint failed.
     Constraint {
         /// Position of the constraint in the task's hard constraints.

@@ -19,8 +19,8 @@ use offerpack::testkit::{
 };
 use offerpack::util::SeededRng;
 use offerpack::{
-    Engine, EngineConfig, Offer, OfferId, OfferPool, Plan, Quantity, ResourceValue, Role, Strategy as Selector,
-    TaskSpec,
+    Engine, EngineConfig, Offer, OfferId, OfferPool, Packing, Plan, Quantity, ResourceValue, Role,
+    Strategy as Selector, TaskSpec,
 };
 
 const NOW: Duration = Duration::from_secs(1000);
@@ -47,19 +47,28 @@ fn extra_constraints() -> Vec<Arc<dyn HardConstraint>> {
     vec![Arc::new(rack_cap), Arc::new(group_cap)]
 }
 
-/// Engine settings worth varying: fitness, its weight against soft constraints, declines.
-fn engine_config() -> impl Strategy<Value = (usize, f64, bool)> {
-    (0usize..4, prop::sample::select(vec![0.5, 1.0, 3.0]), prop::bool::weighted(0.8))
+/// Engine settings worth varying: fitness, its weight against soft constraints, declines, and
+/// whether unconstrained tasks fill agents (with a bin-packing fitness) or go one by one.
+fn engine_config() -> impl Strategy<Value = (usize, f64, bool, bool)> {
+    (0usize..4, prop::sample::select(vec![0.5, 1.0, 3.0]), prop::bool::weighted(0.8), any::<bool>())
 }
 
-fn engine(strategy: Selector, (fitness, weight, decline): (usize, f64, bool)) -> Engine {
+fn engine(strategy: Selector, (fitness, weight, decline, fill): (usize, f64, bool, bool)) -> Engine {
     let fitness: Arc<dyn Fitness> = match fitness {
         0 => Arc::new(BinPack::cpu_mem()),
         1 => Arc::new(BinPack::cpu()),
         2 => Arc::new(Spread),
         _ => Arc::new(Balanced),
     };
-    let config = EngineConfig { fitness, fitness_weight: weight, strategy, decline_unused: decline };
+    let packing = if fill { Packing::FillAgents } else { Packing::TaskByTask };
+    let config = EngineConfig {
+        fitness,
+        fitness_weight: weight,
+        strategy,
+        decline_unused: decline,
+        packing,
+        explain_unplaced: true,
+    };
     Engine::new(config).unwrap()
 }
 
@@ -284,8 +293,8 @@ proptest! {
     /// pool exactly once: launched on, declined, rescinded, lost with its agent, or expired.
     #[test]
     fn pool_conserves_offers(w in workloads(), ops in prop::collection::vec(op(), 1..=24)) {
-        let declining = engine(Selector::Indexed, (0, 1.0, true));
-        let keeping = engine(Selector::Indexed, (0, 1.0, false));
+        let declining = engine(Selector::Indexed, (0, 1.0, true, true));
+        let keeping = engine(Selector::Indexed, (0, 1.0, false, true));
         let mut model = Model { pool: OfferPool::new(HOLD), now: NOW, held: BTreeMap::new(), ended: HashMap::new() };
         for op in &ops {
             model.step(&w, [&declining, &keeping], op)?;
@@ -315,8 +324,8 @@ fn engine_indexed_equals_scan_on_rounded_ties() {
         TaskSpec::builder("t0", "g").scalar("cpus", 3.0).scalar("mem", 1400.0).soft(1.0, spread).build().unwrap();
     let w =
         Workload { offers: vec![agent(0, 30.0, 2000.0), agent(1, 10.0, 2800.0)], tasks: vec![task], running: vec![] };
-    let indexed = plan(&engine(Selector::Indexed, (0, 1.0, true)), &w);
-    let scanned = plan(&engine(Selector::Scan, (0, 1.0, true)), &w);
+    let indexed = plan(&engine(Selector::Indexed, (0, 1.0, true, true)), &w);
+    let scanned = plan(&engine(Selector::Scan, (0, 1.0, true, true)), &w);
     assert_eq!(indexed.launches[0].agent_id, scanned.launches[0].agent_id);
 }
 
@@ -327,7 +336,7 @@ proptest! {
     /// violation the corruption causes.
     #[test]
     fn checker_rejects_corrupted_plans(w in workloads(), how in 0usize..6) {
-        let mut plan = plan(&engine(Selector::Indexed, (0, 1.0, true)), &w);
+        let mut plan = plan(&engine(Selector::Indexed, (0, 1.0, true, true)), &w);
         if plan.launches.is_empty() {
             return Ok(()); // nothing to corrupt (not a rejection: they would be too many)
         }
@@ -411,7 +420,7 @@ fn forced(first: TaskSpec, second: TaskSpec, port: u16) -> (Workload, Plan, Plan
     let offer = Offer::new("o0", "a0", "h0").with_scalar("cpus", 4.0).unwrap().with_scalar("mem", 1024.0).unwrap();
     let offer = offer.with_ports(31000, 31001).unwrap().with_text_attribute("zone", "a");
     let w = Workload { offers: vec![offer], tasks: vec![first, second], running: vec![] };
-    let plan = plan(&engine(Selector::Indexed, (0, 1.0, true)), &w);
+    let plan = plan(&engine(Selector::Indexed, (0, 1.0, true, false)), &w);
     assert_eq!((plan.launches.len(), plan.unplaced.len()), (1, 1), "{plan:#?}");
     assert_eq!(check(&w, &plan), Ok(()));
     let (mut bad, task) = (plan.clone(), &w.tasks[1]);

@@ -169,6 +169,7 @@ fn reason(r: &ReasonCount) -> String {
         Reason::PortTaken { port } => format!("port {port} taken"),
         Reason::ClaimedByOtherGroup => "held by another group".to_owned(),
         Reason::Constraint { name, .. } => format!("failed {name}"),
+        Reason::BlockedAtItsTurn => "fits only after later placements".to_owned(),
         other => format!("{other:?}"),
     };
     format!("{} agents {why}", r.agents)

@@ -3,12 +3,42 @@
 //! Counts live in arrays sized by the class (one slot per asked resource, specific port and hard
 //! constraint); nothing is formatted or allocated per agent.
 
+use rustc_hash::FxHashMap;
+
 use super::class::TaskClass;
 use super::evaluate::{first_failing, fits, Miss};
 use super::state::PassState;
-use crate::plan::{Reason, ReasonCount};
+use crate::model::TaskSpec;
+use crate::plan::{Plan, Reason, ReasonCount, Unplaced};
 use crate::plugins::{AgentView, PassView, TaskView};
 use crate::resources::Quantity;
+
+/// Explains every unplaced task (positions in `pending`) against the state the pass ended in,
+/// once per class: later placements only take resources and add tasks, so a task that found no
+/// agent at its turn finds none now, for the reasons counted. (Constraints that loosen as tasks
+/// are placed — hard `GROUP_BY`, `BALANCE` — are the exception: agents they would now admit are
+/// counted under [`Reason::BlockedAtItsTurn`].)
+pub(crate) fn explain_all(
+    state: &PassState,
+    classes: &[TaskClass],
+    class_of: &[u32],
+    pending: &[TaskSpec],
+    unplaced: &[usize],
+    plan: &mut Plan,
+) {
+    let mut by_class: FxHashMap<u32, Vec<ReasonCount>> = FxHashMap::default();
+    let agents_considered = state.agents.len() as u32;
+    plan.unplaced.reserve(unplaced.len());
+    for &t in unplaced {
+        let task = &pending[t];
+        let c = class_of[t];
+        let reasons = by_class.entry(c).or_insert_with(|| {
+            let class = &classes[c as usize];
+            explain(state, class, &TaskView { id: &task.id, group_id: &task.group, class })
+        });
+        plan.unplaced.push(Unplaced { task_id: task.id.clone(), reasons: reasons.clone(), agents_considered });
+    }
+}
 
 /// Every agent's first failing stage for the task, counted per reason.
 pub(crate) fn explain(state: &PassState, class: &TaskClass, task: &TaskView<'_>) -> Vec<ReasonCount> {
@@ -19,6 +49,7 @@ pub(crate) fn explain(state: &PassState, class: &TaskClass, task: &TaskView<'_>)
     let mut taken = vec![0u32; class.ports.specific.len()];
     let mut claimed = 0u32;
     let mut constraint = vec![0u32; class.hard.len()];
+    let mut blocked = 0u32;
     for agent in 0..state.agents.len() as u32 {
         match fits(state, class, agent) {
             Err(Miss::Resource { index, available }) => {
@@ -33,8 +64,9 @@ pub(crate) fn explain(state: &PassState, class: &TaskClass, task: &TaskView<'_>)
             Err(Miss::Claimed) => claimed += 1,
             Ok(()) => {
                 let view = AgentView { state, agent };
-                if let Some(i) = first_failing(class, &class.stages.all_hard, task, &view, &pass) {
-                    constraint[i] += 1;
+                match first_failing(class, &class.stages.all_hard, task, &view, &pass) {
+                    Some(i) => constraint[i] += 1,
+                    None => blocked += 1,
                 }
             }
         }
@@ -67,6 +99,9 @@ pub(crate) fn explain(state: &PassState, class: &TaskClass, task: &TaskView<'_>)
             let name = class.hard[index].name().into();
             out.push(ReasonCount { reason: Reason::Constraint { index, name }, agents });
         }
+    }
+    if blocked > 0 {
+        out.push(ReasonCount { reason: Reason::BlockedAtItsTurn, agents: blocked });
     }
     out
 }

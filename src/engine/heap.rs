@@ -9,7 +9,6 @@
 //! Order: the best entry has the highest score by [`f64::total_cmp`] (so `-0.0 < 0.0`); equal
 //! scores go to the lower agent index. Agents are unique, so this is a strict total order and
 //! every result is deterministic.
-#![allow(dead_code)] // used by the candidate index (next change)
 
 /// A heap slot: the agent and its score side by side, for cache locality.
 type Entry = (u32, f64);
@@ -39,6 +38,7 @@ pub(crate) struct AgentHeap {
 
 impl AgentHeap {
     /// An empty heap.
+    #[cfg(test)]
     pub fn new() -> Self {
         Self::default()
     }
@@ -59,16 +59,19 @@ impl AgentHeap {
     }
 
     /// Number of agents in the heap.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.heap.len()
     }
 
     /// Whether the heap holds no agent.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.heap.is_empty()
     }
 
     /// Whether `agent` is in the heap.
+    #[cfg(test)]
     pub fn contains(&self, agent: u32) -> bool {
         self.slot(agent).is_some()
     }
@@ -112,6 +115,7 @@ impl AgentHeap {
     }
 
     /// The score of `agent`, or `None` if it is not in the heap.
+    #[cfg(test)]
     pub fn score(&self, agent: u32) -> Option<f64> {
         self.slot(agent).map(|i| self.heap[i].1)
     }

@@ -15,43 +15,19 @@
 //! the queue, not when it is built. A thousand groups of one shape thus cost one index, not a
 //! thousand.
 
-use std::cmp::Reverse;
-
-use priority_queue::PriorityQueue;
 use rustc_hash::FxHashMap;
 
 use super::class::TaskClass;
 use super::evaluate::{better, claimed_by_other, first_failing, fits_resources, local_score, shared_score, Rank};
+use super::heap::AgentHeap;
 use super::state::{PassState, NONE};
 use crate::plugins::{AgentView, Fitness, PassView, TaskView};
-
-/// A score with a total order.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Ranked(f64);
-
-impl Eq for Ranked {}
-
-impl PartialOrd for Ranked {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Ranked {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&other.0)
-    }
-}
-
-/// Queue order: higher local score first, then the lower agent index (agent id order).
-type Priority = (Ranked, Reverse<u32>);
-type Queue = PriorityQueue<u32, Priority, rustc_hash::FxBuildHasher>;
 
 /// Candidate agents for one class, or for every class of one shape.
 pub(crate) struct CandidateIndex {
     /// Bucket of each agent, or [`NONE`] when a static constraint rules it out.
     bucket_of: Vec<u32>,
-    buckets: Vec<Queue>,
+    buckets: Vec<AgentHeap>,
     /// How much of the commit log this index has seen.
     synced: usize,
     /// Candidates taken out of their queues because they failed a group-dependent check of
@@ -59,7 +35,7 @@ pub(crate) struct CandidateIndex {
     /// holds until a commit touches the agent's host (then `rescore` puts it back), so while the
     /// same class keeps selecting they stay out instead of being skipped again and again; they
     /// all go back before another class selects.
-    parked: Vec<(u32, Priority)>,
+    parked: Vec<(u32, f64)>,
     parked_for: u32,
 }
 
@@ -90,7 +66,7 @@ impl CandidateIndex {
         };
         let mut values = Vec::with_capacity(keys.len());
         // Candidates per bucket first, then each queue built in one go (heapified, sized once).
-        let mut members: Vec<Vec<(u32, Priority)>> = Vec::new();
+        let mut members: Vec<Vec<(u32, f64)>> = Vec::new();
         for agent in 0..state.agents.len() as u32 {
             let view = AgentView { state, agent };
             if first_failing(class, &class.stages.static_hard, task, &view, &pass).is_some() {
@@ -116,10 +92,10 @@ impl CandidateIndex {
             }
             if fits_resources(state, class, agent).is_ok() {
                 let score = local_score(class, fitness, task, &view, &pass);
-                members[bucket as usize].push((agent, (Ranked(score), Reverse(agent))));
+                members[bucket as usize].push((agent, score));
             }
         }
-        index.buckets = members.into_iter().map(Queue::from_iter).collect();
+        index.buckets = members.into_iter().map(AgentHeap::from_entries).collect();
         index
     }
 
@@ -143,9 +119,9 @@ impl CandidateIndex {
         if fits_resources(state, class, agent).is_ok() {
             let view = AgentView { state, agent };
             let score = local_score(class, fitness, task, &view, &PassView { state });
-            queue.push(agent, (Ranked(score), Reverse(agent)));
+            queue.push(agent, score);
         } else {
-            queue.remove(&agent);
+            queue.remove(agent);
         }
     }
 
@@ -177,7 +153,7 @@ impl CandidateIndex {
         let pass = PassView { state };
         let mut best: Option<Rank> = None;
         for b in 0..self.buckets.len() {
-            let Some((&top, _)) = self.buckets[b].peek() else {
+            let Some((top, _)) = self.buckets[b].peek() else {
                 continue;
             };
             // Attribute-scoped answers are the same for every agent of the bucket.
@@ -209,7 +185,7 @@ impl CandidateIndex {
         let pass = PassView { state };
         let queue = &mut self.buckets[b];
         let mut found = None;
-        while let Some((&agent, &(Ranked(local), _))) = queue.peek() {
+        while let Some((agent, local)) = queue.peek() {
             let view = AgentView { state, agent };
             let feasible = !claimed_by_other(state, class, agent)
                 && first_failing(class, &class.stages.agent_hard, task, &view, &pass).is_none();

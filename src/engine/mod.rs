@@ -11,10 +11,12 @@ pub(crate) mod class;
 mod commit;
 mod evaluate;
 mod explain;
+mod fill;
 mod heap;
 mod index;
 mod pass;
 mod scan;
+mod select;
 pub(crate) mod state;
 
 use std::fmt;
@@ -39,6 +41,21 @@ pub enum Strategy {
     Scan,
 }
 
+/// How tasks that only resources constrain are packed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Packing {
+    /// Fill agents one at a time, fullest first, each with the waiting task shapes that best
+    /// match its free resources (a bin-centric vector packing), when the fitness is a bin
+    /// packing ([`Fitness::packs`]). Tasks with constraints are still placed one by one, first.
+    /// Packs tighter when shapes pull resources apart; within a priority the order tasks were
+    /// given then decides only which task of a shape goes first.
+    #[default]
+    FillAgents,
+    /// Every task in order to the agent that scores best for it alone, as Fenzo does.
+    TaskByTask,
+}
+
 /// Engine settings.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
@@ -50,16 +67,23 @@ pub struct EngineConfig {
     pub strategy: Strategy,
     /// Decline the offers of agents that received no task (true), or keep them until they expire.
     pub decline_unused: bool,
+    /// How tasks without constraints are packed.
+    pub packing: Packing,
+    /// Explain unplaced tasks (reasons with agent counts); false leaves the reasons empty.
+    pub explain_unplaced: bool,
 }
 
 impl Default for EngineConfig {
-    /// Cpu and memory bin packing, weight 1, indexed, declining unused offers.
+    /// Cpu and memory bin packing, weight 1, indexed, declining unused offers, filling agents,
+    /// explaining unplaced tasks.
     fn default() -> Self {
         EngineConfig {
             fitness: Arc::new(BinPack::cpu_mem()),
             fitness_weight: 1.0,
             strategy: Strategy::Indexed,
             decline_unused: true,
+            packing: Packing::FillAgents,
+            explain_unplaced: true,
         }
     }
 }

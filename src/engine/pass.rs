@@ -1,4 +1,5 @@
-//! One scheduling pass: order the tasks, select an agent for each, commit, explain the rest.
+//! One scheduling pass: order the tasks, place them tier by tier (constrained tasks one by one,
+//! then the rest by filling agents), explain what is left.
 
 use std::time::Duration;
 
@@ -6,13 +7,13 @@ use rustc_hash::FxHashSet;
 
 use super::class::{assign_indexes, compile};
 use super::commit::commit;
-use super::explain::explain;
-use super::index::CandidateIndex;
+use super::explain::explain_all;
+use super::fill::{self, FillInput};
+use super::select::Selector;
 use super::state::PassState;
-use super::{scan, Engine, PlanError, Strategy};
+use super::{Engine, Packing, PlanError, Strategy};
 use crate::model::{RunningTask, TaskSpec};
-use crate::plan::{Plan, PlanStats, ReasonCount, Unplaced};
-use crate::plugins::TaskView;
+use crate::plan::{Plan, PlanStats, Unplaced};
 use crate::pool::OfferPool;
 
 /// Runs one pass; see [`Engine::plan`].
@@ -32,64 +33,48 @@ pub(crate) fn run(
 
     let mut order: Vec<usize> = (0..pending.len()).collect();
     order.sort_by_key(|&t| std::cmp::Reverse(pending[t].priority));
-    // Tasks left per class and per index slot, to free what no later task needs.
-    let mut remaining = vec![0u32; classes.len()];
-    let mut slot_remaining = vec![0u32; slots];
-    for &c in &class_of {
-        remaining[c as usize] += 1;
-        if let Some(slot) = slot_remaining.get_mut(classes[c as usize].index_slot as usize) {
-            *slot += 1;
+    let packs = match engine.config.packing {
+        Packing::FillAgents => fitness.packs(),
+        Packing::TaskByTask => None,
+    };
+    let fills: Vec<bool> = classes.iter().map(|class| packs.is_some() && fill::eligible(class, &state)).collect();
+    let mut selector = Selector::new(&classes, &class_of, slots, engine.config.strategy == Strategy::Indexed);
+    selector.count(order.iter().copied().filter(|&t| !fills[class_of[t] as usize]));
+    let mut plan = Plan::default();
+    plan.launches.reserve(pending.len());
+    let mut log: Vec<u32> = Vec::new();
+    let mut unplaced: Vec<usize> = Vec::new();
+    // Priority tiers, highest first; in each, tasks with constraints go one by one, then the
+    // rest fill agents.
+    for tier in order.chunk_by(|&x, &y| pending[x].priority == pending[y].priority) {
+        let mut to_fill = Vec::new();
+        for &t in tier {
+            if fills[class_of[t] as usize] {
+                to_fill.push(t);
+                continue;
+            }
+            match selector.select(&state, fitness, pending, t, &log) {
+                Some(agent) => {
+                    let launch = commit(&mut state, &classes[class_of[t] as usize], &pending[t], agent);
+                    plan.launches.push(launch);
+                    log.push(agent);
+                }
+                None => unplaced.push(t),
+            }
+        }
+        if let (false, Some(packs)) = (to_fill.is_empty(), packs) {
+            let input = FillInput { classes: &classes, class_of: &class_of, pending, packs };
+            unplaced.extend(fill::fill(&mut state, &input, &to_fill, &mut plan.launches, &mut log));
         }
     }
-    let indexed = engine.config.strategy == Strategy::Indexed;
-
-    let mut indexes: Vec<Option<CandidateIndex>> = (0..slots).map(|_| None).collect();
-    let mut explained: Vec<Option<(usize, Vec<ReasonCount>)>> = vec![None; classes.len()];
-    let mut log: Vec<u32> = Vec::new();
-    let mut plan = Plan::default();
-    for t in order {
-        let task = &pending[t];
-        let c = class_of[t] as usize;
-        let class = &classes[c];
-        let view = TaskView { id: &task.id, group_id: &task.group, class };
-        let slot = class.index_slot as usize;
-        let chosen = if indexed && class.stages.indexable {
-            let index =
-                indexes[slot].get_or_insert_with(|| CandidateIndex::build(&state, class, fitness, &view, log.len()));
-            index.sync(&state, class, fitness, &view, &log);
-            index.select(&state, class, c as u32, &view)
-        } else {
-            scan::select(&state, class, fitness, &view)
-        };
-        match chosen {
-            Some(agent) => {
-                let launch = commit(&mut state, class, task, agent);
-                plan.launches.push(launch);
-                log.push(agent);
-            }
-            None => {
-                let reasons = match &explained[c] {
-                    Some((at, reasons)) if *at == log.len() => reasons.clone(),
-                    _ => {
-                        let reasons = explain(&state, class, &view);
-                        explained[c] = Some((log.len(), reasons.clone()));
-                        reasons
-                    }
-                };
-                let agents_considered = state.agents.len() as u32;
-                plan.unplaced.push(Unplaced { task_id: task.id.clone(), reasons, agents_considered });
-            }
-        }
-        remaining[c] -= 1;
-        if remaining[c] == 0 {
-            explained[c] = None;
-        }
-        if let Some(left) = slot_remaining.get_mut(slot) {
-            *left -= 1;
-            if *left == 0 {
-                indexes[slot] = None;
-            }
-        }
+    if engine.config.explain_unplaced {
+        explain_all(&state, &classes, &class_of, pending, &unplaced, &mut plan);
+    } else {
+        let agents_considered = state.agents.len() as u32;
+        plan.unplaced = unplaced
+            .iter()
+            .map(|&t| Unplaced { task_id: pending[t].id.clone(), reasons: Vec::new(), agents_considered })
+            .collect();
     }
     finish(engine, pool, &state, now, classes.len(), plan)
 }

@@ -146,8 +146,11 @@ pub(crate) struct PassState {
     pub groups: Interner,
     /// Tasks per (group, value id).
     counts: FxHashMap<(u32, u32), u32>,
-    /// Values with at least one task, per (group, key).
-    used_values: FxHashMap<(u32, u32), Vec<u32>>,
+    /// Values with at least one task, per (group, key): (first link, number of values), the
+    /// values chained through `used_links` (one arena instead of a vector per pair).
+    used_values: FxHashMap<(u32, u32), (u32, u32)>,
+    /// (value id, next link or [`NONE`]).
+    used_links: Vec<(u32, u32)>,
     pub group_total: Vec<u32>,
     /// Reused buffer for the per-role split of one commit.
     pub split_scratch: Vec<(u16, i64)>,
@@ -234,6 +237,7 @@ impl PassState {
             groups: Interner::default(),
             counts: FxHashMap::default(),
             used_values: FxHashMap::default(),
+            used_links: Vec::new(),
             group_total: Vec::new(),
             split_scratch: Vec::new(),
             dims,
@@ -386,9 +390,16 @@ impl PassState {
         self.counts.get(&(group, value)).copied().unwrap_or(0)
     }
 
-    /// Values of `key` that hold at least one task of `group`.
-    pub fn used_values(&self, group: u32, key: u32) -> &[u32] {
-        self.used_values.get(&(group, key)).map_or(&[], Vec::as_slice)
+    /// Values of `key` that hold at least one task of `group`, latest first.
+    pub fn used_values(&self, group: u32, key: u32) -> impl Iterator<Item = u32> + '_ {
+        let first = self.used_values.get(&(group, key)).map(|&(head, _)| head);
+        std::iter::successors(first, |&link| Some(self.used_links[link as usize].1).filter(|&next| next != NONE))
+            .map(|link| self.used_links[link as usize].0)
+    }
+
+    /// Number of values of `key` that hold at least one task of `group`.
+    pub fn used_value_count(&self, group: u32, key: u32) -> usize {
+        self.used_values.get(&(group, key)).map_or(0, |&(_, n)| n as usize)
     }
 
     fn count_values(&mut self, group: u32, values: &[u32]) {
@@ -405,7 +416,11 @@ impl PassState {
         *c += 1;
         if *c == 1 {
             let key = self.values[value as usize].key;
-            self.used_values.entry((group, key)).or_default().push(value);
+            let link = self.used_links.len() as u32;
+            let (head, n) = self.used_values.entry((group, key)).or_insert((NONE, 0));
+            self.used_links.push((value, *head));
+            *head = link;
+            *n += 1;
         }
     }
 

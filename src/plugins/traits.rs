@@ -2,7 +2,7 @@
 
 use std::fmt::Debug;
 
-use super::{AgentView, PassView, Scope, Score, TaskView};
+use super::{AgentView, Dim, PassView, Scope, Score, TaskView};
 
 /// A filter: an agent failing it cannot take the task.
 ///
@@ -64,4 +64,12 @@ pub trait Fitness: Send + Sync + Debug {
 
     /// How good placing `task` on `agent` is (1 best).
     fn score(&self, task: &TaskView<'_>, agent: &AgentView<'_>) -> Score;
+
+    /// The resources this fitness packs tightly, if it is a bin-packing fitness; `None` (the
+    /// default) for any other. When set, the engine may place unconstrained tasks by filling
+    /// agents one at a time (see [`Packing`](crate::Packing)), which packs tighter than scoring
+    /// each task alone.
+    fn packs(&self) -> Option<&[Dim]> {
+        None
+    }
 }

@@ -201,7 +201,7 @@ impl<'a> PassView<'a> {
     /// Task counts of `group` per value of `key`, for the values holding at least one.
     pub fn value_counts(&self, group: GroupRef, key: AttrKey) -> impl Iterator<Item = u32> + 'a {
         let state = self.state;
-        state.used_values(group.0, key.0).iter().map(move |&v| state.count(group.0, v))
+        state.used_values(group.0, key.0).map(move |v| state.count(group.0, v))
     }
 
     /// Number of distinct values of `key` among the pass's agents and running tasks.
@@ -211,6 +211,6 @@ impl<'a> PassView<'a> {
 
     /// Number of values of `key` holding at least one task of `group`.
     pub fn distinct_values(&self, group: GroupRef, key: AttrKey) -> usize {
-        self.state.used_values(group.0, key.0).len()
+        self.state.used_value_count(group.0, key.0)
     }
 }

@@ -15,7 +15,7 @@
 //!   (below); no task lands on an agent an `EXCLUSIVE` task of another group claimed;
 //! - unplaced tasks: each agent considered is counted once under the task's reasons (an agent
 //!   passing every stage would have taken the task, so this catches a feasible agent overlooked);
-//! - order: launches follow priority, highest first, then submission order;
+//! - order: launches follow priority, highest first;
 //! - stats: the counts in [`Plan::stats`] match the plan.
 //!
 //! # Built-in constraints, and why placement order
@@ -295,10 +295,11 @@ fn check_unplaced(plan: &Plan, agents: &Agents<'_>) -> Result<(), Violation> {
     Ok(())
 }
 
-/// Launches come in placement order: by priority, highest first, then in submission order.
+/// Launches come in placement order, highest priority first. (Within a priority the engine may
+/// place tasks out of submission order: constrained tasks first, then the rest by filling agents.)
 fn check_order(workload: &Workload, plan: &Plan) -> Result<(), Violation> {
-    let rank: HashMap<&TaskId, (std::cmp::Reverse<i32>, usize)> =
-        workload.tasks.iter().enumerate().map(|(i, t)| (&t.id, (std::cmp::Reverse(t.priority), i))).collect();
+    let rank: HashMap<&TaskId, std::cmp::Reverse<i32>> =
+        workload.tasks.iter().map(|t| (&t.id, std::cmp::Reverse(t.priority))).collect();
     match plan.launches.windows(2).find(|w| rank[&w[0].task_id] > rank[&w[1].task_id]) {
         Some(w) => Err(Violation::LaunchOrder(w[1].task_id.clone())),
         None => Ok(()),

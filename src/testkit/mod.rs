@@ -185,7 +185,7 @@ pub enum Violation {
         /// Agents with live offers.
         considered: u32,
     },
-    /// A task is launched before one that comes first by priority, then submission order.
+    /// A task is launched before one of higher priority.
     LaunchOrder(TaskId),
     /// A count in [`Plan::stats`](crate::Plan::stats) does not match the plan.
     Stats {
@@ -237,7 +237,7 @@ impl fmt::Display for Violation {
             Self::Unexplained { task, rejected, considered } => {
                 write!(f, "task {task} is unplaced but its reasons reject {rejected} of {considered} agents")
             }
-            Self::LaunchOrder(t) => write!(f, "task {t} is launched out of priority and submission order"),
+            Self::LaunchOrder(t) => write!(f, "task {t} is launched after a task of lower priority"),
             Self::Stats { field, expected, got } => write!(f, "stats.{field} is {got}, the plan implies {expected}"),
         }
     }

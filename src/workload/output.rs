@@ -85,6 +85,7 @@ enum ReasonDoc<'a> {
     Ports { asked: u32, best_available: u32, agents: u32 },
     PortTaken { port: u16, agents: u32 },
     ClaimedByOtherGroup { agents: u32 },
+    BlockedAtItsTurn { agents: u32 },
     Constraint { index: usize, name: &'a str, agents: u32 },
 }
 
@@ -167,6 +168,7 @@ impl<'a> ReasonDoc<'a> {
             }
             Reason::PortTaken { port } => ReasonDoc::PortTaken { port: *port, agents },
             Reason::ClaimedByOtherGroup => ReasonDoc::ClaimedByOtherGroup { agents },
+            Reason::BlockedAtItsTurn => ReasonDoc::BlockedAtItsTurn { agents },
             Reason::Constraint { index, name } => ReasonDoc::Constraint { index: *index, name, agents },
         }
     }

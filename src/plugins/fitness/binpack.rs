@@ -47,4 +47,8 @@ impl Fitness for BinPack {
         let sum: f64 = self.dims.iter().map(|&d| agent.utilisation_after(task, d)).sum();
         Score::clamped(sum / self.dims.len() as f64)
     }
+
+    fn packs(&self) -> Option<&[Dim]> {
+        Some(self.dims)
+    }
 }
