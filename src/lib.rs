@@ -30,7 +30,7 @@ pub mod util;
 #[cfg(feature = "workload")]
 pub mod workload;
 
-pub use engine::{ConfigError, Engine, EngineConfig, Packing, PlanError, Strategy};
+pub use engine::{ConfigError, Engine, EngineConfig, Packing, PlanError, Scheduler, Strategy};
 pub use model::{
     AgentId, AttrValue, Attributes, GroupId, ModelError, Offer, OfferId, OfferedResource, PortRequest, ResourceValue,
     Role, RunningTask, SoftTerm, TaskBuilder, TaskId, TaskSpec,

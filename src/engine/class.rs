@@ -67,15 +67,19 @@ struct ClassKey {
 /// What makes two classes rank agents identically: same asks, same static filters, same
 /// buckets, and a local score that is fitness alone. Such classes share one candidate index;
 /// their group-dependent checks run when candidates are taken from it.
-#[derive(PartialEq, Eq, Hash)]
-enum IndexKey {
+///
+/// A shared key names its static constraints by address, so whoever keeps an index beyond the
+/// pass must keep those constraints alive with it (see `select::IndexCache`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum IndexKey {
     Shared { ask: Vec<(u16, i64)>, ports: PortRequest, roles: Vec<u16>, static_hard: Vec<usize>, buckets: Vec<u32> },
     Own(u32),
 }
 
-/// Assigns each indexable class its candidate index slot; returns the number of slots.
-pub(crate) fn assign_indexes(classes: &mut [TaskClass]) -> usize {
+/// Assigns each indexable class its candidate index slot; returns each slot's key.
+pub(crate) fn assign_indexes(classes: &mut [TaskClass]) -> Vec<IndexKey> {
     let mut slots: FxHashMap<IndexKey, u32> = FxHashMap::default();
+    let mut keys: Vec<IndexKey> = Vec::new();
     for (c, class) in classes.iter_mut().enumerate() {
         if !class.stages.indexable {
             continue;
@@ -97,9 +101,12 @@ pub(crate) fn assign_indexes(classes: &mut [TaskClass]) -> usize {
             IndexKey::Own(c as u32)
         };
         let next = slots.len() as u32;
-        class.index_slot = *slots.entry(key).or_insert(next);
+        class.index_slot = *slots.entry(key).or_insert_with_key(|key| {
+            keys.push(key.clone());
+            next
+        });
     }
-    slots.len()
+    keys
 }
 
 /// Groups `tasks` into classes; returns the classes and each task's class index.

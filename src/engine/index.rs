@@ -200,6 +200,23 @@ impl CandidateIndex {
         found
     }
 
+    /// How much of the commit log this index has seen.
+    pub fn synced(&self) -> usize {
+        self.synced
+    }
+
+    /// The log lost its first `n` entries, all seen by this index.
+    pub fn rebase(&mut self, n: usize) {
+        self.synced -= n.min(self.synced);
+    }
+
+    /// Puts parked candidates back before the index serves another pass (class numbers are
+    /// per pass).
+    pub fn release_parked(&mut self) {
+        self.unpark_all();
+        self.parked_for = NONE;
+    }
+
     /// Puts every parked candidate back in its queue.
     fn unpark_all(&mut self) {
         for (agent, priority) in self.parked.drain(..) {

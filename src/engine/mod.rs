@@ -16,12 +16,15 @@ mod heap;
 mod index;
 mod pass;
 mod scan;
+mod scheduler;
 mod select;
 pub(crate) mod state;
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
+
+pub use scheduler::Scheduler;
 
 use crate::model::{RunningTask, TaskId, TaskSpec};
 use crate::plan::Plan;
@@ -49,7 +52,8 @@ pub enum Packing {
     /// match its free resources (a bin-centric vector packing), when the fitness is a bin
     /// packing ([`Fitness::packs`]). Tasks with constraints are still placed one by one, first.
     /// Packs tighter when shapes pull resources apart; within a priority the order tasks were
-    /// given then decides only which task of a shape goes first.
+    /// given then decides only which task of a shape goes first. A priority with fewer such
+    /// tasks than one per 16 agents places them one by one instead (filling sorts every agent).
     #[default]
     FillAgents,
     /// Every task in order to the agent that scores best for it alone, as Fenzo does.

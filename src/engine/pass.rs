@@ -9,11 +9,14 @@ use super::class::{assign_indexes, compile};
 use super::commit::commit;
 use super::explain::explain_all;
 use super::fill::{self, FillInput};
-use super::select::Selector;
+use super::select::{IndexCache, Selector};
 use super::state::PassState;
 use super::{Engine, Packing, PlanError, Strategy};
 use crate::model::{RunningTask, TaskSpec};
 use crate::plan::{Plan, PlanStats, Unplaced};
+
+/// A tier fills agents when its fillable tasks times this reach the number of agents.
+const FILL_RATIO: usize = 16;
 use crate::pool::OfferPool;
 
 /// Runs one pass; see [`Engine::plan`].
@@ -27,35 +30,55 @@ pub(crate) fn run(
     check_ids(pending, running)?;
     let asked = pending.iter().flat_map(|t| t.resources.iter().map(|(n, _)| n));
     let mut state = PassState::build(pool, now, asked, running);
-    let fitness = &*engine.config.fitness;
-    let (mut classes, class_of) = compile(&mut state, pending, engine.config.fitness_weight);
-    let slots = assign_indexes(&mut classes);
+    let mut plan = place(engine, &mut state, pending, None, &mut Vec::new());
+    if engine.config.decline_unused {
+        decline_unused(&state, &mut plan);
+    }
+    plan.expired = pool.expired_ids(now);
+    Ok(plan)
+}
 
+/// Places `pending` into `state`, committing each placement; returns the plan's launches,
+/// unplaced tasks and stats. `log` lists the agents touched since the indexes in `cache` (if
+/// any) were built; placements are appended to it.
+pub(crate) fn place(
+    engine: &Engine,
+    state: &mut PassState,
+    pending: &[TaskSpec],
+    cache: Option<&mut IndexCache>,
+    log: &mut Vec<u32>,
+) -> Plan {
+    let fitness = &*engine.config.fitness;
+    let (mut classes, class_of) = compile(state, pending, engine.config.fitness_weight);
+    let keys = assign_indexes(&mut classes);
     let mut order: Vec<usize> = (0..pending.len()).collect();
     order.sort_by_key(|&t| std::cmp::Reverse(pending[t].priority));
     let packs = match engine.config.packing {
         Packing::FillAgents => fitness.packs(),
         Packing::TaskByTask => None,
     };
-    let fills: Vec<bool> = classes.iter().map(|class| packs.is_some() && fill::eligible(class, &state)).collect();
-    let mut selector = Selector::new(&classes, &class_of, slots, engine.config.strategy == Strategy::Indexed);
+    let fills: Vec<bool> = classes.iter().map(|class| packs.is_some() && fill::eligible(class, state)).collect();
+    let indexed = engine.config.strategy == Strategy::Indexed;
+    let mut selector = Selector::new(&classes, &class_of, keys, indexed, cache);
     selector.count(order.iter().copied().filter(|&t| !fills[class_of[t] as usize]));
     let mut plan = Plan::default();
     plan.launches.reserve(pending.len());
-    let mut log: Vec<u32> = Vec::new();
     let mut unplaced: Vec<usize> = Vec::new();
     // Priority tiers, highest first; in each, tasks with constraints go one by one, then the
     // rest fill agents.
     for tier in order.chunk_by(|&x, &y| pending[x].priority == pending[y].priority) {
+        // Filling sorts every agent: worth it for many tasks, not for a handful among many agents.
+        let fill_tier =
+            tier.iter().filter(|&&t| fills[class_of[t] as usize]).count() * FILL_RATIO >= state.agents.len();
         let mut to_fill = Vec::new();
         for &t in tier {
-            if fills[class_of[t] as usize] {
+            if fill_tier && fills[class_of[t] as usize] {
                 to_fill.push(t);
                 continue;
             }
-            match selector.select(&state, fitness, pending, t, &log) {
+            match selector.select(state, fitness, pending, t, log) {
                 Some(agent) => {
-                    let launch = commit(&mut state, &classes[class_of[t] as usize], &pending[t], agent);
+                    let launch = commit(state, &classes[class_of[t] as usize], &pending[t], agent);
                     plan.launches.push(launch);
                     log.push(agent);
                 }
@@ -64,11 +87,11 @@ pub(crate) fn run(
         }
         if let (false, Some(packs)) = (to_fill.is_empty(), packs) {
             let input = FillInput { classes: &classes, class_of: &class_of, pending, packs };
-            unplaced.extend(fill::fill(&mut state, &input, &to_fill, &mut plan.launches, &mut log));
+            unplaced.extend(fill::fill(state, &input, &to_fill, &mut plan.launches, log));
         }
     }
     if engine.config.explain_unplaced {
-        explain_all(&state, &classes, &class_of, pending, &unplaced, &mut plan);
+        explain_all(state, &classes, &class_of, pending, &unplaced, &mut plan);
     } else {
         let agents_considered = state.agents.len() as u32;
         plan.unplaced = unplaced
@@ -76,45 +99,38 @@ pub(crate) fn run(
             .map(|&t| Unplaced { task_id: pending[t].id.clone(), reasons: Vec::new(), agents_considered })
             .collect();
     }
-    finish(engine, pool, &state, now, classes.len(), plan)
-}
-
-/// Fills in declines, expiries and stats.
-fn finish(
-    engine: &Engine,
-    pool: &OfferPool,
-    state: &PassState,
-    now: Duration,
-    classes: usize,
-    mut plan: Plan,
-) -> Result<Plan, PlanError> {
-    let mut used_agents = vec![false; state.agents.len()];
-    for launch in &plan.launches {
-        if let Some(&a) = state.agent_index.get(&launch.agent_id) {
-            used_agents[a as usize] = true;
-        }
-    }
-    if engine.config.decline_unused {
-        for (slot, used) in state.agents.iter().zip(&used_agents) {
-            if !used {
-                plan.declined.extend(slot.offer_ids.iter().cloned());
-            }
-        }
-        plan.declined.sort();
-    }
-    plan.expired = pool.expired_ids(now);
+    selector.finish();
+    let mut used: Vec<u32> = plan.launches.iter().filter_map(|l| state.agent_index.get(&l.agent_id).copied()).collect();
+    used.sort_unstable();
+    used.dedup();
     plan.stats = PlanStats {
         tasks_placed: plan.launches.len() as u32,
         tasks_unplaced: plan.unplaced.len() as u32,
-        agents_used: used_agents.iter().filter(|u| **u).count() as u32,
+        agents_used: used.len() as u32,
         agents_considered: state.agents.len() as u32,
-        task_classes: classes as u32,
+        task_classes: classes.len() as u32,
     };
-    Ok(plan)
+    plan
+}
+
+/// Declines the offers of every agent that received no task.
+pub(crate) fn decline_unused(state: &PassState, plan: &mut Plan) {
+    let mut used = vec![false; state.agents.len()];
+    for launch in &plan.launches {
+        if let Some(&a) = state.agent_index.get(&launch.agent_id) {
+            used[a as usize] = true;
+        }
+    }
+    for (slot, used) in state.agents.iter().zip(&used) {
+        if !used {
+            plan.declined.extend(slot.offer_ids.iter().cloned());
+        }
+    }
+    plan.declined.sort();
 }
 
 /// Task ids must be unique across pending and running tasks.
-fn check_ids(pending: &[TaskSpec], running: &[RunningTask]) -> Result<(), PlanError> {
+pub(crate) fn check_ids(pending: &[TaskSpec], running: &[RunningTask]) -> Result<(), PlanError> {
     let mut seen: FxHashSet<&str> =
         FxHashSet::with_capacity_and_hasher(pending.len() + running.len(), Default::default());
     for id in pending.iter().map(|t| &t.id).chain(running.iter().map(|t| &t.id)) {

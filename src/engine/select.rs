@@ -1,11 +1,42 @@
 //! The per-task selector: the best agent for one task, from the candidate indexes or a scan.
 
-use super::class::TaskClass;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use super::class::{IndexKey, TaskClass};
 use super::index::CandidateIndex;
 use super::scan;
 use super::state::PassState;
 use crate::model::TaskSpec;
-use crate::plugins::{Fitness, TaskView};
+use crate::plugins::{Fitness, HardConstraint, TaskView};
+
+/// Candidate indexes kept from one pass to the next (by a [`Scheduler`](crate::Scheduler)), by
+/// shape. Each holds the static constraints its key names by address, so the address cannot be
+/// reused by another constraint while the index lives.
+#[derive(Debug, Default)]
+pub(crate) struct IndexCache {
+    entries: FxHashMap<IndexKey, (CandidateIndex, Vec<Arc<dyn HardConstraint>>)>,
+}
+
+impl IndexCache {
+    /// Drops every index (the agents they cover changed).
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+
+    /// How much of the log the least synced index has seen (the log before it can go).
+    pub fn synced_from(&self) -> Option<usize> {
+        self.entries.values().map(|(index, _)| index.synced()).min()
+    }
+
+    /// Tells every index that the log lost its first `n` entries.
+    pub fn forget_log(&mut self, n: usize) {
+        for (index, _) in self.entries.values_mut() {
+            index.rebase(n);
+        }
+    }
+}
 
 /// Chooses agents task by task, keeping each candidate index only while a later task needs it.
 pub(crate) struct Selector<'a> {
@@ -13,19 +44,53 @@ pub(crate) struct Selector<'a> {
     class_of: &'a [u32],
     indexed: bool,
     indexes: Vec<Option<CandidateIndex>>,
+    keys: Vec<IndexKey>,
+    /// The class each slot was first used for (its constraints pin the key).
+    slot_class: Vec<u32>,
     /// Tasks still to select per index slot.
     slot_remaining: Vec<u32>,
+    cache: Option<&'a mut IndexCache>,
 }
 
 impl<'a> Selector<'a> {
-    /// A selector over `classes` (with `slots` index slots); `indexed` false scans every agent.
-    pub fn new(classes: &'a [TaskClass], class_of: &'a [u32], slots: usize, indexed: bool) -> Selector<'a> {
+    /// A selector over `classes` with one index slot per key; `indexed` false scans every
+    /// agent. With a `cache`, shared indexes come from it and go back to it.
+    pub fn new(
+        classes: &'a [TaskClass],
+        class_of: &'a [u32],
+        keys: Vec<IndexKey>,
+        indexed: bool,
+        cache: Option<&'a mut IndexCache>,
+    ) -> Selector<'a> {
+        let slots = keys.len();
         Selector {
             classes,
             class_of,
             indexed,
             indexes: (0..slots).map(|_| None).collect(),
+            keys,
+            slot_class: vec![u32::MAX; slots],
             slot_remaining: vec![0; slots],
+            cache,
+        }
+    }
+
+    /// Puts the shared indexes still held back into the cache.
+    pub fn finish(mut self) {
+        for slot in 0..self.indexes.len() {
+            self.release(slot);
+        }
+    }
+
+    /// Gives up slot `slot`'s index: to the cache when there is one and the key is shared.
+    fn release(&mut self, slot: usize) {
+        let Some(index) = self.indexes[slot].take() else {
+            return;
+        };
+        if let (Some(cache), IndexKey::Shared { .. }) = (self.cache.as_deref_mut(), &self.keys[slot]) {
+            let class = &self.classes[self.slot_class[slot] as usize];
+            let pins = class.stages.static_hard.iter().map(|&i| class.hard[i].clone()).collect();
+            cache.entries.insert(self.keys[slot].clone(), (index, pins));
         }
     }
 
@@ -53,9 +118,19 @@ impl<'a> Selector<'a> {
         let class = &self.classes[c];
         let view = TaskView { id: &task.id, group_id: &task.group, class };
         let slot = class.index_slot as usize;
-        let chosen = match self.indexes.get_mut(slot) {
-            Some(entry) if self.indexed && class.stages.indexable => {
-                let index = entry.get_or_insert_with(|| CandidateIndex::build(state, class, fitness, &view, log.len()));
+        if self.indexed && class.stages.indexable && slot < self.indexes.len() && self.indexes[slot].is_none() {
+            self.slot_class[slot] = c as u32;
+            let cached = self.cache.as_deref_mut().and_then(|cache| cache.entries.remove(&self.keys[slot]));
+            self.indexes[slot] = Some(match cached {
+                Some((mut index, _)) => {
+                    index.release_parked();
+                    index
+                }
+                None => CandidateIndex::build(state, class, fitness, &view, log.len()),
+            });
+        }
+        let chosen = match self.indexes.get_mut(slot).and_then(Option::as_mut) {
+            Some(index) if self.indexed && class.stages.indexable => {
                 index.sync(state, class, fitness, &view, log);
                 index.select(state, class, c as u32, &view)
             }
@@ -64,7 +139,7 @@ impl<'a> Selector<'a> {
         if let Some(left) = self.slot_remaining.get_mut(slot) {
             *left = left.saturating_sub(1);
             if *left == 0 {
-                self.indexes[slot] = None;
+                self.release(slot);
             }
         }
         chosen

@@ -131,6 +131,8 @@ pub(crate) struct PassState {
     pub free: Vec<i64>,
     /// Agent size per dimension (offered plus held by running tasks), `[agent][dim]`.
     pub total: Vec<i64>,
+    /// Held by running tasks (the part of `total` not offered), `[agent][dim]`.
+    pub held: Vec<i64>,
     pub keys: Interner,
     pub values: Vec<ValueInfo>,
     /// Number of distinct values seen per key.
@@ -228,6 +230,7 @@ impl PassState {
             agent_index: FxHashMap::default(),
             free: Vec::new(),
             total: Vec::new(),
+            held: Vec::new(),
             values: Vec::new(),
             values_per_key: Vec::new(),
             value_index: Vec::new(),
@@ -262,28 +265,14 @@ impl PassState {
         self.agents.reserve_exact(n);
         self.free = vec![0; n * nd * nr];
         self.total = vec![0; n * nd];
+        self.held = vec![0; n * nd];
         self.agent_values = vec![NONE; n * nk];
         self.next_on_host = vec![NONE; n];
         for (i, agent) in agents.iter().enumerate() {
             let idx = self.agents.len() as u32;
             let own = &offers[if i == 0 { 0 } else { ends[i - 1] }..ends[i]];
             self.agent_index.insert(agent.id().clone(), idx);
-            let base = idx as usize * nd * nr;
-            let mut ports: Vec<(u16, PortSet)> = Vec::new();
-            for offer in own {
-                for r in &offer.resources {
-                    let role = self.roles.get_shared(r.role.shared()).unwrap_or(0) as u16;
-                    match &r.value {
-                        ResourceValue::Scalar(q) => {
-                            let d = self.dims.get_shared(&r.name).unwrap_or(0) as usize;
-                            self.free[base + d * nr + role as usize] += q.milli();
-                            self.total[idx as usize * nd + d] += q.milli();
-                        }
-                        ResourceValue::Ports(set) => add_ports(&mut ports, role, set),
-                    }
-                }
-            }
-            ports.sort_by_key(|(r, _)| *r);
+            let ports = self.load_offers(idx, own);
             let hostname = agent.hostname_shared().clone();
             let host_value = self.intern_value(0, &hostname, Some(&hostname), None);
             self.agent_values[idx as usize * nk] = host_value;
@@ -313,20 +302,74 @@ impl PassState {
         }
     }
 
+    /// Adds the resources of `offers` to agent `idx`'s free and total amounts; returns its ports.
+    fn load_offers(&mut self, idx: u32, offers: &[&Offer]) -> Vec<(u16, PortSet)> {
+        let (nd, nr) = (self.n_dims(), self.n_roles());
+        let base = idx as usize * nd * nr;
+        let mut ports: Vec<(u16, PortSet)> = Vec::new();
+        for offer in offers {
+            for r in &offer.resources {
+                let role = self.roles.get_shared(r.role.shared()).unwrap_or(0) as u16;
+                match &r.value {
+                    ResourceValue::Scalar(q) => {
+                        let d = self.dims.get_shared(&r.name).unwrap_or(0) as usize;
+                        self.free[base + d * nr + role as usize] += q.milli();
+                        self.total[idx as usize * nd + d] += q.milli();
+                    }
+                    ResourceValue::Ports(set) => add_ports(&mut ports, role, set),
+                }
+            }
+        }
+        ports.sort_by_key(|(r, _)| *r);
+        ports
+    }
+
+    /// Whether every resource name and role in `offers` is known to this state.
+    pub fn knows(&self, offers: &[&Offer]) -> bool {
+        offers.iter().flat_map(|o| &o.resources).all(|r| {
+            self.roles.get_shared(r.role.shared()).is_some()
+                && (!matches!(r.value, ResourceValue::Scalar(_)) || self.dims.get_shared(&r.name).is_some())
+        })
+    }
+
+    /// Replaces agent `idx`'s free resources with those of `offers` (its live offers now); its
+    /// size becomes what they offer plus what its running tasks hold. The caller has checked
+    /// [`PassState::knows`].
+    pub fn reload_agent(&mut self, idx: u32, offers: &[&Offer]) {
+        let (nd, nr) = (self.n_dims(), self.n_roles());
+        let i = idx as usize;
+        self.free[i * nd * nr..(i + 1) * nd * nr].fill(0);
+        self.total[i * nd..(i + 1) * nd].copy_from_slice(&self.held[i * nd..(i + 1) * nd]);
+        let ports = self.load_offers(idx, offers);
+        let slot = &mut self.agents[i];
+        slot.ports = ports;
+        slot.offer_ids = offers.iter().map(|o| o.id.clone()).collect();
+    }
+
+    /// Adds `amount` of `dim` to what running tasks hold on `agent` (negative to release).
+    pub fn hold(&mut self, agent: u32, dim: usize, amount: i64) {
+        let at = agent as usize * self.n_dims() + dim;
+        self.held[at] += amount;
+        self.total[at] += amount;
+    }
+
     /// The agents whose hostname has value id `host`.
     pub fn agents_on_host(&self, host: u32) -> impl Iterator<Item = u32> + '_ {
         let first = self.host_first.get(host as usize).copied().filter(|&a| a != NONE);
         std::iter::successors(first, |&a| Some(self.next_on_host[a as usize]).filter(|&next| next != NONE))
     }
 
-    fn add_running(&mut self, running: &[RunningTask]) {
+    /// Counts running tasks: on their agent when it is in the state (its size grows by what they
+    /// hold), else on their host's attribute values when given, else in their group's total.
+    pub fn add_running(&mut self, running: &[RunningTask]) {
         let nd = self.n_dims();
         for task in running {
             let group = self.group(&task.group);
             if let Some(&agent) = self.agent_index.get(&task.agent_id) {
                 for (name, q) in &task.resources {
-                    if let Some(d) = self.dims.get(name) {
+                    if let Some(d) = self.dims.get_shared(name) {
                         self.total[agent as usize * nd + d as usize] += q.milli();
+                        self.held[agent as usize * nd + d as usize] += q.milli();
                     }
                 }
                 self.count_on_agent(agent, group);
@@ -400,6 +443,101 @@ impl PassState {
     /// Number of values of `key` that hold at least one task of `group`.
     pub fn used_value_count(&self, group: u32, key: u32) -> usize {
         self.used_values.get(&(group, key)).map_or(0, |&(_, n)| n as usize)
+    }
+
+    /// Takes back what [`PassState::add_running`] counted for `task` (it ended).
+    pub fn remove_running(&mut self, task: &RunningTask) {
+        let group = self.group(&task.group);
+        if let Some(&agent) = self.agent_index.get(&task.agent_id) {
+            for (name, q) in &task.resources {
+                if let Some(d) = self.dims.get_shared(name) {
+                    self.hold(agent, d as usize, -q.milli());
+                }
+            }
+            self.uncount_on_agent(agent, group);
+        } else if let Some((hostname, attrs)) = &task.host {
+            let values = self.ghost_values(hostname, attrs);
+            for v in values {
+                self.uncount_value(group, v);
+            }
+            self.group_total[group as usize] = self.group_total[group as usize].saturating_sub(1);
+        } else {
+            self.group_total[group as usize] = self.group_total[group as usize].saturating_sub(1);
+        }
+    }
+
+    /// Takes one task of `group` off `agent` in every counter. Which groups the agent still
+    /// holds is the caller's to restate ([`PassState::regroup`]); until then it errs towards
+    /// "several groups" (an exclusive placement is refused, never wrongly allowed).
+    fn uncount_on_agent(&mut self, agent: u32, group: u32) {
+        let nk = self.n_keys();
+        for k in 0..nk {
+            let v = self.agent_values[agent as usize * nk + k];
+            if v != NONE {
+                self.uncount_value(group, v);
+            }
+        }
+        self.group_total[group as usize] = self.group_total[group as usize].saturating_sub(1);
+        let slot = &mut self.agents[agent as usize];
+        slot.tasks = slot.tasks.saturating_sub(1);
+        if slot.tasks == 0 {
+            slot.first_group = NONE;
+            slot.mixed = false;
+        }
+    }
+
+    /// Restates which groups hold tasks on `agent` (after tasks ended); an exclusive claim ends
+    /// with the claiming group's last task there.
+    pub fn regroup(&mut self, agent: u32, groups: impl IntoIterator<Item = u32>) {
+        let slot = &mut self.agents[agent as usize];
+        slot.first_group = NONE;
+        slot.mixed = false;
+        let mut owner_stays = false;
+        for g in groups {
+            owner_stays |= g == slot.owner;
+            if slot.first_group == NONE {
+                slot.first_group = g;
+            } else if slot.first_group != g {
+                slot.mixed = true;
+            }
+        }
+        if !owner_stays {
+            slot.owner = NONE;
+        }
+    }
+
+    /// One task fewer of `group` on attribute value `value`.
+    fn uncount_value(&mut self, group: u32, value: u32) {
+        let Some(c) = self.counts.get_mut(&(group, value)) else {
+            return;
+        };
+        *c -= 1;
+        if *c > 0 {
+            return;
+        }
+        self.counts.remove(&(group, value));
+        let key = self.values[value as usize].key;
+        let Some((head, n)) = self.used_values.get(&(group, key)).copied() else {
+            return;
+        };
+        // Unlink `value` from the (group, key) chain.
+        let (mut prev, mut link) = (NONE, head);
+        while link != NONE && self.used_links[link as usize].0 != value {
+            prev = link;
+            link = self.used_links[link as usize].1;
+        }
+        if link == NONE {
+            return;
+        }
+        let next = self.used_links[link as usize].1;
+        if n == 1 {
+            self.used_values.remove(&(group, key));
+        } else if prev == NONE {
+            self.used_values.insert((group, key), (next, n - 1));
+        } else {
+            self.used_links[prev as usize].1 = next;
+            self.used_values.insert((group, key), (head, n - 1));
+        }
     }
 
     fn count_values(&mut self, group: u32, values: &[u32]) {

@@ -111,6 +111,9 @@ impl OfferPool {
 
     /// Ids of the offers whose hold has run out at `now` (still held), sorted.
     pub fn expired_ids(&self, now: Duration) -> Vec<OfferId> {
+        if self.next_expiry().is_none_or(|first| first > now) {
+            return Vec::new();
+        }
         let mut ids: Vec<OfferId> =
             self.offers.iter().filter(|(_, h)| h.expires_at <= now).map(|(id, _)| id.clone()).collect();
         ids.sort();
@@ -148,6 +151,16 @@ impl OfferPool {
             self.take(id);
         }
         Ok(())
+    }
+
+    /// The live offers of one agent at `now`, sorted by id.
+    pub(crate) fn offers_of(&self, agent: &AgentId, now: Duration) -> Vec<&Offer> {
+        self.by_agent.get(agent).map_or(&[][..], Vec::as_slice).iter().filter_map(|id| self.live(id, now)).collect()
+    }
+
+    /// Removes one offer (used or declined by a plan), if held.
+    pub(crate) fn remove(&mut self, id: &OfferId) -> Option<Offer> {
+        self.take(id)
     }
 
     fn live(&self, id: &OfferId, now: Duration) -> Option<&Offer> {

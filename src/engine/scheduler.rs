@@ -1,0 +1,281 @@
+//! An engine with memory: the pass state and candidate indexes live from one pass to the next.
+//!
+//! [`Engine::plan`] compiles the whole cluster for every pass, which is right for what-if runs
+//! and one-shot solving but costs time linear in agents and running tasks even when one task
+//! arrived. A [`Scheduler`] owns the offer pool and the running tasks and keeps the compiled
+//! state up to date as events come in: an offer added, rescinded or expired reloads that agent;
+//! a task that starts or ends moves the counters by one. A pass then costs what its tasks cost.
+//! The state is rebuilt from scratch only when something new to it appears — an agent, a resource
+//! name, a role — so the steady state never pays for it.
+//!
+//! Unlike [`Engine::plan`], equal scores break on the order agents were first seen rather than
+//! on their ids (agent ids are not renumbered as agents arrive): still the same plan for the
+//! same sequence of calls.
+
+use std::time::Duration;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::pass::{decline_unused, place};
+use super::select::IndexCache;
+use super::state::PassState;
+use super::{Engine, PlanError};
+use crate::model::{AgentId, Offer, OfferId, RunningTask, TaskId, TaskSpec};
+use crate::plan::Plan;
+use crate::pool::{OfferPool, PoolError};
+
+/// Offers and running tasks with their compiled state, placing pending tasks pass by pass.
+///
+/// ```
+/// use std::time::Duration;
+/// use offerpack::{EngineConfig, Engine, Offer, Scheduler, TaskSpec};
+///
+/// let engine = Engine::new(EngineConfig::default()).unwrap();
+/// let mut scheduler = Scheduler::new(engine, Duration::from_secs(60));
+/// let now = Duration::ZERO;
+/// let offer = Offer::new("o1", "a1", "h1").with_scalar("cpus", 4.0).unwrap().with_scalar("mem", 4096.0).unwrap();
+/// scheduler.add_offer(offer, now).unwrap();
+/// let web = TaskSpec::builder("web-1", "web").scalar("cpus", 1.0).build().unwrap();
+/// let plan = scheduler.schedule(&[web], now).unwrap();
+/// assert_eq!(plan.launches.len(), 1);
+/// assert_eq!(scheduler.running_tasks(), 1); // placed tasks count as running from now on
+/// assert!(scheduler.task_ended(&"web-1".into()));
+/// ```
+#[derive(Debug)]
+pub struct Scheduler {
+    engine: Engine,
+    pool: OfferPool,
+    running: FxHashMap<TaskId, RunningTask>,
+    /// Running tasks per agent, to restate an agent's groups when one ends.
+    on_agent: FxHashMap<AgentId, Vec<TaskId>>,
+    /// The compiled state, or `None` when it must be rebuilt before the next pass.
+    state: Option<PassState>,
+    cache: IndexCache,
+    /// Agents touched (offers, tasks, placements) since the oldest cached index was synced.
+    log: Vec<u32>,
+}
+
+impl Scheduler {
+    /// A scheduler with an empty pool holding offers for `hold`.
+    pub fn new(engine: Engine, hold: Duration) -> Scheduler {
+        Scheduler {
+            engine,
+            pool: OfferPool::new(hold),
+            running: FxHashMap::default(),
+            on_agent: FxHashMap::default(),
+            state: None,
+            cache: IndexCache::default(),
+            log: Vec::new(),
+        }
+    }
+
+    /// The offers held.
+    pub fn pool(&self) -> &OfferPool {
+        &self.pool
+    }
+
+    /// Number of tasks counted as running (given, or placed by a pass and not ended).
+    pub fn running_tasks(&self) -> usize {
+        self.running.len()
+    }
+
+    /// Holds a new offer.
+    pub fn add_offer(&mut self, offer: Offer, now: Duration) -> Result<(), PoolError> {
+        let agent = offer.agent_id.clone();
+        self.pool.add(offer, now)?;
+        self.reload(&agent, now);
+        Ok(())
+    }
+
+    /// Drops a rescinded offer.
+    pub fn rescind(&mut self, id: &OfferId, now: Duration) -> Result<Offer, PoolError> {
+        let offer = self.pool.rescind(id)?;
+        self.reload(&offer.agent_id, now);
+        Ok(offer)
+    }
+
+    /// Drops every offer of a lost agent; returns them.
+    pub fn remove_agent(&mut self, agent: &AgentId, now: Duration) -> Vec<Offer> {
+        let offers = self.pool.remove_agent(agent);
+        self.reload(agent, now);
+        offers
+    }
+
+    /// Counts a task that runs (one this scheduler did not place, e.g. found by reconciliation).
+    pub fn task_running(&mut self, task: RunningTask) -> Result<(), PlanError> {
+        if self.running.contains_key(&task.id) {
+            return Err(PlanError::DuplicateTask(task.id));
+        }
+        if let Some(state) = &mut self.state {
+            state.add_running(std::slice::from_ref(&task));
+            if let Some(&agent) = state.agent_index.get(&task.agent_id) {
+                self.log.push(agent);
+            }
+        }
+        self.insert_running(task);
+        Ok(())
+    }
+
+    fn insert_running(&mut self, task: RunningTask) {
+        self.on_agent.entry(task.agent_id.clone()).or_default().push(task.id.clone());
+        self.running.insert(task.id.clone(), task);
+    }
+
+    /// Forgets a task that finished, failed or was lost; false if it was not running.
+    pub fn task_ended(&mut self, id: &TaskId) -> bool {
+        let Some(task) = self.running.remove(id) else {
+            return false;
+        };
+        let left: &[TaskId] = match self.on_agent.get_mut(&task.agent_id) {
+            Some(ids) => {
+                ids.retain(|t| t != id);
+                ids
+            }
+            None => &[],
+        };
+        if let Some(state) = &mut self.state {
+            state.remove_running(&task);
+            if let Some(&agent) = state.agent_index.get(&task.agent_id) {
+                let groups: Vec<u32> =
+                    left.iter().filter_map(|t| self.running.get(t)).map(|t| state.group(&t.group)).collect();
+                state.regroup(agent, groups);
+                self.log.push(agent);
+            }
+        }
+        if left.is_empty() {
+            self.on_agent.remove(&task.agent_id);
+        }
+        true
+    }
+
+    /// Plans one pass at `now` and applies it: expired offers go, offers launched on or declined
+    /// leave the pool, and placed tasks count as running until [`Scheduler::task_ended`].
+    pub fn schedule(&mut self, pending: &[TaskSpec], now: Duration) -> Result<Plan, PlanError> {
+        self.check_ids(pending)?;
+        let expired = self.pool.expire(now);
+        for offer in &expired {
+            self.reload(&offer.agent_id, now);
+        }
+        let asks_known = |state: &PassState| {
+            pending.iter().flat_map(|t| &t.resources).all(|(name, _)| state.dims.get_shared(name).is_some())
+        };
+        if !self.state.as_ref().is_some_and(asks_known) {
+            self.rebuild(pending, now);
+        }
+        let Some(state) = self.state.as_mut() else {
+            return Ok(Plan::default());
+        };
+        let mut plan = place(&self.engine, state, pending, Some(&mut self.cache), &mut self.log);
+        if self.engine.config().decline_unused {
+            decline_unused(state, &mut plan);
+        }
+        plan.expired = expired.into_iter().map(|o| o.id).collect();
+        self.settle(&plan, now);
+        self.trim_log();
+        Ok(plan)
+    }
+
+    /// Applies a plan: consumed offers leave, launched tasks become running tasks.
+    fn settle(&mut self, plan: &Plan, now: Duration) {
+        let mut touched: FxHashSet<AgentId> = FxHashSet::default();
+        if let Some(state) = &mut self.state {
+            for launch in &plan.launches {
+                let Some(&agent) = state.agent_index.get(&launch.agent_id) else {
+                    continue;
+                };
+                let mut held: Vec<(std::sync::Arc<str>, crate::Quantity)> = Vec::new();
+                for a in &launch.resources {
+                    if let Some(d) = state.dims.get_shared(&a.name) {
+                        state.hold(agent, d as usize, a.amount.milli());
+                    }
+                    match held.iter_mut().find(|(n, _)| *n == a.name) {
+                        Some((_, q)) => *q += a.amount,
+                        None => held.push((a.name.clone(), a.amount)),
+                    }
+                }
+                // Host details keep the task counted on its host's attributes if the agent
+                // leaves the state in a rebuild (an agent without offers is not compiled).
+                let attributes =
+                    launch.offer_ids.first().and_then(|id| self.pool.get(id)).map(|o| o.attributes.clone());
+                let task = RunningTask {
+                    id: launch.task_id.clone(),
+                    group: launch.group.clone(),
+                    agent_id: launch.agent_id.clone(),
+                    resources: held,
+                    host: Some((launch.hostname.clone(), attributes.unwrap_or_default())),
+                };
+                self.on_agent.entry(task.agent_id.clone()).or_default().push(task.id.clone());
+                self.running.insert(task.id.clone(), task);
+            }
+        }
+        for id in plan.launches.iter().flat_map(|l| l.offer_ids.iter()).chain(&plan.declined) {
+            if let Some(offer) = self.pool.remove(id) {
+                touched.insert(offer.agent_id);
+            }
+        }
+        let mut touched: Vec<AgentId> = touched.into_iter().collect();
+        touched.sort();
+        for agent in &touched {
+            self.reload(agent, now);
+        }
+    }
+
+    /// Brings the compiled state of `agent` in line with its live offers; an agent or resource
+    /// the state does not know yet means a rebuild before the next pass.
+    fn reload(&mut self, agent: &AgentId, now: Duration) {
+        let Some(state) = &mut self.state else {
+            return;
+        };
+        let offers = self.pool.offers_of(agent, now);
+        match state.agent_index.get(agent) {
+            Some(&idx) if state.knows(&offers) => {
+                state.reload_agent(idx, &offers);
+                self.log.push(idx);
+            }
+            Some(_) => self.state = None,
+            None if offers.is_empty() => {}
+            None => self.state = None,
+        }
+    }
+
+    /// Compiles the state from the pool and the running tasks; cached indexes go.
+    fn rebuild(&mut self, pending: &[TaskSpec], now: Duration) {
+        let mut running: Vec<RunningTask> = self.running.values().cloned().collect();
+        running.sort_by(|a, b| a.id.cmp(&b.id));
+        let asked = pending.iter().flat_map(|t| t.resources.iter().map(|(n, _)| n));
+        self.state = Some(PassState::build(&self.pool, now, asked, &running));
+        self.cache.clear();
+        self.log.clear();
+    }
+
+    /// Drops the part of the log every cached index has seen; past a bound, drops the indexes.
+    fn trim_log(&mut self) {
+        let agents = self.state.as_ref().map_or(0, |s| s.agents.len());
+        if self.log.len() <= 2 * agents + 1024 {
+            return;
+        }
+        match self.cache.synced_from() {
+            Some(seen) if seen > 0 => {
+                self.log.drain(..seen);
+                self.cache.forget_log(seen);
+            }
+            None => self.log.clear(),
+            Some(_) => {}
+        }
+        if self.log.len() > 2 * agents + 1024 {
+            self.cache.clear();
+            self.log.clear();
+        }
+    }
+
+    /// Pending ids must be unique and not running.
+    fn check_ids(&self, pending: &[TaskSpec]) -> Result<(), PlanError> {
+        let mut seen: FxHashSet<&TaskId> = FxHashSet::default();
+        for task in pending {
+            if self.running.contains_key(&task.id) || !seen.insert(&task.id) {
+                return Err(PlanError::DuplicateTask(task.id.clone()));
+            }
+        }
+        Ok(())
+    }
+}
