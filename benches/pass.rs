@@ -1,8 +1,11 @@
 //! One scheduling pass over synthetic workloads, by scenario and size.
 //!
 //! Each benchmark prints the packing it reached (agents used, tasks placed) beside criterion's
-//! time, so a faster pass that packs worse is visible. Run: `cargo bench --bench pass`.
+//! time, so a faster pass that packs worse is visible; the constrained scenario also prints its
+//! `hostname:UNIQUE` violations and the largest per-group zone skew (most minus fewest tasks of
+//! a group in one zone, over all zones). Run: `cargo bench --bench pass`.
 
+use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -22,17 +25,58 @@ fn plan(engine: &Engine, w: &Workload) -> Plan {
     engine.plan(&w.pool, &w.tasks, &w.running, Duration::ZERO).expect("generated task ids are unique")
 }
 
+/// Tasks per hostname or per zone.
+type Tally<'a> = HashMap<&'a str, u32>;
+
+/// (`hostname:UNIQUE` violations, largest per-group zone skew) of a plan.
+fn spread_check(w: &Workload, plan: &Plan) -> (usize, u32) {
+    let place: HashMap<&str, (&str, &str)> = w
+        .offers
+        .iter()
+        .map(|o| {
+            let zone = o.attributes.get("zone").map_or("", |z| z.as_str());
+            (o.agent_id.as_str(), (&*o.hostname, zone))
+        })
+        .collect();
+    let zones: Vec<&str> = {
+        let mut z: Vec<&str> = place.values().map(|(_, zone)| *zone).collect();
+        z.sort_unstable();
+        z.dedup();
+        z
+    };
+    let mut per_group: HashMap<&str, (Tally<'_>, Tally<'_>)> = HashMap::new();
+    for launch in &plan.launches {
+        let (host, zone) = place[launch.agent_id.as_str()];
+        let (hosts, zone_counts) = per_group.entry(launch.group.as_str()).or_default();
+        *hosts.entry(host).or_default() += 1;
+        *zone_counts.entry(zone).or_default() += 1;
+    }
+    let mut violations = 0;
+    let mut skew = 0;
+    for (hosts, zone_counts) in per_group.values() {
+        violations += hosts.values().filter(|&&n| n > 1).count();
+        let counts: Vec<u32> = zones.iter().map(|z| zone_counts.get(z).copied().unwrap_or(0)).collect();
+        skew = skew.max(counts.iter().max().unwrap_or(&0) - counts.iter().min().unwrap_or(&0));
+    }
+    (violations, skew)
+}
+
 fn scenario(c: &mut Criterion, name: &str, constraints: ConstraintMix) {
     let mut group = c.benchmark_group(name);
     group.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
     for (agents, tasks) in SIZES {
         let w = workload(agents, tasks, constraints);
         let engine = Engine::new(EngineConfig { fitness: w.fitness.clone(), ..EngineConfig::default() }).unwrap();
-        let stats = plan(&engine, &w).stats;
+        let first = plan(&engine, &w);
+        let stats = &first.stats;
         eprintln!(
             "{name}/{agents}x{tasks}: {} agents used, {} of {} tasks placed, {} task classes",
             stats.agents_used, stats.tasks_placed, tasks, stats.task_classes
         );
+        if constraints != ConstraintMix::None {
+            let (violations, skew) = spread_check(&w, &first);
+            eprintln!("{name}/{agents}x{tasks}: {violations} hostname:UNIQUE violations, largest zone skew {skew}");
+        }
         group.bench_with_input(BenchmarkId::from_parameter(format!("{agents}x{tasks}")), &w, |b, w| {
             b.iter(|| black_box(plan(&engine, w)))
         });

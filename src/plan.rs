@@ -57,7 +57,8 @@ pub struct Unplaced {
     pub task_id: TaskId,
     /// Each reason with the number of agents rejected for it; each agent counts once, under the
     /// first stage it failed (resources, then ports, then exclusivity, then hard constraints).
-    pub reasons: Vec<ReasonCount>,
+    /// Shared by the tasks of one kind that a pass left unplaced for the same reasons.
+    pub reasons: Arc<[ReasonCount]>,
     /// Agents with live offers in the pass.
     pub agents_considered: u32,
 }

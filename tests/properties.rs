@@ -466,7 +466,7 @@ fn checker_catches_claims_and_unexplained_tasks() {
         check_plan(&w, &bad),
         Err(Violation::Claimed { task: "t1".into(), agent: "a0".into(), owner: "g".into() })
     );
-    plan.unplaced[0].reasons.clear();
+    plan.unplaced[0].reasons = Arc::from([]);
     assert_eq!(check_plan(&w, &plan), Err(Violation::Unexplained { task: "t1".into(), rejected: 0, considered: 1 }));
 }
 

@@ -3,6 +3,8 @@
 //! Counts live in arrays sized by the class (one slot per asked resource, specific port and hard
 //! constraint); nothing is formatted or allocated per agent.
 
+use std::sync::Arc;
+
 use rustc_hash::FxHashMap;
 
 use super::class::TaskClass;
@@ -13,8 +15,20 @@ use crate::plan::{Plan, Reason, ReasonCount, Unplaced};
 use crate::plugins::{AgentView, PassView, TaskView};
 use crate::resources::Quantity;
 
+/// What an explanation depends on: the asks, and the group only when something group-dependent
+/// (a hard constraint, an agent held exclusively) can reject. Classes that differ only by group
+/// share one explanation.
+#[derive(PartialEq, Eq, Hash)]
+struct ExplainKey<'a> {
+    ask: &'a [(u16, i64)],
+    ports: &'a crate::model::PortRequest,
+    roles: &'a [u16],
+    hard: Vec<usize>,
+    group: u32,
+}
+
 /// Explains every unplaced task (positions in `pending`) against the state the pass ended in,
-/// once per class: later placements only take resources and add tasks, so a task that found no
+/// once per kind of task: later placements only take resources and add tasks, so a task that found no
 /// agent at its turn finds none now, for the reasons counted. (Constraints that loosen as tasks
 /// are placed — hard `GROUP_BY`, `BALANCE` — are the exception: agents they would now admit are
 /// counted under [`Reason::BlockedAtItsTurn`].)
@@ -26,17 +40,33 @@ pub(crate) fn explain_all(
     unplaced: &[usize],
     plan: &mut Plan,
 ) {
-    let mut by_class: FxHashMap<u32, Vec<ReasonCount>> = FxHashMap::default();
+    let mut by_key: FxHashMap<ExplainKey<'_>, Arc<[ReasonCount]>> = FxHashMap::default();
+    // The reasons of each class already explained (most unplaced tasks repeat their class).
+    let mut by_class: FxHashMap<u32, Arc<[ReasonCount]>> = FxHashMap::default();
     let agents_considered = state.agents.len() as u32;
+    let any_claimed = state.agents.iter().any(|a| a.owner != super::state::NONE);
     plan.unplaced.reserve(unplaced.len());
     for &t in unplaced {
         let task = &pending[t];
-        let c = class_of[t];
-        let reasons = by_class.entry(c).or_insert_with(|| {
-            let class = &classes[c as usize];
-            explain(state, class, &TaskView { id: &task.id, group_id: &task.group, class })
-        });
-        plan.unplaced.push(Unplaced { task_id: task.id.clone(), reasons: reasons.clone(), agents_considered });
+        if let Some(reasons) = by_class.get(&class_of[t]) {
+            let reasons = reasons.clone();
+            plan.unplaced.push(Unplaced { task_id: task.id.clone(), reasons, agents_considered });
+            continue;
+        }
+        let class = &classes[class_of[t] as usize];
+        let key = ExplainKey {
+            ask: &class.ask,
+            ports: &class.ports,
+            roles: &class.roles,
+            hard: class.hard.iter().map(|c| std::sync::Arc::as_ptr(c) as *const () as usize).collect(),
+            group: if any_claimed || !class.hard.is_empty() { class.group } else { super::state::NONE },
+        };
+        let reasons = by_key
+            .entry(key)
+            .or_insert_with(|| explain(state, class, &TaskView { id: &task.id, group_id: &task.group, class }).into())
+            .clone();
+        by_class.insert(class_of[t], reasons.clone());
+        plan.unplaced.push(Unplaced { task_id: task.id.clone(), reasons, agents_considered });
     }
 }
 

@@ -94,9 +94,10 @@ pub(crate) fn place(
         explain_all(state, &classes, &class_of, pending, &unplaced, &mut plan);
     } else {
         let agents_considered = state.agents.len() as u32;
+        let none: std::sync::Arc<[crate::plan::ReasonCount]> = std::sync::Arc::from([]);
         plan.unplaced = unplaced
             .iter()
-            .map(|&t| Unplaced { task_id: pending[t].id.clone(), reasons: Vec::new(), agents_considered })
+            .map(|&t| Unplaced { task_id: pending[t].id.clone(), reasons: none.clone(), agents_considered })
             .collect();
     }
     selector.finish();

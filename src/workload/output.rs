@@ -210,14 +210,14 @@ mod tests {
             unplaced: vec![Unplaced {
                 task_id: "t2".into(),
                 agents_considered: 1,
-                reasons: vec![ReasonCount {
+                reasons: Arc::from(vec![ReasonCount {
                     reason: Reason::Shortfall {
                         resource: Arc::from("cpus"),
                         asked: Quantity::from_units(8),
                         best_available: Quantity::new(2.5).unwrap(),
                     },
                     agents: 1,
-                }],
+                }]),
             }],
             declined: vec!["o2".into()],
             expired: vec![],

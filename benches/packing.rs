@@ -1,0 +1,70 @@
+//! Packing quality beside speed: irregular task shapes that pull cpu and memory apart.
+//!
+//! For each workload the bench prints the capacity used — agents counted in units of the small
+//! agent (a 32-cpu agent is two) — against the lower bound max(Σcpu / 16, Σmem / 64 GiB), for
+//! the default packing (fill agents) and for task-by-task best fit (Fenzo's greedy), then times
+//! the default pass. Run: `cargo bench --bench packing`.
+
+use std::collections::HashSet;
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use offerpack::workload::{generate, GenOptions, Shapes, Workload};
+use offerpack::{Engine, EngineConfig, Packing, Plan};
+
+/// Cpus and memory (MiB) of the small agent: one capacity unit.
+const UNIT: (f64, f64) = (16.0, 65536.0);
+
+fn workload(shapes: Shapes) -> Workload {
+    let options = GenOptions { agents: 5_000, tasks: 20_000, seed: 42, shapes, ..GenOptions::default() };
+    generate(&options).expect("generated workloads are valid")
+}
+
+fn engine(w: &Workload, packing: Packing) -> Engine {
+    Engine::new(EngineConfig { fitness: w.fitness.clone(), packing, ..EngineConfig::default() }).unwrap()
+}
+
+fn plan(engine: &Engine, w: &Workload) -> Plan {
+    engine.plan(&w.pool, &w.tasks, &w.running, Duration::ZERO).expect("generated task ids are unique")
+}
+
+/// The lower bound on capacity units: total demand over the unit, in the tighter resource.
+fn lower_bound(w: &Workload) -> f64 {
+    let sum = |name: &str| -> f64 { w.tasks.iter().map(|t| t.ask(name).as_f64()).sum() };
+    (sum("cpus") / UNIT.0).max(sum("mem") / UNIT.1)
+}
+
+/// Capacity units of the agents the plan uses.
+fn units_used(w: &Workload, plan: &Plan) -> f64 {
+    let used: HashSet<&str> = plan.launches.iter().map(|l| l.agent_id.as_str()).collect();
+    w.offers.iter().filter(|o| used.contains(o.agent_id.as_str())).map(|o| o.scalar("cpus").as_f64() / UNIT.0).sum()
+}
+
+fn packing(c: &mut Criterion) {
+    let mut group = c.benchmark_group("packing");
+    group.sample_size(20).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
+    for (name, shapes) in [("irregular", Shapes::Irregular), ("uniform", Shapes::Uniform)] {
+        let w = workload(shapes);
+        let bound = lower_bound(&w);
+        let fill = engine(&w, Packing::FillAgents);
+        let greedy = engine(&w, Packing::TaskByTask);
+        let (filled, best_fit) = (plan(&fill, &w), plan(&greedy, &w));
+        let report = |label: &str, p: &Plan| {
+            let units = units_used(&w, p);
+            eprintln!(
+                "packing/{name}/5000x20000 {label}: {} of 20000 placed, {} agents, {units} units, lower bound {bound:.1}, {:.2}% over",
+                p.stats.tasks_placed,
+                p.stats.agents_used,
+                (units / bound - 1.0) * 100.0
+            );
+        };
+        report("fill agents", &filled);
+        report("task by task (Fenzo-style best fit)", &best_fit);
+        group.bench_with_input(BenchmarkId::new(name, "5000x20000"), &w, |b, w| b.iter(|| black_box(plan(&fill, w))));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, packing);
+criterion_main!(benches);
