@@ -30,7 +30,7 @@ fn remainder(offer: &Offer, plan: &Plan) -> Offer {
             ResourceValue::Scalar(q) => {
                 let used: Quantity = launches
                     .iter()
-                    .flat_map(|l| &l.resources)
+                    .flat_map(|l| l.resources.iter())
                     .filter(|a| a.name == r.name)
                     .fold(Quantity::ZERO, |sum, a| sum + a.amount);
                 ResourceValue::Scalar(q.saturating_sub(used))

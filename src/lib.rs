@@ -35,7 +35,7 @@ pub use model::{
     AgentId, AttrValue, Attributes, GroupId, ModelError, Offer, OfferId, OfferedResource, PortRequest, ResourceValue,
     Role, RunningTask, SoftTerm, TaskBuilder, TaskId, TaskSpec,
 };
-pub use plan::{Accept, Allocation, Launch, Plan, PlanStats, Reason, ReasonCount, Unplaced};
+pub use plan::{Accept, Allocation, GrantedPorts, Launch, Plan, PlanStats, Reason, ReasonCount, Unplaced};
 pub use pool::{OfferPool, PoolError};
 pub use resources::{PortRange, PortSet, Quantity, QuantityError};
 

@@ -33,10 +33,77 @@ pub struct Launch {
     pub hostname: Arc<str>,
     /// Every offer of the agent: Mesos takes one ACCEPT per agent naming all of them.
     pub offer_ids: Arc<[OfferId]>,
-    /// Scalar resources given, split by the role they were offered under.
-    pub resources: Vec<Allocation>,
+    /// Scalar resources given, split by the role they were offered under (shared by launches of
+    /// one kind of task that took the same split).
+    pub resources: Arc<[Allocation]>,
     /// Ports given, with their role.
-    pub ports: Vec<(u16, Role)>,
+    pub ports: GrantedPorts,
+}
+
+/// The ports a launch was given, each with the role it was offered under.
+///
+/// A list that keeps up to two ports inline, so the usual launch asks the allocator for none.
+///
+/// ```
+/// use offerpack::{GrantedPorts, Role};
+/// let mut ports = GrantedPorts::new();
+/// ports.push((31000, Role::unreserved()));
+/// assert_eq!(ports.len(), 1);
+/// assert_eq!(ports[0].0, 31000);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GrantedPorts(smallvec::SmallVec<[(u16, Role); 2]>);
+
+impl GrantedPorts {
+    /// No ports.
+    pub fn new() -> GrantedPorts {
+        GrantedPorts::default()
+    }
+
+    /// Room for `n` ports.
+    pub fn with_capacity(n: usize) -> GrantedPorts {
+        GrantedPorts(smallvec::SmallVec::with_capacity(n))
+    }
+
+    /// Adds a port.
+    pub fn push(&mut self, port: (u16, Role)) {
+        self.0.push(port);
+    }
+}
+
+impl std::ops::Deref for GrantedPorts {
+    type Target = [(u16, Role)];
+
+    fn deref(&self) -> &[(u16, Role)] {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for GrantedPorts {
+    fn deref_mut(&mut self) -> &mut [(u16, Role)] {
+        &mut self.0
+    }
+}
+
+impl<'a> IntoIterator for &'a GrantedPorts {
+    type Item = &'a (u16, Role);
+    type IntoIter = std::slice::Iter<'a, (u16, Role)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl FromIterator<(u16, Role)> for GrantedPorts {
+    fn from_iter<I: IntoIterator<Item = (u16, Role)>>(iter: I) -> GrantedPorts {
+        GrantedPorts(iter.into_iter().collect())
+    }
+}
+
+impl From<Vec<(u16, Role)>> for GrantedPorts {
+    fn from(ports: Vec<(u16, Role)>) -> GrantedPorts {
+        GrantedPorts(smallvec::SmallVec::from_vec(ports))
+    }
 }
 
 /// An amount of one resource taken from one role.

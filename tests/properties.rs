@@ -351,7 +351,9 @@ proptest! {
                 matches!(check(&w, &plan), Err(Violation::TaskTwice(_)))
             }
             2 => {
-                plan.launches[0].resources[0].amount += Quantity::from_milli(1);
+                let mut resources = plan.launches[0].resources.to_vec();
+                resources[0].amount += Quantity::from_milli(1);
+                plan.launches[0].resources = resources.into();
                 matches!(check(&w, &plan), Err(Violation::WrongAmount { .. }))
             }
             3 => {
@@ -426,8 +428,10 @@ fn forced(first: TaskSpec, second: TaskSpec, port: u16) -> (Workload, Plan, Plan
     let (mut bad, task) = (plan.clone(), &w.tasks[1]);
     let mut launch = bad.launches[0].clone();
     (launch.task_id, launch.group) = (task.id.clone(), task.group.clone());
-    launch.resources.iter_mut().for_each(|a| a.amount = task.ask(&a.name));
-    launch.ports = vec![(port, Role::unreserved())];
+    let mut resources = launch.resources.to_vec();
+    resources.iter_mut().for_each(|a| a.amount = task.ask(&a.name));
+    launch.resources = resources.into();
+    launch.ports = vec![(port, Role::unreserved())].into();
     bad.launches.push(launch);
     bad.unplaced.clear();
     (bad.stats.tasks_placed, bad.stats.tasks_unplaced) = (2, 0);

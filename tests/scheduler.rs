@@ -46,7 +46,7 @@ fn as_running(plan: &Plan, w: &Workload) -> Vec<RunningTask> {
         .iter()
         .map(|l| {
             let mut held: Vec<(std::sync::Arc<str>, Quantity)> = Vec::new();
-            for a in &l.resources {
+            for a in l.resources.iter() {
                 match held.iter_mut().find(|(n, _)| *n == a.name) {
                     Some((_, q)) => *q += a.amount,
                     None => held.push((a.name.clone(), a.amount)),

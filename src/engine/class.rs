@@ -14,6 +14,8 @@ use crate::plugins::{HardConstraint, Scope};
 /// One class of interchangeable tasks.
 #[derive(Debug)]
 pub(crate) struct TaskClass {
+    /// Position in the pass's class list.
+    pub id: u32,
     pub group: u32,
     /// Non-zero asks as (dimension, thousandths), in the task's resource order.
     pub ask: Vec<(u16, i64)>,
@@ -141,7 +143,7 @@ pub(crate) fn compile(state: &mut PassState, tasks: &[TaskSpec], fitness_weight:
         };
         let next = classes.len() as u32;
         let c = *index.entry(key).or_insert_with_key(|key| {
-            classes.push(build_class(state, task, key, fitness_weight));
+            classes.push(build_class(state, task, key, fitness_weight, next));
             next
         });
         of_task.push(c);
@@ -168,7 +170,7 @@ fn same_class(a: &TaskSpec, b: &TaskSpec) -> bool {
             .all(|(x, y)| Arc::ptr_eq(&x.constraint, &y.constraint) && x.weight.to_bits() == y.weight.to_bits())
 }
 
-fn build_class(state: &PassState, task: &TaskSpec, key: &ClassKey, fitness_weight: f64) -> TaskClass {
+fn build_class(state: &PassState, task: &TaskSpec, key: &ClassKey, fitness_weight: f64, id: u32) -> TaskClass {
     let roles = match &key.roles {
         None => state.default_role_order.clone(),
         Some(list) => {
@@ -182,6 +184,7 @@ fn build_class(state: &PassState, task: &TaskSpec, key: &ClassKey, fitness_weigh
         }
     };
     TaskClass {
+        id,
         group: key.group,
         ask: key.ask.clone(),
         ask_names: task.resources.iter().map(|(n, _)| n.clone()).collect(),

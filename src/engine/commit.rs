@@ -1,27 +1,48 @@
 //! Committing a placement: take resources and ports, update counters, build the launch.
 
+use std::sync::Arc;
+
 use super::class::TaskClass;
 use super::state::PassState;
-use crate::model::{Role, TaskSpec};
-use crate::plan::{Allocation, Launch};
+use crate::model::TaskSpec;
+use crate::plan::{Allocation, GrantedPorts, Launch};
 use crate::resources::Quantity;
 
 /// Places `task` (of `class`) on `agent`; the caller has checked that it fits.
 pub(crate) fn commit(state: &mut PassState, class: &TaskClass, task: &TaskSpec, agent: u32) -> Launch {
     let mut split = std::mem::take(&mut state.split_scratch);
-    let mut resources = Vec::with_capacity(class.ask.len());
+    let mut parts = std::mem::take(&mut state.parts_scratch);
+    parts.clear();
     for (i, &(dim, amount)) in class.ask.iter().enumerate() {
         split.clear();
         state.take(agent, dim as usize, &class.roles, amount, &mut split);
-        for &(role, part) in &split {
-            resources.push(Allocation {
-                name: class.ask_names[i].clone(),
-                role: state.role_values[role as usize].clone(),
-                amount: Quantity::from_milli(part as u64),
-            });
-        }
+        parts.extend(split.iter().map(|&(role, part)| (i as u16, role, part)));
     }
     state.split_scratch = split;
+    let c = class.id as usize;
+    if state.allocation_memo.len() <= c {
+        state.allocation_memo.resize_with(c + 1, || None);
+    }
+    let resources = match &mut state.allocation_memo[c] {
+        Some((previous, shared)) if *previous == parts => {
+            state.parts_scratch = parts;
+            shared.clone()
+        }
+        memo => {
+            let made: Arc<[Allocation]> = parts
+                .iter()
+                .map(|&(i, role, part)| Allocation {
+                    name: class.ask_names[i as usize].clone(),
+                    role: state.role_values[role as usize].clone(),
+                    amount: Quantity::from_milli(part as u64),
+                })
+                .collect();
+            // The old split's buffer becomes the scratch for the next commit.
+            let old = memo.replace((parts, made.clone()));
+            state.parts_scratch = old.map(|(buffer, _)| buffer).unwrap_or_default();
+            made
+        }
+    };
     let ports = take_ports(state, class, agent);
     state.count_on_agent(agent, class.group);
     let slot = &mut state.agents[agent as usize];
@@ -40,14 +61,14 @@ pub(crate) fn commit(state: &mut PassState, class: &TaskClass, task: &TaskSpec, 
 }
 
 /// Takes the specific ports, then the lowest free ones, from accepted roles in order.
-fn take_ports(state: &mut PassState, class: &TaskClass, agent: u32) -> Vec<(u16, Role)> {
+fn take_ports(state: &mut PassState, class: &TaskClass, agent: u32) -> GrantedPorts {
     let total = class.ports.total() as usize;
     if total == 0 {
-        return Vec::new();
+        return GrantedPorts::new();
     }
     let PassState { agents, role_values, .. } = state;
     let sets = &mut agents[agent as usize].ports;
-    let mut given: Vec<(u16, Role)> = Vec::with_capacity(total);
+    let mut given = GrantedPorts::with_capacity(total);
     for &port in &class.ports.specific {
         for &role in &class.roles {
             if let Some((_, set)) = sets.iter_mut().find(|(r, _)| *r == role) {

@@ -49,6 +49,7 @@ pub(crate) fn place(
     log: &mut Vec<u32>,
 ) -> Plan {
     let fitness = &*engine.config.fitness;
+    state.allocation_memo.clear();
     let (mut classes, class_of) = compile(state, pending, engine.config.fitness_weight);
     let keys = assign_indexes(&mut classes);
     let mut order: Vec<usize> = (0..pending.len()).collect();

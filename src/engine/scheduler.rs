@@ -184,7 +184,7 @@ impl Scheduler {
                     continue;
                 };
                 let mut held: Vec<(std::sync::Arc<str>, crate::Quantity)> = Vec::new();
-                for a in &launch.resources {
+                for a in launch.resources.iter() {
                     if let Some(d) = state.dims.get_shared(&a.name) {
                         state.hold(agent, d as usize, a.amount.milli());
                     }

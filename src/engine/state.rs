@@ -8,6 +8,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use crate::model::{AgentId, Attributes, GroupId, Offer, OfferId, ResourceValue, Role, RunningTask};
+use crate::plan::Allocation;
 use crate::pool::{AgentOffers, OfferPool};
 use crate::resources::{PortSet, CPUS, DISK, GPUS, MEM, NETWORK};
 
@@ -156,6 +157,11 @@ pub(crate) struct PassState {
     pub group_total: Vec<u32>,
     /// Reused buffer for the per-role split of one commit.
     pub split_scratch: Vec<(u16, i64)>,
+    /// Per class of the current pass: the last split taken as (ask index, role, amount), and
+    /// the allocations made of it, shared by every launch that takes the same split.
+    pub allocation_memo: Vec<Option<(Vec<(u16, u16, i64)>, Arc<[Allocation]>)>>,
+    /// Reused buffer for the split of one commit over all asks.
+    pub parts_scratch: Vec<(u16, u16, i64)>,
 }
 
 impl PassState {
@@ -243,6 +249,8 @@ impl PassState {
             used_links: Vec::new(),
             group_total: Vec::new(),
             split_scratch: Vec::new(),
+            allocation_memo: Vec::new(),
+            parts_scratch: Vec::new(),
             dims,
             role_values: roles.names.iter().map(|r| Role::new(&**r)).collect(),
             roles,

@@ -61,10 +61,10 @@ impl Carver {
     fn take_all(&mut self, launch: &Launch) -> Result<Vec<v1::Resource>, String> {
         let mut allocation: Option<String> = None;
         let mut out = Vec::new();
-        for wanted in &launch.resources {
+        for wanted in launch.resources.iter() {
             self.take_scalar(&wanted.name, &wanted.role, wanted.amount, &mut allocation, &mut out)?;
         }
-        let mut ports = launch.ports.clone();
+        let mut ports = launch.ports.to_vec();
         ports.sort();
         for (port, role) in &ports {
             self.take_port(*port, role, &mut allocation, &mut out)?;

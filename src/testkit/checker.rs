@@ -195,7 +195,7 @@ fn check_launches(workload: &Workload, plan: &Plan, agents: &Agents<'_>) -> Resu
                 });
             }
         }
-        for a in &launch.resources {
+        for a in launch.resources.iter() {
             if task.ask(&a.name).is_zero() {
                 let wrong = Violation::WrongAmount {
                     task: task.id.clone(),
@@ -502,7 +502,7 @@ fn replay(workload: &Workload, plan: &Plan) -> Result<(), Violation> {
             let (task, agent) = (task.id.clone(), launch.agent_id.clone());
             return Err(Violation::ConstraintBroken { task, agent, constraint: c.name().to_owned() });
         }
-        for a in &launch.resources {
+        for a in launch.resources.iter() {
             if let (Some(dim), Some(role)) = (state.dims.get(&a.name), state.roles.get(a.role.as_str())) {
                 split.clear();
                 state.take(agent, dim as usize, &[role as u16], a.amount.milli(), &mut split);

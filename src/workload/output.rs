@@ -200,12 +200,12 @@ mod tests {
                 agent_id: "a1".into(),
                 hostname: Arc::from("h1"),
                 offer_ids: Arc::from(vec![OfferId::new("o1")]),
-                resources: vec![Allocation {
+                resources: Arc::from(vec![Allocation {
                     name: Arc::from("cpus"),
                     role: Role::unreserved(),
                     amount: Quantity::new(1.5).unwrap(),
-                }],
-                ports: vec![(31000, Role::unreserved())],
+                }]),
+                ports: vec![(31000, Role::unreserved())].into(),
             }],
             unplaced: vec![Unplaced {
                 task_id: "t2".into(),
