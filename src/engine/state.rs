@@ -117,6 +117,10 @@ fn add_ports(ports: &mut Vec<(u16, PortSet)>, role: u16, set: &PortSet) {
     }
 }
 
+/// A split of one commit over all asks — (ask index, role, amount) — and the allocations made
+/// of it.
+pub(crate) type SplitMemo = (Vec<(u16, u16, i64)>, Arc<[Allocation]>);
+
 /// Everything a pass reads and updates.
 #[derive(Debug)]
 pub(crate) struct PassState {
@@ -159,7 +163,7 @@ pub(crate) struct PassState {
     pub split_scratch: Vec<(u16, i64)>,
     /// Per class of the current pass: the last split taken as (ask index, role, amount), and
     /// the allocations made of it, shared by every launch that takes the same split.
-    pub allocation_memo: Vec<Option<(Vec<(u16, u16, i64)>, Arc<[Allocation]>)>>,
+    pub allocation_memo: Vec<Option<SplitMemo>>,
     /// Reused buffer for the split of one commit over all asks.
     pub parts_scratch: Vec<(u16, u16, i64)>,
 }
