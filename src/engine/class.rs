@@ -2,6 +2,9 @@
 //!
 //! A class is compiled once per pass: resource names become dimension indices, roles become role
 //! indices, and the plugins are sorted by [`Scope`] so each stage asks only the ones it must.
+//! Everything but the group lives in a [`ClassShape`] that classes of many groups share: a
+//! thousand groups with the same asks and constraints compile one shape and a thousand cheap
+//! classes.
 
 use std::sync::Arc;
 
@@ -11,12 +14,30 @@ use super::state::PassState;
 use crate::model::{PortRequest, SoftTerm, TaskSpec};
 use crate::plugins::{HardConstraint, Scope};
 
-/// One class of interchangeable tasks.
+/// One class of interchangeable tasks: a group and a shape.
 #[derive(Debug)]
 pub(crate) struct TaskClass {
     /// Position in the pass's class list.
     pub id: u32,
     pub group: u32,
+    /// The candidate index this class uses, when indexable.
+    pub index_slot: u32,
+    pub shape: Arc<ClassShape>,
+}
+
+impl std::ops::Deref for TaskClass {
+    type Target = ClassShape;
+
+    fn deref(&self) -> &ClassShape {
+        &self.shape
+    }
+}
+
+/// What a class is apart from its group.
+#[derive(Debug)]
+pub(crate) struct ClassShape {
+    /// Position in the pass's shape list.
+    pub id: u32,
     /// Non-zero asks as (dimension, thousandths), in the task's resource order.
     pub ask: Vec<(u16, i64)>,
     pub ask_names: Vec<Arc<str>>,
@@ -32,8 +53,6 @@ pub(crate) struct TaskClass {
     /// agents by the very same number.
     pub fitness_weight: f64,
     pub soft_weights: Vec<f64>,
-    /// The candidate index this class uses, when indexable.
-    pub index_slot: u32,
     pub stages: Stages,
 }
 
@@ -57,8 +76,7 @@ pub(crate) struct Stages {
 }
 
 #[derive(PartialEq, Eq, Hash)]
-struct ClassKey {
-    group: u32,
+struct ShapeKey {
     ask: Vec<(u16, i64)>,
     ports: PortRequest,
     roles: Option<Vec<u32>>,
@@ -82,11 +100,18 @@ pub(crate) enum IndexKey {
 pub(crate) fn assign_indexes(classes: &mut [TaskClass]) -> Vec<IndexKey> {
     let mut slots: FxHashMap<IndexKey, u32> = FxHashMap::default();
     let mut keys: Vec<IndexKey> = Vec::new();
+    // The slot of each shared shape, so the key is built once per shape, not per class.
+    let mut by_shape: FxHashMap<u32, u32> = FxHashMap::default();
     for (c, class) in classes.iter_mut().enumerate() {
         if !class.stages.indexable {
             continue;
         }
-        let key = if class.stages.local_soft.is_empty() {
+        let shared = class.stages.local_soft.is_empty();
+        if let Some(&slot) = by_shape.get(&class.shape.id).filter(|_| shared) {
+            class.index_slot = slot;
+            continue;
+        }
+        let key = if shared {
             IndexKey::Shared {
                 ask: class.ask.clone(),
                 ports: class.ports.clone(),
@@ -107,6 +132,9 @@ pub(crate) fn assign_indexes(classes: &mut [TaskClass]) -> Vec<IndexKey> {
             keys.push(key.clone());
             next
         });
+        if shared {
+            by_shape.insert(class.shape.id, class.index_slot);
+        }
     }
     keys
 }
@@ -114,7 +142,11 @@ pub(crate) fn assign_indexes(classes: &mut [TaskClass]) -> Vec<IndexKey> {
 /// Groups `tasks` into classes; returns the classes and each task's class index.
 pub(crate) fn compile(state: &mut PassState, tasks: &[TaskSpec], fitness_weight: f64) -> (Vec<TaskClass>, Vec<u32>) {
     let mut classes: Vec<TaskClass> = Vec::new();
-    let mut index: FxHashMap<ClassKey, u32> = FxHashMap::default();
+    let mut shapes: Vec<Arc<ClassShape>> = Vec::new();
+    let mut shape_index: FxHashMap<ShapeKey, u32> = FxHashMap::default();
+    let mut class_index: FxHashMap<(u32, u32), u32> = FxHashMap::default();
+    // The task that made the last new class, to try its shape first.
+    let mut last_maker: Option<usize> = None;
     let mut of_task = Vec::with_capacity(tasks.len());
     for (t, task) in tasks.iter().enumerate() {
         // Tasks usually come in runs of one class: check against the previous one first,
@@ -124,38 +156,61 @@ pub(crate) fn compile(state: &mut PassState, tasks: &[TaskSpec], fitness_weight:
             continue;
         }
         let group = state.group(&task.group);
-        let ask: Vec<(u16, i64)> =
-            task.resources.iter().map(|(name, q)| (state.dims.get(name).unwrap_or(0) as u16, q.milli())).collect();
-        let key = ClassKey {
-            group,
-            ask,
-            ports: task.ports.clone(),
-            roles: task
-                .roles
-                .as_ref()
-                .map(|rs| rs.iter().map(|r| state.roles.get(r.as_str()).unwrap_or(u32::MAX)).collect()),
-            hard: task.hard.iter().map(|c| Arc::as_ptr(c) as *const () as usize).collect(),
-            soft: task
-                .soft
-                .iter()
-                .map(|t| (Arc::as_ptr(&t.constraint) as *const () as usize, t.weight.to_bits()))
-                .collect(),
+        let shape = match last_maker.filter(|&m| same_shape(&tasks[m], task)) {
+            Some(m) => classes[of_task[m] as usize].shape.id,
+            None => {
+                let key = shape_key(state, task);
+                let next = shapes.len() as u32;
+                *shape_index.entry(key).or_insert_with_key(|key| {
+                    shapes.push(Arc::new(build_shape(state, task, key, fitness_weight, next)));
+                    next
+                })
+            }
         };
         let next = classes.len() as u32;
-        let c = *index.entry(key).or_insert_with_key(|key| {
-            classes.push(build_class(state, task, key, fitness_weight, next));
+        let c = *class_index.entry((shape, group)).or_insert_with(|| {
+            classes.push(TaskClass { id: next, group, index_slot: u32::MAX, shape: shapes[shape as usize].clone() });
             next
         });
+        if c == next {
+            last_maker = Some(t);
+        }
         of_task.push(c);
     }
     (classes, of_task)
 }
 
-/// Whether two tasks are in one class (the fields the class key is made of, compared in place).
+/// The shape key of a task: asks, ports, roles and plugins (by address), as dense indices.
+fn shape_key(state: &PassState, task: &TaskSpec) -> ShapeKey {
+    ShapeKey {
+        ask: task
+            .resources
+            .iter()
+            .map(|(name, q)| (state.dims.get_shared(name).unwrap_or(0) as u16, q.milli()))
+            .collect(),
+        ports: task.ports.clone(),
+        roles: task
+            .roles
+            .as_ref()
+            .map(|rs| rs.iter().map(|r| state.roles.get(r.as_str()).unwrap_or(u32::MAX)).collect()),
+        hard: task.hard.iter().map(|c| Arc::as_ptr(c) as *const () as usize).collect(),
+        soft: task
+            .soft
+            .iter()
+            .map(|t| (Arc::as_ptr(&t.constraint) as *const () as usize, t.weight.to_bits()))
+            .collect(),
+    }
+}
+
+/// Whether two tasks are in one class: same group and shape.
 fn same_class(a: &TaskSpec, b: &TaskSpec) -> bool {
+    a.group == b.group && same_shape(a, b)
+}
+
+/// Whether two tasks have one shape (the fields the shape key is made of, compared in place).
+fn same_shape(a: &TaskSpec, b: &TaskSpec) -> bool {
     let same_names = |x: &Arc<str>, y: &Arc<str>| Arc::ptr_eq(x, y) || x == y;
-    a.group == b.group
-        && a.resources.len() == b.resources.len()
+    a.resources.len() == b.resources.len()
         && a.resources.iter().zip(&b.resources).all(|((xn, xq), (yn, yq))| xq == yq && same_names(xn, yn))
         && a.ports.count == b.ports.count
         && a.ports.specific.len() == b.ports.specific.len()
@@ -170,7 +225,7 @@ fn same_class(a: &TaskSpec, b: &TaskSpec) -> bool {
             .all(|(x, y)| Arc::ptr_eq(&x.constraint, &y.constraint) && x.weight.to_bits() == y.weight.to_bits())
 }
 
-fn build_class(state: &PassState, task: &TaskSpec, key: &ClassKey, fitness_weight: f64, id: u32) -> TaskClass {
+fn build_shape(state: &PassState, task: &TaskSpec, key: &ShapeKey, fitness_weight: f64, id: u32) -> ClassShape {
     let roles = match &key.roles {
         None => state.default_role_order.clone(),
         Some(list) => {
@@ -183,9 +238,8 @@ fn build_class(state: &PassState, task: &TaskSpec, key: &ClassKey, fitness_weigh
             out
         }
     };
-    TaskClass {
+    ClassShape {
         id,
-        group: key.group,
         ask: key.ask.clone(),
         ask_names: task.resources.iter().map(|(n, _)| n.clone()).collect(),
         ports: task.ports.clone(),
@@ -195,7 +249,6 @@ fn build_class(state: &PassState, task: &TaskSpec, key: &ClassKey, fitness_weigh
         claims: task.hard.iter().any(|c| c.claims_agent()),
         fitness_weight,
         soft_weights: task.soft.iter().map(|t| t.weight).collect(),
-        index_slot: u32::MAX,
         stages: stages(state, task),
     }
 }
