@@ -218,6 +218,22 @@ fn engine_explains_shortfall_with_best_available() {
 }
 
 #[test]
+fn engine_explains_a_resource_no_agent_offers() {
+    let offers = [agent(1, 8.0, 4096.0, "a"), agent(2, 8.0, 4096.0, "b")];
+    let fpga = task("fpga", "g", 1.0).scalar("fpgas", 1.0).build().unwrap();
+    let small = task("small", "g", 1.0).build().unwrap();
+    for engine in engines() {
+        let plan = engine.plan(&pool(offers.clone()), &[fpga.clone(), small.clone()], &[], NOW).unwrap();
+        assert_eq!(placed_on(&plan, "fpga"), None);
+        assert!(placed_on(&plan, "small").is_some(), "an unknown resource must not stand in for another");
+        let reasons = &plan.unplaced[0].reasons;
+        assert!(
+            matches!(&reasons[..], [r] if r.agents == 2 && matches!(&r.reason, Reason::Shortfall { resource, best_available, .. } if &**resource == "fpgas" && best_available.is_zero()))
+        );
+    }
+}
+
+#[test]
 fn engine_places_higher_priority_first() {
     let offers = [agent(1, 2.0, 4096.0, "a")];
     let tasks = [task("low", "g", 2.0).build().unwrap(), task("high", "g", 2.0).priority(5).build().unwrap()];

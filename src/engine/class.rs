@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use super::state::PassState;
+use super::state::{PassState, UNOFFERED};
 use crate::model::{PortRequest, SoftTerm, TaskSpec};
 use crate::plugins::{HardConstraint, Scope};
 
@@ -186,7 +186,7 @@ fn shape_key(state: &PassState, task: &TaskSpec) -> ShapeKey {
         ask: task
             .resources
             .iter()
-            .map(|(name, q)| (state.dims.get_shared(name).unwrap_or(0) as u16, q.milli()))
+            .map(|(name, q)| (state.dims.get_shared(name).map_or(UNOFFERED, |d| d as u16), q.milli()))
             .collect(),
         ports: task.ports.clone(),
         roles: task

@@ -28,8 +28,7 @@ pub(crate) fn run(
     now: Duration,
 ) -> Result<Plan, PlanError> {
     check_ids(pending, running)?;
-    let asked = pending.iter().flat_map(|t| t.resources.iter().map(|(n, _)| n));
-    let mut state = PassState::build(pool, now, asked, running);
+    let mut state = PassState::build(pool, now, running);
     let mut plan = place(engine, &mut state, pending, None, &mut Vec::new());
     if engine.config.decline_unused {
         decline_unused(&state, &mut plan);

@@ -5,8 +5,8 @@
 //! arrived. A [`Scheduler`] owns the offer pool and the running tasks and keeps the compiled
 //! state up to date as events come in: an offer added, rescinded or expired reloads that agent;
 //! a task that starts or ends moves the counters by one. A pass then costs what its tasks cost.
-//! The state is rebuilt from scratch only when something new to it appears — an agent, a resource
-//! name, a role — so the steady state never pays for it.
+//! The state is rebuilt from scratch only when something new to it appears in an offer — an
+//! agent, a resource name, a role — so the steady state never pays for it.
 //!
 //! Unlike [`Engine::plan`], equal scores break on the order agents were first seen rather than
 //! on their ids (agent ids are not renumbered as agents arrive): still the same plan for the
@@ -156,11 +156,8 @@ impl Scheduler {
         for offer in &expired {
             self.reload(&offer.agent_id, now);
         }
-        let asks_known = |state: &PassState| {
-            pending.iter().flat_map(|t| &t.resources).all(|(name, _)| state.dims.get_shared(name).is_some())
-        };
-        if !self.state.as_ref().is_some_and(asks_known) {
-            self.rebuild(pending, now);
+        if self.state.is_none() {
+            self.rebuild(now);
         }
         let Some(state) = self.state.as_mut() else {
             return Ok(Plan::default());
@@ -239,11 +236,10 @@ impl Scheduler {
     }
 
     /// Compiles the state from the pool and the running tasks; cached indexes go.
-    fn rebuild(&mut self, pending: &[TaskSpec], now: Duration) {
+    fn rebuild(&mut self, now: Duration) {
         let mut running: Vec<RunningTask> = self.running.values().cloned().collect();
         running.sort_by(|a, b| a.id.cmp(&b.id));
-        let asked = pending.iter().flat_map(|t| t.resources.iter().map(|(n, _)| n));
-        self.state = Some(PassState::build(&self.pool, now, asked, &running));
+        self.state = Some(PassState::build(&self.pool, now, &running));
         self.cache.clear();
         self.log.clear();
     }

@@ -18,6 +18,12 @@ pub(crate) const NONE: u32 = u32::MAX;
 /// Names of the resource dimensions every pass has, in [`Dim`](crate::plugins::Dim) order.
 pub(crate) const FIXED_DIMS: [&str; 5] = [CPUS, MEM, DISK, NETWORK, GPUS];
 
+/// The dimension every ask of a resource no agent offers maps to: never offered, so such an
+/// ask fits nowhere (and is explained as a shortfall of its own name). Its name cannot come
+/// from Mesos or a workload file.
+pub(crate) const UNOFFERED: u16 = FIXED_DIMS.len() as u16;
+const UNOFFERED_NAME: &str = "\0unoffered";
+
 /// One interned attribute value.
 #[derive(Debug)]
 pub(crate) struct ValueInfo {
@@ -181,14 +187,8 @@ impl PassState {
         self.keys.len()
     }
 
-    /// Builds the state from the pool's live offers (agents sorted by id), resource names the
-    /// tasks ask for, attribute keys constraints name, and the running tasks.
-    pub fn build<'a>(
-        pool: &OfferPool,
-        now: std::time::Duration,
-        asked_dims: impl IntoIterator<Item = &'a Arc<str>>,
-        running: &[RunningTask],
-    ) -> PassState {
+    /// Builds the state from the pool's live offers (agents sorted by id) and the running tasks.
+    pub fn build(pool: &OfferPool, now: std::time::Duration, running: &[RunningTask]) -> PassState {
         // One walk over the pool: agents, and each agent's live offers as a run of `offers`.
         let agents: Vec<AgentOffers<'_>> = pool.agents_at(now).collect();
         let mut offers: Vec<&Offer> = Vec::with_capacity(agents.len());
@@ -201,6 +201,7 @@ impl PassState {
         for name in FIXED_DIMS {
             dims.intern_shared(crate::resources::shared_name(name));
         }
+        dims.intern(UNOFFERED_NAME);
         let mut roles = Interner::default();
         roles.intern_shared(Role::unreserved().shared().clone());
         let mut keys = Interner::default();
@@ -218,13 +219,10 @@ impl PassState {
             }
         }
         for agent in &agents {
-            for (k, _) in agent.attributes().iter() {
-                keys.intern(k);
-            }
-        }
-        for name in asked_dims {
-            if dims.get_shared(name).is_none() {
-                dims.intern_shared(name.clone());
+            for (k, _) in agent.attributes().iter_shared() {
+                if keys.get_shared(k).is_none() {
+                    keys.intern_shared(k.clone());
+                }
             }
         }
         for task in running {
@@ -288,8 +286,8 @@ impl PassState {
             let hostname = agent.hostname_shared().clone();
             let host_value = self.intern_value(0, &hostname, Some(&hostname), None);
             self.agent_values[idx as usize * nk] = host_value;
-            for (k, v) in agent.attributes().iter() {
-                let key = self.keys.get(k).unwrap_or(0);
+            for (k, v) in agent.attributes().iter_shared() {
+                let key = self.keys.get_shared(k).unwrap_or(0);
                 if key != 0 {
                     let value = self.intern_value(key, v.as_str(), Some(v.shared_text()), v.as_scalar());
                     self.agent_values[idx as usize * nk + key as usize] = value;

@@ -47,6 +47,29 @@ fn format_scalar(value: f64) -> String {
     }
 }
 
+/// Attribute names seen so far, each stored once, up to this many; later names are copied.
+const SHARED_NAMES: usize = 256;
+
+/// An attribute name as shared storage. A cluster uses a handful of attribute names on thousands
+/// of agents; sharing one allocation per name lets the engine recognise a name by its pointer
+/// instead of reading its bytes on every agent of every pass.
+fn shared_attribute_name(name: &str) -> Arc<str> {
+    use std::sync::{Mutex, OnceLock};
+    static NAMES: OnceLock<Mutex<Vec<Arc<str>>>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| Mutex::new(Vec::new()));
+    let Ok(mut names) = names.lock() else {
+        return Arc::from(name);
+    };
+    if let Some(known) = names.iter().find(|n| ***n == *name) {
+        return known.clone();
+    }
+    let made: Arc<str> = Arc::from(name);
+    if names.len() < SHARED_NAMES {
+        names.push(made.clone());
+    }
+    made
+}
+
 /// An agent's attributes, sorted by name, names unique.
 ///
 /// ```
@@ -78,8 +101,13 @@ impl Attributes {
     pub fn insert(&mut self, name: &str, value: AttrValue) {
         match self.entries.binary_search_by(|(k, _)| (**k).cmp(name)) {
             Ok(i) => self.entries[i].1 = value,
-            Err(i) => self.entries.insert(i, (Arc::from(name), value)),
+            Err(i) => self.entries.insert(i, (shared_attribute_name(name), value)),
         }
+    }
+
+    /// All attributes with their names as shared storage (for pointer-first lookups).
+    pub(crate) fn iter_shared(&self) -> impl Iterator<Item = (&Arc<str>, &AttrValue)> {
+        self.entries.iter().map(|(k, v)| (k, v))
     }
 
     /// The value of one attribute.

@@ -489,8 +489,7 @@ fn replay(workload: &Workload, plan: &Plan) -> Result<(), Violation> {
     }
     let pending = pending(workload);
     let launched: Vec<TaskSpec> = plan.launches.iter().map(|l| pending[&l.task_id].clone()).collect();
-    let asked = launched.iter().flat_map(|t| t.resources.iter().map(|(n, _)| n));
-    let mut state = PassState::build(&pool, Duration::ZERO, asked, &workload.running);
+    let mut state = PassState::build(&pool, Duration::ZERO, &workload.running);
     let (classes, class_of) = compile(&mut state, &launched, 1.0);
     let mut split = Vec::new();
     for ((launch, task), &c) in plan.launches.iter().zip(&launched).zip(&class_of) {
