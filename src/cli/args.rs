@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use lexopt::{Arg, Parser, ValueExt};
 use offerpack::workload::{ConstraintMix, GenOptions, Shapes};
-use offerpack::Strategy;
+use offerpack::{Packing, Strategy};
 
 use super::live_args::{self, DemoArgs, MasterArgs, RunArgs};
 
@@ -38,6 +38,8 @@ pub struct SolveArgs {
     pub repeat: u32,
     /// How the engine finds candidates.
     pub strategy: Strategy,
+    /// How tasks without constraints are packed.
+    pub packing: Packing,
 }
 
 /// Arguments of `gen`.
@@ -80,6 +82,7 @@ fn parse(mut p: Parser) -> Result<Command, lexopt::Error> {
 
 fn solve(mut p: Parser) -> Result<Command, lexopt::Error> {
     let (mut input, mut out, mut repeat, mut strategy) = (None, None, 1u32, Strategy::Indexed);
+    let mut packing = Packing::FillAgents;
     while let Some(arg) = p.next()? {
         match arg {
             Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help),
@@ -97,12 +100,19 @@ fn solve(mut p: Parser) -> Result<Command, lexopt::Error> {
                     other => return Err(format!("unknown strategy {other:?} (expected indexed or scan)").into()),
                 }
             }
+            Arg::Long("packing") => {
+                packing = match p.value()?.string()?.as_str() {
+                    "fill" => Packing::FillAgents,
+                    "task-by-task" => Packing::TaskByTask,
+                    other => return Err(format!("unknown packing {other:?} (expected fill or task-by-task)").into()),
+                }
+            }
             Arg::Value(v) if input.is_none() => input = Some(PathBuf::from(v)),
             other => return Err(other.unexpected()),
         }
     }
     let input = input.ok_or("solve needs an input file (INPUT.json, or - for standard input)")?;
-    Ok(Command::Solve(SolveArgs { input, out, repeat, strategy }))
+    Ok(Command::Solve(SolveArgs { input, out, repeat, strategy, packing }))
 }
 
 fn gen(mut p: Parser) -> Result<Command, lexopt::Error> {
@@ -156,8 +166,13 @@ mod tests {
     #[test]
     fn args_parse_solve_flags() {
         let cmd = parse_args(&["solve", "w.json", "--repeat", "3", "--strategy", "scan", "--out", "p.json"]).unwrap();
-        let expected =
-            SolveArgs { input: "w.json".into(), out: Some("p.json".into()), repeat: 3, strategy: Strategy::Scan };
+        let expected = SolveArgs {
+            input: "w.json".into(),
+            out: Some("p.json".into()),
+            repeat: 3,
+            strategy: Strategy::Scan,
+            packing: Packing::FillAgents,
+        };
         assert_eq!(cmd, Command::Solve(expected));
     }
 
@@ -178,6 +193,7 @@ mod tests {
             &["solve", "a", "--repeat", "0"],
             &["solve", "a", "--repeat", "x"],
             &["solve", "a", "--strategy", "fast"],
+            &["solve", "a", "--packing", "tight"],
             &["gen", "--agents", "3"],
             &["gen", "--agents", "3", "--tasks", "1", "--constraints", "all"],
             &["gen", "--agents", "3", "--tasks", "1", "--group-size", "2"],

@@ -41,10 +41,12 @@ pub const USAGE: &str = "\
 offerpack: offer-matching scheduling engine for Apache Mesos frameworks
 
 usage:
-  offerpack solve INPUT.json [--out FILE] [--repeat N] [--strategy indexed|scan]
+  offerpack solve INPUT.json [--out FILE] [--repeat N] [--strategy indexed|scan] [--packing fill|task-by-task]
       Plan one scheduling pass over a workload (INPUT.json, or - for standard input).
       Writes the plan as JSON to standard output (or FILE) and a summary to standard error.
       --repeat N  time N passes, each on a fresh pool, and report the median (default 1)
+      --packing   fill (default: unconstrained tasks fill agents one at a time) or
+                  task-by-task (each task to its best agent alone, as Fenzo does)
   offerpack gen --agents N --tasks M [--seed S] [--constraints none|unique-host|mixed]
                 [--shapes uniform|irregular] [--group-size G] [--zones Z]
                 [--racks-per-zone R] [--out FILE]

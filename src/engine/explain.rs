@@ -44,6 +44,9 @@ pub(crate) fn explain_all(
     // The reasons of each class already explained (most unplaced tasks repeat their class).
     let mut by_class: FxHashMap<u32, Arc<[ReasonCount]>> = FxHashMap::default();
     let agents_considered = state.agents.len() as u32;
+    if unplaced.is_empty() {
+        return;
+    }
     let any_claimed = state.agents.iter().any(|a| a.owner != super::state::NONE);
     plan.unplaced.reserve(unplaced.len());
     for &t in unplaced {

@@ -92,6 +92,12 @@ struct Filler<'a> {
     free_ports: u32,
     /// Its size per packed resource.
     size: Vec<f64>,
+    /// Each kind's demand of the packed resources, `kind_demand[k * packed.len() + i]`.
+    kind_demand: Vec<i64>,
+    /// Per packed resource: the agent's free amount, and its weight in the dot product (free
+    /// over size squared, so a kind's score is its demand times the weights).
+    free_packed: Vec<i64>,
+    weights: Vec<f64>,
 }
 
 /// Places the tasks at `tasks` (positions in `pending`, all of eligible classes, in pass order)
@@ -206,8 +212,19 @@ impl<'a> Filler<'a> {
             kinds[k as usize].shapes.push(s as u32);
             kind_of.push(k);
         }
+        let kind_demand = kinds
+            .iter()
+            .flat_map(|kind| {
+                let first = kind.shapes[0] as usize;
+                packed.iter().map(move |&j| (first, j))
+            })
+            .map(|(first, j)| demand[first * n + j])
+            .collect();
         Filler {
             input,
+            kind_demand,
+            free_packed: vec![0; packed.len()],
+            weights: vec![0.0; packed.len()],
             live: (0..kinds.len() as u32).collect(),
             kinds,
             kind_of,
@@ -230,6 +247,16 @@ impl<'a> Filler<'a> {
         let nd = state.n_dims();
         self.size.clear();
         self.size.extend(self.packed.iter().map(|&j| state.total[agent as usize * nd + self.dims[j] as usize] as f64));
+        self.reweigh();
+    }
+
+    /// Recomputes the packed free amounts and the dot-product weights of the loaded agent.
+    fn reweigh(&mut self) {
+        for (i, &j) in self.packed.iter().enumerate() {
+            let size = self.size[i];
+            self.free_packed[i] = self.free[j];
+            self.weights[i] = if size > 0.0 { self.free[j] as f64 / (size * size) } else { 0.0 };
+        }
     }
 
     /// What makes two agents fill alike: free resources, free ports and size.
@@ -259,20 +286,15 @@ impl<'a> Filler<'a> {
     /// (relative to the agent's size) that has a fitting shape, and that shape; ties go to the
     /// lower kind index.
     fn best_kind(&self) -> Option<(u32, u32)> {
-        let n = self.dims.len();
+        let np = self.packed.len();
         let mut best: Option<(f64, u32, u32)> = None;
         for &k in &self.live {
-            // Every shape of a kind asks the same of the packed resources: score on the first.
-            let first = self.kinds[k as usize].shapes[0] as usize;
-            let demand = &self.demand[first * n..(first + 1) * n];
+            let demand = &self.kind_demand[k as usize * np..(k as usize + 1) * np];
             let mut score = 0.0;
             let mut packed_fit = true;
-            for (i, &j) in self.packed.iter().enumerate() {
-                packed_fit &= demand[j] <= self.free[j];
-                let size = self.size[i];
-                if size > 0.0 {
-                    score += (demand[j] as f64 / size) * (self.free[j] as f64 / size);
-                }
+            for ((&d, &free), &w) in demand.iter().zip(&self.free_packed).zip(&self.weights) {
+                packed_fit &= d <= free;
+                score += d as f64 * w;
             }
             let beats = match best {
                 None => true,
@@ -294,12 +316,18 @@ impl<'a> Filler<'a> {
         let shape = &mut self.shapes[s as usize];
         let t = shape.tasks[shape.next];
         shape.next += 1;
+        // Start reading the id of this shape's next task now: launches clone task ids, and on a
+        // large pass they are cold; the read overlaps with this placement's work.
+        if let Some(&after) = shape.tasks.get(shape.next) {
+            std::hint::black_box(self.input.pending[after].id.as_str().as_bytes().first().copied());
+        }
         self.free_ports -= shape.ports;
         let k = self.kind_of[s as usize];
         let exhausted = self.kinds[k as usize].shapes.iter().all(|&x| !self.shapes[x as usize].waiting());
         for (free, demand) in self.free.iter_mut().zip(&self.demand[s as usize * n..(s as usize + 1) * n]) {
             *free -= demand;
         }
+        self.reweigh();
         let class = &self.input.classes[self.input.class_of[t] as usize];
         launches.push(commit(state, class, &self.input.pending[t], agent));
         log.push(agent);
