@@ -54,7 +54,7 @@ pub(crate) fn commit(state: &mut PassState, class: &TaskClass, task: &TaskSpec, 
         group: task.group.clone(),
         agent_id: slot.id.clone(),
         hostname: slot.hostname.clone(),
-        offer_ids: slot.offer_ids.clone(),
+        offer_ids: slot.shared_offer_ids.get_or_insert_with(|| Arc::from(slot.offer_ids.as_slice())).clone(),
         resources,
         ports,
     }

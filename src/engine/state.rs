@@ -32,16 +32,21 @@ pub(crate) struct ValueInfo {
     pub scalar: Option<f64>,
 }
 
+/// Free ports of one agent per role index (most agents offer ports in one role: kept inline).
+pub(crate) type AgentPorts = smallvec::SmallVec<[(u16, PortSet); 1]>;
+
 /// One agent of the pass.
 #[derive(Debug)]
 pub(crate) struct AgentSlot {
     pub id: AgentId,
     pub hostname: Arc<str>,
     pub host_value: u32,
-    /// The agent's live offers, shared by every launch on it.
-    pub offer_ids: Arc<[OfferId]>,
+    /// The agent's live offers (usually one, kept inline).
+    pub offer_ids: smallvec::SmallVec<[OfferId; 1]>,
+    /// The same as shared storage for launches, made on the first launch on the agent.
+    pub shared_offer_ids: Option<Arc<[OfferId]>>,
     /// Free ports per role index.
-    pub ports: Vec<(u16, PortSet)>,
+    pub ports: AgentPorts,
     /// First group seen on the agent, and whether another group is there too.
     pub first_group: u32,
     pub mixed: bool,
@@ -110,7 +115,7 @@ impl Interner {
 }
 
 /// Adds an offer's port ranges to the agent's free ports in `role`.
-fn add_ports(ports: &mut Vec<(u16, PortSet)>, role: u16, set: &PortSet) {
+fn add_ports(ports: &mut AgentPorts, role: u16, set: &PortSet) {
     let slot = match ports.iter().position(|(r, _)| *r == role) {
         Some(i) => i,
         None => {
@@ -303,6 +308,7 @@ impl PassState {
                 hostname,
                 host_value,
                 offer_ids: own.iter().map(|o| o.id.clone()).collect(),
+                shared_offer_ids: None,
                 ports,
                 first_group: NONE,
                 mixed: false,
@@ -313,10 +319,10 @@ impl PassState {
     }
 
     /// Adds the resources of `offers` to agent `idx`'s free and total amounts; returns its ports.
-    fn load_offers(&mut self, idx: u32, offers: &[&Offer]) -> Vec<(u16, PortSet)> {
+    fn load_offers(&mut self, idx: u32, offers: &[&Offer]) -> AgentPorts {
         let (nd, nr) = (self.n_dims(), self.n_roles());
         let base = idx as usize * nd * nr;
-        let mut ports: Vec<(u16, PortSet)> = Vec::new();
+        let mut ports = AgentPorts::new();
         for offer in offers {
             for r in &offer.resources {
                 let role = self.roles.get_shared(r.role.shared()).unwrap_or(0) as u16;
@@ -354,6 +360,7 @@ impl PassState {
         let slot = &mut self.agents[i];
         slot.ports = ports;
         slot.offer_ids = offers.iter().map(|o| o.id.clone()).collect();
+        slot.shared_offer_ids = None;
     }
 
     /// Adds `amount` of `dim` to what running tasks hold on `agent` (negative to release).

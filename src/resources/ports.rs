@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use smallvec::SmallVec;
+
 /// An inclusive range of port numbers, `begin..=end`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PortRange {
@@ -35,13 +37,14 @@ impl PortRange {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct PortSet {
-    ranges: Vec<PortRange>,
+    /// Sorted, disjoint; agents offer one or two ranges, kept inline.
+    ranges: SmallVec<[PortRange; 2]>,
 }
 
 impl PortSet {
     /// The empty set.
     pub const fn new() -> PortSet {
-        PortSet { ranges: Vec::new() }
+        PortSet { ranges: SmallVec::new_const() }
     }
 
     /// A set from ranges in any order, merging overlaps.
@@ -88,7 +91,8 @@ impl PortSet {
             merged.end = merged.end.max(r.end);
             stop += 1;
         }
-        self.ranges.splice(start..stop, std::iter::once(merged));
+        self.ranges.drain(start..stop);
+        self.ranges.insert(start, merged);
     }
 
     /// Removes one port; returns whether it was present.
