@@ -51,6 +51,14 @@ pub(crate) fn place(
     state.allocation_memo.clear();
     let (mut classes, class_of) = compile(state, pending, engine.config.fitness_weight);
     let keys = assign_indexes(&mut classes);
+    if cache.is_none() {
+        // One-shot pass: per-value counts of a group no constraint reads are not kept.
+        let mut constrained = vec![false; state.groups.len()];
+        for class in &classes {
+            constrained[class.group as usize] |= !class.hard.is_empty() || !class.soft.is_empty();
+        }
+        state.uncounted = constrained.into_iter().map(|c| !c).collect();
+    }
     let mut order: Vec<usize> = (0..pending.len()).collect();
     order.sort_by_key(|&t| std::cmp::Reverse(pending[t].priority));
     let packs = match engine.config.packing {

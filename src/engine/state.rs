@@ -177,6 +177,11 @@ pub(crate) struct PassState {
     pub allocation_memo: Vec<Option<SplitMemo>>,
     /// Reused buffer for the split of one commit over all asks.
     pub parts_scratch: Vec<(u16, u16, i64)>,
+    /// Groups whose per-value counts no plugin of this pass can read (no task of the group
+    /// has a constraint; plugins see counts only of the group of the task they judge), so
+    /// placing their tasks skips them. Only a one-shot pass sets this; a state kept for later
+    /// passes counts everything.
+    pub uncounted: Vec<bool>,
 }
 
 impl PassState {
@@ -258,6 +263,7 @@ impl PassState {
             split_scratch: Vec::new(),
             allocation_memo: Vec::new(),
             parts_scratch: Vec::new(),
+            uncounted: Vec::new(),
             dims,
             role_values: roles.names.iter().map(|r| Role::new(&**r)).collect(),
             roles,
@@ -579,14 +585,17 @@ impl PassState {
         }
     }
 
-    /// Records one task of `group` on `agent` in every counter.
+    /// Records one task of `group` on `agent` in every counter (per attribute value only when
+    /// the group's counts can be read; see `uncounted`).
     pub fn count_on_agent(&mut self, agent: u32, group: u32) {
-        let nk = self.n_keys();
-        let start = agent as usize * nk;
-        for k in 0..nk {
-            let v = self.agent_values[start + k];
-            if v != NONE {
-                self.count_value(group, v);
+        if !self.uncounted.get(group as usize).copied().unwrap_or(false) {
+            let nk = self.n_keys();
+            let start = agent as usize * nk;
+            for k in 0..nk {
+                let v = self.agent_values[start + k];
+                if v != NONE {
+                    self.count_value(group, v);
+                }
             }
         }
         self.group_total[group as usize] += 1;
