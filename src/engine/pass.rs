@@ -29,9 +29,9 @@ pub(crate) fn run(
 ) -> Result<Plan, PlanError> {
     check_ids(pending, running)?;
     let mut state = PassState::build(pool, now, running);
-    let mut plan = place(engine, &mut state, pending, None, &mut Vec::new());
+    let (mut plan, used) = place(engine, &mut state, pending, None, &mut Vec::new());
     if engine.config.decline_unused {
-        decline_unused(&state, &mut plan);
+        decline_unused(&state, &used, &mut plan);
     }
     plan.expired = pool.expired_ids(now);
     Ok(plan)
@@ -46,8 +46,9 @@ pub(crate) fn place(
     pending: &[TaskSpec],
     cache: Option<&mut IndexCache>,
     log: &mut Vec<u32>,
-) -> Plan {
+) -> (Plan, Vec<u32>) {
     let fitness = &*engine.config.fitness;
+    let log_start = log.len();
     state.allocation_memo.clear();
     let (mut classes, class_of) = compile(state, pending, engine.config.fitness_weight);
     let keys = assign_indexes(&mut classes);
@@ -109,9 +110,8 @@ pub(crate) fn place(
             .collect();
     }
     selector.finish();
-    let mut used: Vec<u32> = plan.launches.iter().filter_map(|l| state.agent_index.get(&l.agent_id).copied()).collect();
-    used.sort_unstable();
-    used.dedup();
+    // This pass appended exactly the agents of its launches to the log.
+    let used = distinct(&log[log_start..], state.agents.len());
     plan.stats = PlanStats {
         tasks_placed: plan.launches.len() as u32,
         tasks_unplaced: plan.unplaced.len() as u32,
@@ -119,19 +119,29 @@ pub(crate) fn place(
         agents_considered: state.agents.len() as u32,
         task_classes: classes.len() as u32,
     };
-    plan
+    (plan, used)
 }
 
-/// Declines the offers of every agent that received no task.
-pub(crate) fn decline_unused(state: &PassState, plan: &mut Plan) {
-    let mut used = vec![false; state.agents.len()];
-    for launch in &plan.launches {
-        if let Some(&a) = state.agent_index.get(&launch.agent_id) {
-            used[a as usize] = true;
-        }
+/// The distinct agents in `agents` (indices below `n`), ascending.
+fn distinct(agents: &[u32], n: usize) -> Vec<u32> {
+    if agents.len() * 8 < n {
+        let mut out = agents.to_vec();
+        out.sort_unstable();
+        out.dedup();
+        return out;
     }
-    for (slot, used) in state.agents.iter().zip(&used) {
-        if !used {
+    let mut seen = vec![false; n];
+    for &a in agents {
+        seen[a as usize] = true;
+    }
+    (0..n as u32).filter(|&a| seen[a as usize]).collect()
+}
+
+/// Declines the offers of every agent not in `used` (ascending agent indices).
+pub(crate) fn decline_unused(state: &PassState, used: &[u32], plan: &mut Plan) {
+    let mut next = used.iter().copied().peekable();
+    for (a, slot) in state.agents.iter().enumerate() {
+        if next.next_if_eq(&(a as u32)).is_none() {
             plan.declined.extend(slot.offer_ids.iter().cloned());
         }
     }

@@ -162,9 +162,9 @@ impl Scheduler {
         let Some(state) = self.state.as_mut() else {
             return Ok(Plan::default());
         };
-        let mut plan = place(&self.engine, state, pending, Some(&mut self.cache), &mut self.log);
+        let (mut plan, used) = place(&self.engine, state, pending, Some(&mut self.cache), &mut self.log);
         if self.engine.config().decline_unused {
-            decline_unused(state, &mut plan);
+            decline_unused(state, &used, &mut plan);
         }
         plan.expired = expired.into_iter().map(|o| o.id).collect();
         self.settle(&plan, now);

@@ -9,7 +9,8 @@ use super::schema::{
     AttrDoc, ConstraintDoc, FitnessDoc, Map, OfferDoc, PortsDoc, ResourcesDoc, RunningDoc, TaskDoc, WorkloadDoc,
 };
 use crate::model::{
-    AttrValue, Attributes, ModelError, Offer, OfferedResource, ResourceValue, Role, RunningTask, TaskBuilder, TaskSpec,
+    AttrValue, Attributes, GroupId, ModelError, Offer, OfferedResource, ResourceValue, Role, RunningTask, TaskBuilder,
+    TaskSpec,
 };
 use crate::plugins::constraints::{self, Builtin, ConstraintError};
 use crate::plugins::fitness::{self, FitnessError, Weighted};
@@ -325,11 +326,13 @@ impl IdSpace {
     }
 }
 
-/// Builds pending tasks, sharing one constraint `Arc` per distinct triple.
+/// Builds pending tasks, sharing one constraint `Arc` per distinct triple, and one group id
+/// between consecutive tasks of a group (tasks then compare groups by pointer).
 struct Tasks {
     /// Scalar resource names some offer provides; `None` when there are no offers to check against.
     offered: Option<HashSet<Arc<str>>>,
     interned: HashMap<(String, String, Option<String>), Arc<dyn Builtin>>,
+    last_group: Option<GroupId>,
 }
 
 impl Tasks {
@@ -339,7 +342,7 @@ impl Tasks {
             let scalars = scalars.filter(|r| matches!(r.value, ResourceValue::Scalar(_)));
             scalars.map(|r| r.name.clone()).collect()
         });
-        Tasks { offered, interned: HashMap::new() }
+        Tasks { offered, interned: HashMap::new(), last_group: None }
     }
 
     fn build(mut self, docs: &[TaskDoc], ids: &mut IdSpace) -> Result<Vec<TaskSpec>, WorkloadError> {
@@ -352,7 +355,12 @@ impl Tasks {
     }
 
     fn task(&mut self, doc: &TaskDoc, place: &str) -> Result<TaskSpec, WorkloadError> {
-        let mut b = TaskSpec::builder(doc.id.as_str(), doc.group.as_str()).priority(doc.priority);
+        let group = match &self.last_group {
+            Some(last) if last.as_str() == doc.group => last.clone(),
+            _ => GroupId::new(&doc.group),
+        };
+        self.last_group = Some(group.clone());
+        let mut b = TaskSpec::builder(doc.id.as_str(), group).priority(doc.priority);
         if doc.resources.ports.is_some() {
             return Err(WorkloadError::at(format!("{place}: resources.ports"), Problem::PortsNotScalar));
         }
