@@ -68,19 +68,24 @@ pub(crate) fn place(
     };
     let fills: Vec<bool> = classes.iter().map(|class| packs.is_some() && fill::eligible(class, state)).collect();
     let indexed = engine.config.strategy == Strategy::Indexed;
+    // Priority tiers, highest first; in each, tasks with constraints go one by one, then the
+    // rest fill agents. Filling sorts every agent: worth it for many tasks, not for a handful
+    // among many agents, so a tier with few fillable tasks places them one by one too.
+    let tiers: Vec<&[usize]> = order.chunk_by(|&x, &y| pending[x].priority == pending[y].priority).collect();
+    let fill_tiers: Vec<bool> = tiers
+        .iter()
+        .map(|tier| tier.iter().filter(|&&t| fills[class_of[t] as usize]).count() * FILL_RATIO >= state.agents.len())
+        .collect();
     let mut selector = Selector::new(&classes, &class_of, keys, indexed, cache);
-    selector.count(order.iter().copied().filter(|&t| !fills[class_of[t] as usize]));
+    for (tier, &fill_tier) in tiers.iter().zip(&fill_tiers) {
+        selector.count(tier.iter().copied().filter(|&t| !(fill_tier && fills[class_of[t] as usize])));
+    }
     let mut plan = Plan::default();
     plan.launches.reserve(pending.len());
     let mut unplaced: Vec<usize> = Vec::new();
-    // Priority tiers, highest first; in each, tasks with constraints go one by one, then the
-    // rest fill agents.
-    for tier in order.chunk_by(|&x, &y| pending[x].priority == pending[y].priority) {
-        // Filling sorts every agent: worth it for many tasks, not for a handful among many agents.
-        let fill_tier =
-            tier.iter().filter(|&&t| fills[class_of[t] as usize]).count() * FILL_RATIO >= state.agents.len();
+    for (tier, &fill_tier) in tiers.iter().zip(&fill_tiers) {
         let mut to_fill = Vec::new();
-        for &t in tier {
+        for &t in tier.iter() {
             if fill_tier && fills[class_of[t] as usize] {
                 to_fill.push(t);
                 continue;
