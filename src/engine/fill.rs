@@ -142,8 +142,10 @@ pub(crate) fn fill(
         }
     }
     let mut left: Vec<usize> = filler.shapes.iter().flat_map(|s| s.tasks[s.next..].iter().copied()).collect();
-    let rank: FxHashMap<usize, usize> = tasks.iter().enumerate().map(|(i, &t)| (t, i)).collect();
-    left.sort_by_key(|t| rank.get(t).copied().unwrap_or(usize::MAX));
+    if left.len() > 1 {
+        let rank: FxHashMap<usize, usize> = tasks.iter().enumerate().map(|(i, &t)| (t, i)).collect();
+        left.sort_by_key(|t| rank.get(t).copied().unwrap_or(usize::MAX));
+    }
     left
 }
 
@@ -177,14 +179,23 @@ impl<'a> Filler<'a> {
         let mut by_key: FxHashMap<ShapeKey<'_>, u32> = FxHashMap::default();
         let mut shapes: Vec<Shape> = Vec::new();
         let mut shape_asks: Vec<&[(u16, i64)]> = Vec::new();
+        // (class, shape) of the previous task: tasks come in runs of one class.
+        let mut previous: Option<(u32, u32)> = None;
         for &t in tasks {
-            let class = &input.classes[input.class_of[t] as usize];
-            let key = (class.ask.as_slice(), class.ports.count);
-            let s = *by_key.entry(key).or_insert_with(|| {
-                shapes.push(Shape { tasks: Vec::new(), next: 0, ports: class.ports.count });
-                shape_asks.push(&class.ask);
-                shapes.len() as u32 - 1
-            });
+            let c = input.class_of[t];
+            let s = match previous {
+                Some((pc, ps)) if pc == c => ps,
+                _ => {
+                    let class = &input.classes[c as usize];
+                    let key = (class.ask.as_slice(), class.ports.count);
+                    *by_key.entry(key).or_insert_with(|| {
+                        shapes.push(Shape { tasks: Vec::new(), next: 0, ports: class.ports.count });
+                        shape_asks.push(&class.ask);
+                        shapes.len() as u32 - 1
+                    })
+                }
+            };
+            previous = Some((c, s));
             shapes[s as usize].tasks.push(t);
         }
         let mut dims: Vec<u16> = shape_asks.iter().flat_map(|ask| ask.iter().map(|&(d, _)| d)).collect();
