@@ -175,6 +175,7 @@ impl Scheduler {
     /// Applies a plan: consumed offers leave, launched tasks become running tasks.
     fn settle(&mut self, plan: &Plan, now: Duration) {
         let mut touched: FxHashSet<AgentId> = FxHashSet::default();
+        let mut started: Vec<RunningTask> = Vec::with_capacity(plan.launches.len());
         if let Some(state) = &mut self.state {
             for launch in &plan.launches {
                 let Some(&agent) = state.agent_index.get(&launch.agent_id) else {
@@ -201,9 +202,11 @@ impl Scheduler {
                     resources: held,
                     host: Some((launch.hostname.clone(), attributes.unwrap_or_default())),
                 };
-                self.on_agent.entry(task.agent_id.clone()).or_default().push(task.id.clone());
-                self.running.insert(task.id.clone(), task);
+                started.push(task);
             }
+        }
+        for task in started {
+            self.insert_running(task);
         }
         for id in plan.launches.iter().flat_map(|l| l.offer_ids.iter()).chain(&plan.declined) {
             if let Some(offer) = self.pool.remove(id) {

@@ -478,15 +478,14 @@ impl PassState {
                 }
             }
             self.uncount_on_agent(agent, group);
-        } else if let Some((hostname, attrs)) = &task.host {
-            let values = self.ghost_values(hostname, attrs);
-            for v in values {
+            return;
+        }
+        if let Some((hostname, attrs)) = &task.host {
+            for v in self.ghost_values(hostname, attrs) {
                 self.uncount_value(group, v);
             }
-            self.group_total[group as usize] = self.group_total[group as usize].saturating_sub(1);
-        } else {
-            self.group_total[group as usize] = self.group_total[group as usize].saturating_sub(1);
         }
+        self.group_total[group as usize] = self.group_total[group as usize].saturating_sub(1);
     }
 
     /// Takes one task of `group` off `agent` in every counter. Which groups the agent still
