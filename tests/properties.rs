@@ -68,6 +68,7 @@ fn engine(strategy: Selector, (fitness, weight, decline, fill): (usize, f64, boo
         decline_unused: decline,
         packing,
         explain_unplaced: true,
+        threads: 1,
     };
     Engine::new(config).unwrap()
 }

@@ -40,6 +40,8 @@ pub struct SolveArgs {
     pub strategy: Strategy,
     /// How tasks without constraints are packed.
     pub packing: Packing,
+    /// Most threads a pass may use (at least 1).
+    pub threads: usize,
 }
 
 /// Arguments of `gen`.
@@ -82,7 +84,7 @@ fn parse(mut p: Parser) -> Result<Command, lexopt::Error> {
 
 fn solve(mut p: Parser) -> Result<Command, lexopt::Error> {
     let (mut input, mut out, mut repeat, mut strategy) = (None, None, 1u32, Strategy::Indexed);
-    let mut packing = Packing::FillAgents;
+    let (mut packing, mut threads) = (Packing::FillAgents, 1usize);
     while let Some(arg) = p.next()? {
         match arg {
             Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help),
@@ -107,12 +109,13 @@ fn solve(mut p: Parser) -> Result<Command, lexopt::Error> {
                     other => return Err(format!("unknown packing {other:?} (expected fill or task-by-task)").into()),
                 }
             }
+            Arg::Long("threads") => threads = positive(p.value()?.parse()?, "--threads")? as usize,
             Arg::Value(v) if input.is_none() => input = Some(PathBuf::from(v)),
             other => return Err(other.unexpected()),
         }
     }
     let input = input.ok_or("solve needs an input file (INPUT.json, or - for standard input)")?;
-    Ok(Command::Solve(SolveArgs { input, out, repeat, strategy, packing }))
+    Ok(Command::Solve(SolveArgs { input, out, repeat, strategy, packing, threads }))
 }
 
 fn gen(mut p: Parser) -> Result<Command, lexopt::Error> {
@@ -165,13 +168,26 @@ mod tests {
 
     #[test]
     fn args_parse_solve_flags() {
-        let cmd = parse_args(&["solve", "w.json", "--repeat", "3", "--strategy", "scan", "--out", "p.json"]).unwrap();
+        let cmd = parse_args(&[
+            "solve",
+            "w.json",
+            "--repeat",
+            "3",
+            "--strategy",
+            "scan",
+            "--out",
+            "p.json",
+            "--threads",
+            "2",
+        ])
+        .unwrap();
         let expected = SolveArgs {
             input: "w.json".into(),
             out: Some("p.json".into()),
             repeat: 3,
             strategy: Strategy::Scan,
             packing: Packing::FillAgents,
+            threads: 2,
         };
         assert_eq!(cmd, Command::Solve(expected));
     }

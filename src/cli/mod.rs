@@ -42,11 +42,13 @@ offerpack: offer-matching scheduling engine for Apache Mesos frameworks
 
 usage:
   offerpack solve INPUT.json [--out FILE] [--repeat N] [--strategy indexed|scan] [--packing fill|task-by-task]
+                  [--threads T]
       Plan one scheduling pass over a workload (INPUT.json, or - for standard input).
       Writes the plan as JSON to standard output (or FILE) and a summary to standard error.
       --repeat N  time N passes, each on a fresh pool, and report the median (default 1)
       --packing   fill (default: unconstrained tasks fill agents one at a time) or
                   task-by-task (each task to its best agent alone, as Fenzo does)
+      --threads T most threads a pass may use (default 1); the plan is the same for any T
   offerpack gen --agents N --tasks M [--seed S] [--constraints none|unique-host|mixed]
                 [--shapes uniform|irregular] [--group-size G] [--zones Z]
                 [--racks-per-zone R] [--out FILE]

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use offerpack::workload::{write_plan, Timing, Workload};
-use offerpack::{Engine, EngineConfig, Packing, Plan, Strategy};
+use offerpack::{Engine, EngineConfig, Plan};
 
 use super::args::SolveArgs;
 use super::{write_output, CliError};
@@ -25,7 +25,7 @@ pub fn run(args: &SolveArgs) -> Result<(), CliError> {
     let workload =
         Workload::from_json(&text).map_err(|e| CliError::Failed(format!("{}: {e}", args.input.display())))?;
     drop(text);
-    let solved = solve(&workload, args.strategy, args.packing, args.repeat)?;
+    let solved = solve(&workload, args)?;
     write_output(args.out.as_deref(), |out| write_plan(out, &solved.plan, solved.timing))?;
     eprintln!("{}", summary(&solved));
     Ok(())
@@ -42,9 +42,11 @@ pub fn read_input(path: &Path) -> Result<String, CliError> {
     std::fs::read_to_string(path).map_err(fail)
 }
 
-/// Plans `repeat` times, each on a fresh pool, timing only [`Engine::plan`].
-pub fn solve(workload: &Workload, strategy: Strategy, packing: Packing, repeat: u32) -> Result<Solved, CliError> {
-    let config = EngineConfig { fitness: workload.fitness.clone(), strategy, packing, ..EngineConfig::default() };
+/// Plans `args.repeat` times, each on a fresh pool, timing only [`Engine::plan`].
+pub fn solve(workload: &Workload, args: &SolveArgs) -> Result<Solved, CliError> {
+    let SolveArgs { strategy, packing, threads, repeat, .. } = *args;
+    let config =
+        EngineConfig { fitness: workload.fitness.clone(), strategy, packing, threads, ..EngineConfig::default() };
     let engine = Engine::new(config).map_err(|e| CliError::Failed(e.to_string()))?;
     let mut times: Vec<Duration> = Vec::with_capacity(repeat.min(1024) as usize);
     let mut first: Option<Plan> = None;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use super::state::{PassState, UNOFFERED};
+use super::state::{Interner, Names, PassState, UNOFFERED};
 use crate::model::{PortRequest, SoftTerm, TaskSpec};
 use crate::plugins::{HardConstraint, Scope};
 
@@ -139,8 +139,23 @@ pub(crate) fn assign_indexes(classes: &mut [TaskClass]) -> Vec<IndexKey> {
     keys
 }
 
-/// Groups `tasks` into classes; returns the classes and each task's class index.
-pub(crate) fn compile(state: &mut PassState, tasks: &[TaskSpec], fitness_weight: f64) -> (Vec<TaskClass>, Vec<u32>) {
+/// [`compile`] against `state`'s names, interning the groups in the state.
+pub(crate) fn compile_in(state: &mut PassState, tasks: &[TaskSpec], fitness_weight: f64) -> (Vec<TaskClass>, Vec<u32>) {
+    let mut groups = std::mem::take(&mut state.groups);
+    let compiled = compile(state.names(), &mut groups, tasks, fitness_weight);
+    state.groups = groups;
+    state.fit_groups();
+    compiled
+}
+
+/// Groups `tasks` into classes, interning their groups in `groups`; returns the classes and each
+/// task's class index.
+pub(crate) fn compile(
+    names: Names<'_>,
+    groups: &mut Interner,
+    tasks: &[TaskSpec],
+    fitness_weight: f64,
+) -> (Vec<TaskClass>, Vec<u32>) {
     let mut classes: Vec<TaskClass> = Vec::new();
     let mut shapes: Vec<Arc<ClassShape>> = Vec::new();
     let mut shape_index: FxHashMap<ShapeKey, u32> = FxHashMap::default();
@@ -155,14 +170,14 @@ pub(crate) fn compile(state: &mut PassState, tasks: &[TaskSpec], fitness_weight:
             of_task.push(of_task[prev]);
             continue;
         }
-        let group = state.group(&task.group);
+        let group = groups.intern(task.group.as_str());
         let shape = match last_maker.filter(|&m| same_shape(&tasks[m], task)) {
             Some(m) => classes[of_task[m] as usize].shape.id,
             None => {
-                let key = shape_key(state, task);
+                let key = shape_key(names, task);
                 let next = shapes.len() as u32;
                 *shape_index.entry(key).or_insert_with_key(|key| {
-                    shapes.push(Arc::new(build_shape(state, task, key, fitness_weight, next)));
+                    shapes.push(Arc::new(build_shape(names, task, key, fitness_weight, next)));
                     next
                 })
             }
@@ -181,18 +196,18 @@ pub(crate) fn compile(state: &mut PassState, tasks: &[TaskSpec], fitness_weight:
 }
 
 /// The shape key of a task: asks, ports, roles and plugins (by address), as dense indices.
-fn shape_key(state: &PassState, task: &TaskSpec) -> ShapeKey {
+fn shape_key(names: Names<'_>, task: &TaskSpec) -> ShapeKey {
     ShapeKey {
         ask: task
             .resources
             .iter()
-            .map(|(name, q)| (state.dims.get_shared(name).map_or(UNOFFERED, |d| d as u16), q.milli()))
+            .map(|(name, q)| (names.dims.get_shared(name).map_or(UNOFFERED, |d| d as u16), q.milli()))
             .collect(),
         ports: task.ports.clone(),
         roles: task
             .roles
             .as_ref()
-            .map(|rs| rs.iter().map(|r| state.roles.get(r.as_str()).unwrap_or(u32::MAX)).collect()),
+            .map(|rs| rs.iter().map(|r| names.roles.get(r.as_str()).unwrap_or(u32::MAX)).collect()),
         hard: task.hard.iter().map(|c| Arc::as_ptr(c) as *const () as usize).collect(),
         soft: task
             .soft
@@ -225,9 +240,9 @@ fn same_shape(a: &TaskSpec, b: &TaskSpec) -> bool {
             .all(|(x, y)| Arc::ptr_eq(&x.constraint, &y.constraint) && x.weight.to_bits() == y.weight.to_bits())
 }
 
-fn build_shape(state: &PassState, task: &TaskSpec, key: &ShapeKey, fitness_weight: f64, id: u32) -> ClassShape {
+fn build_shape(names: Names<'_>, task: &TaskSpec, key: &ShapeKey, fitness_weight: f64, id: u32) -> ClassShape {
     let roles = match &key.roles {
-        None => state.default_role_order.clone(),
+        None => names.default_role_order.to_vec(),
         Some(list) => {
             let mut out: Vec<u16> = Vec::new();
             for &r in list {
@@ -249,14 +264,14 @@ fn build_shape(state: &PassState, task: &TaskSpec, key: &ShapeKey, fitness_weigh
         claims: task.hard.iter().any(|c| c.claims_agent()),
         fitness_weight,
         soft_weights: task.soft.iter().map(|t| t.weight).collect(),
-        stages: stages(state, task),
+        stages: stages(names, task),
     }
 }
 
-fn stages(state: &PassState, task: &TaskSpec) -> Stages {
+fn stages(names: Names<'_>, task: &TaskSpec) -> Stages {
     let mut s = Stages { indexable: true, all_hard: (0..task.hard.len()).collect(), ..Stages::default() };
     let bucket = |s: &mut Stages, name: &str| {
-        if let Some(k) = state.keys.get(name) {
+        if let Some(k) = names.keys.get(name) {
             if !s.bucket_keys.contains(&k) {
                 s.bucket_keys.push(k);
             }

@@ -1,15 +1,22 @@
-//! Committing a placement: take resources and ports, update counters, build the launch.
+//! Committing a placement: take resources and ports, update counters. The launch is made of
+//! what was taken afterwards (see `launch`), possibly on another thread.
 
 use std::sync::Arc;
 
 use super::class::TaskClass;
 use super::state::PassState;
-use crate::model::TaskSpec;
-use crate::plan::{Allocation, GrantedPorts, Launch};
+use crate::plan::{Allocation, GrantedPorts};
 use crate::resources::Quantity;
 
-/// Places `task` (of `class`) on `agent`; the caller has checked that it fits.
-pub(crate) fn commit(state: &mut PassState, class: &TaskClass, task: &TaskSpec, agent: u32) -> Launch {
+/// What one placement took from its agent.
+#[derive(Debug)]
+pub(crate) struct Granted {
+    pub resources: Arc<[Allocation]>,
+    pub ports: GrantedPorts,
+}
+
+/// Places a task of `class` on `agent`; the caller has checked that it fits.
+pub(crate) fn commit(state: &mut PassState, class: &TaskClass, agent: u32) -> Granted {
     let mut split = std::mem::take(&mut state.split_scratch);
     let mut parts = std::mem::take(&mut state.parts_scratch);
     parts.clear();
@@ -45,19 +52,10 @@ pub(crate) fn commit(state: &mut PassState, class: &TaskClass, task: &TaskSpec, 
     };
     let ports = take_ports(state, class, agent);
     state.count_on_agent(agent, class.group);
-    let slot = &mut state.agents[agent as usize];
     if class.claims {
-        slot.owner = class.group;
+        state.agents[agent as usize].owner = class.group;
     }
-    Launch {
-        task_id: task.id.clone(),
-        group: task.group.clone(),
-        agent_id: slot.id.clone(),
-        hostname: slot.hostname.clone(),
-        offer_ids: slot.shared_offer_ids.get_or_insert_with(|| Arc::from(slot.offer_ids.as_slice())).clone(),
-        resources,
-        ports,
-    }
+    Granted { resources, ports }
 }
 
 /// Takes the specific ports, then the lowest free ones, from accepted roles in order.

@@ -27,9 +27,9 @@ use rustc_hash::FxHashMap;
 
 use super::class::TaskClass;
 use super::commit::commit;
+use super::launch::Launches;
 use super::state::{PassState, NONE};
 use crate::model::TaskSpec;
-use crate::plan::Launch;
 use crate::plugins::Dim;
 
 /// Whether tasks of `class` can be placed by filling agents.
@@ -106,7 +106,7 @@ pub(crate) fn fill(
     state: &mut PassState,
     input: &FillInput<'_>,
     tasks: &[usize],
-    launches: &mut Vec<Launch>,
+    launches: &mut Launches,
     log: &mut Vec<u32>,
 ) -> Vec<usize> {
     let mut filler = Filler::new(input, tasks);
@@ -322,15 +322,13 @@ impl<'a> Filler<'a> {
     }
 
     /// Places the next task of shape `s` on `agent`.
-    fn place(&mut self, state: &mut PassState, agent: u32, s: u32, launches: &mut Vec<Launch>, log: &mut Vec<u32>) {
+    fn place(&mut self, state: &mut PassState, agent: u32, s: u32, launches: &mut Launches, log: &mut Vec<u32>) {
         let n = self.dims.len();
         let shape = &mut self.shapes[s as usize];
         let t = shape.tasks[shape.next];
         shape.next += 1;
-        // Start reading the id of this shape's next task now: launches clone task ids, and on a
-        // large pass they are cold; the read overlaps with this placement's work.
         if let Some(&after) = shape.tasks.get(shape.next) {
-            std::hint::black_box(self.input.pending[after].id.as_str().as_bytes().first().copied());
+            launches.read_ahead(&self.input.pending[after]);
         }
         self.free_ports -= shape.ports;
         let k = self.kind_of[s as usize];
@@ -340,7 +338,8 @@ impl<'a> Filler<'a> {
         }
         self.reweigh();
         let class = &self.input.classes[self.input.class_of[t] as usize];
-        launches.push(commit(state, class, &self.input.pending[t], agent));
+        let granted = commit(state, class, agent);
+        launches.push(state, self.input.pending, t, agent, granted);
         log.push(agent);
         if exhausted {
             self.live.retain(|&x| x != k);

@@ -14,6 +14,7 @@ mod explain;
 mod fill;
 mod heap;
 mod index;
+mod launch;
 mod pass;
 mod scan;
 mod scheduler;
@@ -75,11 +76,17 @@ pub struct EngineConfig {
     pub packing: Packing,
     /// Explain unplaced tasks (reasons with agent counts); false leaves the reasons empty.
     pub explain_unplaced: bool,
+    /// Most threads one pass may use (at least 1; a pass uses two at most today). With two, a
+    /// large pass (4,096 pending tasks and offers or more) loads the agents on the calling
+    /// thread while the other checks and compiles the tasks, and then makes the launches of the
+    /// placements on the other thread as they are committed. Placing itself stays on one thread,
+    /// in order, so the plan is the same whatever the number.
+    pub threads: usize,
 }
 
 impl Default for EngineConfig {
     /// Cpu and memory bin packing, weight 1, indexed, declining unused offers, filling agents,
-    /// explaining unplaced tasks.
+    /// explaining unplaced tasks, on the caller's thread alone.
     fn default() -> Self {
         EngineConfig {
             fitness: Arc::new(BinPack::cpu_mem()),
@@ -88,6 +95,7 @@ impl Default for EngineConfig {
             decline_unused: true,
             packing: Packing::FillAgents,
             explain_unplaced: true,
+            threads: 1,
         }
     }
 }
@@ -98,12 +106,15 @@ impl Default for EngineConfig {
 pub enum ConfigError {
     /// The fitness weight is not finite and positive.
     BadFitnessWeight(f64),
+    /// A pass needs at least one thread.
+    NoThreads,
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::BadFitnessWeight(w) => write!(f, "fitness weight {w} is not finite and positive"),
+            Self::NoThreads => f.write_str("a pass needs at least one thread"),
         }
     }
 }
@@ -160,6 +171,9 @@ impl Engine {
     pub fn new(config: EngineConfig) -> Result<Engine, ConfigError> {
         if !(config.fitness_weight.is_finite() && config.fitness_weight > 0.0) {
             return Err(ConfigError::BadFitnessWeight(config.fitness_weight));
+        }
+        if config.threads == 0 {
+            return Err(ConfigError::NoThreads);
         }
         Ok(Engine { config })
     }

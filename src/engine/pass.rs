@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use rustc_hash::FxHashSet;
 
-use super::class::{assign_indexes, compile};
+use super::class::{assign_indexes, compile, compile_in, TaskClass};
 use super::commit::commit;
 use super::explain::explain_all;
 use super::fill::{self, FillInput};
+use super::launch::{self, Launches};
 use super::select::{IndexCache, Selector};
-use super::state::PassState;
+use super::state::{Interner, OwnedNames, PassState, PoolWalk};
 use super::{Engine, Packing, PlanError, Strategy};
 use crate::model::{RunningTask, TaskSpec};
 use crate::plan::{Plan, PlanStats, Unplaced};
@@ -18,6 +19,17 @@ use crate::plan::{Plan, PlanStats, Unplaced};
 /// A tier fills agents when its fillable tasks times this reach the number of agents.
 const FILL_RATIO: usize = 16;
 use crate::pool::OfferPool;
+
+/// Passes with fewer pending tasks and offers than this stay on the caller's thread even when
+/// more are allowed (and passes with fewer pending tasks make their launches there): starting a
+/// thread costs tens of microseconds, about what such a pass does in all.
+const PARALLEL_MIN: usize = 4096;
+
+/// Task classes compiled for a pass: the classes and each task's class.
+pub(crate) struct Compiled {
+    classes: Vec<TaskClass>,
+    class_of: Vec<u32>,
+}
 
 /// Runs one pass; see [`Engine::plan`].
 pub(crate) fn run(
@@ -27,14 +39,75 @@ pub(crate) fn run(
     running: &[RunningTask],
     now: Duration,
 ) -> Result<Plan, PlanError> {
-    check_ids(pending, running)?;
-    let mut state = PassState::build(pool, now, running);
-    let (mut plan, used) = place(engine, &mut state, pending, None, &mut Vec::new());
+    let parallel = engine.config.threads > 1 && pending.len() + pool.len() >= PARALLEL_MIN;
+    let (mut state, compiled) = if parallel {
+        prepare_on_two_threads(engine, pool, pending, running, now)?
+    } else {
+        prepare(engine, pool, pending, running, now)?
+    };
+    let (mut plan, used) = place_compiled(engine, &mut state, pending, compiled, None, &mut Vec::new());
     if engine.config.decline_unused {
         decline_unused(&state, &used, &mut plan);
     }
     plan.expired = pool.expired_ids(now);
     Ok(plan)
+}
+
+/// Checks the task ids, loads the pool's agents and compiles the task classes, one after the
+/// other.
+fn prepare(
+    engine: &Engine,
+    pool: &OfferPool,
+    pending: &[TaskSpec],
+    running: &[RunningTask],
+    now: Duration,
+) -> Result<(PassState, Compiled), PlanError> {
+    check_ids(pending, running)?;
+    let walk = PoolWalk::new(pool, now);
+    let mut state = PassState::with_names(&walk, running);
+    let mut groups = Interner::default();
+    let (classes, class_of) = compile(state.names(), &mut groups, pending, engine.config.fitness_weight);
+    state.adopt_groups(groups);
+    state.add_agents(&walk);
+    state.add_running(running);
+    Ok((state, Compiled { classes, class_of }))
+}
+
+/// What [`prepare`] does, on two threads: this one walks the pool and loads the agents; the
+/// other checks the task ids, then compiles the task classes once the names are known. Both
+/// run the very steps [`prepare`] runs, so the state and classes, and so the plan, are the same.
+fn prepare_on_two_threads(
+    engine: &Engine,
+    pool: &OfferPool,
+    pending: &[TaskSpec],
+    running: &[RunningTask],
+    now: Duration,
+) -> Result<(PassState, Compiled), PlanError> {
+    let weight = engine.config.fitness_weight;
+    std::thread::scope(|scope| {
+        let (send_names, names) = std::sync::mpsc::sync_channel::<OwnedNames>(1);
+        let tasks_side = scope.spawn(move || {
+            check_ids(pending, running)?;
+            // No names means this thread's side stopped: its panic resumes below.
+            let Ok(names) = names.recv() else { return Ok(None) };
+            let mut groups = Interner::default();
+            let (classes, class_of) = compile(names.view(), &mut groups, pending, weight);
+            Ok(Some((Compiled { classes, class_of }, groups)))
+        });
+        let walk = PoolWalk::new(pool, now);
+        let mut state = PassState::with_names(&walk, running);
+        // The receiver is gone only when the other side failed, which its join reports.
+        let _ = send_names.send(OwnedNames::of(state.names()));
+        state.add_agents(&walk);
+        let compiled = match tasks_side.join() {
+            Ok(result) => result?,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        let Some((compiled, groups)) = compiled else { unreachable!("names were sent") };
+        state.adopt_groups(groups);
+        state.add_running(running);
+        Ok((state, compiled))
+    })
 }
 
 /// Places `pending` into `state`, committing each placement; returns the plan's launches,
@@ -47,10 +120,23 @@ pub(crate) fn place(
     cache: Option<&mut IndexCache>,
     log: &mut Vec<u32>,
 ) -> (Plan, Vec<u32>) {
+    let (classes, class_of) = compile_in(state, pending, engine.config.fitness_weight);
+    place_compiled(engine, state, pending, Compiled { classes, class_of }, cache, log)
+}
+
+/// [`place`] with the task classes compiled (their groups interned in `state`).
+fn place_compiled(
+    engine: &Engine,
+    state: &mut PassState,
+    pending: &[TaskSpec],
+    compiled: Compiled,
+    cache: Option<&mut IndexCache>,
+    log: &mut Vec<u32>,
+) -> (Plan, Vec<u32>) {
+    let Compiled { mut classes, class_of } = compiled;
     let fitness = &*engine.config.fitness;
     let log_start = log.len();
     state.allocation_memo.clear();
-    let (mut classes, class_of) = compile(state, pending, engine.config.fitness_weight);
     let keys = assign_indexes(&mut classes);
     if cache.is_none() {
         // One-shot pass: per-value counts of a group no constraint reads are not kept.
@@ -80,40 +166,52 @@ pub(crate) fn place(
     for (tier, &fill_tier) in tiers.iter().zip(&fill_tiers) {
         selector.count(tier.iter().copied().filter(|&t| !(fill_tier && fills[class_of[t] as usize])));
     }
-    let mut plan = Plan::default();
-    plan.launches.reserve(pending.len());
-    let mut unplaced: Vec<usize> = Vec::new();
-    for (tier, &fill_tier) in tiers.iter().zip(&fill_tiers) {
-        let mut to_fill = Vec::new();
-        for &t in tier.iter() {
-            if fill_tier && fills[class_of[t] as usize] {
-                to_fill.push(t);
-                continue;
-            }
-            match selector.select(state, fitness, pending, t, log) {
-                Some(agent) => {
-                    let launch = commit(state, &classes[class_of[t] as usize], &pending[t], agent);
-                    plan.launches.push(launch);
-                    log.push(agent);
+    let mut place_and_explain = |state: &mut PassState, launches: &mut Launches| {
+        let mut unplaced: Vec<usize> = Vec::new();
+        for (tier, &fill_tier) in tiers.iter().zip(&fill_tiers) {
+            let mut to_fill = Vec::new();
+            for &t in tier.iter() {
+                if fill_tier && fills[class_of[t] as usize] {
+                    to_fill.push(t);
+                    continue;
                 }
-                None => unplaced.push(t),
+                match selector.select(state, fitness, pending, t, log) {
+                    Some(agent) => {
+                        let granted = commit(state, &classes[class_of[t] as usize], agent);
+                        launches.push(state, pending, t, agent, granted);
+                        log.push(agent);
+                    }
+                    None => unplaced.push(t),
+                }
+            }
+            if let (false, Some(packs)) = (to_fill.is_empty(), packs) {
+                let input = FillInput { classes: &classes, class_of: &class_of, pending, packs };
+                unplaced.extend(fill::fill(state, &input, &to_fill, launches, log));
             }
         }
-        if let (false, Some(packs)) = (to_fill.is_empty(), packs) {
-            let input = FillInput { classes: &classes, class_of: &class_of, pending, packs };
-            unplaced.extend(fill::fill(state, &input, &to_fill, &mut plan.launches, log));
+        let mut plan = Plan::default();
+        if engine.config.explain_unplaced {
+            explain_all(state, &classes, &class_of, pending, &unplaced, &mut plan);
+        } else {
+            let agents_considered = state.agents.len() as u32;
+            let none: std::sync::Arc<[crate::plan::ReasonCount]> = std::sync::Arc::from([]);
+            plan.unplaced = unplaced
+                .iter()
+                .map(|&t| Unplaced { task_id: pending[t].id.clone(), reasons: none.clone(), agents_considered })
+                .collect();
         }
-    }
-    if engine.config.explain_unplaced {
-        explain_all(state, &classes, &class_of, pending, &unplaced, &mut plan);
+        plan
+    };
+    let mut plan = if engine.config.threads > 1 && pending.len() >= PARALLEL_MIN {
+        let (mut plan, launches) = launch::with_helper(state, pending, place_and_explain);
+        plan.launches = launches;
+        plan
     } else {
-        let agents_considered = state.agents.len() as u32;
-        let none: std::sync::Arc<[crate::plan::ReasonCount]> = std::sync::Arc::from([]);
-        plan.unplaced = unplaced
-            .iter()
-            .map(|&t| Unplaced { task_id: pending[t].id.clone(), reasons: none.clone(), agents_considered })
-            .collect();
-    }
+        let mut launches = Launches::here(pending.len());
+        let mut plan = place_and_explain(state, &mut launches);
+        plan.launches = launches.into_vec();
+        plan
+    };
     selector.finish();
     // This pass appended exactly the agents of its launches to the log.
     let used = distinct(&log[log_start..], state.agents.len());
@@ -145,9 +243,9 @@ fn distinct(agents: &[u32], n: usize) -> Vec<u32> {
 /// Declines the offers of every agent not in `used` (ascending agent indices).
 pub(crate) fn decline_unused(state: &PassState, used: &[u32], plan: &mut Plan) {
     let mut next = used.iter().copied().peekable();
-    for (a, slot) in state.agents.iter().enumerate() {
+    for (a, agent) in state.identities.iter().enumerate() {
         if next.next_if_eq(&(a as u32)).is_none() {
-            plan.declined.extend(slot.offer_ids.iter().cloned());
+            plan.declined.extend(agent.offer_ids.iter().cloned());
         }
     }
     plan.declined.sort();

@@ -35,16 +35,20 @@ pub(crate) struct ValueInfo {
 /// Free ports of one agent per role index (most agents offer ports in one role: kept inline).
 pub(crate) type AgentPorts = smallvec::SmallVec<[(u16, PortSet); 1]>;
 
-/// One agent of the pass.
-#[derive(Debug)]
-pub(crate) struct AgentSlot {
+/// What a pass never changes about an agent: who it is and which offers it holds. Kept apart
+/// from [`AgentSlot`] so that another thread can read it while placements change the slots.
+#[derive(Clone, Debug)]
+pub(crate) struct AgentIdentity {
     pub id: AgentId,
     pub hostname: Arc<str>,
-    pub host_value: u32,
     /// The agent's live offers (usually one, kept inline).
     pub offer_ids: smallvec::SmallVec<[OfferId; 1]>,
-    /// The same as shared storage for launches, made on the first launch on the agent.
-    pub shared_offer_ids: Option<Arc<[OfferId]>>,
+}
+
+/// One agent of the pass, as placements change it.
+#[derive(Debug)]
+pub(crate) struct AgentSlot {
+    pub host_value: u32,
     /// Free ports per role index.
     pub ports: AgentPorts,
     /// First group seen on the agent, and whether another group is there too.
@@ -57,7 +61,7 @@ pub(crate) struct AgentSlot {
 }
 
 /// Interned names with dense indices.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Interner {
     pub names: Vec<Arc<str>>,
     index: FxHashMap<Arc<str>, u32>,
@@ -128,6 +132,62 @@ fn add_ports(ports: &mut AgentPorts, role: u16, set: &PortSet) {
     }
 }
 
+/// The pool's agents with live offers at one instant (by agent id), read in one walk: agent
+/// `i`'s offers are `offers[ends[i - 1]..ends[i]]`.
+pub(crate) struct PoolWalk<'a> {
+    agents: Vec<AgentOffers<'a>>,
+    offers: Vec<&'a Offer>,
+    ends: Vec<usize>,
+}
+
+impl<'a> PoolWalk<'a> {
+    pub fn new(pool: &'a OfferPool, now: std::time::Duration) -> PoolWalk<'a> {
+        let agents: Vec<AgentOffers<'a>> = pool.agents_at(now).collect();
+        let mut offers: Vec<&Offer> = Vec::with_capacity(agents.len());
+        let mut ends: Vec<usize> = Vec::with_capacity(agents.len());
+        for agent in &agents {
+            offers.extend(agent.offers());
+            ends.push(offers.len());
+        }
+        PoolWalk { agents, offers, ends }
+    }
+}
+
+/// The names a state gives dense indices to, as task classes read them.
+#[derive(Clone, Copy)]
+pub(crate) struct Names<'a> {
+    pub dims: &'a Interner,
+    pub roles: &'a Interner,
+    pub keys: &'a Interner,
+    /// Role indices, reserved roles first (by name), then `*`.
+    pub default_role_order: &'a [u16],
+}
+
+/// An owned copy of a state's [`Names`], for compiling on another thread while the state loads
+/// its agents (a handful of names: cheap to copy).
+#[derive(Clone, Debug)]
+pub(crate) struct OwnedNames {
+    dims: Interner,
+    roles: Interner,
+    keys: Interner,
+    default_role_order: Vec<u16>,
+}
+
+impl OwnedNames {
+    pub fn of(names: Names<'_>) -> OwnedNames {
+        OwnedNames {
+            dims: names.dims.clone(),
+            roles: names.roles.clone(),
+            keys: names.keys.clone(),
+            default_role_order: names.default_role_order.to_vec(),
+        }
+    }
+
+    pub fn view(&self) -> Names<'_> {
+        Names { dims: &self.dims, roles: &self.roles, keys: &self.keys, default_role_order: &self.default_role_order }
+    }
+}
+
 /// A split of one commit over all asks — (ask index, role, amount) — and the allocations made
 /// of it.
 pub(crate) type SplitMemo = (Vec<(u16, u16, i64)>, Arc<[Allocation]>);
@@ -142,6 +202,10 @@ pub(crate) struct PassState {
     /// Role indices, reserved roles first (by name), then `*`.
     pub default_role_order: Vec<u16>,
     pub agents: Vec<AgentSlot>,
+    /// Per agent, as `agents`; shared with the thread that makes launches, if any.
+    pub identities: Arc<Vec<AgentIdentity>>,
+    /// Per agent: its offer ids as shared storage for launches, made on its first launch.
+    pub shared_offer_ids: Vec<Option<Arc<[OfferId]>>>,
     pub agent_index: FxHashMap<AgentId, u32>,
     /// Free scalar amounts in thousandths, `[agent][dim][role]`.
     pub free: Vec<i64>,
@@ -199,14 +263,18 @@ impl PassState {
 
     /// Builds the state from the pool's live offers (agents sorted by id) and the running tasks.
     pub fn build(pool: &OfferPool, now: std::time::Duration, running: &[RunningTask]) -> PassState {
-        // One walk over the pool: agents, and each agent's live offers as a run of `offers`.
-        let agents: Vec<AgentOffers<'_>> = pool.agents_at(now).collect();
-        let mut offers: Vec<&Offer> = Vec::with_capacity(agents.len());
-        let mut ends: Vec<usize> = Vec::with_capacity(agents.len());
-        for agent in &agents {
-            offers.extend(agent.offers());
-            ends.push(offers.len());
-        }
+        let walk = PoolWalk::new(pool, now);
+        let mut state = PassState::with_names(&walk, running);
+        state.add_agents(&walk);
+        state.add_running(running);
+        state
+    }
+
+    /// A state with the names of `walk` and `running` interned (resource dimensions, roles,
+    /// attribute keys) and no agents yet: [`PassState::add_agents`] and
+    /// [`PassState::add_running`] come next. Task classes can be compiled against these names
+    /// while the agents load.
+    pub fn with_names(walk: &PoolWalk<'_>, running: &[RunningTask]) -> PassState {
         let mut dims = Interner::default();
         for name in FIXED_DIMS {
             dims.intern_shared(crate::resources::shared_name(name));
@@ -216,19 +284,17 @@ impl PassState {
         roles.intern_shared(Role::unreserved().shared().clone());
         let mut keys = Interner::default();
         keys.intern(crate::model::HOSTNAME);
-        for offer in &offers {
-            {
-                for r in &offer.resources {
-                    if roles.get_shared(r.role.shared()).is_none() {
-                        roles.intern_shared(r.role.shared().clone());
-                    }
-                    if matches!(r.value, ResourceValue::Scalar(_)) && dims.get_shared(&r.name).is_none() {
-                        dims.intern_shared(r.name.clone());
-                    }
+        for offer in &walk.offers {
+            for r in &offer.resources {
+                if roles.get_shared(r.role.shared()).is_none() {
+                    roles.intern_shared(r.role.shared().clone());
+                }
+                if matches!(r.value, ResourceValue::Scalar(_)) && dims.get_shared(&r.name).is_none() {
+                    dims.intern_shared(r.name.clone());
                 }
             }
         }
-        for agent in &agents {
+        for agent in &walk.agents {
             for (k, _) in agent.attributes().iter_shared() {
                 if keys.get_shared(k).is_none() {
                     keys.intern_shared(k.clone());
@@ -242,9 +308,14 @@ impl PassState {
                 }
             }
         }
-        let mut state = PassState {
-            default_role_order: Vec::new(),
+        let mut default_role_order: Vec<u16> = (1..roles.len() as u16).collect();
+        default_role_order.sort_by(|a, b| roles.names[*a as usize].cmp(&roles.names[*b as usize]));
+        default_role_order.push(0);
+        PassState {
+            default_role_order,
             agents: Vec::new(),
+            identities: Arc::default(),
+            shared_offer_ids: Vec::new(),
             agent_index: FxHashMap::default(),
             free: Vec::new(),
             total: Vec::new(),
@@ -268,22 +339,37 @@ impl PassState {
             role_values: roles.names.iter().map(|r| Role::new(&**r)).collect(),
             roles,
             keys,
-        };
-        let mut order: Vec<u16> = (1..state.n_roles() as u16).collect();
-        order.sort_by(|a, b| state.roles.names[*a as usize].cmp(&state.roles.names[*b as usize]));
-        order.push(0);
-        state.default_role_order = order;
-        state.add_agents(&agents, &offers, &ends);
-        state.add_running(running);
-        state
+        }
     }
 
-    /// Adds `agents`; agent `i`'s live offers are `offers[ends[i - 1]..ends[i]]`.
-    fn add_agents(&mut self, agents: &[AgentOffers<'_>], offers: &[&Offer], ends: &[usize]) {
+    /// The names task classes are compiled against.
+    pub fn names(&self) -> Names<'_> {
+        Names { dims: &self.dims, roles: &self.roles, keys: &self.keys, default_role_order: &self.default_role_order }
+    }
+
+    /// Takes `groups` as this state's groups (interned while it had none: see
+    /// [`PassState::with_names`]).
+    pub fn adopt_groups(&mut self, groups: Interner) {
+        debug_assert!(self.groups.len() == 0);
+        self.group_total = vec![0; groups.len()];
+        self.groups = groups;
+    }
+
+    /// Makes room in the per-group tables for every interned group.
+    pub fn fit_groups(&mut self) {
+        if self.group_total.len() < self.groups.len() {
+            self.group_total.resize(self.groups.len(), 0);
+        }
+    }
+
+    /// Adds the agents of `walk`, in its order; the state has no agents yet.
+    pub fn add_agents(&mut self, walk: &PoolWalk<'_>) {
+        let (agents, offers, ends) = (&walk.agents, &walk.offers, &walk.ends);
         let (nd, nr, nk) = (self.n_dims(), self.n_roles(), self.n_keys());
         let n = agents.len();
         self.agent_index = FxHashMap::with_capacity_and_hasher(n, Default::default());
         self.agents.reserve_exact(n);
+        let mut identities = Vec::with_capacity(n);
         self.free = vec![0; n * nd * nr];
         self.total = vec![0; n * nd];
         self.held = vec![0; n * nd];
@@ -309,19 +395,15 @@ impl PassState {
             }
             self.next_on_host[idx as usize] = self.host_first[host_value as usize];
             self.host_first[host_value as usize] = idx;
-            self.agents.push(AgentSlot {
+            identities.push(AgentIdentity {
                 id: agent.id().clone(),
                 hostname,
-                host_value,
                 offer_ids: own.iter().map(|o| o.id.clone()).collect(),
-                shared_offer_ids: None,
-                ports,
-                first_group: NONE,
-                mixed: false,
-                owner: NONE,
-                tasks: 0,
             });
+            self.agents.push(AgentSlot { host_value, ports, first_group: NONE, mixed: false, owner: NONE, tasks: 0 });
         }
+        self.identities = Arc::new(identities);
+        self.shared_offer_ids = vec![None; n];
     }
 
     /// Adds the resources of `offers` to agent `idx`'s free and total amounts; returns its ports.
@@ -363,10 +445,9 @@ impl PassState {
         self.free[i * nd * nr..(i + 1) * nd * nr].fill(0);
         self.total[i * nd..(i + 1) * nd].copy_from_slice(&self.held[i * nd..(i + 1) * nd]);
         let ports = self.load_offers(idx, offers);
-        let slot = &mut self.agents[i];
-        slot.ports = ports;
-        slot.offer_ids = offers.iter().map(|o| o.id.clone()).collect();
-        slot.shared_offer_ids = None;
+        self.agents[i].ports = ports;
+        Arc::make_mut(&mut self.identities)[i].offer_ids = offers.iter().map(|o| o.id.clone()).collect();
+        self.shared_offer_ids[i] = None;
     }
 
     /// Adds `amount` of `dim` to what running tasks hold on `agent` (negative to release).

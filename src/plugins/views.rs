@@ -113,12 +113,12 @@ pub struct AgentView<'a> {
 impl<'a> AgentView<'a> {
     /// Agent id.
     pub fn id(&self) -> &'a AgentId {
-        &self.state.agents[self.agent as usize].id
+        &self.state.identities[self.agent as usize].id
     }
 
     /// Hostname.
     pub fn hostname(&self) -> &'a str {
-        &self.state.agents[self.agent as usize].hostname
+        &self.state.identities[self.agent as usize].hostname
     }
 
     /// An attribute by name (`hostname` included); `None` when the agent lacks it.

@@ -49,7 +49,7 @@ use std::time::Duration;
 use regex::Regex;
 
 use super::{Violation, Workload};
-use crate::engine::class::compile;
+use crate::engine::class::compile_in;
 use crate::engine::state::PassState;
 use crate::model::{AgentId, GroupId, Offer, OfferId, ResourceValue, Role, TaskId, TaskSpec, HOSTNAME};
 use crate::plan::Plan;
@@ -490,7 +490,7 @@ fn replay(workload: &Workload, plan: &Plan) -> Result<(), Violation> {
     let pending = pending(workload);
     let launched: Vec<TaskSpec> = plan.launches.iter().map(|l| pending[&l.task_id].clone()).collect();
     let mut state = PassState::build(&pool, Duration::ZERO, &workload.running);
-    let (classes, class_of) = compile(&mut state, &launched, 1.0);
+    let (classes, class_of) = compile_in(&mut state, &launched, 1.0);
     let mut split = Vec::new();
     for ((launch, task), &c) in plan.launches.iter().zip(&launched).zip(&class_of) {
         let class = &classes[c as usize];

@@ -1,0 +1,156 @@
+//! Turning committed placements into launches: right away, or on a helper thread that takes
+//! them in batches while placing goes on.
+//!
+//! Making a launch clones the task's id and group and the agent's id, hostname and offer ids.
+//! On a large pass that memory has long gone cold, so this costs about a third of filling
+//! agents, yet nothing placing decides depends on it. A pass allowed a second thread hands it
+//! over; batches keep their order, so the launches, and the plan, are the same.
+
+use std::sync::{mpsc, Arc};
+
+use super::commit::Granted;
+use super::state::{AgentIdentity, PassState};
+use crate::model::{OfferId, TaskSpec};
+use crate::plan::Launch;
+
+/// Placements sent to the helper at a time: enough that sending costs nothing per placement,
+/// few enough that the batch is still in cache when the helper reads it.
+const BATCH: usize = 256;
+
+/// Polls of the channel before the helper sleeps (roughly 100 µs).
+const SPINS: u32 = 20_000;
+
+/// A committed placement whose launch is still to be made.
+#[derive(Debug)]
+pub(crate) struct Placement {
+    /// Position of the task in the pass's pending tasks.
+    task: u32,
+    agent: u32,
+    granted: Granted,
+}
+
+/// Where committed placements go.
+#[derive(Debug)]
+pub(crate) enum Launches {
+    /// Launches made as placements come.
+    Here(Vec<Launch>),
+    /// Placements batched to a helper thread that makes the launches.
+    Helper { batch: Vec<Placement>, send: mpsc::Sender<Vec<Placement>> },
+}
+
+impl Launches {
+    /// Launches made here, with room for `capacity`.
+    pub fn here(capacity: usize) -> Launches {
+        Launches::Here(Vec::with_capacity(capacity))
+    }
+
+    /// Adds the launch of `pending[task]` on `agent`, which was granted `granted`.
+    #[inline]
+    pub fn push(&mut self, state: &mut PassState, pending: &[TaskSpec], task: usize, agent: u32, granted: Granted) {
+        match self {
+            Launches::Here(launches) => {
+                let a = agent as usize;
+                let shared_ids = &mut state.shared_offer_ids[a];
+                launches.push(make(&pending[task], &state.identities[a], shared_ids, granted));
+            }
+            Launches::Helper { batch, send } => {
+                batch.push(Placement { task: task as u32, agent, granted });
+                if batch.len() == BATCH {
+                    // The helper stops early only by panicking, which its join reports.
+                    let _ = send.send(std::mem::replace(batch, Vec::with_capacity(BATCH)));
+                }
+            }
+        }
+    }
+
+    /// Starts reading the id of `task`, whose launch comes soon, when launches are made here:
+    /// on a large pass task ids are cold, and the read overlaps with the work before.
+    #[inline]
+    pub fn read_ahead(&self, task: &TaskSpec) {
+        if let Launches::Here(_) = self {
+            read_ahead(task);
+        }
+    }
+
+    /// The launches made here; empty for a helper's (see [`with_helper`]).
+    pub fn into_vec(self) -> Vec<Launch> {
+        match self {
+            Launches::Here(launches) => launches,
+            Launches::Helper { .. } => Vec::new(),
+        }
+    }
+}
+
+/// Runs `place` with a helper thread making the launches of what it commits; returns what
+/// `place` returns and the launches, in the order they were committed.
+pub(crate) fn with_helper<R>(
+    state: &mut PassState,
+    pending: &[TaskSpec],
+    place: impl FnOnce(&mut PassState, &mut Launches) -> R,
+) -> (R, Vec<Launch>) {
+    let identities = Arc::clone(&state.identities);
+    let mut shared_ids = std::mem::take(&mut state.shared_offer_ids);
+    let (result, launches) = std::thread::scope(|scope| {
+        let (send, receive) = mpsc::channel::<Vec<Placement>>();
+        let (identities, shared_ids) = (&*identities, &mut shared_ids);
+        let helper = scope.spawn(move || {
+            let mut launches = Vec::with_capacity(pending.len());
+            while let Some(batch) = next_batch(&receive) {
+                let mut placements = batch.into_iter().peekable();
+                while let Some(Placement { task, agent, granted }) = placements.next() {
+                    if let Some(next) = placements.peek() {
+                        read_ahead(&pending[next.task as usize]);
+                    }
+                    let a = agent as usize;
+                    launches.push(make(&pending[task as usize], &identities[a], &mut shared_ids[a], granted));
+                }
+            }
+            launches
+        });
+        let mut launches = Launches::Helper { batch: Vec::with_capacity(BATCH), send };
+        let result = place(state, &mut launches);
+        if let Launches::Helper { batch, send } = launches {
+            let _ = send.send(batch);
+        }
+        match helper.join() {
+            Ok(made) => (result, made),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    });
+    state.shared_offer_ids = shared_ids;
+    (result, launches)
+}
+
+/// The next batch, or `None` once the sender is gone. Batches come every few tens of
+/// microseconds, and waking a sleeping thread costs the sender a system call per batch, about
+/// as long; so the helper spins a while before it sleeps.
+fn next_batch(receive: &mpsc::Receiver<Vec<Placement>>) -> Option<Vec<Placement>> {
+    for _ in 0..SPINS {
+        match receive.try_recv() {
+            Ok(batch) => return Some(batch),
+            Err(mpsc::TryRecvError::Disconnected) => return None,
+            Err(mpsc::TryRecvError::Empty) => std::hint::spin_loop(),
+        }
+    }
+    receive.recv().ok()
+}
+
+/// Reads the first byte of `task`'s id, so that the id is in cache when its launch is made.
+#[inline]
+fn read_ahead(task: &TaskSpec) {
+    std::hint::black_box(task.id.as_str().as_bytes().first().copied());
+}
+
+/// The launch of `task` on `agent`; the agent's offer ids are shared by every launch on it.
+#[inline]
+fn make(task: &TaskSpec, agent: &AgentIdentity, shared_ids: &mut Option<Arc<[OfferId]>>, granted: Granted) -> Launch {
+    Launch {
+        task_id: task.id.clone(),
+        group: task.group.clone(),
+        agent_id: agent.id.clone(),
+        hostname: agent.hostname.clone(),
+        offer_ids: shared_ids.get_or_insert_with(|| Arc::from(agent.offer_ids.as_slice())).clone(),
+        resources: granted.resources,
+        ports: granted.ports,
+    }
+}
