@@ -21,8 +21,8 @@ fn workload(shapes: Shapes) -> Workload {
     generate(&options).expect("generated workloads are valid")
 }
 
-fn engine(w: &Workload, packing: Packing) -> Engine {
-    Engine::new(EngineConfig { fitness: w.fitness.clone(), packing, ..EngineConfig::default() }).unwrap()
+fn engine(w: &Workload, packing: Packing, threads: usize) -> Engine {
+    Engine::new(EngineConfig { fitness: w.fitness.clone(), packing, threads, ..EngineConfig::default() }).unwrap()
 }
 
 fn plan(engine: &Engine, w: &Workload) -> Plan {
@@ -47,8 +47,9 @@ fn packing(c: &mut Criterion) {
     for (name, shapes) in [("irregular", Shapes::Irregular), ("uniform", Shapes::Uniform)] {
         let w = workload(shapes);
         let bound = lower_bound(&w);
-        let fill = engine(&w, Packing::FillAgents);
-        let greedy = engine(&w, Packing::TaskByTask);
+        let fill = engine(&w, Packing::FillAgents, 1);
+        let fill_two = engine(&w, Packing::FillAgents, 2);
+        let greedy = engine(&w, Packing::TaskByTask, 1);
         let (filled, best_fit) = (plan(&fill, &w), plan(&greedy, &w));
         let report = |label: &str, p: &Plan| {
             let units = units_used(&w, p);
@@ -61,7 +62,10 @@ fn packing(c: &mut Criterion) {
         };
         report("fill agents", &filled);
         report("task by task (Fenzo-style best fit)", &best_fit);
+        assert!(plan(&fill_two, &w) == filled, "packing/{name}: two threads planned differently");
         group.bench_with_input(BenchmarkId::new(name, "5000x20000"), &w, |b, w| b.iter(|| black_box(plan(&fill, w))));
+        let two_threads = BenchmarkId::new(format!("{name}/two_threads"), "5000x20000");
+        group.bench_with_input(two_threads, &w, |b, w| b.iter(|| black_box(plan(&fill_two, w))));
     }
     group.finish();
 }

@@ -3,7 +3,9 @@
 //! Each benchmark prints the packing it reached (agents used, tasks placed) beside criterion's
 //! time, so a faster pass that packs worse is visible; the constrained scenario also prints its
 //! `hostname:UNIQUE` violations and the largest per-group zone skew (most minus fewest tasks of
-//! a group in one zone, over all zones). Run: `cargo bench --bench pass`.
+//! a group in one zone, over all zones). Each size also runs with two threads allowed
+//! (`<scenario>/two_threads/<size>`), after checking that the plan is the same. Run:
+//! `cargo bench --bench pass` (`-- two_threads` for those rows alone).
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -67,7 +69,10 @@ fn scenario(c: &mut Criterion, name: &str, constraints: ConstraintMix) {
     for (agents, tasks) in SIZES {
         let w = workload(agents, tasks, constraints);
         let engine = Engine::new(EngineConfig { fitness: w.fitness.clone(), ..EngineConfig::default() }).unwrap();
+        let two =
+            Engine::new(EngineConfig { fitness: w.fitness.clone(), threads: 2, ..EngineConfig::default() }).unwrap();
         let first = plan(&engine, &w);
+        assert!(plan(&two, &w) == first, "{name}/{agents}x{tasks}: two threads planned differently");
         let stats = &first.stats;
         eprintln!(
             "{name}/{agents}x{tasks}: {} agents used, {} of {} tasks placed, {} task classes",
@@ -79,6 +84,9 @@ fn scenario(c: &mut Criterion, name: &str, constraints: ConstraintMix) {
         }
         group.bench_with_input(BenchmarkId::from_parameter(format!("{agents}x{tasks}")), &w, |b, w| {
             b.iter(|| black_box(plan(&engine, w)))
+        });
+        group.bench_with_input(BenchmarkId::new("two_threads", format!("{agents}x{tasks}")), &w, |b, w| {
+            b.iter(|| black_box(plan(&two, w)))
         });
     }
     group.finish();

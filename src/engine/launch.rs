@@ -17,7 +17,7 @@ use crate::plan::Launch;
 /// few enough that the batch is still in cache when the helper reads it.
 const BATCH: usize = 256;
 
-/// Polls of the channel before the helper sleeps (roughly 100 µs).
+/// Polls of the channel before the helper sleeps (a few hundred microseconds).
 const SPINS: u32 = 20_000;
 
 /// A committed placement whose launch is still to be made.

@@ -77,10 +77,10 @@ pub struct EngineConfig {
     /// Explain unplaced tasks (reasons with agent counts); false leaves the reasons empty.
     pub explain_unplaced: bool,
     /// Most threads one pass may use (at least 1; a pass uses two at most today). With two, a
-    /// large pass (4,096 pending tasks and offers or more) loads the agents on the calling
-    /// thread while the other checks and compiles the tasks, and then makes the launches of the
-    /// placements on the other thread as they are committed. Placing itself stays on one thread,
-    /// in order, so the plan is the same whatever the number.
+    /// pass of 4,096 pending tasks and offers or more loads the agents on the calling thread
+    /// while the other checks and compiles the tasks; with 8,192 pending tasks or more, the
+    /// other thread also makes the launches as placements are committed. Placing itself stays
+    /// on one thread, in order, so the plan is the same whatever the number.
     pub threads: usize,
 }
 
