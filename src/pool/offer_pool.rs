@@ -128,8 +128,8 @@ impl OfferPool {
     /// Agents with at least one offer still live at `now`, sorted by agent id.
     pub fn agents_at(&self, now: Duration) -> impl Iterator<Item = AgentOffers<'_>> {
         self.by_agent.iter().filter_map(move |(id, ids)| {
-            let first = ids.iter().find_map(|o| self.live(o, now))?;
-            Some(AgentOffers { pool: self, id, ids, first, now })
+            let (at, first) = ids.iter().enumerate().find_map(|(at, o)| Some((at, self.live(o, now)?)))?;
+            Some(AgentOffers { pool: self, id, ids: &ids[at + 1..], first, now })
         })
     }
 
@@ -185,8 +185,9 @@ impl OfferPool {
 pub struct AgentOffers<'a> {
     pool: &'a OfferPool,
     id: &'a AgentId,
-    ids: &'a [OfferId],
+    /// The first live offer, and the ids after it (sorted), not yet checked.
     first: &'a Offer,
+    ids: &'a [OfferId],
     now: Duration,
 }
 
@@ -214,7 +215,7 @@ impl<'a> AgentOffers<'a> {
     /// The agent's live offers, sorted by id.
     pub fn offers(&self) -> impl Iterator<Item = &'a Offer> + 'a {
         let (pool, now) = (self.pool, self.now);
-        self.ids.iter().filter_map(move |id| pool.live(id, now))
+        std::iter::once(self.first).chain(self.ids.iter().filter_map(move |id| pool.live(id, now)))
     }
 }
 
