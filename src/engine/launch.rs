@@ -9,6 +9,7 @@
 use std::sync::{mpsc, Arc};
 
 use super::commit::Granted;
+use super::handoff::receive_soon;
 use super::state::{AgentIdentity, PassState};
 use crate::model::{OfferId, TaskSpec};
 use crate::plan::Launch;
@@ -16,9 +17,6 @@ use crate::plan::Launch;
 /// Placements sent to the helper at a time: enough that sending costs nothing per placement,
 /// few enough that the batch is still in cache when the helper reads it.
 const BATCH: usize = 256;
-
-/// Polls of the channel before the helper sleeps (a few hundred microseconds).
-const SPINS: u32 = 20_000;
 
 /// A committed placement whose launch is still to be made.
 #[derive(Debug)]
@@ -95,7 +93,7 @@ pub(crate) fn with_helper<R>(
         let (identities, shared_ids) = (&*identities, &mut shared_ids);
         let helper = scope.spawn(move || {
             let mut launches = Vec::with_capacity(pending.len());
-            while let Some(batch) = next_batch(&receive) {
+            while let Some(batch) = receive_soon(&receive) {
                 let mut placements = batch.into_iter().peekable();
                 while let Some(Placement { task, agent, granted }) = placements.next() {
                     if let Some(next) = placements.peek() {
@@ -119,20 +117,6 @@ pub(crate) fn with_helper<R>(
     });
     state.shared_offer_ids = shared_ids;
     (result, launches)
-}
-
-/// The next batch, or `None` once the sender is gone. Batches come every few tens of
-/// microseconds, and waking a sleeping thread costs the sender a system call per batch, about
-/// as long; so the helper spins a while before it sleeps.
-fn next_batch(receive: &mpsc::Receiver<Vec<Placement>>) -> Option<Vec<Placement>> {
-    for _ in 0..SPINS {
-        match receive.try_recv() {
-            Ok(batch) => return Some(batch),
-            Err(mpsc::TryRecvError::Disconnected) => return None,
-            Err(mpsc::TryRecvError::Empty) => std::hint::spin_loop(),
-        }
-    }
-    receive.recv().ok()
 }
 
 /// Reads the first byte of `task`'s id, so that the id is in cache when its launch is made.

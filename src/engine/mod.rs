@@ -12,6 +12,7 @@ mod commit;
 mod evaluate;
 mod explain;
 mod fill;
+mod handoff;
 mod heap;
 mod index;
 mod launch;

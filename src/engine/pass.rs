@@ -9,6 +9,7 @@ use super::class::{assign_indexes, compile, compile_in, TaskClass};
 use super::commit::commit;
 use super::explain::explain_all;
 use super::fill::{self, FillInput};
+use super::handoff::receive_soon;
 use super::launch::{self, Launches};
 use super::select::{IndexCache, Selector};
 use super::state::{Interner, OwnedNames, PassState, PoolWalk};
@@ -95,7 +96,7 @@ fn prepare_on_two_threads(
         let tasks_side = scope.spawn(move || {
             check_ids(pending, running)?;
             // No names means this thread's side stopped: its panic resumes below.
-            let Ok(names) = names.recv() else { return Ok(None) };
+            let Some(names) = receive_soon(&names) else { return Ok(None) };
             let mut groups = Interner::default();
             let (classes, class_of) = compile(names.view(), &mut groups, pending, weight);
             Ok(Some((Compiled { classes, class_of }, groups)))
