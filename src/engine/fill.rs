@@ -327,8 +327,9 @@ impl<'a> Filler<'a> {
         let shape = &mut self.shapes[s as usize];
         let t = shape.tasks[shape.next];
         shape.next += 1;
-        if let Some(&after) = shape.tasks.get(shape.next) {
-            launches.read_ahead(&self.input.pending[after]);
+        if let Some(&next) = shape.tasks.get(shape.next) {
+            let after = shape.tasks.get(shape.next + 1).map(|&t| &self.input.pending[t]);
+            launches.read_ahead(&self.input.pending[next], after);
         }
         self.free_ports -= shape.ports;
         let k = self.kind_of[s as usize];

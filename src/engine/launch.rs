@@ -10,6 +10,7 @@ use std::sync::{mpsc, Arc};
 
 use super::commit::Granted;
 use super::handoff::receive_soon;
+use super::prefetch::prefetch;
 use super::state::{AgentIdentity, PassState};
 use crate::model::{OfferId, TaskSpec};
 use crate::plan::Launch;
@@ -61,12 +62,15 @@ impl Launches {
         }
     }
 
-    /// Starts reading the id of `task`, whose launch comes soon, when launches are made here:
-    /// on a large pass task ids are cold, and the read overlaps with the work before.
+    /// Starts loading what the launches made here soon read: the id and group of `next`, and
+    /// the task `after` it. On a large pass all of it is cold.
     #[inline]
-    pub fn read_ahead(&self, task: &TaskSpec) {
+    pub fn read_ahead(&self, next: &TaskSpec, after: Option<&TaskSpec>) {
         if let Launches::Here(_) = self {
-            read_ahead(task);
+            read_ahead(next);
+            if let Some(after) = after {
+                prefetch(after);
+            }
         }
     }
 
@@ -119,10 +123,11 @@ pub(crate) fn with_helper<R>(
     (result, launches)
 }
 
-/// Reads the first byte of `task`'s id, so that the id is in cache when its launch is made.
+/// Starts loading `task`'s id and group, whose reference counts its launch bumps.
 #[inline]
 fn read_ahead(task: &TaskSpec) {
-    std::hint::black_box(task.id.as_str().as_bytes().first().copied());
+    prefetch(task.id.as_str());
+    prefetch(task.group.as_str());
 }
 
 /// The launch of `task` on `agent`; the agent's offer ids are shared by every launch on it.

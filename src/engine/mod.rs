@@ -17,6 +17,7 @@ mod heap;
 mod index;
 mod launch;
 mod pass;
+mod prefetch;
 mod scan;
 mod scheduler;
 mod select;
