@@ -62,6 +62,16 @@ impl Launches {
         }
     }
 
+    /// Hands over the placements batched so far, so that the helper makes their launches while
+    /// this thread goes on with other work (explanations).
+    pub fn flush(&mut self) {
+        if let Launches::Helper { batch, send } = self {
+            if !batch.is_empty() {
+                let _ = send.send(std::mem::take(batch));
+            }
+        }
+    }
+
     /// Starts loading what the launches made here soon read: the id and group of `next`, and
     /// the task `after` it. On a large pass all of it is cold.
     #[inline]
@@ -97,11 +107,18 @@ pub(crate) fn with_helper<R>(
         let (identities, shared_ids) = (&*identities, &mut shared_ids);
         let helper = scope.spawn(move || {
             let mut launches = Vec::with_capacity(pending.len());
+            let mut tasks: Vec<u32> = Vec::with_capacity(BATCH);
             while let Some(batch) = receive_soon(&receive) {
-                let mut placements = batch.into_iter().peekable();
-                while let Some(Placement { task, agent, granted }) = placements.next() {
-                    if let Some(next) = placements.peek() {
-                        read_ahead(&pending[next.task as usize]);
+                tasks.clear();
+                tasks.extend(batch.iter().map(|p| p.task));
+                for (i, Placement { task, agent, granted }) in batch.into_iter().enumerate() {
+                    // The task spec four launches ahead, the id and group two ahead (read from
+                    // the spec fetched two launches ago).
+                    if let Some(&later) = tasks.get(i + 4) {
+                        prefetch(&pending[later as usize]);
+                    }
+                    if let Some(&next) = tasks.get(i + 2) {
+                        read_ahead(&pending[next as usize]);
                     }
                     let a = agent as usize;
                     launches.push(make(&pending[task as usize], &identities[a], &mut shared_ids[a], granted));
@@ -111,9 +128,8 @@ pub(crate) fn with_helper<R>(
         });
         let mut launches = Launches::Helper { batch: Vec::with_capacity(BATCH), send };
         let result = place(state, &mut launches);
-        if let Launches::Helper { batch, send } = launches {
-            let _ = send.send(batch);
-        }
+        launches.flush();
+        drop(launches);
         match helper.join() {
             Ok(made) => (result, made),
             Err(panic) => std::panic::resume_unwind(panic),

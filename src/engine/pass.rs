@@ -196,6 +196,7 @@ fn place_compiled(
                 unplaced.extend(fill::fill(state, &input, &to_fill, launches, log));
             }
         }
+        launches.flush();
         let mut plan = Plan::default();
         if engine.config.explain_unplaced {
             explain_all(state, &classes, &class_of, pending, &unplaced, &mut plan);
