@@ -37,6 +37,15 @@ pub(crate) struct Compiled {
     class_of: Vec<u32>,
 }
 
+/// What one pass reads.
+#[derive(Clone, Copy)]
+struct PassInput<'a> {
+    pool: &'a OfferPool,
+    pending: &'a [TaskSpec],
+    running: &'a [RunningTask],
+    now: Duration,
+}
+
 /// Runs one pass; see [`Engine::plan`].
 pub(crate) fn run(
     engine: &Engine,
@@ -45,12 +54,9 @@ pub(crate) fn run(
     running: &[RunningTask],
     now: Duration,
 ) -> Result<Plan, PlanError> {
+    let input = PassInput { pool, pending, running, now };
     let parallel = engine.config.threads > 1 && pending.len() + pool.len() >= PARALLEL_MIN;
-    let (mut state, compiled) = if parallel {
-        prepare_on_two_threads(engine, pool, pending, running, now)?
-    } else {
-        prepare(engine, pool, pending, running, now)?
-    };
+    let (mut state, compiled) = if parallel { prepare_on_two_threads(engine, input)? } else { prepare(engine, input)? };
     let (mut plan, used) = place_compiled(engine, &mut state, pending, compiled, None, &mut Vec::new());
     if engine.config.decline_unused {
         decline_unused(&state, &used, &mut plan);
@@ -61,13 +67,8 @@ pub(crate) fn run(
 
 /// Checks the task ids, loads the pool's agents and compiles the task classes, one after the
 /// other.
-fn prepare(
-    engine: &Engine,
-    pool: &OfferPool,
-    pending: &[TaskSpec],
-    running: &[RunningTask],
-    now: Duration,
-) -> Result<(PassState, Compiled), PlanError> {
+fn prepare(engine: &Engine, input: PassInput<'_>) -> Result<(PassState, Compiled), PlanError> {
+    let PassInput { pool, pending, running, now } = input;
     check_ids(pending, running)?;
     let walk = PoolWalk::new(pool, now);
     let mut state = PassState::with_names(&walk, running);
@@ -83,13 +84,8 @@ fn prepare(
 /// What [`prepare`] does, on two threads: this one walks the pool and loads the agents; the
 /// other checks the task ids, then compiles the task classes once the names are known. Both
 /// run the very steps [`prepare`] runs, so the state and classes, and so the plan, are the same.
-fn prepare_on_two_threads(
-    engine: &Engine,
-    pool: &OfferPool,
-    pending: &[TaskSpec],
-    running: &[RunningTask],
-    now: Duration,
-) -> Result<(PassState, Compiled), PlanError> {
+fn prepare_on_two_threads(engine: &Engine, input: PassInput<'_>) -> Result<(PassState, Compiled), PlanError> {
+    let PassInput { pool, pending, running, now } = input;
     let weight = engine.config.fitness_weight;
     std::thread::scope(|scope| {
         let (send_names, names) = std::sync::mpsc::sync_channel::<OwnedNames>(1);

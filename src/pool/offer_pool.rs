@@ -185,8 +185,9 @@ impl OfferPool {
 pub struct AgentOffers<'a> {
     pool: &'a OfferPool,
     id: &'a AgentId,
-    /// The first live offer, and the ids after it (sorted), not yet checked.
+    /// The agent's live offer with the smallest id.
     first: &'a Offer,
+    /// The agent's offer ids after `first`'s, sorted, not yet checked for expiry.
     ids: &'a [OfferId],
     now: Duration,
 }
