@@ -370,6 +370,11 @@ impl PassState {
         self.agent_index = FxHashMap::with_capacity_and_hasher(n, Default::default());
         self.agents.reserve_exact(n);
         let mut identities = Vec::with_capacity(n);
+        // Hostnames are nearly one per agent: room for them up front, not by doubling.
+        if self.value_index.is_empty() {
+            self.value_index.push(FxHashMap::with_capacity_and_hasher(n, Default::default()));
+        }
+        self.values.reserve(n);
         self.free = vec![0; n * nd * nr];
         self.total = vec![0; n * nd];
         self.held = vec![0; n * nd];
