@@ -2,14 +2,15 @@
 
 use std::sync::mpsc::{Receiver, TryRecvError};
 
-/// Polls of the channel before the receiver sleeps (a few hundred microseconds).
-const SPINS: u32 = 20_000;
+/// Polls of the channel before the receiver sleeps (a few microseconds).
+const SPINS: u32 = 200;
 
 /// The next message, or `None` once every sender is gone.
 ///
-/// The threads of a pass hand over work every few tens of microseconds. Waking a sleeping
-/// thread costs the sender a system call each time, and on a virtual machine the sleeper may
-/// take longer still to run again; so the receiver polls a while before it sleeps.
+/// A message that is about to arrive is taken without sleeping: the receiver polls for a few
+/// microseconds first. Then it sleeps rather than spins, so that a waiting thread leaves its
+/// core to whatever else runs there (on a virtual machine, possibly the placing thread's own
+/// core); the sender pays one wake-up per message, which is why messages are batches.
 pub(crate) fn receive_soon<T>(receiver: &Receiver<T>) -> Option<T> {
     for _ in 0..SPINS {
         match receiver.try_recv() {

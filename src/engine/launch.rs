@@ -15,9 +15,11 @@ use super::state::{AgentIdentity, PassState};
 use crate::model::{OfferId, TaskSpec};
 use crate::plan::Launch;
 
-/// Placements sent to the helper at a time: enough that sending costs nothing per placement,
-/// few enough that the batch is still in cache when the helper reads it.
-const BATCH: usize = 256;
+/// Placements sent to the helper at a time: one wake-up of the helper per 1,024 placements costs
+/// nothing per placement, and the batch (about 80 KB) is still in cache when the helper reads it.
+/// (Measured on 2 cores against batches of 256 with a helper polling instead of sleeping: as
+/// fast, and steadier.)
+const BATCH: usize = 1024;
 
 /// A committed placement whose launch is still to be made.
 #[derive(Debug)]
