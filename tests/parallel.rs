@@ -14,7 +14,9 @@ use offerpack::testkit::proptest::prelude::*;
 use offerpack::testkit::proptest::test_runner::FileFailurePersistence;
 use offerpack::testkit::{check_plan, workloads, Workload};
 use offerpack::workload::{generate, ConstraintMix, GenOptions, Shapes};
-use offerpack::{AgentId, Engine, EngineConfig, GroupId, Packing, PlanError, RunningTask, Scheduler, TaskId, TaskSpec};
+use offerpack::{
+    AgentId, ConfigError, Engine, EngineConfig, GroupId, Packing, PlanError, RunningTask, Scheduler, TaskId, TaskSpec,
+};
 
 const HOLD: Duration = Duration::from_secs(3600);
 const NOW: Duration = Duration::from_secs(1);
@@ -160,4 +162,12 @@ fn scheduler_on_two_threads_schedules_as_on_one() {
         plans.push((big, small));
     }
     assert_eq!(plans[0], plans[1]);
+}
+
+/// Zero threads is refused when the engine is made, not when a pass runs.
+#[test]
+fn engine_refuses_zero_threads() {
+    let err = Engine::new(EngineConfig { threads: 0, ..EngineConfig::default() }).unwrap_err();
+    assert_eq!(err, ConfigError::NoThreads);
+    assert_eq!(err.to_string(), "a pass needs at least one thread");
 }
