@@ -5,13 +5,14 @@
 //! fresh ids, with the groups shared by every copy or kept per copy. Failing inputs are persisted
 //! in `proptest-regressions/parallel.txt`; commit that file.
 
+mod proptest_support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use offerpack::plugins::fitness::{Balanced, BinPack, Spread};
 use offerpack::plugins::Fitness;
 use offerpack::testkit::proptest::prelude::*;
-use offerpack::testkit::proptest::test_runner::FileFailurePersistence;
 use offerpack::testkit::{check_plan, workloads, Workload};
 use offerpack::workload::{generate, ConstraintMix, GenOptions, Shapes};
 use offerpack::{
@@ -24,12 +25,7 @@ const NOW: Duration = Duration::from_secs(1);
 const LARGE: usize = 8192;
 
 fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(cases);
-    ProptestConfig {
-        cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/parallel.txt"))),
-        ..ProptestConfig::default()
-    }
+    proptest_support::config(cases, "proptest-regressions/parallel.txt")
 }
 
 fn engine(threads: usize, fitness: usize, packing: Packing) -> Engine {

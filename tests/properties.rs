@@ -4,6 +4,8 @@
 //! Indexed == Scan, single-task completeness, and offer conservation through pool operations.
 //! Failing inputs are persisted in `proptest-regressions/properties.txt`; commit that file.
 
+mod proptest_support;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +14,6 @@ use offerpack::plugins::fitness::{Balanced, BinPack, Spread};
 use offerpack::plugins::{Fitness, HardConstraint, HardFn, Scope};
 use offerpack::testkit::proptest::prelude::*;
 use offerpack::testkit::proptest::sample::Index;
-use offerpack::testkit::proptest::test_runner::FileFailurePersistence;
 use offerpack::testkit::{
     agent, check_plan, check_plan_with, task_spec, workloads, workloads_with, CheckOptions, ConstraintSet, Violation,
     Workload,
@@ -26,14 +27,8 @@ use offerpack::{
 const NOW: Duration = Duration::from_secs(1000);
 const HOLD: Duration = Duration::from_secs(60);
 
-/// `cases` cases, or `PROPTEST_CASES` when set (for a deeper run); failures persisted.
 fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(cases);
-    ProptestConfig {
-        cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/properties.txt"))),
-        ..ProptestConfig::default()
-    }
+    proptest_support::config(cases, "proptest-regressions/properties.txt")
 }
 
 /// Our own constraints, as a framework author would write them: one with a narrow, honest

@@ -2,12 +2,13 @@
 //! next pass places exactly what [`Engine::plan`] places on the same offers and running tasks.
 //! Failing inputs are persisted in `proptest-regressions/scheduler.txt`; commit that file.
 
+mod proptest_support;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use offerpack::testkit::proptest::prelude::*;
 use offerpack::testkit::proptest::sample::Index;
-use offerpack::testkit::proptest::test_runner::FileFailurePersistence;
 use offerpack::testkit::{check_plan, workloads, Workload};
 use offerpack::{
     Engine, EngineConfig, Offer, OfferPool, Packing, Plan, Quantity, RunningTask, Scheduler, TaskId, TaskSpec,
@@ -16,12 +17,7 @@ use offerpack::{
 const HOLD: Duration = Duration::from_secs(3600);
 
 fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(cases);
-    ProptestConfig {
-        cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/scheduler.txt"))),
-        ..ProptestConfig::default()
-    }
+    proptest_support::config(cases, "proptest-regressions/scheduler.txt")
 }
 
 /// Task by task: the fill stage chooses by the number of agents compiled, which differs between
