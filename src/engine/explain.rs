@@ -28,10 +28,10 @@ struct ExplainKey<'a> {
 }
 
 /// Explains every unplaced task (positions in `pending`) against the state the pass ended in,
-/// once per kind of task: later placements only take resources and add tasks, so a task that found no
-/// agent at its turn finds none now, for the reasons counted. (Constraints that loosen as tasks
-/// are placed — hard `GROUP_BY`, `BALANCE` — are the exception: agents they would now admit are
-/// counted under [`Reason::BlockedAtItsTurn`].)
+/// once per kind of task: later placements only take resources and add tasks, so a task that
+/// found no agent at its turn finds none now, for the reasons counted. (Constraints that loosen
+/// as tasks are placed — hard `GROUP_BY`, `BALANCE` — are the exception: agents they would now
+/// admit are counted under [`Reason::BlockedAtItsTurn`].)
 pub(crate) fn explain_all(
     state: &PassState,
     classes: &[TaskClass],
@@ -61,7 +61,7 @@ pub(crate) fn explain_all(
             ask: &class.ask,
             ports: &class.ports,
             roles: &class.roles,
-            hard: class.hard.iter().map(|c| std::sync::Arc::as_ptr(c) as *const () as usize).collect(),
+            hard: class.hard.iter().map(|c| Arc::as_ptr(c) as *const () as usize).collect(),
             group: if any_claimed || !class.hard.is_empty() { class.group } else { super::state::NONE },
         };
         let reasons = by_key
