@@ -121,3 +121,42 @@ fn parse_rejects_bad_triples_with_clear_errors() {
     let message = parse("zone", "MAX_PER", Some("-1")).err().unwrap().to_string();
     assert!(message.contains("MAX_PER") && message.contains("-1"), "{message}");
 }
+
+/// A running task on an agent without offers: its host when given, else "could be anywhere".
+fn elsewhere(id: &str, zone: Option<&str>) -> RunningTask {
+    let mut task = RunningTask::new(id, "g", "gone");
+    task.host = zone.map(|z| {
+        let mut attrs = offerpack::Attributes::default();
+        attrs.insert("zone", AttrValue::text(z));
+        (Arc::from("gone-host"), attrs)
+    });
+    task
+}
+
+#[test]
+fn running_task_off_the_pool_counts_on_its_host_values() {
+    let pool = cluster(&["a", "b", "c"], &["r1", "r2", "r3"]);
+    let running = [elsewhere("r", Some("a"))];
+    assert_eq!(agents(&run(&pool, "UNIQUE", None, "zone", 3, &running)), ["a1", "a2"]);
+    assert_eq!(run(&pool, "MAX_PER", Some("2"), "zone", 6, &running).launches.len(), 5);
+}
+
+#[test]
+fn running_task_of_unknown_place_counts_against_every_value() {
+    let pool = cluster(&["a", "b", "c"], &["r1", "r2", "r3"]);
+    let running = [elsewhere("r", None)];
+    let unique = run(&pool, "UNIQUE", None, "zone", 3, &running);
+    assert_eq!(unique.launches.len(), 0, "it may be in any zone");
+    assert_eq!(unique.unplaced.len(), 3);
+    assert_eq!(run(&pool, "MAX_PER", Some("2"), "zone", 6, &running).launches.len(), 3);
+    assert_eq!(run(&pool, "CLUSTER", None, "zone", 2, &running).launches.len(), 0);
+    // GROUP_BY: every zone holds it alike, so the first placement may go anywhere, then spread.
+    let by = run(&pool, "GROUP_BY", None, "zone", 3, &running);
+    let mut zones = agents(&by);
+    zones.sort();
+    assert_eq!(zones, ["a0", "a1", "a2"]);
+    // Tasks of other groups do not see it.
+    let free = TaskSpec::builder("o", "other").scalar("cpus", 1.0).hard(parse("zone", "UNIQUE", None).unwrap());
+    let engine = Engine::new(EngineConfig::default()).unwrap();
+    assert_eq!(engine.plan(&pool, &[free.build().unwrap()], &running, NOW).unwrap().launches.len(), 1);
+}

@@ -234,6 +234,9 @@ pub(crate) struct PassState {
     /// (value id, next link or [`NONE`]).
     used_links: Vec<(u32, u32)>,
     pub group_total: Vec<u32>,
+    /// Running tasks per group whose place is unknown (no offer from their agent, no host
+    /// given): each counts against every value of every attribute, as it could be on any.
+    unlocated: FxHashMap<u32, u32>,
     /// Reused buffer for the per-role split of one commit.
     pub split_scratch: Vec<(u16, i64)>,
     /// Per class of the current pass: the last split taken as (ask index, role, amount), and
@@ -331,6 +334,7 @@ impl PassState {
             used_values: FxHashMap::default(),
             used_links: Vec::new(),
             group_total: Vec::new(),
+            unlocated: FxHashMap::default(),
             split_scratch: Vec::new(),
             allocation_memo: Vec::new(),
             parts_scratch: Vec::new(),
@@ -469,7 +473,8 @@ impl PassState {
     }
 
     /// Counts running tasks: on their agent when it is in the state (its size grows by what they
-    /// hold), else on their host's attribute values when given, else in their group's total.
+    /// hold), else on their host's attribute values when given, else (place unknown) against
+    /// every value of every attribute: a task that could be anywhere is never taken as absent.
     pub fn add_running(&mut self, running: &[RunningTask]) {
         let nd = self.n_dims();
         for task in running {
@@ -487,6 +492,7 @@ impl PassState {
                 self.count_values(group, &values);
             } else {
                 self.group_total[group as usize] += 1;
+                *self.unlocated.entry(group).or_insert(0) += 1;
             }
         }
     }
@@ -539,7 +545,17 @@ impl PassState {
     /// Tasks of `group` on agents whose attribute has value id `value`.
     #[inline]
     pub fn count(&self, group: u32, value: u32) -> u32 {
-        self.counts.get(&(group, value)).copied().unwrap_or(0)
+        let here = self.counts.get(&(group, value)).copied().unwrap_or(0);
+        here + self.unlocated(group)
+    }
+
+    /// Running tasks of `group` whose place is unknown; they count on every value.
+    #[inline]
+    pub fn unlocated(&self, group: u32) -> u32 {
+        if self.unlocated.is_empty() {
+            return 0;
+        }
+        self.unlocated.get(&group).copied().unwrap_or(0)
     }
 
     /// Values of `key` that hold at least one task of `group`, latest first.
@@ -551,6 +567,15 @@ impl PassState {
 
     /// Number of values of `key` that hold at least one task of `group`.
     pub fn used_value_count(&self, group: u32, key: u32) -> usize {
+        let used = self.located_value_count(group, key);
+        if self.unlocated(group) > 0 {
+            return used.max(self.values_per_key.get(key as usize).copied().unwrap_or(0) as usize);
+        }
+        used
+    }
+
+    /// Number of values of `key` that hold a task of `group` whose place is known.
+    pub fn located_value_count(&self, group: u32, key: u32) -> usize {
         self.used_values.get(&(group, key)).map_or(0, |&(_, n)| n as usize)
     }
 
@@ -569,6 +594,11 @@ impl PassState {
         if let Some((hostname, attrs)) = &task.host {
             for v in self.ghost_values(hostname, attrs) {
                 self.uncount_value(group, v);
+            }
+        } else if let Some(n) = self.unlocated.get_mut(&group) {
+            *n -= 1;
+            if *n == 0 {
+                self.unlocated.remove(&group);
             }
         }
         self.group_total[group as usize] = self.group_total[group as usize].saturating_sub(1);

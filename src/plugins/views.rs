@@ -199,9 +199,15 @@ impl<'a> PassView<'a> {
     }
 
     /// Task counts of `group` per value of `key`, for the values holding at least one.
+    ///
+    /// A running task whose place is unknown counts on every value, so then every known value
+    /// holds one: the values without a located task appear once, with that count.
     pub fn value_counts(&self, group: GroupRef, key: AttrKey) -> impl Iterator<Item = u32> + 'a {
         let state = self.state;
-        state.used_values(group.0, key.0).map(move |v| state.count(group.0, v))
+        let unlocated = state.unlocated(group.0);
+        let known = self.known_values(key);
+        let rest = (unlocated > 0 && state.located_value_count(group.0, key.0) < known).then_some(unlocated);
+        state.used_values(group.0, key.0).map(move |v| state.count(group.0, v)).chain(rest)
     }
 
     /// Number of distinct values of `key` among the pass's agents and running tasks.
