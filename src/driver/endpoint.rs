@@ -6,6 +6,9 @@ use std::fmt;
 /// The scheduler API path used when a master address gives none.
 pub const SCHEDULER_PATH: &str = "/api/v1/scheduler";
 
+/// The operator API path, used when the scheduler path does not end in `/scheduler`.
+pub const OPERATOR_PATH: &str = "/api/v1";
+
 /// A scheduler API endpoint: scheme, `host:port` and path.
 ///
 /// ```
@@ -63,6 +66,14 @@ impl Endpoint {
     /// The URL to POST to.
     pub fn url(&self) -> String {
         format!("{}://{}{}", self.scheme, self.authority, self.path)
+    }
+
+    /// The master's operator API endpoint (`/api/v1`) beside this scheduler endpoint: the
+    /// path without its last `/scheduler`.
+    pub fn operator(&self) -> Endpoint {
+        let path = self.path.strip_suffix("/scheduler").unwrap_or(&self.path);
+        let path = if path == self.path { OPERATOR_PATH } else { path };
+        Endpoint { path: path.to_owned(), ..self.clone() }
     }
 
     /// `host:port`.
@@ -150,6 +161,13 @@ mod tests {
         for bad in ["https://m1:5050", "ftp://m1", "", "http://", "http://a b:1", "http://user@host:1/"] {
             assert!(Endpoint::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn endpoint_operator_is_beside_the_scheduler_path() {
+        let master = Endpoint::parse("http://m:5050/master/api/v1/scheduler").unwrap();
+        assert_eq!(master.operator().url(), "http://m:5050/master/api/v1");
+        assert_eq!(Endpoint::parse("m:5050/custom").unwrap().operator().url(), "http://m:5050/api/v1");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use super::endpoint::Endpoint;
 use super::transport::{read_text, Body, HttpRequest, HttpResponse, Transport, TransportError};
 use super::Encoding;
-use crate::session::CallOutcome;
+use crate::session::{CallOutcome, OperatorQuery, QueryAnswer};
 
 /// Redirects followed in a row before giving up (a redirect loop between confused masters).
 const MAX_REDIRECTS: u32 = 5;
@@ -133,6 +133,18 @@ impl Exchange {
             tokio::time::sleep(self.retry_delay.saturating_mul(1 << attempt.min(16))).await;
             attempt += 1;
         }
+    }
+}
+
+impl Exchange {
+    /// Reads the operator API at the master of `endpoint`; retried like a call.
+    pub(crate) async fn query(
+        self: Arc<Self>,
+        endpoint: Endpoint,
+        query: OperatorQuery,
+    ) -> Result<QueryAnswer, CallOutcome> {
+        let _ = (endpoint, query);
+        Err(CallOutcome::Rejected { status: 501, message: "operator API reads are not wired yet".into() })
     }
 }
 

@@ -16,9 +16,10 @@ use super::exchange::{Exchange, Subscription};
 use super::framework::{Command, FrameworkConfig, FrameworkHandle, StartError, Updates};
 use super::transport::{Body, BoxFuture, Transport, TransportError};
 use crate::mesos::RecordIoDecoder;
-use crate::session::{Action, CallId, CallOutcome, Session, StopMode, Update, Warning};
+use crate::session::{Action, CallId, CallOutcome, OperatorQuery, QueryAnswer, Session, StopMode, Update, Warning};
 
 type CallFuture = BoxFuture<'static, (CallOutcome, Endpoint)>;
+type QueryFuture = BoxFuture<'static, Result<QueryAnswer, CallOutcome>>;
 
 /// The open event stream.
 struct EventStream {
@@ -31,6 +32,7 @@ enum Wake {
     Subscription(Subscription),
     Chunk(Result<Option<Bytes>, TransportError>),
     CallDone(CallOutcome, Endpoint),
+    QueryDone(Result<QueryAnswer, CallOutcome>),
     Command(Option<Command>),
     Timer,
 }
@@ -50,6 +52,8 @@ pub struct Driver {
     /// Where the stream is open: calls go there.
     leader: Option<Endpoint>,
     in_flight: Option<(CallId, CallFuture)>,
+    /// The operator API read in flight (on its own request, beside the calls).
+    query: Option<(CallId, QueryFuture)>,
     queue: VecDeque<(CallId, Bytes)>,
     stopped: bool,
 }
@@ -94,6 +98,7 @@ impl Driver {
             stream: None,
             leader: None,
             in_flight: None,
+            query: None,
             queue: VecDeque::new(),
             stopped: false,
         };
@@ -114,6 +119,11 @@ impl Driver {
                 Wake::Subscription(result) => self.on_subscription(result),
                 Wake::Chunk(chunk) => self.on_chunk(chunk),
                 Wake::CallDone(outcome, endpoint) => self.on_call_done(outcome, endpoint),
+                Wake::QueryDone(result) => {
+                    if let Some((id, _)) = self.query.take() {
+                        self.session.handle_query_result(id, result, now);
+                    }
+                }
                 Wake::Command(Some(command)) => self.on_command(command),
                 Wake::Command(None) => {
                     // Every handle is gone: nobody can stop us later, so stop now.
@@ -142,6 +152,7 @@ impl Driver {
                 Wake::Subscription(result)
             }
             (outcome, endpoint) = poll_call(&mut self.in_flight) => Wake::CallDone(outcome, endpoint),
+            result = poll_query(&mut self.query) => Wake::QueryDone(result),
             () = timer => Wake::Timer,
             command = self.commands.recv(), if self.commands_open => Wake::Command(command),
             chunk = read_chunk(&mut self.stream) => Wake::Chunk(chunk),
@@ -167,6 +178,7 @@ impl Driver {
                     }
                 }
                 Action::Send(id, call) => self.queue.push_back((id, self.exchange.encoding.encode_call(&call))),
+                Action::Query(id, query) => self.start_query(id, query),
                 Action::Disconnect => self.disconnect(),
                 Action::Stopped => self.stopped = true,
             }
@@ -192,6 +204,20 @@ impl Driver {
         }
         for (id, _) in std::mem::take(&mut self.queue) {
             self.session.handle_call_result(id, CallOutcome::NotSent, now);
+        }
+        if let Some((id, _)) = self.query.take() {
+            self.session.handle_query_result(id, Err(CallOutcome::NotSent), now);
+        }
+    }
+
+    /// Starts an operator API read at the master the stream is open with.
+    fn start_query(&mut self, id: CallId, query: OperatorQuery) {
+        match self.leader.clone() {
+            Some(endpoint) => {
+                let exchange = Arc::clone(&self.exchange);
+                self.query = Some((id, Box::pin(exchange.query(endpoint, query))));
+            }
+            None => self.session.handle_query_result(id, Err(CallOutcome::NotSent), self.start.elapsed()),
         }
     }
 
@@ -310,6 +336,13 @@ async fn poll_slot<T>(slot: &mut Option<BoxFuture<'static, T>>) -> T {
 }
 
 async fn poll_call(slot: &mut Option<(CallId, CallFuture)>) -> (CallOutcome, Endpoint) {
+    match slot {
+        Some((_, future)) => future.await,
+        None => pending().await,
+    }
+}
+
+async fn poll_query(slot: &mut Option<(CallId, QueryFuture)>) -> Result<QueryAnswer, CallOutcome> {
     match slot {
         Some((_, future)) => future.await,
         None => pending().await,

@@ -1,5 +1,6 @@
 //! Constructors for the scheduler `Call`s the session sends.
 
+use super::operator::GROUP_LABEL;
 use super::request::{container_info, Run, TaskRequest};
 use super::SessionConfig;
 use crate::mesos::v1::{self, scheduler::call, scheduler::Call};
@@ -145,11 +146,15 @@ pub(crate) fn task_info(
         executor,
         command,
         container: request.container_image.as_deref().map(container_info),
-        labels: (!request.labels.is_empty()).then(|| v1::Labels {
+        labels: Some(v1::Labels {
             labels: request
                 .labels
                 .iter()
                 .map(|(key, value)| v1::Label { key: key.clone(), value: Some(value.clone()) })
+                .chain(std::iter::once(v1::Label {
+                    key: GROUP_LABEL.to_owned(),
+                    value: Some(request.spec.group.as_str().to_owned()),
+                }))
                 .collect(),
         }),
         ..Default::default()
@@ -206,10 +211,11 @@ mod tests {
         let call = accept("fw-1", &[OfferId::from("o-1")], vec![info], 1.0);
         assert_eq!(
             hex(&call),
-            "0a060a0466772d3110032282010a050a036f2d31126e0801126a0a680a02743112050a03742d311a050a03612d31\
-             22130a046370757310001a0909000000000000e03f3a3f0a230a1d687474703a2f2f31302e302e302e353a383038\
-             302f6578656375746f72100118001a0a2e2f6578656375746f7230003a0a2e2f6578656375746f721a0909000000\
-             000000f03f"
+            // The task carries its group as label `offerpack.group` (field 10: 52 16 0a 14 …).
+            "0a060a0466772d311003229d010a050a036f2d3112880108011283010a80010a02743112050a03742d311a050a03\
+             612d3122130a046370757310001a0909000000000000e03f3a3f0a230a1d687474703a2f2f31302e302e302e353a\
+             383038302f6578656375746f72100118001a0a2e2f6578656375746f7230003a0a2e2f6578656375746f7252160a\
+             140a0f6f666665727061636b2e67726f75701201671a0909000000000000f03f"
         );
     }
 

@@ -86,6 +86,10 @@ impl Session {
         };
         self.reconnects = 0;
         self.suppressed = false;
+        // Taking over a framework: its tasks and their agents are unknown until listed.
+        let takeover = !self.subscribed_once && self.config.framework_id.is_some();
+        self.subscribed_once = true;
+        self.lookup.subscribed(takeover);
         self.updates.push_back(Update::Subscribed { framework_id });
         if self.teardown.is_some() {
             self.send_teardown();
@@ -101,6 +105,7 @@ impl Session {
             self.send(calls::kill(self.fw(), &task, agent.as_ref()));
         }
         self.implicit_at = self.config.implicit_reconcile.map(|every| now.saturating_add(every));
+        self.query_if_needed(now);
         self.request_pass(now);
     }
 
@@ -108,14 +113,17 @@ impl Session {
         let mut malformed: Vec<OfferId> = Vec::new();
         for proto in offers {
             match Offer::try_from(&proto) {
-                Ok(offer) => match self.pool.add(offer, now) {
-                    Ok(()) => {
-                        self.offers.insert(OfferId::new(&proto.id.value), proto);
+                Ok(offer) => {
+                    self.agents.learn_offer(&offer);
+                    match self.pool.add(offer, now) {
+                        Ok(()) => {
+                            self.offers.insert(OfferId::new(&proto.id.value), proto);
+                        }
+                        Err(PoolError::DuplicateOffer(id)) | Err(PoolError::UnknownOffer(id)) => {
+                            self.updates.push_back(Update::Warning(Warning::DuplicateOffer(id)));
+                        }
                     }
-                    Err(PoolError::DuplicateOffer(id)) | Err(PoolError::UnknownOffer(id)) => {
-                        self.updates.push_back(Update::Warning(Warning::DuplicateOffer(id)));
-                    }
-                },
+                }
                 Err(error) => {
                     if !proto.id.value.is_empty() {
                         malformed.push(OfferId::new(&proto.id.value));
@@ -139,8 +147,14 @@ impl Session {
             None => self.warn_event(&format!("update for task {task} has unknown state {}", status.state)),
             Some(state) => {
                 let asked = self.reconciliation.remaining.remove(&task);
+                let new = self.tasks.phase(&task).is_none();
                 if let Some(update) = self.tasks.apply(&status, state, asked) {
+                    if new && self.tasks.phase(&task).is_some() && self.tasks.has_ungrouped() {
+                        // Adopted from an earlier scheduler: its group is in its launch's labels.
+                        self.lookup.want_tasks = true;
+                    }
                     self.push_task(update);
+                    self.query_if_needed(now);
                     self.request_pass(now);
                 }
             }

@@ -3,7 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
+use super::agents::{AgentBook, KnownAgent};
 use super::config::DEFAULT_HEARTBEAT;
+use super::operator::Lookup;
 use super::tasks::{KillStep, Tasks};
 use super::update::{StopReason, TaskUpdate, Update, Warning};
 use super::{calls, Action, CallId, CallKind, CallOutcome, KillError, SessionConfig, SessionConfigError};
@@ -70,6 +72,12 @@ pub struct Session {
     pub(super) teardown: Option<Option<CallId>>,
     pub(super) actions: VecDeque<Action>,
     pub(super) updates: VecDeque<Update>,
+    /// Hostname and attributes of every agent with offers or tasks of this framework.
+    pub(super) agents: AgentBook,
+    /// Reads of the operator API.
+    pub(super) lookup: Lookup,
+    /// Whether any subscription completed in this session.
+    pub(super) subscribed_once: bool,
 }
 
 impl Session {
@@ -97,6 +105,9 @@ impl Session {
             teardown: None,
             actions: VecDeque::new(),
             updates: VecDeque::new(),
+            agents: AgentBook::default(),
+            lookup: Lookup::default(),
+            subscribed_once: false,
             config,
         })
     }
@@ -123,6 +134,7 @@ impl Session {
                 self.schedule_at,
                 self.pool.next_expiry(),
                 self.reconciliation.retry_at,
+                self.lookup.retry_at(),
                 self.implicit_at,
             ]
             .into_iter()
@@ -157,6 +169,12 @@ impl Session {
     /// The last state reported for a task, if it is live or ended recently.
     pub fn task_state(&self, task: &TaskId) -> Option<TaskState> {
         self.tasks.state(task)
+    }
+
+    /// What the session knows of an agent (hostname, attributes, resources); kept while the
+    /// framework has tasks on it or offers from it.
+    pub fn known_agent(&self, agent: &crate::model::AgentId) -> Option<&KnownAgent> {
+        self.agents.get(agent)
     }
 
     /// Offers held for the next scheduling pass.
@@ -253,6 +271,9 @@ impl Session {
         }
         if self.reconciliation.retry_at.is_some_and(|at| at <= now) {
             self.reconcile_round(now);
+        }
+        if self.lookup.retry_at().is_some_and(|at| at <= now) {
+            self.query_if_needed(now);
         }
         if let Some(at) = self.implicit_at.filter(|at| *at <= now) {
             self.send(calls::reconcile(self.fw(), []));

@@ -17,6 +17,7 @@
 //! | [`Session::handle_event`] | an `Event` was decoded from the stream |
 //! | [`Session::handle_disconnected`] | the event stream ended or broke |
 //! | [`Session::handle_call_result`] | a call from [`Action::Send`] was answered (202, 4xx, 5xx) or could not be sent |
+//! | [`Session::handle_query_result`] | a read from [`Action::Query`] was answered or failed |
 //! | [`Session::submit`], [`Session::kill`], [`Session::stop`] | the user's commands |
 //!
 //! # Outputs, drained in this order after every input
@@ -24,7 +25,8 @@
 //! 1. [`Session::poll_action`] until `None`: [`Action::Subscribe`] (open the event stream with
 //!    this call, no stream id), [`Action::Send`] (POST the call with the current
 //!    [`Session::stream_id`], report with `handle_call_result`), [`Action::Disconnect`] (drop the
-//!    stream and report every queued, unsent call as [`CallOutcome::NotSent`]), [`Action::Stopped`]
+//!    stream and report every queued, unsent call as [`CallOutcome::NotSent`]), [`Action::Query`]
+//!    (read the operator API on a request of its own, report with `handle_query_result`), [`Action::Stopped`]
 //!    (the session is over). Actions must be carried out in order; calls are sent in order.
 //! 2. [`Session::poll_update`] until `None`: [`Update`]s for the user.
 //! 3. [`Session::poll_timeout`]: when to call `handle_timeout` next (`None`: nothing is timed).
@@ -46,6 +48,12 @@
 //! - SUPPRESS when nothing is pending or in flight; REVIVE when tasks are pending again.
 //! - Every `UPDATE` carrying a uuid is acknowledged (every copy: the agent re-sends until it hears
 //!   the ack); updates without uuid never are.
+//! - Knows where its tasks run: every offer's hostname and attributes are kept per agent for as
+//!   long as the framework has tasks there, and every pass counts running tasks on them, so hard
+//!   constraints hold across passes. A scheduler taking over a framework (a configured
+//!   framework id) first lists the framework's tasks and any unknown agents through the
+//!   operator API ([`Action::Query`]) and places nothing until it knows (see `operator.rs` for
+//!   the policy when the API fails).
 //! - After every (re-)subscription, explicit reconciliation of the launched tasks, repeated with
 //!   [`SessionConfig::reconcile`] backoff until each has answered; implicit reconciliation every
 //!   [`SessionConfig::implicit_reconcile`].
@@ -84,11 +92,13 @@
 //! assert_eq!(session.stream_id(), Some("stream-1"));
 //! ```
 
+mod agents;
 mod calls;
 mod carve;
 mod config;
 mod events;
 mod machine;
+mod operator;
 mod request;
 mod schedule;
 mod tasks;
@@ -99,8 +109,10 @@ mod tests;
 
 use std::fmt;
 
+pub use agents::KnownAgent;
 pub use config::{Backoff, SessionConfig, SessionConfigError, DEFAULT_FAILOVER_TIMEOUT, DEFAULT_HEARTBEAT};
 pub use machine::Session;
+pub use operator::{AgentReport, OperatorQuery, QueryAnswer, TaskReport, GROUP_LABEL, MAX_QUERY_ATTEMPTS};
 pub use request::{CommandSpec, ExecutorSpec, Run, TaskRequest, UriSpec};
 pub use update::{PassReport, StopReason, TaskState, TaskUpdate, Update, UpdateSource, Warning};
 
@@ -126,6 +138,9 @@ pub enum Action {
     /// POST this call with the current stream id on its own request; report the answer with
     /// [`Session::handle_call_result`].
     Send(CallId, Call),
+    /// Read this from the master's operator API (`POST /api/v1`, not on the event stream's
+    /// connection) and report the answer with [`Session::handle_query_result`].
+    Query(CallId, OperatorQuery),
     /// Close the event stream; report queued calls as [`CallOutcome::NotSent`].
     Disconnect,
     /// The session is over; no further action follows.

@@ -1,13 +1,14 @@
 //! The scheduling pass: run the engine over the pool, turn the plan into ACCEPTs and DECLINEs,
 //! and keep SUPPRESS/REVIVE in step with whether anything is pending.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::calls;
 use super::carve::Carver;
 use super::machine::Session;
 use super::update::{PassReport, Update, Warning};
-use crate::model::OfferId;
+use crate::model::{AgentId, OfferId};
 use crate::plan::Accept;
 
 impl Session {
@@ -17,8 +18,18 @@ impl Session {
         if !self.is_subscribed() {
             return;
         }
+        if self.lookup_pending() {
+            // Where some running tasks are is being asked: place nothing until the answer;
+            // offers are held (those that expire are declined).
+            let expired: Vec<OfferId> = self.pool.expire(now).into_iter().map(|o| o.id).collect();
+            if !expired.is_empty() {
+                expired.iter().for_each(|id| drop(self.offers.remove(id)));
+                self.send(calls::decline(self.fw(), &expired, self.config.refuse_seconds));
+            }
+            return;
+        }
         let pending = self.tasks.pending_specs();
-        let running = self.tasks.running();
+        let running = self.tasks.running(&self.agents);
         match self.engine.schedule(&mut self.pool, &pending, &running, now) {
             Ok(plan) => {
                 let mut report = PassReport { stats: plan.stats.clone(), ..PassReport::default() };
@@ -44,7 +55,15 @@ impl Session {
             // Offers stay in the pool and are declined when they expire.
             Err(error) => self.updates.push_back(Update::Warning(Warning::PlanFailed(error.to_string()))),
         }
+        self.forget_unused_agents();
         self.adjust_suppression();
+    }
+
+    /// Drops the records of agents with neither offers held nor tasks of this framework.
+    fn forget_unused_agents(&mut self) {
+        let mut needed: BTreeSet<AgentId> = self.tasks.agents_in_use().into_iter().cloned().collect();
+        needed.extend(self.offers.values().map(|o| AgentId::new(&o.agent_id.value)));
+        self.agents.retain(|id| needed.contains(id));
     }
 
     /// One ACCEPT for one agent's launches (or a DECLINE if none could be built); returns

@@ -7,10 +7,13 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
+use super::agents::AgentBook;
+use super::operator::TaskReport;
 use super::update::{TaskState, TaskUpdate};
 use super::{CallId, SubmitError, TaskRequest};
 use crate::mesos::v1;
-use crate::model::{AgentId, RunningTask, TaskId, TaskSpec};
+use crate::model::{AgentId, GroupId, RunningTask, TaskId, TaskSpec};
+use crate::resources::Quantity;
 
 /// How many ended task ids are remembered (to recognise late duplicate updates).
 const ENDED_MEMORY: usize = 65_536;
@@ -32,6 +35,11 @@ pub(crate) enum Phase {
 struct Tracked {
     /// `None` for tasks reported by the master but never submitted here.
     request: Option<Arc<TaskRequest>>,
+    /// The group: the request's, or for an adopted task the one its launch labelled it with
+    /// (learnt from the operator API); `None` while unknown.
+    group: Option<GroupId>,
+    /// Scalar resources it holds (the request's, or the operator API's for an adopted task).
+    resources: Vec<(Arc<str>, Quantity)>,
     phase: Phase,
     state: TaskState,
     agent: Option<AgentId>,
@@ -67,13 +75,24 @@ pub(crate) struct Tasks {
 impl Tasks {
     pub(crate) fn submit(&mut self, request: TaskRequest) -> Result<TaskUpdate, SubmitError> {
         let id = request.spec.id.clone();
-        if self.live.contains_key(&id) {
-            return Err(SubmitError::DuplicateTask(id));
+        if let Some(t) = self.live.get_mut(&id) {
+            if t.request.is_some() {
+                return Err(SubmitError::DuplicateTask(id));
+            }
+            // A task adopted from an earlier incarnation, submitted again: it is the same task,
+            // already running; its spec now says its group and resources.
+            t.group = Some(request.spec.group.clone());
+            t.resources = request.spec.resources.clone();
+            t.request = Some(Arc::new(request));
+            let message = "submitted while running: adopted from an earlier scheduler";
+            return Ok(TaskUpdate::session(id, t.state, t.agent.clone(), message));
         }
         self.ended.remove(&id);
         let seq = self.next_seq;
         self.next_seq += 1;
         let tracked = Tracked {
+            group: Some(request.spec.group.clone()),
+            resources: request.spec.resources.clone(),
             request: Some(Arc::new(request)),
             phase: Phase::Pending,
             state: TaskState::Pending,
@@ -125,16 +144,68 @@ impl Tasks {
         self.pending.values().filter_map(spec).collect()
     }
 
-    /// Launched and active tasks of this session, for the engine's constraints.
-    pub(crate) fn running(&self) -> Vec<RunningTask> {
+    /// Launched and active tasks, for the engine's constraints: each with the hostname and
+    /// attributes of its agent when the book knows them, whether or not the agent is offered
+    /// now (the engine counts a task of unknown place against every value). Adopted tasks whose
+    /// group is unknown belong to no group of this framework and are left out.
+    pub(crate) fn running(&self, book: &AgentBook) -> Vec<RunningTask> {
         let running = |(id, t): (&TaskId, &Tracked)| {
-            let request = t.request.as_ref()?;
             let agent = t.agent.clone()?;
-            let mut task = RunningTask::new(id.clone(), request.spec.group.clone(), agent);
-            task.resources = request.spec.resources.clone();
+            let mut task = RunningTask::new(id.clone(), t.group.clone()?, agent);
+            task.resources = t.resources.clone();
+            task.host = book.host(&task.agent_id);
             Some(task)
         };
         self.live.iter().filter(|(_, t)| t.phase != Phase::Pending).filter_map(running).collect()
+    }
+
+    /// Agents of launched and active tasks, each once.
+    pub(crate) fn agents_in_use(&self) -> std::collections::BTreeSet<&AgentId> {
+        self.live.values().filter(|t| t.phase != Phase::Pending).filter_map(|t| t.agent.as_ref()).collect()
+    }
+
+    /// Whether a task adopted from an earlier scheduler has no known group yet.
+    pub(crate) fn has_ungrouped(&self) -> bool {
+        self.live.values().any(|t| t.phase != Phase::Pending && t.group.is_none())
+    }
+
+    /// Takes what the operator API says of a task: an adopted task learns its group (from the
+    /// label its launch carried) and resources; a live task of this framework the session did
+    /// not know is adopted. Returns the update to report for a newly adopted task.
+    pub(crate) fn learn(&mut self, report: TaskReport) -> Option<TaskUpdate> {
+        if let Some(t) = self.live.get_mut(&report.id) {
+            if t.request.is_none() {
+                t.group = t.group.take().or(report.group);
+                if t.resources.is_empty() {
+                    t.resources = report.resources;
+                }
+                if t.agent.is_none() {
+                    t.agent = report.agent_id;
+                }
+            }
+            return None;
+        }
+        let state = report.state.filter(|s| !s.is_terminal())?;
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.ended.remove(&report.id);
+        let tracked = Tracked {
+            request: None,
+            group: report.group,
+            resources: report.resources,
+            phase: Phase::Active,
+            state,
+            agent: report.agent_id.clone(),
+            kill_requested: false,
+            seq,
+            rejected_launches: 0,
+        };
+        self.live.insert(report.id.clone(), tracked);
+        let message = "adopted: running under this framework (operator API)";
+        let mut update = TaskUpdate::session(report.id, state, report.agent_id, message);
+        update.source = super::update::UpdateSource::Master;
+        update.known = false;
+        Some(update)
     }
 
     /// Launched and active tasks with their agents: what explicit reconciliation asks about.
@@ -289,6 +360,8 @@ impl Tasks {
             self.next_seq += 1;
             let tracked = Tracked {
                 request: None,
+                group: None,
+                resources: Vec::new(),
                 phase: Phase::Active,
                 state,
                 agent: update.agent_id.clone(),

@@ -209,6 +209,9 @@ pub enum Warning {
     },
     /// The engine refused a pass.
     PlanFailed(String),
+    /// The operator API could not say where adopted tasks run; passes go on counting each such
+    /// task against every attribute value of its group.
+    LookupGivenUp(String),
 }
 
 impl fmt::Display for Warning {
@@ -220,6 +223,10 @@ impl fmt::Display for Warning {
             Self::CallFailed { kind, outcome } => write!(f, "{kind:?} call failed: {outcome:?}"),
             Self::LaunchSkipped { task_id, reason } => write!(f, "launch of {task_id} skipped: {reason}"),
             Self::PlanFailed(error) => write!(f, "scheduling pass failed: {error}"),
+            Self::LookupGivenUp(reason) => write!(
+                f,
+                "operator API lookup given up ({reason}): tasks of unknown place count against every attribute value"
+            ),
         }
     }
 }

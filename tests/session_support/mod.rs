@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use offerpack::mesos::v1::scheduler::{event, Call, Event};
 use offerpack::mesos::v1::{self, value};
-use offerpack::session::{Action, CallId, CallKind, CallOutcome, Session, SessionConfig, TaskState, Update};
+use offerpack::session::{
+    Action, CallId, CallKind, CallOutcome, OperatorQuery, QueryAnswer, Session, SessionConfig, TaskState, Update,
+};
 use prost::Message;
 
 pub const MS: Duration = Duration::from_millis(1);
@@ -21,6 +23,8 @@ pub struct Harness {
     pub calls: Vec<(CallId, Call)>,
     pub subscribes: Vec<Call>,
     pub disconnects: usize,
+    /// Operator API reads handed out and not answered yet.
+    pub queries: Vec<(CallId, OperatorQuery)>,
     pub stopped: bool,
     pub updates: Vec<Update>,
 }
@@ -40,6 +44,7 @@ impl Harness {
             calls: Vec::new(),
             subscribes: Vec::new(),
             disconnects: 0,
+            queries: Vec::new(),
             stopped: false,
             updates: Vec::new(),
         };
@@ -62,6 +67,7 @@ impl Harness {
             match action {
                 Action::Subscribe(call) => self.subscribes.push(wire(&call)),
                 Action::Send(id, call) => self.calls.push((id, wire(&call))),
+                Action::Query(id, query) => self.queries.push((id, query)),
                 Action::Disconnect => self.disconnects += 1,
                 Action::Stopped => self.stopped = true,
             }
@@ -103,6 +109,14 @@ impl Harness {
         }
         self.drain();
         taken.into_iter().map(|(_, call)| call).collect()
+    }
+
+    /// Answers every unanswered operator API read with what `answer` makes of it.
+    pub fn answer_queries(&mut self, mut answer: impl FnMut(OperatorQuery) -> Result<QueryAnswer, CallOutcome>) {
+        for (id, query) in std::mem::take(&mut self.queries) {
+            self.session.handle_query_result(id, answer(query), self.now);
+            self.drain();
+        }
     }
 
     /// Takes and accepts (202) the unanswered calls of one kind.

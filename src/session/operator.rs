@@ -1,0 +1,199 @@
+//! Reads from the master's operator API (`POST /api/v1`): where the framework's tasks run.
+//!
+//! A scheduler that takes over from an earlier one (failover, restart) inherits tasks on agents
+//! it has never been offered, so it knows neither their hostnames nor their attributes, and
+//! hard constraints would not count them. Before any pass that could place tasks, the session
+//! asks the master: `GET_TASKS` lists the framework's tasks with the group label their launch
+//! carried ([`GROUP_LABEL`]), `GET_AGENTS` every agent's hostname and attributes. The driver
+//! carries out an [`Action::Query`](super::Action::Query) and reports the answer with
+//! [`Session::handle_query_result`].
+//!
+//! Policy: passes wait while a read is needed or in flight. A read that fails for a reason that
+//! may pass (503, no connection) is retried with the reconciliation backoff, up to
+//! [`MAX_QUERY_ATTEMPTS`] times; a rejected read (the master has no operator API, or refuses
+//! it) is given up at once. After giving up, passes go on: a task whose agent is still unknown
+//! counts against every value of every attribute for its group (it could be on any), and an
+//! adopted task whose group is unknown is in no group of this framework.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::machine::Session;
+use super::update::{Update, Warning};
+use super::{Action, CallId, CallOutcome, TaskState};
+use crate::model::{AgentId, Attributes, GroupId, TaskId};
+use crate::resources::Quantity;
+
+/// The label every launch carries with the task's group, so that a later scheduler of the same
+/// framework can tell the group of a task it adopts.
+pub const GROUP_LABEL: &str = "offerpack.group";
+
+/// Reads of the operator API given up after this many failures that might have passed.
+pub const MAX_QUERY_ATTEMPTS: u32 = 5;
+
+/// A read of the operator API the session needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OperatorQuery {
+    /// `GET_AGENTS`: every agent's id, hostname, attributes and resources.
+    GetAgents,
+    /// `GET_TASKS`: every task the master knows, with agent, state, labels and resources.
+    GetTasks,
+}
+
+/// One agent as `GET_AGENTS` describes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgentReport {
+    /// The agent id.
+    pub id: AgentId,
+    /// Its hostname.
+    pub hostname: Arc<str>,
+    /// Its attributes.
+    pub attributes: Attributes,
+    /// Its total scalar resources.
+    pub resources: Vec<(Arc<str>, Quantity)>,
+}
+
+/// One task as `GET_TASKS` describes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskReport {
+    /// The task id.
+    pub id: TaskId,
+    /// The framework it belongs to.
+    pub framework_id: String,
+    /// The agent it was launched on.
+    pub agent_id: Option<AgentId>,
+    /// Its latest state; `None` when the master reported one this crate does not know.
+    pub state: Option<TaskState>,
+    /// The group from its [`GROUP_LABEL`] label.
+    pub group: Option<GroupId>,
+    /// Its scalar resources.
+    pub resources: Vec<(Arc<str>, Quantity)>,
+}
+
+/// The answer to an [`OperatorQuery`].
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum QueryAnswer {
+    /// The agents (`GET_AGENTS`).
+    Agents(Vec<AgentReport>),
+    /// The tasks (`GET_TASKS`).
+    Tasks(Vec<TaskReport>),
+}
+
+/// Where the session's reads of the operator API stand.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Lookup {
+    /// The read in flight.
+    in_flight: Option<(CallId, OperatorQuery)>,
+    /// The framework's tasks must be listed (taking over from an earlier scheduler, or a task
+    /// of one was adopted).
+    pub(super) want_tasks: bool,
+    /// Agents asked for that the master did not list: not asked again.
+    not_listed: BTreeSet<AgentId>,
+    retry_at: Option<Duration>,
+    failures: u32,
+    /// The operator API cannot be used until the next subscription.
+    given_up: bool,
+}
+
+impl Lookup {
+    /// A new subscription: try again; list the tasks when taking over (`takeover`).
+    pub(super) fn subscribed(&mut self, takeover: bool) {
+        *self = Lookup { want_tasks: takeover, not_listed: std::mem::take(&mut self.not_listed), ..Lookup::default() };
+    }
+
+    /// When a failed read is due again.
+    pub(super) fn retry_at(&self) -> Option<Duration> {
+        self.retry_at.filter(|_| self.in_flight.is_none() && !self.given_up)
+    }
+}
+
+impl Session {
+    /// The answer to an [`Action::Query`]: the decoded answer, or how the request failed.
+    pub fn handle_query_result(&mut self, id: CallId, result: Result<QueryAnswer, CallOutcome>, now: Duration) {
+        let Some((_, query)) = self.lookup.in_flight.filter(|(sent, _)| *sent == id) else {
+            return;
+        };
+        self.lookup.in_flight = None;
+        match result {
+            Ok(QueryAnswer::Tasks(tasks)) if query == OperatorQuery::GetTasks => {
+                self.lookup.want_tasks = false;
+                self.lookup.failures = 0;
+                let ours = tasks.into_iter().filter(|t| t.framework_id == self.fw());
+                for report in ours.collect::<Vec<_>>() {
+                    if let Some(update) = self.tasks.learn(report) {
+                        self.push_task(update);
+                    }
+                }
+            }
+            Ok(QueryAnswer::Agents(agents)) if query == OperatorQuery::GetAgents => {
+                self.lookup.failures = 0;
+                let wanted = self.unknown_agents();
+                for a in agents {
+                    self.agents.learn_agent(a.id, a.hostname, a.attributes, a.resources);
+                }
+                self.lookup.not_listed.extend(wanted.into_iter().filter(|a| !self.agents.knows(a)));
+            }
+            Ok(_) => self.give_up_lookup("the master answered another query than the one asked".to_owned()),
+            Err(CallOutcome::NotSent) => {}
+            Err(outcome @ (CallOutcome::Unavailable(_) | CallOutcome::NotSubscribed)) => {
+                self.lookup.failures += 1;
+                if self.lookup.failures >= MAX_QUERY_ATTEMPTS {
+                    self.give_up_lookup(format!("{query:?} failed {} times: {outcome:?}", self.lookup.failures));
+                } else {
+                    let delay = self.config.reconcile.delay(self.lookup.failures - 1, &mut self.rng);
+                    self.lookup.retry_at = Some(now.saturating_add(delay));
+                }
+            }
+            Err(outcome) => self.give_up_lookup(format!("{query:?} was refused: {outcome:?}")),
+        }
+        self.query_if_needed(now);
+        self.request_pass(now);
+        self.run_due(now);
+    }
+
+    /// Whether passes must wait for the operator API (a read is needed or in flight).
+    pub(super) fn lookup_pending(&self) -> bool {
+        let lookup = &self.lookup;
+        !lookup.given_up && (lookup.in_flight.is_some() || lookup.want_tasks || !self.unknown_agents().is_empty())
+    }
+
+    /// Sends the next read the session needs, unless one is in flight or waits for its retry.
+    pub(super) fn query_if_needed(&mut self, now: Duration) {
+        let lookup = &self.lookup;
+        if !self.is_subscribed() || lookup.given_up || lookup.in_flight.is_some() {
+            return;
+        }
+        if lookup.retry_at.is_some_and(|at| at > now) {
+            return;
+        }
+        let query = if lookup.want_tasks {
+            OperatorQuery::GetTasks
+        } else if !self.unknown_agents().is_empty() {
+            OperatorQuery::GetAgents
+        } else {
+            return;
+        };
+        let id = CallId(self.next_call);
+        self.next_call += 1;
+        self.lookup.retry_at = None;
+        self.lookup.in_flight = Some((id, query));
+        self.actions.push_back(Action::Query(id, query));
+    }
+
+    /// Agents of launched or running tasks that the session has no record of and has not asked
+    /// the master about in vain.
+    fn unknown_agents(&self) -> Vec<AgentId> {
+        let unknown = |a: &&AgentId| !self.agents.knows(a) && !self.lookup.not_listed.contains(*a);
+        self.tasks.agents_in_use().into_iter().filter(unknown).cloned().collect()
+    }
+
+    fn give_up_lookup(&mut self, reason: String) {
+        self.lookup.given_up = true;
+        self.lookup.want_tasks = false;
+        self.lookup.retry_at = None;
+        self.updates.push_back(Update::Warning(Warning::LookupGivenUp(reason)));
+    }
+}
