@@ -50,6 +50,7 @@ mod endpoint;
 mod exchange;
 mod framework;
 mod http;
+mod operator;
 mod run;
 mod transport;
 
@@ -57,5 +58,6 @@ pub use codec::Encoding;
 pub use endpoint::{Endpoint, EndpointError, SCHEDULER_PATH};
 pub use framework::{Framework, FrameworkConfig, FrameworkHandle, StartError, Updates};
 pub use http::HttpTransport;
+pub use operator::{AgentSummary, OperatorClient, OperatorError, OPERATOR_PATH};
 pub use run::Driver;
 pub use transport::{Body, BoxFuture, HttpRequest, HttpResponse, Transport, TransportError};

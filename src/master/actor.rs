@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use super::body::{ApiBody, Chunk, EventBody, GoneSender};
 use super::config::{Redirect, StreamCut, Unavailable};
+use super::server::{is_operator_path, operator_response};
 use super::state::{CallOutcome, MasterCore, Output, StreamKey};
 use super::validate::validate_call;
 use crate::mesos::v1::scheduler::{call, Call};
@@ -53,7 +54,7 @@ pub(crate) enum Command {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Format {
+pub(crate) enum Format {
     Json,
     Protobuf,
 }
@@ -213,7 +214,8 @@ impl Actor {
         self.core.handle_stream_closed(now, key);
     }
 
-    /// Answers one scheduler API request, in the order of checks of `Master::Http::scheduler`.
+    /// Answers one API request, in the order of checks of `Master::Http::scheduler` (operator
+    /// calls go their own way after the fault knobs and the method check).
     fn api(&mut self, request: ApiRequest) -> Response<ApiBody> {
         if let Some(response) = self.fault_response(&request.path) {
             return response;
@@ -223,6 +225,10 @@ impl Actor {
             let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, text);
             response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
             return response;
+        }
+        if is_operator_path(&request.path) {
+            let now = self.now();
+            return operator_response(&mut self.core, now, &request);
         }
         let c = match parse_call(request.content_type.as_deref(), &request.body) {
             Ok(c) => c,
@@ -341,7 +347,7 @@ fn parse_call(content_type: Option<&str>, body: &[u8]) -> Result<Call, (StatusCo
 
 /// The stream encoding an `Accept` header asks for: JSON when acceptable (also when the
 /// header is absent), else protobuf, else `None` (406). Media ranges with `q=0` do not count.
-fn preferred_format(accept: Option<&str>) -> Option<Format> {
+pub(crate) fn preferred_format(accept: Option<&str>) -> Option<Format> {
     let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else { return Some(Format::Json) };
     let ranges: Vec<String> = accept
         .split(',')

@@ -73,13 +73,14 @@ impl Default for TaskTiming {
     }
 }
 
-/// Where the master answers with `307 Temporary Redirect`.
+/// Where the master answers API requests with `307 Temporary Redirect`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Redirect {
     /// The leader as `host:port` (a URL such as `http://host:port/path` is reduced to its
     /// `host:port`); the answer is `Location: //<leader><request path>`.
     pub leader: String,
-    /// Redirect only this many more scheduler API requests; `None` while the knob is set.
+    /// Redirect only this many more API requests (scheduler or operator); `None` while the
+    /// knob is set.
     pub remaining: Option<u32>,
 }
 
@@ -118,9 +119,9 @@ pub struct StreamCut {
 pub struct Faults {
     /// Cut every event stream (applies to streams open when set and to new ones).
     pub cut_streams: Option<StreamCut>,
-    /// Answer scheduler API requests with 307 to another master.
+    /// Answer scheduler and operator API requests with 307 to another master.
     pub redirect: Option<Redirect>,
-    /// Answer scheduler API requests with 503 for this long from start.
+    /// Answer scheduler and operator API requests with 503 for this long from start.
     pub unavailable: Option<(Duration, Unavailable)>,
     /// Send every status update twice (same uuid), retries included.
     pub duplicate_updates: bool,

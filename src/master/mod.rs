@@ -1,11 +1,14 @@
 //! A simulated Mesos master (feature `master`): a test double that speaks the real v1
 //! scheduler HTTP API on loopback, with simulated agents and tasks, so that a framework which
-//! works against it works against Mesos.
+//! works against it works against Mesos. It also answers the read-only calls of the v1
+//! operator API (`POST /api/v1`: GET_HEALTH, GET_MASTER, GET_AGENTS, GET_FRAMEWORKS,
+//! GET_TASKS) through [`MasterCore::handle_operator`].
 //!
 //! - [`MasterCore`] (`state`, `offers`, `tasks`): the sans-IO state machine — frameworks,
 //!   agents, offers and filters, tasks and their reliable status updates, reconciliation,
 //!   failover — driven by `handle_*(now, …)` and read through `poll_*` (see its docs for the
-//!   order). Randomness comes only from the seed.
+//!   order). Randomness comes only from the seed. `operator`: the operator API's answers,
+//!   read from that state without changing it.
 //! - [`SimMaster`] / [`MasterHandle`] (`server`, `actor`, `body`): the hyper 1 shell; the only
 //!   place that reads the clock (tokio time) and touches sockets.
 //! - [`MasterConfig`]: agents, timings, seed and [`Faults`]; [`run_master_blocking`] for a CLI.
@@ -31,7 +34,10 @@
 //! rescinded and regenerated on (re-)subscription; DECLINE filters; REVIVE/SUPPRESS; ACCEPT
 //! validation (TASK_LOST/TASK_DROPPED with REASON_INVALID_OFFERS, TASK_ERROR for invalid
 //! tasks); reliable updates with 16-byte uuids, one outstanding per task; reconciliation;
-//! failover timeout; TEARDOWN; agent loss (FAILURE, TASK_LOST/TASK_UNREACHABLE).
+//! failover timeout; TEARDOWN; agent loss (FAILURE, TASK_LOST/TASK_UNREACHABLE). The operator
+//! API checks requests in the master's order (307/503 knobs, 405, 400/415 `Content-Type`, 400
+//! parse and "Expecting 'type' to be present", 406 `Accept`, 501 for `UNKNOWN`) and answers 200
+//! with one `Response` in the accepted encoding, JSON arrays of GET_* answers always present.
 //!
 //! # Where it differs, on purpose
 //! - Every agent has only role `*` resources; offers carry `allocation_info` only for
@@ -42,6 +48,9 @@
 //! - The master never sends TASK_STAGING (as Mesos); [`MasterConfig::send_staging_updates`]
 //!   turns it on for tests that want it.
 //! - Status update timestamps count from a fixed epoch plus uptime, not the wall clock.
+//! - Operator calls other than the five read-only ones answer 501; see
+//!   [`MasterCore::handle_operator`] for what GET_* leave out (registration times, completed
+//!   frameworks).
 //! - Losing leadership (307/503 knobs) does not break open streams; combine with
 //!   [`MasterHandle::set_cut_streams`] for that.
 
@@ -51,6 +60,9 @@ mod config;
 #[cfg(test)]
 mod core_tests;
 mod offers;
+mod operator;
+#[cfg(test)]
+mod operator_tests;
 mod resources;
 mod server;
 mod state;
@@ -58,6 +70,7 @@ mod tasks;
 mod validate;
 
 pub use config::{AgentConfig, Faults, MasterConfig, Redirect, StreamCut, TaskTiming, Unavailable};
+pub use operator::OperatorRejection;
 pub use server::{run_master_blocking, MasterError, MasterHandle, SimMaster};
 pub use state::{CallOutcome, MasterCore, Output, StreamKey, MESOS_VERSION};
 pub use tasks::{DURATION_LABEL, EXIT_LABEL};

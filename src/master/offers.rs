@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::operator::agent_attributes;
 use super::resources::Resources;
 use super::state::{Filter, MasterCore, OfferRec, Timer};
 use crate::mesos::v1::{self, scheduler::call, scheduler::event, scheduler::Event};
@@ -87,17 +88,7 @@ impl MasterCore {
                 ..Default::default()
             }),
             resources: resources.to_protos(allocation_role),
-            attributes: a
-                .config
-                .attributes
-                .iter()
-                .map(|(name, value)| v1::Attribute {
-                    name: name.clone(),
-                    r#type: v1::value::Type::Text as i32,
-                    text: Some(v1::value::Text { value: value.clone() }),
-                    ..Default::default()
-                })
-                .collect(),
+            attributes: agent_attributes(&a.config),
             allocation_info: allocation_role.map(|r| v1::resource::AllocationInfo { role: Some(r.to_owned()) }),
             ..Default::default()
         };
@@ -105,7 +96,8 @@ impl MasterCore {
         if let Some(at) = expires {
             self.timers.insert((at, Timer::OfferTimeout(id.clone())));
         }
-        self.offers.insert(id, OfferRec { framework: fw.to_owned(), agent, resources, expires });
+        let rec = OfferRec { framework: fw.to_owned(), agent, resources, expires, proto: proto.clone() };
+        self.offers.insert(id, rec);
         proto
     }
 

@@ -1,6 +1,7 @@
-//! The HTTP shell: a hyper 1 HTTP/1.1 server on a tokio `TcpListener`, serving
-//! `POST /api/v1/scheduler` (and `/master/api/v1/scheduler`) and `GET /version`, with the
-//! core behind an actor task ([`super::actor`]).
+//! The HTTP shell: a hyper 1 HTTP/1.1 server on a tokio `TcpListener`, serving the scheduler
+//! API `POST /api/v1/scheduler` (and `/master/api/v1/scheduler`), the operator API
+//! `POST /api/v1` (and `/master/api/v1`) and `GET /version`, with the core behind an actor
+//! task ([`super::actor`]).
 
 use std::convert::Infallible;
 use std::fmt;
@@ -17,10 +18,16 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
-use super::actor::{plain, Actor, ApiRequest, Command, Knob};
+use prost::Message as _;
+
+use super::actor::{plain, preferred_format, Actor, ApiRequest, Command, Format, Knob};
+use super::actor::{APPLICATION_JSON, APPLICATION_PROTOBUF};
 use super::body::ApiBody;
 use super::config::{MasterConfig, Redirect, StreamCut, Unavailable};
+use super::operator::validate_operator_call;
 use super::state::{MasterCore, MESOS_VERSION};
+use crate::mesos::json;
+use crate::mesos::v1::master::Call as OperatorCall;
 
 /// Largest request body accepted (a big ACCEPT is a few MiB).
 const MAX_BODY: usize = 64 << 20;
@@ -105,6 +112,11 @@ impl MasterHandle {
         format!("{}/api/v1/scheduler", self.url())
     }
 
+    /// The operator API endpoint, `http://<addr>/api/v1`.
+    pub fn operator_url(&self) -> String {
+        format!("{}/api/v1", self.url())
+    }
+
     /// The master's id (`MasterInfo.id`).
     pub fn master_id(&self) -> &str {
         &self.master_id
@@ -129,12 +141,13 @@ impl MasterHandle {
         self.knob(Knob::CutStreams(cut)).await;
     }
 
-    /// Answers scheduler API requests with a 307 to another master; `None` stops.
+    /// Answers scheduler and operator API requests with a 307 to another master; `None` stops.
     pub async fn set_redirect(&self, redirect: Option<Redirect>) {
         self.knob(Knob::Redirect(redirect)).await;
     }
 
-    /// Answers scheduler API requests with 503 for `duration` from now; `None` stops.
+    /// Answers scheduler and operator API requests with 503 for `duration` from now; `None`
+    /// stops.
     pub async fn set_unavailable(&self, unavailable: Option<(Duration, Unavailable)>) {
         self.knob(Knob::Unavailable(unavailable)).await;
     }
@@ -212,7 +225,7 @@ async fn accept_loop(listener: TcpListener, commands: mpsc::UnboundedSender<Comm
     while connections.join_next().await.is_some() {}
 }
 
-/// One HTTP request: `/version` here, scheduler API calls through the actor.
+/// One HTTP request: `/version` here, scheduler and operator API calls through the actor.
 async fn serve(
     request: Request<Incoming>,
     commands: mpsc::UnboundedSender<Command>,
@@ -221,7 +234,7 @@ async fn serve(
     if path == "/version" {
         return Ok(version(request.method()));
     }
-    if path != "/api/v1/scheduler" && path != "/master/api/v1/scheduler" {
+    if path != "/api/v1/scheduler" && path != "/master/api/v1/scheduler" && !is_operator_path(&path) {
         return Ok(plain(StatusCode::NOT_FOUND, ""));
     }
     let text_header =
@@ -254,4 +267,67 @@ fn version(method: &Method) -> Response<ApiBody> {
     let mut response = Response::new(ApiBody::Full(Some(Bytes::from(body))));
     response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
     response
+}
+
+/// Whether a path is the operator API's (`/api/v1`, or `/master/api/v1` as upstream also routes it).
+pub(crate) fn is_operator_path(path: &str) -> bool {
+    path == "/api/v1" || path == "/master/api/v1"
+}
+
+/// Answers an operator API request that passed the fault knobs and the method check, in the
+/// order of checks of `Master::Http::api`: `Content-Type` (400 absent, 415 other), parsing
+/// (400), validation (400), `Accept` (406), then the core (200 with the `Response` in the
+/// accepted encoding, or its rejection).
+pub(crate) fn operator_response(core: &mut MasterCore, now: Duration, request: &ApiRequest) -> Response<ApiBody> {
+    let c = match parse_operator_call(request.content_type.as_deref(), &request.body) {
+        Ok(c) => c,
+        Err((status, text)) => return plain(status, text),
+    };
+    if let Err(e) = validate_operator_call(&c) {
+        return plain(StatusCode::BAD_REQUEST, format!("Failed to validate master::Call: {e}"));
+    }
+    let Some(format) = preferred_format(request.accept.as_deref()) else {
+        let text = format!("Expecting 'Accept' to allow '{APPLICATION_PROTOBUF}' or '{APPLICATION_JSON}'");
+        return plain(StatusCode::NOT_ACCEPTABLE, text);
+    };
+    match core.handle_operator(now, c) {
+        Ok(answer) => {
+            let (body, content_type) = match format {
+                Format::Json => (json::encode_operator_response(&answer), APPLICATION_JSON),
+                Format::Protobuf => (answer.encode_to_vec(), APPLICATION_PROTOBUF),
+            };
+            let mut response = Response::new(ApiBody::Full(Some(Bytes::from(body))));
+            response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
+            response
+        }
+        Err(rejection) => plain(
+            StatusCode::from_u16(rejection.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            rejection.message,
+        ),
+    }
+}
+
+/// Parses an operator call by its exact `Content-Type`, with the master's texts.
+fn parse_operator_call(content_type: Option<&str>, body: &[u8]) -> Result<OperatorCall, (StatusCode, String)> {
+    let bad = |text: String| (StatusCode::BAD_REQUEST, text);
+    match content_type {
+        None => Err(bad("Expecting 'Content-Type' to be present".into())),
+        Some(APPLICATION_PROTOBUF) => {
+            let c = OperatorCall::decode(body).map_err(|_| bad("Failed to parse body into Call protobuf".into()))?;
+            json::check_operator_call_required_fields(body)
+                .map_err(|_| bad("Failed to parse body into Call protobuf".into()))?;
+            Ok(c)
+        }
+        Some(APPLICATION_JSON) => json::decode_operator_call(body).map_err(|e| {
+            if e.is_syntax() {
+                bad(format!("Failed to parse body into JSON: {e}"))
+            } else {
+                bad(format!("Failed to convert JSON into Call protobuf: {e}"))
+            }
+        }),
+        Some(_) => Err((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Expecting 'Content-Type' of {APPLICATION_JSON} or {APPLICATION_PROTOBUF}"),
+        )),
+    }
 }

@@ -115,6 +115,8 @@ pub(crate) struct Framework {
     pub(crate) tasks: BTreeMap<String, super::tasks::Task>,
     /// Tasks on lost agents: task id → agent index.
     pub(crate) unreachable: BTreeMap<String, usize>,
+    /// Ended and unreachable tasks, for the operator API.
+    pub(crate) history: super::operator::TaskHistory,
 }
 
 impl Framework {
@@ -149,6 +151,8 @@ pub(crate) struct OfferRec {
     pub(crate) agent: usize,
     pub(crate) resources: Resources,
     pub(crate) expires: Option<Duration>,
+    /// The offer as sent (for the operator API).
+    pub(crate) proto: v1::Offer,
 }
 
 /// The simulated master's state machine. See the module docs of `offerpack::master` for how to drive it.
@@ -458,6 +462,7 @@ impl MasterCore {
             filters: Vec::new(),
             tasks: BTreeMap::new(),
             unreachable: BTreeMap::new(),
+            history: Default::default(),
         });
         let mut info = info;
         info.id = Some(v1::FrameworkId { value: id.clone() });

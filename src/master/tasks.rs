@@ -11,12 +11,13 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use super::operator::{record_status, task_record, task_snapshot};
 use super::resources::Resources;
 use super::state::{MasterCore, Timer};
 use crate::mesos::v1::{self, scheduler::call, scheduler::event, scheduler::Event, TaskState};
 
 /// `TaskStatus.timestamp` is this many seconds since the epoch plus the master's uptime.
-const EPOCH_AT_START: f64 = 1_700_000_000.0;
+pub(crate) const EPOCH_AT_START: f64 = 1_700_000_000.0;
 
 /// The longest run a duration label may ask for (about 100 years).
 const MAX_RUN: Duration = Duration::from_secs(3_200_000_000);
@@ -30,11 +31,13 @@ pub const EXIT_LABEL: &str = "offerpack.sim/exit";
 #[derive(Debug)]
 pub(crate) struct Task {
     pub(crate) agent: usize,
-    resources: Resources,
-    executor: Option<String>,
+    pub(crate) resources: Resources,
+    pub(crate) executor: Option<String>,
     pub(crate) state: TaskState,
     /// Resources returned to the agent (the task reached a terminal state).
-    released: bool,
+    pub(crate) released: bool,
+    /// What the operator API reports (its `state` is kept in `state`).
+    pub(crate) proto: v1::Task,
     next_step: Option<Duration>,
     run_for: Option<Duration>,
     exit: TaskState,
@@ -104,6 +107,7 @@ impl MasterCore {
             updates: VecDeque::new(),
             retry_at: None,
             retry_interval: self.config.status_update_retry_min,
+            proto: task_record(fw, info),
         };
         let id = info.task_id.value.clone();
         if let Some(f) = self.frameworks.get_mut(fw) {
@@ -223,6 +227,7 @@ impl MasterCore {
     fn deliver_head(&mut self, now: Duration, fw: &str, id: &str) {
         let Some(task) = self.frameworks.get_mut(fw).and_then(|f| f.tasks.get_mut(id)) else { return };
         let Some(status) = task.updates.front().cloned() else { return };
+        record_status(&mut task.proto, &status);
         let at = now + task.retry_interval.max(Duration::from_millis(1));
         task.retry_at = Some(at);
         self.timers.insert((at, Timer::UpdateRetry(fw.to_owned(), id.to_owned())));
@@ -295,7 +300,9 @@ impl MasterCore {
         if !task.updates.is_empty() {
             self.deliver_head(now, fw, id);
         } else if is_terminal(task.state) {
-            f.tasks.remove(id);
+            if let Some(task) = f.tasks.remove(id) {
+                f.history.add_completed(task_snapshot(&task));
+            }
         }
     }
 
@@ -409,19 +416,26 @@ impl MasterCore {
             let mut live = Vec::new();
             for id in lost {
                 if let Some(t) = f.tasks.remove(&id) {
-                    if !is_terminal(t.state) {
+                    if is_terminal(t.state) {
+                        f.history.add_unreachable(agent, task_snapshot(&t));
+                    } else {
                         f.unreachable.insert(id.clone(), agent);
-                        live.push(id);
+                        live.push((id, t.proto));
                     }
                 }
             }
-            for id in live {
+            for (id, mut record) in live {
                 let state = if pa { TaskState::TaskUnreachable } else { TaskState::TaskLost };
                 let message = format!("Agent {hostname} is unreachable");
                 let reason = v1::task_status::Reason::AgentRemoved;
                 let mut status = self.master_status(id, Some(agent_id.clone()), state, reason, &message);
                 if pa {
                     status.unreachable_time = Some(unreachable_time);
+                }
+                record.state = state as i32;
+                record_status(&mut record, &status);
+                if let Some(f) = self.frameworks.get_mut(fw) {
+                    f.history.add_unreachable(agent, record);
                 }
                 self.send_master_update(fw, status);
             }
@@ -446,6 +460,7 @@ impl MasterCore {
         a.free = a.total.clone();
         for f in self.frameworks.values_mut() {
             f.unreachable.retain(|_, x| *x != agent);
+            f.history.forget_agent(agent);
         }
         self.request_allocation(now);
         true

@@ -11,6 +11,9 @@
 //!   reservation of the refinement format), else the deprecated `role` field, else `*`;
 //! - `TEXT` and `SCALAR` attributes become [`AttrValue`]s (a non-finite scalar is an error);
 //!   ranges and set attributes are skipped; a repeated name keeps the last value.
+//!
+//! The operator API's `AgentInfo` and `Task` convert by the same rules with [`agent_host`] and
+//! [`task_placement`].
 
 use std::fmt;
 
@@ -18,8 +21,14 @@ use super::v1;
 use crate::model::{AttrValue, Attributes, Offer, OfferedResource, ResourceValue, Role};
 use crate::resources::{PortRange, PortSet, Quantity, QuantityError, PORTS};
 
+mod operator;
+
+pub use operator::{agent_host, task_placement, TaskPlacement};
+
 /// Why a proto message cannot become a model value. Every variant names the offer id (empty
-/// when the id itself is missing) and the offending field, e.g. `resources[2].scalar`.
+/// when the id itself is missing) and the offending field, e.g. `resources[2].scalar`. For the
+/// operator API's messages ([`agent_host`], [`task_placement`]) the id is the agent's or the
+/// task's, and the field is rooted at the message: `agent_info.hostname`, `task.resources[0].scalar`.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum ConvertError {
@@ -70,7 +79,8 @@ pub enum ConvertError {
 }
 
 impl ConvertError {
-    /// The id of the offer that failed to convert (empty when the id itself is missing).
+    /// The id of the offer (or, for the operator API's messages, of the agent or task) that failed
+    /// to convert; empty when the id itself is missing.
     pub fn offer_id(&self) -> &str {
         match self {
             Self::Missing { offer, .. }
@@ -93,7 +103,12 @@ impl ConvertError {
 
 impl fmt::Display for ConvertError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "offer {:?}, field {}: ", self.offer_id(), self.field())?;
+        let noun = match self.field().split('.').next() {
+            Some("agent_info") => "agent",
+            Some("task") => "task",
+            _ => "offer",
+        };
+        write!(f, "{noun} {:?}, field {}: ", self.offer_id(), self.field())?;
         match self {
             Self::Missing { .. } => f.write_str("required but missing or empty"),
             Self::BadScalar { resource, value, error, .. } => {

@@ -1,5 +1,6 @@
-//! The JSON encoding of the scheduler API (`Content-Type: application/json`), as the Mesos
-//! master speaks it (stout's `protobuf.hpp`), which is *not* proto3 canonical JSON:
+//! The JSON encoding of the scheduler API and of the operator API (`Content-Type:
+//! application/json`), as the Mesos master speaks it (stout's `protobuf.hpp`), which is *not*
+//! proto3 canonical JSON:
 //!
 //! - keys are the proto field names (snake_case); any other key, camelCase ones included, is
 //!   ignored, so `{"frameworkInfo": …}` ends in "Missing required fields";
@@ -15,7 +16,10 @@
 //!   explicit `[default = …]` (e.g. `"refuse_seconds":5.0`, `"shell":true`), in declaration
 //!   order; 64-bit integers are written as numbers, non-finite doubles as `"Infinity"`-style
 //!   strings, and strings are escaped so that a record never holds a raw newline;
-//! - after parsing, every `required` field must be present ("Missing required fields: …").
+//! - after parsing, every `required` field must be present ("Missing required fields: …");
+//! - the operator API's GET_AGENTS, GET_FRAMEWORKS and GET_TASKS answers always carry their
+//!   top-level arrays, empty ones included (`{"agents":[],"recovered_agents":[]}`), as the
+//!   master's hand-written serialisers do.
 //!
 //! # How
 //!
@@ -170,10 +174,15 @@ pub fn decode_event(json: &[u8]) -> Result<v1::scheduler::Event, JsonError> {
 /// fields are missing (they read as defaults), the master's `ParseFromString` does not. An
 /// error lists the missing fields. Bytes that are not protobuf at all are not checked here.
 pub fn check_call_required_fields(protobuf: &[u8]) -> Result<(), JsonError> {
+    check_required_fields(CALL, protobuf)
+}
+
+/// proto2's `IsInitialized` for serialized bytes of the message named `root`.
+fn check_required_fields(root: &str, protobuf: &[u8]) -> Result<(), JsonError> {
     let schema = schema()?;
     let mut missing = Vec::new();
     let mut path = String::new();
-    if let Some(desc) = schema.messages.get(CALL) {
+    if let Some(desc) = schema.messages.get(root) {
         schema.check_required(desc, protobuf, &mut path, &mut missing);
     }
     if missing.is_empty() {
@@ -184,6 +193,7 @@ pub fn check_call_required_fields(protobuf: &[u8]) -> Result<(), JsonError> {
 }
 
 mod from_json;
+mod operator;
 mod schema;
 #[cfg(test)]
 mod tests;
@@ -191,5 +201,9 @@ mod to_json;
 mod wire;
 
 use from_json::*;
+pub use operator::{
+    check_operator_call_required_fields, decode_operator_call, decode_operator_response, encode_operator_call,
+    encode_operator_response,
+};
 use schema::*;
 use to_json::*;

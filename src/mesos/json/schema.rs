@@ -160,7 +160,18 @@ pub(super) struct FieldDesc {
     /// The explicit `[default = …]`, if any, as descriptor text.
     pub(super) default: Option<String>,
     pub(super) deprecated: bool,
+    /// A repeated field written as `[]` when empty (see [`ALWAYS_WRITTEN`]).
+    pub(super) write_empty: bool,
 }
+
+/// Repeated fields the master writes even when empty: the top-level arrays of the operator
+/// API's GET_AGENTS, GET_FRAMEWORKS and GET_TASKS answers, which upstream serialises by hand
+/// (`readonly_handler.cpp`) instead of through the generic path that omits empty arrays.
+const ALWAYS_WRITTEN: &[(&str, &[&str])] = &[
+    (".mesos.v1.master.Response.GetAgents", &["agents", "recovered_agents"]),
+    (".mesos.v1.master.Response.GetFrameworks", &["frameworks", "completed_frameworks"]),
+    (".mesos.v1.master.Response.GetTasks", &["tasks", "unreachable_tasks", "completed_tasks"]),
+];
 
 #[derive(Debug, Default)]
 pub(super) struct MessageDesc {
@@ -214,6 +225,7 @@ impl Schema {
         for nested in &m.nested_type {
             self.add_message(&full, nested);
         }
+        let always: &[&str] = ALWAYS_WRITTEN.iter().find(|(name, _)| *name == full).map_or(&[], |(_, f)| f);
         let fields = m
             .field
             .iter()
@@ -229,6 +241,7 @@ impl Schema {
                 type_name: f.type_name.clone().unwrap_or_default(),
                 default: f.default_value.clone(),
                 deprecated: f.options.as_ref().and_then(|o| o.deprecated).unwrap_or(false),
+                write_empty: f.name.as_deref().is_some_and(|n| always.contains(&n)),
             })
             .collect();
         let map_entry = m.options.as_ref().and_then(|o| o.map_entry).unwrap_or(false);

@@ -145,3 +145,53 @@ fn json_errors_for_non_objects_and_syntax() {
         call(r#"{"type":"ACCEPT","framework_id":{"value":"f"},"accept":{"offer_ids":{"value":"o"}}}"#).unwrap_err();
     assert_eq!(err.to_string(), "field 'accept.offer_ids': expected an array");
 }
+
+#[test]
+fn json_operator_response_writes_empty_top_level_arrays_only() {
+    use v1::master::{response, Response};
+    let tasks = Response {
+        r#type: Some(response::Type::GetTasks as i32),
+        get_tasks: Some(response::GetTasks::default()),
+        ..Default::default()
+    };
+    assert_eq!(
+        text(encode_operator_response(&tasks)),
+        r#"{"type":"GET_TASKS","get_tasks":{"tasks":[],"unreachable_tasks":[],"completed_tasks":[]}}"#
+    );
+    // Nested messages follow the generic rules: empty arrays left out, explicit defaults written.
+    let agent = response::get_agents::Agent {
+        agent_info: v1::AgentInfo { hostname: "h1".into(), ..Default::default() },
+        active: true,
+        version: "1.11.0".into(),
+        ..Default::default()
+    };
+    let agents = Response {
+        r#type: Some(response::Type::GetAgents as i32),
+        get_agents: Some(response::GetAgents { agents: vec![agent], recovered_agents: vec![] }),
+        ..Default::default()
+    };
+    let json = text(encode_operator_response(&agents));
+    assert_eq!(
+        json,
+        r#"{"type":"GET_AGENTS","get_agents":{"agents":[{"agent_info":{"hostname":"h1","port":5051},"active":true,"version":"1.11.0"}],"recovered_agents":[]}}"#
+    );
+    let back = decode_operator_response(json.as_bytes()).unwrap();
+    assert_eq!(back.get_agents.unwrap().agents[0].agent_info.port(), 5051);
+}
+
+#[test]
+fn json_operator_call_by_name_and_required_fields() {
+    use v1::master::call;
+    assert_eq!(decode_operator_call(br#"{"type":"GET_TASKS"}"#).unwrap().r#type(), call::Type::GetTasks);
+    // An unknown name in the optional `type` is dropped; a number is an error.
+    assert_eq!(decode_operator_call(br#"{"type":"GET_EVERYTHING"}"#).unwrap().r#type, None);
+    assert!(decode_operator_call(br#"{"type":10}"#).is_err());
+    assert!(check_operator_call_required_fields(&[0x08, 0x0a]).is_ok());
+    // The upstream vector of a GET_AGENTS response (MESOS-PROTOCOL-2.md §2.4) decodes.
+    let hex = "080952190a170a0b0a02683132050a03612d3110011a06312e31312e30";
+    let bytes: Vec<u8> = (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+    let response = v1::master::Response::decode(bytes.as_slice()).unwrap();
+    let agent = &response.get_agents.as_ref().unwrap().agents[0];
+    assert_eq!((agent.agent_info.hostname.as_str(), agent.version.as_str()), ("h1", "1.11.0"));
+    assert_eq!(response.encode_to_vec(), bytes);
+}

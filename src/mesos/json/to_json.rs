@@ -23,6 +23,10 @@ impl Schema {
                 entries.iter().filter(|(n, _)| *n == field.number).map(|(_, v)| *v).collect();
             if field.label == Label::Repeated {
                 if values.is_empty() {
+                    if field.write_empty {
+                        write_key(out, &mut first, &field.name);
+                        out.extend_from_slice(b"[]");
+                    }
                     continue;
                 }
                 write_key(out, &mut first, &field.name);
