@@ -1,160 +1,329 @@
-//! The incremental [`Scheduler`] against the one-shot engine: after any sequence of events, its
-//! next pass places exactly what [`Engine::plan`] places on the same offers and running tasks.
+//! The incremental [`Scheduler`] across any sequence of operations on a random cluster: offers
+//! added (several per agent), rescinded and expired as time passes, agents lost, tasks started
+//! by someone else (with their host's attributes) and ended, and passes. After every pass:
+//!
+//! - every launch, in plan order, is accepted by a [`Ledger`] of the tasks live in the cluster
+//!   (the running tasks and every task placed and not ended), and the live set stays sound;
+//! - the plan is sound by [`check_plan`] for the pool and the running tasks before the pass;
+//! - placing task by task, the plan is the one [`Engine::plan`] makes from the same offers and
+//!   running tasks, all of it: launches (agent, offer ids, resources by role, ports), unplaced
+//!   tasks with their reasons, declined and expired offers, stats. Passes are not compared
+//!   while an agent is claimed by an `EXCLUSIVE` task of an earlier pass (the one-shot engine
+//!   cannot know of it), nor when a task carries the soft `GROUP_BY` (a known difference,
+//!   reproduced by the ignored test at the end);
+//! - filling agents (the default), plans may differ from the one-shot engine's by design, so
+//!   soundness and the ledger are checked alone.
+//!
+//! Agents are named in the order they first offer, so that the scheduler's tie-break (the order
+//! it first saw agents) and the one-shot engine's (agent ids) agree (see `scheduler_support`).
+//!
 //! Failing inputs are persisted in `proptest-regressions/scheduler.txt`; commit that file.
+//! `OFFERPACK_PROPTEST=deep` runs sixteen times the cases (`PROPTEST_CASES` sets the number).
 
 mod proptest_support;
+mod scheduler_support;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
+use offerpack::plugins::constraints::parse;
 use offerpack::testkit::proptest::prelude::*;
 use offerpack::testkit::proptest::sample::Index;
-use offerpack::testkit::{check_plan, workloads, Workload};
+use offerpack::testkit::proptest::test_runner::TestCaseError;
+use offerpack::testkit::{check_plan, Ledger, Workload};
 use offerpack::{
-    Engine, EngineConfig, Offer, OfferPool, Packing, Plan, Quantity, RunningTask, Scheduler, TaskId, TaskSpec,
+    AgentId, AttrValue, Attributes, Engine, EngineConfig, GroupId, Offer, OfferId, OfferPool, Packing, Plan, Quantity,
+    ResourceValue, Role, RunningTask, Scheduler, TaskId, TaskSpec,
 };
+use scheduler_support::{case, soft_catalogue, AgentSpec, Case, Op, Size, GROUPS, RESERVED, SOFT_GROUP_BY};
 
-const HOLD: Duration = Duration::from_secs(3600);
+/// How long offers are held (passes advance the clock by a few seconds, now and then by more
+/// than that).
+const HOLD: Duration = Duration::from_secs(25);
+
+fn cases(default: u32) -> u32 {
+    match std::env::var("OFFERPACK_PROPTEST").as_deref() {
+        Ok("deep") => default * 16,
+        _ => default,
+    }
+}
 
 fn config(cases: u32) -> ProptestConfig {
     proptest_support::config(cases, "proptest-regressions/scheduler.txt")
 }
 
-/// Task by task: the fill stage chooses by the number of agents compiled, which differs between
-/// the two on purpose (the scheduler keeps agents whose offers are gone).
-fn engine() -> Engine {
-    Engine::new(EngineConfig { packing: Packing::TaskByTask, ..EngineConfig::default() }).unwrap()
+/// The scheduler under test beside an account of what it should hold, kept by the test: the
+/// offers in its pool, the tasks running, the agents claimed exclusively, and a [`Ledger`].
+struct Run<'c> {
+    case: &'c Case,
+    packing: Packing,
+    engine: Engine,
+    scheduler: Scheduler,
+    now: Duration,
+    /// Offers held, each with the time it was received, in the order they were added.
+    offers: Vec<(Offer, Duration)>,
+    running: BTreeMap<TaskId, RunningTask>,
+    /// Agents claimed by an `EXCLUSIVE` task: the claim lasts while a task of the owner runs
+    /// there (as the scheduler keeps it).
+    claims: BTreeMap<AgentId, GroupId>,
+    ledger: Ledger,
+    /// The last id number given to an offer or a task.
+    serial: u32,
 }
 
-/// Launches as (task, agent), and unplaced task ids: what both must agree on. (Explanations
-/// count agents, and the scheduler also counts the agents it knows without offers.)
-fn outcome(plan: &Plan) -> (Vec<(String, String)>, Vec<String>, Vec<String>) {
-    let launches = plan.launches.iter().map(|l| (l.task_id.to_string(), l.agent_id.to_string())).collect();
-    let unplaced = plan.unplaced.iter().map(|u| u.task_id.to_string()).collect();
-    let declined = plan.declined.iter().map(|o| o.to_string()).collect();
-    (launches, unplaced, declined)
-}
+type Checked = Result<(), TestCaseError>;
 
-/// The running task a launch becomes, with its host details from the workload's offers.
-fn as_running(plan: &Plan, w: &Workload) -> Vec<RunningTask> {
-    let attrs: BTreeMap<String, &Offer> = w.offers.iter().map(|o| (o.agent_id.to_string(), o)).collect();
-    plan.launches
-        .iter()
-        .map(|l| {
-            let mut held: Vec<(std::sync::Arc<str>, Quantity)> = Vec::new();
-            for a in l.resources.iter() {
+impl<'c> Run<'c> {
+    fn new(case: &'c Case, packing: Packing) -> Run<'c> {
+        let engine = Engine::new(EngineConfig { packing, ..EngineConfig::default() }).unwrap();
+        Run {
+            case,
+            packing,
+            scheduler: Scheduler::new(engine.clone(), HOLD),
+            engine,
+            now: Duration::ZERO,
+            offers: Vec::new(),
+            running: BTreeMap::new(),
+            claims: BTreeMap::new(),
+            ledger: Ledger::new(),
+            serial: 0,
+        }
+    }
+
+    fn serial(&mut self) -> u32 {
+        self.serial += 1;
+        self.serial
+    }
+
+    fn agent(&self, pick: &Index) -> &'c AgentSpec {
+        pick.get(&self.case.agents)
+    }
+
+    fn spec_of(&self, agent: &AgentId) -> &'c AgentSpec {
+        self.case.agents.iter().find(|a| &a.id == agent).expect("launches go to the cluster's agents")
+    }
+
+    fn apply(&mut self, op: &Op) -> Checked {
+        match op {
+            Op::Offer { agent, size, ports, reserved } => self.offer(agent, size, *ports, *reserved),
+            Op::Rescind(pick) => self.rescind(pick),
+            Op::RemoveAgent { agent, lose_tasks } => self.remove_agent(agent, *lose_tasks),
+            Op::Running { group, agent, held } => self.task_running(group, agent, *held),
+            Op::End(pick) => match self.running.keys().nth(pick.index(self.running.len().max(1))).cloned() {
+                Some(id) => self.end(&id),
+                None => {
+                    prop_assert!(!self.scheduler.task_ended(&TaskId::new("never-ran")));
+                    Ok(())
+                }
+            },
+            Op::Schedule { tasks, advance } => self.schedule(tasks, *advance),
+        }
+    }
+
+    fn offer(&mut self, agent: &Index, size: &Size, ports: Option<u16>, reserved: Option<u32>) -> Checked {
+        let serial = self.serial();
+        let spec = self.agent(agent);
+        let mut offer = Offer::new(format!("o{serial}"), spec.id.clone(), &spec.hostname);
+        offer.attributes = spec.attrs.clone();
+        let (cpus, mem) = match size {
+            Size::Exact(kind, k) => kind.get(&self.case.templates).size.map_or((0, 0), |(c, m)| (c * k, m * k)),
+            Size::Room(cpus, mem) => (*cpus, *mem),
+        };
+        for (name, amount) in [("cpus", f64::from(cpus) * 0.5), ("mem", f64::from(mem) * 256.0)] {
+            if amount > 0.0 {
+                offer = offer.with_scalar(name, amount).unwrap();
+            }
+        }
+        if let Some(half_cpus) = reserved {
+            offer = offer.with_reserved_scalar("cpus", Role::new(RESERVED), f64::from(half_cpus) * 0.5).unwrap();
+        }
+        if let Some(extra) = ports {
+            // The lowest block of five ports none of the agent's held offers has: an agent
+            // never offers one port twice at once.
+            let taken = |begin: u16| {
+                let mine = self.offers.iter().filter(|(o, _)| o.agent_id == spec.id);
+                mine.flat_map(|(o, _)| &o.resources)
+                    .any(|r| matches!(&r.value, ResourceValue::Ports(p) if p.contains(begin)))
+            };
+            let begin = (0..).map(|k| 31000 + 5 * k).find(|b| !taken(*b)).expect("a free block");
+            offer = offer.with_ports(begin, begin + extra).unwrap();
+        }
+        prop_assert_eq!(self.scheduler.add_offer(offer.clone(), self.now), Ok(()));
+        self.offers.push((offer, self.now));
+        Ok(())
+    }
+
+    fn rescind(&mut self, pick: &Index) -> Checked {
+        if self.offers.is_empty() {
+            return Ok(());
+        }
+        let (offer, _) = self.offers.remove(pick.index(self.offers.len()));
+        prop_assert_eq!(self.scheduler.rescind(&offer.id, self.now), Ok(offer));
+        Ok(())
+    }
+
+    fn remove_agent(&mut self, agent: &Index, lose_tasks: bool) -> Checked {
+        let id = &self.agent(agent).id;
+        let (gone, kept): (Vec<_>, Vec<_>) = self.offers.drain(..).partition(|(o, _)| &o.agent_id == id);
+        self.offers = kept;
+        let mut gone: Vec<Offer> = gone.into_iter().map(|(o, _)| o).collect();
+        gone.sort_by(|a, b| a.id.cmp(&b.id));
+        prop_assert_eq!(self.scheduler.remove_agent(id, self.now), gone);
+        if lose_tasks {
+            let lost: Vec<TaskId> = self.running.values().filter(|t| &t.agent_id == id).map(|t| t.id.clone()).collect();
+            for task in lost {
+                self.end(&task)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A task started by someone else: never on an agent another group holds exclusively (the
+    /// scheduler's own launches could not have put it there).
+    fn task_running(&mut self, group: &Index, agent: &Index, held: Option<(u32, u32)>) -> Checked {
+        let (group, spec) = (GroupId::new(group.get(&GROUPS)), self.agent(agent));
+        if self.claims.get(&spec.id).is_some_and(|owner| *owner != group) {
+            return Ok(());
+        }
+        let id = TaskId::new(format!("r{}", self.serial()));
+        let mut task = RunningTask::new(id.clone(), group.clone(), spec.id.clone());
+        task.host = Some((spec.hostname.clone(), spec.attrs.clone()));
+        if let Some((cpus, mem)) = held {
+            let q = |v: f64| Quantity::new(v).unwrap();
+            task.resources =
+                vec![(Arc::from("cpus"), q(f64::from(cpus) * 0.5)), (Arc::from("mem"), q(f64::from(mem) * 256.0))];
+        }
+        prop_assert_eq!(self.scheduler.task_running(task.clone()), Ok(()));
+        let as_spec = TaskSpec::builder(id.clone(), group).build().unwrap();
+        prop_assert_eq!(self.ledger.adopt(&as_spec, &spec.id, &spec.hostname, &spec.attrs), Ok(()));
+        self.running.insert(id, task);
+        Ok(())
+    }
+
+    fn end(&mut self, id: &TaskId) -> Checked {
+        prop_assert!(self.scheduler.task_ended(id), "{} was running", id);
+        prop_assert!(self.ledger.end(id));
+        let task = self.running.remove(id).expect("a live task");
+        if let Some(owner) = self.claims.get(&task.agent_id) {
+            if !self.running.values().any(|t| t.agent_id == task.agent_id && t.group == *owner) {
+                self.claims.remove(&task.agent_id);
+            }
+        }
+        Ok(())
+    }
+
+    /// A pool holding the offers the scheduler holds, received when it received them.
+    fn pool_copy(&self) -> OfferPool {
+        let mut pool = OfferPool::new(HOLD);
+        for (offer, at) in &self.offers {
+            pool.add(offer.clone(), *at).unwrap();
+        }
+        pool
+    }
+
+    fn schedule(&mut self, kinds: &[Index], advance: u64) -> Checked {
+        self.now += Duration::from_secs(advance);
+        let pending: Vec<TaskSpec> = kinds
+            .iter()
+            .map(|kind| {
+                let id = TaskId::new(format!("t{}", self.serial()));
+                kind.get(&self.case.templates).build(id)
+            })
+            .collect();
+        let running: Vec<RunningTask> = self.running.values().cloned().collect();
+        // The one-shot engine cannot know of claims made in earlier passes, nor the values the
+        // scheduler still knows from agents without offers (see SOFT_GROUP_BY).
+        let spreads =
+            |t: &TaskSpec| t.soft.iter().any(|s| Arc::ptr_eq(&s.constraint, &soft_catalogue()[SOFT_GROUP_BY]));
+        let comparable = self.claims.is_empty() && !pending.iter().any(spreads);
+        let one_shot = match self.packing {
+            Packing::TaskByTask if comparable => {
+                Some(self.engine.plan(&self.pool_copy(), &pending, &running, self.now).unwrap())
+            }
+            _ => None,
+        };
+        let plan = self.scheduler.schedule(&pending, self.now).unwrap();
+
+        let offers = self.offers.iter().map(|(o, _)| o.clone()).collect();
+        let workload = Workload { offers, tasks: pending.clone(), running };
+        prop_assert_eq!(check_plan(&workload, &plan), Ok(()), "plan {:#?}", plan);
+        self.record(&pending, &plan)?;
+        if let Some(one_shot) = one_shot {
+            prop_assert_eq!(&plan, &one_shot);
+        }
+        self.settle(&plan)
+    }
+
+    /// Every launch, in plan order, into the ledger; then the live set's rules.
+    fn record(&mut self, pending: &[TaskSpec], plan: &Plan) -> Checked {
+        for launch in &plan.launches {
+            let task = pending.iter().find(|t| t.id == launch.task_id).expect("check_plan: launched tasks are pending");
+            let agent = self.spec_of(&launch.agent_id);
+            let accepted = self.ledger.launch(task, &agent.id, &agent.hostname, &agent.attrs);
+            prop_assert_eq!(accepted, Ok(()), "launch of {} at {:?}", task.id, self.now);
+            let held = launch.resources.iter().fold(Vec::<(Arc<str>, Quantity)>::new(), |mut held, a| {
                 match held.iter_mut().find(|(n, _)| *n == a.name) {
                     Some((_, q)) => *q += a.amount,
                     None => held.push((a.name.clone(), a.amount)),
                 }
+                held
+            });
+            let mut running = RunningTask::new(task.id.clone(), task.group.clone(), agent.id.clone());
+            running.resources = held;
+            running.host = Some((agent.hostname.clone(), agent.attrs.clone()));
+            self.running.insert(task.id.clone(), running);
+            if task.hard.iter().any(|c| c.claims_agent()) {
+                self.claims.insert(agent.id.clone(), task.group.clone());
             }
-            let offer = attrs[l.agent_id.as_str()];
-            RunningTask {
-                id: l.task_id.clone(),
-                group: l.group.clone(),
-                agent_id: l.agent_id.clone(),
-                resources: held,
-                host: Some((offer.hostname.clone(), offer.attributes.clone())),
-            }
-        })
-        .collect()
-}
-
-/// A copy of the pool's offers in a fresh pool (the one-shot engine's input).
-fn copy(pool: &OfferPool, offers: &[Offer], now: Duration) -> OfferPool {
-    let mut out = OfferPool::new(HOLD);
-    for offer in offers.iter().filter(|o| pool.get(&o.id).is_some()) {
-        out.add(offer.clone(), now).unwrap();
+        }
+        prop_assert_eq!(self.ledger.check_state(), Ok(()));
+        prop_assert_eq!(self.scheduler.running_tasks(), self.running.len());
+        prop_assert_eq!(self.ledger.live(), self.running.len());
+        Ok(())
     }
-    out
+
+    /// Offers launched on, declined or expired leave the pool, and only they.
+    fn settle(&mut self, plan: &Plan) -> Checked {
+        let used = plan.launches.iter().flat_map(|l| l.offer_ids.iter());
+        let consumed: Vec<&OfferId> = used.chain(&plan.declined).chain(&plan.expired).collect();
+        self.offers.retain(|(o, _)| !consumed.contains(&&o.id));
+        prop_assert_eq!(self.scheduler.pool().len(), self.offers.len());
+        for (offer, _) in &self.offers {
+            prop_assert!(self.scheduler.pool().get(&offer.id).is_some(), "{} is held", offer.id);
+        }
+        Ok(())
+    }
 }
 
-/// Second-round offers: each agent of the workload offers again, under a new id.
-fn reoffers(w: &Workload, which: &[bool]) -> Vec<Offer> {
-    w.offers
-        .iter()
-        .zip(which.iter().cycle())
-        .filter(|(_, &again)| again)
-        .map(|(o, _)| Offer { id: format!("{}-again", o.id).into(), ..o.clone() })
-        .collect()
+fn run(case: &Case, packing: Packing) -> Checked {
+    let mut run = Run::new(case, packing);
+    for op in &case.ops {
+        run.apply(op)?;
+    }
+    run.apply(&Op::Schedule { tasks: Vec::new(), advance: 0 })
 }
 
 proptest! {
-    #![proptest_config(config(128))]
+    #![proptest_config(config(cases(384)))]
 
-    /// Pass, events (tasks end, offers come back, one is rescinded), pass: the scheduler's
-    /// second pass matches the one-shot engine's on the resulting offers and running tasks.
+    /// Task by task: every pass is sound, agrees with the ledger, and is the one-shot engine's.
     #[test]
-    fn scheduler_second_pass_equals_one_shot_engine(
-        w in workloads(),
-        ended in prop::collection::vec(any::<Index>(), 0..6),
-        again in prop::collection::vec(any::<bool>(), 1..8),
-        rescind in any::<Option<Index>>(),
-    ) {
-        // The one-shot engine cannot know that a running task claimed its agent exclusively;
-        // the scheduler, which placed it, keeps the claim while it runs.
-        let mut w = w;
-        w.tasks.retain(|t| !t.hard.iter().any(|c| c.claims_agent()));
-        let engine = engine();
-        let t0 = Duration::ZERO;
-        let mut scheduler = Scheduler::new(engine.clone(), HOLD);
-        let mut offers = w.offers.clone();
-        offers.sort_by(|a, b| a.agent_id.cmp(&b.agent_id).then(a.id.cmp(&b.id)));
-        for offer in &offers {
-            scheduler.add_offer(offer.clone(), t0).unwrap();
-        }
-        for task in &w.running {
-            scheduler.task_running(task.clone()).unwrap();
-        }
-        let first: Vec<TaskSpec> = w.tasks.iter().step_by(2).cloned().collect();
-        let second: Vec<TaskSpec> = w.tasks.iter().skip(1).step_by(2).cloned().collect();
-        let plan1 = scheduler.schedule(&first, t0).unwrap();
-        let one_shot1 = engine.plan(&w.pool(HOLD, t0), &first, &w.running, t0).unwrap();
-        prop_assert_eq!(outcome(&plan1), outcome(&one_shot1));
-        prop_assert_eq!(check_plan(&Workload { tasks: first.clone(), ..w.clone() }, &plan1), Ok(()));
+    fn scheduler_task_by_task_is_sound_and_equals_one_shot_engine(case in case()) {
+        run(&case, Packing::TaskByTask)?;
+    }
 
-        // Events.
-        let mut running: Vec<RunningTask> = w.running.iter().cloned().chain(as_running(&plan1, &w)).collect();
-        for i in &ended {
-            if running.is_empty() {
-                break;
-            }
-            let gone = running.remove(i.index(running.len()));
-            prop_assert!(scheduler.task_ended(&gone.id));
-        }
-        prop_assert!(!scheduler.task_ended(&TaskId::new("never-ran")));
-        let t1 = Duration::from_secs(1);
-        let mut all_offers = offers.clone();
-        for offer in reoffers(&w, &again) {
-            scheduler.add_offer(offer.clone(), t1).unwrap();
-            all_offers.push(offer);
-        }
-        if let Some(i) = rescind {
-            let held: Vec<&Offer> = all_offers.iter().filter(|o| scheduler.pool().get(&o.id).is_some()).collect();
-            if !held.is_empty() {
-                let id = held[i.index(held.len())].id.clone();
-                scheduler.rescind(&id, t1).unwrap();
-            }
-        }
-        prop_assert_eq!(scheduler.running_tasks(), running.len());
-
-        // The scheduler knows the attributes of every agent it has seen; tell the one-shot engine
-        // too, for running tasks on agents that have no offer now.
-        for task in running.iter_mut().filter(|t| t.host.is_none()) {
-            if let Some(o) = w.offers.iter().find(|o| o.agent_id == task.agent_id) {
-                task.host = Some((o.hostname.clone(), o.attributes.clone()));
-            }
-        }
-        let pool = copy(scheduler.pool(), &all_offers, t1);
-        let one_shot2 = engine.plan(&pool, &second, &running, t1).unwrap();
-        let plan2 = scheduler.schedule(&second, t1).unwrap();
-        prop_assert_eq!(outcome(&plan2), outcome(&one_shot2));
+    /// Filling agents: every pass is sound and agrees with the ledger.
+    #[test]
+    fn scheduler_filling_agents_is_sound_across_operations(case in case()) {
+        run(&case, Packing::FillAgents)?;
     }
 }
 
 #[test]
 fn scheduler_rejects_a_pending_id_that_is_running() {
-    let mut scheduler = Scheduler::new(engine(), HOLD);
+    let engine = Engine::new(EngineConfig::default()).unwrap();
+    let mut scheduler = Scheduler::new(engine, HOLD);
     scheduler.task_running(RunningTask::new("t1", "g", "a1")).unwrap();
     let t1 = TaskSpec::builder("t1", "g").scalar("cpus", 1.0).build().unwrap();
     assert!(scheduler.schedule(&[t1], Duration::ZERO).is_err());
@@ -163,7 +332,8 @@ fn scheduler_rejects_a_pending_id_that_is_running() {
 
 #[test]
 fn scheduler_expires_held_offers_and_reports_them() {
-    let mut scheduler = Scheduler::new(engine(), Duration::from_secs(10));
+    let engine = Engine::new(EngineConfig::default()).unwrap();
+    let mut scheduler = Scheduler::new(engine, Duration::from_secs(10));
     let offer = Offer::new("o1", "a1", "h1").with_scalar("cpus", 1.0).unwrap();
     scheduler.add_offer(offer, Duration::ZERO).unwrap();
     let big = TaskSpec::builder("t1", "g").scalar("cpus", 2.0).build().unwrap();
@@ -176,4 +346,109 @@ fn scheduler_expires_held_offers_and_reports_them() {
     let plan = scheduler.schedule(&[], Duration::from_secs(12)).unwrap();
     assert_eq!(plan.expired.iter().map(|o| o.as_str()).collect::<Vec<_>>(), vec!["o2"]);
     assert!(scheduler.pool().is_empty());
+}
+
+fn cpus_offer(id: &str, agent: &str, cpus: f64) -> Offer {
+    Offer::new(id, agent, &format!("host-{agent}")).with_scalar("cpus", cpus).unwrap()
+}
+
+fn cpus_task(id: &str, group: &str, cpus: f64) -> TaskSpec {
+    TaskSpec::builder(id, group).scalar("cpus", cpus).build().unwrap()
+}
+
+fn agents_of(plan: &Plan) -> Vec<&str> {
+    plan.launches.iter().map(|l| l.agent_id.as_str()).collect()
+}
+
+#[test]
+fn scheduler_keeps_an_exclusive_claim_across_a_rebuild() {
+    let mut scheduler = Scheduler::new(Engine::new(EngineConfig::default()).unwrap(), HOLD);
+    let t0 = Duration::ZERO;
+    scheduler.add_offer(cpus_offer("o1", "a1", 4.0), t0).unwrap();
+    let exclusive = TaskSpec::builder("web-1", "web")
+        .scalar("cpus", 1.0)
+        .hard(parse("", "EXCLUSIVE", None).unwrap())
+        .build()
+        .unwrap();
+    assert_eq!(agents_of(&scheduler.schedule(&[exclusive], t0).unwrap()), ["a1"]);
+    // A new agent means a rebuild of the compiled state; a1 is the fuller agent, which bin
+    // packing prefers, but web holds it.
+    scheduler.add_offer(cpus_offer("o2", "a1", 3.0), t0).unwrap();
+    scheduler.add_offer(cpus_offer("o3", "a2", 16.0), t0).unwrap();
+    assert_eq!(agents_of(&scheduler.schedule(&[cpus_task("db-1", "db", 1.0)], t0).unwrap()), ["a2"]);
+    // The claim ends with the claiming group's last task there.
+    assert!(scheduler.task_ended(&TaskId::new("web-1")));
+    scheduler.add_offer(cpus_offer("o4", "a1", 3.0), t0).unwrap();
+    scheduler.add_offer(cpus_offer("o5", "a3", 16.0), t0).unwrap();
+    assert_eq!(agents_of(&scheduler.schedule(&[cpus_task("db-2", "db", 1.0)], t0).unwrap()), ["a1"]);
+}
+
+#[test]
+fn scheduler_launches_a_task_asking_nothing_only_where_offers_are() {
+    let mut scheduler = Scheduler::new(Engine::new(EngineConfig::default()).unwrap(), HOLD);
+    let t0 = Duration::ZERO;
+    scheduler.add_offer(cpus_offer("o1", "a1", 1.0), t0).unwrap();
+    scheduler.add_offer(cpus_offer("o2", "a2", 8.0), t0).unwrap();
+    let plan = scheduler.schedule(&[cpus_task("t1", "g", 1.0)], t0).unwrap();
+    assert_eq!((agents_of(&plan), plan.declined.as_slice()), (vec!["a1"], &[OfferId::new("o2")][..]));
+    // Both agents are compiled and without offers now; a1, full, would score best.
+    scheduler.add_offer(cpus_offer("o3", "a2", 8.0), t0).unwrap();
+    let nothing = TaskSpec::builder("t2", "g").build().unwrap();
+    let plan = scheduler.schedule(&[nothing], t0).unwrap();
+    assert_eq!(agents_of(&plan), ["a2"]);
+    assert_eq!(&*plan.launches[0].offer_ids, &[OfferId::new("o3")]);
+}
+
+#[test]
+fn scheduler_explains_unplaced_tasks_by_the_agents_with_offers() {
+    let mut scheduler = Scheduler::new(Engine::new(EngineConfig::default()).unwrap(), HOLD);
+    let t0 = Duration::ZERO;
+    for (offer, agent) in [("o1", "a1"), ("o2", "a2"), ("o3", "a3")] {
+        scheduler.add_offer(cpus_offer(offer, agent, 2.0), t0).unwrap();
+    }
+    scheduler.schedule(&[cpus_task("t1", "g", 1.0)], t0).unwrap();
+    scheduler.add_offer(cpus_offer("o4", "a2", 2.0), t0).unwrap();
+    let plan = scheduler.schedule(&[cpus_task("big", "g", 8.0)], t0).unwrap();
+    assert_eq!(plan.stats.agents_considered, 1, "a1 and a3 have no offer");
+    let unplaced = &plan.unplaced[0];
+    assert_eq!(unplaced.agents_considered, 1);
+    assert_eq!(unplaced.reasons.iter().map(|r| r.agents).sum::<u32>(), 1);
+}
+
+/// Reproduces a difference between the scheduler and the one-shot engine (state and views, not
+/// the scheduler): `PassView::known_values`, which the soft `GROUP_BY` reads, counts the values
+/// of agents the scheduler keeps compiled after their offers went, so on the same offers and
+/// running tasks the scheduler spreads over three zones where the one-shot engine sees two.
+#[test]
+#[ignore = "known_values counts zones of agents without offers in a Scheduler (state.rs, views.rs)"]
+fn scheduler_soft_group_by_knows_the_values_the_one_shot_engine_knows() {
+    let engine = Engine::new(EngineConfig { packing: Packing::TaskByTask, ..EngineConfig::default() }).unwrap();
+    let mut scheduler = Scheduler::new(engine.clone(), HOLD);
+    let t0 = Duration::ZERO;
+    let offer = |id: &str, agent: &str, zone: &str| cpus_offer(id, agent, 1.0).with_text_attribute("zone", zone);
+    for (id, agent, zone) in [("o1", "a1", "z1"), ("o2", "a2", "z2"), ("o3", "a3", "z3")] {
+        scheduler.add_offer(offer(id, agent, zone), t0).unwrap();
+    }
+    scheduler.schedule(&[], t0).unwrap(); // all declined: a3 (zone z3) stays compiled, offerless
+    let mut running = Vec::new();
+    for (id, agent, zone) in [("r1", "a1", "z1"), ("r2", "a1", "z1"), ("r3", "a2", "z2")] {
+        let mut task = RunningTask::new(id, "web", agent);
+        let attrs = Attributes::from_pairs([("zone", AttrValue::text(zone))]);
+        task.host = Some((Arc::from(format!("host-{agent}").as_str()), attrs));
+        if agent == "a1" {
+            task.resources = vec![(Arc::from("cpus"), Quantity::new(1.0).unwrap())];
+        }
+        scheduler.task_running(task.clone()).unwrap();
+        running.push(task);
+    }
+    let mut pool = OfferPool::new(HOLD);
+    for (id, agent, zone) in [("o4", "a1", "z1"), ("o5", "a2", "z2")] {
+        scheduler.add_offer(offer(id, agent, zone), t0).unwrap();
+        pool.add(offer(id, agent, zone), t0).unwrap();
+    }
+    let spread = parse("zone", "GROUP_BY", None).unwrap();
+    let task = TaskSpec::builder("t1", "web").scalar("cpus", 0.5).soft(1.0, spread).build().unwrap();
+    let one_shot = engine.plan(&pool, std::slice::from_ref(&task), &running, t0).unwrap();
+    let plan = scheduler.schedule(&[task], t0).unwrap();
+    assert_eq!(agents_of(&plan), agents_of(&one_shot));
 }

@@ -73,7 +73,8 @@ pub(crate) fn explain_all(
     }
 }
 
-/// Every agent's first failing stage for the task, counted per reason.
+/// Every agent's first failing stage for the task, counted per reason. Agents without offers (a
+/// [`Scheduler`](super::Scheduler) keeps them compiled between passes) are not considered.
 pub(crate) fn explain(state: &PassState, class: &TaskClass, task: &TaskView<'_>) -> Vec<ReasonCount> {
     let pass = PassView { state };
     // (agents, best available) per asked resource; per-port and per-constraint counts.
@@ -84,6 +85,9 @@ pub(crate) fn explain(state: &PassState, class: &TaskClass, task: &TaskView<'_>)
     let mut constraint = vec![0u32; class.hard.len()];
     let mut blocked = 0u32;
     for agent in 0..state.agents.len() as u32 {
+        if state.identities[agent as usize].offer_ids.is_empty() {
+            continue;
+        }
         match fits(state, class, agent) {
             Err(Miss::Resource { index, available }) => {
                 short[index].0 += 1;

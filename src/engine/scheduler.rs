@@ -8,6 +8,11 @@
 //! The state is rebuilt from scratch only when something new to it appears in an offer — an
 //! agent, a resource name, a role — so the steady state never pays for it.
 //!
+//! Agents whose offers are all gone stay compiled, with nothing free, until a rebuild: no task
+//! asking for resources fits them and explanations do not count them; a pass with a task asking
+//! for nothing at all rebuilds first. Exclusive claims are kept here as well as in the state, so
+//! that a rebuild restores them (running tasks do not say they claimed their agent).
+//!
 //! Unlike [`Engine::plan`], equal scores break on the order agents were first seen rather than
 //! on their ids (agent ids are not renumbered as agents arrive): still the same plan for the
 //! same sequence of calls.
@@ -18,9 +23,9 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::pass::{decline_unused, place};
 use super::select::IndexCache;
-use super::state::PassState;
+use super::state::{PassState, NONE};
 use super::{Engine, PlanError};
-use crate::model::{AgentId, Offer, OfferId, RunningTask, TaskId, TaskSpec};
+use crate::model::{AgentId, GroupId, Offer, OfferId, RunningTask, TaskId, TaskSpec};
 use crate::plan::Plan;
 use crate::pool::{OfferPool, PoolError};
 
@@ -48,6 +53,10 @@ pub struct Scheduler {
     running: FxHashMap<TaskId, RunningTask>,
     /// Running tasks per agent, to restate an agent's groups when one ends.
     on_agent: FxHashMap<AgentId, Vec<TaskId>>,
+    /// Agents claimed by an `EXCLUSIVE` task this scheduler placed, and by which group, while a
+    /// task of that group runs there: running tasks do not say they claimed, so a rebuild of
+    /// the state restores the claims from here.
+    claims: FxHashMap<AgentId, GroupId>,
     /// The compiled state, or `None` when it must be rebuilt before the next pass.
     state: Option<PassState>,
     cache: IndexCache,
@@ -63,6 +72,7 @@ impl Scheduler {
             pool: OfferPool::new(hold),
             running: FxHashMap::default(),
             on_agent: FxHashMap::default(),
+            claims: FxHashMap::default(),
             state: None,
             cache: IndexCache::default(),
             log: Vec::new(),
@@ -142,6 +152,11 @@ impl Scheduler {
                 self.log.push(agent);
             }
         }
+        // A claim ends with the claiming group's last task there (as `regroup` ends it).
+        let stays = |owner: &GroupId| left.iter().any(|t| self.running.get(t).is_some_and(|t| t.group == *owner));
+        if self.claims.get(&task.agent_id).is_some_and(|owner| !stays(owner)) {
+            self.claims.remove(&task.agent_id);
+        }
         if left.is_empty() {
             self.on_agent.remove(&task.agent_id);
         }
@@ -156,6 +171,10 @@ impl Scheduler {
         for offer in &expired {
             self.reload(&offer.agent_id, now);
         }
+        if pending.iter().any(|t| t.resources.is_empty() && t.ports.total() == 0) && self.keeps_offerless_agents() {
+            // Such a task would fit an agent without offers: compile only agents with offers.
+            self.state = None;
+        }
         if self.state.is_none() {
             self.rebuild(now);
         }
@@ -163,6 +182,16 @@ impl Scheduler {
             return Ok(Plan::default());
         };
         let (mut plan, used) = place(&self.engine, state, pending, Some(&mut self.cache), &mut self.log);
+        // Agents without offers were not considered (explanations skip them too).
+        let considered = state.identities.iter().filter(|a| !a.offer_ids.is_empty()).count() as u32;
+        plan.stats.agents_considered = considered;
+        plan.unplaced.iter_mut().for_each(|u| u.agents_considered = considered);
+        for launch in &plan.launches {
+            let owner = state.agent_index.get(&launch.agent_id).map(|&a| state.agents[a as usize].owner);
+            if owner.is_some_and(|g| g != NONE) {
+                self.claims.insert(launch.agent_id.clone(), launch.group.clone());
+            }
+        }
         if self.engine.config().decline_unused {
             decline_unused(state, &used, &mut plan);
         }
@@ -170,6 +199,12 @@ impl Scheduler {
         self.settle(&plan, now);
         self.trim_log();
         Ok(plan)
+    }
+
+    /// Whether the state holds agents whose offers are all gone: they stay compiled, with nothing
+    /// free, until the next rebuild.
+    fn keeps_offerless_agents(&self) -> bool {
+        self.state.as_ref().is_some_and(|s| s.identities.iter().any(|a| a.offer_ids.is_empty()))
     }
 
     /// Applies a plan: consumed offers leave, launched tasks become running tasks.
@@ -242,7 +277,13 @@ impl Scheduler {
     fn rebuild(&mut self, now: Duration) {
         let mut running: Vec<RunningTask> = self.running.values().cloned().collect();
         running.sort_by(|a, b| a.id.cmp(&b.id));
-        self.state = Some(PassState::build(&self.pool, now, &running));
+        let mut state = PassState::build(&self.pool, now, &running);
+        for (agent, group) in &self.claims {
+            if let Some(&a) = state.agent_index.get(agent) {
+                state.agents[a as usize].owner = state.group(group);
+            }
+        }
+        self.state = Some(state);
         self.cache.clear();
         self.log.clear();
     }

@@ -323,7 +323,7 @@ fn check_stats(plan: &Plan, agents: &Agents<'_>) -> Result<(), Violation> {
 
 /// A built-in constraint's semantics, as its documentation states them.
 #[derive(Debug)]
-enum Rule {
+pub(crate) enum Rule {
     Unique(String),
     MaxPer(String, u32),
     Cluster(String, Option<String>),
@@ -337,7 +337,7 @@ enum Rule {
 
 impl Rule {
     /// The built-in a constraint is, by its name.
-    fn of(c: &dyn HardConstraint) -> Option<Rule> {
+    pub(crate) fn of(c: &dyn HardConstraint) -> Option<Rule> {
         let name = c.name();
         if name == "EXCLUSIVE" {
             return Some(Rule::Exclusive);
@@ -361,7 +361,7 @@ impl Rule {
     }
 
     /// Whether the rule lets a task of `group` onto the agent with `offers`, given `tally`.
-    fn allows(&self, tally: &Tally, group: &GroupId, offers: &[&Offer]) -> bool {
+    pub(crate) fn allows(&self, tally: &Tally, group: &GroupId, offers: &[&Offer]) -> bool {
         let value = |attr: &str| attribute(offers[0], attr);
         let count = |attr: &str, v: &str| tally.count(group, attr, v);
         match self {
@@ -394,7 +394,7 @@ impl Rule {
 }
 
 /// The value of `attr` on an offer's agent; `hostname` is the offer's hostname.
-fn attribute(offer: &Offer, attr: &str) -> Option<String> {
+pub(crate) fn attribute(offer: &Offer, attr: &str) -> Option<String> {
     if attr == HOSTNAME {
         return Some(offer.hostname.to_string());
     }
@@ -403,10 +403,10 @@ fn attribute(offer: &Offer, attr: &str) -> Option<String> {
 
 /// Tasks per group and attribute value, per group, and the groups on each agent.
 #[derive(Default)]
-struct Tally {
+pub(crate) struct Tally {
     counts: HashMap<(GroupId, String), BTreeMap<String, u32>>,
     totals: HashMap<GroupId, u32>,
-    groups_on: HashMap<AgentId, BTreeSet<GroupId>>,
+    pub(crate) groups_on: HashMap<AgentId, BTreeSet<GroupId>>,
 }
 
 impl Tally {
@@ -425,7 +425,7 @@ impl Tally {
     }
 
     /// Counts one task of `group` with these attribute values (hostname included).
-    fn add(&mut self, group: &GroupId, values: impl IntoIterator<Item = (String, String)>) {
+    pub(crate) fn add(&mut self, group: &GroupId, values: impl IntoIterator<Item = (String, String)>) {
         *self.totals.entry(group.clone()).or_default() += 1;
         for (attr, value) in values {
             *self.counts.entry((group.clone(), attr)).or_default().entry(value).or_default() += 1;
@@ -434,7 +434,10 @@ impl Tally {
 }
 
 /// Hostname and attributes of an agent or a running task's host, keyed by attribute name.
-fn values_of<'a>(hostname: &str, attrs: &'a crate::model::Attributes) -> impl Iterator<Item = (String, String)> + 'a {
+pub(crate) fn values_of<'a>(
+    hostname: &str,
+    attrs: &'a crate::model::Attributes,
+) -> impl Iterator<Item = (String, String)> + 'a {
     let host = std::iter::once((HOSTNAME.to_owned(), hostname.to_owned()));
     host.chain(attrs.iter().filter(|(k, _)| *k != HOSTNAME).map(|(k, v)| (k.to_owned(), v.as_str().to_owned())))
 }

@@ -45,6 +45,7 @@
 //! [`Engine::plan`](crate::Engine::plan) never fails on them.
 
 pub mod checker;
+pub mod ledger;
 pub mod strategies;
 
 use std::fmt;
@@ -54,6 +55,7 @@ use crate::model::{AgentId, GroupId, OfferId, Role, TaskId};
 use crate::resources::Quantity;
 
 pub use checker::{check_plan, check_plan_with, CheckOptions};
+pub use ledger::Ledger;
 pub use strategies::{
     agent, agents, offer, running_tasks, task_spec, task_specs, workloads, workloads_from, workloads_with,
     ConstraintSet, Workload,
@@ -187,6 +189,8 @@ pub enum Violation {
     },
     /// A task is launched before one of higher priority.
     LaunchOrder(TaskId),
+    /// A task is launched (or adopted) by a [`Ledger`] while it is live already.
+    LaunchedTwice(TaskId),
     /// A count in [`Plan::stats`](crate::Plan::stats) does not match the plan.
     Stats {
         /// The field.
@@ -238,6 +242,7 @@ impl fmt::Display for Violation {
                 write!(f, "task {task} is unplaced but its reasons reject {rejected} of {considered} agents")
             }
             Self::LaunchOrder(t) => write!(f, "task {t} is launched after a task of lower priority"),
+            Self::LaunchedTwice(t) => write!(f, "task {t} is launched while it is live"),
             Self::Stats { field, expected, got } => write!(f, "stats.{field} is {got}, the plan implies {expected}"),
         }
     }
