@@ -119,3 +119,48 @@ fn oracle_refuses_unknown_plugins() {
     w.tasks[0].hard.push(odd);
     assert_eq!(task_by_task(&w, &BinPack::cpu_mem(), 1.0), Err(Unsupported::Constraint("odd".into())));
 }
+
+/// What the default engine plans for `w`, and what the checker says of it.
+fn default_plan(w: &Workload) -> (Plan, Result<(), offerpack::testkit::Violation>) {
+    let plan = plan(&Engine::new(EngineConfig::default()).unwrap(), w);
+    let verdict = check_plan_with(w, &plan, CheckOptions { replay: true, keep_unused: false });
+    (plan, verdict)
+}
+
+/// Engine bug the completeness rule found (fails until the engine is fixed): filling agents
+/// leaves out every agent held exclusively, even by the group of the tasks being filled, and
+/// nothing else places them; so an unconstrained task of the group that claimed the only agent
+/// stays unplaced while the agent has room, explained as blocked at its turn.
+#[test]
+fn engine_fills_agents_its_own_group_claimed() {
+    let exclusive: Arc<dyn HardConstraint> = Arc::new(offerpack::plugins::constraints::Exclusive::new());
+    let one = |id: &str| TaskSpec::builder(id, "g").scalar("cpus", 1.0).scalar("mem", 512.0);
+    let tasks =
+        vec![one("t0").hard(exclusive).build().unwrap(), one("t1").build().unwrap(), one("t2").build().unwrap()];
+    let w = Workload { offers: vec![agent("a0", 4.0, 4096.0)], tasks, running: vec![] };
+    let (plan, verdict) = default_plan(&w);
+    assert_eq!(verdict, Ok(()), "{plan:#?}");
+    assert_eq!(plan.launches.len(), 3);
+}
+
+/// Engine bug the completeness rule found (fails until the engine is fixed): an agent identical
+/// to one filled before repeats that fill kind by kind and stops, even when the shapes it
+/// repeats with take less of a resource the fitness does not pack (disk) than the first fill's,
+/// so that another kind now fits. Here `a1` takes `s1` (1 cpu, 1 GiB, 1 GiB of disk) and two
+/// `s2` (no disk), and stops with 1 cpu and 512 MiB left but no disk for `j`; `a2` repeats with
+/// three `s2`, keeps its disk, and stops without trying `j`, which it has room for.
+#[test]
+fn engine_fill_repeat_leaves_no_room_a_waiting_task_fits() {
+    let disk_agent = |id: &str| agent(id, 4.0, 3584.0).with_scalar("disk", 1024.0).unwrap();
+    let task = |id: &str, mem: f64, disk: f64| {
+        let b = TaskSpec::builder(id, "g").scalar("cpus", 1.0).scalar("mem", mem);
+        if disk > 0.0 { b.scalar("disk", disk) } else { b }.build().unwrap()
+    };
+    let mut tasks = vec![task("s1", 1024.0, 1024.0)];
+    tasks.extend((0..5).map(|i| task(&format!("s2-{i}"), 1024.0, 0.0)));
+    tasks.push(task("j", 256.0, 512.0));
+    let w = Workload { offers: vec![disk_agent("a1"), disk_agent("a2")], tasks, running: vec![] };
+    let (plan, verdict) = default_plan(&w);
+    assert_eq!(verdict, Ok(()), "{plan:#?}");
+    assert!(plan.launches.iter().any(|l| l.task_id.as_str() == "j"), "{plan:#?}");
+}

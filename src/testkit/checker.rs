@@ -1,4 +1,5 @@
-//! An independent plan checker: recomputes soundness from the offers, not from engine state.
+//! An independent plan checker: recomputes soundness and completeness from the offers, not from
+//! engine state.
 //!
 //! What [`check_plan`] verifies, each rule a [`Violation`] when broken:
 //!
@@ -82,8 +83,8 @@ pub struct CheckOptions {
     pub keep_unused: bool,
 }
 
-/// Checks that `plan` is a sound plan for `workload` (see the module docs); the first violation
-/// found is returned.
+/// Checks that `plan` is a sound and complete plan for `workload` (see the module docs); the
+/// first violation found is returned.
 ///
 /// The plan must come from a pool holding exactly the workload's offers (those listed in
 /// [`Plan::expired`] are taken as expired), from an engine declining unused offers (the

@@ -1,11 +1,9 @@
 //! Property testing for framework authors: [`proptest`] strategies
 //! that generate offers, agents, tasks and whole [`Workload`]s, and
 //! [`check_plan`], a checker that verifies a [`Plan`](crate::Plan)
-//! is sound for its workload without trusting the engine (see
-//! [`checker`] for exactly what it checks).
-//!
-//! For task-by-task packing there is also a brute-force [`oracle`] to compare plans with, on
-//! small workloads with built-in plugins only.
+//! is sound and complete for its workload without trusting the engine (see
+//! [`checker`] for exactly what it checks). For task-by-task packing, a brute-force [`oracle`]
+//! computes the plan itself, on small workloads with built-in plugins only.
 //!
 //! Enabled by the `testkit` feature. [`proptest`] is re-exported, so
 //! the strategies and the version of proptest you write properties with always match.
