@@ -1,7 +1,9 @@
 //! Property tests of the engine and the offer pool, driven by the testkit (feature `testkit`).
 //!
-//! The invariants of the design guide: soundness, determinism (also under reordered input),
-//! Indexed == Scan, single-task completeness, and offer conservation through pool operations.
+//! The invariants of the design guide: soundness and completeness (the checker's), determinism
+//! (also under reordered input), Indexed == Scan, single-task completeness, and offer
+//! conservation through pool operations; and the checker itself, on corrupted and hand-made
+//! plans. (`oracle.rs` checks the scan against an independent reference.)
 //! Failing inputs are persisted in `proptest-regressions/properties.txt`; commit that file.
 
 mod proptest_support;
