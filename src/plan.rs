@@ -192,6 +192,13 @@ pub struct PlanStats {
     pub agents_considered: u32,
     /// Equivalence classes the pending tasks formed.
     pub task_classes: u32,
+    /// Whether a second thread checked and compiled the tasks while the agents loaded (see
+    /// [`EngineConfig::two_thread_threshold`](crate::EngineConfig::two_thread_threshold)).
+    pub prepared_on_two_threads: bool,
+    /// Whether a second thread made the launches while placing went on (see
+    /// [`EngineConfig::launch_helper_threshold`](crate::EngineConfig::launch_helper_threshold)).
+    /// With the flag above, the only part of a plan that depends on the number of threads.
+    pub launches_on_helper: bool,
 }
 
 /// All launches on one agent: one ACCEPT call.

@@ -1,9 +1,9 @@
 //! A pass allowed two threads makes exactly the plan a pass on one thread makes.
 //!
-//! Two threads are used only by large passes (8,192 pending tasks for the whole of it), so the
-//! random workloads of the test kit are scaled up first: copies of the whole workload under
-//! fresh ids, with the groups shared by every copy or kept per copy. Failing inputs are persisted
-//! in `proptest-regressions/parallel.txt`; commit that file.
+//! The random workloads of the test kit run with both thread thresholds at 1, so every draw
+//! prepares on two threads and makes its launches on the second one, which the plan's stats
+//! confirm; generated workloads of thousands of tasks check the default thresholds. Failing
+//! inputs are persisted in `proptest-regressions/parallel.txt`; commit that file.
 
 mod proptest_support;
 
@@ -13,16 +13,12 @@ use std::time::Duration;
 use offerpack::plugins::fitness::{Balanced, BinPack, Spread};
 use offerpack::plugins::Fitness;
 use offerpack::testkit::proptest::prelude::*;
-use offerpack::testkit::{check_plan, workloads, Workload};
+use offerpack::testkit::{check_plan, workloads_sized, ConstraintSet, Profile, Sizes};
 use offerpack::workload::{generate, ConstraintMix, GenOptions, Shapes};
-use offerpack::{
-    AgentId, ConfigError, Engine, EngineConfig, GroupId, Packing, PlanError, RunningTask, Scheduler, TaskId, TaskSpec,
-};
+use offerpack::{ConfigError, Engine, EngineConfig, Packing, Plan, PlanError, Scheduler};
 
 const HOLD: Duration = Duration::from_secs(3600);
 const NOW: Duration = Duration::from_secs(1);
-/// Pending tasks a scaled workload reaches: passes this large use both threads throughout.
-const LARGE: usize = 8192;
 
 fn config(cases: u32) -> ProptestConfig {
     proptest_support::config(cases, "proptest-regressions/parallel.txt")
@@ -37,62 +33,41 @@ fn engine(threads: usize, fitness: usize, packing: Packing) -> Engine {
     Engine::new(EngineConfig { fitness, packing, threads, ..EngineConfig::default() }).unwrap()
 }
 
-/// `copies` copies of `w`, each under its own task, agent, offer and host names; groups keep
-/// their names across copies when `shared_groups`, so constraints see every copy's tasks.
-fn scaled(w: &Workload, copies: usize, shared_groups: bool) -> Workload {
-    let rename = |name: &str, k: usize| format!("{name}~{k}");
-    let group = |g: &GroupId, k: usize| if shared_groups { g.clone() } else { GroupId::from(rename(g.as_str(), k)) };
-    let mut out = Workload { offers: Vec::new(), tasks: Vec::new(), running: Vec::new() };
-    for k in 0..copies {
-        for offer in &w.offers {
-            let mut offer = offer.clone();
-            offer.id = rename(offer.id.as_str(), k).into();
-            offer.agent_id = AgentId::from(rename(offer.agent_id.as_str(), k));
-            offer.hostname = Arc::from(rename(&offer.hostname, k));
-            out.offers.push(offer);
-        }
-        for task in &w.tasks {
-            let task = TaskSpec {
-                id: TaskId::from(rename(task.id.as_str(), k)),
-                group: group(&task.group, k),
-                ..task.clone()
-            };
-            out.tasks.push(task);
-        }
-        for task in &w.running {
-            let mut task: RunningTask = task.clone();
-            task.id = TaskId::from(rename(task.id.as_str(), k));
-            task.group = group(&task.group, k);
-            task.agent_id = AgentId::from(rename(task.agent_id.as_str(), k));
-            if let Some((host, _)) = &mut task.host {
-                *host = Arc::from(rename(host, k));
-            }
-            out.running.push(task);
-        }
-    }
-    out
+/// `engine` with both thresholds at their lowest: every pass with a task uses the second thread
+/// for both parts.
+fn eager(engine: &Engine) -> Engine {
+    let config = EngineConfig { two_thread_threshold: 1, launch_helper_threshold: 1, ..engine.config().clone() };
+    Engine::new(config).unwrap()
+}
+
+/// `plan` without the flags saying which parts ran on a second thread: what must not depend on
+/// the number of threads.
+fn outcome(plan: &Plan) -> Plan {
+    let mut plan = plan.clone();
+    (plan.stats.prepared_on_two_threads, plan.stats.launches_on_helper) = (false, false);
+    plan
 }
 
 proptest! {
-    #![proptest_config(config(16))]
+    #![proptest_config(config(64))]
 
-    /// Same plan on one thread and on two, for any fitness and packing; the plan is sound.
+    /// Same plan on one thread and on two, for any fitness and packing, with both parts of every
+    /// pass on the second thread; the plan is sound.
     #[test]
     fn two_threads_plan_as_one(
-        w in workloads(),
-        shared_groups in any::<bool>(),
+        w in workloads_sized(ConstraintSet::builtins(), Sizes { min_tasks: 1, ..Profile::from_env().sizes() }),
         fitness in 0usize..3,
         fill in any::<bool>(),
     ) {
-        prop_assume!(w.tasks.len() >= 16);
-        let big = scaled(&w, LARGE.div_ceil(w.tasks.len()), shared_groups);
-        prop_assert!(big.tasks.len() >= LARGE);
         let packing = if fill { Packing::FillAgents } else { Packing::TaskByTask };
-        let pool = big.pool(HOLD, NOW);
-        let one = engine(1, fitness, packing).plan(&pool, &big.tasks, &big.running, NOW).unwrap();
-        let two = engine(2, fitness, packing).plan(&pool, &big.tasks, &big.running, NOW).unwrap();
-        prop_assert_eq!(&one, &two);
-        if let Err(v) = check_plan(&big, &two) {
+        let pool = w.pool(HOLD, NOW);
+        let one = engine(1, fitness, packing).plan(&pool, &w.tasks, &w.running, NOW).unwrap();
+        let two = eager(&engine(2, fitness, packing)).plan(&pool, &w.tasks, &w.running, NOW).unwrap();
+        prop_assert!(!one.stats.prepared_on_two_threads && !one.stats.launches_on_helper, "{:?}", one.stats);
+        prop_assert!(two.stats.prepared_on_two_threads, "{:?}", two.stats);
+        prop_assert!(two.stats.launches_on_helper, "{:?}", two.stats);
+        prop_assert_eq!(&one, &outcome(&two));
+        if let Err(v) = check_plan(&w, &two) {
             return Err(TestCaseError::fail(format!("{v}")));
         }
     }
@@ -124,7 +99,9 @@ fn two_threads_plan_generated_workloads_as_one() {
             let b = two.plan(&w.pool, &w.tasks, &w.running, Duration::ZERO).unwrap();
             assert!(a.stats.tasks_unplaced >= 3000, "{constraints:?} {shapes:?}: {:?}", a.stats);
             assert!(a.unplaced.iter().all(|u| !u.reasons.is_empty()));
-            assert_eq!(a, b, "{constraints:?} {shapes:?}");
+            // 9,000 tasks are past both default thresholds.
+            assert!(b.stats.prepared_on_two_threads && b.stats.launches_on_helper, "{:?}", b.stats);
+            assert_eq!(a, outcome(&b), "{constraints:?} {shapes:?}");
         }
     }
 }
@@ -155,7 +132,9 @@ fn scheduler_on_two_threads_schedules_as_on_one() {
         let big = scheduler.schedule(first, Duration::ZERO).unwrap();
         let small = scheduler.schedule(later, Duration::ZERO).unwrap();
         assert_eq!(big.stats.tasks_placed, 9000);
-        plans.push((big, small));
+        assert_eq!(big.stats.launches_on_helper, threads == 2);
+        assert!(!small.stats.launches_on_helper, "1,000 tasks are below the default threshold");
+        plans.push((outcome(&big), small));
     }
     assert_eq!(plans[0], plans[1]);
 }
@@ -166,4 +145,38 @@ fn engine_refuses_zero_threads() {
     let err = Engine::new(EngineConfig { threads: 0, ..EngineConfig::default() }).unwrap_err();
     assert_eq!(err, ConfigError::NoThreads);
     assert_eq!(err.to_string(), "a pass needs at least one thread");
+}
+
+/// A zero threshold is refused, naming the field; the defaults are the documented ones.
+#[test]
+fn engine_refuses_zero_thresholds() {
+    let defaults = EngineConfig::default();
+    assert_eq!((defaults.two_thread_threshold, defaults.launch_helper_threshold), (4096, 8192));
+    let err = Engine::new(EngineConfig { two_thread_threshold: 0, ..EngineConfig::default() }).unwrap_err();
+    assert_eq!(err, ConfigError::ZeroThreshold("two_thread_threshold"));
+    let err = Engine::new(EngineConfig { launch_helper_threshold: 0, ..EngineConfig::default() }).unwrap_err();
+    assert_eq!(err.to_string(), "launch_helper_threshold must be at least 1");
+}
+
+/// Each threshold decides its own part: a pass of 6,000 tasks on 2 threads prepares on both
+/// with the defaults but makes its launches on one, and with the thresholds just above its size
+/// stays on one thread throughout; at exactly its size, both parts move.
+#[test]
+fn engine_thresholds_decide_which_parts_use_two_threads() {
+    let w = generate(&GenOptions { agents: 500, tasks: 6000, seed: 3, ..GenOptions::default() }).unwrap();
+    let pass = |two_thread_threshold, launch_helper_threshold| {
+        let config = EngineConfig {
+            fitness: w.fitness.clone(),
+            threads: 2,
+            two_thread_threshold,
+            launch_helper_threshold,
+            ..EngineConfig::default()
+        };
+        let stats = Engine::new(config).unwrap().plan(&w.pool, &w.tasks, &w.running, Duration::ZERO).unwrap().stats;
+        (stats.prepared_on_two_threads, stats.launches_on_helper)
+    };
+    let size = w.tasks.len() + w.pool.len();
+    assert_eq!(pass(4096, 8192), (true, false));
+    assert_eq!(pass(size + 1, w.tasks.len() + 1), (false, false));
+    assert_eq!(pass(size, w.tasks.len()), (true, true));
 }

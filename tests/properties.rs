@@ -1,7 +1,9 @@
 //! Property tests of the engine and the offer pool, driven by the testkit (feature `testkit`).
 //!
-//! The invariants of the design guide: soundness, determinism (also under reordered input),
-//! Indexed == Scan, single-task completeness, and offer conservation through pool operations.
+//! The invariants of the design guide: soundness and completeness (the checker's), determinism
+//! (also under reordered input), Indexed == Scan, single-task completeness, and offer
+//! conservation through pool operations; and the checker itself, on corrupted and hand-made
+//! plans. (`oracle.rs` checks the scan against an independent reference.)
 //! Failing inputs are persisted in `proptest-regressions/properties.txt`; commit that file.
 
 mod proptest_support;
@@ -11,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use offerpack::plugins::fitness::{Balanced, BinPack, Spread};
-use offerpack::plugins::{Fitness, HardConstraint, HardFn, Scope};
+use offerpack::plugins::{AgentView, Fitness, HardConstraint, HardFn, PassView, Scope, TaskView};
 use offerpack::testkit::proptest::prelude::*;
 use offerpack::testkit::proptest::sample::Index;
 use offerpack::testkit::{
@@ -20,8 +22,8 @@ use offerpack::testkit::{
 };
 use offerpack::util::SeededRng;
 use offerpack::{
-    Engine, EngineConfig, Offer, OfferId, OfferPool, Packing, Plan, Quantity, ResourceValue, Role,
-    Strategy as Selector, TaskSpec,
+    Engine, EngineConfig, Offer, OfferId, OfferPool, Packing, Plan, PlanStats, Quantity, Reason, ReasonCount,
+    ResourceValue, Role, Strategy as Selector, TaskSpec, Unplaced,
 };
 
 const NOW: Duration = Duration::from_secs(1000);
@@ -63,7 +65,7 @@ fn engine(strategy: Selector, (fitness, weight, decline, fill): (usize, f64, boo
         decline_unused: decline,
         packing,
         explain_unplaced: true,
-        threads: 1,
+        ..EngineConfig::default()
     };
     Engine::new(config).unwrap()
 }
@@ -331,11 +333,12 @@ proptest! {
     /// The checker itself: corrupting a sound plan in one place is always caught, as the
     /// violation the corruption causes.
     #[test]
-    fn checker_rejects_corrupted_plans(w in workloads(), how in 0usize..6) {
+    fn checker_rejects_corrupted_plans(w in workloads(), how in 0usize..7) {
         let mut plan = plan(&engine(Selector::Indexed, (0, 1.0, true, true)), &w);
         if plan.launches.is_empty() {
             return Ok(()); // nothing to corrupt (not a rejection: they would be too many)
         }
+        prop_assert_eq!(check(&w, &plan), Ok(()), "the engine's plan, before any corruption");
         let first = plan.launches[0].clone();
         let caught = match how {
             0 => {
@@ -360,6 +363,14 @@ proptest! {
                 plan.launches[0].ports.push((1, Role::unreserved()));
                 matches!(check(&w, &plan), Err(Violation::PortCount { .. }))
             }
+            5 => {
+                // The room given back may also fit a task the engine rightly left unplaced: any
+                // task reported is one the corrupted plan overlooks.
+                if !unplace_unconstrained(&w, &mut plan) {
+                    return Ok(());
+                }
+                matches!(check(&w, &plan), Err(Violation::Overlooked { .. }))
+            }
             _ => {
                 plan.stats.agents_used += 1;
                 matches!(check(&w, &plan), Err(Violation::Stats { field: "agents_used", .. }))
@@ -367,6 +378,38 @@ proptest! {
         };
         prop_assert!(caught, "corruption {} not caught: {:?}", how, check(&w, &plan));
     }
+}
+
+/// Takes back the first launch of a task without hard constraints whose group has none launched
+/// after it (whose counts it would change): the task is listed unplaced with an honest-looking
+/// explanation (every agent short of cpus), and the agent's offers are declined when nothing
+/// else launched there; the stats follow. Its agent had room for it when it was placed and gets
+/// that room back, so it could take it at the end. False when no launch qualifies.
+fn unplace_unconstrained(w: &Workload, plan: &mut Plan) -> bool {
+    let constrained = |l: &offerpack::Launch| w.task(&l.task_id).is_none_or(|t| !t.hard.is_empty());
+    let free = |at: usize| {
+        let (launch, later) = (&plan.launches[at], &plan.launches[at + 1..]);
+        !constrained(launch) && !later.iter().any(|l| l.group == launch.group && constrained(l))
+    };
+    let Some(at) = (0..plan.launches.len()).find(|&at| free(at)) else {
+        return false;
+    };
+    let launch = plan.launches.remove(at);
+    if !plan.launches.iter().any(|l| l.agent_id == launch.agent_id) {
+        plan.declined.extend(launch.offer_ids.iter().cloned());
+        plan.declined.sort();
+        plan.stats.agents_used -= 1;
+    }
+    let considered = plan.stats.agents_considered;
+    let reason = Reason::Shortfall {
+        resource: Arc::from("cpus"),
+        asked: Quantity::from_milli(1),
+        best_available: Quantity::ZERO,
+    };
+    let reasons = Arc::from([ReasonCount { reason, agents: considered }]);
+    plan.unplaced.push(Unplaced { task_id: launch.task_id.clone(), reasons, agents_considered: considered });
+    (plan.stats.tasks_placed, plan.stats.tasks_unplaced) = (plan.stats.tasks_placed - 1, plan.stats.tasks_unplaced + 1);
+    true
 }
 
 proptest! {
@@ -468,6 +511,71 @@ fn checker_catches_claims_and_unexplained_tasks() {
     );
     plan.unplaced[0].reasons = Arc::from([]);
     assert_eq!(check_plan(&w, &plan), Err(Violation::Unexplained { task: "t1".into(), rejected: 0, considered: 1 }));
+}
+
+/// One agent (4 cpus, 1 GiB, ports 31000-31001, zone a) and `task`, left unplaced by a
+/// hand-made plan that explains it with `reason`.
+fn unplaced_by_hand(task: TaskSpec, reason: Reason) -> (Workload, Plan) {
+    let offer = Offer::new("o0", "a0", "h0").with_scalar("cpus", 4.0).unwrap().with_scalar("mem", 1024.0).unwrap();
+    let offer = offer.with_ports(31000, 31001).unwrap().with_text_attribute("zone", "a");
+    let reasons = Arc::from([ReasonCount { reason, agents: 1 }]);
+    let plan = Plan {
+        unplaced: vec![Unplaced { task_id: task.id.clone(), reasons, agents_considered: 1 }],
+        declined: vec!["o0".into()],
+        stats: PlanStats { tasks_unplaced: 1, agents_considered: 1, ..PlanStats::default() },
+        ..Plan::default()
+    };
+    (Workload { offers: vec![offer], tasks: vec![task], running: vec![] }, plan)
+}
+
+/// A user plugin that admits everything and says it loosens.
+#[derive(Debug)]
+struct Loosening;
+
+impl HardConstraint for Loosening {
+    fn name(&self) -> &str {
+        "loosening"
+    }
+    fn allows(&self, _: &TaskView<'_>, _: &AgentView<'_>, _: &PassView<'_>) -> bool {
+        true
+    }
+    fn loosens_as_tasks_are_placed(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn checker_catches_a_placeable_task_left_unplaced() {
+    let short = || Reason::Shortfall {
+        resource: Arc::from("cpus"),
+        asked: Quantity::from_units(8),
+        best_available: Quantity::from_units(4),
+    };
+    let overlooked = Err(Violation::Overlooked { task: "t0".into(), agent: "a0".into() });
+    // A plan whose reasons add up but lie: the agent has the cpus.
+    let (w, plan) = unplaced_by_hand(task("t0", "g", 1.0).build().unwrap(), short());
+    assert_eq!(check_plan(&w, &plan), overlooked);
+    // Blocked at its turn explains nothing for a task whose constraints only tighten...
+    let unique = offerpack::plugins::constraints::parse("hostname", "UNIQUE", None).unwrap();
+    let (w, plan) = unplaced_by_hand(task("t0", "g", 1.0).hard(unique).build().unwrap(), Reason::BlockedAtItsTurn);
+    assert_eq!(check_plan(&w, &plan), Err(Violation::Unexplained { task: "t0".into(), rejected: 0, considered: 1 }));
+    // ...but does for one with a constraint that loosens, built in or declared.
+    let group_by = offerpack::plugins::constraints::parse("zone", "GROUP_BY", None).unwrap();
+    for loosening in [group_by, Arc::new(Loosening) as Arc<dyn HardConstraint>] {
+        let (w, plan) =
+            unplaced_by_hand(task("t0", "g", 1.0).hard(loosening).build().unwrap(), Reason::BlockedAtItsTurn);
+        assert_eq!(check(&w, &plan), Ok(()));
+    }
+    // A constraint that rejects the agent at the end makes the task rightly unplaced.
+    let not_a: Arc<dyn HardConstraint> = offerpack::plugins::constraints::parse("zone", "UNLIKE", Some("a")).unwrap();
+    let rejected = Reason::Constraint { index: 0, name: Arc::from(not_a.name()) };
+    let (w, plan) = unplaced_by_hand(task("t0", "g", 1.0).hard(not_a).build().unwrap(), rejected);
+    assert_eq!(check(&w, &plan), Ok(()));
+    // A user plugin has no semantics to evaluate without replay; with it, it is asked.
+    let anywhere: Arc<dyn HardConstraint> = Arc::new(HardFn::new("anywhere", |_, _, _| true));
+    let (w, plan) = unplaced_by_hand(task("t0", "g", 1.0).hard(anywhere).build().unwrap(), short());
+    assert_eq!(check_plan(&w, &plan), Ok(()));
+    assert_eq!(check(&w, &plan), overlooked);
 }
 
 #[test]

@@ -30,8 +30,12 @@ struct ExplainKey<'a> {
 /// Explains every unplaced task (positions in `pending`) against the state the pass ended in,
 /// once per kind of task: later placements only take resources and add tasks, so a task that
 /// found no agent at its turn finds none now, for the reasons counted. (Constraints that loosen
-/// as tasks are placed — hard `GROUP_BY`, `BALANCE` — are the exception: agents they would now
-/// admit are counted under [`Reason::BlockedAtItsTurn`].)
+/// as tasks are placed — [`HardConstraint::loosens_as_tasks_are_placed`], as hard `GROUP_BY` and
+/// `BALANCE` do — are the exception: agents they would now admit are counted under
+/// [`Reason::BlockedAtItsTurn`]. For a class without one, that count is zero unless the pass
+/// overlooked an agent; the test kit's checker holds the engine to it.)
+///
+/// [`HardConstraint::loosens_as_tasks_are_placed`]: crate::plugins::HardConstraint::loosens_as_tasks_are_placed
 pub(crate) fn explain_all(
     state: &PassState,
     classes: &[TaskClass],

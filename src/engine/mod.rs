@@ -85,16 +85,27 @@ pub struct EngineConfig {
     /// Explain unplaced tasks (reasons with agent counts); false leaves the reasons empty.
     pub explain_unplaced: bool,
     /// Most threads one pass may use (at least 1; a pass uses two at most today). With two, a
-    /// pass of 4,096 pending tasks and offers or more loads the agents on the calling thread
-    /// while the other checks and compiles the tasks; with 8,192 pending tasks or more, the
-    /// other thread also makes the launches as placements are committed. Placing itself stays
-    /// on one thread, in order, so the plan is the same whatever the number.
+    /// pass of [`two_thread_threshold`](Self::two_thread_threshold) pending tasks and offers or
+    /// more loads the agents on the calling thread while the other checks and compiles the
+    /// tasks; with [`launch_helper_threshold`](Self::launch_helper_threshold) pending tasks or
+    /// more, the other thread also makes the launches as placements are committed. Placing
+    /// itself stays on one thread, in order, so the plan is the same whatever the number, but
+    /// for the two [`PlanStats`](crate::PlanStats) flags that say which parts ran on the other
+    /// thread.
     pub threads: usize,
+    /// Pending tasks and offers together from which a pass allowed two threads prepares on both
+    /// (at least 1; default 4,096: below it, starting a thread costs about what it saves).
+    pub two_thread_threshold: usize,
+    /// Pending tasks from which a pass allowed two threads makes its launches on the second
+    /// thread while placing goes on (at least 1; default 8,192: below it, handing placements
+    /// over costs the placing thread about what it saves).
+    pub launch_helper_threshold: usize,
 }
 
 impl Default for EngineConfig {
     /// Cpu and memory bin packing, weight 1, indexed, declining unused offers, filling agents,
-    /// explaining unplaced tasks, on the caller's thread alone.
+    /// explaining unplaced tasks, on the caller's thread alone (with thresholds of 4,096 and
+    /// 8,192 for when more threads are allowed).
     fn default() -> Self {
         EngineConfig {
             fitness: Arc::new(BinPack::cpu_mem()),
@@ -104,6 +115,8 @@ impl Default for EngineConfig {
             packing: Packing::FillAgents,
             explain_unplaced: true,
             threads: 1,
+            two_thread_threshold: pass::PARALLEL_MIN,
+            launch_helper_threshold: pass::HELPER_MIN,
         }
     }
 }
@@ -116,6 +129,8 @@ pub enum ConfigError {
     BadFitnessWeight(f64),
     /// A pass needs at least one thread.
     NoThreads,
+    /// A thread threshold (named) is zero: 1 already means every pass with work to do.
+    ZeroThreshold(&'static str),
 }
 
 impl fmt::Display for ConfigError {
@@ -123,6 +138,7 @@ impl fmt::Display for ConfigError {
         match self {
             Self::BadFitnessWeight(w) => write!(f, "fitness weight {w} is not finite and positive"),
             Self::NoThreads => f.write_str("a pass needs at least one thread"),
+            Self::ZeroThreshold(field) => write!(f, "{field} must be at least 1"),
         }
     }
 }
@@ -182,6 +198,12 @@ impl Engine {
         }
         if config.threads == 0 {
             return Err(ConfigError::NoThreads);
+        }
+        if config.two_thread_threshold == 0 {
+            return Err(ConfigError::ZeroThreshold("two_thread_threshold"));
+        }
+        if config.launch_helper_threshold == 0 {
+            return Err(ConfigError::ZeroThreshold("launch_helper_threshold"));
         }
         Ok(Engine { config })
     }

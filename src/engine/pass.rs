@@ -21,15 +21,18 @@ use crate::plan::{Plan, PlanStats, Unplaced};
 const FILL_RATIO: usize = 16;
 use crate::pool::OfferPool;
 
-/// Passes with fewer pending tasks and offers than this prepare on the caller's thread alone,
-/// even when more are allowed: starting a thread costs tens of microseconds, about what
-/// preparing such a pass costs in all.
-const PARALLEL_MIN: usize = 4096;
+/// The default [`EngineConfig::two_thread_threshold`](super::EngineConfig::two_thread_threshold):
+/// passes with fewer pending tasks and offers prepare on the caller's thread alone, even when
+/// more are allowed: starting a thread costs tens of microseconds, about what preparing such a
+/// pass costs in all.
+pub(super) const PARALLEL_MIN: usize = 4096;
 
-/// Passes with fewer pending tasks than this make their launches on the caller's thread: handing
+/// The default
+/// [`EngineConfig::launch_helper_threshold`](super::EngineConfig::launch_helper_threshold):
+/// passes with fewer pending tasks make their launches on the caller's thread, as handing
 /// placements over costs the placing thread about what it saves until passes are this large
 /// (measured on 2 cores: 5% slower placing at 5,000 tasks, even at 10,000).
-const HELPER_MIN: usize = 8192;
+pub(super) const HELPER_MIN: usize = 8192;
 
 /// Task classes compiled for a pass: the classes and each task's class.
 pub(crate) struct Compiled {
@@ -55,9 +58,10 @@ pub(crate) fn run(
     now: Duration,
 ) -> Result<Plan, PlanError> {
     let input = PassInput { pool, pending, running, now };
-    let parallel = engine.config.threads > 1 && pending.len() + pool.len() >= PARALLEL_MIN;
+    let parallel = engine.config.threads > 1 && pending.len() + pool.len() >= engine.config.two_thread_threshold;
     let (mut state, compiled) = if parallel { prepare_on_two_threads(engine, input)? } else { prepare(engine, input)? };
     let (mut plan, used) = place_compiled(engine, &mut state, pending, compiled, None, &mut Vec::new());
+    plan.stats.prepared_on_two_threads = parallel;
     if engine.config.decline_unused {
         decline_unused(&state, &used, &mut plan);
     }
@@ -206,7 +210,8 @@ fn place_compiled(
         }
         plan
     };
-    let mut plan = if engine.config.threads > 1 && pending.len() >= HELPER_MIN {
+    let helper = engine.config.threads > 1 && pending.len() >= engine.config.launch_helper_threshold;
+    let mut plan = if helper {
         let (mut plan, launches) = launch::with_helper(state, pending, place_and_explain);
         plan.launches = launches;
         plan
@@ -225,6 +230,8 @@ fn place_compiled(
         agents_used: used.len() as u32,
         agents_considered: state.agents.len() as u32,
         task_classes: classes.len() as u32,
+        prepared_on_two_threads: false,
+        launches_on_helper: helper,
     };
     (plan, used)
 }

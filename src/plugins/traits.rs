@@ -38,6 +38,23 @@ pub trait HardConstraint: Send + Sync + Debug {
     fn claims_agent(&self) -> bool {
         false
     }
+
+    /// Whether this constraint can admit an agent later in a pass that it rejected earlier,
+    /// because of tasks placed in between (hard `GROUP_BY` and `BALANCE`: a value that is full
+    /// now opens up once the others catch up). `false` (the default) promises that placing
+    /// tasks only ever turns its answers from yes to no, as for counts with a cap, fixed
+    /// attributes and claims.
+    ///
+    /// The engine places each task once, at its turn, so a task with a loosening constraint can
+    /// be left unplaced although some agent would take it by the end of the pass; its
+    /// explanation counts such agents under [`Reason::BlockedAtItsTurn`](crate::Reason). For a
+    /// task without one, an agent that passes every stage at the end of the pass passed them
+    /// at the task's turn too, so it would have been chosen: the test kit's checker reports it.
+    /// Override this to return `true` if your constraint loosens; declaring `true` for one that
+    /// does not only makes such checks skip its tasks.
+    fn loosens_as_tasks_are_placed(&self) -> bool {
+        false
+    }
 }
 
 /// A preference: scores an agent for a task in `[0, 1]`.

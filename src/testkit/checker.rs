@@ -1,4 +1,5 @@
-//! An independent plan checker: recomputes soundness from the offers, not from engine state.
+//! An independent plan checker: recomputes soundness and completeness from the offers, not from
+//! engine state.
 //!
 //! What [`check_plan`] verifies, each rule a [`Violation`] when broken:
 //!
@@ -13,10 +14,25 @@
 //!   expired — and the plan names no other offer;
 //! - hard constraints: built-in constraints hold, re-evaluated from their documented semantics
 //!   (below); no task lands on an agent an `EXCLUSIVE` task of another group claimed;
-//! - unplaced tasks: each agent considered is counted once under the task's reasons (an agent
-//!   passing every stage would have taken the task, so this catches a feasible agent overlooked);
+//! - explanations: each agent considered is counted once under an unplaced task's reasons, and
+//!   [`Reason::BlockedAtItsTurn`] counts only for a task with a constraint that loosens as tasks
+//!   are placed (see below);
 //! - order: launches follow priority, highest first;
-//! - stats: the counts in [`Plan::stats`] match the plan.
+//! - stats: the counts in [`Plan::stats`] match the plan;
+//! - completeness: no unplaced task could go on an agent in the state the pass ended in (below).
+//!
+//! # Completeness
+//! Placing a task only takes resources and ports, claims agents and adds to counts, and most
+//! constraints only tighten as counts grow; so an agent that could take an unplaced task at the
+//! end of the pass could take it at the task's turn, and the engine should have chosen it. The
+//! checker recomputes that end state itself — free resources and ports per role from the offers
+//! less the plan's allocations, claims, and the counts after every launch — and evaluates every
+//! built-in hard constraint there (a user plugin only with [`CheckOptions::replay`], through
+//! the views on the replayed state; without it, a task with one is not checked). Tasks with a
+//! constraint that loosens as tasks are placed
+//! ([`HardConstraint::loosens_as_tasks_are_placed`], hard `GROUP_BY` and `BALANCE`) are
+//! exempt: they may be left unplaced although an agent takes them at the end, and only they may
+//! be explained as [`Reason::BlockedAtItsTurn`].
 //!
 //! # Built-in constraints, and why placement order
 //! A built-in is recognised by its [`name`](HardConstraint::name) (`attr:OPERATOR[:value]` or
@@ -46,16 +62,15 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use regex::Regex;
-
+use super::rules::{accepts, offered, offered_ports, pending, Agents, Ledger, Rule, Tally};
 use super::{Violation, Workload};
-use crate::engine::class::compile_in;
+use crate::engine::class::{compile_in, TaskClass};
 use crate::engine::state::PassState;
-use crate::model::{AgentId, GroupId, Offer, OfferId, ResourceValue, Role, TaskId, TaskSpec, HOSTNAME};
-use crate::plan::Plan;
+use crate::model::{AgentId, GroupId, Offer, OfferId, Role, TaskId, TaskSpec};
+use crate::plan::{Plan, Reason};
 use crate::plugins::{AgentView, HardConstraint, PassView, TaskView};
 use crate::pool::OfferPool;
-use crate::resources::{PortSet, Quantity};
+use crate::resources::Quantity;
 
 /// Checks beyond the always-on ones, and how the engine was configured.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -68,8 +83,8 @@ pub struct CheckOptions {
     pub keep_unused: bool,
 }
 
-/// Checks that `plan` is a sound plan for `workload` (see the module docs); the first violation
-/// found is returned.
+/// Checks that `plan` is a sound and complete plan for `workload` (see the module docs); the
+/// first violation found is returned.
 ///
 /// The plan must come from a pool holding exactly the workload's offers (those listed in
 /// [`Plan::expired`] are taken as expired), from an engine declining unused offers (the
@@ -84,67 +99,12 @@ pub fn check_plan_with(workload: &Workload, plan: &Plan, options: CheckOptions) 
     check_tasks(workload, plan)?;
     check_launches(workload, plan, &agents)?;
     check_offers(workload, plan, &agents, options.keep_unused)?;
-    check_rules(workload, plan, &agents)?;
-    check_unplaced(plan, &agents)?;
+    let end = check_rules(workload, plan, &agents)?;
+    check_unplaced(workload, plan, &agents)?;
     check_order(workload, plan)?;
     check_stats(plan, &agents)?;
-    if options.replay {
-        replay(workload, plan)?;
-    }
-    Ok(())
-}
-
-/// The live offers of each agent, sorted by id.
-struct Agents<'a> {
-    by_id: BTreeMap<&'a AgentId, Vec<&'a Offer>>,
-}
-
-impl<'a> Agents<'a> {
-    fn new(workload: &'a Workload, plan: &Plan) -> Agents<'a> {
-        let expired: HashSet<&OfferId> = plan.expired.iter().collect();
-        let mut by_id: BTreeMap<&AgentId, Vec<&Offer>> = BTreeMap::new();
-        for offer in workload.offers.iter().filter(|o| !expired.contains(&o.id)) {
-            by_id.entry(&offer.agent_id).or_default().push(offer);
-        }
-        for offers in by_id.values_mut() {
-            offers.sort_by(|a, b| a.id.cmp(&b.id));
-        }
-        Agents { by_id }
-    }
-
-    fn get(&self, agent: &AgentId) -> Option<&[&'a Offer]> {
-        self.by_id.get(agent).map(Vec::as_slice)
-    }
-}
-
-/// An agent's offered amount of one scalar resource in one role.
-fn offered(offers: &[&Offer], name: &str, role: &Role) -> Quantity {
-    let mut total = Quantity::ZERO;
-    for r in offers.iter().flat_map(|o| &o.resources).filter(|r| &*r.name == name && &r.role == role) {
-        if let ResourceValue::Scalar(q) = r.value {
-            total += q;
-        }
-    }
-    total
-}
-
-/// An agent's offered ports in one role.
-fn offered_ports(offers: &[&Offer], role: &Role) -> PortSet {
-    let mut set = PortSet::new();
-    for r in offers.iter().flat_map(|o| &o.resources).filter(|r| &r.role == role) {
-        if let ResourceValue::Ports(ports) = &r.value {
-            ports.ranges().iter().for_each(|range| set.insert(*range));
-        }
-    }
-    set
-}
-
-fn accepts(task: &TaskSpec, role: &Role) -> bool {
-    task.roles.as_ref().is_none_or(|roles| roles.contains(role))
-}
-
-fn pending(workload: &Workload) -> HashMap<&TaskId, &TaskSpec> {
-    workload.tasks.iter().map(|t| (&t.id, t)).collect()
+    let replayed = if options.replay { Some(replay(workload, plan)?) } else { None };
+    check_complete(workload, plan, &agents, &end, replayed.as_ref())
 }
 
 fn check_tasks(workload: &Workload, plan: &Plan) -> Result<(), Violation> {
@@ -282,17 +242,26 @@ fn check_offers(workload: &Workload, plan: &Plan, agents: &Agents<'_>, keep_unus
     Ok(())
 }
 
-/// Every agent considered is counted once under an unplaced task's reasons: an agent that passed
-/// every stage would have taken the task.
-fn check_unplaced(plan: &Plan, agents: &Agents<'_>) -> Result<(), Violation> {
+/// Every agent considered is counted once under an unplaced task's reasons; an agent counted
+/// as blocked at the task's turn counts only for a task with a constraint that loosens.
+fn check_unplaced(workload: &Workload, plan: &Plan, agents: &Agents<'_>) -> Result<(), Violation> {
     let considered = agents.by_id.len() as u32;
+    let pending = pending(workload);
     for u in &plan.unplaced {
-        let rejected = u.reasons.iter().map(|r| r.agents).sum();
+        let loosens = pending.get(&u.task_id).is_some_and(|t| loosens(t));
+        let reasons = u.reasons.iter().filter(|r| loosens || r.reason != Reason::BlockedAtItsTurn);
+        let rejected = reasons.map(|r| r.agents).sum();
         if rejected != considered || u.agents_considered != considered {
             return Err(Violation::Unexplained { task: u.task_id.clone(), rejected, considered });
         }
     }
     Ok(())
+}
+
+/// Whether the task has a hard constraint that may admit an agent later in a pass that it
+/// rejected earlier: declared so, or a built-in known to (by name, as the checks read them).
+fn loosens(task: &TaskSpec) -> bool {
+    task.hard.iter().any(|c| c.loosens_as_tasks_are_placed() || Rule::of(&**c).is_some_and(|r| r.loosens()))
 }
 
 /// Launches come in placement order, highest priority first. (Within a priority the engine may
@@ -321,140 +290,17 @@ fn check_stats(plan: &Plan, agents: &Agents<'_>) -> Result<(), Violation> {
     }
 }
 
-/// A built-in constraint's semantics, as its documentation states them.
-#[derive(Debug)]
-pub(crate) enum Rule {
-    Unique(String),
-    MaxPer(String, u32),
-    Cluster(String, Option<String>),
-    GroupBy(String, u32),
-    Balance(String, u32),
-    Is(String, String),
-    Like(String, Regex),
-    Unlike(String, Regex),
-    Exclusive,
+/// The state a pass ended in, as the checker recounts it: the counts after every launch, and
+/// the agents claimed exclusively, by group.
+struct End<'w> {
+    tally: Tally,
+    owner: HashMap<&'w AgentId, &'w GroupId>,
 }
 
-impl Rule {
-    /// The built-in a constraint is, by its name.
-    pub(crate) fn of(c: &dyn HardConstraint) -> Option<Rule> {
-        let name = c.name();
-        if name == "EXCLUSIVE" {
-            return Some(Rule::Exclusive);
-        }
-        let mut parts = name.splitn(3, ':');
-        let (attr, op, value) = (parts.next()?.to_owned(), parts.next()?, parts.next());
-        let count = |v: Option<&str>| v.and_then(|v| v.parse::<u32>().ok()).filter(|n| *n > 0);
-        let regex = |v: Option<&str>| Regex::new(&format!("^(?:{})$", v?)).ok();
-        Some(match op {
-            "UNIQUE" if value.is_none() => Rule::Unique(attr),
-            "MAX_PER" => Rule::MaxPer(attr, count(value)?),
-            "CLUSTER" => Rule::Cluster(attr, value.map(str::to_owned)),
-            "GROUP_BY" if value.is_none() => Rule::GroupBy(attr, 0),
-            "GROUP_BY" => Rule::GroupBy(attr, count(value)?),
-            "BALANCE" => Rule::Balance(attr, count(value)?),
-            "IS" => Rule::Is(attr, value?.to_owned()),
-            "LIKE" => Rule::Like(attr, regex(value)?),
-            "UNLIKE" => Rule::Unlike(attr, regex(value)?),
-            _ => return None,
-        })
-    }
-
-    /// Whether the rule lets a task of `group` onto the agent with `offers`, given `tally`.
-    pub(crate) fn allows(&self, tally: &Tally, group: &GroupId, offers: &[&Offer]) -> bool {
-        let value = |attr: &str| attribute(offers[0], attr);
-        let count = |attr: &str, v: &str| tally.count(group, attr, v);
-        match self {
-            Rule::Unique(a) => value(a).is_some_and(|v| count(a, &v) == 0),
-            Rule::MaxPer(a, n) => value(a).is_some_and(|v| count(a, &v) < *n),
-            Rule::Cluster(a, Some(want)) => value(a).is_some_and(|v| v == *want),
-            Rule::Cluster(a, None) => value(a).is_some_and(|v| {
-                let used = tally.values(group, a).count();
-                used == 0 || (used == 1 && count(a, &v) > 0)
-            }),
-            Rule::GroupBy(a, n) => value(a).is_some_and(|v| {
-                let here = count(a, &v);
-                here == 0
-                    || (tally.values(group, a).count() >= *n as usize && tally.values(group, a).all(|c| c >= here))
-            }),
-            Rule::Balance(a, n) => value(a).is_some_and(|v| count(a, &v) < (tally.total(group) + 1).div_ceil(*n)),
-            Rule::Is(a, want) => {
-                let have = if a == HOSTNAME { None } else { offers[0].attributes.get(a) };
-                let number = want.parse::<f64>().ok().filter(|n| n.is_finite());
-                match (have.and_then(|h| h.as_scalar()), number) {
-                    (Some(h), Some(w)) => h == w,
-                    _ => value(a).is_some_and(|v| v == *want),
-                }
-            }
-            Rule::Like(a, re) => value(a).is_some_and(|v| re.is_match(&v)),
-            Rule::Unlike(a, re) => value(a).is_none_or(|v| !re.is_match(&v)),
-            Rule::Exclusive => tally.groups_on.get(&offers[0].agent_id).is_none_or(|gs| gs.iter().all(|g| g == group)),
-        }
-    }
-}
-
-/// The value of `attr` on an offer's agent; `hostname` is the offer's hostname.
-pub(crate) fn attribute(offer: &Offer, attr: &str) -> Option<String> {
-    if attr == HOSTNAME {
-        return Some(offer.hostname.to_string());
-    }
-    offer.attributes.get(attr).map(|v| v.as_str().to_owned())
-}
-
-/// Tasks per group and attribute value, per group, and the groups on each agent.
-#[derive(Default)]
-pub(crate) struct Tally {
-    counts: HashMap<(GroupId, String), BTreeMap<String, u32>>,
-    totals: HashMap<GroupId, u32>,
-    pub(crate) groups_on: HashMap<AgentId, BTreeSet<GroupId>>,
-}
-
-impl Tally {
-    fn count(&self, group: &GroupId, attr: &str, value: &str) -> u32 {
-        let per_value = self.counts.get(&(group.clone(), attr.to_owned()));
-        per_value.and_then(|m| m.get(value)).copied().unwrap_or(0)
-    }
-
-    /// Counts of the values of `attr` holding a task of `group`.
-    fn values<'s>(&'s self, group: &GroupId, attr: &str) -> impl Iterator<Item = u32> + 's {
-        self.counts.get(&(group.clone(), attr.to_owned())).into_iter().flat_map(|m| m.values().copied())
-    }
-
-    fn total(&self, group: &GroupId) -> u32 {
-        self.totals.get(group).copied().unwrap_or(0)
-    }
-
-    /// Counts one task of `group` with these attribute values (hostname included).
-    pub(crate) fn add(&mut self, group: &GroupId, values: impl IntoIterator<Item = (String, String)>) {
-        *self.totals.entry(group.clone()).or_default() += 1;
-        for (attr, value) in values {
-            *self.counts.entry((group.clone(), attr)).or_default().entry(value).or_default() += 1;
-        }
-    }
-}
-
-/// Hostname and attributes of an agent or a running task's host, keyed by attribute name.
-pub(crate) fn values_of<'a>(
-    hostname: &str,
-    attrs: &'a crate::model::Attributes,
-) -> impl Iterator<Item = (String, String)> + 'a {
-    let host = std::iter::once((HOSTNAME.to_owned(), hostname.to_owned()));
-    host.chain(attrs.iter().filter(|(k, _)| *k != HOSTNAME).map(|(k, v)| (k.to_owned(), v.as_str().to_owned())))
-}
-
-/// Replays counts in placement order and checks every built-in hard constraint and claim.
-fn check_rules(workload: &Workload, plan: &Plan, agents: &Agents<'_>) -> Result<(), Violation> {
-    let mut tally = Tally::default();
-    for task in &workload.running {
-        if let Some(offers) = agents.get(&task.agent_id) {
-            tally.add(&task.group, values_of(&offers[0].hostname, &offers[0].attributes));
-            tally.groups_on.entry(task.agent_id.clone()).or_default().insert(task.group.clone());
-        } else if let Some((hostname, attrs)) = &task.host {
-            tally.add(&task.group, values_of(hostname, attrs));
-        } else {
-            tally.add(&task.group, []);
-        }
-    }
+/// Replays counts in placement order and checks every built-in hard constraint and claim;
+/// returns the counts and claims the pass ended with.
+fn check_rules<'w>(workload: &'w Workload, plan: &'w Plan, agents: &Agents<'w>) -> Result<End<'w>, Violation> {
+    let mut tally = Tally::with_running(workload, agents);
     let pending = pending(workload);
     let mut owner: HashMap<&AgentId, &GroupId> = HashMap::new();
     for launch in &plan.launches {
@@ -473,29 +319,50 @@ fn check_rules(workload: &Workload, plan: &Plan, agents: &Agents<'_>) -> Result<
                 return Err(Violation::ConstraintBroken { task, agent, constraint: c.name().to_owned() });
             }
         }
-        tally.add(&task.group, values_of(&offers[0].hostname, &offers[0].attributes));
-        tally.groups_on.entry(launch.agent_id.clone()).or_default().insert(task.group.clone());
+        tally.place(&task.group, &launch.agent_id, offers);
         if task.hard.iter().any(|c| c.claims_agent()) {
             owner.insert(&launch.agent_id, &task.group);
         }
     }
-    Ok(())
+    Ok(End { tally, owner })
+}
+
+/// The engine's pass state rebuilt from the plan, with a class for every launched and every
+/// unplaced task, to ask user plugins through the views.
+struct Replayed {
+    state: PassState,
+    classes: Vec<TaskClass>,
+    class_of: HashMap<TaskId, u32>,
+}
+
+impl Replayed {
+    /// Whether `c`, a hard constraint of `task`, lets it onto `agent` in the replayed state.
+    fn allows(&self, c: &dyn HardConstraint, task: &TaskSpec, agent: &AgentId) -> bool {
+        let (Some(&class), Some(&agent)) = (self.class_of.get(&task.id), self.state.agent_index.get(agent)) else {
+            return false;
+        };
+        let class = &self.classes[class as usize];
+        let view = TaskView { id: &task.id, group_id: &task.group, class };
+        c.allows(&view, &AgentView { state: &self.state, agent }, &PassView { state: &self.state })
+    }
 }
 
 /// Rebuilds the pass state launch by launch and asks each launched task's hard constraints
-/// through the plugin views, before committing the launch's own allocations and ports.
-fn replay(workload: &Workload, plan: &Plan) -> Result<(), Violation> {
+/// through the plugin views, before committing the launch's own allocations and ports; returns
+/// the state the pass ended in.
+fn replay(workload: &Workload, plan: &Plan) -> Result<Replayed, Violation> {
     let expired: HashSet<&OfferId> = plan.expired.iter().collect();
     let mut pool = OfferPool::new(Duration::MAX);
     for offer in workload.offers.iter().filter(|o| !expired.contains(&o.id)) {
         pool.add(offer.clone(), Duration::ZERO).map_err(|_| Violation::OfferTwice(offer.id.clone()))?;
     }
     let pending = pending(workload);
-    let launched: Vec<TaskSpec> = plan.launches.iter().map(|l| pending[&l.task_id].clone()).collect();
+    let ids = plan.launches.iter().map(|l| &l.task_id).chain(plan.unplaced.iter().map(|u| &u.task_id));
+    let tasks: Vec<TaskSpec> = ids.map(|id| pending[id].clone()).collect();
     let mut state = PassState::build(&pool, Duration::ZERO, &workload.running);
-    let (classes, class_of) = compile_in(&mut state, &launched, 1.0);
+    let (classes, class_of) = compile_in(&mut state, &tasks, 1.0);
     let mut split = Vec::new();
-    for ((launch, task), &c) in plan.launches.iter().zip(&launched).zip(&class_of) {
+    for ((launch, task), &c) in plan.launches.iter().zip(&tasks).zip(&class_of) {
         let class = &classes[c as usize];
         let agent = state.agent_index[&launch.agent_id];
         let view = TaskView { id: &task.id, group_id: &task.group, class };
@@ -520,6 +387,41 @@ fn replay(workload: &Workload, plan: &Plan) -> Result<(), Violation> {
         state.count_on_agent(agent, class.group);
         if class.claims {
             state.agents[agent as usize].owner = class.group;
+        }
+    }
+    let class_of = tasks.iter().zip(class_of).map(|(t, c)| (t.id.clone(), c)).collect();
+    Ok(Replayed { state, classes, class_of })
+}
+
+/// No unplaced task without a loosening constraint could go on an agent in the state the pass
+/// ended in (see the module docs).
+fn check_complete(
+    workload: &Workload,
+    plan: &Plan,
+    agents: &Agents<'_>,
+    end: &End<'_>,
+    replayed: Option<&Replayed>,
+) -> Result<(), Violation> {
+    if plan.unplaced.is_empty() {
+        return Ok(());
+    }
+    let mut ledger = Ledger::new(agents);
+    plan.launches.iter().for_each(|l| ledger.take_launch(l));
+    let pending = pending(workload);
+    let rules: HashMap<*const (), Option<Rule>> =
+        workload.tasks.iter().flat_map(|t| &t.hard).map(|c| (Arc::as_ptr(c) as *const (), Rule::of(&**c))).collect();
+    for task in plan.unplaced.iter().filter_map(|u| pending.get(&u.task_id)).filter(|t| !loosens(t)) {
+        let takes = |agent: &AgentId, offers: &[&Offer]| {
+            ledger.fits(task, agent)
+                && end.owner.get(agent).is_none_or(|g| **g == task.group)
+                && task.hard.iter().all(|c| match (&rules[&(Arc::as_ptr(c) as *const ())], replayed) {
+                    (Some(rule), _) => rule.allows(&end.tally, &task.group, offers),
+                    (None, Some(replayed)) => replayed.allows(&**c, task, agent),
+                    (None, None) => false,
+                })
+        };
+        if let Some((&agent, _)) = agents.by_id.iter().find(|(a, offers)| takes(a, offers)) {
+            return Err(Violation::Overlooked { task: task.id.clone(), agent: agent.clone() });
         }
     }
     Ok(())

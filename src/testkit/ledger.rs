@@ -28,7 +28,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::checker::{attribute, values_of, Rule, Tally};
+use super::rules::{attribute, values_of, Rule, Tally};
 use super::Violation;
 use crate::model::{AgentId, Attributes, GroupId, Offer, TaskId, TaskSpec};
 use crate::plugins::HardConstraint;

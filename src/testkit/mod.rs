@@ -1,8 +1,9 @@
 //! Property testing for framework authors: [`proptest`] strategies
 //! that generate offers, agents, tasks and whole [`Workload`]s, and
 //! [`check_plan`], a checker that verifies a [`Plan`](crate::Plan)
-//! is sound for its workload without trusting the engine (see
-//! [`checker`] for exactly what it checks).
+//! is sound and complete for its workload without trusting the engine (see
+//! [`checker`] for exactly what it checks). For task-by-task packing, a brute-force [`oracle`]
+//! computes the plan itself, on small workloads with built-in plugins only.
 //!
 //! Enabled by the `testkit` feature. [`proptest`] is re-exported, so
 //! the strategies and the version of proptest you write properties with always match.
@@ -40,12 +41,14 @@
 //! });
 //! ```
 //!
-//! Generated workloads are small and crowded on purpose (see
-//! [`strategies`]); ids are unique, so
+//! Generated workloads are crowded on purpose and sized by a [`Profile`] that the
+//! `OFFERPACK_PROPTEST` environment variable picks (see [`strategies`]); ids are unique, so
 //! [`Engine::plan`](crate::Engine::plan) never fails on them.
 
 pub mod checker;
 pub mod ledger;
+pub mod oracle;
+mod rules;
 pub mod strategies;
 
 use std::fmt;
@@ -57,8 +60,8 @@ use crate::resources::Quantity;
 pub use checker::{check_plan, check_plan_with, CheckOptions};
 pub use ledger::Ledger;
 pub use strategies::{
-    agent, agents, offer, running_tasks, task_spec, task_specs, workloads, workloads_from, workloads_with,
-    ConstraintSet, Workload,
+    agent, agents, offer, running_tasks, task_spec, task_specs, workloads, workloads_from, workloads_sized,
+    workloads_with, ConstraintSet, Profile, Sizes, Workload,
 };
 
 /// The proptest crate these strategies are built with.
@@ -178,7 +181,11 @@ pub enum Violation {
         owner: GroupId,
     },
     /// An unplaced task's reasons do not account for every agent considered: some agent was
-    /// rejected for no reason (a feasible agent was overlooked), or counted twice.
+    /// rejected for no reason (a feasible agent was overlooked), or counted twice. Agents under
+    /// [`Reason::BlockedAtItsTurn`](crate::Reason::BlockedAtItsTurn) count only for a task with
+    /// a constraint that loosens as tasks are placed
+    /// ([`HardConstraint::loosens_as_tasks_are_placed`](crate::plugins::HardConstraint::loosens_as_tasks_are_placed)):
+    /// for any other task, an agent that passes every stage at the end passed them at its turn.
     Unexplained {
         /// The task.
         task: TaskId,
@@ -186,6 +193,16 @@ pub enum Violation {
         rejected: u32,
         /// Agents with live offers.
         considered: u32,
+    },
+    /// An unplaced task could go on this agent in the state the pass ended in — resources and
+    /// ports free in roles it accepts, no other group's claim, every hard constraint holding —
+    /// and none of its constraints loosens as tasks are placed, so the agent could take it at
+    /// its turn too: the engine overlooked it (see [`checker`] on completeness).
+    Overlooked {
+        /// The task.
+        task: TaskId,
+        /// The first such agent, by id.
+        agent: AgentId,
     },
     /// A task is launched before one of higher priority.
     LaunchOrder(TaskId),
@@ -240,6 +257,9 @@ impl fmt::Display for Violation {
             }
             Self::Unexplained { task, rejected, considered } => {
                 write!(f, "task {task} is unplaced but its reasons reject {rejected} of {considered} agents")
+            }
+            Self::Overlooked { task, agent } => {
+                write!(f, "task {task} is unplaced but agent {agent} could take it at the end of the pass")
             }
             Self::LaunchOrder(t) => write!(f, "task {t} is launched after a task of lower priority"),
             Self::LaunchedTwice(t) => write!(f, "task {t} is launched while it is live"),

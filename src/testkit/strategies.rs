@@ -1,9 +1,12 @@
 //! Proptest strategies: offers, agents, task specs, running tasks and whole workloads.
 //!
-//! Everything is small on purpose (a handful of agents, zones `a`–`c`, racks `r1`–`r4`, three
-//! groups, a few port numbers) so that tasks compete for the same resources, ports and attribute
-//! values, and constraints bite. Ids are unique within a workload: agents `a{i}` on hosts `h{i}`,
-//! offers `o{i}.{k}`, pending tasks `t{i}`, running tasks `r{i}`.
+//! Values are few on purpose (zones `a`–`c`, racks `r1`–`r4`, three groups, a few port
+//! numbers) so that tasks compete for the same resources, ports and attribute values, and
+//! constraints bite. Whole workloads are half the time small and crowded (up to 8 agents and 16
+//! tasks), half the time as large as the [`Profile`] allows, and carry a few agents whose offers
+//! some of the pending tasks fill exactly, so that fits are tested at their boundary. Ids are
+//! unique within a workload: agents `a{i}` on hosts `h{i}`, offers `o{i}.{k}`, pending tasks
+//! `t{i}`, running tasks `r{i}`.
 
 use std::num::NonZeroU32;
 use std::sync::{Arc, OnceLock};
@@ -375,17 +378,26 @@ enum Place {
 /// no offers whose hostname (sometimes one of the pool's) and attributes are known, or nowhere
 /// known; some declare the cpus and mem they hold.
 pub fn running_tasks(agents: Vec<AgentId>, count: impl Into<SizeRange>) -> impl Strategy<Value = Vec<RunningTask>> {
+    running_parts(count).prop_map(move |parts| place_running(parts, &agents))
+}
+
+/// What makes a running task: group, place, and the (half cpus, 256 MiB) it holds, if declared.
+type RunningParts = (&'static str, Place, Option<(u32, u32)>);
+
+fn running_parts(count: impl Into<SizeRange>) -> impl Strategy<Value = Vec<RunningParts>> {
     let ghost = (select(vec!["h0", "h1", "g0", "g1"]), attributes()).prop_map(|(h, a)| Place::Ghost(h, a));
     let place = prop_oneof![
         4 => any::<Index>().prop_map(Place::Agent),
         2 => ghost,
         1 => Just(Place::Unknown),
     ];
-    let one = (select(GROUPS.to_vec()), place, proptest::option::weighted(0.5, (1u32..=4, 1u32..=8)));
-    vec(one, count).prop_map(move |tasks| {
-        let tasks = tasks.into_iter().enumerate();
-        tasks.map(|(i, (group, place, held))| running_task(i, group, place, held, &agents)).collect()
-    })
+    vec((select(GROUPS.to_vec()), place, proptest::option::weighted(0.5, (1u32..=4, 1u32..=8))), count)
+}
+
+/// Running tasks `r0`, `r1`, ... from their parts, on `agents` where they are on an agent.
+fn place_running(parts: Vec<RunningParts>, agents: &[AgentId]) -> Vec<RunningTask> {
+    let tasks = parts.into_iter().enumerate();
+    tasks.map(|(i, (group, place, held))| running_task(i, group, place, held, agents)).collect()
 }
 
 fn running_task(i: usize, group: &str, place: Place, held: Option<(u32, u32)>, agents: &[AgentId]) -> RunningTask {
@@ -404,8 +416,78 @@ fn running_task(i: usize, group: &str, place: Place, held: Option<(u32, u32)>, a
     task
 }
 
-/// Whole workloads with the built-in [`ConstraintSet`]: one to eight agents, up to sixteen
-/// pending tasks and up to eight running tasks.
+/// How hard property tests push: how large generated workloads get and how many cases run.
+///
+/// Proptest records a failure as the seed that generated it, and a seed generates other inputs
+/// under other bounds: a failure found in one profile replays in that profile only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Profile {
+    /// The default, sized for CI: up to 40 agents and 120 pending tasks.
+    Quick,
+    /// Eight times the cases, and workloads up to 80 agents and 300 pending tasks: for a long
+    /// run by hand (`OFFERPACK_PROPTEST=deep cargo test --all-features`).
+    Deep,
+}
+
+impl Profile {
+    /// The profile the `OFFERPACK_PROPTEST` environment variable names: `deep`, or the quick
+    /// one when it is unset or says anything else.
+    pub fn from_env() -> Profile {
+        match std::env::var("OFFERPACK_PROPTEST").as_deref().map(str::trim) {
+            Ok(v) if v.eq_ignore_ascii_case("deep") => Profile::Deep,
+            _ => Profile::Quick,
+        }
+    }
+
+    /// The bounds of the workloads [`workloads`] makes in this profile.
+    pub fn sizes(self) -> Sizes {
+        match self {
+            Profile::Quick => Sizes { agents: 40, tasks: 120, min_tasks: 0, running: 16, exact_agents: 4 },
+            Profile::Deep => Sizes { agents: 80, tasks: 300, min_tasks: 0, running: 40, exact_agents: 10 },
+        }
+    }
+
+    /// The number of cases a property should run that runs `quick` cases in the quick profile.
+    pub fn cases(self, quick: u32) -> u32 {
+        match self {
+            Profile::Quick => quick,
+            Profile::Deep => quick.saturating_mul(8),
+        }
+    }
+}
+
+/// Bounds of generated workloads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sizes {
+    /// Most agents made as [`agents`] makes them (at least one is always made).
+    pub agents: usize,
+    /// Most pending tasks.
+    pub tasks: usize,
+    /// Fewest pending tasks (at most `tasks`).
+    pub min_tasks: usize,
+    /// Most running tasks.
+    pub running: usize,
+    /// Most agents besides, each offering exactly what one to four of the pending tasks ask for
+    /// (resources in a role those tasks accept, their specific ports, and as many others).
+    pub exact_agents: usize,
+}
+
+impl Sizes {
+    /// These bounds, capped at a small and crowded workload's.
+    fn small(self) -> Sizes {
+        let tasks = self.tasks.min(16).max(self.min_tasks);
+        Sizes {
+            agents: self.agents.min(8),
+            tasks,
+            running: self.running.min(8),
+            exact_agents: self.exact_agents.min(2),
+            ..self
+        }
+    }
+}
+
+/// Whole workloads with the built-in [`ConstraintSet`], sized by [`Profile::from_env`].
 pub fn workloads() -> impl Strategy<Value = Workload> {
     workloads_from(ConstraintSet::builtins())
 }
@@ -416,11 +498,72 @@ pub fn workloads_with(extra_hard: Vec<Arc<dyn HardConstraint>>) -> impl Strategy
     workloads_from(ConstraintSet::builtins().with_hard(extra_hard))
 }
 
-/// Whole workloads whose tasks draw their constraints from `set`.
+/// Whole workloads whose tasks draw their constraints from `set`, sized by
+/// [`Profile::from_env`].
 pub fn workloads_from(set: ConstraintSet) -> impl Strategy<Value = Workload> {
-    agents(1..=8).prop_flat_map(move |offers| {
-        let ids = Workload { offers: offers.clone(), ..Workload::default() }.agent_ids();
-        (Just(offers), task_specs(&set, 0..=16), running_tasks(ids, 0..=8))
-            .prop_map(|(offers, tasks, running)| Workload { offers, tasks, running })
-    })
+    workloads_sized(set, Profile::from_env().sizes())
+}
+
+/// Whole workloads within `sizes` whose tasks draw their constraints from `set`: half of them
+/// small and crowded (up to 8 agents and 16 tasks, within `sizes`), half up to `sizes`.
+pub fn workloads_sized(set: ConstraintSet, sizes: Sizes) -> impl Strategy<Value = Workload> {
+    prop_oneof![sized(set.clone(), sizes.small()), sized(set, sizes)]
+}
+
+fn sized(set: ConstraintSet, sizes: Sizes) -> impl Strategy<Value = Workload> {
+    let exact = vec((vec(any::<Index>(), 1..=4), attributes()), 0..=sizes.exact_agents);
+    let tasks = task_specs(&set, sizes.min_tasks.min(sizes.tasks)..=sizes.tasks);
+    // One map over independent parts (no flat map), so that every part shrinks.
+    (agents(1..=sizes.agents.max(1)), tasks, exact, running_parts(0..=sizes.running)).prop_map(
+        |(mut offers, tasks, exact, running)| {
+            let first = Workload { offers: offers.clone(), ..Workload::default() }.agent_ids().len();
+            for (j, (picks, attrs)) in exact.iter().enumerate().filter(|_| !tasks.is_empty()) {
+                let picked: Vec<&TaskSpec> = picks.iter().map(|i| i.get(&tasks)).collect();
+                offers.push(exact_offer(first + j, &picked, attrs));
+            }
+            let ids = Workload { offers: offers.clone(), ..Workload::default() }.agent_ids();
+            Workload { running: place_running(running, &ids), offers, tasks }
+        },
+    )
+}
+
+/// The one offer of agent `a{index}` on host `h{index}`: what `tasks` ask for together, each
+/// task's resources in the first role it accepts of `*` and [`RESERVED_ROLE`] (`*` if neither),
+/// their specific ports, and as many more ports as they ask for besides, from 33000 up.
+fn exact_offer(index: usize, tasks: &[&TaskSpec], attrs: &Attributes) -> Offer {
+    let agent = AgentId::new(format!("a{index}"));
+    let mut offer = Offer::new(OfferId::new(format!("o{index}.0")), agent, &format!("h{index}"));
+    offer.attributes = attrs.clone();
+    let mut scalars: Vec<(Arc<str>, Role, i64)> = Vec::new();
+    let mut ports: Vec<(Role, Vec<u16>)> = Vec::new();
+    let mut next_port = 33000u16;
+    // A port is offered once, in one role, even when two of the tasks ask for it.
+    let mut specific: Vec<u16> = Vec::new();
+    for task in tasks {
+        let accepts = |role: &str| task.roles.as_ref().is_none_or(|rs| rs.iter().any(|r| r.as_str() == role));
+        let role = Role::new(if !accepts("*") && accepts(RESERVED_ROLE) { RESERVED_ROLE } else { "*" });
+        for (name, q) in &task.resources {
+            match scalars.iter_mut().find(|(n, r, _)| n == name && *r == role) {
+                Some((_, _, total)) => *total += q.milli(),
+                None => scalars.push((name.clone(), role.clone(), q.milli())),
+            }
+        }
+        let mut mine: Vec<u16> = task.ports.specific.iter().copied().filter(|p| !specific.contains(p)).collect();
+        specific.extend(&mine);
+        mine.extend((0..task.ports.count).map(|k| next_port + k as u16));
+        next_port += task.ports.count as u16;
+        match ports.iter_mut().find(|(r, _)| *r == role) {
+            Some((_, list)) => list.extend(mine),
+            None => ports.push((role, mine)),
+        }
+    }
+    for (name, role, milli) in scalars.into_iter().filter(|(_, _, m)| *m > 0) {
+        let value = ResourceValue::Scalar(Quantity::from_milli(milli as u64));
+        offer.resources.push(OfferedResource { name, role, value });
+    }
+    for (role, list) in ports.into_iter().filter(|(_, list)| !list.is_empty()) {
+        let set = PortSet::from_ranges(list.into_iter().filter_map(|p| PortRange::new(p, p)));
+        offer.resources.push(OfferedResource { name: Arc::from(PORTS), role, value: ResourceValue::Ports(set) });
+    }
+    offer
 }

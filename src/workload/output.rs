@@ -227,6 +227,7 @@ mod tests {
                 agents_used: 1,
                 agents_considered: 1,
                 task_classes: 2,
+                ..PlanStats::default()
             },
         };
         let v: serde_json::Value =

@@ -39,6 +39,10 @@ impl HardConstraint for Balance {
     fn allows(&self, task: &TaskView<'_>, agent: &AgentView<'_>, pass: &PassView<'_>) -> bool {
         self.counts(task, agent, pass).is_some_and(|(count, cap)| count < cap)
     }
+    /// The cap grows with the group's total, so a full value opens up as tasks land elsewhere.
+    fn loosens_as_tasks_are_placed(&self) -> bool {
+        true
+    }
 }
 
 impl SoftConstraint for Balance {

@@ -60,6 +60,10 @@ impl HardConstraint for GroupBy {
         let in_use = pass.distinct_values(group, here.key());
         in_use >= self.expected as usize && pass.value_counts(group, here.key()).all(|c| c >= count)
     }
+    /// A value held back for being ahead opens up as other values catch up.
+    fn loosens_as_tasks_are_placed(&self) -> bool {
+        true
+    }
 }
 
 impl SoftConstraint for GroupBy {
