@@ -89,6 +89,7 @@ mod carve;
 mod config;
 mod events;
 mod machine;
+mod report;
 mod request;
 mod schedule;
 mod tasks;
@@ -101,6 +102,7 @@ use std::fmt;
 
 pub use config::{Backoff, SessionConfig, SessionConfigError, DEFAULT_FAILOVER_TIMEOUT, DEFAULT_HEARTBEAT};
 pub use machine::Session;
+pub use report::{summarize_unplaced, UnplacedSummary};
 pub use request::{CommandSpec, ExecutorSpec, Run, TaskRequest, UriSpec};
 pub use update::{PassReport, StopReason, TaskState, TaskUpdate, Update, UpdateSource, Warning};
 
