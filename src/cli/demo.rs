@@ -12,16 +12,17 @@
 use std::time::{Duration, Instant};
 
 use offerpack::master::{AgentConfig, MasterConfig, SimMaster, TaskTiming};
-use offerpack::session::{CommandSpec, TaskRequest};
+use offerpack::session::{summarize_unplaced, CommandSpec, TaskRequest};
 use offerpack::workload::{generate, ConstraintMix, GenOptions, Shapes, Workload};
-use offerpack::{Engine, EngineConfig, Plan, Reason, ReasonCount, TaskSpec, Unplaced};
+use offerpack::{Engine, EngineConfig, Plan, TaskSpec};
 
 use super::live_args::DemoArgs;
 use super::master::hostname;
+use super::reasons;
 use super::runner::{self, Report, Settings};
 use super::CliError;
 
-/// How many unplaced tasks the engine pass explains.
+/// How many kinds of unplaced task the engine pass explains.
 const SHOWN: usize = 5;
 /// Tasks per group.
 const GROUP: u32 = 10;
@@ -52,7 +53,7 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
         RUN.as_secs()
     );
     let (plan, pass) = engine_pass(&workload, &tasks)?;
-    explain_unplaced(&plan);
+    explain_unplaced(&plan, &tasks);
     let requests = tasks.into_iter().map(|spec| TaskRequest::command(spec, CommandSpec::shell(COMMAND))).collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -70,7 +71,8 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
         plan.stats.agents_used,
         pass.as_secs_f64() * 1e3
     );
-    lines.insert(2.min(lines.len()), engine);
+    let after_placement = lines.iter().position(|l| l.starts_with("placement:")).map_or(lines.len(), |i| i + 1);
+    lines.insert(after_placement, engine);
     for line in lines {
         say!("{line}");
     }
@@ -139,38 +141,18 @@ fn master_config(workload: &Workload, seed: u64) -> MasterConfig {
     config
 }
 
-/// Says which tasks the engine pass could not place at once, and why: they wait until earlier
-/// tasks finish (or, when no agent can ever take them, until the deadline).
-fn explain_unplaced(plan: &Plan) {
-    let unplaced = &plan.unplaced;
-    if unplaced.is_empty() {
+/// Says which kinds of task the engine pass could not place at once, and why: they wait until
+/// earlier tasks finish (or, when no agent can ever take them, until the deadline).
+fn explain_unplaced(plan: &Plan, tasks: &[TaskSpec]) {
+    if plan.unplaced.is_empty() {
         return;
     }
-    note!("note: {} task(s) do not fit the cluster at once and wait for earlier tasks to finish:", unplaced.len());
-    for task in unplaced.iter().take(SHOWN) {
-        note!("{}", explain(task));
+    let kinds = summarize_unplaced(&plan.unplaced, tasks);
+    note!("note: {} task(s) do not fit the cluster at once and wait for earlier tasks to finish:", plan.unplaced.len());
+    for kind in kinds.iter().take(SHOWN) {
+        note!("  {}", reasons::pending_kind(kind));
     }
-    if unplaced.len() > SHOWN {
-        note!("  ... and {} more", unplaced.len() - SHOWN);
+    if kinds.len() > SHOWN {
+        note!("  ... and {} more kinds of task", kinds.len() - SHOWN);
     }
-}
-
-fn explain(task: &Unplaced) -> String {
-    let reasons: Vec<String> = task.reasons.iter().map(reason).collect();
-    format!("  {} not placed ({} agents): {}", task.task_id, task.agents_considered, reasons.join("; "))
-}
-
-fn reason(r: &ReasonCount) -> String {
-    let why = match &r.reason {
-        Reason::Shortfall { resource, asked, best_available } => {
-            format!("short of {resource} (asked {asked}, best {best_available})")
-        }
-        Reason::Ports { asked, best_available } => format!("too few ports (asked {asked}, best {best_available})"),
-        Reason::PortTaken { port } => format!("port {port} taken"),
-        Reason::ClaimedByOtherGroup => "held by another group".to_owned(),
-        Reason::Constraint { name, .. } => format!("failed {name}"),
-        Reason::BlockedAtItsTurn => "fits only after later placements".to_owned(),
-        other => format!("{other:?}"),
-    };
-    format!("{} agents {why}", r.agents)
 }

@@ -26,6 +26,7 @@ pub mod demo;
 pub mod gen;
 pub mod live_args;
 pub mod master;
+pub mod reasons;
 pub mod run;
 pub mod runner;
 pub mod solve;
@@ -72,7 +73,10 @@ usage:
       are ignored, and a task asking for a resource no agent has, such as the `network` of
       `gen`'s tasks on the simulated master, stays pending). Exits 0 only when every task finished; non-zero when the master cannot be
       reached within the connect timeout (default 30 s), rejects the framework, or the deadline
-      (default 600 s) passes. Defaults: name offerpack, user $USER (else root), role *.
+      (default 600 s) passes. Tasks still pending at the end are explained per kind of task
+      (group and the engine's reasons, e.g. `zone:UNIQUE rejected 3 of 3 offered agents`), as
+      the latest scheduling pass with offers left them; `demo` does the same.
+      Defaults: name offerpack, user $USER (else root), role *.
   offerpack help
       Show this text.
 ";

@@ -16,9 +16,12 @@ use std::time::Duration;
 use offerpack::driver::{Encoding, Framework, FrameworkConfig, FrameworkHandle, Updates};
 use offerpack::model::{AgentId, TaskId};
 use offerpack::plugins::Fitness;
-use offerpack::session::{PassReport, StopMode, StopReason, SubmitError, TaskRequest, TaskState, TaskUpdate, Update};
+use offerpack::session::{
+    PassReport, StopMode, StopReason, SubmitError, TaskRequest, TaskState, TaskUpdate, UnplacedSummary, Update,
+};
 use tokio::time::{sleep_until, Instant};
 
+use super::reasons::{hint, why_pending};
 use super::CliError;
 
 /// Warnings printed before the rest are only counted.
@@ -73,6 +76,11 @@ pub struct Report {
     pub running_after: Option<Duration>,
     /// What the scheduling passes did with offers, summed.
     pub offers: OfferTotals,
+    /// Why tasks were still pending, per kind of task, as the latest pass that had offers left
+    /// them (empty when that pass placed every task, or when no pass had offers).
+    pub unplaced: Vec<UnplacedSummary>,
+    /// Whether any pass had offers.
+    pub offered: bool,
     /// Start to end, teardown included.
     pub wall: Duration,
     /// Why the run did not succeed; `None` when every task finished.
@@ -283,6 +291,10 @@ struct Followed {
 struct Tracker {
     tasks: HashMap<TaskId, Followed>,
     offers: OfferTotals,
+    /// The unplaced tasks of the latest pass that had offers (a pass without offers explains
+    /// nothing new, so it leaves them as they were).
+    unplaced: Vec<UnplacedSummary>,
+    offered: bool,
     ended: usize,
     ran: usize,
     last_launch: Option<Duration>,
@@ -304,6 +316,8 @@ impl Tracker {
         Tracker {
             tasks: requests.iter().map(follow).collect(),
             offers: OfferTotals::default(),
+            unplaced: Vec::new(),
+            offered: false,
             ended: 0,
             ran: 0,
             last_launch: None,
@@ -373,9 +387,10 @@ impl Tracker {
         let mut text =
             format!("the deadline passed with {pending} task(s) pending and {active} launched but not ended");
         if pending > 0 {
-            text.push_str(
-                " (pending tasks never found an offer that fits: do the agents offer every resource they ask for?)",
-            );
+            text.push_str(&match hint(&self.unplaced, self.offered) {
+                Some(hint) => format!(" ({hint})"),
+                None => " (the summary says why they wait)".to_owned(),
+            });
         }
         text
     }
@@ -400,6 +415,10 @@ impl Tracker {
         self.offers.accept_calls += u64::from(pass.accept_calls);
         self.offers.accepted += u64::from(pass.offers_accepted);
         self.offers.declined += u64::from(pass.offers_declined);
+        if pass.stats.agents_considered > 0 {
+            self.offered = true;
+            self.unplaced.clone_from(&pass.unplaced);
+        }
     }
 
     fn report(&self, subscribed_after: Duration, wall: Duration, problem: Option<String>) -> Report {
@@ -424,6 +443,8 @@ impl Tracker {
             launched_after: self.last_launch.filter(|_| launched == self.tasks.len()),
             running_after: self.all_running,
             offers: self.offers,
+            unplaced: self.unplaced.clone(),
+            offered: self.offered,
             wall,
             problem,
         }
@@ -445,14 +466,17 @@ pub fn conclude(problem: Option<String>) -> Result<(), CliError> {
 /// cluster has, when known.
 pub fn summary(report: &Report, agents: Option<u32>) -> Vec<String> {
     let n = report.submitted;
-    vec![
-        format!(
-            "tasks: launched {} of {n} tasks, finished {} of {n} tasks, failed {}, pending {}",
-            report.launched,
-            report.finished,
-            report.failed.len(),
-            report.pending
-        ),
+    let mut lines = vec![format!(
+        "tasks: launched {} of {n} tasks, finished {} of {n} tasks, failed {}, pending {}",
+        report.launched,
+        report.finished,
+        report.failed.len(),
+        report.pending
+    )];
+    lines.extend(
+        why_pending(report.pending, &report.unplaced, report.offered).into_iter().map(|line| format!("  {line}")),
+    );
+    lines.extend([
         placement(report),
         match agents {
             Some(total) => format!("agents used: {} of {total}", report.agents_used),
@@ -463,7 +487,8 @@ pub fn summary(report: &Report, agents: Option<u32>) -> Vec<String> {
             report.offers.accepted, report.offers.accept_calls, report.offers.declined, report.offers.passes
         ),
         format!("wall time: {:.2} s", report.wall.as_secs_f64()),
-    ]
+    ]);
+    lines
 }
 
 /// `placement: all N tasks launched by X s, all RUNNING by Y s (…)`.

@@ -99,6 +99,7 @@ mod config;
 mod events;
 mod machine;
 mod operator;
+mod report;
 mod request;
 mod schedule;
 mod tasks;
@@ -113,6 +114,7 @@ pub use agents::KnownAgent;
 pub use config::{Backoff, SessionConfig, SessionConfigError, DEFAULT_FAILOVER_TIMEOUT, DEFAULT_HEARTBEAT};
 pub use machine::Session;
 pub use operator::{AgentReport, OperatorQuery, QueryAnswer, TaskReport, GROUP_LABEL, MAX_QUERY_ATTEMPTS};
+pub use report::{summarize_unplaced, UnplacedSummary};
 pub use request::{CommandSpec, ExecutorSpec, Run, TaskRequest, UriSpec};
 pub use update::{PassReport, StopReason, TaskState, TaskUpdate, Update, UpdateSource, Warning};
 

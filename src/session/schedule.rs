@@ -32,7 +32,7 @@ impl Session {
         let running = self.tasks.running(&self.agents);
         match self.engine.schedule(&mut self.pool, &pending, &running, now) {
             Ok(plan) => {
-                let mut report = PassReport { stats: plan.stats.clone(), ..PassReport::default() };
+                let mut report = PassReport::of_plan(&plan, &pending);
                 for accept in plan.accepts() {
                     let offers = accept.offer_ids.len() as u32;
                     if self.launch(&accept) {

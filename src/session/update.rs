@@ -232,7 +232,7 @@ impl fmt::Display for Warning {
 }
 
 /// What one scheduling pass did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PassReport {
     /// The engine's counts (tasks placed and unplaced, agents used and considered).
     pub stats: crate::plan::PlanStats,
@@ -242,6 +242,9 @@ pub struct PassReport {
     pub offers_accepted: u32,
     /// Offers declined (unused or expired), including agents whose launches could not be built.
     pub offers_declined: u32,
+    /// The tasks the pass left pending and why, one entry per group and list of reasons (see
+    /// [`summarize_unplaced`](super::summarize_unplaced)); empty when every task was placed.
+    pub unplaced: Vec<super::UnplacedSummary>,
 }
 
 /// One thing the session reports to its user, taken with [`Session::poll_update`](super::Session::poll_update).
