@@ -6,9 +6,6 @@ use std::fmt;
 /// The scheduler API path used when a master address gives none.
 pub const SCHEDULER_PATH: &str = "/api/v1/scheduler";
 
-/// The operator API path, used when the scheduler path does not end in `/scheduler`.
-pub const OPERATOR_PATH: &str = "/api/v1";
-
 /// A scheduler API endpoint: scheme, `host:port` and path.
 ///
 /// ```
@@ -72,7 +69,7 @@ impl Endpoint {
     /// path without its last `/scheduler`.
     pub fn operator(&self) -> Endpoint {
         let path = self.path.strip_suffix("/scheduler").unwrap_or(&self.path);
-        let path = if path == self.path { OPERATOR_PATH } else { path };
+        let path = if path == self.path { super::OPERATOR_PATH } else { path };
         Endpoint { path: path.to_owned(), ..self.clone() }
     }
 

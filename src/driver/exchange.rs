@@ -7,6 +7,8 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::endpoint::Endpoint;
+use super::operator::{encode_call, read_response};
+use super::query::{query_answer, query_call};
 use super::transport::{read_text, Body, HttpRequest, HttpResponse, Transport, TransportError};
 use super::Encoding;
 use crate::session::{CallOutcome, OperatorQuery, QueryAnswer};
@@ -137,14 +139,40 @@ impl Exchange {
 }
 
 impl Exchange {
-    /// Reads the operator API at the master of `endpoint`; retried like a call.
+    /// Reads the operator API beside the scheduler `endpoint` (following redirects to the
+    /// leader), retrying 503s and connection failures as calls are. An answer that does not
+    /// decode is [`CallOutcome::Rejected`]: asking again would not help.
     pub(crate) async fn query(
         self: Arc<Self>,
         endpoint: Endpoint,
         query: OperatorQuery,
     ) -> Result<QueryAnswer, CallOutcome> {
-        let _ = (endpoint, query);
-        Err(CallOutcome::Rejected { status: 501, message: "operator API reads are not wired yet".into() })
+        let body = encode_call(self.encoding, &query_call(query));
+        let endpoint = endpoint.operator();
+        let mut attempt = 0;
+        loop {
+            let (answer, _) = self.post(endpoint.clone(), None, &body, Some(self.call_timeout)).await;
+            let result = match answer {
+                Ok(mut response) if response.status == 200 => {
+                    let decoded = read_response(self.encoding, response.body.as_mut()).await;
+                    let answer = decoded.and_then(|r| query_answer(query, r));
+                    return answer.map_err(|e| CallOutcome::Rejected { status: 200, message: e.to_string() });
+                }
+                Ok(mut response) => {
+                    let text = read_text(response.body.as_mut(), ERROR_TEXT_LIMIT).await;
+                    if !retryable(response.status) {
+                        return Err(outcome(response.status, text, false));
+                    }
+                    CallOutcome::Unavailable(format!("{}: {text}", response.status))
+                }
+                Err(error) => CallOutcome::Unavailable(error.to_string()),
+            };
+            if attempt >= self.call_retries {
+                return Err(result);
+            }
+            tokio::time::sleep(self.retry_delay.saturating_mul(1 << attempt.min(16))).await;
+            attempt += 1;
+        }
     }
 }
 

@@ -51,6 +51,7 @@ mod exchange;
 mod framework;
 mod http;
 mod operator;
+mod query;
 mod run;
 mod transport;
 

@@ -9,7 +9,7 @@ use prost::Message as _;
 
 use super::codec::basic_auth;
 use super::endpoint::{Endpoint, EndpointError};
-use super::transport::{read_text, HttpRequest, Transport, TransportError};
+use super::transport::{read_text, Body, HttpRequest, Transport, TransportError};
 use super::{Encoding, HttpTransport};
 use crate::mesos::v1::master::{call, response, Call, Response};
 use crate::mesos::v1::TaskState;
@@ -186,10 +186,7 @@ impl OperatorClient {
     /// status (with the master's text), [`OperatorError::Malformed`] for a body that does not
     /// decode.
     pub async fn call(&mut self, c: &Call) -> Result<Response, OperatorError> {
-        let body = match self.encoding {
-            Encoding::Protobuf => Bytes::from(c.encode_to_vec()),
-            Encoding::Json => Bytes::from(json::encode_operator_call(c)),
-        };
+        let body = encode_call(self.encoding, c);
         let mut redirects = 0;
         loop {
             let request = HttpRequest {
@@ -213,18 +210,7 @@ impl OperatorClient {
                 let message = read_text(answer.body.as_mut(), ERROR_TEXT_LIMIT).await;
                 return Err(OperatorError::Status { status: answer.status, message });
             }
-            let mut bytes = Vec::new();
-            while let Some(chunk) = answer.body.chunk().await.map_err(OperatorError::Transport)? {
-                if bytes.len() + chunk.len() > MAX_RESPONSE {
-                    return Err(OperatorError::Malformed(format!("response larger than {MAX_RESPONSE} bytes")));
-                }
-                bytes.extend_from_slice(&chunk);
-            }
-            return match self.encoding {
-                Encoding::Protobuf => Response::decode(bytes.as_slice()).map_err(|e| e.to_string()),
-                Encoding::Json => json::decode_operator_response(&bytes).map_err(|e| e.to_string()),
-            }
-            .map_err(OperatorError::Malformed);
+            return read_response(self.encoding, answer.body.as_mut()).await;
         }
     }
 
@@ -258,17 +244,41 @@ impl OperatorClient {
     }
 }
 
+/// An operator `Call` in `encoding`.
+pub(crate) fn encode_call(encoding: Encoding, c: &Call) -> Bytes {
+    match encoding {
+        Encoding::Protobuf => Bytes::from(c.encode_to_vec()),
+        Encoding::Json => Bytes::from(json::encode_operator_call(c)),
+    }
+}
+
+/// Reads and decodes the body of a `200 OK` operator answer (at most [`MAX_RESPONSE`] bytes).
+pub(crate) async fn read_response(encoding: Encoding, body: &mut dyn Body) -> Result<Response, OperatorError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.chunk().await.map_err(OperatorError::Transport)? {
+        if bytes.len() + chunk.len() > MAX_RESPONSE {
+            return Err(OperatorError::Malformed(format!("response larger than {MAX_RESPONSE} bytes")));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    match encoding {
+        Encoding::Protobuf => Response::decode(bytes.as_slice()).map_err(|e| e.to_string()),
+        Encoding::Json => json::decode_operator_response(&bytes).map_err(|e| e.to_string()),
+    }
+    .map_err(OperatorError::Malformed)
+}
+
 /// `http://<host:port>/api/v1` for a master endpoint.
 fn operator_url(master: &Endpoint) -> String {
     format!("http://{}{OPERATOR_PATH}", master.authority())
 }
 
-fn typed(kind: call::Type) -> Call {
+pub(crate) fn typed(kind: call::Type) -> Call {
     Call { r#type: Some(kind as i32) }
 }
 
 /// The payload of a response of type `kind`.
-fn expect<T>(payload: Option<T>, got: Option<i32>, kind: response::Type) -> Result<T, OperatorError> {
+pub(crate) fn expect<T>(payload: Option<T>, got: Option<i32>, kind: response::Type) -> Result<T, OperatorError> {
     match payload {
         Some(payload) if got == Some(kind as i32) => Ok(payload),
         _ => {
@@ -279,7 +289,7 @@ fn expect<T>(payload: Option<T>, got: Option<i32>, kind: response::Type) -> Resu
 }
 
 /// Whether a task still holds resources: neither terminal nor unreachable.
-fn is_live(state: TaskState) -> bool {
+pub(crate) fn is_live(state: TaskState) -> bool {
     matches!(state, TaskState::TaskStaging | TaskState::TaskStarting | TaskState::TaskRunning | TaskState::TaskKilling)
 }
 

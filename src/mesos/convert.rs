@@ -23,7 +23,7 @@ use crate::resources::{PortRange, PortSet, Quantity, QuantityError, PORTS};
 
 mod operator;
 
-pub use operator::{agent_host, task_placement, TaskPlacement};
+pub use operator::{agent_host, agent_totals, task_placement, TaskPlacement};
 
 /// Why a proto message cannot become a model value. Every variant names the offer id (empty
 /// when the id itself is missing) and the offending field, e.g. `resources[2].scalar`. For the

@@ -89,7 +89,8 @@ impl Session {
         // Taking over a framework: its tasks and their agents are unknown until listed.
         let takeover = !self.subscribed_once && self.config.framework_id.is_some();
         self.subscribed_once = true;
-        self.lookup.subscribed(takeover);
+        let unknown_agents = self.has_unknown_agents();
+        self.lookup.subscribed(takeover, unknown_agents);
         self.updates.push_back(Update::Subscribed { framework_id });
         if self.teardown.is_some() {
             self.send_teardown();
@@ -153,6 +154,8 @@ impl Session {
                         // Adopted from an earlier scheduler: its group is in its launch's labels.
                         self.lookup.want_tasks = true;
                     }
+                    let agent = self.tasks.agent(&task).cloned();
+                    self.note_task_agent(agent.as_ref());
                     self.push_task(update);
                     self.query_if_needed(now);
                     self.request_pass(now);

@@ -90,6 +90,9 @@ pub(super) struct Lookup {
     /// The framework's tasks must be listed (taking over from an earlier scheduler, or a task
     /// of one was adopted).
     pub(super) want_tasks: bool,
+    /// Some task runs on an agent the session has no record of (set where that can happen, so
+    /// that no event has to scan every task).
+    want_agents: bool,
     /// Agents asked for that the master did not list: not asked again.
     not_listed: BTreeSet<AgentId>,
     retry_at: Option<Duration>,
@@ -100,8 +103,9 @@ pub(super) struct Lookup {
 
 impl Lookup {
     /// A new subscription: try again; list the tasks when taking over (`takeover`).
-    pub(super) fn subscribed(&mut self, takeover: bool) {
-        *self = Lookup { want_tasks: takeover, not_listed: std::mem::take(&mut self.not_listed), ..Lookup::default() };
+    pub(super) fn subscribed(&mut self, takeover: bool, unknown_agents: bool) {
+        let not_listed = std::mem::take(&mut self.not_listed);
+        *self = Lookup { want_tasks: takeover, want_agents: unknown_agents, not_listed, ..Lookup::default() };
     }
 
     /// When a failed read is due again.
@@ -127,6 +131,7 @@ impl Session {
                         self.push_task(update);
                     }
                 }
+                self.lookup.want_agents = !self.unknown_agents().is_empty();
             }
             Ok(QueryAnswer::Agents(agents)) if query == OperatorQuery::GetAgents => {
                 self.lookup.failures = 0;
@@ -135,6 +140,7 @@ impl Session {
                     self.agents.learn_agent(a.id, a.hostname, a.attributes, a.resources);
                 }
                 self.lookup.not_listed.extend(wanted.into_iter().filter(|a| !self.agents.knows(a)));
+                self.lookup.want_agents = false;
             }
             Ok(_) => self.give_up_lookup("the master answered another query than the one asked".to_owned()),
             Err(CallOutcome::NotSent) => {}
@@ -157,7 +163,20 @@ impl Session {
     /// Whether passes must wait for the operator API (a read is needed or in flight).
     pub(super) fn lookup_pending(&self) -> bool {
         let lookup = &self.lookup;
-        !lookup.given_up && (lookup.in_flight.is_some() || lookup.want_tasks || !self.unknown_agents().is_empty())
+        !lookup.given_up && (lookup.in_flight.is_some() || lookup.want_tasks || lookup.want_agents)
+    }
+
+    /// A task's agent became known to the session (launch, status update): if the session has no
+    /// record of that agent, it must be asked for.
+    pub(super) fn note_task_agent(&mut self, agent: Option<&AgentId>) {
+        if agent.is_some_and(|a| !self.agents.knows(a) && !self.lookup.not_listed.contains(a)) {
+            self.lookup.want_agents = true;
+        }
+    }
+
+    /// Whether some task runs on an agent the session has no record of.
+    pub(super) fn has_unknown_agents(&self) -> bool {
+        !self.unknown_agents().is_empty()
     }
 
     /// Sends the next read the session needs, unless one is in flight or waits for its retry.
@@ -171,7 +190,7 @@ impl Session {
         }
         let query = if lookup.want_tasks {
             OperatorQuery::GetTasks
-        } else if !self.unknown_agents().is_empty() {
+        } else if lookup.want_agents {
             OperatorQuery::GetAgents
         } else {
             return;

@@ -77,26 +77,39 @@ pub fn task_placement(task: &v1::Task) -> Result<TaskPlacement, ConvertError> {
     let rooted = |e: ConvertError| root(e, "task");
     cx.require("task_id", id).map_err(rooted)?;
     cx.require("agent_id", &task.agent_id.value).map_err(rooted)?;
-    let mut scalars: BTreeMap<Arc<str>, Quantity> = BTreeMap::new();
-    for (index, proto) in task.resources.iter().enumerate() {
-        if let Some(resource) = cx.resource(index, proto).map_err(rooted)? {
-            if let ResourceValue::Scalar(amount) = resource.value {
-                *scalars.entry(resource.name).or_default() += amount;
-            }
-        }
-    }
+    let resources = scalar_sums(&cx, &task.resources).map_err(rooted)?;
     let labels = task
         .labels
         .iter()
         .flat_map(|l| &l.labels)
         .map(|l| (l.key.clone(), l.value.clone().unwrap_or_default()))
         .collect();
-    Ok(TaskPlacement {
-        task_id: TaskId::new(id),
-        agent_id: AgentId::new(&task.agent_id.value),
-        labels,
-        resources: scalars.into_iter().filter(|(_, q)| !q.is_zero()).collect(),
-    })
+    Ok(TaskPlacement { task_id: TaskId::new(id), agent_id: AgentId::new(&task.agent_id.value), labels, resources })
+}
+
+/// An agent's total scalar resources as `GET_AGENTS` reports them (`total_resources`), by the
+/// rules of offers: summed over roles, sorted by name, zero amounts left out.
+///
+/// # Errors
+/// A resource without name or value, or a scalar amount that is NaN, negative or too large.
+pub fn agent_totals(
+    agent: &v1::master::response::get_agents::Agent,
+) -> Result<Vec<(Arc<str>, Quantity)>, ConvertError> {
+    let id = agent.agent_info.id.as_ref().map_or("", |id| id.value.as_str());
+    scalar_sums(&Context { offer: id }, &agent.total_resources).map_err(|e| root(e, "total_resources"))
+}
+
+/// Scalar amounts of `resources` summed per name, sorted by name, zero amounts left out.
+fn scalar_sums(cx: &Context<'_>, resources: &[v1::Resource]) -> Result<Vec<(Arc<str>, Quantity)>, ConvertError> {
+    let mut scalars: BTreeMap<Arc<str>, Quantity> = BTreeMap::new();
+    for (index, proto) in resources.iter().enumerate() {
+        if let Some(resource) = cx.resource(index, proto)? {
+            if let ResourceValue::Scalar(amount) = resource.value {
+                *scalars.entry(resource.name).or_default() += amount;
+            }
+        }
+    }
+    Ok(scalars.into_iter().filter(|(_, q)| !q.is_zero()).collect())
 }
 
 /// Prefixes the error's field with the message it belongs to (`agent_info`, `task`).
