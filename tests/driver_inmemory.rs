@@ -70,7 +70,29 @@ impl Request {
     }
 
     fn kind(&self) -> CallKind {
+        if self.is_operator() {
+            return CallKind::Other;
+        }
         CallKind::of(&self.call())
+    }
+
+    /// A read of the operator API (`/api/v1`) rather than a scheduler call.
+    fn is_operator(&self) -> bool {
+        self.http.url.ends_with("/api/v1")
+    }
+
+    /// The operator call of an operator API read.
+    fn operator_call(&self) -> offerpack::mesos::v1::master::Call {
+        offerpack::mesos::v1::master::Call::decode(self.http.body.as_ref()).expect("protobuf operator call")
+    }
+
+    /// 202 for a scheduler call; 501 for an operator read (a master without that API).
+    fn answer_other(self) {
+        if self.is_operator() {
+            self.respond(501, "Not Implemented");
+        } else {
+            self.respond(202, "");
+        }
     }
 
     fn respond(self, status: u16, text: &str) {
@@ -136,14 +158,14 @@ impl Master {
         next.expect("the driver went quiet").expect("the driver stopped")
     }
 
-    /// The next SUBSCRIBE, answering other calls with 202.
+    /// The next SUBSCRIBE, answering other calls with 202 (operator reads with 501).
     async fn subscribe(&mut self) -> Request {
         loop {
             let request = self.next().await;
             if request.kind() == CallKind::Subscribe {
                 return request;
             }
-            request.respond(202, "");
+            request.answer_other();
         }
     }
 
@@ -154,7 +176,7 @@ impl Master {
             match request.kind() {
                 k if k == kind => return request,
                 CallKind::Subscribe => panic!("unexpected SUBSCRIBE while waiting for {kind:?}"),
-                _ => request.respond(202, ""),
+                _ => request.answer_other(),
             }
         }
     }
@@ -398,7 +420,7 @@ async fn driver_acks_every_copy_with_uuid_and_none_without() {
             CallKind::Subscribe => break,
             kind => assert_ne!(kind, CallKind::Acknowledge, "an update without uuid was acked"),
         }
-        request.respond(202, "");
+        request.answer_other();
     }
 }
 
@@ -464,4 +486,73 @@ async fn driver_speaks_json_when_asked() {
         states.push(task_state(&mut updates, "t-1").await);
     }
     assert_eq!(states, [TaskState::Pending, TaskState::Launched, TaskState::Running]);
+}
+
+impl Request {
+    /// Answers 200 with a protobuf operator `Response`.
+    fn respond_operator(self, answer: &offerpack::mesos::v1::master::Response) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let _ = tx.send(Ok(Bytes::from(answer.encode_to_vec())));
+        let body = Box::new(ChannelBody(rx));
+        let _ = self.reply.send(Ok(HttpResponse { status: 200, location: None, stream_id: None, body }));
+    }
+}
+
+/// A scheduler taking a framework over reads the operator API (beside the scheduler path)
+/// before it places anything: GET_TASKS for the tasks it inherits, then GET_AGENTS for the
+/// agents they run on; then passes go on.
+#[tokio::test(start_paused = true)]
+async fn driver_taking_over_reads_tasks_and_agents_before_placing() {
+    use offerpack::mesos::v1::master::{call, response, Response};
+    let mut config = config();
+    config.session.framework_id = Some("fw-1".into());
+    let (mut master, handle, mut updates) = start(config);
+    let (_, stream) = master.open("s-1").await;
+    let tasks = master.next().await;
+    assert_eq!(tasks.http.url, "http://m1:5050/api/v1");
+    assert_eq!(tasks.operator_call().r#type, Some(call::Type::GetTasks as i32));
+    let inherited = v1::Task {
+        name: "old".into(),
+        task_id: v1::TaskId { value: "t-old".into() },
+        framework_id: v1::FrameworkId { value: "fw-1".into() },
+        agent_id: v1::AgentId { value: "a-9".into() },
+        state: P::TaskRunning as i32,
+        labels: Some(v1::Labels {
+            labels: vec![v1::Label { key: offerpack::session::GROUP_LABEL.into(), value: Some("sleepers".into()) }],
+        }),
+        ..Default::default()
+    };
+    tasks.respond_operator(&Response {
+        r#type: Some(response::Type::GetTasks as i32),
+        get_tasks: Some(response::GetTasks { tasks: vec![inherited], ..Default::default() }),
+        ..Default::default()
+    });
+    let agents = master.next().await;
+    assert_eq!(agents.operator_call().r#type, Some(call::Type::GetAgents as i32));
+    // Offers meanwhile are held, not placed on.
+    handle.submit(task("t-new")).await.unwrap();
+    stream.send(&offer_event("o-1", "a-1"));
+    let agent = response::get_agents::Agent {
+        agent_info: v1::AgentInfo {
+            hostname: "h9".into(),
+            id: Some(v1::AgentId { value: "a-9".into() }),
+            ..Default::default()
+        },
+        active: true,
+        ..Default::default()
+    };
+    agents.respond_operator(&Response {
+        r#type: Some(response::Type::GetAgents as i32),
+        get_agents: Some(response::GetAgents { agents: vec![agent], ..Default::default() }),
+        ..Default::default()
+    });
+    let accept = master.call(CallKind::Accept).await;
+    assert_eq!(launched(&accept.call()), ["t-new"]);
+    let adopted = loop {
+        match updates.recv().await.expect("updates") {
+            Update::Task(u) if u.task_id.as_str() == "t-old" => break u,
+            _ => {}
+        }
+    };
+    assert_eq!((adopted.state, adopted.known), (TaskState::Running, false));
 }

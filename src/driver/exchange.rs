@@ -8,7 +8,6 @@ use bytes::Bytes;
 
 use super::endpoint::Endpoint;
 use super::operator::{encode_call, read_response};
-use super::query::{query_answer, query_call};
 use super::transport::{read_text, Body, HttpRequest, HttpResponse, Transport, TransportError};
 use super::Encoding;
 use crate::session::{CallOutcome, OperatorQuery, QueryAnswer};
@@ -147,7 +146,7 @@ impl Exchange {
         endpoint: Endpoint,
         query: OperatorQuery,
     ) -> Result<QueryAnswer, CallOutcome> {
-        let body = encode_call(self.encoding, &query_call(query));
+        let body = encode_call(self.encoding, &query.call());
         let endpoint = endpoint.operator();
         let mut attempt = 0;
         loop {
@@ -155,8 +154,8 @@ impl Exchange {
             let result = match answer {
                 Ok(mut response) if response.status == 200 => {
                     let decoded = read_response(self.encoding, response.body.as_mut()).await;
-                    let answer = decoded.and_then(|r| query_answer(query, r));
-                    return answer.map_err(|e| CallOutcome::Rejected { status: 200, message: e.to_string() });
+                    let answer = decoded.map_err(|e| e.to_string()).and_then(|r| QueryAnswer::from_response(query, &r));
+                    return answer.map_err(|message| CallOutcome::Rejected { status: 200, message });
                 }
                 Ok(mut response) => {
                     let text = read_text(response.body.as_mut(), ERROR_TEXT_LIMIT).await;

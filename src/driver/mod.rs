@@ -51,7 +51,6 @@ mod exchange;
 mod framework;
 mod http;
 mod operator;
-mod query;
 mod run;
 mod transport;
 

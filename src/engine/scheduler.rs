@@ -116,6 +116,9 @@ impl Scheduler {
         if self.running.contains_key(&task.id) {
             return Err(PlanError::DuplicateTask(task.id));
         }
+        if task.claims_agent {
+            self.claims.insert(task.agent_id.clone(), task.group.clone());
+        }
         if let Some(state) = &mut self.state {
             state.add_running(std::slice::from_ref(&task));
             if let Some(&agent) = state.agent_index.get(&task.agent_id) {
@@ -236,6 +239,7 @@ impl Scheduler {
                     agent_id: launch.agent_id.clone(),
                     resources: held,
                     host: Some((launch.hostname.clone(), attributes.unwrap_or_default())),
+                    claims_agent: self.claims.get(&launch.agent_id) == Some(&launch.group),
                 };
                 started.push(task);
             }

@@ -487,6 +487,9 @@ impl PassState {
                     }
                 }
                 self.count_on_agent(agent, group);
+                if task.claims_agent {
+                    self.agents[agent as usize].owner = group;
+                }
             } else if let Some((hostname, attrs)) = &task.host {
                 let values = self.ghost_values(hostname, attrs);
                 self.count_values(group, &values);

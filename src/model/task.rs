@@ -181,13 +181,18 @@ pub struct RunningTask {
     pub agent_id: AgentId,
     /// Scalar resources it holds; they count towards the agent's size in fitness scores.
     pub resources: Vec<(Arc<str>, Quantity)>,
-    /// Hostname and attributes, used when the agent has no offer in the pool.
+    /// Hostname and attributes, used when the agent has no offer in the pool. Without them
+    /// (and without an offer) the task counts against every attribute value of its group.
     pub host: Option<(Arc<str>, Attributes)>,
+    /// Whether the task claims its agent for its group (it was placed with a constraint such
+    /// as `EXCLUSIVE`): no task of another group may join it there.
+    pub claims_agent: bool,
 }
 
 impl RunningTask {
     /// A running task with no resource figures and no host details.
     pub fn new(id: impl Into<TaskId>, group: impl Into<GroupId>, agent: impl Into<AgentId>) -> Self {
-        RunningTask { id: id.into(), group: group.into(), agent_id: agent.into(), resources: Vec::new(), host: None }
+        let (id, group, agent_id) = (id.into(), group.into(), agent.into());
+        RunningTask { id, group, agent_id, resources: Vec::new(), host: None, claims_agent: false }
     }
 }

@@ -1,6 +1,6 @@
 //! Constructors for the scheduler `Call`s the session sends.
 
-use super::operator::GROUP_LABEL;
+use super::operator::{CLAIM_LABEL, GROUP_LABEL};
 use super::request::{container_info, Run, TaskRequest};
 use super::SessionConfig;
 use crate::mesos::v1::{self, scheduler::call, scheduler::Call};
@@ -155,6 +155,14 @@ pub(crate) fn task_info(
                     key: GROUP_LABEL.to_owned(),
                     value: Some(request.spec.group.as_str().to_owned()),
                 }))
+                .chain(
+                    request
+                        .spec
+                        .hard
+                        .iter()
+                        .any(|c| c.claims_agent())
+                        .then(|| v1::Label { key: CLAIM_LABEL.to_owned(), value: Some("true".to_owned()) }),
+                )
                 .collect(),
         }),
         ..Default::default()

@@ -113,7 +113,7 @@ use std::fmt;
 pub use agents::KnownAgent;
 pub use config::{Backoff, SessionConfig, SessionConfigError, DEFAULT_FAILOVER_TIMEOUT, DEFAULT_HEARTBEAT};
 pub use machine::Session;
-pub use operator::{AgentReport, OperatorQuery, QueryAnswer, TaskReport, GROUP_LABEL, MAX_QUERY_ATTEMPTS};
+pub use operator::{AgentReport, OperatorQuery, QueryAnswer, TaskReport, CLAIM_LABEL, GROUP_LABEL, MAX_QUERY_ATTEMPTS};
 pub use report::{summarize_unplaced, UnplacedSummary};
 pub use request::{CommandSpec, ExecutorSpec, Run, TaskRequest, UriSpec};
 pub use update::{PassReport, StopReason, TaskState, TaskUpdate, Update, UpdateSource, Warning};

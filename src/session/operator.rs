@@ -22,12 +22,18 @@ use std::time::Duration;
 use super::machine::Session;
 use super::update::{Update, Warning};
 use super::{Action, CallId, CallOutcome, TaskState};
+use crate::mesos::v1::{self, master};
+use crate::mesos::{agent_host, agent_totals, task_placement, ConvertError};
 use crate::model::{AgentId, Attributes, GroupId, TaskId};
 use crate::resources::Quantity;
 
 /// The label every launch carries with the task's group, so that a later scheduler of the same
 /// framework can tell the group of a task it adopts.
 pub const GROUP_LABEL: &str = "offerpack.group";
+
+/// The label a launch carries, `"true"`, when the task claims its agent for its group (an
+/// `EXCLUSIVE` constraint), so that a later scheduler keeps other groups off that agent.
+pub const CLAIM_LABEL: &str = "offerpack.claims_agent";
 
 /// Reads of the operator API given up after this many failures that might have passed.
 pub const MAX_QUERY_ATTEMPTS: u32 = 5;
@@ -40,6 +46,17 @@ pub enum OperatorQuery {
     GetAgents,
     /// `GET_TASKS`: every task the master knows, with agent, state, labels and resources.
     GetTasks,
+}
+
+impl OperatorQuery {
+    /// The operator API call that answers this query.
+    pub fn call(self) -> master::Call {
+        let kind = match self {
+            OperatorQuery::GetAgents => master::call::Type::GetAgents,
+            OperatorQuery::GetTasks => master::call::Type::GetTasks,
+        };
+        master::Call { r#type: Some(kind as i32) }
+    }
 }
 
 /// One agent as `GET_AGENTS` describes it.
@@ -68,6 +85,8 @@ pub struct TaskReport {
     pub state: Option<TaskState>,
     /// The group from its [`GROUP_LABEL`] label.
     pub group: Option<GroupId>,
+    /// Whether it claims its agent ([`CLAIM_LABEL`]).
+    pub claims_agent: bool,
     /// Its scalar resources.
     pub resources: Vec<(Arc<str>, Quantity)>,
 }
@@ -80,6 +99,56 @@ pub enum QueryAnswer {
     Agents(Vec<AgentReport>),
     /// The tasks (`GET_TASKS`).
     Tasks(Vec<TaskReport>),
+}
+
+impl QueryAnswer {
+    /// What the master's `response` to `query` says, in the session's terms: every agent, or
+    /// the tasks that still hold resources (staging, starting, running or killing).
+    ///
+    /// # Errors
+    /// A response of another type, or an agent or task that does not convert (see
+    /// [`agent_host`], [`task_placement`]).
+    pub fn from_response(query: OperatorQuery, response: &master::Response) -> Result<QueryAnswer, String> {
+        use master::response::Type;
+        let wrong = || format!("expected the answer to {query:?}, got response type {:?}", response.r#type);
+        match query {
+            OperatorQuery::GetAgents => {
+                let agents = response.get_agents.as_ref().filter(|_| response.r#type == Some(Type::GetAgents as i32));
+                let report = |agent: &master::response::get_agents::Agent| {
+                    let (id, hostname, attributes) = agent_host(&agent.agent_info)?;
+                    Ok(AgentReport { id, hostname, attributes, resources: agent_totals(agent)? })
+                };
+                let agents = agents.ok_or_else(wrong)?.agents.iter().map(report);
+                agents.collect::<Result<_, ConvertError>>().map(QueryAnswer::Agents).map_err(|e| e.to_string())
+            }
+            OperatorQuery::GetTasks => {
+                let tasks = response.get_tasks.as_ref().filter(|_| response.r#type == Some(Type::GetTasks as i32));
+                let live = |t: &&v1::Task| TaskState::from_proto(t.state).is_some_and(holds_resources);
+                let tasks = tasks.ok_or_else(wrong)?.tasks.iter().filter(live).map(task_report);
+                tasks.collect::<Result<_, ConvertError>>().map(QueryAnswer::Tasks).map_err(|e| e.to_string())
+            }
+        }
+    }
+}
+
+/// A task of `GET_TASKS` as the session needs it: group and claim from its launch's labels.
+fn task_report(task: &v1::Task) -> Result<TaskReport, ConvertError> {
+    let placement = task_placement(task)?;
+    let label = |key: &str| placement.labels.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    Ok(TaskReport {
+        group: label(GROUP_LABEL).map(GroupId::new),
+        claims_agent: label(CLAIM_LABEL) == Some("true"),
+        id: placement.task_id,
+        framework_id: task.framework_id.value.clone(),
+        agent_id: Some(placement.agent_id),
+        state: TaskState::from_proto(task.state),
+        resources: placement.resources,
+    })
+}
+
+/// Whether a task in `state` holds resources on its agent.
+fn holds_resources(state: TaskState) -> bool {
+    matches!(state, TaskState::Staging | TaskState::Starting | TaskState::Running | TaskState::Killing)
 }
 
 /// Where the session's reads of the operator API stand.

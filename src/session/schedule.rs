@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::calls;
 use super::carve::Carver;
 use super::machine::Session;
+use super::tasks::Phase;
 use super::update::{PassReport, Update, Warning};
 use crate::model::{AgentId, OfferId};
 use crate::plan::Accept;
@@ -42,6 +43,9 @@ impl Session {
                         report.offers_declined += offers;
                     }
                 }
+                let sent = |l: &&crate::plan::Launch| matches!(self.tasks.phase(&l.task_id), Some(Phase::Launching(_)));
+                report.launched =
+                    plan.launches.iter().filter(sent).map(|l| (l.task_id.clone(), l.agent_id.clone())).collect();
                 let declined: Vec<&OfferId> = plan.declined.iter().chain(&plan.expired).collect();
                 if !declined.is_empty() {
                     report.offers_declined += declined.len() as u32;

@@ -40,6 +40,8 @@ struct Tracked {
     group: Option<GroupId>,
     /// Scalar resources it holds (the request's, or the operator API's for an adopted task).
     resources: Vec<(Arc<str>, Quantity)>,
+    /// Whether it claims its agent for its group.
+    claims_agent: bool,
     phase: Phase,
     state: TaskState,
     agent: Option<AgentId>,
@@ -83,6 +85,7 @@ impl Tasks {
             // already running; its spec now says its group and resources.
             t.group = Some(request.spec.group.clone());
             t.resources = request.spec.resources.clone();
+            t.claims_agent = claims(&request);
             t.request = Some(Arc::new(request));
             let message = "submitted while running: adopted from an earlier scheduler";
             return Ok(TaskUpdate::session(id, t.state, t.agent.clone(), message));
@@ -93,6 +96,7 @@ impl Tasks {
         let tracked = Tracked {
             group: Some(request.spec.group.clone()),
             resources: request.spec.resources.clone(),
+            claims_agent: claims(&request),
             request: Some(Arc::new(request)),
             phase: Phase::Pending,
             state: TaskState::Pending,
@@ -154,6 +158,7 @@ impl Tasks {
             let mut task = RunningTask::new(id.clone(), t.group.clone()?, agent);
             task.resources = t.resources.clone();
             task.host = book.host(&task.agent_id);
+            task.claims_agent = t.claims_agent;
             Some(task)
         };
         self.live.iter().filter(|(_, t)| t.phase != Phase::Pending).filter_map(running).collect()
@@ -176,6 +181,7 @@ impl Tasks {
         if let Some(t) = self.live.get_mut(&report.id) {
             if t.request.is_none() {
                 t.group = t.group.take().or(report.group);
+                t.claims_agent |= report.claims_agent;
                 if t.resources.is_empty() {
                     t.resources = report.resources;
                 }
@@ -193,6 +199,7 @@ impl Tasks {
             request: None,
             group: report.group,
             resources: report.resources,
+            claims_agent: report.claims_agent,
             phase: Phase::Active,
             state,
             agent: report.agent_id.clone(),
@@ -362,6 +369,7 @@ impl Tasks {
                 request: None,
                 group: None,
                 resources: Vec::new(),
+                claims_agent: false,
                 phase: Phase::Active,
                 state,
                 agent: update.agent_id.clone(),
@@ -373,6 +381,11 @@ impl Tasks {
         }
         Some(update)
     }
+}
+
+/// Whether a request's task claims its agent for its group.
+fn claims(request: &TaskRequest) -> bool {
+    request.spec.hard.iter().any(|c| c.claims_agent())
 }
 
 /// `TASK_LOST`, `TASK_DROPPED` or `TASK_UNKNOWN` from the master about a task it does not have.

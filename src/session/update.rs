@@ -245,6 +245,10 @@ pub struct PassReport {
     /// The tasks the pass left pending and why, one entry per group and list of reasons (see
     /// [`summarize_unplaced`](super::summarize_unplaced)); empty when every task was placed.
     pub unplaced: Vec<super::UnplacedSummary>,
+    /// The tasks this pass put into ACCEPTs, with their agents, in the order the engine placed
+    /// them (ACCEPTs go one per agent, so their order differs): the order in which constraints
+    /// that loosen as tasks are placed (`GROUP_BY`, `BALANCE`) admitted each.
+    pub launched: Vec<(TaskId, AgentId)>,
 }
 
 /// One thing the session reports to its user, taken with [`Session::poll_update`](super::Session::poll_update).
