@@ -37,4 +37,5 @@ fn cross_pass_zone_unique_on_full_agents_launches_one_per_zone() {
     let mut world = World::new(&scenario);
     world.play(&scenario).unwrap_or_else(|f| panic!("{f}\n{}", world.trace_tail()));
     assert_eq!(world.master_live_tasks(), 3);
+    assert_eq!(world.launches(), 3, "no task was launched and lost on the way");
 }

@@ -93,11 +93,6 @@ impl Scenario {
         steps.extend((0..10).map(|_| Step::Advance { ms: 3_000 }));
         Scenario { agents, groups, steps, offer_timeout_ms: None, schedule_delay_ms: 10, seed: 7 }
     }
-
-    /// Number of tasks submitted in all.
-    pub fn arrivals(&self) -> usize {
-        self.steps.iter().map(|s| if let Step::Arrive { count, .. } = s { *count } else { 0 }).sum()
-    }
 }
 
 /// Random scenarios (see the module docs of `tests/cross_pass.rs`).
@@ -506,7 +501,7 @@ impl World {
 fn session_outcome(outcome: MasterOutcome) -> CallOutcome {
     match outcome {
         MasterOutcome::Rejected { status: 403, .. } => CallOutcome::NotSubscribed,
-        MasterOutcome::Rejected { status, message } if status == 503 => CallOutcome::Unavailable(message),
+        MasterOutcome::Rejected { status: 503, message } => CallOutcome::Unavailable(message),
         MasterOutcome::Rejected { status, message } => CallOutcome::Rejected { status, message },
         _ => CallOutcome::Accepted,
     }
