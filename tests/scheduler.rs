@@ -272,6 +272,7 @@ impl<'c> Run<'c> {
             let mut running = RunningTask::new(task.id.clone(), task.group.clone(), agent.id.clone());
             running.resources = held;
             running.host = Some((agent.hostname.clone(), agent.attrs.clone()));
+            running.claims_agent = task.hard.iter().any(|c| c.claims_agent());
             self.running.insert(task.id.clone(), running);
             if task.hard.iter().any(|c| c.claims_agent()) {
                 self.claims.insert(agent.id.clone(), task.group.clone());

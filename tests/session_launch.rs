@@ -84,7 +84,8 @@ fn session_sends_task_labels() {
     let task = &accepts[0].accept.as_ref().unwrap().operations[0].launch.as_ref().unwrap().task_infos[0];
     let labels: Vec<(&str, Option<&str>)> =
         task.labels.as_ref().unwrap().labels.iter().map(|l| (l.key.as_str(), l.value.as_deref())).collect();
-    assert_eq!(labels, [("team", Some("search")), ("tier", Some("1"))]);
+    // The user's labels in order, then the group, which a scheduler taking over reads back.
+    assert_eq!(labels, [("team", Some("search")), ("tier", Some("1")), ("offerpack.group", Some("web"))]);
 }
 
 #[test]

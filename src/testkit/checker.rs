@@ -302,7 +302,13 @@ struct End<'w> {
 fn check_rules<'w>(workload: &'w Workload, plan: &'w Plan, agents: &Agents<'w>) -> Result<End<'w>, Violation> {
     let mut tally = Tally::with_running(workload, agents);
     let pending = pending(workload);
-    let mut owner: HashMap<&AgentId, &GroupId> = HashMap::new();
+    // Running tasks' claims on agents in the pool hold from the start.
+    let mut owner: HashMap<&AgentId, &GroupId> = workload
+        .running
+        .iter()
+        .filter(|t| t.claims_agent && agents.get(&t.agent_id).is_some())
+        .map(|t| (&t.agent_id, &t.group))
+        .collect();
     for launch in &plan.launches {
         let task = pending[&launch.task_id];
         let offers = agents.get(&launch.agent_id).unwrap_or_default();
