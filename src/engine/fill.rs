@@ -14,14 +14,13 @@
 //! whatever their group, and shapes that ask the same of the packed resources form one *kind*,
 //! scored once: the kind with the best score that has a shape fitting every resource wins, and
 //! its first such shape is placed. An agent identical to one filled before (same free and total
-//! resources) repeats that fill, kind by kind, for as long as each kind still has a shape that
-//! fits. Kinds only ever run out, so each repeated choice is still the best kind left — up to the
-//! resources the fitness does not pack (disk, ports), which are checked, not scored: there the
-//! repeat can differ from a fresh fill, never in soundness.
+//! resources) repeats that fill before filling on from what it has left (see [`fill_agents`]).
+//! Each agent is filled until no waiting task fits it, so no task is left waiting while a filled
+//! agent has room for it.
 //!
 //! Only tasks without hard or soft constraints, exclusive claims or specific ports, accepting
-//! every role, take part; the per-task selector places the others first. Agents held exclusively
-//! by a group are left to the per-task selector.
+//! every role, take part; the per-task selector places the others first. An agent a group holds
+//! exclusively is filled with that group's tasks alone, before the unclaimed agents.
 
 use rustc_hash::FxHashMap;
 
@@ -101,7 +100,11 @@ struct Filler<'a> {
 }
 
 /// Places the tasks at `tasks` (positions in `pending`, all of eligible classes, in pass order)
-/// by filling agents; launches and touched agents are appended. Returns the tasks left unplaced.
+/// by filling agents; launches and touched agents are appended. Returns the tasks left unplaced,
+/// in pass order.
+///
+/// Agents a group holds exclusively go first, each filled with that group's tasks alone (only
+/// they may use it); then the unclaimed agents, with every task still waiting.
 pub(crate) fn fill(
     state: &mut PassState,
     input: &FillInput<'_>,
@@ -109,39 +112,17 @@ pub(crate) fn fill(
     launches: &mut Launches,
     log: &mut Vec<u32>,
 ) -> Vec<usize> {
-    let mut filler = Filler::new(input, tasks);
-    let mut patterns: FxHashMap<Vec<i64>, Vec<u32>> = FxHashMap::default();
-    let mut signature: Vec<i64> = Vec::new();
-    let mut picks: Vec<u32> = Vec::new();
-    for agent in fill_order(state, input.packs) {
-        if filler.live.is_empty() {
-            break;
-        }
-        filler.load(state, agent);
-        filler.signature(state, agent, &mut signature);
-        picks.clear();
-        let mut replayed = true;
-        if let Some(pattern) = patterns.get(signature.as_slice()) {
-            for &k in pattern {
-                let Some(s) = filler.fitting_shape(k) else {
-                    replayed = false;
-                    break;
-                };
-                filler.place(state, agent, s, launches, log);
-                picks.push(k);
-            }
-        } else {
-            replayed = false;
-        }
-        if !replayed {
-            while let Some((k, s)) = filler.best_kind() {
-                filler.place(state, agent, s, launches, log);
-                picks.push(k);
-            }
-            patterns.insert(signature.clone(), picks.clone());
-        }
-    }
-    let mut left: Vec<usize> = filler.shapes.iter().flat_map(|s| s.tasks[s.next..].iter().copied()).collect();
+    let (open, claimed) = fill_order(state, input, tasks);
+    let rest;
+    let waiting = if claimed.is_empty() {
+        tasks
+    } else {
+        rest = fill_claimed(state, input, tasks, &claimed, launches, log);
+        &rest
+    };
+    let mut filler = Filler::new(input, waiting);
+    fill_agents(&mut filler, state, &open, launches, log);
+    let mut left = filler.waiting();
     if left.len() > 1 {
         let rank: FxHashMap<usize, usize> = tasks.iter().enumerate().map(|(i, &t)| (t, i)).collect();
         left.sort_by_key(|t| rank.get(t).copied().unwrap_or(usize::MAX));
@@ -149,9 +130,98 @@ pub(crate) fn fill(
     left
 }
 
-/// Agents in the order they are filled: fullest first (mean use of the packed resources), then
-/// smaller, then by index; agents held exclusively by a group are left out.
-fn fill_order(state: &PassState, packs: &[Dim]) -> Vec<u32> {
+/// Fills each agent in `claimed` — (owner, agent), by owner, then in fill order — with its
+/// owner's tasks; returns the tasks still waiting, in pass order.
+fn fill_claimed(
+    state: &mut PassState,
+    input: &FillInput<'_>,
+    tasks: &[usize],
+    claimed: &[(u32, u32)],
+    launches: &mut Launches,
+    log: &mut Vec<u32>,
+) -> Vec<usize> {
+    let group_of = |t: usize| input.classes[input.class_of[t] as usize].group;
+    let owns = |g: u32| claimed.binary_search_by_key(&g, |&(owner, _)| owner).is_ok();
+    // The owners' tasks, by owner and then in pass order (the sort is stable).
+    let mut owned: Vec<(u32, usize)> = tasks.iter().map(|&t| (group_of(t), t)).filter(|&(g, _)| owns(g)).collect();
+    owned.sort_by_key(|&(g, _)| g);
+    let mut placed = vec![false; input.pending.len()];
+    let (mut agents, mut mine): (Vec<u32>, Vec<usize>) = (Vec::new(), Vec::new());
+    let mut owned = owned.as_slice();
+    for run in claimed.chunk_by(|x, y| x.0 == y.0) {
+        let owner = run[0].0;
+        let n = owned.iter().take_while(|&&(g, _)| g == owner).count();
+        mine.clear();
+        mine.extend(owned[..n].iter().map(|&(_, t)| t));
+        owned = &owned[n..];
+        agents.clear();
+        agents.extend(run.iter().map(|&(_, agent)| agent));
+        let mut filler = Filler::new(input, &mine);
+        fill_agents(&mut filler, state, &agents, launches, log);
+        for shape in &filler.shapes {
+            for &t in &shape.tasks[..shape.next] {
+                placed[t] = true;
+            }
+        }
+    }
+    tasks.iter().copied().filter(|&t| !placed[t]).collect()
+}
+
+/// Fills `agents` in order from `filler`'s waiting tasks, until no task waits.
+///
+/// An agent identical to one filled before (same free and total resources) first repeats that
+/// fill, kind by kind, for as long as each kind still has a shape that fits; then, as any agent,
+/// it takes the best kind that fits what it has left until none does. Kinds only ever run out,
+/// so each repeated choice is still the best kind left — up to the resources the fitness does not
+/// pack (disk, ports), which are checked, not scored: there the repeat can differ from a fresh
+/// fill and leave room a fresh fill would not have left, which the fill that follows it takes.
+fn fill_agents(
+    filler: &mut Filler<'_>,
+    state: &mut PassState,
+    agents: &[u32],
+    launches: &mut Launches,
+    log: &mut Vec<u32>,
+) {
+    let mut patterns: FxHashMap<Vec<i64>, Vec<u32>> = FxHashMap::default();
+    let mut signature: Vec<i64> = Vec::new();
+    let mut picks: Vec<u32> = Vec::new();
+    for &agent in agents {
+        if filler.live.is_empty() {
+            break;
+        }
+        filler.load(state, agent);
+        filler.signature(state, agent, &mut signature);
+        picks.clear();
+        // Whether this fill is the remembered one for its signature, placed again unchanged.
+        let mut repeated = false;
+        if let Some(pattern) = patterns.get(signature.as_slice()) {
+            repeated = true;
+            for &k in pattern {
+                let Some(s) = filler.fitting_shape(k) else {
+                    repeated = false;
+                    break;
+                };
+                filler.place(state, agent, s, launches, log);
+                picks.push(k);
+            }
+        }
+        while let Some((k, s)) = filler.best_kind() {
+            repeated = false;
+            filler.place(state, agent, s, launches, log);
+            picks.push(k);
+        }
+        if !repeated {
+            patterns.insert(signature.clone(), picks.clone());
+        }
+    }
+}
+
+/// The agents to fill, in the order they are filled: fullest first (mean use of the packed
+/// resources), then smaller, then by index. Returns the unclaimed agents, and as (owner, agent)
+/// the agents held exclusively by a group some of `tasks` belong to, by owner and then in that
+/// order; agents held by other groups are left out.
+fn fill_order(state: &PassState, input: &FillInput<'_>, tasks: &[usize]) -> (Vec<u32>, Vec<(u32, u32)>) {
+    let packs = input.packs;
     let nd = state.n_dims();
     let use_of = |agent: u32| -> f64 {
         let mut sum = 0.0;
@@ -164,14 +234,36 @@ fn fill_order(state: &PassState, packs: &[Dim]) -> Vec<u32> {
         sum
     };
     let mut keyed: Vec<(f64, i64, u32)> = (0..state.agents.len() as u32)
-        .filter(|&a| state.agents[a as usize].owner == NONE)
         .map(|a| {
             let size: i64 = packs.iter().map(|d| state.total[a as usize * nd + d.0 as usize]).sum();
             (use_of(a), size, a)
         })
         .collect();
     keyed.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
-    keyed.into_iter().map(|(_, _, a)| a).collect()
+    let owner = |a: u32| state.agents[a as usize].owner;
+    let open: Vec<u32> = keyed.iter().map(|&(_, _, a)| a).filter(|&a| owner(a) == NONE).collect();
+    if open.len() == keyed.len() {
+        return (open, Vec::new());
+    }
+    let mut groups: Vec<u32> = Vec::new();
+    let mut previous = u32::MAX;
+    for &t in tasks {
+        let c = input.class_of[t];
+        if c != previous {
+            groups.push(input.classes[c as usize].group);
+            previous = c;
+        }
+    }
+    groups.sort_unstable();
+    groups.dedup();
+    let mut claimed: Vec<(u32, u32)> = keyed
+        .iter()
+        .map(|&(_, _, a)| (owner(a), a))
+        .filter(|&(g, _)| g != NONE && groups.binary_search(&g).is_ok())
+        .collect();
+    // Stable: each owner's agents stay in fill order.
+    claimed.sort_by_key(|&(g, _)| g);
+    (open, claimed)
 }
 
 impl<'a> Filler<'a> {
@@ -247,6 +339,11 @@ impl<'a> Filler<'a> {
             demand,
             packed,
         }
+    }
+
+    /// The tasks still waiting, shape by shape.
+    fn waiting(&self) -> Vec<usize> {
+        self.shapes.iter().flat_map(|s| s.tasks[s.next..].iter().copied()).collect()
     }
 
     /// Reads `agent`'s free resources and size.
@@ -345,5 +442,66 @@ impl<'a> Filler<'a> {
         if exhausted {
             self.live.retain(|&x| x != k);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crate::plugins::constraints::Exclusive;
+    use crate::plugins::HardConstraint;
+    use crate::{Engine, EngineConfig, Offer, OfferPool, Plan, Strategy, TaskSpec};
+
+    const NOW: Duration = Duration::from_secs(10);
+
+    fn pool(cpus: &[f64]) -> OfferPool {
+        let mut pool = OfferPool::new(Duration::from_secs(60));
+        for (i, &c) in cpus.iter().enumerate() {
+            let offer = Offer::new(format!("o{i}").as_str(), format!("a{i}").as_str(), &format!("h{i}"));
+            pool.add(offer.with_scalar("cpus", c).unwrap().with_scalar("mem", 1024.0 * c).unwrap(), NOW).unwrap();
+        }
+        pool
+    }
+
+    fn task(id: &str, group: &str, hard: Option<Arc<dyn HardConstraint>>) -> TaskSpec {
+        let builder = TaskSpec::builder(id, group).scalar("cpus", 1.0).scalar("mem", 1024.0);
+        match hard {
+            Some(c) => builder.hard(c).build().unwrap(),
+            None => builder.build().unwrap(),
+        }
+    }
+
+    fn agent_of<'a>(plan: &'a Plan, task: &str) -> &'a str {
+        plan.launches.iter().find(|l| l.task_id.as_str() == task).map_or("", |l| l.agent_id.as_str())
+    }
+
+    #[test]
+    fn fill_claimed_agents_take_their_owners_tasks_first_and_no_others() {
+        let exclusive: Arc<dyn HardConstraint> = Arc::new(Exclusive::new());
+        let mut tasks = vec![task("x", "g1", Some(exclusive.clone())), task("y", "g2", Some(exclusive))];
+        for group in ["g1", "g2", "g3"] {
+            tasks.extend((0..3).map(|i| task(&format!("{group}-{i}"), group, None)));
+        }
+        let mut plans = [Strategy::Indexed, Strategy::Scan].map(|strategy| {
+            let engine = Engine::new(EngineConfig { strategy, ..EngineConfig::default() }).unwrap();
+            engine.plan(&pool(&[4.0, 4.0, 8.0]), &tasks, &[], NOW).unwrap()
+        });
+        let plan = &plans[0];
+        assert_eq!(plan.launches.len(), tasks.len(), "{plan:#?}");
+        let (x, y) = (agent_of(plan, "x"), agent_of(plan, "y"));
+        assert_ne!(x, y);
+        for launch in &plan.launches {
+            let on = launch.agent_id.as_str();
+            let expected = match launch.group.as_str() {
+                "g1" => on == x,
+                "g2" => on == y,
+                _ => on != x && on != y,
+            };
+            assert!(expected, "{} of {} on {on}: {plan:#?}", launch.task_id, launch.group);
+        }
+        let [indexed, scan] = &mut plans;
+        assert!(indexed == scan);
     }
 }

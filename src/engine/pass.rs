@@ -1,5 +1,6 @@
 //! One scheduling pass: order the tasks, place them tier by tier (constrained tasks one by one,
-//! then the rest by filling agents), explain what is left.
+//! then the rest by filling agents, what the fill leaves once more one by one), explain what is
+//! left.
 
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use super::state::{Interner, OwnedNames, PassState, PoolWalk};
 use super::{Engine, Packing, PlanError, Strategy};
 use crate::model::{RunningTask, TaskSpec};
 use crate::plan::{Plan, PlanStats, Unplaced};
+use crate::plugins::Fitness;
 
 /// A tier fills agents when its fillable tasks times this reach the number of agents.
 const FILL_RATIO: usize = 16;
@@ -169,31 +171,39 @@ fn place_compiled(
         .iter()
         .map(|tier| tier.iter().filter(|&&t| fills[class_of[t] as usize]).count() * FILL_RATIO >= state.agents.len())
         .collect();
-    let mut selector = Selector::new(&classes, &class_of, keys, indexed, cache);
+    let selector = Selector::new(&classes, &class_of, keys, indexed, cache);
+    let mut one = OneByOne { selector, classes: &classes, class_of: &class_of, pending, fitness };
     for (tier, &fill_tier) in tiers.iter().zip(&fill_tiers) {
-        selector.count(tier.iter().copied().filter(|&t| !(fill_tier && fills[class_of[t] as usize])));
+        one.selector.count(tier.iter().copied().filter(|&t| !(fill_tier && fills[class_of[t] as usize])));
     }
     let mut place_and_explain = |state: &mut PassState, launches: &mut Launches| {
         let mut unplaced: Vec<usize> = Vec::new();
+        // Fillable classes the selector found no agent for. Later placements only take room and
+        // claim agents, which never lets a class without constraints fit where it did not: the
+        // answer holds for the rest of the pass.
+        let mut hopeless = vec![false; classes.len()];
         for (tier, &fill_tier) in tiers.iter().zip(&fill_tiers) {
             let mut to_fill = Vec::new();
             for &t in tier.iter() {
                 if fill_tier && fills[class_of[t] as usize] {
                     to_fill.push(t);
-                    continue;
-                }
-                match selector.select(state, fitness, pending, t, log) {
-                    Some(agent) => {
-                        let granted = commit(state, &classes[class_of[t] as usize], agent);
-                        launches.push(state, pending, t, agent, granted);
-                        log.push(agent);
-                    }
-                    None => unplaced.push(t),
+                } else if !one.place(state, t, launches, log) {
+                    unplaced.push(t);
                 }
             }
             if let (false, Some(packs)) = (to_fill.is_empty(), packs) {
                 let input = FillInput { classes: &classes, class_of: &class_of, pending, packs };
-                unplaced.extend(fill::fill(state, &input, &to_fill, launches, log));
+                let left = fill::fill(state, &input, &to_fill, launches, log);
+                // The fill leaves no task an agent has room for; should it ever, the selector
+                // places it rather than the plan giving it up.
+                one.selector.count(left.iter().copied());
+                for t in left {
+                    let c = class_of[t] as usize;
+                    if hopeless[c] || !one.place(state, t, launches, log) {
+                        hopeless[c] = true;
+                        unplaced.push(t);
+                    }
+                }
             }
         }
         launches.flush();
@@ -221,7 +231,7 @@ fn place_compiled(
         plan.launches = launches.into_vec();
         plan
     };
-    selector.finish();
+    one.selector.finish();
     // This pass appended exactly the agents of its launches to the log.
     let used = distinct(&log[log_start..], state.agents.len());
     plan.stats = PlanStats {
@@ -234,6 +244,29 @@ fn place_compiled(
         launches_on_helper: helper,
     };
     (plan, used)
+}
+
+/// Places tasks one at a time with the per-task selector.
+struct OneByOne<'a> {
+    selector: Selector<'a>,
+    classes: &'a [TaskClass],
+    class_of: &'a [u32],
+    pending: &'a [TaskSpec],
+    fitness: &'a dyn Fitness,
+}
+
+impl OneByOne<'_> {
+    /// Places `pending[t]` on the agent the selector picks and commits it; false when no agent
+    /// can take it.
+    fn place(&mut self, state: &mut PassState, t: usize, launches: &mut Launches, log: &mut Vec<u32>) -> bool {
+        let Some(agent) = self.selector.select(state, self.fitness, self.pending, t, log) else {
+            return false;
+        };
+        let granted = commit(state, &self.classes[self.class_of[t] as usize], agent);
+        launches.push(state, self.pending, t, agent, granted);
+        log.push(agent);
+        true
+    }
 }
 
 /// The distinct agents in `agents` (indices below `n`), ascending.
