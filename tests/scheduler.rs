@@ -231,7 +231,10 @@ impl<'c> Run<'c> {
                 kind.get(&self.case.templates).build(id)
             })
             .collect();
-        let running: Vec<RunningTask> = self.running.values().cloned().collect();
+        // A claim lasts while its group has a task on the agent (the claiming one or not).
+        let claimed = |t: &RunningTask| self.claims.get(&t.agent_id) == Some(&t.group);
+        let running: Vec<RunningTask> =
+            self.running.values().map(|t| RunningTask { claims_agent: claimed(t), ..t.clone() }).collect();
         // The one-shot engine cannot know of claims made in earlier passes, nor the values the
         // scheduler still knows from agents without offers (see SOFT_GROUP_BY).
         let spreads =
@@ -272,7 +275,6 @@ impl<'c> Run<'c> {
             let mut running = RunningTask::new(task.id.clone(), task.group.clone(), agent.id.clone());
             running.resources = held;
             running.host = Some((agent.hostname.clone(), agent.attrs.clone()));
-            running.claims_agent = task.hard.iter().any(|c| c.claims_agent());
             self.running.insert(task.id.clone(), running);
             if task.hard.iter().any(|c| c.claims_agent()) {
                 self.claims.insert(agent.id.clone(), task.group.clone());
