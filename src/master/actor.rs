@@ -320,18 +320,28 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-/// Parses the body by its exact `Content-Type`, with the master's status codes and texts.
+/// Parses a scheduler call by its exact `Content-Type`, with the master's status codes and texts.
 fn parse_call(content_type: Option<&str>, body: &[u8]) -> Result<Call, (StatusCode, String)> {
+    parse_body(content_type, body, json::check_call_required_fields, json::decode_call)
+}
+
+/// Parses a call body (scheduler or operator API) by its exact `Content-Type`: protobuf with its
+/// required fields checked by `required`, or JSON read by `from_json`; the master's texts.
+pub(crate) fn parse_body<T: prost::Message + Default>(
+    content_type: Option<&str>,
+    body: &[u8],
+    required: fn(&[u8]) -> Result<(), json::JsonError>,
+    from_json: fn(&[u8]) -> Result<T, json::JsonError>,
+) -> Result<T, (StatusCode, String)> {
     let bad = |text: String| (StatusCode::BAD_REQUEST, text);
     match content_type {
         None => Err(bad("Expecting 'Content-Type' to be present".into())),
         Some(APPLICATION_PROTOBUF) => {
-            let c = Call::decode(body).map_err(|_| bad("Failed to parse body into Call protobuf".into()))?;
-            json::check_call_required_fields(body)
-                .map_err(|_| bad("Failed to parse body into Call protobuf".into()))?;
+            let c = T::decode(body).map_err(|_| bad("Failed to parse body into Call protobuf".into()))?;
+            required(body).map_err(|_| bad("Failed to parse body into Call protobuf".into()))?;
             Ok(c)
         }
-        Some(APPLICATION_JSON) => json::decode_call(body).map_err(|e| {
+        Some(APPLICATION_JSON) => from_json(body).map_err(|e| {
             if e.is_syntax() {
                 bad(format!("Failed to parse body into JSON: {e}"))
             } else {

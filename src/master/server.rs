@@ -309,25 +309,5 @@ pub(crate) fn operator_response(core: &mut MasterCore, now: Duration, request: &
 
 /// Parses an operator call by its exact `Content-Type`, with the master's texts.
 fn parse_operator_call(content_type: Option<&str>, body: &[u8]) -> Result<OperatorCall, (StatusCode, String)> {
-    let bad = |text: String| (StatusCode::BAD_REQUEST, text);
-    match content_type {
-        None => Err(bad("Expecting 'Content-Type' to be present".into())),
-        Some(APPLICATION_PROTOBUF) => {
-            let c = OperatorCall::decode(body).map_err(|_| bad("Failed to parse body into Call protobuf".into()))?;
-            json::check_operator_call_required_fields(body)
-                .map_err(|_| bad("Failed to parse body into Call protobuf".into()))?;
-            Ok(c)
-        }
-        Some(APPLICATION_JSON) => json::decode_operator_call(body).map_err(|e| {
-            if e.is_syntax() {
-                bad(format!("Failed to parse body into JSON: {e}"))
-            } else {
-                bad(format!("Failed to convert JSON into Call protobuf: {e}"))
-            }
-        }),
-        Some(_) => Err((
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!("Expecting 'Content-Type' of {APPLICATION_JSON} or {APPLICATION_PROTOBUF}"),
-        )),
-    }
+    super::actor::parse_body(content_type, body, json::check_operator_call_required_fields, json::decode_operator_call)
 }
