@@ -285,7 +285,9 @@ impl Session {
         self.run_due(now);
     }
 
-    /// Adds a task to place; it is reported [`TaskState::Pending`].
+    /// Adds a task to place; it is reported [`TaskState::Pending`]. A task with the id of one
+    /// adopted from an earlier scheduler (running, not submitted here) is that task: it stays
+    /// where it runs and its spec gives it a group, resources and claims for later passes.
     pub fn submit(&mut self, request: TaskRequest, now: Duration) -> Result<(), SubmitError> {
         if self.link == Link::Stopped || self.teardown.is_some() {
             return Err(SubmitError::Stopped);

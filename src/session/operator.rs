@@ -13,7 +13,8 @@
 //! [`MAX_QUERY_ATTEMPTS`] times; a rejected read (the master has no operator API, or refuses
 //! it) is given up at once. After giving up, passes go on: a task whose agent is still unknown
 //! counts against every value of every attribute for its group (it could be on any), and an
-//! adopted task whose group is unknown is in no group of this framework.
+//! adopted task whose group is unknown is in no group of this framework until the user submits
+//! it again under its id (see [`Session::submit`]).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
