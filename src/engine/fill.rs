@@ -182,7 +182,7 @@ fn fill_agents(
     launches: &mut Launches,
     log: &mut Vec<u32>,
 ) {
-    let mut patterns: FxHashMap<Vec<i64>, Vec<u32>> = FxHashMap::default();
+    let mut patterns: FxHashMap<Vec<i64>, Pattern> = FxHashMap::default();
     let mut signature: Vec<i64> = Vec::new();
     let mut picks: Vec<u32> = Vec::new();
     for &agent in agents {
@@ -196,13 +196,19 @@ fn fill_agents(
         let mut repeated = false;
         if let Some(pattern) = patterns.get(signature.as_slice()) {
             repeated = true;
-            for &k in pattern {
+            for &k in &pattern.picks {
                 let Some(s) = filler.fitting_shape(k) else {
                     repeated = false;
                     break;
                 };
                 filler.place(state, agent, s, launches, log);
                 picks.push(k);
+            }
+            // The remembered fill stopped when no waiting task fitted the room it left. Its kinds
+            // ask the same of the packed resources, so this agent has the same packed room left:
+            // only the kinds that fitted that room may find a shape fitting the rest of it.
+            if repeated && !pattern.open.iter().any(|&k| filler.fitting_shape(k).is_some()) {
+                continue;
             }
         }
         while let Some((k, s)) = filler.best_kind() {
@@ -211,9 +217,18 @@ fn fill_agents(
             picks.push(k);
         }
         if !repeated {
-            patterns.insert(signature.clone(), picks.clone());
+            let mut open = Vec::new();
+            filler.packed_fitting(&mut open);
+            patterns.insert(signature.clone(), Pattern { picks: picks.clone(), open });
         }
     }
+}
+
+/// A fill remembered for agents alike: the kinds it placed, in order, and the live kinds whose
+/// packed demand fitted the room it left.
+struct Pattern {
+    picks: Vec<u32>,
+    open: Vec<u32>,
 }
 
 /// The agents to fill, in the order they are filled: fullest first (mean use of the packed
@@ -388,6 +403,15 @@ impl<'a> Filler<'a> {
     /// The first shape of kind `k` that has a task waiting and fits the loaded agent.
     fn fitting_shape(&self, k: u32) -> Option<u32> {
         self.kinds[k as usize].shapes.iter().copied().find(|&s| self.fits(s))
+    }
+
+    /// Appends the live kinds whose demand of the packed resources fits the loaded agent.
+    fn packed_fitting(&self, out: &mut Vec<u32>) {
+        let np = self.packed.len();
+        out.extend(self.live.iter().copied().filter(|&k| {
+            let demand = &self.kind_demand[k as usize * np..(k as usize + 1) * np];
+            demand.iter().zip(&self.free_packed).all(|(d, free)| d <= free)
+        }));
     }
 
     /// The kind with the largest dot product of its demand and the loaded agent's free capacity

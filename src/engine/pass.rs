@@ -13,7 +13,7 @@ use super::fill::{self, FillInput};
 use super::handoff::receive_soon;
 use super::launch::{self, Launches};
 use super::select::{IndexCache, Selector};
-use super::state::{Interner, OwnedNames, PassState, PoolWalk};
+use super::state::{Interner, OwnedNames, PassState, PoolWalk, NONE};
 use super::{Engine, Packing, PlanError, Strategy};
 use crate::model::{RunningTask, TaskSpec};
 use crate::plan::{Plan, PlanStats, Unplaced};
@@ -178,10 +178,10 @@ fn place_compiled(
     }
     let mut place_and_explain = |state: &mut PassState, launches: &mut Launches| {
         let mut unplaced: Vec<usize> = Vec::new();
-        // Fillable classes the selector found no agent for. Later placements only take room and
-        // claim agents, which never lets a class without constraints fit where it did not: the
-        // answer holds for the rest of the pass.
-        let mut hopeless = vec![false; classes.len()];
+        // Fillable classes, and shapes, the selector found no agent for. Later placements only
+        // take room and claim agents, which never lets a task without constraints fit where it
+        // did not: the answer holds for the rest of the pass.
+        let mut hopeless = Hopeless::new(&classes);
         for (tier, &fill_tier) in tiers.iter().zip(&fill_tiers) {
             let mut to_fill = Vec::new();
             for &t in tier.iter() {
@@ -197,13 +197,7 @@ fn place_compiled(
                 // The fill leaves no task an agent has room for; should it ever, the selector
                 // places it rather than the plan giving it up.
                 one.selector.count(left.iter().copied());
-                for t in left {
-                    let c = class_of[t] as usize;
-                    if hopeless[c] || !one.place(state, t, launches, log) {
-                        hopeless[c] = true;
-                        unplaced.push(t);
-                    }
-                }
+                unplaced.extend(one.place_leftovers(state, left, &mut hopeless, launches, log));
             }
         }
         launches.flush();
@@ -266,6 +260,121 @@ impl OneByOne<'_> {
         launches.push(state, self.pending, t, agent, granted);
         log.push(agent);
         true
+    }
+
+    /// Places what the fill left (`left`, fillable tasks, in pass order) one by one; returns
+    /// the tasks no agent can take. Tasks no agent has room for, and tasks of classes already
+    /// found `hopeless`, are not asked about; classes newly found so are added.
+    fn place_leftovers(
+        &mut self,
+        state: &mut PassState,
+        left: Vec<usize>,
+        hopeless: &mut Hopeless,
+        launches: &mut Launches,
+        log: &mut Vec<u32>,
+    ) -> Vec<usize> {
+        let mut rooms: Option<Rooms> = None;
+        let mut unplaced = Vec::new();
+        for t in left {
+            let class = &self.classes[self.class_of[t] as usize];
+            if hopeless.holds(class) {
+                unplaced.push(t);
+                continue;
+            }
+            let rooms = rooms.get_or_insert_with(|| Rooms::of(state));
+            if !rooms.any_fits(class) {
+                hopeless.mark(class, true);
+                unplaced.push(t);
+            } else if !self.place(state, t, launches, log) {
+                // Without claims, the group made no difference.
+                hopeless.mark(class, !rooms.claims);
+                unplaced.push(t);
+            }
+        }
+        unplaced
+    }
+}
+
+/// Each agent's room — free amount per dimension over all roles, then free ports — to rule out,
+/// without the selector, the tasks no agent has room for. Placing only ever lessens room, so
+/// while tasks are placed the rooms read too much, never too little: a task they have no room for
+/// fits no agent.
+struct Rooms {
+    width: usize,
+    /// `room[agent * width + column]`.
+    room: Vec<i64>,
+    /// Per column, the agents by room in it, most first; empty until a task asks for it.
+    by_room: Vec<Vec<u32>>,
+    /// Whether any agent is claimed exclusively.
+    claims: bool,
+}
+
+impl Rooms {
+    fn of(state: &PassState) -> Rooms {
+        let dims = state.n_dims();
+        let width = dims + 1;
+        let mut room = Vec::with_capacity(state.agents.len() * width);
+        let mut claims = false;
+        for (a, slot) in state.agents.iter().enumerate() {
+            room.extend((0..dims).map(|d| state.free_all_roles(a as u32, d)));
+            room.push(slot.ports.iter().map(|(_, set)| i64::from(set.count())).sum());
+            claims |= slot.owner != NONE;
+        }
+        Rooms { width, room, by_room: vec![Vec::new(); width], claims }
+    }
+
+    /// Whether some agent has room for a task of `class` (claims aside): looked for among the
+    /// agents with room enough in the column fewest agents have room enough in.
+    fn any_fits(&mut self, class: &TaskClass) -> bool {
+        let n = self.room.len() / self.width;
+        let asks = || asks(class, self.width - 1);
+        for (column, _) in asks() {
+            if self.by_room[column].is_empty() && n > 0 {
+                let mut order: Vec<u32> = (0..n as u32).collect();
+                order.sort_unstable_by_key(|&a| std::cmp::Reverse(self.room[a as usize * self.width + column]));
+                self.by_room[column] = order;
+            }
+        }
+        let room_of = |a: u32, column: usize| self.room[a as usize * self.width + column];
+        let mut fewest: Option<&[u32]> = None;
+        for (column, amount) in asks() {
+            let order = &self.by_room[column];
+            let enough = &order[..order.partition_point(|&a| room_of(a, column) >= amount)];
+            if fewest.is_none_or(|f| enough.len() < f.len()) {
+                fewest = Some(enough);
+            }
+        }
+        let Some(candidates) = fewest else { return n > 0 };
+        candidates.iter().any(|&a| asks().all(|(column, amount)| room_of(a, column) >= amount))
+    }
+}
+
+/// What `class` asks, as (column of [`Rooms`], amount); ports are column `ports`.
+fn asks(class: &TaskClass, ports: usize) -> impl Iterator<Item = (usize, i64)> + '_ {
+    let count = i64::from(class.ports.total());
+    class.ask.iter().map(|&(d, amount)| (d as usize, amount)).chain((count > 0).then_some((ports, count)))
+}
+
+/// Classes, and shapes, that no agent can take for the rest of the pass.
+struct Hopeless {
+    classes: Vec<bool>,
+    shapes: Vec<bool>,
+}
+
+impl Hopeless {
+    fn new(classes: &[TaskClass]) -> Hopeless {
+        let shapes = classes.iter().map(|c| c.shape.id as usize + 1).max().unwrap_or(0);
+        Hopeless { classes: vec![false; classes.len()], shapes: vec![false; shapes] }
+    }
+
+    fn holds(&self, class: &TaskClass) -> bool {
+        self.classes[class.id as usize] || self.shapes[class.shape.id as usize]
+    }
+
+    /// Marks `class` hopeless, and its shape too when `shape` (the group made no difference).
+    fn mark(&mut self, class: &TaskClass, shape: bool) {
+        self.classes[class.id as usize] = true;
+        self.shapes[class.shape.id as usize] |= shape;
     }
 }
 
