@@ -12,9 +12,9 @@ use super::endpoint::{Endpoint, EndpointError};
 use super::transport::{read_text, Body, HttpRequest, Transport, TransportError};
 use super::{Encoding, HttpTransport};
 use crate::mesos::v1::master::{call, response, Call, Response};
-use crate::mesos::v1::TaskState;
 use crate::mesos::{agent_host, json, task_placement, ConvertError, TaskPlacement};
 use crate::model::{AgentId, Attributes};
+use crate::session::holds_resources;
 
 /// The operator API's path on a master.
 pub const OPERATOR_PATH: &str = "/api/v1";
@@ -240,7 +240,11 @@ impl OperatorClient {
     pub async fn get_tasks(&mut self) -> Result<Vec<TaskPlacement>, OperatorError> {
         let answer = self.call(&typed(call::Type::GetTasks)).await?;
         let tasks = expect(answer.get_tasks, answer.r#type, response::Type::GetTasks)?.tasks;
-        tasks.iter().filter(|t| is_live(t.state())).map(|t| task_placement(t).map_err(OperatorError::Convert)).collect()
+        tasks
+            .iter()
+            .filter(|t| crate::session::TaskState::from_proto(t.state).is_some_and(holds_resources))
+            .map(|t| task_placement(t).map_err(OperatorError::Convert))
+            .collect()
     }
 }
 
@@ -273,12 +277,12 @@ fn operator_url(master: &Endpoint) -> String {
     format!("http://{}{OPERATOR_PATH}", master.authority())
 }
 
-pub(crate) fn typed(kind: call::Type) -> Call {
+fn typed(kind: call::Type) -> Call {
     Call { r#type: Some(kind as i32) }
 }
 
 /// The payload of a response of type `kind`.
-pub(crate) fn expect<T>(payload: Option<T>, got: Option<i32>, kind: response::Type) -> Result<T, OperatorError> {
+fn expect<T>(payload: Option<T>, got: Option<i32>, kind: response::Type) -> Result<T, OperatorError> {
     match payload {
         Some(payload) if got == Some(kind as i32) => Ok(payload),
         _ => {
@@ -288,11 +292,6 @@ pub(crate) fn expect<T>(payload: Option<T>, got: Option<i32>, kind: response::Ty
     }
 }
 
-/// Whether a task still holds resources: neither terminal nor unreachable.
-pub(crate) fn is_live(state: TaskState) -> bool {
-    matches!(state, TaskState::TaskStaging | TaskState::TaskStarting | TaskState::TaskRunning | TaskState::TaskKilling)
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
@@ -300,6 +299,7 @@ mod tests {
     use super::*;
     use crate::driver::transport::{Body, BoxFuture, HttpResponse};
     use crate::mesos::v1;
+    use crate::mesos::v1::TaskState;
 
     /// A scripted answer: status, `Location`, body.
     type Answer = (u16, Option<&'static str>, Vec<u8>);

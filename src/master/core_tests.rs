@@ -65,10 +65,10 @@ impl Sim {
     }
 }
 
-struct Fw {
-    id: String,
-    stream: StreamKey,
-    stream_id: String,
+pub(super) struct Fw {
+    pub(super) id: String,
+    pub(super) stream: StreamKey,
+    pub(super) stream_id: String,
 }
 
 fn subscribe_call(id: Option<&str>, capabilities: &[v1::framework_info::capability::Type], failover: f64) -> Call {
@@ -102,7 +102,7 @@ fn subscribe_with(sim: &mut Sim, c: Call) -> Fw {
     Fw { id, stream, stream_id }
 }
 
-fn typed(fw: &Fw, kind: call::Type) -> Call {
+pub(super) fn typed(fw: &Fw, kind: call::Type) -> Call {
     Call {
         framework_id: Some(v1::FrameworkId { value: fw.id.clone() }),
         r#type: Some(kind as i32),
@@ -143,7 +143,7 @@ fn launch(fw: &Fw, offer: &v1::Offer, task: &str, cpus: f64) -> Call {
     c
 }
 
-fn ack(fw: &Fw, status: &v1::TaskStatus) -> Call {
+pub(super) fn ack(fw: &Fw, status: &v1::TaskStatus) -> Call {
     let mut c = typed(fw, call::Type::Acknowledge);
     c.acknowledge = Some(call::Acknowledge {
         agent_id: status.agent_id.clone().unwrap(),

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::core_tests::{ack, typed, Fw};
 use super::operator::record_status;
 use super::resources::Resources;
 use super::*;
@@ -14,12 +15,6 @@ struct Sim {
     core: MasterCore,
     now: Duration,
     events: Vec<Event>,
-}
-
-struct Fw {
-    id: String,
-    stream: StreamKey,
-    stream_id: String,
 }
 
 impl Sim {
@@ -105,14 +100,6 @@ impl Sim {
     }
 }
 
-fn typed(fw: &Fw, kind: call::Type) -> Call {
-    Call {
-        framework_id: Some(v1::FrameworkId { value: fw.id.clone() }),
-        r#type: Some(kind as i32),
-        ..Default::default()
-    }
-}
-
 fn cpus(amount: f64) -> v1::Resource {
     v1::Resource {
         name: "cpus".into(),
@@ -148,16 +135,6 @@ fn launch(fw: &Fw, offer: &v1::Offer, task: &str, amount: f64) -> Call {
     };
     let mut c = typed(fw, call::Type::Accept);
     c.accept = Some(call::Accept { offer_ids: vec![offer.id.clone()], operations: vec![op], filters: None });
-    c
-}
-
-fn ack(fw: &Fw, status: &v1::TaskStatus) -> Call {
-    let mut c = typed(fw, call::Type::Acknowledge);
-    c.acknowledge = Some(call::Acknowledge {
-        agent_id: status.agent_id.clone().unwrap(),
-        task_id: status.task_id.clone(),
-        uuid: status.uuid.clone().unwrap(),
-    });
     c
 }
 

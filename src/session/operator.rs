@@ -148,7 +148,7 @@ fn task_report(task: &v1::Task) -> Result<TaskReport, ConvertError> {
 }
 
 /// Whether a task in `state` holds resources on its agent.
-fn holds_resources(state: TaskState) -> bool {
+pub(crate) fn holds_resources(state: TaskState) -> bool {
     matches!(state, TaskState::Staging | TaskState::Starting | TaskState::Running | TaskState::Killing)
 }
 

@@ -113,8 +113,7 @@ impl Ledger {
             let constraint = c.name().to_owned();
             return Err(Violation::ConstraintBroken { task: task.id.clone(), agent: agent.clone(), constraint });
         }
-        self.live.insert(task.id.clone(), entry);
-        Ok(())
+        self.adopt(task, agent, hostname, attrs)
     }
 
     /// Records a task that runs without checking it (one present before the test began, or
