@@ -113,6 +113,7 @@ use std::fmt;
 pub use agents::KnownAgent;
 pub use config::{Backoff, SessionConfig, SessionConfigError, DEFAULT_FAILOVER_TIMEOUT, DEFAULT_HEARTBEAT};
 pub use machine::Session;
+#[cfg(feature = "driver")]
 pub(crate) use operator::holds_resources;
 pub use operator::{AgentReport, OperatorQuery, QueryAnswer, TaskReport, CLAIM_LABEL, GROUP_LABEL, MAX_QUERY_ATTEMPTS};
 pub use report::{summarize_unplaced, UnplacedSummary};
