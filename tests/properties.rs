@@ -106,12 +106,14 @@ proptest! {
         prop_assert_eq!(&first, &plan(&engine, &shuffled));
     }
 
-    /// (c) The indexed selector is exact: it gives the plan of the reference scan.
+    /// (c) The indexed selectors are exact: they give the plan of the reference scan.
     #[test]
     fn engine_indexed_equals_scan(w in workloads_with(extra_constraints()), cfg in engine_config()) {
         let indexed = plan(&engine(Selector::Indexed, cfg), &w);
         let scanned = plan(&engine(Selector::Scan, cfg), &w);
-        prop_assert_eq!(indexed, scanned);
+        let keyed = plan(&engine(Selector::Keyed, cfg), &w);
+        prop_assert_eq!(&indexed, &scanned);
+        prop_assert_eq!(keyed, scanned);
     }
 
     /// (d) A lone task without hard constraints is placed exactly when some agent's offers, in

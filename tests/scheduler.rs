@@ -34,7 +34,7 @@ use offerpack::testkit::proptest::test_runner::TestCaseError;
 use offerpack::testkit::{check_plan, Ledger, Workload};
 use offerpack::{
     AgentId, AttrValue, Attributes, Engine, EngineConfig, GroupId, Offer, OfferId, OfferPool, Packing, Plan, Quantity,
-    ResourceValue, Role, RunningTask, Scheduler, TaskId, TaskSpec,
+    ResourceValue, Role, RunningTask, Scheduler, Strategy as Selector, TaskId, TaskSpec,
 };
 use scheduler_support::{case, soft_catalogue, AgentSpec, Case, Op, Size, GROUPS, RESERVED, SOFT_GROUP_BY};
 
@@ -75,8 +75,8 @@ struct Run<'c> {
 type Checked = Result<(), TestCaseError>;
 
 impl<'c> Run<'c> {
-    fn new(case: &'c Case, packing: Packing) -> Run<'c> {
-        let engine = Engine::new(EngineConfig { packing, ..EngineConfig::default() }).unwrap();
+    fn new(case: &'c Case, packing: Packing, strategy: Selector) -> Run<'c> {
+        let engine = Engine::new(EngineConfig { packing, strategy, ..EngineConfig::default() }).unwrap();
         Run {
             case,
             packing,
@@ -299,8 +299,8 @@ impl<'c> Run<'c> {
     }
 }
 
-fn run(case: &Case, packing: Packing) -> Checked {
-    let mut run = Run::new(case, packing);
+fn run(case: &Case, packing: Packing, strategy: Selector) -> Checked {
+    let mut run = Run::new(case, packing, strategy);
     for op in &case.ops {
         run.apply(op)?;
     }
@@ -313,13 +313,19 @@ proptest! {
     /// Task by task: every pass is sound, agrees with the ledger, and is the one-shot engine's.
     #[test]
     fn scheduler_task_by_task_is_sound_and_equals_one_shot_engine(case in case()) {
-        run(&case, Packing::TaskByTask)?;
+        run(&case, Packing::TaskByTask, Selector::Indexed)?;
+    }
+
+    /// The same with every shape in the keyed index, kept between passes.
+    #[test]
+    fn scheduler_keyed_is_sound_and_equals_one_shot_engine(case in case()) {
+        run(&case, Packing::TaskByTask, Selector::Keyed)?;
     }
 
     /// Filling agents: every pass is sound and agrees with the ledger.
     #[test]
     fn scheduler_filling_agents_is_sound_across_operations(case in case()) {
-        run(&case, Packing::FillAgents)?;
+        run(&case, Packing::FillAgents, Selector::Indexed)?;
     }
 }
 

@@ -99,7 +99,8 @@ fn solve(mut p: Parser) -> Result<Command, lexopt::Error> {
                 strategy = match p.value()?.string()?.as_str() {
                     "indexed" => Strategy::Indexed,
                     "scan" => Strategy::Scan,
-                    other => return Err(format!("unknown strategy {other:?} (expected indexed or scan)").into()),
+                    "keyed" => Strategy::Keyed,
+                    other => return Err(format!("unknown strategy {other:?} (expected indexed, keyed or scan)").into()),
                 }
             }
             Arg::Long("packing") => {

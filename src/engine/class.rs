@@ -92,12 +92,28 @@ struct ShapeKey {
 /// pass must keep those constraints alive with it (see `select::IndexCache`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum IndexKey {
-    Shared { ask: Vec<(u16, i64)>, ports: PortRequest, roles: Vec<u16>, static_hard: Vec<usize>, buckets: Vec<u32> },
+    /// Classes of any asks, when the fitness ranks agents by a key (see `keyed`).
+    Keyed {
+        static_hard: Vec<usize>,
+        buckets: Vec<u32>,
+    },
+    Shared {
+        ask: Vec<(u16, i64)>,
+        ports: PortRequest,
+        roles: Vec<u16>,
+        static_hard: Vec<usize>,
+        buckets: Vec<u32>,
+    },
     Own(u32),
 }
 
 /// Assigns each indexable class its candidate index slot; returns each slot's key.
-pub(crate) fn assign_indexes(classes: &mut [TaskClass]) -> Vec<IndexKey> {
+///
+/// With `keyed` (the fitness ranks agents by a key), classes whose local score is fitness alone
+/// and whose shape `few` says has few tasks share one keyed index whatever their asks; a shape
+/// with many tasks gets an index of its own, whose scoring of every agent its tasks repay (its
+/// queue tops are cheaper to read than a search of the keyed trees).
+pub(crate) fn assign_indexes(classes: &mut [TaskClass], keyed: bool, few: impl Fn(u32) -> bool) -> Vec<IndexKey> {
     let mut slots: FxHashMap<IndexKey, u32> = FxHashMap::default();
     let mut keys: Vec<IndexKey> = Vec::new();
     // The slot of each shared shape, so the key is built once per shape, not per class.
@@ -111,17 +127,16 @@ pub(crate) fn assign_indexes(classes: &mut [TaskClass]) -> Vec<IndexKey> {
             class.index_slot = slot;
             continue;
         }
-        let key = if shared {
+        let static_hard =
+            || class.stages.static_hard.iter().map(|&i| Arc::as_ptr(&class.hard[i]) as *const () as usize).collect();
+        let key = if shared && keyed && few(class.shape.id) {
+            IndexKey::Keyed { static_hard: static_hard(), buckets: class.stages.bucket_keys.clone() }
+        } else if shared {
             IndexKey::Shared {
                 ask: class.ask.clone(),
                 ports: class.ports.clone(),
                 roles: class.roles.clone(),
-                static_hard: class
-                    .stages
-                    .static_hard
-                    .iter()
-                    .map(|&i| Arc::as_ptr(&class.hard[i]) as *const () as usize)
-                    .collect(),
+                static_hard: static_hard(),
                 buckets: class.stages.bucket_keys.clone(),
             }
         } else {

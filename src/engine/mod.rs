@@ -21,6 +21,7 @@ mod fill;
 mod handoff;
 mod heap;
 mod index;
+mod keyed;
 mod launch;
 mod pass;
 mod prefetch;
@@ -28,6 +29,7 @@ mod scan;
 mod scheduler;
 mod select;
 pub(crate) mod state;
+mod treap;
 
 use std::fmt;
 use std::sync::Arc;
@@ -51,6 +53,11 @@ pub enum Strategy {
     Indexed,
     /// Ask every agent for every task. Same plans, slower; the reference for tests.
     Scan,
+    /// As [`Indexed`](Self::Indexed), but when the fitness ranks agents by a key
+    /// ([`Fitness::ranks_by_key`], as bin packing does) every shape shares the keyed index, even
+    /// shapes with many tasks (`Indexed` gives those a queue of their own, cheaper per task once
+    /// built). Same plans.
+    Keyed,
 }
 
 /// How tasks that only resources constrain are packed.

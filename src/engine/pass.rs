@@ -146,7 +146,10 @@ fn place_compiled(
     let fitness = &*engine.config.fitness;
     let log_start = log.len();
     state.allocation_memo.clear();
-    let keys = assign_indexes(&mut classes);
+    let all_keyed = engine.config.strategy == Strategy::Keyed;
+    let few = shapes_with_few_tasks(&classes, &class_of, state);
+    let few = move |shape| all_keyed || few(shape);
+    let keys = assign_indexes(&mut classes, fitness.ranks_by_key(), few);
     if cache.is_none() {
         // One-shot pass: per-value counts of a group no constraint reads are not kept.
         let mut constrained = vec![false; state.groups.len()];
@@ -162,7 +165,7 @@ fn place_compiled(
         Packing::TaskByTask => None,
     };
     let fills: Vec<bool> = classes.iter().map(|class| packs.is_some() && fill::eligible(class, state)).collect();
-    let indexed = engine.config.strategy == Strategy::Indexed;
+    let indexed = engine.config.strategy != Strategy::Scan;
     // Priority tiers, highest first; in each, tasks with constraints go one by one, then the
     // rest fill agents. Filling sorts every agent: worth it for many tasks, not for a handful
     // among many agents, so a tier with few fillable tasks places them one by one too.
@@ -238,6 +241,22 @@ fn place_compiled(
         launches_on_helper: helper,
     };
     (plan, used)
+}
+
+/// A shape with fewer pending tasks than one per this many agents shares the keyed index
+/// (when the fitness has one) instead of scoring every agent for an index of its own: scoring an
+/// agent costs about what a search of the keyed trees costs per task, a few dozen times over.
+const KEYED_RATIO: usize = 64;
+
+/// Whether a shape (by id) has fewer pending tasks than one per [`KEYED_RATIO`] agents.
+fn shapes_with_few_tasks(classes: &[TaskClass], class_of: &[u32], state: &PassState) -> impl Fn(u32) -> bool + use<> {
+    let shapes = classes.iter().map(|c| c.shape.id as usize + 1).max().unwrap_or(0);
+    let mut tasks = vec![0usize; shapes];
+    for &c in class_of {
+        tasks[classes[c as usize].shape.id as usize] += 1;
+    }
+    let agents = state.agents.len();
+    move |shape| tasks.get(shape as usize).is_none_or(|&n| n * KEYED_RATIO < agents)
 }
 
 /// Places tasks one at a time with the per-task selector.

@@ -6,6 +6,7 @@ use rustc_hash::FxHashMap;
 
 use super::class::{IndexKey, TaskClass};
 use super::index::CandidateIndex;
+use super::keyed::KeyedIndex;
 use super::scan;
 use super::state::PassState;
 use crate::model::TaskSpec;
@@ -16,7 +17,7 @@ use crate::plugins::{Fitness, HardConstraint, TaskView};
 /// reused by another constraint while the index lives.
 #[derive(Debug, Default)]
 pub(crate) struct IndexCache {
-    entries: FxHashMap<IndexKey, (CandidateIndex, Vec<Arc<dyn HardConstraint>>)>,
+    entries: FxHashMap<IndexKey, (Candidates, Vec<Arc<dyn HardConstraint>>)>,
 }
 
 impl IndexCache {
@@ -43,7 +44,7 @@ pub(crate) struct Selector<'a> {
     classes: &'a [TaskClass],
     class_of: &'a [u32],
     indexed: bool,
-    indexes: Vec<Option<CandidateIndex>>,
+    indexes: Vec<Option<Candidates>>,
     keys: Vec<IndexKey>,
     /// The class each slot was first used for (its constraints pin the key).
     slot_class: Vec<u32>,
@@ -87,7 +88,8 @@ impl<'a> Selector<'a> {
         let Some(index) = self.indexes[slot].take() else {
             return;
         };
-        if let (Some(cache), IndexKey::Shared { .. }) = (self.cache.as_deref_mut(), &self.keys[slot]) {
+        let shared = matches!(&self.keys[slot], IndexKey::Shared { .. } | IndexKey::Keyed { .. });
+        if let (Some(cache), true) = (self.cache.as_deref_mut(), shared) {
             let class = &self.classes[self.slot_class[slot] as usize];
             let pins = class.stages.static_hard.iter().map(|&i| class.hard[i].clone()).collect();
             cache.entries.insert(self.keys[slot].clone(), (index, pins));
@@ -126,13 +128,20 @@ impl<'a> Selector<'a> {
                     index.release_parked();
                     index
                 }
-                None => CandidateIndex::build(state, class, fitness, &view, log.len()),
+                None if matches!(self.keys[slot], IndexKey::Keyed { .. }) => {
+                    Candidates::Keyed(Box::new(KeyedIndex::build(state, class, fitness, &view, log.len())))
+                }
+                None => Candidates::PerShape(CandidateIndex::build(state, class, fitness, &view, log.len())),
             });
         }
         let chosen = match self.indexes.get_mut(slot).and_then(Option::as_mut) {
-            Some(index) if self.indexed && class.stages.indexable => {
+            Some(Candidates::PerShape(index)) if self.indexed && class.stages.indexable => {
                 index.sync(state, class, fitness, &view, log);
                 index.select(state, class, c as u32, &view)
+            }
+            Some(Candidates::Keyed(index)) if self.indexed && class.stages.indexable => {
+                index.sync(state, fitness, log);
+                index.select(state, class, fitness, &view)
             }
             _ => scan::select(state, class, fitness, &view),
         };
@@ -143,5 +152,40 @@ impl<'a> Selector<'a> {
             }
         }
         chosen
+    }
+}
+
+/// A candidate index of either kind.
+#[derive(Debug)]
+pub(crate) enum Candidates {
+    /// Agents scored for one shape (any fitness).
+    PerShape(CandidateIndex),
+    /// Agents ordered by the fitness's key, for every shape (boxed: it is the larger).
+    Keyed(Box<KeyedIndex>),
+}
+
+impl Candidates {
+    /// How much of the commit log this index has seen.
+    fn synced(&self) -> usize {
+        match self {
+            Candidates::PerShape(index) => index.synced(),
+            Candidates::Keyed(index) => index.synced(),
+        }
+    }
+
+    /// The log lost its first `n` entries, all seen by this index.
+    fn rebase(&mut self, n: usize) {
+        match self {
+            Candidates::PerShape(index) => index.rebase(n),
+            Candidates::Keyed(index) => index.rebase(n),
+        }
+    }
+
+    /// Puts parked candidates back before the index serves another pass.
+    fn release_parked(&mut self) {
+        match self {
+            Candidates::PerShape(index) => index.release_parked(),
+            Candidates::Keyed(index) => index.release_parked(),
+        }
     }
 }

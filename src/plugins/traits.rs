@@ -89,4 +89,21 @@ pub trait Fitness: Send + Sync + Debug {
     fn packs(&self) -> Option<&[Dim]> {
         None
     }
+
+    /// Whether [`rank_key`](Self::rank_key) ranks agents for every task alike: for any task and
+    /// any two agents with equal totals of every resource that both have room for it,
+    /// `score(task, a) > score(task, b)` exactly when `rank_key(a) > rank_key(b)`, and equal
+    /// scores come with equal keys. The engine then keeps one candidate order for tasks of every
+    /// shape instead of one per shape, so a pass costs the same with ten shapes or ten thousand.
+    /// `false` (the default) makes no such promise.
+    fn ranks_by_key(&self) -> bool {
+        false
+    }
+
+    /// The agent's key in the order [`ranks_by_key`](Self::ranks_by_key) promises (finite);
+    /// asked only when it returns `true`.
+    fn rank_key(&self, agent: &AgentView<'_>) -> f64 {
+        let _ = agent;
+        0.0
+    }
 }

@@ -148,6 +148,17 @@ impl<'a> AgentView<'a> {
         Quantity::from_milli(m.max(0) as u64)
     }
 
+    /// Fraction of a resource in use now, in `[0, 1]`; 0 when the agent has none of it.
+    #[inline]
+    pub fn utilisation(&self, dim: Dim) -> f64 {
+        let total = self.total(dim).milli();
+        if total <= 0 {
+            return 0.0;
+        }
+        let used = total - self.free(dim).milli();
+        (used as f64 / total as f64).clamp(0.0, 1.0)
+    }
+
     /// Fraction of a resource in use once `task` is placed here, in `[0, 1]`; 0 when the agent
     /// has none of it.
     #[inline]

@@ -1,0 +1,271 @@
+//! The keyed selector: one candidate index for tasks of every shape, when the fitness ranks
+//! agents by a key of their own ([`Fitness::ranks_by_key`]).
+//!
+//! The per-shape index (`index`) scores every agent once per task shape, so a pass costs what
+//! its shapes cost: thousands of shapes meant thousands of scorings of every agent. A bin-packing
+//! fitness does not need that: for agents of equal totals, the agent that is fuller for one task
+//! is fuller for any task, so one order serves every shape, and only *whether the task fits*
+//! depends on the shape. Here agents sit in trees (see `treap`) by attribute bucket and by totals,
+//! each ordered by the fitness's key, and a task's best agent in a tree is the first, in order,
+//! with room for it that passes the group-dependent checks. Scores are then computed for one
+//! agent per tree, and the best of those wins, by the same rank as the scan (total, local part,
+//! agent), so plans do not change.
+//!
+//! Agents turned down by a group-dependent check (`hostname:UNIQUE`, a claim of another group)
+//! are parked out of their tree while classes with the same group and the same agent-scoped
+//! constraints keep selecting — the answer holds until a commit touches the agent's host — so a
+//! group of tasks of many shapes skips its own hosts once, not once per task.
+
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use super::class::TaskClass;
+use super::evaluate::{better, claimed_by_other, first_failing, fits_resources, local_score, shared_score, Rank};
+use super::state::{PassState, NONE};
+use super::treap::{Arena, Root};
+use crate::plugins::{AgentView, Fitness, PassView, TaskView};
+
+/// Candidate agents for every class that shares static filters and attribute buckets.
+pub(crate) struct KeyedIndex {
+    arena: Arena,
+    /// Tree of each agent, or [`NONE`] when a static constraint rules it out.
+    tree_of: Vec<u32>,
+    trees: Vec<Root>,
+    /// Per attribute bucket: its trees (one per distinct totals) and an agent of it, whose
+    /// attribute-scoped answers are the bucket's.
+    buckets: Vec<(Vec<u32>, u32)>,
+    /// How much of the commit log this index has seen.
+    synced: usize,
+    /// Agents out of their tree because they failed a group-dependent check of classes with
+    /// group `parked_group` and the agent-scoped constraints `parked_checks` (by address).
+    parked: Vec<u32>,
+    parked_group: u32,
+    parked_checks: Vec<usize>,
+    /// The ask being looked for, as (arena column, amount).
+    ask: Vec<(usize, i64)>,
+}
+
+impl std::fmt::Debug for KeyedIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyedIndex").field("trees", &self.trees.len()).field("synced", &self.synced).finish()
+    }
+}
+
+/// The columns of an agent in the arena: free amount per dimension over all roles, then free
+/// ports.
+fn columns(state: &PassState, agent: u32) -> impl Iterator<Item = i64> + '_ {
+    let ports: u32 = state.agents[agent as usize].ports.iter().map(|(_, set)| set.count()).sum();
+    (0..state.n_dims()).map(move |d| state.free_all_roles(agent, d)).chain(std::iter::once(i64::from(ports)))
+}
+
+impl KeyedIndex {
+    /// Places every agent that passes `class`'s static constraints in its tree.
+    pub fn build(
+        state: &PassState,
+        class: &TaskClass,
+        fitness: &dyn Fitness,
+        task: &TaskView<'_>,
+        log_len: usize,
+    ) -> KeyedIndex {
+        let pass = PassView { state };
+        let n = state.agents.len();
+        let nd = state.n_dims();
+        let keys = &class.stages.bucket_keys;
+        let mut index = KeyedIndex {
+            arena: Arena::new(n, nd + 1),
+            tree_of: vec![NONE; n],
+            trees: Vec::new(),
+            buckets: Vec::new(),
+            synced: log_len,
+            parked: Vec::new(),
+            parked_group: NONE,
+            parked_checks: Vec::new(),
+            ask: Vec::new(),
+        };
+        // Trees by (attribute values, totals); buckets by attribute values.
+        let mut tree_by: FxHashMap<(Vec<u32>, &[i64]), u32> = FxHashMap::default();
+        let mut bucket_by: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
+        let mut values = Vec::with_capacity(keys.len());
+        let mut members: Vec<Vec<u32>> = Vec::new();
+        for agent in 0..n as u32 {
+            let view = AgentView { state, agent };
+            if first_failing(class, &class.stages.static_hard, task, &view, &pass).is_some() {
+                continue;
+            }
+            values.clear();
+            values.extend(keys.iter().map(|&k| state.value_of(agent, k)));
+            let totals = &state.total[agent as usize * nd..(agent as usize + 1) * nd];
+            let tree = match tree_by.get(&(values.clone(), totals)) {
+                Some(&tree) => tree,
+                None => {
+                    let tree = index.trees.len() as u32;
+                    index.trees.push(Root::default());
+                    tree_by.insert((values.clone(), totals), tree);
+                    let next = index.buckets.len() as u32;
+                    let bucket = *bucket_by.entry(values.clone()).or_insert(next);
+                    if bucket == next {
+                        index.buckets.push((Vec::new(), agent));
+                    }
+                    index.buckets[bucket as usize].0.push(tree);
+                    tree
+                }
+            };
+            index.tree_of[agent as usize] = tree;
+            index.arena.set(agent, fitness.rank_key(&view), columns(state, agent));
+            if members.len() <= tree as usize {
+                members.resize_with(tree as usize + 1, Vec::new);
+            }
+            members[tree as usize].push(agent);
+        }
+        for (root, agents) in index.trees.iter_mut().zip(&mut members) {
+            index.arena.build(root, agents);
+        }
+        index
+    }
+
+    /// Puts `agent` back in its tree with its current key and free amounts.
+    fn rescore(&mut self, state: &PassState, fitness: &dyn Fitness, agent: u32) {
+        let tree = self.tree_of[agent as usize];
+        if tree == NONE {
+            return;
+        }
+        let root = &mut self.trees[tree as usize];
+        if self.arena.contains(agent) {
+            self.arena.remove(root, agent);
+        } else if let Some(i) = self.parked.iter().position(|&parked| parked == agent) {
+            self.parked.swap_remove(i);
+        }
+        let key = fitness.rank_key(&AgentView { state, agent });
+        self.arena.insert(root, agent, key, columns(state, agent));
+    }
+
+    /// Re-keys the agents touched by commits since the last call.
+    pub fn sync(&mut self, state: &PassState, fitness: &dyn Fitness, log: &[u32]) {
+        for &touched in &log[self.synced..] {
+            let host = state.agents[touched as usize].host_value;
+            for agent in state.agents_on_host(host) {
+                self.rescore(state, fitness, agent);
+            }
+        }
+        self.synced = log.len();
+    }
+
+    /// The best agent for `class`: over buckets and their trees, the first agent in order with
+    /// room that passes the group-dependent checks, with shared constraints and scores applied.
+    pub fn select(
+        &mut self,
+        state: &PassState,
+        class: &TaskClass,
+        fitness: &dyn Fitness,
+        task: &TaskView<'_>,
+    ) -> Option<u32> {
+        self.park_for(class);
+        let pass = PassView { state };
+        let ports = state.n_dims();
+        self.ask.clear();
+        self.ask.extend(class.ask.iter().map(|&(d, amount)| (d as usize, amount)));
+        if class.ports.total() > 0 {
+            self.ask.push((ports, i64::from(class.ports.total())));
+        }
+        let mut best: Option<Rank> = None;
+        for b in 0..self.buckets.len() {
+            let sample = AgentView { state, agent: self.buckets[b].1 };
+            // Attribute-scoped answers are the same for every agent of the bucket.
+            if first_failing(class, &class.stages.shared_hard, task, &sample, &pass).is_some() {
+                continue;
+            }
+            // Attribute-scoped scores too: computed once, for the bucket's first candidate.
+            let mut shared = None;
+            for t in 0..self.buckets[b].0.len() {
+                let tree = self.buckets[b].0[t];
+                let Some(agent) = self.first_feasible(tree, state, class, task) else {
+                    continue;
+                };
+                let view = AgentView { state, agent };
+                let local = local_score(class, fitness, task, &view, &pass);
+                let shared = *shared.get_or_insert_with(|| shared_score(class, task, &view, &pass));
+                let rank = Rank { total: shared + local, local, agent };
+                if better(rank, best) {
+                    best = Some(rank);
+                }
+            }
+        }
+        best.map(|rank| rank.agent)
+    }
+
+    /// The first agent of `tree`, in order, with room for the ask that passes the
+    /// group-dependent checks; those that fail are parked.
+    fn first_feasible(&mut self, tree: u32, state: &PassState, class: &TaskClass, task: &TaskView<'_>) -> Option<u32> {
+        let pass = PassView { state };
+        loop {
+            let mut failed = NONE;
+            let found = self.arena.first(self.trees[tree as usize], &self.ask, |agent| {
+                if fits_resources(state, class, agent).is_err() {
+                    return false;
+                }
+                let view = AgentView { state, agent };
+                let feasible = !claimed_by_other(state, class, agent)
+                    && first_failing(class, &class.stages.agent_hard, task, &view, &pass).is_none();
+                if !feasible {
+                    failed = agent;
+                }
+                // Stop at the first agent with room: it is either the answer or to be parked.
+                true
+            });
+            match found {
+                Some(agent) if agent == failed => {
+                    self.arena.remove(&mut self.trees[tree as usize], agent);
+                    self.parked.push(agent);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Keeps the parked agents when `class` has the group and agent-scoped constraints they
+    /// were parked for; otherwise puts them back first.
+    fn park_for(&mut self, class: &TaskClass) {
+        let same = self.parked_group == class.group
+            && self.parked_checks.len() == class.stages.agent_hard.len()
+            && class.stages.agent_hard.iter().zip(&self.parked_checks).all(|(&i, &p)| address(class, i) == p);
+        if same {
+            return;
+        }
+        self.unpark_all();
+        self.parked_group = class.group;
+        self.parked_checks.clear();
+        self.parked_checks.extend(class.stages.agent_hard.iter().map(|&i| address(class, i)));
+    }
+
+    /// Puts every parked agent back in its tree, with the key and amounts it had.
+    fn unpark_all(&mut self) {
+        for agent in self.parked.drain(..) {
+            let tree = self.tree_of[agent as usize] as usize;
+            self.arena.restore(&mut self.trees[tree], agent);
+        }
+    }
+
+    /// How much of the commit log this index has seen.
+    pub fn synced(&self) -> usize {
+        self.synced
+    }
+
+    /// The log lost its first `n` entries, all seen by this index.
+    pub fn rebase(&mut self, n: usize) {
+        self.synced -= n.min(self.synced);
+    }
+
+    /// Puts parked agents back before the index serves another pass (group numbers are per
+    /// pass).
+    pub fn release_parked(&mut self) {
+        self.unpark_all();
+        self.parked_group = NONE;
+        self.parked_checks.clear();
+    }
+}
+
+/// The address of the class's hard constraint `i`: what identifies it across classes.
+fn address(class: &TaskClass, i: usize) -> usize {
+    Arc::as_ptr(&class.hard[i]) as *const () as usize
+}
