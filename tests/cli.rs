@@ -84,6 +84,66 @@ fn check_plan(input: &Value, plan: &Value, unique_host: bool) {
 }
 
 #[test]
+fn cli_gen_random_mixed_shapes_then_solve() {
+    let workload = scratch("random-mixed.json");
+    let plan = scratch("random-mixed.plan.json");
+    let w = workload.to_str().unwrap();
+    let gen = run(&[
+        "gen",
+        "--agents",
+        "90",
+        "--tasks",
+        "600",
+        "--constraints",
+        "unique-host",
+        "--shapes",
+        "random",
+        "--shape-count",
+        "5",
+        "--group-shapes",
+        "mixed",
+        "--big-every",
+        "0",
+        "--seed",
+        "3",
+        "--out",
+        w,
+    ]);
+    assert!(gen.status.success(), "{}", stderr(&gen));
+    let input = read_json(&workload);
+    let offers = input["offers"].as_array().unwrap();
+    assert!(offers.iter().all(|o| o["resources"]["cpus"] == 16.0), "--big-every 0 makes no big agents");
+    let mut shapes: Vec<(f64, f64)> = Vec::new();
+    for t in input["tasks"].as_array().unwrap() {
+        let shape = (t["resources"]["cpus"].as_f64().unwrap(), t["resources"]["mem"].as_f64().unwrap());
+        assert!(shape.0 <= 4.0 && shape.1 <= 16384.0, "{shape:?}");
+        if !shapes.contains(&shape) {
+            shapes.push(shape);
+        }
+    }
+    assert!((2..=5).contains(&shapes.len()), "{shapes:?}");
+    let solve = run(&["solve", w, "--out", plan.to_str().unwrap()]);
+    assert!(solve.status.success(), "{}", stderr(&solve));
+    check_plan(&input, &read_json(&plan), true);
+}
+
+#[test]
+fn cli_gen_rejects_bad_shape_flags_clearly() {
+    for (extra, wanted) in [
+        (&["--shapes", "random", "--shape-count", "0"][..], "--shape-count must be at least 1"),
+        (&["--group-shapes", "foo"], r#"unknown group shapes "foo" (expected same or mixed)"#),
+        (&["--shapes", "blobs"], r#"unknown shapes "blobs" (expected uniform, irregular or random)"#),
+        (&["--big-every", "often"], "often"),
+    ] {
+        let out = run(&[&["gen", "--agents", "5", "--tasks", "5"][..], extra].concat());
+        assert_eq!(out.status.code(), Some(2), "{extra:?}");
+        let err = stderr(&out);
+        assert!(err.starts_with("error: ") && err.contains(wanted), "{extra:?}: {err}");
+        assert!(out.stdout.is_empty(), "{extra:?}: wrote a workload");
+    }
+}
+
+#[test]
 fn cli_repeat_reports_the_number_of_runs() {
     let workload = scratch("repeat.json");
     let w = workload.to_str().unwrap();

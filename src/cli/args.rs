@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use lexopt::{Arg, Parser, ValueExt};
-use offerpack::workload::{ConstraintMix, GenOptions, Shapes};
+use offerpack::workload::{ConstraintMix, GenOptions, GroupShapes, Shapes, MAX_SHAPE_COUNT};
 use offerpack::{Packing, Strategy};
 
 use super::live_args::{self, DemoArgs, MasterArgs, RunArgs};
@@ -119,10 +119,14 @@ fn solve(mut p: Parser) -> Result<Command, lexopt::Error> {
     Ok(Command::Solve(SolveArgs { input, out, repeat, strategy, packing, threads }))
 }
 
+/// Shapes per `random` family unless `--shape-count` says otherwise.
+const DEFAULT_SHAPE_COUNT: u32 = 8;
+
 fn gen(mut p: Parser) -> Result<Command, lexopt::Error> {
     let mut options = GenOptions::default();
     let (mut agents, mut tasks, mut out) = (None, None, None);
     let (mut mix, mut group_size) = ("none".to_owned(), None);
+    let (mut shapes, mut shape_count) = ("uniform".to_owned(), None);
     while let Some(arg) = p.next()? {
         match arg {
             Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help),
@@ -133,13 +137,22 @@ fn gen(mut p: Parser) -> Result<Command, lexopt::Error> {
             Arg::Long("racks-per-zone") => options.racks_per_zone = positive(p.value()?.parse()?, "--racks-per-zone")?,
             Arg::Long("group-size") => group_size = Some(positive(p.value()?.parse()?, "--group-size")?),
             Arg::Long("constraints") => mix = p.value()?.string()?,
-            Arg::Long("shapes") => {
-                options.shapes = match p.value()?.string()?.as_str() {
-                    "uniform" => Shapes::Uniform,
-                    "irregular" => Shapes::Irregular,
-                    other => return Err(format!("unknown shapes {other:?} (expected uniform or irregular)").into()),
+            Arg::Long("shapes") => shapes = p.value()?.string()?,
+            Arg::Long("shape-count") => {
+                let count = positive(p.value()?.parse()?, "--shape-count")?;
+                if count > MAX_SHAPE_COUNT {
+                    return Err(format!("--shape-count must be at most {MAX_SHAPE_COUNT}").into());
+                }
+                shape_count = Some(count);
+            }
+            Arg::Long("group-shapes") => {
+                options.group_shapes = match p.value()?.string()?.as_str() {
+                    "same" => GroupShapes::Same,
+                    "mixed" => GroupShapes::Mixed,
+                    other => return Err(format!("unknown group shapes {other:?} (expected same or mixed)").into()),
                 }
             }
+            Arg::Long("big-every") => options.big_every = p.value()?.parse()?,
             Arg::Short('o') | Arg::Long("out") => out = Some(PathBuf::from(p.value()?)),
             other => return Err(other.unexpected()),
         }
@@ -150,6 +163,13 @@ fn gen(mut p: Parser) -> Result<Command, lexopt::Error> {
         ("none", None) => ConstraintMix::None,
         ("mixed", None) => ConstraintMix::Mixed,
         (other, _) => return Err(format!("unknown constraints {other:?} (expected none, unique-host or mixed)").into()),
+    };
+    options.shapes = match (shapes.as_str(), shape_count) {
+        ("random", count) => Shapes::Random { count: count.unwrap_or(DEFAULT_SHAPE_COUNT) },
+        ("uniform" | "irregular", Some(_)) => return Err("--shape-count applies to --shapes random".into()),
+        ("uniform", None) => Shapes::Uniform,
+        ("irregular", None) => Shapes::Irregular,
+        (other, _) => return Err(format!("unknown shapes {other:?} (expected uniform, irregular or random)").into()),
     };
     options.agents = agents.ok_or("gen needs --agents N")?;
     options.tasks = tasks.ok_or("gen needs --tasks M")?;
@@ -200,6 +220,40 @@ mod tests {
         let Command::Gen(gen) = cmd.unwrap() else { panic!("not gen") };
         assert_eq!((gen.options.agents, gen.options.tasks), (5, 7));
         assert_eq!(gen.options.constraints, ConstraintMix::UniqueHostPerGroup { group_size: 4 });
+        assert_eq!((gen.options.shapes, gen.options.group_shapes), (Shapes::Uniform, GroupShapes::Same));
+        assert_eq!(gen.options.big_every, offerpack::workload::DEFAULT_BIG_EVERY);
+    }
+
+    #[test]
+    fn args_parse_gen_shape_family_flags() {
+        let base = ["gen", "--agents", "5", "--tasks", "7"];
+        let gen = |extra: &[&str]| match parse_args(&[&base[..], extra].concat()).unwrap() {
+            Command::Gen(gen) => gen.options,
+            other => panic!("not gen: {other:?}"),
+        };
+        let o = gen(&["--shapes", "random", "--shape-count", "3", "--group-shapes", "mixed", "--big-every", "0"]);
+        assert_eq!((o.shapes, o.group_shapes, o.big_every), (Shapes::Random { count: 3 }, GroupShapes::Mixed, 0));
+        assert_eq!(gen(&["--shape-count", "5", "--shapes", "random"]).shapes, Shapes::Random { count: 5 });
+        assert_eq!(gen(&["--shapes", "random"]).shapes, Shapes::Random { count: DEFAULT_SHAPE_COUNT });
+        assert_eq!(gen(&["--shapes", "irregular", "--group-shapes", "same"]).shapes, Shapes::Irregular);
+        assert_eq!(gen(&["--big-every", "3"]).big_every, 3);
+    }
+
+    #[test]
+    fn args_reject_bad_gen_shape_flags_clearly() {
+        let base = ["gen", "--agents", "5", "--tasks", "7"];
+        for (extra, wanted) in [
+            (&["--shapes", "random", "--shape-count", "0"][..], "--shape-count must be at least 1"),
+            (&["--shapes", "random", "--shape-count", "x"], "x"),
+            (&["--shapes", "random", "--shape-count", "70000"], "--shape-count must be at most 65536"),
+            (&["--shape-count", "4"], "--shape-count applies to --shapes random"),
+            (&["--shapes", "spiky"], "unknown shapes \"spiky\""),
+            (&["--group-shapes", "foo"], "unknown group shapes \"foo\" (expected same or mixed)"),
+            (&["--big-every", "-1"], "-1"),
+        ] {
+            let err = parse_args(&[&base[..], extra].concat()).unwrap_err().to_string();
+            assert!(err.contains(wanted), "{extra:?}: {err}");
+        }
     }
 
     #[test]

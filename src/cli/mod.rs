@@ -51,9 +51,14 @@ usage:
                   task-by-task (each task to its best agent alone, as Fenzo does)
       --threads T most threads a pass may use (default 1); the plan is the same for any T
   offerpack gen --agents N --tasks M [--seed S] [--constraints none|unique-host|mixed]
-                [--shapes uniform|irregular] [--group-size G] [--zones Z]
-                [--racks-per-zone R] [--out FILE]
+                [--shapes uniform|irregular|random] [--shape-count K] [--group-shapes same|mixed]
+                [--big-every N] [--group-size G] [--zones Z] [--racks-per-zone R] [--out FILE]
       Generate a synthetic workload as JSON (group size applies to unique-host).
+      --shapes random  a family of K shapes drawn from the seed (default 8), picked with skewed
+                       frequencies; each cpu- or memory-heavy, at most a quarter of a small agent
+      --group-shapes   same (default: one shape per group) or mixed (one per task)
+      --big-every N    every Nth agent has 32 cpus / 131072 MB instead of 16 / 65536 (default 10,
+                       0 for none)
   offerpack master --agents N [--listen ADDR] [--cpus C] [--mem M] [--disk D] [--ports B-E]
                    [--zones Z] [--seed S] [--task-duration-ms MS|forever]
       Run a simulated Mesos master (v1 scheduler API, protobuf and JSON) in the foreground with

@@ -10,10 +10,17 @@ use super::input::{Workload, WorkloadError};
 use super::schema::{
     AttrDoc, ConstraintDoc, FitnessDoc, Map, OfferDoc, PortsDoc, ResourcesDoc, RunningDoc, TaskDoc, WorkloadDoc,
 };
+use super::shapes::{Dims, ShapeSource};
 use crate::util::SeededRng;
 
 /// Tasks per group unless [`ConstraintMix::UniqueHostPerGroup`] says otherwise.
 pub const DEFAULT_GROUP_SIZE: u32 = 10;
+
+/// Every this many agents, one is big, unless [`GenOptions::big_every`] says otherwise.
+pub const DEFAULT_BIG_EVERY: u32 = 10;
+
+/// Most shapes a [`Shapes::Random`] family holds; a larger count is cut to this.
+pub const MAX_SHAPE_COUNT: u32 = 65_536;
 
 /// First and last port every agent offers.
 const PORTS: [u64; 2] = [31000, 32000];
@@ -35,10 +42,16 @@ pub struct GenOptions {
     pub constraints: ConstraintMix,
     /// How task sizes are drawn.
     pub shapes: Shapes,
+    /// Whether a group's tasks share one shape.
+    pub group_shapes: GroupShapes,
+    /// Every `big_every`-th agent is big (32 cpus, 131072 MiB) instead of small (16 cpus,
+    /// 65536 MiB); 0 makes none big.
+    pub big_every: u32,
 }
 
 impl Default for GenOptions {
-    /// 100 agents, 500 tasks, seed 0, 3 zones of 20 racks, no constraints, uniform shapes.
+    /// 100 agents, 500 tasks, seed 0, 3 zones of 20 racks, no constraints, uniform shapes shared
+    /// by each group, every tenth agent big.
     fn default() -> Self {
         GenOptions {
             agents: 100,
@@ -48,6 +61,8 @@ impl Default for GenOptions {
             racks_per_zone: 20,
             constraints: ConstraintMix::None,
             shapes: Shapes::Uniform,
+            group_shapes: GroupShapes::Same,
+            big_every: DEFAULT_BIG_EVERY,
         }
     }
 }
@@ -77,13 +92,31 @@ impl ConstraintMix {
     }
 }
 
-/// How task sizes are drawn; each group draws one shape for all its tasks.
+/// How task sizes are drawn; see [`GroupShapes`] for who draws.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shapes {
     /// Four sizes, 0.5 to 4 cpus with 2048 MiB of memory per cpu: few distinct shapes.
     Uniform,
     /// Cpu-heavy and memory-heavy shapes on fine steps, pulling in opposite directions.
     Irregular,
+    /// A family of `count` shapes drawn from the seed, each picked with a skewed frequency (a
+    /// few common, others rare). Each is cpu-heavy or memory-heavy, the share of cpu-heavy ones
+    /// drawn per seed, at most a quarter of a small agent (4 cpus, 16384 MiB) on steps of 0.25
+    /// cpus and 128 MiB, with little disk and network.
+    Random {
+        /// Shapes in the family (at least 1 and at most [`MAX_SHAPE_COUNT`] are used).
+        count: u32,
+    },
+}
+
+/// Whether the tasks of a group share a shape.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GroupShapes {
+    /// Each group draws one shape for all its tasks.
+    #[default]
+    Same,
+    /// Each task draws its own shape, so a constrained group holds tasks of different shapes.
+    Mixed,
 }
 
 /// Generates a workload directly (no JSON text), for benches.
@@ -113,7 +146,7 @@ pub fn generate_json(opts: &GenOptions) -> String {
 fn document(opts: &GenOptions) -> WorkloadDoc {
     let mut rng = SeededRng::new(opts.seed);
     let offers = (0..opts.agents).map(|i| agent(opts, i, &mut rng)).collect();
-    let tasks = tasks(opts, &mut rng);
+    let tasks = tasks(opts, &ShapeSource::new(opts.shapes, opts.seed), &mut rng);
     let mixed = opts.constraints == ConstraintMix::Mixed;
     let running = if mixed { running(opts, &mut rng) } else { Vec::new() };
     let fitness =
@@ -140,7 +173,7 @@ fn agent(opts: &GenOptions, i: u32, rng: &mut SeededRng) -> OfferDoc {
     let racks = opts.racks_per_zone.max(1);
     let zone = i % zones;
     let rack = zone * racks + (i / zones) % racks;
-    let big = i % 10 == 9;
+    let big = opts.big_every > 0 && i % opts.big_every == opts.big_every - 1;
     let (cpus, mem) = if big { (32.0, 131072.0) } else { (16.0, 65536.0) };
     let scalars = [("cpus", cpus), ("mem", mem), ("disk", 500000.0), ("network", 1000.0)];
     let attributes = vec![
@@ -158,34 +191,6 @@ fn agent(opts: &GenOptions, i: u32, rng: &mut SeededRng) -> OfferDoc {
         },
         reserved: Map::default(),
         attributes: Map(attributes),
-    }
-}
-
-/// A value on a grid: `lo + step * k` for a random `k` with the result at most `hi`.
-fn grid(rng: &mut SeededRng, lo: f64, hi: f64, step: f64) -> f64 {
-    let steps = ((hi - lo) / step).round() as u64;
-    lo + step * rng.below(steps + 1) as f64
-}
-
-/// cpus, mem, disk, network.
-fn shape(shapes: Shapes, rng: &mut SeededRng) -> [f64; 4] {
-    match shapes {
-        Shapes::Uniform => {
-            let cpus = [0.5, 1.0, 2.0, 4.0][rng.below(4) as usize];
-            [cpus, cpus * 2048.0, 1024.0, 10.0]
-        }
-        Shapes::Irregular if rng.below(2) == 0 => [
-            grid(rng, 2.0, 8.0, 0.25),
-            grid(rng, 256.0, 2048.0, 128.0),
-            grid(rng, 512.0, 4096.0, 512.0),
-            grid(rng, 5.0, 50.0, 5.0),
-        ],
-        Shapes::Irregular => [
-            grid(rng, 0.25, 1.0, 0.25),
-            grid(rng, 8192.0, 24576.0, 512.0),
-            grid(rng, 512.0, 4096.0, 512.0),
-            grid(rng, 5.0, 50.0, 5.0),
-        ],
     }
 }
 
@@ -217,16 +222,16 @@ fn rules(opts: &GenOptions, g: u32) -> (Vec<ConstraintDoc>, Vec<ConstraintDoc>, 
     }
 }
 
-fn tasks(opts: &GenOptions, rng: &mut SeededRng) -> Vec<TaskDoc> {
+fn tasks(opts: &GenOptions, source: &ShapeSource, rng: &mut SeededRng) -> Vec<TaskDoc> {
     let size = opts.constraints.group_size();
     let mut out = Vec::with_capacity(opts.tasks.min(1 << 20) as usize);
-    let mut current: Option<(u32, [f64; 4])> = None;
+    let mut current: Option<(u32, Dims)> = None;
     for t in 0..opts.tasks {
         let g = t / size;
         let dims = match current {
-            Some((cg, dims)) if cg == g => dims,
+            Some((cg, dims)) if cg == g && opts.group_shapes == GroupShapes::Same => dims,
             _ => {
-                let dims = shape(opts.shapes, rng);
+                let dims = source.draw(rng);
                 current = Some((g, dims));
                 dims
             }
@@ -235,7 +240,7 @@ fn tasks(opts: &GenOptions, rng: &mut SeededRng) -> Vec<TaskDoc> {
         let names = ["cpus", "mem", "disk", "network"];
         out.push(TaskDoc {
             id: format!("task-{:06}", t + 1),
-            group: format!("group-{:05}", g + 1),
+            group: Some(format!("group-{:05}", g + 1)),
             resources: ResourcesDoc {
                 scalars: names.iter().zip(dims).map(|(n, v)| ((*n).to_owned(), v)).collect(),
                 ports: None,
@@ -256,7 +261,7 @@ fn running(opts: &GenOptions, rng: &mut SeededRng) -> Vec<RunningDoc> {
     (0..opts.agents / 20)
         .map(|r| RunningDoc {
             id: format!("running-{:06}", r + 1),
-            group: format!("group-{:05}", running_group(rng.below(u64::from(groups)) as u32, groups) + 1),
+            group: Some(format!("group-{:05}", running_group(rng.below(u64::from(groups)) as u32, groups) + 1)),
             agent_id: format!("agent-{:06}", rng.below(u64::from(opts.agents)) + 1),
             resources: ResourcesDoc { scalars: vec![("cpus".into(), 1.0), ("mem".into(), 1024.0)], ports: None },
             hostname: None,
@@ -286,22 +291,98 @@ mod tests {
     const MIXES: [ConstraintMix; 3] =
         [ConstraintMix::None, ConstraintMix::UniqueHostPerGroup { group_size: 7 }, ConstraintMix::Mixed];
 
+    const SHAPES: [Shapes; 4] =
+        [Shapes::Uniform, Shapes::Irregular, Shapes::Random { count: 1 }, Shapes::Random { count: 8 }];
+
+    /// Every combination of constraints, shapes and group shapes, with `seed`.
+    fn every_option(seed: u64) -> impl Iterator<Item = GenOptions> {
+        MIXES.into_iter().flat_map(move |mix| {
+            SHAPES.into_iter().flat_map(move |shapes| {
+                [GroupShapes::Same, GroupShapes::Mixed]
+                    .map(|group_shapes| GenOptions { group_shapes, ..opts(mix, shapes, seed) })
+            })
+        })
+    }
+
     #[test]
     fn gen_same_seed_same_json() {
-        for mix in MIXES {
-            for shapes in [Shapes::Uniform, Shapes::Irregular] {
-                assert_eq!(generate_json(&opts(mix, shapes, 42)), generate_json(&opts(mix, shapes, 42)));
-            }
+        for o in every_option(42) {
+            assert_eq!(generate_json(&o), generate_json(&o.clone()), "{o:?}");
         }
     }
 
     #[test]
     fn gen_different_seed_different_json() {
-        for mix in MIXES {
-            for shapes in [Shapes::Uniform, Shapes::Irregular] {
-                assert_ne!(generate_json(&opts(mix, shapes, 1)), generate_json(&opts(mix, shapes, 2)));
+        for (a, b) in every_option(1).zip(every_option(2)) {
+            assert_ne!(generate_json(&a), generate_json(&b), "{a:?}");
+        }
+    }
+
+    /// The (cpus, mem, disk, network) of each generated task, with its group.
+    fn task_dims(o: &GenOptions) -> Vec<(String, Vec<f64>)> {
+        let doc = document(o);
+        let dims = |t: &TaskDoc| t.resources.scalars.iter().map(|(_, v)| *v).collect();
+        doc.tasks.iter().map(|t| (t.group.clone().unwrap_or_default(), dims(t))).collect()
+    }
+
+    #[test]
+    fn gen_random_shapes_are_few_small_and_of_both_kinds() {
+        let (mut cpu_heavy, mut mem_heavy) = (0, 0);
+        for seed in 0..20 {
+            for count in [1, 3, 8] {
+                let o = GenOptions { tasks: 400, ..opts(ConstraintMix::None, Shapes::Random { count }, seed) };
+                let mut distinct: Vec<(f64, f64)> = Vec::new();
+                for (_, d) in task_dims(&o) {
+                    let (cpus, mem) = (d[0], d[1]);
+                    assert!(cpus <= 16.0 / 4.0 && mem <= 65536.0 / 4.0, "{d:?}");
+                    assert!(d[2] <= 4096.0 && (1.0..=10.0).contains(&d[3]), "{d:?}");
+                    if !distinct.contains(&(cpus, mem)) {
+                        distinct.push((cpus, mem));
+                        cpu_heavy += usize::from(cpus / 16.0 > mem / 65536.0);
+                        mem_heavy += usize::from(mem / 65536.0 > cpus / 16.0);
+                    }
+                }
+                assert!(!distinct.is_empty() && distinct.len() <= count as usize, "seed {seed}: {distinct:?}");
             }
         }
+        assert!(cpu_heavy > 0 && mem_heavy > 0, "{cpu_heavy} cpu-heavy, {mem_heavy} memory-heavy");
+    }
+
+    /// The most distinct shapes any one group holds.
+    fn most_shapes_in_a_group(o: &GenOptions) -> usize {
+        let mut per_group: Vec<(String, Vec<Vec<f64>>)> = Vec::new();
+        for (group, d) in task_dims(o) {
+            match per_group.iter_mut().find(|(g, _)| *g == group) {
+                Some((_, shapes)) if !shapes.contains(&d) => shapes.push(d),
+                Some(_) => {}
+                None => per_group.push((group, vec![d])),
+            }
+        }
+        per_group.iter().map(|(_, shapes)| shapes.len()).max().unwrap_or(0)
+    }
+
+    #[test]
+    fn gen_mixed_group_shapes_vary_within_a_group() {
+        let unique = ConstraintMix::UniqueHostPerGroup { group_size: 20 };
+        for shapes in [Shapes::Irregular, Shapes::Random { count: 8 }] {
+            let same = opts(unique, shapes, 4);
+            assert_eq!(most_shapes_in_a_group(&same), 1, "{shapes:?}");
+            let mixed = GenOptions { group_shapes: GroupShapes::Mixed, ..same };
+            assert!(most_shapes_in_a_group(&mixed) > 1, "{shapes:?}");
+        }
+    }
+
+    #[test]
+    fn gen_big_every_sets_which_agents_are_big() {
+        let cpus = |big_every| {
+            let w = generate(&GenOptions { agents: 12, tasks: 0, big_every, ..GenOptions::default() }).unwrap();
+            w.offers.iter().map(|o| o.scalar("cpus").to_string()).collect::<Vec<_>>()
+        };
+        assert!(cpus(0).iter().all(|c| c == "16"));
+        for (i, c) in cpus(3).iter().enumerate() {
+            assert_eq!(c, if i % 3 == 2 { "32" } else { "16" }, "agent {i}");
+        }
+        assert_eq!(cpus(1).iter().filter(|c| *c == "32").count(), 12);
     }
 
     #[test]

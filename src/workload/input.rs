@@ -355,9 +355,10 @@ impl Tasks {
     }
 
     fn task(&mut self, doc: &TaskDoc, place: &str) -> Result<TaskSpec, WorkloadError> {
+        let name = doc.group.as_deref().unwrap_or(&doc.id);
         let group = match &self.last_group {
-            Some(last) if last.as_str() == doc.group => last.clone(),
-            _ => GroupId::new(&doc.group),
+            Some(last) if last.as_str() == name => last.clone(),
+            _ => GroupId::new(name),
         };
         self.last_group = Some(group.clone());
         let mut b = TaskSpec::builder(doc.id.as_str(), group).priority(doc.priority);
@@ -447,7 +448,8 @@ fn running(docs: &[RunningDoc], ids: &mut IdSpace) -> Result<Vec<RunningTask>, W
         if doc.resources.ports.is_some() {
             return Err(WorkloadError::at(format!("{place}: resources.ports"), Problem::PortsNotScalar));
         }
-        let mut task = RunningTask::new(doc.id.as_str(), doc.group.as_str(), doc.agent_id.as_str());
+        let group = doc.group.as_deref().unwrap_or(&doc.id);
+        let mut task = RunningTask::new(doc.id.as_str(), group, doc.agent_id.as_str());
         for (name, amount) in &doc.resources.scalars {
             let q = quantity(&|| format!("{place}: resources.{name}"), *amount)?;
             task.resources.push((Arc::from(name.as_str()), q));

@@ -23,6 +23,7 @@
 //!   fourth element, the weight (default 1). Identical triples share one constraint object, so
 //!   identical tasks form one class in the engine.
 //! - `running` tasks may give `hostname` and `attributes` for agents without an offer.
+//! - A task (pending or running) without `group` is a group of its own, named by its id.
 //! - `fitness` is a built-in's name or a weighted mix (default `cpu_mem_binpack`);
 //!   `hold_seconds` defaults to 60.
 //!
@@ -41,8 +42,12 @@ mod gen;
 mod input;
 mod output;
 mod schema;
+mod shapes;
 
-pub use gen::{generate, generate_json, write_generated, ConstraintMix, GenOptions, Shapes, DEFAULT_GROUP_SIZE};
+pub use gen::{
+    generate, generate_json, write_generated, ConstraintMix, GenOptions, GroupShapes, Shapes, DEFAULT_BIG_EVERY,
+    DEFAULT_GROUP_SIZE, MAX_SHAPE_COUNT,
+};
 pub use input::{Problem, Workload, WorkloadError, DEFAULT_HOLD};
 pub use output::{plan_to_json, write_plan, Timing};
 

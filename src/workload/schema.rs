@@ -47,7 +47,9 @@ pub(crate) struct OfferDoc {
 #[serde(deny_unknown_fields)]
 pub(crate) struct TaskDoc {
     pub id: String,
-    pub group: String,
+    /// Without one, the task is a group of its own, named by its id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     #[serde(default)]
     pub resources: ResourcesDoc,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -71,7 +73,9 @@ fn is_zero(n: &i32) -> bool {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RunningDoc {
     pub id: String,
-    pub group: String,
+    /// Without one, the task is a group of its own, named by its id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     pub agent_id: String,
     #[serde(default)]
     pub resources: ResourcesDoc,

@@ -219,3 +219,28 @@ fn workload_rejects_bad_fitness_hold_and_roles() {
     let (place, problem) = invalid(with(r#""tasks": [{"id": "", "group": "g"}]"#));
     assert_eq!((place.as_str(), problem), ("tasks[0]: id", Problem::EmptyId));
 }
+
+#[test]
+fn workload_task_without_group_is_a_group_of_its_own() {
+    let w = with_tasks(r#"{"id": "t1", "resources": {"cpus": 1}}"#).unwrap();
+    assert_eq!(w.tasks[0].group.as_str(), "t1");
+    let w =
+        with_tasks(r#"{"id": "t1"}, {"id": "t2"}, {"id": "t3", "group": "g"}, {"id": "t4", "group": "g"}"#).unwrap();
+    let groups: Vec<&str> = w.tasks.iter().map(|t| t.group.as_str()).collect();
+    assert_eq!(groups, ["t1", "t2", "g", "g"]);
+    let text = format!(r#"{{"offers": [{OFFER}], "running": [{{"id": "r1", "agent_id": "a1"}}]}}"#);
+    assert_eq!(Workload::from_json(&text).unwrap().running[0].group.as_str(), "r1");
+}
+
+#[test]
+fn workload_tasks_without_group_do_not_block_each_other_under_unique() {
+    let placed = |group: &str| {
+        let t = |id: &str| format!(r#"{{"id": "{id}", {group} "constraints": [["hostname", "UNIQUE"]]}}"#);
+        let w = with_tasks(&[t("t1"), t("t2")].join(",")).unwrap();
+        let engine = crate::Engine::new(crate::EngineConfig::default()).unwrap();
+        let plan = engine.plan(&w.pool, &w.tasks, &w.running, std::time::Duration::ZERO).unwrap();
+        plan.launches.len()
+    };
+    assert_eq!(placed(""), 2, "each task alone in its group");
+    assert_eq!(placed(r#""group": "g","#), 1, "one group: one task per host");
+}
