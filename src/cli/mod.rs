@@ -42,7 +42,7 @@ pub const USAGE: &str = "\
 offerpack: offer-matching scheduling engine for Apache Mesos frameworks
 
 usage:
-  offerpack solve INPUT.json [--out FILE] [--repeat N] [--strategy indexed|scan] [--packing fill|task-by-task]
+  offerpack solve INPUT.json [--out FILE] [--repeat N] [--strategy indexed|keyed|scan] [--packing fill|task-by-task]
                   [--threads T]
       Plan one scheduling pass over a workload (INPUT.json, or - for standard input).
       Writes the plan as JSON to standard output (or FILE) and a summary to standard error.

@@ -44,7 +44,16 @@ pub(crate) struct KeyedIndex {
     parked_checks: Vec<usize>,
     /// The ask being looked for, as (arena column, amount).
     ask: Vec<(usize, i64)>,
+    /// Scratch: buckets to search, as (attribute-scoped score, bucket).
+    order: Vec<(f64, u32)>,
+    /// Scratch: agents with room that failed a group-dependent check in one search.
+    failed: Vec<u32>,
 }
+
+/// Agents with room that fail a group-dependent check and are passed over in one search before
+/// they are parked: a group of a few tasks passes over its own hosts at little cost, a large
+/// group parks them once.
+const PARK_AFTER: usize = 8;
 
 impl std::fmt::Debug for KeyedIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -82,6 +91,8 @@ impl KeyedIndex {
             parked_group: NONE,
             parked_checks: Vec::new(),
             ask: Vec::new(),
+            order: Vec::new(),
+            failed: Vec::new(),
         };
         // Trees by (attribute values, totals); buckets by attribute values.
         let mut tree_by: FxHashMap<(Vec<u32>, &[i64]), u32> = FxHashMap::default();
@@ -168,23 +179,31 @@ impl KeyedIndex {
         if class.ports.total() > 0 {
             self.ask.push((ports, i64::from(class.ports.total())));
         }
-        let mut best: Option<Rank> = None;
-        for b in 0..self.buckets.len() {
-            let sample = AgentView { state, agent: self.buckets[b].1 };
-            // Attribute-scoped answers are the same for every agent of the bucket.
-            if first_failing(class, &class.stages.shared_hard, task, &sample, &pass).is_some() {
-                continue;
+        // Buckets that pass the attribute-scoped constraints, with their attribute-scoped score
+        // (the same for every agent of the bucket), best first.
+        self.order.clear();
+        for (b, &(_, sample)) in self.buckets.iter().enumerate() {
+            let sample = AgentView { state, agent: sample };
+            if first_failing(class, &class.stages.shared_hard, task, &sample, &pass).is_none() {
+                self.order.push((shared_score(class, task, &sample, &pass), b as u32));
             }
-            // Attribute-scoped scores too: computed once, for the bucket's first candidate.
-            let mut shared = None;
-            for t in 0..self.buckets[b].0.len() {
-                let tree = self.buckets[b].0[t];
+        }
+        self.order.sort_unstable_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+        // A keyed class's local score is its fitness alone, at most its weight.
+        let most_local = class.fitness_weight;
+        let mut best: Option<Rank> = None;
+        for i in 0..self.order.len() {
+            let (shared, b) = self.order[i];
+            if best.is_some_and(|best| shared + most_local < best.total) {
+                // Rounding is monotone: no agent of this bucket (or a later one) can reach it.
+                break;
+            }
+            for t in 0..self.buckets[b as usize].0.len() {
+                let tree = self.buckets[b as usize].0[t];
                 let Some(agent) = self.first_feasible(tree, state, class, task) else {
                     continue;
                 };
-                let view = AgentView { state, agent };
-                let local = local_score(class, fitness, task, &view, &pass);
-                let shared = *shared.get_or_insert_with(|| shared_score(class, task, &view, &pass));
+                let local = local_score(class, fitness, task, &AgentView { state, agent }, &pass);
                 let rank = Rank { total: shared + local, local, agent };
                 if better(rank, best) {
                     best = Some(rank);
@@ -195,32 +214,31 @@ impl KeyedIndex {
     }
 
     /// The first agent of `tree`, in order, with room for the ask that passes the
-    /// group-dependent checks; those that fail are parked.
+    /// group-dependent checks. When many agents in front of it fail those checks, they are
+    /// parked, so the next task of the same group does not pass them over again.
     fn first_feasible(&mut self, tree: u32, state: &PassState, class: &TaskClass, task: &TaskView<'_>) -> Option<u32> {
         let pass = PassView { state };
-        loop {
-            let mut failed = NONE;
-            let found = self.arena.first(self.trees[tree as usize], &self.ask, |agent| {
-                if fits_resources(state, class, agent).is_err() {
-                    return false;
-                }
-                let view = AgentView { state, agent };
-                let feasible = !claimed_by_other(state, class, agent)
-                    && first_failing(class, &class.stages.agent_hard, task, &view, &pass).is_none();
-                if !feasible {
-                    failed = agent;
-                }
-                // Stop at the first agent with room: it is either the answer or to be parked.
-                true
-            });
-            match found {
-                Some(agent) if agent == failed => {
-                    self.arena.remove(&mut self.trees[tree as usize], agent);
-                    self.parked.push(agent);
-                }
-                other => return other,
+        let failed = &mut self.failed;
+        failed.clear();
+        let found = self.arena.first(self.trees[tree as usize], &self.ask, |agent| {
+            if fits_resources(state, class, agent).is_err() {
+                return false;
             }
+            let view = AgentView { state, agent };
+            let feasible = !claimed_by_other(state, class, agent)
+                && first_failing(class, &class.stages.agent_hard, task, &view, &pass).is_none();
+            if !feasible {
+                failed.push(agent);
+            }
+            feasible
+        });
+        if self.failed.len() > PARK_AFTER {
+            for &agent in &self.failed {
+                self.arena.remove(&mut self.trees[tree as usize], agent);
+            }
+            self.parked.extend_from_slice(&self.failed);
         }
+        found
     }
 
     /// Keeps the parked agents when `class` has the group and agent-scoped constraints they
