@@ -51,7 +51,7 @@ impl Cluster {
         for offer in offers {
             let mut row = [0i64; 5];
             for (column, name) in DIMS.iter().enumerate() {
-                row[column] = offer.scalar(name).milli() as i64;
+                row[column] = offer.scalar(name).milli();
             }
             row[4] = offer
                 .resources
@@ -92,7 +92,7 @@ pub fn place(w: &Workload, cluster: &mut Cluster, fitness_weight: f64) -> Vec<Pl
         let task = &w.tasks[t];
         let mut ask = [0i64; 5];
         for (column, name) in DIMS.iter().enumerate() {
-            ask[column] = task.ask(name).milli() as i64;
+            ask[column] = task.ask(name).milli();
         }
         ask[4] = i64::from(task.ports.count);
         let unique = task.hard.iter().any(|c| c.name() == "hostname:UNIQUE");
@@ -138,8 +138,8 @@ pub fn place(w: &Workload, cluster: &mut Cluster, fitness_weight: f64) -> Vec<Pl
             }
         }
         let Some((_, _, a)) = best else { continue };
-        for c in 0..5 {
-            cluster.free[a][c] -= ask[c];
+        for (free, asked) in cluster.free[a].iter_mut().zip(ask) {
+            *free -= asked;
         }
         hosts_of.entry(group).or_default().push(cluster.host[a]);
         let zones = zones_of.entry(group).or_insert_with(|| vec![0; cluster.zones as usize]);
