@@ -18,6 +18,7 @@ pub mod master;
 #[cfg(feature = "mesos")]
 pub mod mesos;
 pub mod model;
+pub mod optimum;
 pub mod plan;
 pub mod plugins;
 pub mod pool;
