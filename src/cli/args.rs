@@ -42,6 +42,10 @@ pub struct SolveArgs {
     pub packing: Packing,
     /// Most threads a pass may use (at least 1).
     pub threads: usize,
+    /// Whether filling may use the packing LP's patterns (`--packing greedy-fill` turns it off).
+    pub patterns: bool,
+    /// Whether to compute the packing lower bound and print the capacity used against it.
+    pub bound: bool,
 }
 
 /// Arguments of `gen`.
@@ -84,7 +88,7 @@ fn parse(mut p: Parser) -> Result<Command, lexopt::Error> {
 
 fn solve(mut p: Parser) -> Result<Command, lexopt::Error> {
     let (mut input, mut out, mut repeat, mut strategy) = (None, None, 1u32, Strategy::Indexed);
-    let (mut packing, mut threads) = (Packing::FillAgents, 1usize);
+    let (mut packing, mut threads, mut patterns, mut bound) = (Packing::FillAgents, 1usize, true, false);
     while let Some(arg) = p.next()? {
         match arg {
             Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help),
@@ -104,19 +108,26 @@ fn solve(mut p: Parser) -> Result<Command, lexopt::Error> {
                 }
             }
             Arg::Long("packing") => {
-                packing = match p.value()?.string()?.as_str() {
-                    "fill" => Packing::FillAgents,
+                let value = p.value()?.string()?;
+                patterns = value != "greedy-fill";
+                packing = match value.as_str() {
+                    "fill" | "greedy-fill" => Packing::FillAgents,
                     "task-by-task" => Packing::TaskByTask,
-                    other => return Err(format!("unknown packing {other:?} (expected fill or task-by-task)").into()),
+                    other => {
+                        return Err(
+                            format!("unknown packing {other:?} (expected fill, greedy-fill or task-by-task)").into()
+                        )
+                    }
                 }
             }
             Arg::Long("threads") => threads = positive(p.value()?.parse()?, "--threads")? as usize,
+            Arg::Long("bound") => bound = true,
             Arg::Value(v) if input.is_none() => input = Some(PathBuf::from(v)),
             other => return Err(other.unexpected()),
         }
     }
     let input = input.ok_or("solve needs an input file (INPUT.json, or - for standard input)")?;
-    Ok(Command::Solve(SolveArgs { input, out, repeat, strategy, packing, threads }))
+    Ok(Command::Solve(SolveArgs { input, out, repeat, strategy, packing, threads, patterns, bound }))
 }
 
 /// Shapes per `random` family unless `--shape-count` says otherwise.
@@ -209,6 +220,8 @@ mod tests {
             strategy: Strategy::Scan,
             packing: Packing::FillAgents,
             threads: 2,
+            patterns: true,
+            bound: false,
         };
         assert_eq!(cmd, Command::Solve(expected));
     }

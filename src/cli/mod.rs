@@ -42,14 +42,16 @@ pub const USAGE: &str = "\
 offerpack: offer-matching scheduling engine for Apache Mesos frameworks
 
 usage:
-  offerpack solve INPUT.json [--out FILE] [--repeat N] [--strategy indexed|keyed|scan] [--packing fill|task-by-task]
-                  [--threads T]
+  offerpack solve INPUT.json [--out FILE] [--repeat N] [--strategy indexed|keyed|scan]
+                  [--packing fill|greedy-fill|task-by-task] [--threads T] [--bound]
       Plan one scheduling pass over a workload (INPUT.json, or - for standard input).
       Writes the plan as JSON to standard output (or FILE) and a summary to standard error.
       --repeat N  time N passes, each on a fresh pool, and report the median (default 1)
-      --packing   fill (default: unconstrained tasks fill agents one at a time) or
-                  task-by-task (each task to its best agent alone, as Fenzo does)
+      --packing   fill (default: unconstrained tasks fill agents, empty ones by the patterns
+                  of the packing LP when they come in few shapes), greedy-fill (without the
+                  LP) or task-by-task (each task to its best agent alone, as Fenzo does)
       --threads T most threads a pass may use (default 1); the plan is the same for any T
+      --bound     also print the capacity used against the packing lower bound (pattern LP)
   offerpack gen --agents N --tasks M [--seed S] [--constraints none|unique-host|mixed]
                 [--shapes uniform|irregular|random] [--shape-count K] [--group-shapes same|mixed]
                 [--big-every N] [--group-size G] [--zones Z] [--racks-per-zone R] [--out FILE]

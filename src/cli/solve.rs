@@ -4,6 +4,7 @@ use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use offerpack::optimum::{packing_bound, Limits};
 use offerpack::workload::{write_plan, Timing, Workload};
 use offerpack::{Engine, EngineConfig, Plan};
 
@@ -28,7 +29,27 @@ pub fn run(args: &SolveArgs) -> Result<(), CliError> {
     let solved = solve(&workload, args)?;
     write_output(args.out.as_deref(), |out| write_plan(out, &solved.plan, solved.timing))?;
     eprintln!("{}", summary(&solved));
+    if args.bound {
+        eprintln!("{}", bound_summary(&workload, &solved.plan));
+    }
     Ok(())
+}
+
+/// `capacity: U units used, lower bound L (pattern LP), X % over`, or why there is no bound.
+fn bound_summary(workload: &Workload, plan: &Plan) -> String {
+    let pool = workload.fresh_pool();
+    match packing_bound(&pool, &workload.tasks, Duration::ZERO, &Limits::default()) {
+        Ok(bound) => {
+            let used = bound.units_used(&pool, plan);
+            let proven = if bound.proven { "LP optimum" } else { "LP not converged, proven bound" };
+            format!(
+                "capacity: {used:.0} units used, lower bound {:.1} ({proven}), {:.2} % over",
+                bound.lower_bound,
+                (used / bound.lower_bound - 1.0) * 100.0
+            )
+        }
+        Err(e) => format!("capacity: no lower bound ({e})"),
+    }
 }
 
 /// Reads a text file, or standard input when `path` is `-`.
@@ -44,9 +65,16 @@ pub fn read_input(path: &Path) -> Result<String, CliError> {
 
 /// Plans `args.repeat` times, each on a fresh pool, timing only [`Engine::plan`].
 pub fn solve(workload: &Workload, args: &SolveArgs) -> Result<Solved, CliError> {
-    let SolveArgs { strategy, packing, threads, repeat, .. } = *args;
-    let config =
-        EngineConfig { fitness: workload.fitness.clone(), strategy, packing, threads, ..EngineConfig::default() };
+    let SolveArgs { strategy, packing, threads, repeat, patterns, .. } = *args;
+    let pattern_budget = if patterns { Some(Limits::default()) } else { None };
+    let config = EngineConfig {
+        fitness: workload.fitness.clone(),
+        strategy,
+        packing,
+        threads,
+        pattern_budget,
+        ..EngineConfig::default()
+    };
     let engine = Engine::new(config).map_err(|e| CliError::Failed(e.to_string()))?;
     let mut times: Vec<Duration> = Vec::with_capacity(repeat.min(1024) as usize);
     let mut first: Option<Plan> = None;

@@ -38,6 +38,7 @@ use std::time::Duration;
 pub use scheduler::Scheduler;
 
 use crate::model::{RunningTask, TaskId, TaskSpec};
+use crate::optimum::Limits;
 use crate::plan::Plan;
 use crate::plugins::fitness::BinPack;
 use crate::plugins::Fitness;
@@ -103,6 +104,10 @@ pub struct EngineConfig {
     /// Pending tasks and offers together from which a pass allowed two threads prepares on both
     /// (at least 1; default 4,096: below it, starting a thread costs about what it saves).
     pub two_thread_threshold: usize,
+    /// With [`Packing::FillAgents`], the work budget of the packing LP that fills empty agents
+    /// when the unconstrained tasks come in few shapes (see [`crate::optimum`]); `None` fills
+    /// greedily only. Counted in solver steps, never in time, so plans stay reproducible.
+    pub pattern_budget: Option<Limits>,
     /// Pending tasks from which a pass allowed two threads makes its launches on the second
     /// thread while placing goes on (at least 1; default 8,192: below it, handing placements
     /// over costs the placing thread about what it saves).
@@ -123,6 +128,7 @@ impl Default for EngineConfig {
             explain_unplaced: true,
             threads: 1,
             two_thread_threshold: pass::PARALLEL_MIN,
+            pattern_budget: Some(Limits::default()),
             launch_helper_threshold: pass::HELPER_MIN,
         }
     }

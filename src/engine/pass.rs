@@ -195,7 +195,8 @@ fn place_compiled(
                 }
             }
             if let (false, Some(packs)) = (to_fill.is_empty(), packs) {
-                let input = FillInput { classes: &classes, class_of: &class_of, pending, packs };
+                let patterns = engine.config.pattern_budget.as_ref();
+                let input = FillInput { classes: &classes, class_of: &class_of, pending, packs, patterns };
                 let left = fill::fill(state, &input, &to_fill, launches, log);
                 // The fill leaves no task an agent has room for; should it ever, the selector
                 // places it rather than the plan giving it up.

@@ -22,6 +22,8 @@
 //! every role, take part; the per-task selector places the others first. An agent a group holds
 //! exclusively is filled with that group's tasks alone, before the unclaimed agents.
 
+mod patterns;
+
 use rustc_hash::FxHashMap;
 
 use super::class::TaskClass;
@@ -29,6 +31,7 @@ use super::commit::commit;
 use super::launch::Launches;
 use super::state::{PassState, NONE};
 use crate::model::TaskSpec;
+use crate::optimum::Limits;
 use crate::plugins::Dim;
 
 /// Whether tasks of `class` can be placed by filling agents.
@@ -64,6 +67,8 @@ pub(crate) struct FillInput<'a> {
     pub pending: &'a [TaskSpec],
     /// The resources the fitness packs.
     pub packs: &'a [Dim],
+    /// The budget of the pattern LP, when empty agents may be filled by its patterns.
+    pub patterns: Option<&'a Limits>,
 }
 
 /// Shapes asking the same of the packed resources.
@@ -121,13 +126,38 @@ pub(crate) fn fill(
         &rest
     };
     let mut filler = Filler::new(input, waiting);
-    fill_agents(&mut filler, state, &open, launches, log);
+    match input.patterns {
+        Some(limits) if filler.shapes.len() <= patterns::MAX_SHAPES => {
+            // Agents in use first, topped up by the greedy fill as before; then the empty ones
+            // by the LP's patterns; then the greedy fill again for what rounding left.
+            let empty_from = open.partition_point(|&a| !is_empty(state, input, a));
+            let (busy, empty) = open.split_at(empty_from);
+            fill_agents(&mut filler, state, busy, launches, log);
+            let mut rest = patterns::fill_by_patterns(&mut filler, state, empty, limits, launches, log);
+            let mut taken = vec![false; state.agents.len()];
+            for &a in &rest {
+                taken[a as usize] = true;
+            }
+            rest.extend(empty.iter().copied().filter(|&a| !taken[a as usize]));
+            fill_agents(&mut filler, state, &rest, launches, log);
+        }
+        _ => fill_agents(&mut filler, state, &open, launches, log),
+    }
     let mut left = filler.waiting();
     if left.len() > 1 {
         let rank: FxHashMap<usize, usize> = tasks.iter().enumerate().map(|(i, &t)| (t, i)).collect();
         left.sort_by_key(|t| rank.get(t).copied().unwrap_or(usize::MAX));
     }
     left
+}
+
+/// Whether nothing of the packed resources is in use on `agent`.
+fn is_empty(state: &PassState, input: &FillInput<'_>, agent: u32) -> bool {
+    let nd = state.n_dims();
+    input
+        .packs
+        .iter()
+        .all(|d| state.free_all_roles(agent, d.0 as usize) == state.total[agent as usize * nd + d.0 as usize])
 }
 
 /// Fills each agent in `claimed` — (owner, agent), by owner, then in fill order — with its
