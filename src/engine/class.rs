@@ -33,15 +33,35 @@ impl std::ops::Deref for TaskClass {
     }
 }
 
-/// What a class is apart from its group.
+/// Asks as (dimension, thousandths): inline for up to four resources, so a shape of the usual
+/// cpus, mem, disk and network allocates nothing for them.
+pub(crate) type Asks = smallvec::SmallVec<[(u16, i64); 4]>;
+
+/// What a class is apart from its group: its asks and the rules it shares with every shape
+/// of the same roles and plugins.
 #[derive(Debug)]
 pub(crate) struct ClassShape {
     /// Position in the pass's shape list.
     pub id: u32,
     /// Non-zero asks as (dimension, thousandths), in the task's resource order.
-    pub ask: Vec<(u16, i64)>,
-    pub ask_names: Vec<Arc<str>>,
+    pub ask: Asks,
+    pub ask_names: smallvec::SmallVec<[Arc<str>; 4]>,
     pub ports: PortRequest,
+    pub rules: Arc<ClassRules>,
+}
+
+impl std::ops::Deref for ClassShape {
+    type Target = ClassRules;
+
+    fn deref(&self) -> &ClassRules {
+        &self.rules
+    }
+}
+
+/// What shapes of the same roles and plugins share: compiled once, however many asks they
+/// come with (a workload where every task asks for its own amounts compiles its rules once).
+#[derive(Debug)]
+pub(crate) struct ClassRules {
     /// Accepted role indices, in the order resources are drawn.
     pub roles: Vec<u16>,
     pub hard: Vec<Arc<dyn HardConstraint>>,
@@ -75,10 +95,17 @@ pub(crate) struct Stages {
     pub indexable: bool,
 }
 
+/// What makes a shape: asks, ports and rules (by number).
 #[derive(PartialEq, Eq, Hash)]
 struct ShapeKey {
-    ask: Vec<(u16, i64)>,
+    ask: Asks,
     ports: PortRequest,
+    rules: u32,
+}
+
+/// What makes rules: roles and plugins (by address), as dense indices.
+#[derive(PartialEq, Eq, Hash)]
+struct RulesKey {
     roles: Option<Vec<u32>>,
     hard: Vec<usize>,
     soft: Vec<(usize, u64)>,
@@ -133,7 +160,7 @@ pub(crate) fn assign_indexes(classes: &mut [TaskClass], keyed: bool, few: impl F
             IndexKey::Keyed { static_hard: static_hard(), buckets: class.stages.bucket_keys.clone() }
         } else if shared {
             IndexKey::Shared {
-                ask: class.ask.clone(),
+                ask: class.ask.to_vec(),
                 ports: class.ports.clone(),
                 roles: class.roles.clone(),
                 static_hard: static_hard(),
@@ -174,9 +201,13 @@ pub(crate) fn compile(
     let mut classes: Vec<TaskClass> = Vec::new();
     let mut shapes: Vec<Arc<ClassShape>> = Vec::new();
     let mut shape_index: FxHashMap<ShapeKey, u32> = FxHashMap::default();
+    let mut rules: Vec<Arc<ClassRules>> = Vec::new();
+    let mut rules_index: FxHashMap<RulesKey, u32> = FxHashMap::default();
     let mut class_index: FxHashMap<(u32, u32), u32> = FxHashMap::default();
-    // The task that made the last new class, to try its shape first.
+    // The task that made the last new class, to try its shape first, and the task that made
+    // the last rules looked up, with their number, to try them first.
     let mut last_maker: Option<usize> = None;
+    let mut last_rules: Option<(usize, u32)> = None;
     let mut of_task = Vec::with_capacity(tasks.len());
     for (t, task) in tasks.iter().enumerate() {
         // Tasks usually come in runs of one class: check against the previous one first,
@@ -189,10 +220,23 @@ pub(crate) fn compile(
         let shape = match last_maker.filter(|&m| same_shape(&tasks[m], task)) {
             Some(m) => classes[of_task[m] as usize].shape.id,
             None => {
-                let key = shape_key(names, task);
+                let r = match last_rules.filter(|&(m, _)| same_rules(&tasks[m], task)) {
+                    Some((_, r)) => r,
+                    None => {
+                        let next = rules.len() as u32;
+                        *rules_index.entry(rules_key(names, task)).or_insert_with_key(|key| {
+                            rules.push(Arc::new(build_rules(names, task, key, fitness_weight)));
+                            next
+                        })
+                    }
+                };
+                last_rules = Some((t, r));
+                let key = ShapeKey { ask: asks(names, task), ports: task.ports.clone(), rules: r };
                 let next = shapes.len() as u32;
                 *shape_index.entry(key).or_insert_with_key(|key| {
-                    shapes.push(Arc::new(build_shape(names, task, key, fitness_weight, next)));
+                    let ask_names = task.resources.iter().map(|(n, _)| n.clone()).collect();
+                    let (ask, ports, rules) = (key.ask.clone(), key.ports.clone(), rules[r as usize].clone());
+                    shapes.push(Arc::new(ClassShape { id: next, ask, ask_names, ports, rules }));
                     next
                 })
             }
@@ -210,15 +254,17 @@ pub(crate) fn compile(
     (classes, of_task)
 }
 
-/// The shape key of a task: asks, ports, roles and plugins (by address), as dense indices.
-fn shape_key(names: Names<'_>, task: &TaskSpec) -> ShapeKey {
-    ShapeKey {
-        ask: task
-            .resources
-            .iter()
-            .map(|(name, q)| (names.dims.get_shared(name).map_or(UNOFFERED, |d| d as u16), q.milli()))
-            .collect(),
-        ports: task.ports.clone(),
+/// A task's asks as dense dimension indices.
+fn asks(names: Names<'_>, task: &TaskSpec) -> Asks {
+    task.resources
+        .iter()
+        .map(|(name, q)| (names.dims.get_shared(name).map_or(UNOFFERED, |d| d as u16), q.milli()))
+        .collect()
+}
+
+/// The rules key of a task: roles and plugins (by address), as dense indices.
+fn rules_key(names: Names<'_>, task: &TaskSpec) -> RulesKey {
+    RulesKey {
         roles: task
             .roles
             .as_ref()
@@ -245,7 +291,12 @@ fn same_shape(a: &TaskSpec, b: &TaskSpec) -> bool {
         && a.ports.count == b.ports.count
         && a.ports.specific.len() == b.ports.specific.len()
         && (a.ports.specific.is_empty() || a.ports.specific == b.ports.specific)
-        && a.roles == b.roles
+        && same_rules(a, b)
+}
+
+/// Whether two tasks have the same rules: roles and plugins (compared in place).
+fn same_rules(a: &TaskSpec, b: &TaskSpec) -> bool {
+    a.roles == b.roles
         && a.hard.len() == b.hard.len()
         && a.hard.iter().zip(&b.hard).all(|(x, y)| Arc::ptr_eq(x, y))
         && a.soft.len() == b.soft.len()
@@ -255,7 +306,7 @@ fn same_shape(a: &TaskSpec, b: &TaskSpec) -> bool {
             .all(|(x, y)| Arc::ptr_eq(&x.constraint, &y.constraint) && x.weight.to_bits() == y.weight.to_bits())
 }
 
-fn build_shape(names: Names<'_>, task: &TaskSpec, key: &ShapeKey, fitness_weight: f64, id: u32) -> ClassShape {
+fn build_rules(names: Names<'_>, task: &TaskSpec, key: &RulesKey, fitness_weight: f64) -> ClassRules {
     let roles = match &key.roles {
         None => names.default_role_order.to_vec(),
         Some(list) => {
@@ -268,11 +319,7 @@ fn build_shape(names: Names<'_>, task: &TaskSpec, key: &ShapeKey, fitness_weight
             out
         }
     };
-    ClassShape {
-        id,
-        ask: key.ask.clone(),
-        ask_names: task.resources.iter().map(|(n, _)| n.clone()).collect(),
-        ports: task.ports.clone(),
+    ClassRules {
         roles,
         hard: task.hard.clone(),
         soft: task.soft.clone(),

@@ -33,7 +33,7 @@ pub(super) const PARALLEL_MIN: usize = 4096;
 /// [`EngineConfig::launch_helper_threshold`](super::EngineConfig::launch_helper_threshold):
 /// passes with fewer pending tasks make their launches on the caller's thread, as handing
 /// placements over costs the placing thread about what it saves until passes are this large
-/// (measured on 2 cores: 5% slower placing at 5,000 tasks, even at 10,000).
+/// (the README's benchmarks give the figures).
 pub(super) const HELPER_MIN: usize = 8192;
 
 /// Task classes compiled for a pass: the classes and each task's class.
