@@ -283,9 +283,7 @@ impl<'a> Master<'a> {
             };
             let fill = best_fill(&knapsack, target + PRICE_TOL * (1.0 + target), limits.max_knapsack_nodes);
             exact &= fill.exact;
-            if let Some(counts) = fill.counts {
-                columns.push((b, counts));
-            }
+            columns.extend(fill.fills.into_iter().map(|counts| (b, counts)));
             lagrange -= self.available(b) * (fill.upper - cost).max(0.0);
             if phase == Phase::Two {
                 theta = theta.max((fill.upper - mu_b) / cost);
@@ -294,5 +292,72 @@ impl<'a> Master<'a> {
         }
         let farley = if phase == Phase::Two && theta > 0.0 { (demand - reserved) / theta } else { f64::NEG_INFINITY };
         Priced { columns, exact, bound: lagrange.max(farley) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{round, BinType, ItemClass};
+    use super::*;
+    use crate::util::SeededRng;
+
+    fn random_instance(rng: &mut SeededRng) -> PackingInstance {
+        let dims = 1 + rng.below(5) as usize;
+        let bins = (0..1 + rng.below(4))
+            .map(|_| BinType {
+                capacity: (0..dims).map(|_| 1_000 * (1 + rng.below(64) as i64)).collect(),
+                cost: 0.5 + rng.unit() * 3.0,
+                available: if rng.below(3) == 0 { rng.below(40) as u32 } else { 5_000 },
+            })
+            .collect();
+        let items = (0..1 + rng.below(15))
+            .map(|_| ItemClass {
+                demand: (0..dims).map(|_| 250 * rng.below(40) as i64).collect(),
+                count: rng.below(200) as u32,
+            })
+            .collect();
+        PackingInstance { bins, items }
+    }
+
+    #[test]
+    fn colgen_converges_and_rounds_on_seeded_instances_in_many_dimensions() {
+        let mut rng = SeededRng::new(77);
+        let limits = Limits::default();
+        let mut solved = 0;
+        for case in 0..150 {
+            let inst = random_instance(&mut rng);
+            let lp = match solve_pattern_lp(&inst, &limits) {
+                Ok(lp) => lp,
+                Err(OptimumError::ItemFitsNoBin(_) | OptimumError::Infeasible { .. }) => continue,
+                Err(e) => panic!("case {case}: {e}"),
+            };
+            solved += 1;
+            assert!(lp.proven, "case {case}");
+            let mut covered = vec![0.0; inst.items.len()];
+            let mut used = vec![0.0; inst.bins.len()];
+            for p in &lp.patterns {
+                assert!(super::super::fits(&inst, p.bin, &p.counts), "case {case}: {p:?}");
+                p.counts.iter().for_each(|&(i, k)| covered[i] += f64::from(k) * p.x);
+                used[p.bin] += p.x;
+            }
+            for (i, it) in inst.items.iter().enumerate() {
+                assert!(covered[i] >= f64::from(it.count) - 1e-6, "case {case}: class {i}");
+            }
+            for (b, bin) in inst.bins.iter().enumerate() {
+                assert!(used[b] <= f64::from(bin.available) + 1e-6, "case {case}: type {b}");
+            }
+            let packing = round(&inst, &lp, &limits);
+            let mut placed: Vec<u32> = vec![0; inst.items.len()];
+            for (b, counts) in &packing.bins {
+                assert!(super::super::fits(&inst, *b, counts), "case {case}: bin over capacity");
+                counts.iter().for_each(|&(i, k)| placed[i] += k);
+            }
+            packing.unplaced.iter().for_each(|&(i, k)| placed[i] += k);
+            assert!(placed.iter().zip(&inst.items).all(|(&p, it)| p == it.count), "case {case}");
+            if packing.unplaced.is_empty() {
+                assert!(packing.cost >= lp.lower_bound - 1e-6, "case {case}");
+            }
+        }
+        assert!(solved >= 80, "{solved}");
     }
 }

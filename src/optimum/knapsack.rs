@@ -30,16 +30,21 @@ pub(crate) struct Knapsack<'a> {
 /// The outcome of a search.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Fill {
-    /// The best fill worth more than the threshold, as `(class, count)` sorted by class.
-    pub counts: Option<Vec<(usize, u32)>>,
-    /// Its value (the threshold when none was found).
+    /// Fills worth more than the threshold, as `(class, count)` sorted by class: the best first,
+    /// then up to [`KEEP`]` − 1` earlier incumbents of the search (each better than the one before).
+    pub fills: Vec<Vec<(usize, u32)>>,
+    /// The best fill's value (the threshold when none was found).
     pub value: f64,
     /// A proven upper bound on the best value over all fills (at least `value`).
     pub upper: f64,
     /// Whether the search finished: then `upper` is `value` up to the pruning tolerance, and no
-    /// fill is worth more than the threshold when `counts` is `None`.
+    /// fill is worth more than the threshold when `fills` is empty.
     pub exact: bool,
 }
+
+/// How many of the last incumbents a search reports: more improving columns per pricing round
+/// means fewer rounds when column generation tails off.
+pub(crate) const KEEP: usize = 4;
 
 /// A candidate item, in branching order.
 #[derive(Clone, Debug)]
@@ -64,7 +69,8 @@ struct Search<'a> {
     rem: Vec<i64>,
     capacity: &'a [i64],
     cur: Vec<u32>,
-    best: Option<Vec<u32>>,
+    /// The last incumbents, oldest first.
+    found: Vec<Vec<u32>>,
     best_value: f64,
     nodes: u64,
     budget: u64,
@@ -78,17 +84,22 @@ pub(crate) fn best_fill(problem: &Knapsack<'_>, threshold: f64, budget: u64) -> 
     let mut search = Search::new(problem, threshold, budget);
     let surrogate = search.surrogate(0);
     search.dfs(0, 0.0, surrogate);
-    let found = search.best.as_ref().map(|cur| {
-        let mut counts: Vec<(usize, u32)> =
-            search.items.iter().zip(cur).filter(|(_, &k)| k > 0).map(|(it, &k)| (it.class, k)).collect();
-        counts.sort_unstable();
-        counts
-    });
+    let fills = search
+        .found
+        .iter()
+        .rev()
+        .map(|cur| {
+            let mut counts: Vec<(usize, u32)> =
+                search.items.iter().zip(cur).filter(|(_, &k)| k > 0).map(|(it, &k)| (it.class, k)).collect();
+            counts.sort_unstable();
+            counts
+        })
+        .collect();
     let value = search.best_value;
     // Pruning drops subtrees bounded within a hair of the best: widen the bound by as much.
     let slack = 1e-12 * (1.0 + value.abs());
     let upper = if search.exhausted { value.max(search.open) } else { value } + slack;
-    Fill { counts: found, value, upper, exact: !search.exhausted }
+    Fill { fills, value, upper, exact: !search.exhausted }
 }
 
 /// Surrogate multipliers: the capacity duals of the LP relaxation `max v·k, D·k ≤ capacity,
@@ -147,7 +158,7 @@ impl<'a> Search<'a> {
             rem: p.capacity.to_vec(),
             capacity: p.capacity,
             cur: vec![0; n],
-            best: None,
+            found: Vec::new(),
             best_value: threshold,
             nodes: 0,
             budget,
@@ -210,7 +221,10 @@ impl<'a> Search<'a> {
         if depth == self.items.len() {
             if value > self.best_value {
                 self.best_value = value;
-                self.best = Some(self.cur.clone());
+                if self.found.len() == KEEP {
+                    self.found.remove(0);
+                }
+                self.found.push(self.cur.clone());
             }
             return;
         }
@@ -294,7 +308,7 @@ mod tests {
         assert!(fill.exact);
         assert!((fill.value - brute(&p)).abs() < 1e-12, "{fill:?}");
         assert!((fill.value - 2.0).abs() < 1e-12, "{fill:?}");
-        assert_eq!(fill.counts, Some(vec![(0, 1), (1, 1)]));
+        assert_eq!(fill.fills.first(), Some(&vec![(0, 1), (1, 1)]));
     }
 
     #[test]
@@ -311,9 +325,9 @@ mod tests {
             let want = brute(&p);
             assert!(fill.exact);
             assert!((fill.value.max(0.0) - want).abs() < 1e-9, "{fill:?} vs {want}");
-            if let Some(counts) = &fill.counts {
+            for (n, counts) in fill.fills.iter().enumerate() {
                 let got: f64 = counts.iter().map(|&(i, k)| values[i] * f64::from(k)).sum();
-                assert!((got - fill.value).abs() < 1e-9);
+                assert!(if n == 0 { (got - fill.value).abs() < 1e-9 } else { got > 0.0 && got < fill.value });
             }
         }
     }
@@ -336,7 +350,7 @@ mod tests {
         let demands = vec![vec![6], vec![4]];
         let p = Knapsack { values: &[0.5, 0.5], demands: &demands, counts: &[2, 2], capacity: &[10] };
         let fill = best_fill(&p, 1.0, 1_000);
-        assert!(fill.exact && fill.counts.is_none());
+        assert!(fill.exact && fill.fills.is_empty());
         assert!(fill.upper <= 1.0 + 1e-9);
     }
 }

@@ -31,8 +31,9 @@
 //! fractional knapsacks of each dimension alone and of a *surrogate* constraint that sums the
 //! dimensions with the capacity duals of the knapsack's own LP relaxation (solved once per
 //! pricing problem with the same simplex), so at the root it is the LP bound; items are branched
-//! on in surrogate order, largest count first. Improving patterns join the master and the next
-//! round starts; when no bin type has one, the master's optimum is the LP optimum
+//! on in surrogate order, largest count first. Improving patterns (the best and the last few
+//! incumbents of each search, which shortens the tail of the column generation) join the master
+//! and the next round starts; when no bin type has one, the master's optimum is the LP optimum
 //! ([`PatternLp::proven`]).
 //!
 //! **Bound without convergence.** The knapsack search is budgeted in nodes and the rounds are
