@@ -49,8 +49,8 @@ impl Prepared {
 
 /// What one round of pricing found.
 struct Priced {
-    /// Improving patterns: `(kept bin type, [(kept item class, count)])`.
-    columns: Vec<(usize, Vec<(usize, u32)>)>,
+    /// Improving patterns, in kept indices.
+    columns: Vec<Column>,
     /// Whether every bin type's search finished.
     exact: bool,
     /// The lower bound the duals and the pricing upper bounds prove.
@@ -63,7 +63,7 @@ struct Master<'a> {
     lp: Simplex,
     /// Structural columns, in kept indices, with their simplex column.
     cols: Vec<(Column, usize)>,
-    seen: BTreeSet<(usize, Vec<(usize, u32)>)>,
+    seen: BTreeSet<Column>,
 }
 
 /// Solves the configuration LP of `instance` by column generation within `limits`.
@@ -180,7 +180,7 @@ impl<'a> Master<'a> {
     }
 
     /// Adds the priced columns; whether any was new.
-    fn add_all(&mut self, columns: Vec<(usize, Vec<(usize, u32)>)>) -> bool {
+    fn add_all(&mut self, columns: Vec<Column>) -> bool {
         let mut added = false;
         for (b, counts) in columns {
             added |= self.add(b, counts);
