@@ -31,7 +31,7 @@ pub mod util;
 #[cfg(feature = "workload")]
 pub mod workload;
 
-pub use engine::{ConfigError, Engine, EngineConfig, Packing, PlanError, Scheduler, Strategy};
+pub use engine::{ConfigError, Engine, EngineConfig, Packing, PlanError, Scheduler, Strategy, PATTERN_BUDGET};
 pub use model::{
     AgentId, AttrValue, Attributes, GroupId, ModelError, Offer, OfferId, OfferedResource, PortRequest, ResourceValue,
     Role, RunningTask, SoftTerm, TaskBuilder, TaskId, TaskSpec,

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use offerpack::optimum::{packing_bound, Limits};
 use offerpack::workload::{write_plan, Timing, Workload};
-use offerpack::{Engine, EngineConfig, Plan};
+use offerpack::{Engine, EngineConfig, Plan, PATTERN_BUDGET};
 
 use super::args::SolveArgs;
 use super::{write_output, CliError};
@@ -66,7 +66,7 @@ pub fn read_input(path: &Path) -> Result<String, CliError> {
 /// Plans `args.repeat` times, each on a fresh pool, timing only [`Engine::plan`].
 pub fn solve(workload: &Workload, args: &SolveArgs) -> Result<Solved, CliError> {
     let SolveArgs { strategy, packing, threads, repeat, patterns, .. } = *args;
-    let pattern_budget = if patterns { Some(Limits::default()) } else { None };
+    let pattern_budget = if patterns { Some(PATTERN_BUDGET) } else { None };
     let config = EngineConfig {
         fitness: workload.fitness.clone(),
         strategy,

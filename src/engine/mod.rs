@@ -77,6 +77,11 @@ pub enum Packing {
     TaskByTask,
 }
 
+/// The default [`EngineConfig::pattern_budget`]: enough for the LP of tens of shapes to find
+/// the patterns that matter, not to prove there are no better ones (that last stretch costs
+/// most of the time and gains next to nothing once rounded).
+pub const PATTERN_BUDGET: Limits = Limits { max_rounds: 60, max_knapsack_nodes: 2_000, max_pivots: 20_000 };
+
 /// Engine settings.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
@@ -128,7 +133,7 @@ impl Default for EngineConfig {
             explain_unplaced: true,
             threads: 1,
             two_thread_threshold: pass::PARALLEL_MIN,
-            pattern_budget: Some(Limits::default()),
+            pattern_budget: Some(PATTERN_BUDGET),
             launch_helper_threshold: pass::HELPER_MIN,
         }
     }

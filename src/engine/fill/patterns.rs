@@ -4,10 +4,12 @@
 //! strands capacity that a better combination would have used (a tenth more agents than
 //! needed). When the waiting tasks come in few shapes (tens), the optimum is within reach: the
 //! configuration LP over fill patterns ([`crate::optimum`]) says which combinations of shapes
-//! fill agents best and how many agents each should fill; its rounding turns that into whole
-//! agents. Here the rounded agents are mapped onto concrete empty agents of the right kind, in
-//! fill order, and filled with exactly those tasks. What rounding leaves, the greedy fill places
-//! afterwards, on whatever room is left.
+//! fill agents best and how many agents each should fill. Here each pattern fills as many
+//! concrete empty agents of its kind, in fill order, as whole copies of it the LP asks for (the
+//! most used patterns first); the fractional rest — a few agents' worth of tasks — is left to
+//! the greedy fill, which packs it better than a generic rounding (it scores shapes against the
+//! room each agent has left) and at no cost. (`optimum::round` rounds without the engine; the
+//! engine does not need it.)
 //!
 //! Only empty agents take part (an agent in use is already paid for: the greedy fill tops those
 //! up first), and only when they come in few kinds: the LP has one row per shape and per kind.
@@ -21,7 +23,7 @@ use rustc_hash::FxHashMap;
 
 use super::{Filler, Launches};
 use crate::engine::state::PassState;
-use crate::optimum::{round, solve_pattern_lp, BinType, ItemClass, Limits, PackingInstance};
+use crate::optimum::{solve_pattern_lp, BinType, ItemClass, Limits, PackingInstance};
 
 /// Most shapes the LP is tried on; beyond, the greedy fill alone (its cost grows with shapes).
 pub(crate) const MAX_SHAPES: usize = 48;
@@ -29,8 +31,8 @@ pub(crate) const MAX_SHAPES: usize = 48;
 /// Most kinds of empty agents the LP is tried on.
 const MAX_AGENT_KINDS: usize = 8;
 
-/// Fills agents among `agents` (empty ones, in fill order) with the rounded LP patterns of the
-/// waiting tasks; returns the agents it filled, in the order filled. Does nothing (returns no
+/// Fills agents among `agents` (empty ones, in fill order) with whole copies of the LP patterns
+/// of the waiting tasks; returns the agents it filled, in the order filled. Does nothing (returns no
 /// agent) when the tasks or agents come in too many kinds, or the LP cannot be solved within
 /// `limits`.
 pub(super) fn fill_by_patterns(
@@ -69,24 +71,30 @@ pub(super) fn fill_by_patterns(
     let Ok(lp) = solve_pattern_lp(&instance, limits) else {
         return Vec::new();
     };
-    let packing = round(&instance, &lp, limits);
+    // Whole copies of each pattern, most used first: the greedy fill that follows packs the
+    // fractional rest better than a generic rounding does (it scores shapes against the room
+    // each agent has left), and costs next to nothing.
+    let mut patterns = lp.patterns;
+    patterns.sort_by(|a, b| b.x.total_cmp(&a.x).then(a.bin.cmp(&b.bin)).then(a.counts.cmp(&b.counts)));
     let mut next_of_kind = vec![0usize; members.len()];
-    let mut filled = Vec::with_capacity(packing.bins.len());
-    for (kind, contents) in &packing.bins {
-        let Some(&agent) = members[*kind].get(next_of_kind[*kind]) else { continue };
-        next_of_kind[*kind] += 1;
-        filler.load(state, agent);
-        for &(item, count) in contents {
-            let s = items[item];
-            for _ in 0..count {
-                // The rounding respects every capacity, so the task fits; checked all the same.
-                if !filler.fits(s) {
-                    break;
+    let mut filled = Vec::new();
+    for pattern in &patterns {
+        for _ in 0..pattern.x.floor() as usize {
+            let Some(&agent) = members[pattern.bin].get(next_of_kind[pattern.bin]) else { break };
+            next_of_kind[pattern.bin] += 1;
+            filler.load(state, agent);
+            for &(item, count) in &pattern.counts {
+                let s = items[item];
+                // Earlier copies may have taken the last tasks of a shape.
+                for _ in 0..count {
+                    if !filler.fits(s) {
+                        break;
+                    }
+                    filler.place(state, agent, s, launches, log);
                 }
-                filler.place(state, agent, s, launches, log);
             }
+            filled.push(agent);
         }
-        filled.push(agent);
     }
     filled
 }
