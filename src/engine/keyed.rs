@@ -32,6 +32,9 @@ pub(crate) struct KeyedIndex {
     /// Tree of each agent, or [`NONE`] when a static constraint rules it out.
     tree_of: Vec<u32>,
     trees: Vec<Root>,
+    /// Per tree: the totals of its agents, and its bucket.
+    tree_totals: Vec<Vec<i64>>,
+    tree_bucket: Vec<u32>,
     /// Per attribute bucket: its trees (one per distinct totals) and an agent of it, whose
     /// attribute-scoped answers are the bucket's.
     buckets: Vec<(Vec<u32>, u32)>,
@@ -85,6 +88,8 @@ impl KeyedIndex {
             arena: Arena::new(n, nd + 1),
             tree_of: vec![NONE; n],
             trees: Vec::new(),
+            tree_totals: Vec::new(),
+            tree_bucket: Vec::new(),
             buckets: Vec::new(),
             synced: log_len,
             parked: Vec::new(),
@@ -94,8 +99,7 @@ impl KeyedIndex {
             order: Vec::new(),
             failed: Vec::new(),
         };
-        // Trees by (attribute values, totals); buckets by attribute values.
-        let mut tree_by: FxHashMap<(Vec<u32>, &[i64]), u32> = FxHashMap::default();
+        // Buckets by attribute values; in each, one tree per distinct totals.
         let mut bucket_by: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
         let mut values = Vec::with_capacity(keys.len());
         let mut members: Vec<Vec<u32>> = Vec::new();
@@ -106,22 +110,16 @@ impl KeyedIndex {
             }
             values.clear();
             values.extend(keys.iter().map(|&k| state.value_of(agent, k)));
-            let totals = &state.total[agent as usize * nd..(agent as usize + 1) * nd];
-            let tree = match tree_by.get(&(values.clone(), totals)) {
-                Some(&tree) => tree,
+            let bucket = match bucket_by.get(values.as_slice()) {
+                Some(&b) => b,
                 None => {
-                    let tree = index.trees.len() as u32;
-                    index.trees.push(Root::default());
-                    tree_by.insert((values.clone(), totals), tree);
-                    let next = index.buckets.len() as u32;
-                    let bucket = *bucket_by.entry(values.clone()).or_insert(next);
-                    if bucket == next {
-                        index.buckets.push((Vec::new(), agent));
-                    }
-                    index.buckets[bucket as usize].0.push(tree);
-                    tree
+                    let b = index.buckets.len() as u32;
+                    bucket_by.insert(values.clone(), b);
+                    index.buckets.push((Vec::new(), agent));
+                    b
                 }
             };
+            let tree = index.tree_for(state, bucket, agent);
             index.tree_of[agent as usize] = tree;
             index.arena.set(agent, fitness.rank_key(&view), columns(state, agent));
             if members.len() <= tree as usize {
@@ -141,14 +139,32 @@ impl KeyedIndex {
         if tree == NONE {
             return;
         }
-        let root = &mut self.trees[tree as usize];
         if self.arena.contains(agent) {
-            self.arena.remove(root, agent);
+            self.arena.remove(&mut self.trees[tree as usize], agent);
         } else if let Some(i) = self.parked.iter().position(|&parked| parked == agent) {
             self.parked.swap_remove(i);
         }
+        // Re-offered resources can change the agent's size, and with it its tree.
+        let tree = self.tree_for(state, self.tree_bucket[tree as usize], agent);
+        self.tree_of[agent as usize] = tree;
         let key = fitness.rank_key(&AgentView { state, agent });
-        self.arena.insert(root, agent, key, columns(state, agent));
+        self.arena.insert(&mut self.trees[tree as usize], agent, key, columns(state, agent));
+    }
+
+    /// The tree of `bucket` for agents of `agent`'s totals, made when there is none yet.
+    fn tree_for(&mut self, state: &PassState, bucket: u32, agent: u32) -> u32 {
+        let nd = state.n_dims();
+        let totals = &state.total[agent as usize * nd..(agent as usize + 1) * nd];
+        let trees = &self.buckets[bucket as usize].0;
+        if let Some(&tree) = trees.iter().find(|&&t| self.tree_totals[t as usize] == totals) {
+            return tree;
+        }
+        let tree = self.trees.len() as u32;
+        self.trees.push(Root::default());
+        self.tree_totals.push(totals.to_vec());
+        self.tree_bucket.push(bucket);
+        self.buckets[bucket as usize].0.push(tree);
+        tree
     }
 
     /// Re-keys the agents touched by commits since the last call.

@@ -146,9 +146,12 @@ fn place_compiled(
     let fitness = &*engine.config.fitness;
     let log_start = log.len();
     state.allocation_memo.clear();
+    // A `Scheduler` keeps indexes between passes, so a shape's own queue is built once for
+    // many passes of a few tasks each: there only `Strategy::Keyed` shares the keyed index.
     let all_keyed = engine.config.strategy == Strategy::Keyed;
+    let one_shot = cache.is_none();
     let few = shapes_with_few_tasks(&classes, &class_of, state);
-    let few = move |shape| all_keyed || few(shape);
+    let few = move |shape| all_keyed || (one_shot && few(shape));
     let keys = assign_indexes(&mut classes, fitness.ranks_by_key(), few);
     if cache.is_none() {
         // One-shot pass: per-value counts of a group no constraint reads are not kept.

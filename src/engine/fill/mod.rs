@@ -21,6 +21,10 @@
 //! Only tasks without hard or soft constraints, exclusive claims or specific ports, accepting
 //! every role, take part; the per-task selector places the others first. An agent a group holds
 //! exclusively is filled with that group's tasks alone, before the unclaimed agents.
+//!
+//! The greedy choice can strand capacity a better mix would use. With a pattern budget and few
+//! shapes, agents in use are topped up greedily, then the empty agents are filled by the packing
+//! LP's patterns (see `patterns`), and the greedy fill places the rest.
 
 mod patterns;
 
