@@ -20,6 +20,7 @@ use rustc_hash::FxHashMap;
 use super::class::TaskClass;
 use super::evaluate::{better, claimed_by_other, first_failing, fits_resources, local_score, shared_score, Rank};
 use super::heap::AgentHeap;
+use super::select::LogCursor;
 use super::state::{PassState, NONE};
 use crate::plugins::{AgentView, Fitness, PassView, TaskView};
 
@@ -29,7 +30,7 @@ pub(crate) struct CandidateIndex {
     bucket_of: Vec<u32>,
     buckets: Vec<AgentHeap>,
     /// How much of the commit log this index has seen.
-    synced: usize,
+    pub cursor: LogCursor,
     /// Candidates taken out of their queues because they failed a group-dependent check of
     /// class `parked_for`. By the [`Scope::Agent`](crate::plugins::Scope) contract that answer
     /// holds until a commit touches the agent's host (then `rescore` puts it back), so while the
@@ -41,7 +42,10 @@ pub(crate) struct CandidateIndex {
 
 impl std::fmt::Debug for CandidateIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CandidateIndex").field("buckets", &self.buckets.len()).field("synced", &self.synced).finish()
+        f.debug_struct("CandidateIndex")
+            .field("buckets", &self.buckets.len())
+            .field("synced", &self.cursor.seen())
+            .finish()
     }
 }
 
@@ -60,7 +64,7 @@ impl CandidateIndex {
         let mut index = CandidateIndex {
             bucket_of: vec![NONE; state.agents.len()],
             buckets: Vec::new(),
-            synced: log_len,
+            cursor: LogCursor::at(log_len),
             parked: Vec::new(),
             parked_for: NONE,
         };
@@ -134,13 +138,12 @@ impl CandidateIndex {
         task: &TaskView<'_>,
         log: &[u32],
     ) {
-        for &touched in &log[self.synced..] {
+        for &touched in &log[self.cursor.advance(log.len())..] {
             let host = state.agents[touched as usize].host_value;
             for agent in state.agents_on_host(host) {
                 self.rescore(state, class, fitness, task, agent);
             }
         }
-        self.synced = log.len();
     }
 
     /// The best agent for `class` (numbered `class_id`): over buckets, the first feasible agent
@@ -198,16 +201,6 @@ impl CandidateIndex {
             }
         }
         found
-    }
-
-    /// How much of the commit log this index has seen.
-    pub fn synced(&self) -> usize {
-        self.synced
-    }
-
-    /// The log lost its first `n` entries, all seen by this index.
-    pub fn rebase(&mut self, n: usize) {
-        self.synced -= n.min(self.synced);
     }
 
     /// Puts parked candidates back before the index serves another pass (class numbers are

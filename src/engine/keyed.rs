@@ -22,6 +22,7 @@ use rustc_hash::FxHashMap;
 
 use super::class::TaskClass;
 use super::evaluate::{better, claimed_by_other, first_failing, fits_resources, local_score, shared_score, Rank};
+use super::select::LogCursor;
 use super::state::{PassState, NONE};
 use super::treap::{Arena, Root};
 use crate::plugins::{AgentView, Fitness, PassView, TaskView};
@@ -39,7 +40,7 @@ pub(crate) struct KeyedIndex {
     /// attribute-scoped answers are the bucket's.
     buckets: Vec<(Vec<u32>, u32)>,
     /// How much of the commit log this index has seen.
-    synced: usize,
+    pub cursor: LogCursor,
     /// Agents out of their tree because they failed a group-dependent check of classes with
     /// group `parked_group` and the agent-scoped constraints `parked_checks` (by address).
     parked: Vec<u32>,
@@ -60,7 +61,7 @@ const PARK_AFTER: usize = 8;
 
 impl std::fmt::Debug for KeyedIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyedIndex").field("trees", &self.trees.len()).field("synced", &self.synced).finish()
+        f.debug_struct("KeyedIndex").field("trees", &self.trees.len()).field("synced", &self.cursor.seen()).finish()
     }
 }
 
@@ -91,7 +92,7 @@ impl KeyedIndex {
             tree_totals: Vec::new(),
             tree_bucket: Vec::new(),
             buckets: Vec::new(),
-            synced: log_len,
+            cursor: LogCursor::at(log_len),
             parked: Vec::new(),
             parked_group: NONE,
             parked_checks: Vec::new(),
@@ -169,13 +170,12 @@ impl KeyedIndex {
 
     /// Re-keys the agents touched by commits since the last call.
     pub fn sync(&mut self, state: &PassState, fitness: &dyn Fitness, log: &[u32]) {
-        for &touched in &log[self.synced..] {
+        for &touched in &log[self.cursor.advance(log.len())..] {
             let host = state.agents[touched as usize].host_value;
             for agent in state.agents_on_host(host) {
                 self.rescore(state, fitness, agent);
             }
         }
-        self.synced = log.len();
     }
 
     /// The best agent for `class`: over buckets and their trees, the first agent in order with
@@ -278,16 +278,6 @@ impl KeyedIndex {
             let tree = self.tree_of[agent as usize] as usize;
             self.arena.restore(&mut self.trees[tree], agent);
         }
-    }
-
-    /// How much of the commit log this index has seen.
-    pub fn synced(&self) -> usize {
-        self.synced
-    }
-
-    /// The log lost its first `n` entries, all seen by this index.
-    pub fn rebase(&mut self, n: usize) {
-        self.synced -= n.min(self.synced);
     }
 
     /// Puts parked agents back before the index serves another pass (group numbers are per

@@ -28,13 +28,13 @@ impl IndexCache {
 
     /// How much of the log the least synced index has seen (the log before it can go).
     pub fn synced_from(&self) -> Option<usize> {
-        self.entries.values().map(|(index, _)| index.synced()).min()
+        self.entries.values().map(|(index, _)| index.cursor().seen()).min()
     }
 
     /// Tells every index that the log lost its first `n` entries.
     pub fn forget_log(&mut self, n: usize) {
         for (index, _) in self.entries.values_mut() {
-            index.rebase(n);
+            index.cursor_mut().rebase(n);
         }
     }
 }
@@ -165,19 +165,18 @@ pub(crate) enum Candidates {
 }
 
 impl Candidates {
-    /// How much of the commit log this index has seen.
-    fn synced(&self) -> usize {
+    /// How far the index has read the commit log.
+    fn cursor(&self) -> LogCursor {
         match self {
-            Candidates::PerShape(index) => index.synced(),
-            Candidates::Keyed(index) => index.synced(),
+            Candidates::PerShape(index) => index.cursor,
+            Candidates::Keyed(index) => index.cursor,
         }
     }
 
-    /// The log lost its first `n` entries, all seen by this index.
-    fn rebase(&mut self, n: usize) {
+    fn cursor_mut(&mut self) -> &mut LogCursor {
         match self {
-            Candidates::PerShape(index) => index.rebase(n),
-            Candidates::Keyed(index) => index.rebase(n),
+            Candidates::PerShape(index) => &mut index.cursor,
+            Candidates::Keyed(index) => &mut index.cursor,
         }
     }
 
@@ -187,5 +186,31 @@ impl Candidates {
             Candidates::PerShape(index) => index.release_parked(),
             Candidates::Keyed(index) => index.release_parked(),
         }
+    }
+}
+
+/// How much of the commit log an index has seen: it re-scores the agents committed to since.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LogCursor(usize);
+
+impl LogCursor {
+    /// A cursor that has seen the first `len` entries.
+    pub fn at(len: usize) -> LogCursor {
+        LogCursor(len)
+    }
+
+    /// How many entries it has seen.
+    pub fn seen(&self) -> usize {
+        self.0
+    }
+
+    /// Marks the log up to `len` seen; returns where the unseen part started.
+    pub fn advance(&mut self, len: usize) -> usize {
+        std::mem::replace(&mut self.0, len)
+    }
+
+    /// The log lost its first `n` entries, all seen.
+    pub fn rebase(&mut self, n: usize) {
+        self.0 -= n.min(self.0);
     }
 }
