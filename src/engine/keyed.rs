@@ -52,6 +52,9 @@ pub(crate) struct KeyedIndex {
     order: Vec<(f64, u32)>,
     /// Scratch: agents with room that failed a group-dependent check in one search.
     failed: Vec<u32>,
+    /// Per column, the least any class of the index asks, when agents with less may leave
+    /// for good (a one-shot pass, where room only shrinks); empty otherwise.
+    floor: Vec<i64>,
 }
 
 /// Agents with room that fail a group-dependent check and are passed over in one search before
@@ -80,6 +83,7 @@ impl KeyedIndex {
         fitness: &dyn Fitness,
         task: &TaskView<'_>,
         log_len: usize,
+        floor: Vec<i64>,
     ) -> KeyedIndex {
         let pass = PassView { state };
         let n = state.agents.len();
@@ -99,6 +103,7 @@ impl KeyedIndex {
             ask: Vec::new(),
             order: Vec::new(),
             failed: Vec::new(),
+            floor,
         };
         // Buckets by attribute values; in each, one tree per distinct totals.
         let mut bucket_by: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
@@ -122,6 +127,9 @@ impl KeyedIndex {
             };
             let tree = index.tree_for(state, bucket, agent);
             index.tree_of[agent as usize] = tree;
+            if index.dead(state, agent) {
+                continue;
+            }
             index.arena.set(agent, fitness.rank_key(&view), columns(state, agent));
             if members.len() <= tree as usize {
                 members.resize_with(tree as usize + 1, Vec::new);
@@ -148,8 +156,17 @@ impl KeyedIndex {
         // Re-offered resources can change the agent's size, and with it its tree.
         let tree = self.tree_for(state, self.tree_bucket[tree as usize], agent);
         self.tree_of[agent as usize] = tree;
+        if self.dead(state, agent) {
+            return;
+        }
         let key = fitness.rank_key(&AgentView { state, agent });
         self.arena.insert(&mut self.trees[tree as usize], agent, key, columns(state, agent));
+    }
+
+    /// Whether `agent` lacks room for the least ask of every class of the index (see
+    /// `floor`): it stays out of its tree.
+    fn dead(&self, state: &PassState, agent: u32) -> bool {
+        !self.floor.is_empty() && columns(state, agent).zip(&self.floor).any(|(free, &least)| free < least)
     }
 
     /// The tree of `bucket` for agents of `agent`'s totals, made when there is none yet.

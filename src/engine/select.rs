@@ -96,6 +96,27 @@ impl<'a> Selector<'a> {
         }
     }
 
+    /// Per keyed-index column (dimension, then ports), the least any class of index slot
+    /// `slot` asks.
+    fn floor(&self, state: &PassState, slot: usize) -> Vec<i64> {
+        let mut floor: Option<Vec<i64>> = None;
+        let mut asks = vec![0i64; state.n_dims() + 1];
+        for class in self.classes.iter().filter(|c| c.index_slot as usize == slot) {
+            asks.fill(0);
+            for &(d, amount) in &class.ask {
+                if let Some(a) = asks.get_mut(d as usize) {
+                    *a = amount;
+                }
+            }
+            asks[state.n_dims()] = i64::from(class.ports.total());
+            match &mut floor {
+                None => floor = Some(asks.clone()),
+                Some(f) => f.iter_mut().zip(&asks).for_each(|(f, &a)| *f = (*f).min(a)),
+            }
+        }
+        floor.unwrap_or_default()
+    }
+
     /// Counts the tasks (positions in `pending`) this selector will be asked about.
     pub fn count(&mut self, tasks: impl Iterator<Item = usize>) {
         for t in tasks {
@@ -129,7 +150,10 @@ impl<'a> Selector<'a> {
                     index
                 }
                 None if matches!(self.keys[slot], IndexKey::Keyed { .. }) => {
-                    Candidates::Keyed(Box::new(KeyedIndex::build(state, class, fitness, &view, log.len())))
+                    // In a one-shot pass free room only shrinks, so an agent without room for
+                    // the smallest ask of the index's classes never gets any: it can go.
+                    let floor = if self.cache.is_none() { self.floor(state, slot) } else { Vec::new() };
+                    Candidates::Keyed(Box::new(KeyedIndex::build(state, class, fitness, &view, log.len(), floor)))
                 }
                 None => Candidates::PerShape(CandidateIndex::build(state, class, fitness, &view, log.len())),
             });
