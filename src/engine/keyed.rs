@@ -14,7 +14,9 @@
 //! Agents turned down by a group-dependent check (`hostname:UNIQUE`, a claim of another group)
 //! are parked out of their tree while classes with the same group and the same agent-scoped
 //! constraints keep selecting — the answer holds until a commit touches the agent's host — so a
-//! group of tasks of many shapes skips its own hosts once, not once per task.
+//! group of tasks of many shapes skips its own hosts once, not once per task. In a one-shot
+//! pass room only shrinks, so an agent without room for the least any of the index's classes
+//! asks leaves its tree for good instead of being passed over by every later search.
 
 use std::sync::Arc;
 
