@@ -2,16 +2,15 @@
 //! `master` in a child process with `run` against it.
 #![cfg(feature = "cli")]
 
+mod cli_support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::Output;
 use std::thread;
 use std::time::{Duration, Instant};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_offerpack"))
-}
+use cli_support::{bin, start_master};
 
 fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("the binary runs")
@@ -19,16 +18,6 @@ fn run(args: &[&str]) -> Output {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Kills and reaps the child when dropped, also when the test fails.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]
@@ -64,27 +53,6 @@ fn cli_run_rejects_bad_flags() {
 }
 
 /// Starts `offerpack master` on a free port and returns it with its scheduler URL.
-fn start_master(args: &[&str]) -> (KillOnDrop, String) {
-    let mut child = bin()
-        .args(["master", "--listen", "127.0.0.1:0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the master starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let child = KillOnDrop(child);
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx.recv_timeout(Duration::from_secs(20)).expect("the master prints its URL");
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).expect("a URL").to_owned();
-    (child, url)
-}
-
 #[test]
 fn cli_run_against_a_master_in_a_child_process() {
     let (_master, url) = start_master(&["--agents", "3", "--task-duration-ms", "200"]);

@@ -3,54 +3,37 @@
 //! the constraint as the reason the others wait.
 #![cfg(feature = "cli")]
 
-use std::io::{BufRead, BufReader};
+mod cli_support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::thread;
-use std::time::Duration;
+
+use cli_support::{bin, start_master, KillOnDrop};
 
 /// How long each run follows its tasks: long enough for several passes (the session revives
 /// offers after its first pass leaves tasks pending), short enough for a test.
 const DEADLINE_SECS: &str = "5";
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_offerpack"))
-}
-
-/// The master child process, killed and reaped when dropped (also when the test fails).
-struct Master(Child);
-
-impl Drop for Master {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// `offerpack master` on a free loopback port with `agents` agents that each fit exactly one
 /// task (4 cpus, 1024 MB, 100 MB disk, one port) over 3 zones, running tasks until killed; the
 /// master and its URL.
-fn master(agents: u32) -> (Master, String) {
+fn master(agents: u32) -> (KillOnDrop, String) {
     let agents = agents.to_string();
-    let mut child = bin()
-        .args(["master", "--listen", "127.0.0.1:0", "--agents", &agents, "--cpus", "4", "--mem", "1024"])
-        .args(["--disk", "100", "--ports", "31000-31000", "--zones", "3", "--task-duration-ms", "forever"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the master starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let child = Master(child);
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx.recv_timeout(Duration::from_secs(20)).expect("the master prints its URL");
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).expect("a URL in the first line").to_owned();
-    (child, url)
+    start_master(&[
+        "--agents",
+        &agents,
+        "--cpus",
+        "4",
+        "--mem",
+        "1024",
+        "--disk",
+        "100",
+        "--ports",
+        "31000-31000",
+        "--zones",
+        "3",
+        "--task-duration-ms",
+        "forever",
+    ])
 }
 
 /// A workload file of `tasks` tasks of group `g`, each asking for a whole agent and one port,

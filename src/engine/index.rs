@@ -24,6 +24,41 @@ use super::select::LogCursor;
 use super::state::{PassState, NONE};
 use crate::plugins::{AgentView, Fitness, PassView, TaskView};
 
+/// Calls `each(agent, bucket)` for every agent that passes `class`'s static constraints, in
+/// agent order, with its attribute bucket: buckets are numbered by the order their first
+/// agent comes in (a bucket number one above every earlier one is a new bucket).
+pub(crate) fn for_each_candidate(
+    state: &PassState,
+    class: &TaskClass,
+    task: &TaskView<'_>,
+    mut each: impl FnMut(u32, u32),
+) {
+    let pass = PassView { state };
+    let keys = &class.stages.bucket_keys;
+    let mut by_values: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
+    let mut values = Vec::with_capacity(keys.len());
+    for agent in 0..state.agents.len() as u32 {
+        if first_failing(class, &class.stages.static_hard, task, &AgentView { state, agent }, &pass).is_some() {
+            continue;
+        }
+        if keys.is_empty() {
+            each(agent, 0);
+            continue;
+        }
+        values.clear();
+        values.extend(keys.iter().map(|&k| state.value_of(agent, k)));
+        let bucket = match by_values.get(values.as_slice()) {
+            Some(&b) => b,
+            None => {
+                let next = by_values.len() as u32;
+                by_values.insert(values.clone(), next);
+                next
+            }
+        };
+        each(agent, bucket);
+    }
+}
+
 /// Candidate agents for one class, or for every class of one shape.
 pub(crate) struct CandidateIndex {
     /// Bucket of each agent, or [`NONE`] when a static constraint rules it out.
@@ -59,8 +94,6 @@ impl CandidateIndex {
         log_len: usize,
     ) -> CandidateIndex {
         let pass = PassView { state };
-        let keys = &class.stages.bucket_keys;
-        let mut by_values: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
         let mut index = CandidateIndex {
             bucket_of: vec![NONE; state.agents.len()],
             buckets: Vec::new(),
@@ -68,28 +101,10 @@ impl CandidateIndex {
             parked: Vec::new(),
             parked_for: NONE,
         };
-        let mut values = Vec::with_capacity(keys.len());
         // Candidates per bucket first, then each queue built in one go (heapified, sized once).
         let mut members: Vec<Vec<(u32, f64)>> = Vec::new();
-        for agent in 0..state.agents.len() as u32 {
+        for_each_candidate(state, class, task, |agent, bucket| {
             let view = AgentView { state, agent };
-            if first_failing(class, &class.stages.static_hard, task, &view, &pass).is_some() {
-                continue;
-            }
-            let bucket = if keys.is_empty() {
-                0
-            } else {
-                values.clear();
-                values.extend(keys.iter().map(|&k| state.value_of(agent, k)));
-                match by_values.get(values.as_slice()) {
-                    Some(&b) => b,
-                    None => {
-                        let next = by_values.len() as u32;
-                        by_values.insert(values.clone(), next);
-                        next
-                    }
-                }
-            };
             index.bucket_of[agent as usize] = bucket;
             if members.len() <= bucket as usize {
                 members.resize_with(bucket as usize + 1, Vec::new);
@@ -98,7 +113,7 @@ impl CandidateIndex {
                 let score = local_score(class, fitness, task, &view, &pass);
                 members[bucket as usize].push((agent, score));
             }
-        }
+        });
         index.buckets = members.into_iter().map(AgentHeap::from_entries).collect();
         index
     }

@@ -20,10 +20,9 @@
 
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
-
 use super::class::TaskClass;
 use super::evaluate::{better, claimed_by_other, first_failing, fits_resources, local_score, shared_score, Rank};
+use super::index::for_each_candidate;
 use super::select::LogCursor;
 use super::state::{PassState, NONE};
 use super::treap::{Arena, Root};
@@ -87,10 +86,8 @@ impl KeyedIndex {
         log_len: usize,
         floor: Vec<i64>,
     ) -> KeyedIndex {
-        let pass = PassView { state };
         let n = state.agents.len();
         let nd = state.n_dims();
-        let keys = &class.stages.bucket_keys;
         let mut index = KeyedIndex {
             arena: Arena::new(n, nd + 1),
             tree_of: vec![NONE; n],
@@ -108,36 +105,22 @@ impl KeyedIndex {
             floor,
         };
         // Buckets by attribute values; in each, one tree per distinct totals.
-        let mut bucket_by: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
-        let mut values = Vec::with_capacity(keys.len());
         let mut members: Vec<Vec<u32>> = Vec::new();
-        for agent in 0..n as u32 {
-            let view = AgentView { state, agent };
-            if first_failing(class, &class.stages.static_hard, task, &view, &pass).is_some() {
-                continue;
+        for_each_candidate(state, class, task, |agent, bucket| {
+            if bucket as usize == index.buckets.len() {
+                index.buckets.push((Vec::new(), agent));
             }
-            values.clear();
-            values.extend(keys.iter().map(|&k| state.value_of(agent, k)));
-            let bucket = match bucket_by.get(values.as_slice()) {
-                Some(&b) => b,
-                None => {
-                    let b = index.buckets.len() as u32;
-                    bucket_by.insert(values.clone(), b);
-                    index.buckets.push((Vec::new(), agent));
-                    b
-                }
-            };
             let tree = index.tree_for(state, bucket, agent);
             index.tree_of[agent as usize] = tree;
             if index.dead(state, agent) {
-                continue;
+                return;
             }
-            index.arena.set(agent, fitness.rank_key(&view), columns(state, agent));
+            index.arena.set(agent, fitness.rank_key(&AgentView { state, agent }), columns(state, agent));
             if members.len() <= tree as usize {
                 members.resize_with(tree as usize + 1, Vec::new);
             }
             members[tree as usize].push(agent);
-        }
+        });
         for (root, agents) in index.trees.iter_mut().zip(&mut members) {
             index.arena.build(root, agents);
         }

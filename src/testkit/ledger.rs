@@ -100,10 +100,7 @@ impl Ledger {
         hostname: &str,
         attrs: &Attributes,
     ) -> Result<(), Violation> {
-        if self.live.contains_key(&task.id) {
-            return Err(Violation::LaunchedTwice(task.id.clone()));
-        }
-        let entry = Live { group: task.group.clone(), hard: task.hard.clone(), agent: host(agent, hostname, attrs) };
+        let entry = self.new_entry(task, agent, hostname, attrs)?;
         if let Some(owner) = self.on_agent(agent).find(|l| l.group != task.group && l.claims()) {
             let owner = owner.group.clone();
             return Err(Violation::Claimed { task: task.id.clone(), agent: agent.clone(), owner });
@@ -113,7 +110,22 @@ impl Ledger {
             let constraint = c.name().to_owned();
             return Err(Violation::ConstraintBroken { task: task.id.clone(), agent: agent.clone(), constraint });
         }
-        self.adopt(task, agent, hostname, attrs)
+        self.live.insert(task.id.clone(), entry);
+        Ok(())
+    }
+
+    /// The record of `task` on `agent`, or [`Violation::LaunchedTwice`] when it is live already.
+    fn new_entry(
+        &self,
+        task: &TaskSpec,
+        agent: &AgentId,
+        hostname: &str,
+        attrs: &Attributes,
+    ) -> Result<Live, Violation> {
+        if self.live.contains_key(&task.id) {
+            return Err(Violation::LaunchedTwice(task.id.clone()));
+        }
+        Ok(Live { group: task.group.clone(), hard: task.hard.clone(), agent: host(agent, hostname, attrs) })
     }
 
     /// Records a task that runs without checking it (one present before the test began, or
@@ -129,10 +141,7 @@ impl Ledger {
         hostname: &str,
         attrs: &Attributes,
     ) -> Result<(), Violation> {
-        if self.live.contains_key(&task.id) {
-            return Err(Violation::LaunchedTwice(task.id.clone()));
-        }
-        let entry = Live { group: task.group.clone(), hard: task.hard.clone(), agent: host(agent, hostname, attrs) };
+        let entry = self.new_entry(task, agent, hostname, attrs)?;
         self.live.insert(task.id.clone(), entry);
         Ok(())
     }

@@ -126,11 +126,13 @@ fn agent_kinds(
     let mut by_capacity: FxHashMap<Vec<i64>, usize> = FxHashMap::default();
     let mut kinds: Vec<(Vec<i64>, f64)> = Vec::new();
     let mut members: Vec<Vec<u32>> = Vec::new();
+    let mut capacity: Vec<i64> = Vec::new();
     for &agent in agents {
         filler.load(state, agent);
-        let mut capacity = filler.free.clone();
+        capacity.clear();
+        capacity.extend_from_slice(&filler.free);
         capacity.push(i64::from(filler.free_ports));
-        let kind = match by_capacity.get(&capacity) {
+        let kind = match by_capacity.get(capacity.as_slice()) {
             Some(&k) => k,
             None => {
                 if kinds.len() == MAX_AGENT_KINDS {
@@ -145,7 +147,7 @@ fn agent_kinds(
                 }
                 let cost = if n > 0 && sum > 0.0 { sum / n as f64 } else { 1.0 };
                 by_capacity.insert(capacity.clone(), kinds.len());
-                kinds.push((capacity, cost));
+                kinds.push((capacity.clone(), cost));
                 members.push(Vec::new());
                 kinds.len() - 1
             }
