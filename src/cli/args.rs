@@ -46,6 +46,8 @@ pub struct SolveArgs {
     pub patterns: bool,
     /// Whether to compute the packing lower bound and print the capacity used against it.
     pub bound: bool,
+    /// Where to write the HTML report of the plan, if anywhere.
+    pub report: Option<PathBuf>,
 }
 
 /// Arguments of `gen`.
@@ -89,6 +91,7 @@ fn parse(mut p: Parser) -> Result<Command, lexopt::Error> {
 fn solve(mut p: Parser) -> Result<Command, lexopt::Error> {
     let (mut input, mut out, mut repeat, mut strategy) = (None, None, 1u32, Strategy::Indexed);
     let (mut packing, mut threads, mut patterns, mut bound) = (Packing::FillAgents, 1usize, true, false);
+    let mut report = None;
     while let Some(arg) = p.next()? {
         match arg {
             Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help),
@@ -122,12 +125,13 @@ fn solve(mut p: Parser) -> Result<Command, lexopt::Error> {
             }
             Arg::Long("threads") => threads = positive(p.value()?.parse()?, "--threads")? as usize,
             Arg::Long("bound") => bound = true,
+            Arg::Long("report") => report = Some(PathBuf::from(p.value()?)),
             Arg::Value(v) if input.is_none() => input = Some(PathBuf::from(v)),
             other => return Err(other.unexpected()),
         }
     }
     let input = input.ok_or("solve needs an input file (INPUT.json, or - for standard input)")?;
-    Ok(Command::Solve(SolveArgs { input, out, repeat, strategy, packing, threads, patterns, bound }))
+    Ok(Command::Solve(SolveArgs { input, out, repeat, strategy, packing, threads, patterns, bound, report }))
 }
 
 /// Shapes per `random` family unless `--shape-count` says otherwise.
@@ -211,6 +215,8 @@ mod tests {
             "p.json",
             "--threads",
             "2",
+            "--report",
+            "r.html",
         ])
         .unwrap();
         let expected = SolveArgs {
@@ -222,6 +228,7 @@ mod tests {
             threads: 2,
             patterns: true,
             bound: false,
+            report: Some("r.html".into()),
         };
         assert_eq!(cmd, Command::Solve(expected));
     }

@@ -43,7 +43,7 @@ offerpack: offer-matching scheduling engine for Apache Mesos frameworks
 
 usage:
   offerpack solve INPUT.json [--out FILE] [--repeat N] [--strategy indexed|keyed|scan]
-                  [--packing fill|greedy-fill|task-by-task] [--threads T] [--bound]
+                  [--packing fill|greedy-fill|task-by-task] [--threads T] [--bound] [--report FILE]
       Plan one scheduling pass over a workload (INPUT.json, or - for standard input).
       Writes the plan as JSON to standard output (or FILE) and a summary to standard error.
       --repeat N  time N passes, each on a fresh pool, and report the median (default 1)
@@ -52,6 +52,8 @@ usage:
                   LP) or task-by-task (each task to its best agent alone, as Fenzo does)
       --threads T most threads a pass may use (default 1); the plan is the same for any T
       --bound     also print the capacity used against the packing lower bound (pattern LP)
+      --report F  also write a self-contained HTML page of pictures of the plan to F: agents'
+                  cpu against memory use, capacity against the bound, unplaced tasks by reason
   offerpack gen --agents N --tasks M [--seed S] [--constraints none|unique-host|mixed]
                 [--shapes uniform|irregular|random] [--shape-count K] [--group-shapes same|mixed]
                 [--big-every N] [--group-size G] [--zones Z] [--racks-per-zone R] [--out FILE]

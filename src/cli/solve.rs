@@ -1,10 +1,11 @@
-//! `offerpack solve`: read a workload, time the pass, write the plan.
+//! `offerpack solve`: read a workload, time the pass, write the plan (and its report).
 
 use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use offerpack::optimum::{packing_bound, Limits};
+use offerpack::optimum::{packing_problem, round, solve_pattern_lp, units_used, Limits};
+use offerpack::report::{Capacity, PlanReport};
 use offerpack::workload::{write_plan, Timing, Workload};
 use offerpack::{Engine, EngineConfig, Plan, PATTERN_BUDGET};
 
@@ -20,7 +21,7 @@ pub struct Solved {
     pub timing: Timing,
 }
 
-/// Reads, solves, writes the plan and prints the summary.
+/// Reads, solves, writes the plan (and the report) and prints the summary.
 pub fn run(args: &SolveArgs) -> Result<(), CliError> {
     let text = read_input(&args.input)?;
     let workload =
@@ -29,27 +30,52 @@ pub fn run(args: &SolveArgs) -> Result<(), CliError> {
     let solved = solve(&workload, args)?;
     write_output(args.out.as_deref(), |out| write_plan(out, &solved.plan, solved.timing))?;
     eprintln!("{}", summary(&solved));
-    if args.bound {
-        eprintln!("{}", bound_summary(&workload, &solved.plan));
+    let figures =
+        (args.bound || args.report.is_some()).then(|| capacity(&workload, &solved.plan, args.report.is_some()));
+    if let (true, Some(figures)) = (args.bound, &figures) {
+        eprintln!("{}", bound_summary(figures));
+    }
+    if let Some(path) = &args.report {
+        let mut report = PlanReport::new(&workload.fresh_pool(), &workload.running, &solved.plan, Duration::ZERO);
+        report.capacity = figures.unwrap_or_else(|| Err("not computed".to_owned()));
+        let html = report.render();
+        write_output(Some(path), |out| out.write_all(html.as_bytes()))?;
     }
     Ok(())
 }
 
 /// `capacity: U units used, lower bound L (pattern LP), X % over`, or why there is no bound.
-fn bound_summary(workload: &Workload, plan: &Plan) -> String {
-    let pool = workload.fresh_pool();
-    match packing_bound(&pool, &workload.tasks, Duration::ZERO, &Limits::default()) {
-        Ok(bound) => {
-            let used = bound.units_used(&pool, plan);
-            let proven = if bound.proven { "LP optimum" } else { "LP not converged, proven bound" };
+fn bound_summary(figures: &Result<Capacity, String>) -> String {
+    match figures {
+        Ok(c) => {
+            let proven = if c.proven { "LP optimum" } else { "LP not converged, proven bound" };
             format!(
-                "capacity: {used:.0} units used, lower bound {:.1} ({proven}), {:.2} % over",
-                bound.lower_bound,
-                (used / bound.lower_bound - 1.0) * 100.0
+                "capacity: {:.0} units used, lower bound {:.1} ({proven}), {:.2} % over",
+                c.used,
+                c.lower_bound,
+                (c.used / c.lower_bound - 1.0) * 100.0
             )
         }
         Err(e) => format!("capacity: no lower bound ({e})"),
     }
+}
+
+/// The capacity units the plan uses against the packing bound of the workload (as
+/// [`packing_bound`](offerpack::optimum::packing_bound) computes it); with `optimum`, also
+/// rounds the LP to an integer packing and reports its cost as the optimum when it meets the
+/// bound rounded up (every agent costing whole units). `Err` says why there is no bound.
+pub fn capacity(workload: &Workload, plan: &Plan, optimum: bool) -> Result<Capacity, String> {
+    let pool = workload.fresh_pool();
+    let limits = Limits::default();
+    let problem = packing_problem(&pool, &workload.tasks, Duration::ZERO);
+    let lp = solve_pattern_lp(&problem.instance, &limits).map_err(|e| e.to_string())?;
+    let used = units_used(&pool, plan, &problem.unit);
+    let whole = problem.instance.bins.iter().all(|b| (b.cost - b.cost.round()).abs() < 1e-9);
+    let optimum = (optimum && whole)
+        .then(|| round(&problem.instance, &lp, &limits))
+        .filter(|packing| packing.unplaced.is_empty() && packing.cost <= (lp.lower_bound - 1e-6).ceil() + 1e-9)
+        .map(|packing| packing.cost);
+    Ok(Capacity { used, lower_bound: lp.lower_bound, proven: lp.proven, optimum })
 }
 
 /// Reads a text file, or standard input when `path` is `-`.

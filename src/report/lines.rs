@@ -171,7 +171,8 @@ mod tests {
 
     #[test]
     fn decimate_keeps_extremes_and_bounds_the_size() {
-        let points: Vec<(f64, f64)> = (0..100_000).map(|i| (f64::from(i), if i == 50_001 { 1e6 } else { 1.0 })).collect();
+        let points: Vec<(f64, f64)> =
+            (0..100_000).map(|i| (f64::from(i), if i == 50_001 { 1e6 } else { 1.0 })).collect();
         let kept = decimate(points.into_iter(), 0.0, 99_999.0, 100);
         assert!(kept.len() <= 400, "{}", kept.len());
         assert!(kept.contains(&(50_001.0, 1e6)), "the spike was lost");

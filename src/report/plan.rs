@@ -97,7 +97,11 @@ impl PlanReport {
         page.figure("unplaced", &chart, UNPLACED_CAPTION);
         page.heading("Bucket shares");
         let chart = share_chart("dominant resource share per bucket", &self.buckets);
-        page.figure("buckets", &chart, "Each bucket's dominant resource share after the pass; the dark tick is its fair share.");
+        page.figure(
+            "buckets",
+            &chart,
+            "Each bucket's dominant resource share after the pass; the dark tick is its fair share.",
+        );
         page.finish()
     }
 
@@ -173,7 +177,8 @@ pub fn agent_use(pool: &OfferPool, running: &[RunningTask], plan: &Plan, now: Du
     let mut agents: Vec<AgentUse> = pool
         .agents_at(now)
         .map(|agent| {
-            let free = agent.offers().fold((0.0, 0.0), |(c, m), o| (c + o.scalar(CPUS).as_f64(), m + o.scalar(MEM).as_f64()));
+            let free =
+                agent.offers().fold((0.0, 0.0), |(c, m), o| (c + o.scalar(CPUS).as_f64(), m + o.scalar(MEM).as_f64()));
             let run = held.get(agent.id()).copied().unwrap_or_default();
             let new = launched.get(agent.id()).copied().unwrap_or_default();
             AgentUse {
@@ -235,7 +240,8 @@ pub fn unplaced_by_reason(unplaced: &[Unplaced]) -> Vec<Bar> {
         let entry = counts.entry(main_reason(task)).or_insert((0, task.task_id.as_str()));
         entry.0 += 1;
     }
-    let mut list: Vec<(String, u32, &str)> = counts.into_iter().map(|(label, (n, example))| (label, n, example)).collect();
+    let mut list: Vec<(String, u32, &str)> =
+        counts.into_iter().map(|(label, (n, example))| (label, n, example)).collect();
     list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let note = |label: &str, n: u32, example: &str| format!("{label}: {n} tasks, e.g. {example}");
     let mut bars: Vec<Bar> = list

@@ -241,7 +241,13 @@ fn legend(svg: &mut Svg, agents: usize) {
         let ly = TOP + 22.0 + 20.0 * i as f64;
         svg.leaf(
             "rect",
-            &[("x", lx.into()), ("y", ly.into()), ("width", 14.0.into()), ("height", 14.0.into()), ("fill", (*colour).into())],
+            &[
+                ("x", lx.into()),
+                ("y", ly.into()),
+                ("width", 14.0.into()),
+                ("height", 14.0.into()),
+                ("fill", (*colour).into()),
+            ],
         );
         let range = format!("{} – {}", bounds[i], bounds[i + 1]);
         label(svg, lx + 20.0, ly + 11.0, "start", SMALL, &range);
@@ -277,7 +283,13 @@ mod tests {
     use super::*;
 
     fn agent(cpu: f64, mem: f64) -> AgentUse {
-        AgentUse { id: format!("a{cpu}-{mem}"), cpus_used: cpu * 16.0, cpus_total: 16.0, mem_used: mem * 64.0, mem_total: 64.0 }
+        AgentUse {
+            id: format!("a{cpu}-{mem}"),
+            cpus_used: cpu * 16.0,
+            cpus_total: 16.0,
+            mem_used: mem * 64.0,
+            mem_total: 64.0,
+        }
     }
 
     #[test]
@@ -305,7 +317,8 @@ mod tests {
 
     #[test]
     fn utilization_map_bins_many_agents_and_the_counts_add_up() {
-        let agents: Vec<AgentUse> = (0..MAX_MARKS + 7).map(|i| agent((i % 97) as f64 / 97.0, (i % 13) as f64 / 13.0)).collect();
+        let agents: Vec<AgentUse> =
+            (0..MAX_MARKS + 7).map(|i| agent((i % 97) as f64 / 97.0, (i % 13) as f64 / 13.0)).collect();
         let markup = utilization_map("u", &agents).into_string();
         assert!(!markup.contains("class=\"agent\""));
         let total: u32 = markup
