@@ -34,7 +34,7 @@ impl Scale {
     /// The pixel of `x` (clamped to the range, `start` for NaN or an empty domain).
     pub fn at(&self, x: f64) -> f64 {
         let span = self.hi - self.lo;
-        if !(span > 0.0) || !x.is_finite() {
+        if span.is_nan() || span <= 0.0 || !x.is_finite() {
             return self.start;
         }
         let t = ((x - self.lo) / span).clamp(0.0, 1.0);

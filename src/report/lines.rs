@@ -45,7 +45,7 @@ pub fn line_chart(chart: &LineChart) -> Figure {
     let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
     let all = || chart.series.iter().flat_map(|s| s.points.iter().filter(finite));
     let (x_lo, x_hi) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.0), hi.max(p.0)));
-    if !(x_lo <= x_hi) {
+    if x_lo > x_hi || x_lo.is_nan() || x_hi.is_nan() {
         label(&mut svg, WIDTH / 2.0, HEIGHT / 2.0, "middle", SMALL, "no data");
         return svg.finish();
     }

@@ -108,7 +108,7 @@ impl PlanReport {
     fn summary(&self) -> Vec<(&'static str, String)> {
         let count = self.agents.len().max(1) as f64;
         let mean = |f: fn(&AgentUse) -> f64| self.agents.iter().map(f).sum::<f64>() / count * 100.0;
-        let stranded = self.agents.iter().filter(|a| a.stranded() > 0.0).count();
+        let stranded = self.agents.iter().filter(|a| a.stranded() >= 0.25).count();
         let mut rows = vec![
             ("tasks placed", self.tasks_placed.to_string()),
             ("tasks unplaced", self.tasks_unplaced.to_string()),
@@ -116,7 +116,7 @@ impl PlanReport {
             ("agents offered", self.agents.len().to_string()),
             ("mean cpus used", format!("{:.1} %", mean(AgentUse::cpu_share))),
             ("mean memory used", format!("{:.1} %", mean(AgentUse::mem_share))),
-            ("agents with stranded capacity", stranded.to_string()),
+            ("agents stranding 25 % or more", stranded.to_string()),
         ];
         if let Ok(c) = &self.capacity {
             rows.push(("capacity used (units)", format!("{:.0}", c.used)));
@@ -256,4 +256,51 @@ pub fn unplaced_by_reason(unplaced: &[Unplaced]) -> Vec<Bar> {
         bars.push(Bar { note: format!("{label}: {n} tasks"), label, value: f64::from(n) });
     }
     bars
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::plan::ReasonCount;
+
+    fn unplaced(id: &str, reasons: Vec<(Reason, u32)>, considered: u32) -> Unplaced {
+        let reasons: Vec<ReasonCount> =
+            reasons.into_iter().map(|(reason, agents)| ReasonCount { reason, agents }).collect();
+        Unplaced { task_id: id.into(), reasons: Arc::from(reasons), agents_considered: considered }
+    }
+
+    fn constraint(name: &str) -> Reason {
+        Reason::Constraint { index: 0, name: Arc::from(name) }
+    }
+
+    #[test]
+    fn main_reason_takes_the_most_agents_and_the_first_on_ties() {
+        let task = unplaced(
+            "t",
+            vec![(Reason::ClaimedByOtherGroup, 2), (constraint("c"), 5), (Reason::PortTaken { port: 80 }, 5)],
+            9,
+        );
+        assert_eq!(main_reason(&task), "constraint c");
+        assert_eq!(main_reason(&unplaced("t", vec![], 0)), "no agent had an offer");
+        assert_eq!(main_reason(&unplaced("t", vec![], 3)), "no reason recorded");
+    }
+
+    #[test]
+    fn unplaced_by_reason_sorts_and_sums_the_tail() {
+        let mut tasks = Vec::new();
+        for kind in 0..20u32 {
+            for i in 0..=kind {
+                tasks.push(unplaced(&format!("t{kind}-{i}"), vec![(constraint(&format!("c{kind:02}")), 1)], 1));
+            }
+        }
+        let bars = unplaced_by_reason(&tasks);
+        assert_eq!(bars.len(), MAX_REASON_BARS + 1);
+        assert_eq!((bars[0].label.as_str(), bars[0].value), ("constraint c19", 20.0));
+        assert!(bars[0].note.ends_with("e.g. t19-0"), "{}", bars[0].note);
+        let last = bars.last().unwrap();
+        assert_eq!((last.label.as_str(), last.value), ("5 other reasons", 15.0));
+        assert_eq!(bars.iter().map(|b| b.value).sum::<f64>(), tasks.len() as f64);
+    }
 }

@@ -82,6 +82,9 @@ pub fn stranded_class(stranded: f64) -> usize {
     STRANDED_CLASSES.iter().position(|&upper| stranded < upper).unwrap_or(STRANDED_CLASSES.len())
 }
 
+/// Width of a digit of a cell's count (7 px font), to write only counts that fit their square.
+const COUNT_CHAR_WIDTH: f64 = 4.2;
+
 const SIDE: f64 = 360.0;
 const LEFT: f64 = 56.0;
 const TOP: f64 = 14.0;
@@ -193,7 +196,7 @@ fn grid(svg: &mut Svg, x: Scale, y: Scale, agents: &[AgentUse]) {
         }
         let (col, row) = ((i % GRID_CELLS) as f64, (i / GRID_CELLS) as f64);
         let (cx, cy) = (x.at((col + 0.5) / GRID_CELLS as f64), y.at((row + 0.5) / GRID_CELLS as f64));
-        let side = size * (0.35 + 0.65 * (f64::from(count) / f64::from(most)).sqrt());
+        let side = size * (0.5 + 0.5 * (f64::from(count) / f64::from(most)).sqrt());
         let mean = stranded_sum / f64::from(count);
         let tooltip = format!(
             "{count} agents at cpus {}–{} %, memory {}–{} %, mean stranded {} %",
@@ -217,14 +220,14 @@ fn grid(svg: &mut Svg, x: Scale, y: Scale, agents: &[AgentUse]) {
             &tooltip,
         );
         let text = count.to_string();
-        if text.len() as f64 * 5.0 <= side {
+        if text.len() as f64 * COUNT_CHAR_WIDTH + 2.0 <= side {
             svg.text(
                 "text",
                 &[
                     ("x", cx.into()),
                     ("y", (cy + 3.0).into()),
                     ("text-anchor", "middle".into()),
-                    ("font-size", 8.0.into()),
+                    ("font-size", 7.0.into()),
                     ("fill", "#111111".into()),
                 ],
                 &text,
