@@ -83,7 +83,7 @@ pub fn stranded_class(stranded: f64) -> usize {
 }
 
 /// Width of a digit of a cell's count (7 px font), to write only counts that fit their square.
-const COUNT_CHAR_WIDTH: f64 = 4.2;
+const COUNT_CHAR_WIDTH: f64 = 4.0;
 
 const SIDE: f64 = 360.0;
 const LEFT: f64 = 56.0;
@@ -199,7 +199,8 @@ fn grid(svg: &mut Svg, x: Scale, y: Scale, agents: &[AgentUse]) {
         let side = size * (0.5 + 0.5 * (f64::from(count) / f64::from(most)).sqrt());
         let mean = stranded_sum / f64::from(count);
         let tooltip = format!(
-            "{count} agents at cpus {}–{} %, memory {}–{} %, mean stranded {} %",
+            "{count} agent{} at cpus {}–{} %, memory {}–{} %, mean stranded {} %",
+            if count == 1 { "" } else { "s" },
             num(col * 100.0 / GRID_CELLS as f64),
             num((col + 1.0) * 100.0 / GRID_CELLS as f64),
             num(row * 100.0 / GRID_CELLS as f64),
@@ -220,7 +221,7 @@ fn grid(svg: &mut Svg, x: Scale, y: Scale, agents: &[AgentUse]) {
             &tooltip,
         );
         let text = count.to_string();
-        if text.len() as f64 * COUNT_CHAR_WIDTH + 2.0 <= side {
+        if text.len() as f64 * COUNT_CHAR_WIDTH + 1.0 <= side {
             svg.text(
                 "text",
                 &[
