@@ -22,6 +22,8 @@ pub mod optimum;
 pub mod plan;
 pub mod plugins;
 pub mod pool;
+#[cfg(feature = "workload")]
+pub mod replay;
 #[cfg(feature = "report")]
 pub mod report;
 pub mod resources;

@@ -1,4 +1,4 @@
-//! The `offerpack` command line: `solve`, `gen`, `master`, `demo`, `run` and `help`; see
+//! The `offerpack` command line: `solve`, `gen`, `replay`, `master`, `demo`, `run` and `help`; see
 //! `offerpack help`.
 
 mod cli;
@@ -11,6 +11,7 @@ fn main() -> ExitCode {
     let result = match cli::args::parse_env() {
         Ok(Command::Solve(args)) => cli::solve::run(&args),
         Ok(Command::Gen(args)) => cli::gen::run(&args),
+        Ok(Command::Replay(args)) => cli::replay::run(&args),
         Ok(Command::Master(args)) => cli::master::run(&args),
         Ok(Command::Demo(args)) => cli::demo::run(&args),
         Ok(Command::Run(args)) => cli::run::run(&args),

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use lexopt::{Arg, Parser, ValueExt};
-use offerpack::workload::{ConstraintMix, GenOptions, GroupShapes, Shapes, MAX_SHAPE_COUNT};
+use offerpack::workload::{ConstraintMix, GenOptions, GroupShapes, Shapes, StreamOptions, MAX_SHAPE_COUNT};
 use offerpack::{Packing, Strategy};
 
 use super::live_args::{self, DemoArgs, MasterArgs, RunArgs};
@@ -17,6 +17,8 @@ pub enum Command {
     Solve(SolveArgs),
     /// `offerpack gen`.
     Gen(GenArgs),
+    /// `offerpack replay`.
+    Replay(ReplayArgs),
     /// `offerpack master`.
     Master(MasterArgs),
     /// `offerpack demo`.
@@ -55,8 +57,23 @@ pub struct SolveArgs {
 pub struct GenArgs {
     /// What to generate.
     pub options: GenOptions,
+    /// With `--stream`: a timed stream of this cluster instead of a workload.
+    pub stream: Option<StreamOptions>,
     /// Where to write the workload; standard output when `None`.
     pub out: Option<PathBuf>,
+}
+
+/// Arguments of `replay`.
+#[derive(Debug, PartialEq)]
+pub struct ReplayArgs {
+    /// The stream file (`-` for standard input).
+    pub input: PathBuf,
+    /// Where to write the JSON summary; standard output when `None`.
+    pub out: Option<PathBuf>,
+    /// Stream milliseconds between passes (at least 1).
+    pub pass_every_ms: u64,
+    /// A whole engine pass over everything each time instead of the incremental scheduler.
+    pub full_replan: bool,
 }
 
 /// Parses the process arguments.
@@ -80,11 +97,14 @@ fn parse(mut p: Parser) -> Result<Command, lexopt::Error> {
     match command.as_str() {
         "solve" => solve(p),
         "gen" => gen(p),
+        "replay" => replay(p),
         "master" => live_args::master(p),
         "demo" => live_args::demo(p),
         "run" => live_args::run(p),
         "help" => Ok(Command::Help),
-        other => Err(format!("unknown command {other:?} (expected solve, gen, master, demo, run or help)").into()),
+        other => {
+            Err(format!("unknown command {other:?} (expected solve, gen, replay, master, demo, run or help)").into())
+        }
     }
 }
 
@@ -142,9 +162,18 @@ fn gen(mut p: Parser) -> Result<Command, lexopt::Error> {
     let (mut agents, mut tasks, mut out) = (None, None, None);
     let (mut mix, mut group_size) = ("none".to_owned(), None);
     let (mut shapes, mut shape_count) = ("uniform".to_owned(), None);
+    let mut stream: Option<StreamOptions> = None;
     while let Some(arg) = p.next()? {
+        if let (Some(s), Arg::Long(flag)) = (stream.as_mut(), &arg) {
+            if STREAM_FLAGS.contains(flag) {
+                let flag = (*flag).to_owned();
+                stream_flag(&flag, &mut p, s)?;
+                continue;
+            }
+        }
         match arg {
             Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help),
+            Arg::Long("stream") => stream = Some(StreamOptions::default()),
             Arg::Long("agents") => agents = Some(p.value()?.parse()?),
             Arg::Long("tasks") => tasks = Some(p.value()?.parse()?),
             Arg::Long("seed") => options.seed = p.value()?.parse()?,
@@ -187,8 +216,59 @@ fn gen(mut p: Parser) -> Result<Command, lexopt::Error> {
         (other, _) => return Err(format!("unknown shapes {other:?} (expected uniform, irregular or random)").into()),
     };
     options.agents = agents.ok_or("gen needs --agents N")?;
-    options.tasks = tasks.ok_or("gen needs --tasks M")?;
-    Ok(Command::Gen(GenArgs { options, out }))
+    if let Some(s) = stream.as_mut() {
+        if tasks.is_some() {
+            return Err("--tasks does not apply to --stream (arrivals come from --rate)".into());
+        }
+        s.cluster = options.clone();
+    } else {
+        options.tasks = tasks.ok_or("gen needs --tasks M")?;
+    }
+    Ok(Command::Gen(GenArgs { options, stream, out }))
+}
+
+/// The flags of `gen --stream` (they must follow `--stream`).
+const STREAM_FLAGS: [&str; 6] = ["seconds", "running", "rate", "mean-duration", "agent-churn", "rescinds"];
+
+/// Takes the value of one of [`STREAM_FLAGS`].
+fn stream_flag(flag: &str, p: &mut Parser, s: &mut StreamOptions) -> Result<(), lexopt::Error> {
+    let number = |p: &mut Parser, flag: &str| -> Result<f64, lexopt::Error> {
+        let v: f64 = p.value()?.parse()?;
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(format!("{flag} must be a finite number, not negative").into());
+        }
+        Ok(v)
+    };
+    match flag {
+        "seconds" => s.seconds = number(p, "--seconds")?,
+        "running" => s.running = p.value()?.parse()?,
+        "rate" => s.rate = number(p, "--rate")?,
+        "mean-duration" => s.mean_duration = Some(number(p, "--mean-duration")?),
+        "agent-churn" => s.agent_churn = number(p, "--agent-churn")?,
+        _ => s.rescinds = number(p, "--rescinds")?,
+    }
+    Ok(())
+}
+
+fn replay(mut p: Parser) -> Result<Command, lexopt::Error> {
+    let (mut input, mut out, mut pass_every_ms, mut full_replan) = (None, None, 50u64, false);
+    while let Some(arg) = p.next()? {
+        match arg {
+            Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help),
+            Arg::Long("pass-every") => {
+                pass_every_ms = p.value()?.parse()?;
+                if pass_every_ms == 0 {
+                    return Err("--pass-every must be at least 1 (milliseconds)".into());
+                }
+            }
+            Arg::Long("full-replan") => full_replan = true,
+            Arg::Short('o') | Arg::Long("out") => out = Some(PathBuf::from(p.value()?)),
+            Arg::Value(v) if input.is_none() => input = Some(PathBuf::from(v)),
+            other => return Err(other.unexpected()),
+        }
+    }
+    let input = input.ok_or("replay needs a stream file (or - for standard input)")?;
+    Ok(Command::Replay(ReplayArgs { input, out, pass_every_ms, full_replan }))
 }
 
 fn positive(n: u32, flag: &str) -> Result<u32, lexopt::Error> {
@@ -277,6 +357,40 @@ mod tests {
     }
 
     #[test]
+    fn args_parse_stream_and_replay_flags() {
+        let cmd = parse_args(&[
+            "gen",
+            "--stream",
+            "--agents",
+            "7",
+            "--seconds",
+            "2.5",
+            "--running",
+            "30",
+            "--rate",
+            "12",
+            "--mean-duration",
+            "4",
+            "--agent-churn",
+            "0",
+            "--rescinds",
+            "3",
+            "--seed",
+            "9",
+            "--out",
+            "s.jsonl",
+        ]);
+        let Command::Gen(gen) = cmd.unwrap() else { panic!("not gen") };
+        let stream = gen.stream.expect("a stream");
+        assert_eq!((stream.cluster.agents, stream.cluster.seed), (7, 9));
+        assert_eq!((stream.seconds, stream.running, stream.rate), (2.5, 30, 12.0));
+        assert_eq!((stream.mean_duration, stream.agent_churn, stream.rescinds), (Some(4.0), 0.0, 3.0));
+        let cmd = parse_args(&["replay", "s.jsonl", "--pass-every", "20", "--full-replan"]).unwrap();
+        let expected = ReplayArgs { input: PathBuf::from("s.jsonl"), out: None, pass_every_ms: 20, full_replan: true };
+        assert_eq!(cmd, Command::Replay(expected));
+    }
+
+    #[test]
     fn args_reject_bad_input() {
         for bad in [
             &["solve"][..],
@@ -290,6 +404,11 @@ mod tests {
             &["gen", "--agents", "3", "--tasks", "1", "--group-size", "2"],
             &["frobnicate"],
             &["demo", "--fast"],
+            &["gen", "--stream", "--agents", "3", "--tasks", "4"],
+            &["gen", "--stream", "--agents", "3", "--rate", "-1"],
+            &["gen", "--agents", "3", "--tasks", "1", "--seconds", "4"],
+            &["replay"],
+            &["replay", "s", "--pass-every", "0"],
         ] {
             assert!(parse_args(bad).is_err(), "{bad:?}");
         }

@@ -143,7 +143,7 @@ pub fn generate_json(opts: &GenOptions) -> String {
     String::from_utf8_lossy(&buf).into_owned()
 }
 
-fn document(opts: &GenOptions) -> WorkloadDoc {
+pub(super) fn document(opts: &GenOptions) -> WorkloadDoc {
     let mut rng = SeededRng::new(opts.seed);
     let offers = (0..opts.agents).map(|i| agent(opts, i, &mut rng)).collect();
     let tasks = tasks(opts, &ShapeSource::new(opts.shapes, opts.seed), &mut rng);
@@ -168,7 +168,7 @@ fn zone_name(mut z: u32) -> String {
     format!("zone-{}", String::from_utf8_lossy(&letters))
 }
 
-fn agent(opts: &GenOptions, i: u32, rng: &mut SeededRng) -> OfferDoc {
+pub(super) fn agent(opts: &GenOptions, i: u32, rng: &mut SeededRng) -> OfferDoc {
     let zones = opts.zones.max(1);
     let racks = opts.racks_per_zone.max(1);
     let zone = i % zones;

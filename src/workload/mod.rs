@@ -43,6 +43,8 @@ mod input;
 mod output;
 mod schema;
 mod shapes;
+mod stream;
+mod stream_gen;
 
 pub use gen::{
     generate, generate_json, write_generated, ConstraintMix, GenOptions, GroupShapes, Shapes, DEFAULT_BIG_EVERY,
@@ -50,6 +52,8 @@ pub use gen::{
 };
 pub use input::{Problem, Workload, WorkloadError, DEFAULT_HOLD};
 pub use output::{plan_to_json, write_plan, Timing};
+pub use stream::{Stream, StreamError, StreamEvent};
+pub use stream_gen::{generate_stream, write_stream, StreamOptions};
 
 #[cfg(test)]
 mod tests;
