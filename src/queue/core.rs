@@ -38,6 +38,8 @@ pub(super) struct Bucket {
     pub guarantee: Dense,
     pub limit: Vec<Option<Quantity>>,
     pub usage: Dense,
+    /// Entries queued in the bucket over every tier.
+    pub pending: u32,
 }
 
 /// A tier's capacity and what its cells use and hold.
@@ -186,9 +188,7 @@ impl Queue {
         let id = EntryId { slot, gen: self.slots[slot as usize].gen };
         self.slots[slot as usize].data = Some(data);
         self.len += 1;
-        self.account(cell, false);
-        self.cells[cell as usize].pending += 1;
-        self.account(cell, true);
+        self.set_pending(cell, true);
         self.cells[cell as usize].heap.push(Ranked { rank, seq, id });
         self.enlist(cell);
         id
@@ -198,10 +198,7 @@ impl Queue {
     /// task index, or `None` for a stale handle.
     pub fn remove(&mut self, id: EntryId) -> Option<u32> {
         let data = self.take(id)?;
-        let cell = data.cell;
-        self.account(cell, false);
-        self.cells[cell as usize].pending -= 1;
-        self.account(cell, true);
+        self.set_pending(data.cell, false);
         Some(data.task)
     }
 
@@ -284,7 +281,8 @@ impl Queue {
             limit[i] = Some(amount);
         }
         let name: Arc<str> = Arc::from(name);
-        let bucket = Bucket { name: name.clone(), weight: config.weight, guarantee, limit, usage: Dense::new() };
+        let bucket =
+            Bucket { name: name.clone(), weight: config.weight, guarantee, limit, usage: Dense::new(), pending: 0 };
         let b = u32::try_from(self.buckets.len()).unwrap_or(u32::MAX);
         self.buckets.push(bucket);
         self.bucket_ids.insert(name, b);
@@ -352,24 +350,39 @@ impl Queue {
         self.rekey(cell);
     }
 
-    /// Adds (`add`) or takes away a cell's contribution to its tier's and the cluster's `used`
-    /// and `reserved` sums; call with `false` before changing the cell and `true` after.
+    /// One more (`more`) or one fewer entry pending in a cell, with the sums kept in step.
+    pub(super) fn set_pending(&mut self, cell: u32, more: bool) {
+        self.account(cell, false);
+        let c = &mut self.cells[cell as usize];
+        let bucket = &mut self.buckets[c.bucket as usize];
+        if more {
+            c.pending += 1;
+            bucket.pending += 1;
+        } else {
+            c.pending = c.pending.saturating_sub(1);
+            bucket.pending = bucket.pending.saturating_sub(1);
+        }
+        self.account(cell, true);
+    }
+
+    /// Adds (`add`) or takes away a cell's contribution to its tier's `used` and `reserved` sums
+    /// and its bucket's to the cluster's; call with `false` before changing the cell or its
+    /// bucket and `true` after. Against a tier a bucket holds its guarantee in each tier where it
+    /// has pending entries; across the cluster it holds it once.
     pub(super) fn account(&mut self, cell: u32, add: bool) {
         let c = &self.cells[cell as usize];
-        let guarantee = &self.buckets[c.bucket as usize].guarantee;
+        let bucket = &self.buckets[c.bucket as usize];
         let Some(tier) = self.tiers.get_mut(&c.tier) else { return };
-        let n = c.usage.len().max(guarantee.len());
+        let n = c.usage.len().max(bucket.usage.len()).max(bucket.guarantee.len());
+        let apply = |sum: &mut Quantity, q: Quantity| *sum = if add { *sum + q } else { *sum - q };
         for i in 0..n as u32 {
+            let guarantee = get(&bucket.guarantee, i);
             let used = get(&c.usage, i);
-            let held = if c.pending > 0 { used.max(get(guarantee, i)) } else { used };
-            for (sum, q) in [
-                (at(&mut tier.used, i), used),
-                (at(&mut tier.reserved, i), held),
-                (at(&mut self.used, i), used),
-                (at(&mut self.reserved, i), held),
-            ] {
-                *sum = if add { *sum + q } else { *sum - q };
-            }
+            apply(at(&mut tier.used, i), used);
+            apply(at(&mut tier.reserved, i), if c.pending > 0 { used.max(guarantee) } else { used });
+            let used = get(&bucket.usage, i);
+            apply(at(&mut self.used, i), used);
+            apply(at(&mut self.reserved, i), if bucket.pending > 0 { used.max(guarantee) } else { used });
         }
     }
 

@@ -25,10 +25,12 @@
 //! Per resource the entry asks for, in this order:
 //! 1. the bucket's `limit` is never exceeded, counting running tasks
 //!    ([`QueueReason::LimitReached`]);
-//! 2. the part of the ask beyond what the bucket's guarantee still covers must fit in the tier's
+//! 2. the tier's `capacity` is a hard cap on what its buckets use together, guarantees included
+//!    ([`QueueReason::TierCapacity`]; keep a tier's capacity at or above its buckets'
+//!    guarantees), and the part of the ask beyond what the bucket's guarantee still covers must
+//!    fit in the tier's
 //!    shared remainder, `capacity − Σ over the tier's buckets of max(usage, guarantee)` (a
-//!    guarantee counts only while its bucket has pending entries); when even the usage alone
-//!    would pass the capacity the reason is [`QueueReason::TierCapacity`], otherwise
+//!    guarantee counts only while its bucket has pending entries), or the reason is
 //!    [`QueueReason::NoGuaranteedCapacity`]. A tier without a capacity for the resource skips
 //!    this step, and a bucket without a guarantee is admitted like any other (unlike Fenzo, a
 //!    configured capacity never turns away buckets without one);
@@ -37,7 +39,8 @@
 //!    for them ([`QueueReason::NoGuaranteedCapacity`]). When the ask does not fit the total at
 //!    all, the queue lets it through: the engine will report it fits no agent.
 //!
-//! A bucket seen in several tiers holds its guarantee in each; give a bucket one tier.
+//! Against a tier's capacity, a bucket holds its guarantee in each tier where it has pending
+//! entries; across the cluster it holds it once, over all its tiers.
 //!
 //! # Anti-starvation
 //! An entry whose bucket's head needs a large agent can be passed over forever by small tasks

@@ -55,22 +55,22 @@ impl Queue {
         for &(r, ask) in &data.ask {
             let used = get(&cell.usage, r);
             let guarantee = get(&bucket.guarantee, r);
+            let capacity = tier.capacity.get(r as usize).copied().flatten();
+            // The capacity is a hard cap, guarantees included.
+            if capacity.is_some_and(|capacity| get(&tier.used, r) + ask > capacity) {
+                let resource = self.names[r as usize].clone();
+                return Err(QueueReason::TierCapacity { tier: cell.tier, resource });
+            }
             // The cell has demand (this entry), so it holds max(usage, guarantee) already.
             let extra = (used + ask).max(guarantee) - used.max(guarantee);
-            if extra.is_zero() {
-                continue;
+            if !extra.is_zero() && capacity.is_some_and(|capacity| get(&tier.reserved, r) + extra > capacity) {
+                return Err(QueueReason::NoGuaranteedCapacity { bucket: bucket.name.clone() });
             }
-            if let Some(capacity) = tier.capacity.get(r as usize).copied().flatten() {
-                if get(&tier.used, r) + ask > capacity {
-                    let resource = self.names[r as usize].clone();
-                    return Err(QueueReason::TierCapacity { tier: cell.tier, resource });
-                }
-                if get(&tier.reserved, r) + extra > capacity {
-                    return Err(QueueReason::NoGuaranteedCapacity { bucket: bucket.name.clone() });
-                }
-            }
+            // Across the cluster the bucket's guarantee is one amount over all its tiers.
+            let used = get(&bucket.usage, r);
+            let extra = (used + ask).max(guarantee) - used.max(guarantee);
             let total = get(&self.total, r);
-            if get(&self.used, r) + ask <= total && get(&self.reserved, r) + extra > total {
+            if !extra.is_zero() && get(&self.used, r) + ask <= total && get(&self.reserved, r) + extra > total {
                 return Err(QueueReason::NoGuaranteedCapacity { bucket: bucket.name.clone() });
             }
         }
@@ -83,10 +83,8 @@ impl Queue {
         self.in_flight(id)?;
         let data = self.take(id).ok_or(QueueError::UnknownEntry)?;
         let cell = data.cell;
-        self.account(cell, false);
-        self.cells[cell as usize].pending -= 1;
+        self.set_pending(cell, false);
         self.cells[cell as usize].placed += 1;
-        self.account(cell, true);
         self.use_resources(cell, &data.ask, true);
         Ok(())
     }
