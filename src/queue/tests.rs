@@ -337,3 +337,18 @@ fn queue_starving_lists_only_heads_that_missed_enough() {
     queue.begin_pass(5, &total);
     assert_eq!(queue.starving().count(), 0, "a queue reason resets the count");
 }
+
+#[cfg(feature = "workload")]
+#[test]
+fn queue_stats_serialize_as_the_plan_shows_them() {
+    let mut queue = Queue::new(QueueConfig::default()).unwrap();
+    push(&mut queue, 0, 2, "batch", 0, &[("cpus", 2), ("mem", 3)]);
+    push(&mut queue, 1, 2, "batch", 0, &[("cpus", 9)]);
+    let total = amounts(&[("cpus", 4), ("mem", 12)]);
+    queue.begin_pass(1, &total);
+    drain_pooled(&mut queue, &mut total.clone());
+    let json = serde_json::to_value(queue.stats()).unwrap();
+    let expected = serde_json::json!([{"tier": 2, "bucket": "batch", "placed": 1, "unplaced": 1,
+        "allocated": {"cpus": 2.0, "mem": 3.0}, "dominant_share": 0.5, "weighted_share": 0.5}]);
+    assert_eq!(json, expected);
+}
