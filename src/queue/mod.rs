@@ -27,13 +27,12 @@
 //!    ([`QueueReason::LimitReached`]);
 //! 2. the tier's `capacity` is a hard cap on what its buckets use together, guarantees included
 //!    ([`QueueReason::TierCapacity`]; keep a tier's capacity at or above its buckets'
-//!    guarantees), and the part of the ask beyond what the bucket's guarantee still covers must
-//!    fit in the tier's
-//!    shared remainder, `capacity − Σ over the tier's buckets of max(usage, guarantee)` (a
-//!    guarantee counts only while its bucket has pending entries), or the reason is
-//!    [`QueueReason::NoGuaranteedCapacity`]. A tier without a capacity for the resource skips
-//!    this step, and a bucket without a guarantee is admitted like any other (unlike Fenzo, a
-//!    configured capacity never turns away buckets without one);
+//!    guarantees); and the part of the ask beyond what the bucket's guarantee still covers must
+//!    fit in the tier's shared remainder, `capacity − Σ over the tier's buckets of
+//!    max(usage, guarantee)` (a guarantee counts only while its bucket has pending entries), or
+//!    the reason is [`QueueReason::NoGuaranteedCapacity`]. A tier without a capacity for the
+//!    resource skips this step, and a bucket without a guarantee is admitted like any other
+//!    (unlike Fenzo, a configured capacity never turns away buckets without one);
 //! 3. across the cluster total, the same sum over every bucket must leave room for the ask's
 //!    part beyond its own guarantee — unused guarantees of other buckets with demand are held
 //!    for them ([`QueueReason::NoGuaranteedCapacity`]). When the ask does not fit the total at
@@ -56,14 +55,16 @@
 //!    the cluster total (offered plus running) per scalar resource; keep running usage current
 //!    with [`Queue::add_running`] / [`Queue::remove_running`] (every bucket's running tasks must
 //!    be in, or guarantees and limits are reckoned short).
-//! 2. Read [`Queue::starving`]. For each starving entry `s`, keep **one reserved agent**: the
-//!    agent reserved for `s` in the last pass if it still exists and its total resources cover
-//!    `s`'s ask; otherwise the agent with the most free capacity among those whose total
-//!    resources cover the ask (ties by agent id), none when no agent could ever hold it. Until
-//!    `s` is placed or removed, no entry of `s`'s tier or a higher-numbered tier other than `s`
-//!    may be placed on the reserved agent (lower-numbered tiers may); running tasks on it end
-//!    as they do, so the agent drains toward `s`'s ask. Drop a reservation when its entry is no
-//!    longer in [`Queue::starving`].
+//! 2. Read [`Queue::starving`] and give each starving entry `s`, in the listed order, **one
+//!    reserved agent** no other starving entry holds: the agent it held in the last pass if
+//!    that agent is still there and its total resources cover `s`'s ask; otherwise, among the
+//!    agents whose total resources cover the ask, the one with the most free capacity for it
+//!    (ties by agent id); none when no agent could ever hold it. While the reservation stands,
+//!    no entry of `s`'s tier or a higher-numbered tier other than `s` may be placed on that
+//!    agent (lower-numbered tiers may); tasks running there end as they do, so the agent drains
+//!    toward `s`'s ask. `s` may still be placed on any agent. Drop the reservation as soon as
+//!    `s` is no longer listed: it was placed or removed (it leaves the list at once) or the
+//!    queue held it back (an admission reason resets its count).
 //! 3. Loop: `id = next()`; `admit(id)` — on `Err(reason)` report
 //!    `unplaced(id, UnplacedCause::Queue(reason))`; otherwise try agents (honouring the
 //!    reservations above; a starving entry may use its reserved agent or any other) and report
