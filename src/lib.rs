@@ -22,6 +22,7 @@ pub mod optimum;
 pub mod plan;
 pub mod plugins;
 pub mod pool;
+pub mod queue;
 #[cfg(feature = "workload")]
 pub mod replay;
 #[cfg(feature = "report")]
@@ -42,6 +43,7 @@ pub use model::{
 };
 pub use plan::{Accept, Allocation, GrantedPorts, Launch, Plan, PlanStats, Reason, ReasonCount, Unplaced};
 pub use pool::{OfferPool, PoolError};
+pub use queue::{BucketConfig, BucketStats, Queue, QueueConfig, QueueReason, TierConfig};
 pub use resources::{PortRange, PortSet, Quantity, QuantityError};
 
 /// The README's examples, compiled and run as doctests.

@@ -151,7 +151,7 @@ pub(super) fn document(opts: &GenOptions) -> WorkloadDoc {
     let running = if mixed { running(opts, &mut rng) } else { Vec::new() };
     let fitness =
         mixed.then(|| FitnessDoc::Mix(Map(vec![("cpu_mem_binpack".to_owned(), 3.0), ("balanced".to_owned(), 1.0)])));
-    WorkloadDoc { offers, tasks, running, fitness, hold_seconds: None }
+    WorkloadDoc { offers, tasks, running, fitness, hold_seconds: None, ..WorkloadDoc::default() }
 }
 
 /// `zone-a` .. `zone-z`, `zone-aa`, ...
@@ -250,6 +250,8 @@ fn tasks(opts: &GenOptions, source: &ShapeSource, rng: &mut SeededRng) -> Vec<Ta
             priority,
             constraints,
             soft_constraints,
+            tier: 0,
+            bucket: None,
         });
     }
     out

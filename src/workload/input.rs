@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::queues::{self, TaskQueue};
 use super::schema::{
     AttrDoc, ConstraintDoc, FitnessDoc, Map, OfferDoc, PortsDoc, ResourcesDoc, RunningDoc, TaskDoc, WorkloadDoc,
 };
@@ -16,6 +17,7 @@ use crate::plugins::constraints::{self, Builtin, ConstraintError};
 use crate::plugins::fitness::{self, FitnessError, Weighted};
 use crate::plugins::{Fitness, HardConstraint, SoftConstraint};
 use crate::pool::OfferPool;
+use crate::queue::{QueueConfig, QueueConfigError};
 use crate::resources::{PortRange, PortSet, Quantity, QuantityError, PORTS};
 
 /// How long offers are held when the workload does not say.
@@ -24,7 +26,8 @@ pub const DEFAULT_HOLD: Duration = Duration::from_secs(60);
 /// Most ports a task may ask for (every port number there is).
 const MAX_PORT_COUNT: u32 = 65_536;
 
-/// A validated workload: the offers in a pool, the tasks, the running tasks and the fitness.
+/// A validated workload: the offers in a pool, the tasks, the running tasks, the fitness and the
+/// queue configuration.
 #[derive(Clone, Debug)]
 pub struct Workload {
     /// Every offer, added at `now = 0`.
@@ -39,6 +42,10 @@ pub struct Workload {
     pub fitness: Arc<dyn Fitness>,
     /// How long the pool holds an offer.
     pub hold: Duration,
+    /// The queue configuration, when the workload gives `buckets` or `tiers`.
+    pub queue: Option<QueueConfig>,
+    /// Each pending task's tier and bucket, index for index with `tasks`.
+    pub task_queues: Vec<TaskQueue>,
 }
 
 impl Workload {
@@ -64,7 +71,10 @@ impl Workload {
         let tasks = Tasks::new(&offers).build(&doc.tasks, &mut ids)?;
         let running = running(&doc.running, &mut ids)?;
         let fitness = fitness_of(doc.fitness.as_ref())?;
-        let mut workload = Workload { pool: OfferPool::new(hold), offers, tasks, running, fitness, hold };
+        let queue = queues::config(&doc.buckets, doc.tiers.as_deref())?;
+        let task_queues = queues::task_queues(&doc.tasks)?;
+        let pool = OfferPool::new(hold);
+        let mut workload = Workload { pool, offers, tasks, running, fitness, hold, queue, task_queues };
         workload.pool = workload.fresh_pool();
         Ok(workload)
     }
@@ -111,7 +121,7 @@ impl WorkloadError {
         WorkloadError::Json { message: e.to_string(), line: e.line(), column: e.column(), syntax }
     }
 
-    fn at(place: impl Into<String>, problem: Problem) -> WorkloadError {
+    pub(super) fn at(place: impl Into<String>, problem: Problem) -> WorkloadError {
         WorkloadError::Invalid { place: place.into(), problem }
     }
 }
@@ -175,6 +185,8 @@ pub enum Problem {
     BadHold(f64),
     /// A running task has attributes but no hostname.
     AttributesWithoutHostname,
+    /// A queue bucket or tier that cannot be configured (bad weight, empty name, ...).
+    Queue(QueueConfigError),
 }
 
 impl fmt::Display for Problem {
@@ -201,12 +213,13 @@ impl fmt::Display for Problem {
             Self::Fitness(e) => e.fmt(f),
             Self::BadHold(v) => write!(f, "{v} is not a positive, finite number of seconds"),
             Self::AttributesWithoutHostname => f.write_str("attributes are given without a hostname"),
+            Self::Queue(e) => e.fmt(f),
         }
     }
 }
 
 /// `list[i] (id "x")`, the place of one item.
-fn item(list: &str, i: usize, id: &str) -> String {
+pub(super) fn item(list: &str, i: usize, id: &str) -> String {
     format!("{list}[{i}] (id {id:?})")
 }
 
@@ -220,7 +233,7 @@ fn hold(seconds: Option<f64>) -> Result<Duration, WorkloadError> {
     }
 }
 
-fn quantity(place: &dyn Fn() -> String, amount: f64) -> Result<Quantity, WorkloadError> {
+pub(super) fn quantity(place: &dyn Fn() -> String, amount: f64) -> Result<Quantity, WorkloadError> {
     if amount < 0.0 {
         return Err(WorkloadError::at(place(), Problem::Quantity(QuantityError::Negative)));
     }

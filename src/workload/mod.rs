@@ -10,10 +10,13 @@
 //!  "tasks": [{"id": "t1", "group": "web", "resources": {"cpus": 1, "mem": 1024},
 //!             "ports": 1, "roles": ["web-role", "*"], "priority": 0,
 //!             "constraints": [["hostname", "UNIQUE"]],
-//!             "soft_constraints": [["zone", "GROUP_BY", "3", 2.0]]}],
+//!             "soft_constraints": [["zone", "GROUP_BY", "3", 2.0]],
+//!             "tier": 0, "bucket": "batch"}],
 //!  "running": [{"id": "r1", "group": "web", "agent_id": "a1", "resources": {"cpus": 1}}],
 //!  "fitness": {"cpu_mem_binpack": 3, "balanced": 1},
-//!  "hold_seconds": 60}
+//!  "hold_seconds": 60,
+//!  "buckets": {"batch": {"weight": 2, "guarantee": {"cpus": 100}, "limit": {"cpus": 500}}},
+//!  "tiers": [{"capacity": {"cpus": 4000}}]}
 //! ```
 //!
 //! - `resources` maps names to amounts (finite, not negative); `ports` holds `[begin, end]`
@@ -24,6 +27,10 @@
 //!   identical tasks form one class in the engine.
 //! - `running` tasks may give `hostname` and `attributes` for agents without an offer.
 //! - A task (pending or running) without `group` is a group of its own, named by its id.
+//! - Queue (see [`crate::queue`]): a task may give `"tier"` (default 0) and `"bucket"` (default
+//!   `"default"`); the optional top-level `buckets` map names to `weight` (positive, default 1),
+//!   `guarantee` and `limit` (scalar resources), and `tiers` lists each tier's optional
+//!   `capacity`. They are read into [`Workload::queue`] and, per task, [`Workload::task_queues`].
 //! - `fitness` is a built-in's name or a weighted mix (default `cpu_mem_binpack`);
 //!   `hold_seconds` defaults to 60.
 //!
@@ -41,6 +48,7 @@
 mod gen;
 mod input;
 mod output;
+mod queues;
 mod schema;
 mod shapes;
 mod stream;
@@ -52,6 +60,7 @@ pub use gen::{
 };
 pub use input::{Problem, Workload, WorkloadError, DEFAULT_HOLD};
 pub use output::{plan_to_json, write_plan, Timing};
+pub use queues::TaskQueue;
 pub use stream::{Stream, StreamError, StreamEvent};
 pub use stream_gen::{generate_stream, write_stream, StreamOptions};
 

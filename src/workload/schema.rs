@@ -25,6 +25,32 @@ pub(crate) struct WorkloadDoc {
     pub fitness: Option<FitnessDoc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold_seconds: Option<f64>,
+    /// Queue buckets by name.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub buckets: Map<BucketDoc>,
+    /// Queue tiers, tier 0 first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tiers: Option<Vec<TierDoc>>,
+}
+
+/// One queue bucket's configuration.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BucketDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guarantee: Option<ResourcesDoc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<ResourcesDoc>,
+}
+
+/// One queue tier's configuration.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TierDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<ResourcesDoc>,
 }
 
 /// One offer.
@@ -62,9 +88,19 @@ pub(crate) struct TaskDoc {
     pub constraints: Vec<ConstraintDoc>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub soft_constraints: Vec<ConstraintDoc>,
+    /// Queue tier (0 is served first).
+    #[serde(default, skip_serializing_if = "is_tier_zero")]
+    pub tier: u32,
+    /// Queue bucket; `"default"` when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
 }
 
 fn is_zero(n: &i32) -> bool {
+    *n == 0
+}
+
+fn is_tier_zero(n: &u32) -> bool {
     *n == 0
 }
 

@@ -244,3 +244,71 @@ fn workload_tasks_without_group_do_not_block_each_other_under_unique() {
     assert_eq!(placed(""), 2, "each task alone in its group");
     assert_eq!(placed(r#""group": "g","#), 1, "one group: one task per host");
 }
+
+#[test]
+fn workload_reads_queue_buckets_tiers_and_task_places() {
+    let text = format!(
+        r#"{{"offers": [{OFFER}],
+        "tasks": [{{"id": "t1", "resources": {{"cpus": 1}}, "tier": 1, "bucket": "batch"}},
+                  {{"id": "t2", "resources": {{"cpus": 1}}}},
+                  {{"id": "t3", "resources": {{"cpus": 1}}, "bucket": "batch"}}],
+        "buckets": {{"batch": {{"weight": 2, "guarantee": {{"cpus": 100}}, "limit": {{"cpus": 500, "mem": 2000000}}}},
+                     "web": {{}}}},
+        "tiers": [{{"capacity": {{"cpus": 4000}}}}, {{}}]}}"#
+    );
+    let w = Workload::from_json(&text).unwrap();
+    let config = w.queue.as_ref().expect("a queue configuration");
+    let batch = &config.buckets["batch"];
+    assert_eq!(batch.weight, 2.0);
+    assert_eq!(batch.guarantee.amount("cpus").to_string(), "100");
+    assert_eq!(batch.limit.amount("mem").to_string(), "2000000");
+    assert_eq!(config.buckets["web"], crate::queue::BucketConfig::default());
+    assert_eq!(config.tiers.len(), 2);
+    assert_eq!(config.tiers[0].capacity.as_ref().unwrap().amount("cpus").to_string(), "4000");
+    assert_eq!(config.tiers[1].capacity, None);
+    let places: Vec<(u32, &str)> = w.task_queues.iter().map(|p| (p.tier, &*p.bucket)).collect();
+    assert_eq!(places, [(1, "batch"), (0, "default"), (0, "batch")]);
+    assert!(Arc::ptr_eq(&w.task_queues[0].bucket, &w.task_queues[2].bucket), "bucket names are shared");
+}
+
+#[test]
+fn workload_without_queue_fields_has_no_queue_config() {
+    let w = with_tasks(&task("")).unwrap();
+    assert!(w.queue.is_none());
+    assert_eq!(w.task_queues.len(), 1);
+    assert_eq!((w.task_queues[0].tier, &*w.task_queues[0].bucket), (0, "default"));
+    let tiers_only = Workload::from_json(r#"{"tiers": []}"#).unwrap();
+    assert!(tiers_only.queue.is_some_and(|q| q.tiers.is_empty() && q.buckets.is_empty()));
+}
+
+#[test]
+fn workload_rejects_bad_queue_values() {
+    use crate::queue::QueueConfigError;
+    let doc = |extra: &str| Workload::from_json(&format!(r#"{{"offers": [{OFFER}], {extra}}}"#));
+    for weight in ["0", "-1"] {
+        let (place, problem) = invalid(doc(&format!(r#""buckets": {{"b": {{"weight": {weight}}}}}"#)));
+        assert_eq!(place, "buckets.b: weight");
+        assert!(matches!(problem, Problem::Queue(QueueConfigError::BadWeight { .. })), "{problem:?}");
+    }
+    let (place, problem) = invalid(doc(r#""buckets": {"b": {"guarantee": {"cpus": 5}, "limit": {"cpus": 4}}}"#));
+    assert_eq!(place, "buckets.b: guarantee.cpus");
+    assert!(matches!(problem, Problem::Queue(QueueConfigError::GuaranteeAboveLimit { .. })));
+    let (place, problem) = invalid(doc(r#""buckets": {"b": {"limit": {"ports": [[1, 2]]}}}"#));
+    assert_eq!((place.as_str(), problem), ("buckets.b: limit.ports", Problem::PortsNotScalar));
+    let (place, problem) = invalid(doc(r#""tiers": [{"capacity": {"cpus": -1}}]"#));
+    assert_eq!((place.as_str(), problem), ("tiers[0]: capacity.cpus", Problem::Quantity(QuantityError::Negative)));
+    let (place, problem) = invalid(doc(r#""buckets": {"": {}}"#));
+    assert_eq!((place.as_str(), problem), ("buckets", Problem::Queue(QueueConfigError::EmptyBucketName)));
+    let (place, _) = invalid(with_tasks(&task(r#", "bucket": """#)));
+    assert_eq!(place, r#"tasks[0] (id "t1"): bucket"#);
+    for bad in [
+        r#""buckets": {"b": {"weight": "NaN"}}"#,
+        r#""buckets": {"b": {"wieght": 2}}"#,
+        r#""buckets": {"b": {}, "b": {}}"#,
+        r#""tiers": {"capacity": {}}"#,
+        r#""tasks": [{"id": "t", "tier": -1}]"#,
+    ] {
+        let (message, syntax) = json_error(doc(bad));
+        assert!(!syntax, "{bad}: {message}");
+    }
+}
