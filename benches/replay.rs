@@ -49,6 +49,7 @@ fn stream(seconds: f64) -> Stream {
         agent_churn: 1.0,
         rescinds: 1.0,
         mean_duration: None,
+        buckets: 0,
     };
     Stream::from_json_lines(&generate_stream(&opts)).expect("generated streams are valid")
 }

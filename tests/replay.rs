@@ -67,7 +67,7 @@ fn stream_keeps_events_in_order_with_their_times() {
             let kind = match e {
                 StreamEvent::Agent(_) => "agent",
                 StreamEvent::Running(_, d) if *d == Duration::from_millis(300) => "running",
-                StreamEvent::Task(t, d) if t.group.as_str() == "g" && *d == Duration::from_millis(100) => "task",
+                StreamEvent::Task(t, _, d) if t.group.as_str() == "g" && *d == Duration::from_millis(100) => "task",
                 StreamEvent::Rescind(_) => "rescind",
                 StreamEvent::AgentLost(_) => "lost",
                 _ => "wrong",
@@ -181,4 +181,24 @@ fn stream_generator_is_seeded_and_holds_its_steady_state() {
     let running_at_end = f64::from(opts.running) + s.placed as f64 - s.finished as f64 - s.lost as f64;
     let drift = (running_at_end - f64::from(opts.running)).abs() / f64::from(opts.running);
     assert!(drift < 0.35, "{running_at_end} running at the end of {}", opts.running);
+}
+
+#[test]
+fn replay_report_draws_every_bucket_that_held_resources() {
+    let opts = StreamOptions { buckets: 3, seconds: 2.0, ..family(4) };
+    let stream = Stream::from_json_lines(&generate_stream(&opts)).unwrap();
+    let summary = replay(&stream, &ReplayOptions::default(), &mut OneMilli).unwrap();
+    assert_eq!(summary.series.len() as u64, summary.passes);
+    let placed: u64 = summary.series.iter().map(|p| p.placed).sum();
+    assert_eq!(placed, summary.placed);
+    let html = offerpack::report::replay_page(&summary);
+    let options = roxmltree::ParsingOptions { allow_dtd: true, ..roxmltree::ParsingOptions::default() };
+    let doc = roxmltree::Document::parse_with_options(&html, options).expect("the page is well-formed XML");
+    let figures = doc.descendants().filter(|n| n.has_tag_name("figure")).count();
+    assert_eq!(figures, 4);
+    let shares = doc.descendants().find(|n| n.attribute("id") == Some("shares")).unwrap();
+    let mut lines: Vec<&str> =
+        shares.descendants().filter(|n| n.has_tag_name("polyline")).filter_map(|n| n.attribute("data-label")).collect();
+    lines.sort();
+    assert_eq!(lines, ["b1", "b2", "b3", "fair level"]);
 }

@@ -74,6 +74,8 @@ pub struct ReplayArgs {
     pub pass_every_ms: u64,
     /// A whole engine pass over everything each time instead of the incremental scheduler.
     pub full_replan: bool,
+    /// Where to write the HTML report, if anywhere.
+    pub report: Option<PathBuf>,
 }
 
 /// Parses the process arguments.
@@ -228,7 +230,7 @@ fn gen(mut p: Parser) -> Result<Command, lexopt::Error> {
 }
 
 /// The flags of `gen --stream` (they must follow `--stream`).
-const STREAM_FLAGS: [&str; 6] = ["seconds", "running", "rate", "mean-duration", "agent-churn", "rescinds"];
+const STREAM_FLAGS: [&str; 7] = ["seconds", "running", "rate", "mean-duration", "agent-churn", "rescinds", "buckets"];
 
 /// Takes the value of one of [`STREAM_FLAGS`].
 fn stream_flag(flag: &str, p: &mut Parser, s: &mut StreamOptions) -> Result<(), lexopt::Error> {
@@ -245,13 +247,14 @@ fn stream_flag(flag: &str, p: &mut Parser, s: &mut StreamOptions) -> Result<(), 
         "rate" => s.rate = number(p, "--rate")?,
         "mean-duration" => s.mean_duration = Some(number(p, "--mean-duration")?),
         "agent-churn" => s.agent_churn = number(p, "--agent-churn")?,
+        "buckets" => s.buckets = p.value()?.parse()?,
         _ => s.rescinds = number(p, "--rescinds")?,
     }
     Ok(())
 }
 
 fn replay(mut p: Parser) -> Result<Command, lexopt::Error> {
-    let (mut input, mut out, mut pass_every_ms, mut full_replan) = (None, None, 50u64, false);
+    let (mut input, mut out, mut pass_every_ms, mut full_replan, mut report) = (None, None, 50u64, false, None);
     while let Some(arg) = p.next()? {
         match arg {
             Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help),
@@ -262,13 +265,14 @@ fn replay(mut p: Parser) -> Result<Command, lexopt::Error> {
                 }
             }
             Arg::Long("full-replan") => full_replan = true,
+            Arg::Long("report") => report = Some(PathBuf::from(p.value()?)),
             Arg::Short('o') | Arg::Long("out") => out = Some(PathBuf::from(p.value()?)),
             Arg::Value(v) if input.is_none() => input = Some(PathBuf::from(v)),
             other => return Err(other.unexpected()),
         }
     }
     let input = input.ok_or("replay needs a stream file (or - for standard input)")?;
-    Ok(Command::Replay(ReplayArgs { input, out, pass_every_ms, full_replan }))
+    Ok(Command::Replay(ReplayArgs { input, out, pass_every_ms, full_replan, report }))
 }
 
 fn positive(n: u32, flag: &str) -> Result<u32, lexopt::Error> {
@@ -385,9 +389,15 @@ mod tests {
         assert_eq!((stream.cluster.agents, stream.cluster.seed), (7, 9));
         assert_eq!((stream.seconds, stream.running, stream.rate), (2.5, 30, 12.0));
         assert_eq!((stream.mean_duration, stream.agent_churn, stream.rescinds), (Some(4.0), 0.0, 3.0));
-        let cmd = parse_args(&["replay", "s.jsonl", "--pass-every", "20", "--full-replan"]).unwrap();
-        let expected = ReplayArgs { input: PathBuf::from("s.jsonl"), out: None, pass_every_ms: 20, full_replan: true };
-        assert_eq!(cmd, Command::Replay(expected));
+        let cmd = parse_args(&["replay", "s.jsonl", "--pass-every", "20", "--full-replan", "--report", "r.html"]);
+        let expected = ReplayArgs {
+            input: PathBuf::from("s.jsonl"),
+            out: None,
+            pass_every_ms: 20,
+            full_replan: true,
+            report: Some(PathBuf::from("r.html")),
+        };
+        assert_eq!(cmd.unwrap(), Command::Replay(expected));
     }
 
     #[test]

@@ -65,17 +65,20 @@ usage:
       --big-every N    every Nth agent has 32 cpus / 131072 MB instead of 16 / 65536 (default 10,
                        0 for none)
   offerpack gen --stream --agents N [--seconds S] [--running R] [--rate A] [--mean-duration D]
-                [--agent-churn C] [--rescinds X] [gen's shape and constraint flags] [--out FILE]
+                [--agent-churn C] [--rescinds X] [--buckets B] [gen's shape and constraint flags]
+                [--out FILE]
       Generate a timed stream (JSON lines) for `replay`: N agents with R tasks running, tasks
       arriving at A per second for S seconds, each running D seconds on average (default R/A, a
-      steady state), C agents replaced per minute, X offer rescinds per second. Defaults: 10 s,
-      200 running, 20 per second, 1 agent a minute, 0.5 rescinds a second.
-  offerpack replay STREAM [--pass-every MS] [--full-replan] [--out FILE]
+      steady state), C agents replaced per minute, X offer rescinds per second, arriving groups
+      taking turns in B queue buckets b1..bB of weights 1..B. Defaults: 10 s, 200 running, 20 per
+      second, 1 agent a minute, 0.5 rescinds a second, no buckets.
+  offerpack replay STREAM [--pass-every MS] [--full-replan] [--out FILE] [--report FILE.html]
       Drive the incremental scheduler through a stream on a virtual clock (no sleeping), a pass
       every MS milliseconds of stream time (default 50). Writes a JSON summary and prints one
       line: placements, placement latency in stream time, engine time per pass (measured),
       placements per engine second, offers. --full-replan plans each pass with a whole engine
-      pass over every running task instead, as Fenzo does.
+      pass over every running task instead, as Fenzo does. --report writes an HTML page of
+      latency, engine time, queue depth and bucket shares over stream time.
   offerpack master --agents N [--listen ADDR] [--cpus C] [--mem M] [--disk D] [--ports B-E]
                    [--zones Z] [--seed S] [--task-duration-ms MS|forever]
       Run a simulated Mesos master (v1 scheduler API, protobuf and JSON) in the foreground with

@@ -35,6 +35,10 @@ pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
     };
     let summary = replay(&stream, &opts, &mut WallClock(None)).map_err(|e| CliError::Failed(e.to_string()))?;
     write_output(args.out.as_deref(), |out| serde_json::to_writer_pretty(out, &summary).map_err(std::io::Error::from))?;
+    if let Some(path) = &args.report {
+        let html = offerpack::report::replay_page(&summary);
+        write_output(Some(path), |out| out.write_all(html.as_bytes()))?;
+    }
     note!("{}", summary.line());
     Ok(())
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use rustc_hash::FxHashMap;
 
 use crate::model::{AgentId, Attributes, Offer, OfferId, OfferedResource, ResourceValue, Role};
+use crate::queue::ResourceAmounts;
 use crate::resources::Quantity;
 
 /// One simulated agent.
@@ -22,6 +23,8 @@ struct SimAgent {
     attributes: Attributes,
     /// Resource names, as the agent's size lists them.
     names: Vec<Arc<str>>,
+    /// Size in thousandths, by name index.
+    size: Vec<i64>,
     /// Free amounts in thousandths, by name index.
     free: Vec<i64>,
     /// Of `free`, the part in outstanding offers.
@@ -68,6 +71,7 @@ impl SimCluster {
             hostname: whole.hostname.clone(),
             attributes: whole.attributes.clone(),
             names,
+            size: free.clone(),
             free,
             offered: vec![0; n],
             refused_until: Duration::ZERO,
@@ -82,6 +86,17 @@ impl SimCluster {
     pub fn host(&self, agent: &AgentId) -> Option<(Arc<str>, Attributes)> {
         let a = &self.agents[*self.index.get(agent)?];
         Some((a.hostname.clone(), a.attributes.clone()))
+    }
+
+    /// The size of every alive agent together.
+    pub fn total(&self) -> ResourceAmounts {
+        let mut total = ResourceAmounts::new();
+        for a in self.agents.iter().filter(|a| a.alive) {
+            for (name, &size) in a.names.iter().zip(&a.size) {
+                total.add(name, Quantity::from_milli(size.max(0) as u64));
+            }
+        }
+        total
     }
 
     /// Whether the agent is known and alive.

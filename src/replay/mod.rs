@@ -13,6 +13,7 @@
 
 mod cluster;
 mod planner;
+mod shares;
 mod summary;
 
 use std::cmp::Reverse;
@@ -30,7 +31,9 @@ use crate::resources::Quantity;
 use crate::workload::{Stream, StreamEvent};
 use cluster::SimCluster;
 use planner::Planner;
-pub use summary::{OfferCounts, Percentiles, ReplaySummary};
+use shares::Shares;
+pub use shares::{BucketLine, Fairness};
+pub use summary::{OfferCounts, PassPoint, Percentiles, ReplaySummary};
 
 /// Times one pass for the replay.
 pub trait Stopwatch {
@@ -130,6 +133,19 @@ pub fn replay(stream: &Stream, opts: &ReplayOptions, watch: &mut dyn Stopwatch) 
 struct Live {
     agent: AgentId,
     resources: Vec<(Arc<str>, Quantity)>,
+    /// Its queue bucket, for tasks that arrived in the stream.
+    bucket: Option<usize>,
+}
+
+/// Scalar resources a task holds.
+type Held = Vec<(Arc<str>, Quantity)>;
+
+/// What the replay keeps beside each pending task.
+#[derive(Clone, Copy, Debug)]
+struct Waiting {
+    arrival: Duration,
+    length: Duration,
+    bucket: usize,
 }
 
 /// The replay's state between passes.
@@ -139,9 +155,9 @@ struct Run<'a> {
     cluster: SimCluster,
     planner: Planner,
     next_event: usize,
-    /// Pending tasks, with (arrival, run time) alongside.
+    /// Pending tasks, with what the replay knows of each alongside.
     pending: Vec<TaskSpec>,
-    timing: Vec<(Duration, Duration)>,
+    waiting: Vec<Waiting>,
     running: FxHashMap<TaskId, Live>,
     ends: BinaryHeap<Reverse<(Duration, TaskId)>>,
     /// Whether a task arrived since the last pass.
@@ -150,6 +166,9 @@ struct Run<'a> {
     latencies: Vec<f64>,
     engine_ms: Vec<f64>,
     held: Vec<f64>,
+    shares: Shares,
+    /// Tasks placed by the current pass: bucket and resources.
+    placed_now: Vec<(usize, Held)>,
     summary: ReplaySummary,
 }
 
@@ -168,7 +187,7 @@ impl<'a> Run<'a> {
             planner,
             next_event: 0,
             pending: Vec::new(),
-            timing: Vec::new(),
+            waiting: Vec::new(),
             running: FxHashMap::default(),
             ends: BinaryHeap::new(),
             fresh: false,
@@ -176,6 +195,8 @@ impl<'a> Run<'a> {
             latencies: Vec::new(),
             engine_ms: Vec::new(),
             held: Vec::new(),
+            shares: Shares::new(stream.queue.as_ref()),
+            placed_now: Vec::new(),
             summary,
         }
     }
@@ -212,9 +233,10 @@ impl<'a> Run<'a> {
                 self.start(task, at + *length)?;
                 self.cluster.overcommitted = refused;
             }
-            StreamEvent::Task(spec, length) => {
+            StreamEvent::Task(spec, queue, length) => {
                 self.pending.push(spec.clone());
-                self.timing.push((at, *length));
+                let bucket = self.shares.index(&queue.bucket);
+                self.waiting.push(Waiting { arrival: at, length: *length, bucket });
                 self.summary.arrived += 1;
                 self.fresh = true;
             }
@@ -241,7 +263,7 @@ impl<'a> Run<'a> {
     /// A task starts running on its agent until `end`.
     fn start(&mut self, task: RunningTask, end: Duration) -> Result<(), ReplayError> {
         self.cluster.charge(&task.agent_id, &task.resources, 1);
-        let live = Live { agent: task.agent_id.clone(), resources: task.resources.clone() };
+        let live = Live { agent: task.agent_id.clone(), resources: task.resources.clone(), bucket: None };
         self.ends.push(Reverse((end, task.id.clone())));
         self.running.insert(task.id.clone(), live);
         self.planner.task_running(task).map_err(ReplayError::Plan)
@@ -253,6 +275,9 @@ impl<'a> Run<'a> {
         };
         if self.cluster.is_alive(&live.agent) {
             self.cluster.charge(&live.agent, &live.resources, -1);
+        }
+        if let Some(b) = live.bucket {
+            self.shares.charge(b, &live.resources, -1);
         }
         self.planner.task_ended(id);
         if lost {
@@ -278,9 +303,11 @@ impl<'a> Run<'a> {
         self.held.push(self.planner.held() as f64);
         watch.start();
         let plan = self.planner.schedule(&self.pending, now).map_err(ReplayError::Plan)?;
-        self.engine_ms.push(watch.stop().as_secs_f64() * 1e3);
+        let took = watch.stop().as_secs_f64() * 1e3;
+        self.engine_ms.push(took);
         self.summary.passes += 1;
-        self.settle(&plan, now)?;
+        let mut latencies = self.settle(&plan, now)?;
+        self.record(now, took, &mut latencies);
         let fresh_unplaced = self.fresh && !plan.unplaced.is_empty();
         self.fresh = false;
         if fresh_unplaced {
@@ -289,13 +316,37 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
+    /// The pass's point of the series, and the buckets' fairness after it.
+    fn record(&mut self, now: Duration, engine_ms: f64, latencies: &mut [f64]) {
+        let total = self.cluster.total();
+        let placed = std::mem::take(&mut self.placed_now);
+        if self.shares.tracks() {
+            let mut waiting = vec![false; self.shares.names().len()];
+            for w in &self.waiting {
+                waiting[w.bucket] = true;
+            }
+            self.shares.after_pass(&total, &waiting, placed.iter().map(|(b, r)| (*b, r.as_slice())));
+        }
+        let latency = Percentiles::of(latencies);
+        self.summary.series.push(PassPoint {
+            t_ms: now.as_secs_f64() * 1e3,
+            engine_ms,
+            placed: placed.len() as u64,
+            pending: self.pending.len() as u64,
+            latency_p50_ms: latency.p50,
+            latency_p99_ms: latency.p99,
+            shares: if self.shares.tracks() { self.shares.current(&total) } else { Vec::new() },
+        });
+    }
+
     fn revive(&mut self) {
         self.cluster.revive();
         self.summary.offers.revives += 1;
     }
 
-    /// Launched tasks start, declined and expired offers go back, placed tasks leave the queue.
-    fn settle(&mut self, plan: &Plan, now: Duration) -> Result<(), ReplayError> {
+    /// Launched tasks start, declined and expired offers go back, placed tasks leave the queue;
+    /// returns the placed tasks' latencies in milliseconds.
+    fn settle(&mut self, plan: &Plan, now: Duration) -> Result<Vec<f64>, ReplayError> {
         let mut used: Vec<&crate::model::OfferId> = plan.launches.iter().flat_map(|l| l.offer_ids.iter()).collect();
         used.sort();
         used.dedup();
@@ -310,29 +361,31 @@ impl<'a> Run<'a> {
         }
         self.summary.offers.declined += plan.declined.len() as u64;
         if plan.launches.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let mut placed: FxHashMap<&TaskId, usize> = FxHashMap::default();
         placed.extend(plan.launches.iter().enumerate().map(|(i, l)| (&l.task_id, i)));
         let mut keep = 0;
+        let mut pass_latencies = Vec::with_capacity(plan.launches.len());
         for i in 0..self.pending.len() {
             let Some(&l) = placed.get(&self.pending[i].id) else {
                 self.pending.swap(keep, i);
-                self.timing.swap(keep, i);
+                self.waiting.swap(keep, i);
                 keep += 1;
                 continue;
             };
-            let (arrival, length) = self.timing[i];
-            self.latencies.push((now.saturating_sub(arrival)).as_secs_f64() * 1e3);
-            self.launch(&plan.launches[l], now + length)?;
+            let w = self.waiting[i];
+            pass_latencies.push((now.saturating_sub(w.arrival)).as_secs_f64() * 1e3);
+            self.launch(&plan.launches[l], now + w.length, w.bucket)?;
         }
         self.pending.truncate(keep);
-        self.timing.truncate(keep);
+        self.waiting.truncate(keep);
         self.summary.placed += plan.launches.len() as u64;
-        Ok(())
+        self.latencies.extend_from_slice(&pass_latencies);
+        Ok(pass_latencies)
     }
 
-    fn launch(&mut self, launch: &crate::plan::Launch, end: Duration) -> Result<(), ReplayError> {
+    fn launch(&mut self, launch: &crate::plan::Launch, end: Duration, bucket: usize) -> Result<(), ReplayError> {
         let mut resources: Vec<(Arc<str>, Quantity)> = Vec::new();
         for a in launch.resources.iter() {
             match resources.iter_mut().find(|(n, _)| *n == a.name) {
@@ -348,12 +401,20 @@ impl<'a> Run<'a> {
             host: self.cluster.host(&launch.agent_id),
             claims_agent: false,
         };
+        self.shares.charge(bucket, &task.resources, 1);
+        self.placed_now.push((bucket, task.resources.clone()));
+        let id = task.id.clone();
         if self.planner.needs_launched() {
-            return self.start(task, end);
+            self.start(task, end)?;
+        } else {
+            self.cluster.charge(&task.agent_id, &task.resources, 1);
+            self.ends.push(Reverse((end, task.id.clone())));
+            self.running
+                .insert(task.id.clone(), Live { agent: task.agent_id, resources: task.resources, bucket: None });
         }
-        self.cluster.charge(&task.agent_id, &task.resources, 1);
-        self.ends.push(Reverse((end, task.id.clone())));
-        self.running.insert(task.id.clone(), Live { agent: task.agent_id, resources: task.resources });
+        if let Some(live) = self.running.get_mut(&id) {
+            live.bucket = Some(bucket);
+        }
         Ok(())
     }
 
@@ -367,6 +428,11 @@ impl<'a> Run<'a> {
             if s.engine_total_ms > 0.0 { s.placed as f64 / (s.engine_total_ms / 1e3) } else { 0.0 };
         s.offers.made = self.cluster.offers_made;
         s.refused_launches += self.cluster.overcommitted;
+        if self.shares.tracks() {
+            s.buckets = self.shares.lines(&self.cluster.total());
+            s.fairness = Some(self.shares.fairness.clone());
+            s.bucket_names = self.shares.names().to_vec();
+        }
         s.offers.held_mean = self.held.iter().sum::<f64>() / self.held.len().max(1) as f64;
         s.offers.held_max = self.held.iter().fold(0.0f64, |m, &h| m.max(h)) as u64;
         s

@@ -1,6 +1,10 @@
 //! What a replay measured, as JSON and as one line.
 
+use std::sync::Arc;
+
 use serde::Serialize;
+
+use super::shares::{BucketLine, Fairness};
 
 /// Median, 99th percentile and maximum of a series, in milliseconds (nearest rank).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
@@ -85,6 +89,37 @@ pub struct ReplaySummary {
     pub placements_per_engine_second: f64,
     /// Offers.
     pub offers: OfferCounts,
+    /// Every bucket at the end (empty when the stream has no buckets).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub buckets: Vec<BucketLine>,
+    /// How level the waiting buckets stayed (when the stream has buckets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fairness: Option<Fairness>,
+    /// Bucket names in the order of [`PassPoint::shares`].
+    #[serde(skip)]
+    pub bucket_names: Vec<Arc<str>>,
+    /// One point per pass, for reports (not in the JSON summary).
+    #[serde(skip)]
+    pub series: Vec<PassPoint>,
+}
+
+/// One pass of a replay.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PassPoint {
+    /// Stream time of the pass, in milliseconds.
+    pub t_ms: f64,
+    /// Engine time of the pass, in milliseconds.
+    pub engine_ms: f64,
+    /// Tasks the pass placed.
+    pub placed: u64,
+    /// Tasks still waiting after it.
+    pub pending: u64,
+    /// Median latency of the tasks it placed (0 when none).
+    pub latency_p50_ms: f64,
+    /// 99th percentile latency of the tasks it placed (0 when none).
+    pub latency_p99_ms: f64,
+    /// Each bucket's weighted dominant share after it (see [`ReplaySummary::bucket_names`]).
+    pub shares: Vec<f64>,
 }
 
 impl ReplaySummary {

@@ -14,6 +14,8 @@
 //!   [`MAX_MARKS`] agents).
 //! - [`Page`]: headings, paragraphs, tables of facts and figures, assembled into one page.
 //! - [`PlanReport`]: the page of one plan (`offerpack solve --report plan.html`).
+//! - `replay_page`: the page of one replay (`offerpack replay STREAM --report replay.html`),
+//!   with the `workload` feature.
 //!
 //! Sans-IO like the core: everything here returns strings; writing files is the caller's.
 
@@ -22,6 +24,8 @@ mod bars;
 mod lines;
 mod page;
 mod plan;
+#[cfg(feature = "workload")]
+mod replay;
 pub mod svg;
 mod utilization;
 
@@ -30,6 +34,8 @@ pub use bars::{bar_chart, share_chart, Bar, Share};
 pub use lines::{line_chart, LineChart, Series};
 pub use page::Page;
 pub use plan::{agent_use, main_reason, reason_label, unplaced_by_reason, Capacity, PlanReport, MAX_REASON_BARS};
+#[cfg(feature = "workload")]
+pub use replay::replay_page;
 pub use svg::{escape, Figure, Svg};
 pub use utilization::{
     stranded_class, utilization_map, AgentUse, GRID_CELLS, MAX_MARKS, NEARLY_FULL, STRANDED_COLOURS,

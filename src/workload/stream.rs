@@ -26,9 +26,13 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::input::{Workload, WorkloadError};
-use super::schema::{AttrDoc, FitnessDoc, Map, OfferDoc, ResourcesDoc, RunningDoc, TaskDoc, WorkloadDoc};
+use super::queues::TaskQueue;
+use super::schema::{
+    AttrDoc, BucketDoc, FitnessDoc, Map, OfferDoc, ResourcesDoc, RunningDoc, TaskDoc, TierDoc, WorkloadDoc,
+};
 use crate::model::{AgentId, Offer, RunningTask, TaskSpec};
 use crate::plugins::Fitness;
+use crate::queue::QueueConfig;
 
 /// The header line.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -47,6 +51,10 @@ pub(crate) struct HeaderDoc {
     pub fitness: Option<FitnessDoc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold_seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub buckets: Map<BucketDoc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tiers: Option<Vec<TierDoc>>,
 }
 
 /// An agent as a stream gives it: its whole size.
@@ -87,8 +95,8 @@ pub enum StreamEvent {
     Agent(Offer),
     /// A task already running, ending after the given time.
     Running(RunningTask, Duration),
-    /// A task arrives; once launched it runs for the given time.
-    Task(TaskSpec, Duration),
+    /// A task arrives, with its queue place; once launched it runs for the given time.
+    Task(TaskSpec, TaskQueue, Duration),
     /// The agent's outstanding offers are taken back.
     Rescind(AgentId),
     /// The agent is gone, with its tasks.
@@ -104,6 +112,8 @@ pub struct Stream {
     pub fitness: Arc<dyn Fitness>,
     /// How long offers are held.
     pub hold: Duration,
+    /// The queue's buckets and tiers, when the header gives them.
+    pub queue: Option<QueueConfig>,
     /// Events with their stream time, in time order.
     pub events: Vec<(Duration, StreamEvent)>,
 }
@@ -165,6 +175,8 @@ impl Stream {
         let mut doc = WorkloadDoc {
             fitness: header.stream.fitness,
             hold_seconds: header.stream.hold_seconds,
+            buckets: header.stream.buckets,
+            tiers: header.stream.tiers,
             ..WorkloadDoc::default()
         };
         let mut slots: Vec<(Duration, Slot)> = Vec::new();
@@ -182,21 +194,22 @@ impl Stream {
             slots.push(slot);
         }
         let workload = Workload::from_doc(doc).map_err(StreamError::Invalid)?;
-        let Workload { offers, tasks, running, fitness, hold, .. } = workload;
-        let (mut offers, mut tasks, mut running) = (offers.into_iter(), tasks.into_iter(), running.into_iter());
+        let Workload { offers, tasks, running, fitness, hold, queue, task_queues, .. } = workload;
+        let (mut offers, mut running) = (offers.into_iter(), running.into_iter());
+        let mut tasks = tasks.into_iter().zip(task_queues);
         let mut events = Vec::with_capacity(slots.len());
         for (at, slot) in slots {
             // Each slot took its item in document order, so the iterators line up.
             let event = match slot {
                 Slot::Agent => offers.next().map(StreamEvent::Agent),
                 Slot::Running(d) => running.next().map(|t| StreamEvent::Running(t, d)),
-                Slot::Task(d) => tasks.next().map(|t| StreamEvent::Task(t, d)),
+                Slot::Task(d) => tasks.next().map(|(t, q)| StreamEvent::Task(t, q, d)),
                 Slot::Rescind(a) => Some(StreamEvent::Rescind(a)),
                 Slot::AgentLost(a) => Some(StreamEvent::AgentLost(a)),
             };
             events.extend(event.map(|e| (at, e)));
         }
-        Ok(Stream { length, fitness, hold, events })
+        Ok(Stream { length, fitness, hold, queue, events })
     }
 }
 

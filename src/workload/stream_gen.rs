@@ -10,7 +10,7 @@
 use std::io;
 
 use super::gen::{agent, document, GenOptions};
-use super::schema::{OfferDoc, ResourcesDoc, RunningDoc, TaskDoc};
+use super::schema::{BucketDoc, Map, OfferDoc, ResourcesDoc, RunningDoc, TaskDoc};
 use super::stream::{AgentDoc, EventLine, HeaderDoc, HeaderLine};
 use crate::util::SeededRng;
 
@@ -34,6 +34,9 @@ pub struct StreamOptions {
     pub agent_churn: f64,
     /// Offer rescinds per second.
     pub rescinds: f64,
+    /// Queue buckets the arriving tasks fall into, a group at a time in turn: `b1` of weight 1,
+    /// `b2` of weight 2, ... (0 or 1: no buckets).
+    pub buckets: u32,
 }
 
 impl Default for StreamOptions {
@@ -48,6 +51,7 @@ impl Default for StreamOptions {
             mean_duration: None,
             agent_churn: 1.0,
             rescinds: 0.5,
+            buckets: 0,
         }
     }
 }
@@ -97,10 +101,25 @@ fn stream_lines(opts: &StreamOptions) -> Vec<Line> {
     let seconds = if opts.seconds.is_finite() { opts.seconds.max(0.0) } else { 0.0 };
     let arrivals = poisson_times(opts.rate, seconds, &mut rng);
     let cluster = GenOptions { tasks: opts.running.saturating_add(arrivals.len() as u32), ..opts.cluster.clone() };
-    let doc = document(&cluster);
+    let mut doc = document(&cluster);
+    if opts.buckets >= 2 {
+        let weights = (1..=opts.buckets)
+            .map(|b| (format!("b{b}"), BucketDoc { weight: Some(f64::from(b)), ..BucketDoc::default() }));
+        doc.buckets = Map(weights.collect());
+        let size = cluster.constraints.group_size() as usize;
+        for (i, task) in doc.tasks.iter_mut().skip(opts.running as usize).enumerate() {
+            task.bucket = Some(format!("b{}", (i / size) as u32 % opts.buckets + 1));
+        }
+    }
     let mean = opts.mean_duration();
     let mut lines = vec![Line::Header(HeaderLine {
-        stream: HeaderDoc { seconds, fitness: doc.fitness.clone(), hold_seconds: None },
+        stream: HeaderDoc {
+            seconds,
+            fitness: doc.fitness.clone(),
+            hold_seconds: None,
+            buckets: doc.buckets.clone(),
+            tiers: doc.tiers.clone(),
+        },
     })];
     let mut space: Vec<Vec<(String, f64)>> = doc.offers.iter().map(|o| o.resources.scalars.clone()).collect();
     lines.extend(doc.offers.into_iter().map(|o| event(0.0, |l| l.agent = Some(agent_doc(o)))));
