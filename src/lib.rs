@@ -36,14 +36,17 @@ pub mod util;
 #[cfg(feature = "workload")]
 pub mod workload;
 
-pub use engine::{ConfigError, Engine, EngineConfig, Packing, PlanError, Scheduler, Strategy, PATTERN_BUDGET};
+pub use engine::{
+    running_usage, ConfigError, Engine, EngineConfig, Packing, PlanError, QueueInput, Scheduler, Strategy,
+    PATTERN_BUDGET,
+};
 pub use model::{
     AgentId, AttrValue, Attributes, GroupId, ModelError, Offer, OfferId, OfferedResource, PortRequest, ResourceValue,
     Role, RunningTask, SoftTerm, TaskBuilder, TaskId, TaskSpec,
 };
 pub use plan::{Accept, Allocation, GrantedPorts, Launch, Plan, PlanStats, Reason, ReasonCount, Unplaced};
 pub use pool::{OfferPool, PoolError};
-pub use queue::{BucketConfig, BucketStats, Queue, QueueConfig, QueueReason, TierConfig};
+pub use queue::{BucketConfig, BucketStats, Queue, QueueConfig, QueuePlace, QueueReason, TierConfig};
 pub use resources::{PortRange, PortSet, Quantity, QuantityError};
 
 /// The README's examples, compiled and run as doctests.

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::model::{AgentId, GroupId, OfferId, Role, TaskId};
+use crate::queue::{BucketStats, QueueReason};
 use crate::resources::Quantity;
 
 /// What one pass decided.
@@ -177,10 +178,13 @@ pub enum Reason {
         /// The constraint's name.
         name: Arc<str>,
     },
+    /// The queue held the task back before any agent was asked (a limit, a guarantee of
+    /// another bucket, a tier's capacity); counted against every agent.
+    Queue(QueueReason),
 }
 
 /// Counts describing a pass.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlanStats {
     /// Tasks placed.
     pub tasks_placed: u32,
@@ -199,6 +203,9 @@ pub struct PlanStats {
     /// [`EngineConfig::launch_helper_threshold`](crate::EngineConfig::launch_helper_threshold)).
     /// With the flag above, the only part of a plan that depends on the number of threads.
     pub launches_on_helper: bool,
+    /// Per queue bucket and tier, for a pass planned with a queue (see
+    /// [`Engine::plan_queued`](crate::Engine::plan_queued)); empty otherwise.
+    pub buckets: Vec<BucketStats>,
 }
 
 /// All launches on one agent: one ACCEPT call.

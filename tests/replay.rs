@@ -202,3 +202,29 @@ fn replay_report_draws_every_bucket_that_held_resources() {
     lines.sort();
     assert_eq!(lines, ["b1", "b2", "b3", "fair level"]);
 }
+
+#[test]
+fn replay_queue_keeps_weighted_drf_and_ignoring_it_does_not() {
+    // One task shape, three buckets of weights 1, 2, 3, demand far above capacity from the start.
+    let opts = StreamOptions {
+        cluster: GenOptions { agents: 40, shapes: Shapes::Random { count: 1 }, seed: 3, ..GenOptions::default() },
+        seconds: 3.0,
+        running: 0,
+        rate: 400.0,
+        mean_duration: Some(30.0),
+        agent_churn: 0.0,
+        rescinds: 0.0,
+        buckets: 3,
+    };
+    let stream = Stream::from_json_lines(&generate_stream(&opts)).unwrap();
+    let fairness = |queue: bool| {
+        let s = replay(&stream, &ReplayOptions { queue, ..ReplayOptions::default() }, &mut OneMilli).unwrap();
+        assert_eq!(s.refused_launches, 0);
+        s.fairness.expect("the stream has buckets")
+    };
+    let drf = fairness(true);
+    assert!(drf.contended_passes > 10, "{drf:?}");
+    assert!(drf.max_deviation <= drf.largest_task_share + 1e-9, "{drf:?}");
+    let plain = fairness(false);
+    assert!(plain.max_deviation > 10.0 * plain.largest_task_share, "{plain:?}");
+}

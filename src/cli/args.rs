@@ -76,6 +76,8 @@ pub struct ReplayArgs {
     pub full_replan: bool,
     /// Where to write the HTML report, if anywhere.
     pub report: Option<PathBuf>,
+    /// Ignore the stream's buckets and tiers (plan as without a queue), to compare.
+    pub no_queue: bool,
 }
 
 /// Parses the process arguments.
@@ -255,6 +257,7 @@ fn stream_flag(flag: &str, p: &mut Parser, s: &mut StreamOptions) -> Result<(), 
 
 fn replay(mut p: Parser) -> Result<Command, lexopt::Error> {
     let (mut input, mut out, mut pass_every_ms, mut full_replan, mut report) = (None, None, 50u64, false, None);
+    let mut no_queue = false;
     while let Some(arg) = p.next()? {
         match arg {
             Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help),
@@ -266,13 +269,14 @@ fn replay(mut p: Parser) -> Result<Command, lexopt::Error> {
             }
             Arg::Long("full-replan") => full_replan = true,
             Arg::Long("report") => report = Some(PathBuf::from(p.value()?)),
+            Arg::Long("no-queue") => no_queue = true,
             Arg::Short('o') | Arg::Long("out") => out = Some(PathBuf::from(p.value()?)),
             Arg::Value(v) if input.is_none() => input = Some(PathBuf::from(v)),
             other => return Err(other.unexpected()),
         }
     }
     let input = input.ok_or("replay needs a stream file (or - for standard input)")?;
-    Ok(Command::Replay(ReplayArgs { input, out, pass_every_ms, full_replan, report }))
+    Ok(Command::Replay(ReplayArgs { input, out, pass_every_ms, full_replan, report, no_queue }))
 }
 
 fn positive(n: u32, flag: &str) -> Result<u32, lexopt::Error> {
@@ -396,6 +400,7 @@ mod tests {
             pass_every_ms: 20,
             full_replan: true,
             report: Some(PathBuf::from("r.html")),
+            no_queue: false,
         };
         assert_eq!(cmd.unwrap(), Command::Replay(expected));
     }

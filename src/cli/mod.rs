@@ -72,13 +72,16 @@ usage:
       steady state), C agents replaced per minute, X offer rescinds per second, arriving groups
       taking turns in B queue buckets b1..bB of weights 1..B. Defaults: 10 s, 200 running, 20 per
       second, 1 agent a minute, 0.5 rescinds a second, no buckets.
-  offerpack replay STREAM [--pass-every MS] [--full-replan] [--out FILE] [--report FILE.html]
+  offerpack replay STREAM [--pass-every MS] [--full-replan] [--no-queue] [--out FILE]
+                  [--report FILE.html]
       Drive the incremental scheduler through a stream on a virtual clock (no sleeping), a pass
       every MS milliseconds of stream time (default 50). Writes a JSON summary and prints one
       line: placements, placement latency in stream time, engine time per pass (measured),
       placements per engine second, offers. --full-replan plans each pass with a whole engine
-      pass over every running task instead, as Fenzo does. --report writes an HTML page of
-      latency, engine time, queue depth and bucket shares over stream time.
+      pass over every running task instead, as Fenzo does. A stream with buckets or tiers is
+      planned in queue order (weighted DRF between buckets); --no-queue ignores them, to compare.
+      --report writes an HTML page of latency, engine time, queue depth and bucket shares over
+      stream time.
   offerpack master --agents N [--listen ADDR] [--cpus C] [--mem M] [--disk D] [--ports B-E]
                    [--zones Z] [--seed S] [--task-duration-ms MS|forever]
       Run a simulated Mesos master (v1 scheduler API, protobuf and JSON) in the foreground with

@@ -31,6 +31,7 @@ pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
     let opts = ReplayOptions {
         pass_every: Duration::from_millis(args.pass_every_ms),
         full_replan: args.full_replan,
+        queue: !args.no_queue,
         ..ReplayOptions::default()
     };
     let summary = replay(&stream, &opts, &mut WallClock(None)).map_err(|e| CliError::Failed(e.to_string()))?;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use offerpack::optimum::{packing_problem, round, solve_pattern_lp, units_used, Limits};
 use offerpack::report::{Capacity, PlanReport};
 use offerpack::workload::{write_plan, Timing, Workload};
-use offerpack::{Engine, EngineConfig, Plan, PATTERN_BUDGET};
+use offerpack::{Engine, EngineConfig, Plan, QueueConfig, QueueInput, QueuePlace, PATTERN_BUDGET};
 
 use super::args::SolveArgs;
 use super::{write_output, CliError};
@@ -104,10 +104,21 @@ pub fn solve(workload: &Workload, args: &SolveArgs) -> Result<Solved, CliError> 
     let engine = Engine::new(config).map_err(|e| CliError::Failed(e.to_string()))?;
     let mut times: Vec<Duration> = Vec::with_capacity(repeat.min(1024) as usize);
     let mut first: Option<Plan> = None;
+    // Tasks with a tier or bucket, or a workload with `buckets` or `tiers`, go in queue order.
+    let queued = workload.queue.clone().or_else(|| {
+        let placed = workload.task_queues.iter().any(|p| *p != QueuePlace::default());
+        placed.then(QueueConfig::default)
+    });
     for run in 0..repeat.max(1) {
         let pool = workload.fresh_pool();
         let start = Instant::now();
-        let plan = engine.plan(&pool, &workload.tasks, &workload.running, Duration::ZERO);
+        let plan = match &queued {
+            Some(config) => {
+                let queue = QueueInput { config, pending: &workload.task_queues, running: &[] };
+                engine.plan_queued(&pool, &workload.tasks, &workload.running, queue, Duration::ZERO)
+            }
+            None => engine.plan(&pool, &workload.tasks, &workload.running, Duration::ZERO),
+        };
         times.push(start.elapsed());
         let plan = plan.map_err(|e| CliError::Failed(e.to_string()))?;
         match &first {

@@ -25,6 +25,7 @@ mod keyed;
 mod launch;
 mod pass;
 mod prefetch;
+mod queued;
 mod scan;
 mod scheduler;
 mod select;
@@ -35,6 +36,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use queued::{running_usage, QueueInput};
 pub use scheduler::Scheduler;
 
 use crate::model::{RunningTask, TaskId, TaskSpec};
@@ -169,12 +171,23 @@ impl std::error::Error for ConfigError {}
 pub enum PlanError {
     /// Two tasks (pending or running) share an id.
     DuplicateTask(TaskId),
+    /// A queued pass was given a different number of queue places than tasks.
+    QueuePlaces {
+        /// Pending tasks.
+        tasks: usize,
+        /// Queue places given.
+        places: usize,
+    },
+    /// The queue's configuration cannot work.
+    Queue(crate::queue::QueueConfigError),
 }
 
 impl fmt::Display for PlanError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::DuplicateTask(id) => write!(f, "task id {id} is given more than once"),
+            Self::QueuePlaces { tasks, places } => write!(f, "{places} queue places given for {tasks} tasks"),
+            Self::Queue(e) => write!(f, "queue: {e}"),
         }
     }
 }
@@ -241,7 +254,44 @@ impl Engine {
         running: &[RunningTask],
         now: Duration,
     ) -> Result<Plan, PlanError> {
-        pass::run(self, pool, pending, running, now)
+        pass::run(self, pool, pending, running, None, now)
+    }
+
+    /// Plans one pass in queue order (see [`QueueInput`]): tiers first to last, buckets of a
+    /// tier by weighted dominant resource fairness, each task checked against its bucket's limit,
+    /// other buckets' guarantees and its tier's capacity before any agent is asked. The plan's
+    /// [`PlanStats::buckets`](crate::PlanStats::buckets) has the figures per bucket.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use offerpack::queue::{QueueConfig, QueuePlace};
+    /// use offerpack::{Engine, EngineConfig, Offer, OfferPool, QueueInput, TaskSpec};
+    ///
+    /// let mut pool = OfferPool::new(Duration::from_secs(60));
+    /// let offer = Offer::new("o1", "a1", "h1").with_scalar("cpus", 2.0).unwrap();
+    /// pool.add(offer, Duration::ZERO).unwrap();
+    /// let task = |id: &str| TaskSpec::builder(id, id).scalar("cpus", 1.0).build().unwrap();
+    /// let tasks = [task("a1"), task("a2"), task("b1")];
+    /// let place = |b: &str| QueuePlace { tier: 0, bucket: Arc::from(b) };
+    /// let places = [place("a"), place("a"), place("b")];
+    /// let config = QueueConfig::default();
+    /// let queue = QueueInput { config: &config, pending: &places, running: &[] };
+    /// let engine = Engine::new(EngineConfig::default()).unwrap();
+    /// let plan = engine.plan_queued(&pool, &tasks, &[], queue, Duration::ZERO).unwrap();
+    /// // Two cpus, two buckets of equal weight: one task each.
+    /// let placed: Vec<&str> = plan.launches.iter().map(|l| l.task_id.as_str()).collect();
+    /// assert_eq!(placed, ["a1", "b1"]);
+    /// ```
+    pub fn plan_queued(
+        &self,
+        pool: &OfferPool,
+        pending: &[TaskSpec],
+        running: &[RunningTask],
+        queue: QueueInput<'_>,
+        now: Duration,
+    ) -> Result<Plan, PlanError> {
+        pass::run(self, pool, pending, running, Some(queue), now)
     }
 
     /// Plans one pass and removes from the pool every offer the plan launched on, declined or

@@ -12,16 +12,18 @@ use super::explain::explain_all;
 use super::fill::{self, FillInput};
 use super::handoff::receive_soon;
 use super::launch::{self, Launches};
+use super::queued::{self, QueueInput};
 use super::select::{IndexCache, Selector};
 use super::state::{Interner, OwnedNames, PassState, PoolWalk, NONE};
 use super::{Engine, Packing, PlanError, Strategy};
 use crate::model::{RunningTask, TaskSpec};
-use crate::plan::{Plan, PlanStats, Unplaced};
+use crate::plan::{Plan, PlanStats, Reason, ReasonCount, Unplaced};
 use crate::plugins::Fitness;
 
 /// A tier fills agents when its fillable tasks times this reach the number of agents.
 const FILL_RATIO: usize = 16;
 use crate::pool::OfferPool;
+use crate::queue::Queue;
 
 /// The default [`EngineConfig::two_thread_threshold`](super::EngineConfig::two_thread_threshold):
 /// passes with fewer pending tasks and offers prepare on the caller's thread alone, even when
@@ -57,12 +59,14 @@ pub(crate) fn run(
     pool: &OfferPool,
     pending: &[TaskSpec],
     running: &[RunningTask],
+    queue: Option<QueueInput<'_>>,
     now: Duration,
 ) -> Result<Plan, PlanError> {
     let input = PassInput { pool, pending, running, now };
     let parallel = engine.config.threads > 1 && pending.len() + pool.len() >= engine.config.two_thread_threshold;
     let (mut state, compiled) = if parallel { prepare_on_two_threads(engine, input)? } else { prepare(engine, input)? };
-    let (mut plan, used) = place_compiled(engine, &mut state, pending, compiled, None, &mut Vec::new());
+    let mut queue = queue.map(|q| queued::build(&q, pending, &state)).transpose()?;
+    let (mut plan, used) = place_compiled(engine, &mut state, pending, compiled, None, queue.as_mut(), &mut Vec::new());
     plan.stats.prepared_on_two_threads = parallel;
     if engine.config.decline_unused {
         decline_unused(&state, &used, &mut plan);
@@ -127,10 +131,11 @@ pub(crate) fn place(
     state: &mut PassState,
     pending: &[TaskSpec],
     cache: Option<&mut IndexCache>,
+    queue: Option<&mut Queue>,
     log: &mut Vec<u32>,
 ) -> (Plan, Vec<u32>) {
     let (classes, class_of) = compile_in(state, pending, engine.config.fitness_weight);
-    place_compiled(engine, state, pending, Compiled { classes, class_of }, cache, log)
+    place_compiled(engine, state, pending, Compiled { classes, class_of }, cache, queue, log)
 }
 
 /// [`place`] with the task classes compiled (their groups interned in `state`).
@@ -140,6 +145,7 @@ fn place_compiled(
     pending: &[TaskSpec],
     compiled: Compiled,
     cache: Option<&mut IndexCache>,
+    mut queue: Option<&mut Queue>,
     log: &mut Vec<u32>,
 ) -> (Plan, Vec<u32>) {
     let Compiled { mut classes, class_of } = compiled;
@@ -179,15 +185,24 @@ fn place_compiled(
         .collect();
     let selector = Selector::new(&classes, &class_of, keys, indexed, cache);
     let mut one = OneByOne { selector, classes: &classes, class_of: &class_of, pending, fitness };
-    for (tier, &fill_tier) in tiers.iter().zip(&fill_tiers) {
-        one.selector.count(tier.iter().copied().filter(|&t| !(fill_tier && fills[class_of[t] as usize])));
+    if queue.is_some() {
+        one.selector.count(0..pending.len());
+    } else {
+        for (tier, &fill_tier) in tiers.iter().zip(&fill_tiers) {
+            one.selector.count(tier.iter().copied().filter(|&t| !(fill_tier && fills[class_of[t] as usize])));
+        }
     }
     let mut place_and_explain = |state: &mut PassState, launches: &mut Launches| {
         let mut unplaced: Vec<usize> = Vec::new();
+        let mut held_back = Vec::new();
         // Fillable classes, and shapes, the selector found no agent for. Later placements only
         // take room and claim agents, which never lets a task without constraints fit where it
         // did not: the answer holds for the rest of the pass.
         let mut hopeless = Hopeless::new(&classes);
+        if let Some(queue) = queue.as_deref_mut() {
+            (unplaced, held_back) = queued::place_in_order(queue, |t| one.place(state, t, launches, log));
+        }
+        let tiers = if queue.is_some() { &[][..] } else { &tiers[..] };
         for (tier, &fill_tier) in tiers.iter().zip(&fill_tiers) {
             let mut to_fill = Vec::new();
             for &t in tier.iter() {
@@ -219,6 +234,11 @@ fn place_compiled(
                 .map(|&t| Unplaced { task_id: pending[t].id.clone(), reasons: none.clone(), agents_considered })
                 .collect();
         }
+        let agents = state.agents.len() as u32;
+        for (t, reason) in held_back {
+            let reasons = std::sync::Arc::from([ReasonCount { reason: Reason::Queue(reason), agents }]);
+            plan.unplaced.push(Unplaced { task_id: pending[t].id.clone(), reasons, agents_considered: agents });
+        }
         plan
     };
     let helper = engine.config.threads > 1 && pending.len() >= engine.config.launch_helper_threshold;
@@ -243,6 +263,7 @@ fn place_compiled(
         task_classes: classes.len() as u32,
         prepared_on_two_threads: false,
         launches_on_helper: helper,
+        buckets: queue.as_deref().map(queued::stats).unwrap_or_default(),
     };
     (plan, used)
 }

@@ -22,12 +22,14 @@ use std::time::Duration;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::pass::{decline_unused, place};
+use super::queued::{self, QueueInput};
 use super::select::IndexCache;
 use super::state::{PassState, NONE};
 use super::{Engine, PlanError};
 use crate::model::{AgentId, GroupId, Offer, OfferId, RunningTask, TaskId, TaskSpec};
 use crate::plan::Plan;
 use crate::pool::{OfferPool, PoolError};
+use crate::queue::{QueueConfig, QueuePlace, ResourceAmounts};
 
 /// Offers and running tasks with their compiled state, placing pending tasks pass by pass.
 ///
@@ -62,6 +64,10 @@ pub struct Scheduler {
     cache: IndexCache,
     /// Agents touched (offers, tasks, placements) since the oldest cached index was synced.
     log: Vec<u32>,
+    /// The queue place of running tasks placed by queued passes.
+    places: FxHashMap<TaskId, QueuePlace>,
+    /// What those tasks hold, per place.
+    usage: Vec<(QueuePlace, ResourceAmounts)>,
 }
 
 impl Scheduler {
@@ -76,6 +82,8 @@ impl Scheduler {
             state: None,
             cache: IndexCache::default(),
             log: Vec::new(),
+            places: FxHashMap::default(),
+            usage: Vec::new(),
         }
     }
 
@@ -139,6 +147,9 @@ impl Scheduler {
         let Some(task) = self.running.remove(id) else {
             return false;
         };
+        if let Some(place) = self.places.remove(id) {
+            self.charge(&place, &task.resources, false);
+        }
         let left: &[TaskId] = match self.on_agent.get_mut(&task.agent_id) {
             Some(ids) => {
                 ids.retain(|t| t != id);
@@ -169,6 +180,28 @@ impl Scheduler {
     /// Plans one pass at `now` and applies it: expired offers go, offers launched on or declined
     /// leave the pool, and placed tasks count as running until [`Scheduler::task_ended`].
     pub fn schedule(&mut self, pending: &[TaskSpec], now: Duration) -> Result<Plan, PlanError> {
+        self.schedule_in(pending, None, now)
+    }
+
+    /// As [`Scheduler::schedule`], in queue order (see [`Engine::plan_queued`]): `places` gives
+    /// each pending task's tier and bucket, index for index. What the tasks placed this way hold
+    /// counts towards their bucket until they end; tasks running otherwise count towards none.
+    pub fn schedule_queued(
+        &mut self,
+        pending: &[TaskSpec],
+        places: &[QueuePlace],
+        config: &QueueConfig,
+        now: Duration,
+    ) -> Result<Plan, PlanError> {
+        self.schedule_in(pending, Some((places, config)), now)
+    }
+
+    fn schedule_in(
+        &mut self,
+        pending: &[TaskSpec],
+        queue: Option<(&[QueuePlace], &QueueConfig)>,
+        now: Duration,
+    ) -> Result<Plan, PlanError> {
         self.check_ids(pending)?;
         let expired = self.pool.expire(now);
         for offer in &expired {
@@ -184,7 +217,15 @@ impl Scheduler {
         let Some(state) = self.state.as_mut() else {
             return Ok(Plan::default());
         };
-        let (mut plan, used) = place(&self.engine, state, pending, Some(&mut self.cache), &mut self.log);
+        let mut pass_queue = match queue {
+            Some((places, config)) => {
+                let input = QueueInput { config, pending: places, running: &self.usage };
+                Some(queued::build(&input, pending, state)?)
+            }
+            None => None,
+        };
+        let (mut plan, used) =
+            place(&self.engine, state, pending, Some(&mut self.cache), pass_queue.as_mut(), &mut self.log);
         // Agents without offers were not considered (explanations skip them too).
         let considered = state.identities.iter().filter(|a| !a.offer_ids.is_empty()).count() as u32;
         plan.stats.agents_considered = considered;
@@ -200,8 +241,41 @@ impl Scheduler {
         }
         plan.expired = expired.into_iter().map(|o| o.id).collect();
         self.settle(&plan, now);
+        if let Some((places, _)) = queue {
+            self.remember_places(pending, places, &plan);
+        }
         self.trim_log();
         Ok(plan)
+    }
+
+    /// Records the queue place of every task the queued pass launched, and what it holds.
+    fn remember_places(&mut self, pending: &[TaskSpec], places: &[QueuePlace], plan: &Plan) {
+        let index: FxHashMap<&TaskId, usize> = pending.iter().enumerate().map(|(i, t)| (&t.id, i)).collect();
+        for launch in &plan.launches {
+            let Some(place) = index.get(&launch.task_id).and_then(|&i| places.get(i)) else {
+                continue;
+            };
+            let held: Vec<(std::sync::Arc<str>, crate::Quantity)> =
+                launch.resources.iter().map(|a| (a.name.clone(), a.amount)).collect();
+            self.charge(place, &held, true);
+            self.places.insert(launch.task_id.clone(), place.clone());
+        }
+    }
+
+    /// Adds (or takes back) what a task of `place` holds to its place's usage.
+    fn charge(&mut self, place: &QueuePlace, resources: &[(std::sync::Arc<str>, crate::Quantity)], add: bool) {
+        let at = match self.usage.iter().position(|(p, _)| p == place) {
+            Some(i) => i,
+            None => {
+                self.usage.push((place.clone(), ResourceAmounts::new()));
+                self.usage.len() - 1
+            }
+        };
+        let usage = &mut self.usage[at].1;
+        for (name, q) in resources {
+            let now = if add { usage.amount(name) + *q } else { usage.amount(name).saturating_sub(*q) };
+            usage.set(name, now);
+        }
     }
 
     /// Whether the state holds agents whose offers are all gone: they stay compiled, with nothing

@@ -76,6 +76,7 @@ mod amounts;
 mod config;
 mod core;
 mod entry;
+mod place;
 mod reason;
 mod report;
 mod serve;
@@ -85,6 +86,7 @@ pub use self::core::Queue;
 pub use amounts::ResourceAmounts;
 pub use config::{BucketConfig, QueueConfig, QueueConfigError, QueuePolicy, TierConfig, DEFAULT_BUCKET};
 pub use entry::{EntryId, EntryInfo, QueuedTask};
+pub use place::QueuePlace;
 pub use reason::{QueueError, QueueReason, UnplacedCause};
 pub use stats::BucketStats;
 

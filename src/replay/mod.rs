@@ -27,6 +27,7 @@ use rustc_hash::FxHashMap;
 use crate::engine::{ConfigError, Engine, EngineConfig, PlanError};
 use crate::model::{AgentId, RunningTask, TaskId, TaskSpec};
 use crate::plan::Plan;
+use crate::queue::QueuePlace;
 use crate::resources::Quantity;
 use crate::workload::{Stream, StreamEvent};
 use cluster::SimCluster;
@@ -52,6 +53,8 @@ pub struct ReplayOptions {
     pub full_replan: bool,
     /// How long declined resources stay away (`Filters.refuse_seconds`).
     pub refuse: Duration,
+    /// Plan in queue order when the stream has buckets or tiers (false: ignore them, to compare).
+    pub queue: bool,
     /// The engine's settings; the stream's fitness replaces `fitness`.
     pub engine: EngineConfig,
 }
@@ -65,6 +68,7 @@ impl Default for ReplayOptions {
             pass_every: Duration::from_millis(50),
             full_replan: false,
             refuse: Duration::from_secs(5),
+            queue: true,
             engine: EngineConfig { decline_unused: false, ..EngineConfig::default() },
         }
     }
@@ -155,9 +159,10 @@ struct Run<'a> {
     cluster: SimCluster,
     planner: Planner,
     next_event: usize,
-    /// Pending tasks, with what the replay knows of each alongside.
+    /// Pending tasks, with what the replay knows of each and their queue places alongside.
     pending: Vec<TaskSpec>,
     waiting: Vec<Waiting>,
+    places: Vec<QueuePlace>,
     running: FxHashMap<TaskId, Live>,
     ends: BinaryHeap<Reverse<(Duration, TaskId)>>,
     /// Whether a task arrived since the last pass.
@@ -188,6 +193,7 @@ impl<'a> Run<'a> {
             next_event: 0,
             pending: Vec::new(),
             waiting: Vec::new(),
+            places: Vec::new(),
             running: FxHashMap::default(),
             ends: BinaryHeap::new(),
             fresh: false,
@@ -230,11 +236,12 @@ impl<'a> Run<'a> {
                 task.host = self.cluster.host(&task.agent_id).or(task.host);
                 // What the stream says runs, runs: only the engine's launches can be refused.
                 let refused = self.cluster.overcommitted;
-                self.start(task, at + *length)?;
+                self.start(task, at + *length, None)?;
                 self.cluster.overcommitted = refused;
             }
             StreamEvent::Task(spec, queue, length) => {
                 self.pending.push(spec.clone());
+                self.places.push(queue.clone());
                 let bucket = self.shares.index(&queue.bucket);
                 self.waiting.push(Waiting { arrival: at, length: *length, bucket });
                 self.summary.arrived += 1;
@@ -261,12 +268,12 @@ impl<'a> Run<'a> {
     }
 
     /// A task starts running on its agent until `end`.
-    fn start(&mut self, task: RunningTask, end: Duration) -> Result<(), ReplayError> {
+    fn start(&mut self, task: RunningTask, end: Duration, place: Option<QueuePlace>) -> Result<(), ReplayError> {
         self.cluster.charge(&task.agent_id, &task.resources, 1);
         let live = Live { agent: task.agent_id.clone(), resources: task.resources.clone(), bucket: None };
         self.ends.push(Reverse((end, task.id.clone())));
         self.running.insert(task.id.clone(), live);
-        self.planner.task_running(task).map_err(ReplayError::Plan)
+        self.planner.task_running(task, place).map_err(ReplayError::Plan)
     }
 
     fn end_task(&mut self, id: &TaskId, lost: bool) {
@@ -302,7 +309,9 @@ impl<'a> Run<'a> {
         }
         self.held.push(self.planner.held() as f64);
         watch.start();
-        let plan = self.planner.schedule(&self.pending, now).map_err(ReplayError::Plan)?;
+        let config = self.stream.queue.as_ref().filter(|_| self.opts.queue);
+        let queue = config.map(|config| (&self.places[..], config));
+        let plan = self.planner.schedule(&self.pending, queue, now).map_err(ReplayError::Plan)?;
         let took = watch.stop().as_secs_f64() * 1e3;
         self.engine_ms.push(took);
         self.summary.passes += 1;
@@ -371,21 +380,29 @@ impl<'a> Run<'a> {
             let Some(&l) = placed.get(&self.pending[i].id) else {
                 self.pending.swap(keep, i);
                 self.waiting.swap(keep, i);
+                self.places.swap(keep, i);
                 keep += 1;
                 continue;
             };
             let w = self.waiting[i];
             pass_latencies.push((now.saturating_sub(w.arrival)).as_secs_f64() * 1e3);
-            self.launch(&plan.launches[l], now + w.length, w.bucket)?;
+            let place = self.places[i].clone();
+            self.launch(&plan.launches[l], now + w.length, (w.bucket, place))?;
         }
         self.pending.truncate(keep);
         self.waiting.truncate(keep);
+        self.places.truncate(keep);
         self.summary.placed += plan.launches.len() as u64;
         self.latencies.extend_from_slice(&pass_latencies);
         Ok(pass_latencies)
     }
 
-    fn launch(&mut self, launch: &crate::plan::Launch, end: Duration, bucket: usize) -> Result<(), ReplayError> {
+    fn launch(
+        &mut self,
+        launch: &crate::plan::Launch,
+        end: Duration,
+        (bucket, place): (usize, QueuePlace),
+    ) -> Result<(), ReplayError> {
         let mut resources: Vec<(Arc<str>, Quantity)> = Vec::new();
         for a in launch.resources.iter() {
             match resources.iter_mut().find(|(n, _)| *n == a.name) {
@@ -405,7 +422,7 @@ impl<'a> Run<'a> {
         self.placed_now.push((bucket, task.resources.clone()));
         let id = task.id.clone();
         if self.planner.needs_launched() {
-            self.start(task, end)?;
+            self.start(task, end, Some(place))?;
         } else {
             self.cluster.charge(&task.agent_id, &task.resources, 1);
             self.ends.push(Reverse((end, task.id.clone())));

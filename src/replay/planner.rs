@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use rustc_hash::FxHashMap;
 
-use crate::engine::{Engine, PlanError, Scheduler};
+use crate::engine::{running_usage, Engine, PlanError, QueueInput, Scheduler};
 use crate::model::{AgentId, Offer, OfferId, RunningTask, TaskId, TaskSpec};
 use crate::plan::Plan;
 use crate::pool::OfferPool;
+use crate::queue::{QueueConfig, QueuePlace};
 
 /// Plans passes and follows offers and running tasks.
 #[derive(Debug)]
@@ -26,6 +27,8 @@ pub(super) struct FullReplan {
     pool: OfferPool,
     running: Vec<RunningTask>,
     at: FxHashMap<TaskId, usize>,
+    /// Queue places of running tasks placed by queued passes, index for index with `running`.
+    places: Vec<Option<QueuePlace>>,
 }
 
 impl Planner {
@@ -33,7 +36,13 @@ impl Planner {
     pub fn new(engine: Engine, hold: Duration, full: bool) -> Planner {
         if full {
             let pool = OfferPool::new(hold);
-            return Planner::Full(Box::new(FullReplan { engine, pool, running: Vec::new(), at: FxHashMap::default() }));
+            return Planner::Full(Box::new(FullReplan {
+                engine,
+                pool,
+                running: Vec::new(),
+                at: FxHashMap::default(),
+                places: Vec::new(),
+            }));
         }
         Planner::Incremental(Box::new(Scheduler::new(engine, hold)))
     }
@@ -70,8 +79,8 @@ impl Planner {
         }
     }
 
-    /// Counts a running task.
-    pub fn task_running(&mut self, task: RunningTask) -> Result<(), PlanError> {
+    /// Counts a running task (of a queue place, when a queued pass placed it).
+    pub fn task_running(&mut self, task: RunningTask, place: Option<QueuePlace>) -> Result<(), PlanError> {
         match self {
             Planner::Incremental(s) => s.task_running(task),
             Planner::Full(f) => {
@@ -80,6 +89,7 @@ impl Planner {
                 }
                 f.at.insert(task.id.clone(), f.running.len());
                 f.running.push(task);
+                f.places.push(place);
                 Ok(())
             }
         }
@@ -94,6 +104,7 @@ impl Planner {
                     return;
                 };
                 f.running.swap_remove(i);
+                f.places.swap_remove(i);
                 if let Some(moved) = f.running.get(i) {
                     f.at.insert(moved.id.clone(), i);
                 }
@@ -101,11 +112,27 @@ impl Planner {
         }
     }
 
-    /// Plans one pass at `now`; offers launched on, declined or expired leave the pool.
-    pub fn schedule(&mut self, pending: &[TaskSpec], now: Duration) -> Result<Plan, PlanError> {
-        match self {
-            Planner::Incremental(s) => s.schedule(pending, now),
-            Planner::Full(f) => f.engine.schedule(&mut f.pool, pending, &f.running, now),
+    /// Plans one pass at `now`, in queue order when `queue` gives the tasks' places; offers
+    /// launched on, declined or expired leave the pool.
+    pub fn schedule(
+        &mut self,
+        pending: &[TaskSpec],
+        queue: Option<(&[QueuePlace], &QueueConfig)>,
+        now: Duration,
+    ) -> Result<Plan, PlanError> {
+        match (self, queue) {
+            (Planner::Incremental(s), None) => s.schedule(pending, now),
+            (Planner::Incremental(s), Some((places, config))) => s.schedule_queued(pending, places, config, now),
+            (Planner::Full(f), None) => f.engine.schedule(&mut f.pool, pending, &f.running, now),
+            (Planner::Full(f), Some((places, config))) => {
+                let held = f.running.iter().zip(&f.places).filter_map(|(t, p)| Some((p.as_ref()?, &t.resources[..])));
+                let usage = running_usage(held);
+                let input = QueueInput { config, pending: places, running: &usage };
+                let plan = f.engine.plan_queued(&f.pool, pending, &f.running, input, now)?;
+                // The plan was made from this pool a moment ago, so every offer it names is held.
+                let _ = f.pool.settle(&plan);
+                Ok(plan)
+            }
         }
     }
 

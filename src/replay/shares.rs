@@ -1,8 +1,14 @@
 //! Per-bucket dominant shares over a replay, and how far apart the buckets still waiting are.
 //!
 //! A bucket's weighted share is the largest, over resources, of what its running tasks hold
-//! divided by the cluster's size, divided by its weight. Weighted DRF keeps the buckets that
-//! still wait for capacity level: their weighted shares should differ by at most one task's.
+//! divided by the cluster's size, divided by its weight. Weighted DRF with progressive filling
+//! gives each free slot to the waiting bucket of the lowest share, so after a pass no bucket that
+//! received a task stood, before its last one, above a bucket still waiting: the deviation
+//! measured here is by how much it did, and stays within one task's share when the engine
+//! follows DRF (a waiting bucket whose tasks fit nowhere may be passed by, as a task that fits
+//! nowhere does not hold back others). Without preemption, buckets already above the others
+//! when capacity runs out stay above until their tasks end: the spread between waiting buckets
+//! is reported too, but DRF cannot bound it.
 
 use std::sync::Arc;
 
@@ -11,6 +17,9 @@ use serde::Serialize;
 use crate::queue::{QueueConfig, ResourceAmounts, DEFAULT_BUCKET};
 use crate::resources::Quantity;
 
+/// Scalar resources one task holds.
+type Held<'a> = &'a [(Arc<str>, Quantity)];
+
 /// How level the buckets stayed.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Fairness {
@@ -18,6 +27,9 @@ pub struct Fairness {
     pub contended_passes: u64,
     /// The largest gap, over those passes, between the weighted shares of the waiting buckets.
     pub max_spread: f64,
+    /// The most, over passes, that a bucket given a task in the pass stood (before its last
+    /// task) above the lowest weighted share of a bucket left waiting; 0 when DRF was followed.
+    pub max_deviation: f64,
     /// The largest weighted share one placed task held on its own: the gap DRF allows.
     pub largest_task_share: f64,
 }
@@ -109,18 +121,31 @@ impl Shares {
         &mut self,
         total: &ResourceAmounts,
         waiting: &[bool],
-        placed: impl Iterator<Item = (usize, &'a [(Arc<str>, Quantity)])>,
+        placed: impl Iterator<Item = (usize, Held<'a>)>,
     ) {
+        // Each bucket's last task of the pass, by bucket.
+        let mut last: Vec<Option<Held<'_>>> = vec![None; self.names.len()];
         for (b, resources) in placed {
             let one: ResourceAmounts = resources.iter().map(|(n, q)| (n.clone(), *q)).collect();
             let share = self.weighted(b, &one, total);
             self.fairness.largest_task_share = self.fairness.largest_task_share.max(share);
+            last[b] = Some(resources);
         }
         let now = self.current(total);
         let waiting: Vec<f64> = now.iter().zip(waiting).filter(|(_, w)| **w).map(|(s, _)| *s).collect();
+        let Some(lowest) = waiting.iter().copied().reduce(f64::min) else {
+            return;
+        };
+        for (b, resources) in last.iter().enumerate().filter_map(|(b, r)| Some((b, (*r)?))) {
+            let mut before = self.usage[b].clone();
+            for (name, q) in resources {
+                before.set(name, before.amount(name).saturating_sub(*q));
+            }
+            let deviation = self.weighted(b, &before, total) - lowest;
+            self.fairness.max_deviation = self.fairness.max_deviation.max(deviation);
+        }
         if waiting.len() >= 2 {
-            let spread =
-                waiting.iter().fold(f64::MIN, |m, &s| m.max(s)) - waiting.iter().fold(f64::MAX, |m, &s| m.min(s));
+            let spread = waiting.iter().copied().reduce(f64::max).unwrap_or(lowest) - lowest;
             self.fairness.contended_passes += 1;
             self.fairness.max_spread = self.fairness.max_spread.max(spread);
         }

@@ -212,6 +212,7 @@ pub fn reason_label(reason: &Reason) -> String {
         Reason::ClaimedByOtherGroup => "agent held by another group".to_owned(),
         Reason::BlockedAtItsTurn => "blocked at its turn".to_owned(),
         Reason::Constraint { name, .. } => format!("constraint {name}"),
+        Reason::Queue(reason) => format!("queue: {reason}"),
     }
 }
 

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::model::OfferId;
 use crate::plan::{Launch, Plan, Reason, ReasonCount, Unplaced};
+use crate::queue::QueueReason;
 
 /// How long the pass took, for the plan's `stats`.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -50,7 +51,7 @@ struct PlanDoc<'a> {
     unplaced: Vec<UnplacedDoc<'a>>,
     declined_offer_ids: Vec<&'a str>,
     expired_offer_ids: Vec<&'a str>,
-    stats: StatsDoc,
+    stats: StatsDoc<'a>,
 }
 
 #[derive(Serialize)]
@@ -87,10 +88,13 @@ enum ReasonDoc<'a> {
     ClaimedByOtherGroup { agents: u32 },
     BlockedAtItsTurn { agents: u32 },
     Constraint { index: usize, name: &'a str, agents: u32 },
+    LimitReached { bucket: &'a str, resource: &'a str, agents: u32 },
+    NoGuaranteedCapacity { bucket: &'a str, agents: u32 },
+    TierCapacity { tier: u32, resource: &'a str, agents: u32 },
 }
 
 #[derive(Serialize)]
-struct StatsDoc {
+struct StatsDoc<'a> {
     tasks_placed: u32,
     tasks_unplaced: u32,
     agents_used: u32,
@@ -98,6 +102,8 @@ struct StatsDoc {
     task_classes: u32,
     schedule_ms: f64,
     schedule_ms_runs: u32,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    buckets: &'a [crate::queue::BucketStats],
 }
 
 fn ids(ids: &[OfferId]) -> Vec<&str> {
@@ -120,6 +126,7 @@ impl<'a> PlanDoc<'a> {
                 task_classes: s.task_classes,
                 schedule_ms: timing.schedule_ms,
                 schedule_ms_runs: timing.runs,
+                buckets: &s.buckets,
             },
         }
     }
@@ -170,6 +177,15 @@ impl<'a> ReasonDoc<'a> {
             Reason::ClaimedByOtherGroup => ReasonDoc::ClaimedByOtherGroup { agents },
             Reason::BlockedAtItsTurn => ReasonDoc::BlockedAtItsTurn { agents },
             Reason::Constraint { index, name } => ReasonDoc::Constraint { index: *index, name, agents },
+            Reason::Queue(QueueReason::LimitReached { bucket, resource }) => {
+                ReasonDoc::LimitReached { bucket, resource, agents }
+            }
+            Reason::Queue(QueueReason::NoGuaranteedCapacity { bucket }) => {
+                ReasonDoc::NoGuaranteedCapacity { bucket, agents }
+            }
+            Reason::Queue(QueueReason::TierCapacity { tier, resource }) => {
+                ReasonDoc::TierCapacity { tier: *tier, resource, agents }
+            }
         }
     }
 }

@@ -10,14 +10,7 @@ use crate::queue::{BucketConfig, QueueConfig, QueueConfigError, ResourceAmounts,
 
 /// The queue place of one pending task (beside [`Workload::tasks`](super::Workload::tasks),
 /// index for index).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TaskQueue {
-    /// The tier (0 is served first).
-    pub tier: u32,
-    /// The bucket ([`DEFAULT_BUCKET`] when the task names none); tasks of one bucket share the
-    /// allocation.
-    pub bucket: Arc<str>,
-}
+pub type TaskQueue = crate::queue::QueuePlace;
 
 /// The queue configuration, when the workload gives `buckets` or `tiers`.
 pub(super) fn config(

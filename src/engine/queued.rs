@@ -1,0 +1,140 @@
+//! Passes in queue order: tiers strictly, weighted DRF between the buckets of a tier, a bucket's
+//! limit, the guarantees of others and its tier's capacity checked before any agent is asked.
+//!
+//! The pass builds a [`Queue`] over its pending tasks, with what each bucket's running tasks
+//! hold, and places one task at a time in the order the queue hands them out, re-evaluating the
+//! shares after every placement (progressive filling). A task the queue holds back is unplaced
+//! with a [`Reason::Queue`](crate::plan::Reason::Queue); a task no agent takes does not hold
+//! back those behind it. Every task goes one by one (no filling of agents by shapes): the order
+//! is the queue's.
+//!
+//! The queue lives for one pass: the aging of priorities and the reservation of agents for a
+//! starving head (see [`crate::queue`]) need a queue kept from pass to pass, which passes do not
+//! keep yet.
+
+use std::sync::Arc;
+
+use super::state::PassState;
+use super::PlanError;
+use crate::model::TaskSpec;
+use crate::queue::{
+    BucketStats, EntryId, Queue, QueueConfig, QueuePlace, QueueReason, QueuedTask, ResourceAmounts, UnplacedCause,
+};
+use crate::resources::Quantity;
+
+/// A pass's queue: its configuration and every task's place in it.
+#[derive(Clone, Copy, Debug)]
+pub struct QueueInput<'a> {
+    /// Tiers and buckets.
+    pub config: &'a QueueConfig,
+    /// The place of each pending task, index for index.
+    pub pending: &'a [QueuePlace],
+    /// What running tasks hold per place (tasks running outside any bucket are left out).
+    pub running: &'a [(QueuePlace, ResourceAmounts)],
+}
+
+/// Sums what running tasks hold per place.
+///
+/// ```
+/// use std::sync::Arc;
+/// use offerpack::queue::QueuePlace;
+/// use offerpack::{running_usage, Quantity};
+/// let batch = QueuePlace { tier: 0, bucket: Arc::from("batch") };
+/// let cpus = |n: u64| vec![(Arc::<str>::from("cpus"), Quantity::from_milli(n * 1000))];
+/// let usage = running_usage([(&batch, &cpus(1)[..]), (&batch, &cpus(2)[..])]);
+/// assert_eq!(usage[0].1.amount("cpus").milli(), 3000);
+/// ```
+pub fn running_usage<'a>(
+    tasks: impl IntoIterator<Item = (&'a QueuePlace, &'a [(Arc<str>, Quantity)])>,
+) -> Vec<(QueuePlace, ResourceAmounts)> {
+    let mut out: Vec<(QueuePlace, ResourceAmounts)> = Vec::new();
+    for (place, resources) in tasks {
+        let at = match out.iter().position(|(p, _)| p == place) {
+            Some(i) => i,
+            None => {
+                out.push((place.clone(), ResourceAmounts::new()));
+                out.len() - 1
+            }
+        };
+        for (name, q) in resources {
+            out[at].1.add(name, *q);
+        }
+    }
+    out
+}
+
+/// The queue of one pass over `pending`, its shares against the agents of `state` (what they
+/// offer plus what running tasks hold on them).
+pub(crate) fn build(input: &QueueInput<'_>, pending: &[TaskSpec], state: &PassState) -> Result<Queue, PlanError> {
+    if input.pending.len() != pending.len() {
+        return Err(PlanError::QueuePlaces { tasks: pending.len(), places: input.pending.len() });
+    }
+    let mut queue = Queue::new(input.config.clone()).map_err(PlanError::Queue)?;
+    for (t, (task, place)) in pending.iter().zip(input.pending).enumerate() {
+        let task = QueuedTask {
+            task: t as u32,
+            tier: place.tier,
+            bucket: &place.bucket,
+            priority: task.priority,
+            ask: &task.resources,
+        };
+        queue.push(task);
+    }
+    for (place, usage) in input.running {
+        queue.add_running(place.tier, &place.bucket, usage.as_slice());
+    }
+    queue.begin_pass(0, &state_total(state));
+    Ok(queue)
+}
+
+/// Every agent's size in the state, per resource.
+fn state_total(state: &PassState) -> ResourceAmounts {
+    let nd = state.n_dims();
+    let mut sums = vec![0i64; nd];
+    for (i, amount) in state.total.iter().enumerate() {
+        sums[i % nd] += amount;
+    }
+    let mut total = ResourceAmounts::new();
+    for (d, sum) in sums.into_iter().enumerate() {
+        if sum > 0 {
+            total.add(&state.dims.names[d], Quantity::from_milli(sum as u64));
+        }
+    }
+    total
+}
+
+/// Places the queue's tasks in its order with `place` (true when an agent took the task);
+/// returns the tasks no agent took and those the queue held back, with why.
+pub(crate) fn place_in_order(
+    queue: &mut Queue,
+    mut place: impl FnMut(usize) -> bool,
+) -> (Vec<usize>, Vec<(usize, QueueReason)>) {
+    let (mut unplaced, mut held_back) = (Vec::new(), Vec::new());
+    while let Some(id) = queue.next() {
+        let Some(t) = task_of(queue, id) else {
+            continue;
+        };
+        // The queue handed the entry out just now, so reporting on it cannot fail.
+        match queue.admit(id) {
+            Err(reason) => {
+                let _ = queue.unplaced(id, UnplacedCause::Queue(reason.clone()));
+                held_back.push((t, reason));
+            }
+            Ok(()) if place(t) => drop(queue.placed(id)),
+            Ok(()) => {
+                let _ = queue.unplaced(id, UnplacedCause::NoFit);
+                unplaced.push(t);
+            }
+        }
+    }
+    (unplaced, held_back)
+}
+
+fn task_of(queue: &Queue, id: EntryId) -> Option<usize> {
+    queue.entry(id).map(|e| e.task as usize)
+}
+
+/// The per-bucket figures of the pass.
+pub(crate) fn stats(queue: &Queue) -> Vec<BucketStats> {
+    queue.stats()
+}

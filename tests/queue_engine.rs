@@ -1,0 +1,161 @@
+//! Passes in queue order through the engine and the incremental scheduler: weighted DRF between
+//! buckets, limits with their reasons, strict tiers, and usage carried from pass to pass.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use offerpack::plan::Reason;
+use offerpack::queue::{BucketConfig, QueueConfig, QueuePlace, QueueReason, ResourceAmounts, TierConfig};
+use offerpack::{Engine, EngineConfig, Offer, OfferPool, Plan, Quantity, QueueInput, Scheduler, TaskSpec};
+
+const NOW: Duration = Duration::ZERO;
+
+fn pool(agents: &[(f64, f64)]) -> OfferPool {
+    let mut pool = OfferPool::new(Duration::from_secs(60));
+    for (i, &(cpus, mem)) in agents.iter().enumerate() {
+        let (o, a) = (format!("o{i}"), format!("a{i}"));
+        let offer = Offer::new(o.as_str(), a.as_str(), &a).with_scalar("cpus", cpus).unwrap();
+        pool.add(offer.with_scalar("mem", mem).unwrap(), NOW).unwrap();
+    }
+    pool
+}
+
+fn task(id: &str, cpus: f64, mem: f64) -> TaskSpec {
+    TaskSpec::builder(id, id).scalar("cpus", cpus).scalar("mem", mem).build().unwrap()
+}
+
+fn place(tier: u32, bucket: &str) -> QueuePlace {
+    QueuePlace { tier, bucket: Arc::from(bucket) }
+}
+
+fn placed(plan: &Plan, prefix: &str) -> usize {
+    plan.launches.iter().filter(|l| l.task_id.as_str().starts_with(prefix)).count()
+}
+
+fn plan(pool: &OfferPool, tasks: &[TaskSpec], places: &[QueuePlace], config: &QueueConfig) -> Plan {
+    let engine = Engine::new(EngineConfig::default()).unwrap();
+    let queue = QueueInput { config, pending: places, running: &[] };
+    engine.plan_queued(pool, tasks, &[], queue, NOW).unwrap()
+}
+
+/// Ten tasks of each kind: A asks <1 cpu, 4 mem>, B asks <3 cpus, 1 mem>.
+fn drf_tasks() -> (Vec<TaskSpec>, Vec<QueuePlace>) {
+    let mut tasks = Vec::new();
+    let mut places = Vec::new();
+    for i in 0..10 {
+        tasks.push(task(&format!("a{i}"), 1.0, 4.0));
+        places.push(place(0, "A"));
+        tasks.push(task(&format!("b{i}"), 3.0, 1.0));
+        places.push(place(0, "B"));
+    }
+    (tasks, places)
+}
+
+#[test]
+fn queued_pass_gives_the_classic_drf_allocation() {
+    // 9 cpus and 18 memory: DRF gives A three tasks and B two, both at a dominant share of 2/3.
+    let (tasks, places) = drf_tasks();
+    let plan = plan(&pool(&[(9.0, 18.0)]), &tasks, &places, &QueueConfig::default());
+    assert_eq!((placed(&plan, "a"), placed(&plan, "b")), (3, 2));
+    let shares: Vec<f64> = plan.stats.buckets.iter().map(|b| b.dominant_share).collect();
+    assert_eq!(shares.len(), 2);
+    assert!(shares.iter().all(|s| (s - 2.0 / 3.0).abs() < 1e-9), "{shares:?}");
+}
+
+#[test]
+fn queued_pass_weights_shift_the_allocation() {
+    // B at weight 2 may hold twice A's dominant share.
+    let (tasks, places) = drf_tasks();
+    let mut config = QueueConfig::default();
+    config.buckets.insert("B".to_owned(), BucketConfig { weight: 2.0, ..BucketConfig::default() });
+    let plan = plan(&pool(&[(12.0, 40.0)]), &tasks, &places, &config);
+    let stats = &plan.stats.buckets;
+    let (a, b) = (&stats[0], &stats[1]);
+    assert!(b.dominant_share > a.dominant_share, "{stats:?}");
+    let task_share = 3.0 / 12.0;
+    assert!((a.weighted_share - b.weighted_share).abs() <= task_share + 1e-9, "{stats:?}");
+}
+
+#[test]
+fn queued_pass_explains_a_limit_and_never_exceeds_it() {
+    let (tasks, places) = drf_tasks();
+    let mut config = QueueConfig::default();
+    let limit = ResourceAmounts::new().with("cpus", Quantity::from_milli(7_000));
+    config.buckets.insert("B".to_owned(), BucketConfig { limit, ..BucketConfig::default() });
+    let plan = plan(&pool(&[(64.0, 640.0)]), &tasks, &places, &config);
+    assert_eq!(placed(&plan, "b"), 2, "two tasks of 3 cpus fit a limit of 7");
+    assert_eq!(placed(&plan, "a"), 10);
+    let refused: Vec<&Reason> = plan
+        .unplaced
+        .iter()
+        .filter(|u| u.task_id.as_str().starts_with('b'))
+        .flat_map(|u| u.reasons.iter().map(|r| &r.reason))
+        .collect();
+    assert_eq!(refused.len(), 8);
+    for reason in refused {
+        let Reason::Queue(QueueReason::LimitReached { bucket, resource }) = reason else {
+            panic!("{reason:?}");
+        };
+        assert_eq!((&**bucket, &**resource), ("B", "cpus"));
+    }
+}
+
+#[test]
+fn queued_pass_serves_tiers_strictly() {
+    // Room for four 1-cpu tasks: tier 0's four go first although they come last.
+    let mut tasks = Vec::new();
+    let mut places = Vec::new();
+    for i in 0..4 {
+        tasks.push(task(&format!("late{i}"), 1.0, 1.0));
+        places.push(place(1, "x"));
+    }
+    for i in 0..4 {
+        tasks.push(task(&format!("first{i}"), 1.0, 1.0));
+        places.push(place(0, "y"));
+    }
+    let config = QueueConfig { tiers: vec![TierConfig::default(); 2], ..QueueConfig::default() };
+    let plan = plan(&pool(&[(4.0, 100.0)]), &tasks, &places, &config);
+    assert_eq!((placed(&plan, "first"), placed(&plan, "late")), (4, 0));
+}
+
+#[test]
+fn scheduler_queued_passes_remember_what_buckets_hold() {
+    let engine = Engine::new(EngineConfig { decline_unused: false, ..EngineConfig::default() }).unwrap();
+    let mut scheduler = Scheduler::new(engine, Duration::from_secs(600));
+    for offer in
+        pool(&[(4.0, 100.0), (4.0, 100.0)]).agents_at(NOW).flat_map(|a| a.offers().cloned().collect::<Vec<_>>())
+    {
+        scheduler.add_offer(offer, NOW).unwrap();
+    }
+    let config = QueueConfig::default();
+    // Pass 1: bucket A alone takes 4 of the 8 cpus.
+    let first: Vec<TaskSpec> = (0..4).map(|i| task(&format!("a{i}"), 1.0, 1.0)).collect();
+    let plan = scheduler.schedule_queued(&first, &vec![place(0, "A"); 4], &config, NOW).unwrap();
+    assert_eq!(placed(&plan, "a"), 4);
+    // Pass 2: A and B both want more than the 4 cpus left; B holds nothing, so B gets them all.
+    let mut second: Vec<TaskSpec> = (4..8).map(|i| task(&format!("a{i}"), 1.0, 1.0)).collect();
+    second.extend((0..4).map(|i| task(&format!("b{i}"), 1.0, 1.0)));
+    let places: Vec<QueuePlace> = (0..8).map(|i| place(0, if i < 4 { "A" } else { "B" })).collect();
+    let plan = scheduler.schedule_queued(&second, &places, &config, NOW).unwrap();
+    assert_eq!((placed(&plan, "a"), placed(&plan, "b")), (0, 4), "{:?}", plan.stats.buckets);
+    // A's tasks end and their agent offers the cpus again: A holds only its new task.
+    for i in 0..4 {
+        assert!(scheduler.task_ended(&format!("a{i}").as_str().into()));
+    }
+    let again = plan.launches.first().map(|l| l.agent_id.clone()).unwrap();
+    let back = Offer::new("back", again.as_str(), again.as_str()).with_scalar("cpus", 4.0).unwrap();
+    scheduler.add_offer(back.with_scalar("mem", 4.0).unwrap(), NOW).unwrap();
+    let a = [task("a9", 1.0, 1.0)];
+    let plan = scheduler.schedule_queued(&a, &[place(0, "A")], &config, NOW).unwrap();
+    let stats = plan.stats.buckets.iter().find(|b| &*b.bucket == "A").unwrap();
+    assert_eq!(stats.allocated.amount("cpus").milli(), 1000, "{stats:?}");
+}
+
+#[test]
+fn queued_pass_rejects_places_that_do_not_match_the_tasks() {
+    let engine = Engine::new(EngineConfig::default()).unwrap();
+    let config = QueueConfig::default();
+    let queue = QueueInput { config: &config, pending: &[], running: &[] };
+    let err = engine.plan_queued(&pool(&[(1.0, 1.0)]), &[task("t", 1.0, 1.0)], &[], queue, NOW).unwrap_err();
+    assert!(err.to_string().contains("0 queue places given for 1 tasks"), "{err}");
+}
