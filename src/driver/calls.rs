@@ -12,10 +12,14 @@
 //!   order is kept anyway: it costs nothing (two acknowledgements of one task are rarely queued
 //!   together) and keeps the wire in the order the session decided.
 //! - `ACCEPT` and `DECLINE`: independent of every other call (each names its own offers).
-//! - Everything else (`SUPPRESS`, `REVIVE`, `KILL`, `RECONCILE`, `TEARDOWN`, …) is a barrier:
-//!   it starts once every earlier call has been answered, and nothing later starts before it is
-//!   answered. A REVIVE then SUPPRESS must reach the master in that order, a KILL must not
-//!   overtake the ACCEPT launching its task, and a TEARDOWN is the last word.
+//! - `TEARDOWN`: starts as soon as the calls on the wire are answered, ahead of the queued ones,
+//!   and nothing starts after it. The master forgets the framework and its tasks, which makes
+//!   queued calls moot (the session stops once it is answered, and the driver drops them);
+//!   waiting for a backlog of acknowledgements first would only delay it.
+//! - Everything else (`SUPPRESS`, `REVIVE`, `KILL`, `RECONCILE`, …) is a barrier: it starts
+//!   once every earlier call has been answered, and nothing later starts before it is answered.
+//!   A REVIVE then SUPPRESS must reach the master in that order, and a KILL must not overtake
+//!   the ACCEPT launching its task.
 
 use std::collections::{HashSet, VecDeque};
 
@@ -37,6 +41,8 @@ pub(crate) enum Lane {
     Task(String),
     /// In order with every call.
     Barrier,
+    /// Ahead of every queued call, after those on the wire; the last call sent.
+    Last,
 }
 
 impl Lane {
@@ -44,6 +50,7 @@ impl Lane {
     pub(crate) fn of(call: &Call) -> Lane {
         match call.r#type.and_then(|t| call::Type::try_from(t).ok()) {
             Some(call::Type::Accept | call::Type::Decline) => Lane::Free,
+            Some(call::Type::Teardown) => Lane::Last,
             Some(call::Type::Acknowledge) => match &call.acknowledge {
                 Some(ack) => Lane::Task(ack.task_id.value.clone()),
                 None => Lane::Barrier,
@@ -66,6 +73,8 @@ struct Queued {
 #[derive(Debug)]
 pub(crate) struct CallQueue {
     queue: VecDeque<Queued>,
+    /// A queued TEARDOWN (it goes ahead of the queue).
+    last: Option<Queued>,
     /// Calls on the wire, with their lanes.
     in_flight: Vec<(CallId, Lane)>,
     /// Tasks with an acknowledgement on the wire.
@@ -76,12 +85,23 @@ pub(crate) struct CallQueue {
 impl CallQueue {
     /// A queue sending at most `limit` calls at once (at least one).
     pub(crate) fn new(limit: usize) -> CallQueue {
-        CallQueue { queue: VecDeque::new(), in_flight: Vec::new(), busy: HashSet::new(), limit: limit.max(1) }
+        CallQueue {
+            queue: VecDeque::new(),
+            last: None,
+            in_flight: Vec::new(),
+            busy: HashSet::new(),
+            limit: limit.max(1),
+        }
     }
 
     /// Queues a call behind the others.
     pub(crate) fn push(&mut self, id: CallId, lane: Lane, body: Bytes) {
-        self.queue.push_back(Queued { id, lane, body });
+        let queued = Queued { id, lane, body };
+        match queued.lane {
+            // A second TEARDOWN waits behind the first, in the queue.
+            Lane::Last if self.last.is_none() => self.last = Some(queued),
+            _ => self.queue.push_back(queued),
+        }
     }
 
     /// Calls on the wire.
@@ -92,11 +112,19 @@ impl CallQueue {
 
     /// The next call allowed to start now, taken from the queue and counted in flight.
     pub(crate) fn next_ready(&mut self) -> Option<(CallId, Bytes)> {
-        if self.in_flight.len() >= self.limit || self.in_flight.iter().any(|(_, lane)| *lane == Lane::Barrier) {
+        let alone = |lane: &Lane| matches!(lane, Lane::Barrier | Lane::Last);
+        if self.in_flight.len() >= self.limit || self.in_flight.iter().any(|(_, lane)| alone(lane)) {
             return None;
         }
-        let index = self.ready_index()?;
-        let queued = self.queue.remove(index)?;
+        let queued = if self.last.is_some() {
+            if !self.in_flight.is_empty() {
+                return None;
+            }
+            self.last.take()?
+        } else {
+            let index = self.ready_index()?;
+            self.queue.remove(index)?
+        };
         if let Lane::Task(task) = &queued.lane {
             self.busy.insert(task.clone());
         }
@@ -110,7 +138,7 @@ impl CallQueue {
         let mut waiting: Vec<&str> = Vec::new();
         for (index, queued) in self.queue.iter().enumerate().take(LOOKAHEAD) {
             match &queued.lane {
-                Lane::Barrier => return (index == 0 && self.in_flight.is_empty()).then_some(0),
+                Lane::Barrier | Lane::Last => return (index == 0 && self.in_flight.is_empty()).then_some(0),
                 Lane::Free => return Some(index),
                 Lane::Task(task) => {
                     if !self.busy.contains(task) && !waiting.contains(&task.as_str()) {
@@ -141,7 +169,9 @@ impl CallQueue {
         let mut in_flight: Vec<CallId> = self.in_flight.drain(..).map(|(id, _)| id).collect();
         in_flight.sort_unstable();
         self.busy.clear();
-        let queued = self.queue.drain(..).map(|q| q.id).collect();
+        let mut queued: Vec<CallId> = self.last.take().map(|q| q.id).into_iter().collect();
+        queued.extend(self.queue.drain(..).map(|q| q.id));
+        queued.sort_unstable();
         (in_flight, queued)
     }
 }
@@ -198,6 +228,21 @@ mod tests {
     }
 
     #[test]
+    fn call_queue_sends_teardown_ahead_of_the_queue_and_last() {
+        let mut queue = queue_of(8, &[task("a"), task("a"), Lane::Free, Lane::Last, task("b")]);
+        assert_eq!(start_all(&mut queue), [3], "the teardown goes first, alone");
+        let mut queue = queue_of(8, &[task("a"), task("a"), Lane::Free]);
+        assert_eq!(start_all(&mut queue), [0, 2]);
+        queue.push(CallId(3), Lane::Last, Bytes::new());
+        queue.push(CallId(4), task("b"), Bytes::new());
+        assert_eq!(start_all(&mut queue), Vec::<u64>::new(), "the teardown waits for the wire, nothing passes it");
+        assert!(queue.finished(CallId(0)) && queue.finished(CallId(2)));
+        assert_eq!(start_all(&mut queue), [3], "ahead of the queued acknowledgements");
+        assert!(queue.finished(CallId(3)));
+        assert_eq!(queue.clear(), (vec![], vec![CallId(1), CallId(4)]));
+    }
+
+    #[test]
     fn call_queue_clear_reports_in_flight_then_queued() {
         let mut queue = queue_of(2, &[task("a"), Lane::Free, task("b")]);
         assert_eq!(start_all(&mut queue), [0, 1]);
@@ -224,7 +269,7 @@ mod tests {
         assert_eq!(of(call::Type::Accept), Lane::Free);
         assert_eq!(of(call::Type::Decline), Lane::Free);
         assert_eq!(of(call::Type::Revive), Lane::Barrier);
-        assert_eq!(of(call::Type::Teardown), Lane::Barrier);
+        assert_eq!(of(call::Type::Teardown), Lane::Last);
         assert_eq!(of(call::Type::Acknowledge), Lane::Barrier, "an ack without its body is kept in order");
     }
 }
