@@ -33,9 +33,9 @@ impl Session {
         let pending = self.tasks.pending_specs();
         if pending.is_empty() {
             // Nothing to place: no engine pass over every running task just to hand the offers
-            // back (the plan would decline each one).
+            // back (the plan would decline each one). Agents no longer needed are forgotten by
+            // the next engine pass, whose cost that sweep over the tasks matches.
             self.decline_all(now);
-            self.forget_unused_agents();
             self.adjust_suppression();
             return;
         }
