@@ -54,21 +54,26 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     );
     let (plan, pass) = engine_pass(&workload, &tasks)?;
     explain_unplaced(&plan, &tasks);
+    // Only the counts are needed from here on: the plan and the workload go before the run.
+    let stats = plan.stats.clone();
+    drop(plan);
+    let config = master_config(&workload, args.seed);
+    drop(workload);
     let requests = tasks.into_iter().map(|spec| TaskRequest::command(spec, CommandSpec::shell(COMMAND))).collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))?;
-    let report = runtime.block_on(on_master(args, master_config(&workload, args.seed), requests));
+    let report = runtime.block_on(on_master(args, config, requests));
     runtime.shutdown_timeout(Duration::from_secs(1));
     let report = report?;
     let mut lines = runner::summary(&report, Some(args.agents));
     let engine = format!(
         "engine: one pass placing {} of {} tasks on {} agents takes {:.2} ms \
          (timed before the run on the same tasks and agents: the sans-IO session reads no clock)",
-        plan.stats.tasks_placed,
+        stats.tasks_placed,
         args.tasks,
-        plan.stats.agents_used,
+        stats.agents_used,
         pass.as_secs_f64() * 1e3
     );
     let after_placement = lines.iter().position(|l| l.starts_with("placement:")).map_or(lines.len(), |i| i + 1);

@@ -12,6 +12,9 @@ use crate::engine::EngineConfig;
 use crate::model::TaskId;
 use crate::session::{KillError, SessionConfig, SessionConfigError, StopMode, SubmitError, TaskRequest, Update};
 
+/// Default of [`FrameworkConfig::calls_in_flight`].
+pub const DEFAULT_CALLS_IN_FLIGHT: usize = 8;
+
 /// Task state changes and session events, in order. The channel closes after
 /// [`Update::Stopped`].
 pub type Updates = mpsc::UnboundedReceiver<Update>;
@@ -45,6 +48,11 @@ pub struct FrameworkConfig {
     pub call_retries: u32,
     /// First retry delay of a call; doubles each time.
     pub retry_delay: Duration,
+    /// Most calls on the wire at once, each on its own request over the client's keep-alive
+    /// connections (so also about how many connections calls use). A task's acknowledgements
+    /// stay in order and calls such as REVIVE, KILL or TEARDOWN go alone (see the driver docs);
+    /// 1 sends every call in order, one at a time.
+    pub calls_in_flight: usize,
     /// Framework identity, timers and engine settings.
     pub session: SessionConfig,
 }
@@ -63,6 +71,7 @@ impl FrameworkConfig {
             connect_timeout: Duration::from_secs(10),
             call_retries: 3,
             retry_delay: Duration::from_millis(250),
+            calls_in_flight: DEFAULT_CALLS_IN_FLIGHT,
             session,
         }
     }

@@ -12,10 +12,13 @@
 //!
 //! - The event stream is one long SUBSCRIBE POST read chunk by chunk through the RecordIO
 //!   decoder, so memory stays bounded by the largest record, whatever the chunking.
-//! - Calls go one at a time, in order, each on its own request with `Mesos-Stream-Id`, to the
-//!   master the stream is open on. 503s and connection failures are retried with backoff before
-//!   the session hears of them; 403 makes the session re-subscribe; a 401 on SUBSCRIBE ends the
-//!   framework with a clear error.
+//! - Calls go each on its own request with `Mesos-Stream-Id`, to the master the stream is open
+//!   on, up to [`FrameworkConfig::calls_in_flight`] at once over reqwest's keep-alive
+//!   connections: launches and declines side by side, a task's acknowledgements in the order
+//!   the session made them, other calls (REVIVE, SUPPRESS, KILL, RECONCILE, TEARDOWN) alone
+//!   after every earlier one (`calls.rs` says why). 503s and connection failures are retried
+//!   with backoff before the session hears of them; 403 makes the session re-subscribe; a 401
+//!   on SUBSCRIBE ends the framework with a clear error.
 //! - reqwest follows no redirects: a 307's protocol-relative `Location: //host:port/…` is
 //!   followed by hand and the leader remembered. The configured masters are tried in turn when
 //!   one fails.
@@ -45,6 +48,7 @@
 //! # }
 //! ```
 
+mod calls;
 mod codec;
 mod endpoint;
 mod exchange;
@@ -56,7 +60,7 @@ mod transport;
 
 pub use codec::Encoding;
 pub use endpoint::{Endpoint, EndpointError, SCHEDULER_PATH};
-pub use framework::{Framework, FrameworkConfig, FrameworkHandle, StartError, Updates};
+pub use framework::{Framework, FrameworkConfig, FrameworkHandle, StartError, Updates, DEFAULT_CALLS_IN_FLIGHT};
 pub use http::HttpTransport;
 pub use operator::{AgentSummary, OperatorClient, OperatorError, OPERATOR_PATH};
 pub use run::Driver;

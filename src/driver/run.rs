@@ -1,15 +1,16 @@
-//! The driver task: one `select!` over the SUBSCRIBE request, the event stream, the call in
+//! The driver task: one `select!` over the SUBSCRIBE request, the event stream, the calls in
 //! flight, the command channel and the session's deadline; after each wake-up the session's
-//! actions and updates are drained.
+//! actions and updates are drained, and the calls allowed to start (see `calls.rs`) start.
 
-use std::collections::VecDeque;
-use std::future::pending;
+use std::future::{pending, poll_fn};
 use std::sync::Arc;
+use std::task::Poll;
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::calls::{CallQueue, Lane};
 use super::codec::basic_auth;
 use super::endpoint::{Endpoint, Masters};
 use super::exchange::{Exchange, Subscription};
@@ -31,7 +32,7 @@ struct EventStream {
 enum Wake {
     Subscription(Subscription),
     Chunk(Result<Option<Bytes>, TransportError>),
-    CallDone(CallOutcome, Endpoint),
+    CallDone(CallId, CallOutcome, Endpoint),
     QueryDone(Result<QueryAnswer, CallOutcome>),
     Command(Option<Command>),
     Timer,
@@ -51,10 +52,12 @@ pub struct Driver {
     stream: Option<EventStream>,
     /// Where the stream is open: calls go there.
     leader: Option<Endpoint>,
-    in_flight: Option<(CallId, CallFuture)>,
+    /// Calls queued and in flight, and which may start.
+    calls: CallQueue,
+    /// The requests of the calls in flight.
+    requests: Vec<(CallId, CallFuture)>,
     /// The operator API read in flight (on its own request, beside the calls).
     query: Option<(CallId, QueryFuture)>,
-    queue: VecDeque<(CallId, Bytes)>,
     stopped: bool,
 }
 
@@ -97,9 +100,9 @@ impl Driver {
             subscribing: None,
             stream: None,
             leader: None,
-            in_flight: None,
+            calls: CallQueue::new(config.calls_in_flight),
+            requests: Vec::new(),
             query: None,
-            queue: VecDeque::new(),
             stopped: false,
         };
         Ok((driver, FrameworkHandle { commands: command_tx }, update_rx))
@@ -108,17 +111,21 @@ impl Driver {
     /// Runs until the session stops.
     pub async fn run(mut self) {
         loop {
-            self.drain();
-            if self.stopped {
-                return;
+            loop {
+                self.drain();
+                if self.stopped {
+                    return;
+                }
+                if !self.start_calls() {
+                    break;
+                }
             }
-            self.start_next_call();
             let wake = self.wait().await;
             let now = self.start.elapsed();
             match wake {
                 Wake::Subscription(result) => self.on_subscription(result),
                 Wake::Chunk(chunk) => self.on_chunk(chunk),
-                Wake::CallDone(outcome, endpoint) => self.on_call_done(outcome, endpoint),
+                Wake::CallDone(id, outcome, endpoint) => self.on_call_done(id, outcome, endpoint),
                 Wake::QueryDone(result) => {
                     if let Some((id, _)) = self.query.take() {
                         self.session.handle_query_result(id, result, now);
@@ -151,7 +158,7 @@ impl Driver {
                 self.subscribing = None;
                 Wake::Subscription(result)
             }
-            (outcome, endpoint) = poll_call(&mut self.in_flight) => Wake::CallDone(outcome, endpoint),
+            (id, outcome, endpoint) = poll_calls(&mut self.requests) => Wake::CallDone(id, outcome, endpoint),
             result = poll_query(&mut self.query) => Wake::QueryDone(result),
             () = timer => Wake::Timer,
             command = self.commands.recv(), if self.commands_open => Wake::Command(command),
@@ -177,7 +184,9 @@ impl Driver {
                         ),
                     }
                 }
-                Action::Send(id, call) => self.queue.push_back((id, self.exchange.encoding.encode_call(&call))),
+                Action::Send(id, call) => {
+                    self.calls.push(id, Lane::of(&call), self.exchange.encoding.encode_call(&call));
+                }
                 Action::Query(id, query) => self.start_query(id, query),
                 Action::Disconnect => self.disconnect(),
                 Action::Stopped => self.stopped = true,
@@ -198,11 +207,13 @@ impl Driver {
             self.masters.failed();
         }
         let now = self.start.elapsed();
-        if let Some((id, _)) = self.in_flight.take() {
+        self.requests.clear();
+        let (in_flight, queued) = self.calls.clear();
+        for id in in_flight {
             let outcome = CallOutcome::Unavailable("connection closed before the answer".into());
             self.session.handle_call_result(id, outcome, now);
         }
-        for (id, _) in std::mem::take(&mut self.queue) {
+        for id in queued {
             self.session.handle_call_result(id, CallOutcome::NotSent, now);
         }
         if let Some((id, _)) = self.query.take() {
@@ -221,22 +232,26 @@ impl Driver {
         }
     }
 
-    /// Starts sending the next queued call (one at a time, in order).
-    fn start_next_call(&mut self) {
-        if self.in_flight.is_some() {
-            return;
-        }
-        let Some((id, body)) = self.queue.pop_front() else {
-            return;
-        };
-        let target = self.session.stream_id().map(str::to_owned).zip(self.leader.clone());
-        match target {
-            Some((stream_id, endpoint)) => {
-                let exchange = Arc::clone(&self.exchange);
-                self.in_flight = Some((id, Box::pin(exchange.call(endpoint, stream_id, body))));
+    /// Starts every queued call allowed to start (see `calls.rs`): up to the configured number
+    /// at once, a task's acknowledgements in order, barriers alone. True when some could not be
+    /// sent (no stream): the session heard of it and may have more to do.
+    fn start_calls(&mut self) -> bool {
+        let mut settled = false;
+        while let Some((id, body)) = self.calls.next_ready() {
+            let target = self.session.stream_id().map(str::to_owned).zip(self.leader.clone());
+            match target {
+                Some((stream_id, endpoint)) => {
+                    let exchange = Arc::clone(&self.exchange);
+                    self.requests.push((id, Box::pin(exchange.call(endpoint, stream_id, body))));
+                }
+                None => {
+                    self.calls.finished(id);
+                    self.session.handle_call_result(id, CallOutcome::NotSent, self.start.elapsed());
+                    settled = true;
+                }
             }
-            None => self.session.handle_call_result(id, CallOutcome::NotSent, self.start.elapsed()),
         }
+        settled
     }
 
     fn on_subscription(&mut self, result: Subscription) {
@@ -301,10 +316,10 @@ impl Driver {
         self.disconnect();
     }
 
-    fn on_call_done(&mut self, outcome: CallOutcome, endpoint: Endpoint) {
-        let Some((id, _)) = self.in_flight.take() else {
+    fn on_call_done(&mut self, id: CallId, outcome: CallOutcome, endpoint: Endpoint) {
+        if !self.calls.finished(id) {
             return;
-        };
+        }
         if self.leader.as_ref() != Some(&endpoint) && outcome == CallOutcome::Accepted {
             // Redirected and answered: that master leads now.
             self.masters.leader_is(endpoint.clone());
@@ -335,11 +350,23 @@ async fn poll_slot<T>(slot: &mut Option<BoxFuture<'static, T>>) -> T {
     }
 }
 
-async fn poll_call(slot: &mut Option<(CallId, CallFuture)>) -> (CallOutcome, Endpoint) {
-    match slot {
-        Some((_, future)) => future.await,
-        None => pending().await,
-    }
+/// The first call in flight to be answered, taken out of `requests`; never when none is in
+/// flight. Cancel-safe: an answer is taken out only when it is returned.
+async fn poll_calls(requests: &mut Vec<(CallId, CallFuture)>) -> (CallId, CallOutcome, Endpoint) {
+    poll_fn(|cx| {
+        let done = requests.iter_mut().enumerate().find_map(|(index, (id, future))| match future.as_mut().poll(cx) {
+            Poll::Ready((outcome, endpoint)) => Some((index, *id, outcome, endpoint)),
+            Poll::Pending => None,
+        });
+        match done {
+            Some((index, id, outcome, endpoint)) => {
+                drop(requests.swap_remove(index));
+                Poll::Ready((id, outcome, endpoint))
+            }
+            None => Poll::Pending,
+        }
+    })
+    .await
 }
 
 async fn poll_query(slot: &mut Option<(CallId, QueryFuture)>) -> Result<QueryAnswer, CallOutcome> {

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use bytes::BytesMut;
 use hyper::body::Bytes;
 use hyper::{header, Method, Response, StatusCode};
 use prost::Message as _;
@@ -169,36 +170,62 @@ impl Actor {
         }
     }
 
-    /// Writes the core's outputs to the streams.
+    /// Writes the core's outputs to the streams. The records one input produced for a stream go
+    /// out as one chunk (a burst of status updates costs one write, and the reader decodes them
+    /// from one read); a stream cut still falls after the same record.
     fn flush(&mut self) {
+        let mut batches: Vec<(StreamKey, BytesMut)> = Vec::new();
         while let Some(output) = self.core.poll_output() {
             match output {
                 Output::Event { stream, event } => {
                     let Some(sink) = self.sinks.get_mut(&stream) else { continue };
-                    let record = match sink.format {
-                        Format::Json => json::encode_event(&event),
-                        Format::Protobuf => event.encode_to_vec(),
-                    };
-                    let frame = recordio::encode_to_bytes(&record);
                     if sink.remaining == Some(0) {
                         // Only a mid-record cut waits for this record.
+                        let frame = recordio::encode_to_bytes(&encode_event(sink.format, &event));
                         let half = frame.slice(..frame.len() / 2);
+                        self.send_batch(&mut batches, stream);
                         self.abort(stream, Some(half));
                         continue;
                     }
-                    let _ = sink.tx.send(Chunk::Data(frame));
+                    let index = match batches.iter().position(|(key, _)| *key == stream) {
+                        Some(index) => index,
+                        None => {
+                            batches.push((stream, BytesMut::new()));
+                            batches.len() - 1
+                        }
+                    };
+                    match sink.format {
+                        Format::Protobuf => recordio::encode_message(&event, &mut batches[index].1),
+                        Format::Json => recordio::encode(&json::encode_event(&event), &mut batches[index].1),
+                    }
                     if let Some(left) = sink.remaining.as_mut() {
                         *left -= 1;
                         if *left == 0 && !sink.mid_record {
+                            self.send_batch(&mut batches, stream);
                             self.abort(stream, None);
                         }
                     }
                 }
                 Output::Close { stream } => {
+                    self.send_batch(&mut batches, stream);
                     // Dropping the sender ends the body cleanly.
                     self.sinks.remove(&stream);
                 }
             }
+        }
+        for (stream, bytes) in batches {
+            if let Some(sink) = self.sinks.get(&stream) {
+                let _ = sink.tx.send(Chunk::Data(bytes.freeze()));
+            }
+        }
+    }
+
+    /// Writes the records gathered for `stream` so far.
+    fn send_batch(&mut self, batches: &mut Vec<(StreamKey, BytesMut)>, stream: StreamKey) {
+        let Some(index) = batches.iter().position(|(key, _)| *key == stream) else { return };
+        let (_, bytes) = batches.swap_remove(index);
+        if let Some(sink) = self.sinks.get(&stream) {
+            let _ = sink.tx.send(Chunk::Data(bytes.freeze()));
         }
     }
 
@@ -310,6 +337,14 @@ impl Actor {
             self.unavailable = None;
         }
         None
+    }
+}
+
+/// One event's record in a stream's encoding.
+fn encode_event(format: Format, event: &crate::mesos::v1::scheduler::Event) -> Vec<u8> {
+    match format {
+        Format::Json => json::encode_event(event),
+        Format::Protobuf => event.encode_to_vec(),
     }
 }
 

@@ -361,11 +361,8 @@ impl MasterCore {
 
     /// Handles every deadline up to `now`.
     pub fn handle_timeout(&mut self, now: Duration) {
-        while let Some((at, timer)) = self.timers.first().cloned() {
-            if at > now {
-                break;
-            }
-            self.timers.pop_first();
+        while self.timers.first().is_some_and(|(at, _)| *at <= now) {
+            let Some((at, timer)) = self.timers.pop_first() else { break };
             self.fire(now, at, timer);
         }
     }

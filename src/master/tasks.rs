@@ -301,7 +301,9 @@ impl MasterCore {
             self.deliver_head(now, fw, id);
         } else if is_terminal(task.state) {
             if let Some(task) = f.tasks.remove(id) {
-                f.history.add_completed(task_snapshot(&task));
+                // The task is gone: its record moves into the history rather than being copied.
+                let state = task.state as i32;
+                f.history.add_completed(v1::Task { state, ..task.proto });
             }
         }
     }

@@ -27,7 +27,11 @@
 //!    [`Session::stream_id`], report with `handle_call_result`), [`Action::Disconnect`] (drop the
 //!    stream and report every queued, unsent call as [`CallOutcome::NotSent`]), [`Action::Query`]
 //!    (read the operator API on a request of its own, report with `handle_query_result`), [`Action::Stopped`]
-//!    (the session is over). Actions must be carried out in order; calls are sent in order.
+//!    (the session is over). Actions must be carried out in order. Calls may be sent
+//!    concurrently, provided a task's ACKNOWLEDGEs keep their order and SUPPRESS, REVIVE,
+//!    KILL and RECONCILE overtake nothing and are overtaken by nothing; a TEARDOWN may overtake
+//!    calls not yet sent (it makes them moot) but nothing may follow it. Answers may come back
+//!    in any order.
 //! 2. [`Session::poll_update`] until `None`: [`Update`]s for the user.
 //! 3. [`Session::poll_timeout`]: when to call `handle_timeout` next (`None`: nothing is timed).
 //!

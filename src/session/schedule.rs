@@ -1,8 +1,9 @@
 //! The scheduling pass: run the engine over the pool, turn the plan into ACCEPTs and DECLINEs,
 //! and keep SUPPRESS/REVIVE in step with whether anything is pending.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
+
+use rustc_hash::FxHashSet;
 
 use super::calls;
 use super::carve::Carver;
@@ -30,6 +31,14 @@ impl Session {
             return;
         }
         let pending = self.tasks.pending_specs();
+        if pending.is_empty() {
+            // Nothing to place: no engine pass over every running task just to hand the offers
+            // back (the plan would decline each one). Agents no longer needed are forgotten by
+            // the next engine pass, whose cost that sweep over the tasks matches.
+            self.decline_all(now);
+            self.adjust_suppression();
+            return;
+        }
         let running = self.tasks.running(&self.agents);
         match self.engine.schedule(&mut self.pool, &pending, &running, now) {
             Ok(plan) => {
@@ -63,10 +72,32 @@ impl Session {
         self.adjust_suppression();
     }
 
+    /// Declines every offer held, in one call, as a pass without pending tasks would.
+    fn decline_all(&mut self, now: Duration) {
+        let mut declined: Vec<OfferId> = self.pool.expire(now).into_iter().map(|o| o.id).collect();
+        let agents: Vec<AgentId> = self.pool.agents_at(now).map(|a| a.id().clone()).collect();
+        let mut report = PassReport::default();
+        report.stats.agents_considered = agents.len() as u32;
+        for agent in &agents {
+            declined.extend(self.pool.remove_agent(agent).into_iter().map(|o| o.id));
+        }
+        if !declined.is_empty() {
+            declined.sort();
+            for id in &declined {
+                self.offers.remove(id);
+            }
+            report.offers_declined = declined.len() as u32;
+            self.send(calls::decline(self.fw(), &declined, self.config.refuse_seconds));
+        }
+        self.updates.push_back(Update::Pass(report));
+    }
+
     /// Drops the records of agents with neither offers held nor tasks of this framework.
     fn forget_unused_agents(&mut self) {
-        let mut needed: BTreeSet<AgentId> = self.tasks.agents_in_use().into_iter().cloned().collect();
-        needed.extend(self.offers.values().map(|o| AgentId::new(&o.agent_id.value)));
+        // Hashed, not sorted: this runs after every pass, over every live task.
+        let offered: Vec<AgentId> = self.offers.values().map(|o| AgentId::new(&o.agent_id.value)).collect();
+        let mut needed: FxHashSet<&AgentId> = self.tasks.live_agents().collect();
+        needed.extend(&offered);
         self.agents.retain(|id| needed.contains(id));
     }
 

@@ -166,7 +166,12 @@ impl Tasks {
 
     /// Agents of launched and active tasks, each once.
     pub(crate) fn agents_in_use(&self) -> std::collections::BTreeSet<&AgentId> {
-        self.live.values().filter(|t| t.phase != Phase::Pending).filter_map(|t| t.agent.as_ref()).collect()
+        self.live_agents().collect()
+    }
+
+    /// Agents of launched and active tasks, once per task.
+    pub(crate) fn live_agents(&self) -> impl Iterator<Item = &AgentId> {
+        self.live.values().filter(|t| t.phase != Phase::Pending).filter_map(|t| t.agent.as_ref())
     }
 
     /// Whether a task adopted from an earlier scheduler has no known group yet.
