@@ -10,9 +10,11 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use super::state::{Interner, Names, PassState, UNOFFERED};
-use crate::model::{PortRequest, SoftTerm, TaskSpec};
-use crate::plugins::{HardConstraint, Scope};
+use super::state::PassState;
+use crate::model::PortRequest;
+use crate::plugins::{HardConstraint, Scope, TaskView};
+use crate::spec::{SoftTerm, TaskSpec};
+use crate::tables::{Interner, Names, UNOFFERED};
 
 /// One class of interchangeable tasks: a group and a shape.
 #[derive(Debug)]
@@ -23,6 +25,14 @@ pub(crate) struct TaskClass {
     /// The candidate index this class uses, when indexable.
     pub index_slot: u32,
     pub shape: Arc<ClassShape>,
+}
+
+impl TaskClass {
+    /// The view plugins get of `task`, a task of this class.
+    #[inline]
+    pub fn view<'a>(&'a self, task: &'a TaskSpec) -> TaskView<'a> {
+        TaskView::new(&task.id, &task.group, self.group, &self.ask, &self.ports)
+    }
 }
 
 impl std::ops::Deref for TaskClass {
@@ -183,11 +193,7 @@ pub(crate) fn assign_indexes(classes: &mut [TaskClass], keyed: bool, few: impl F
 
 /// [`compile`] against `state`'s names, interning the groups in the state.
 pub(crate) fn compile_in(state: &mut PassState, tasks: &[TaskSpec], fitness_weight: f64) -> (Vec<TaskClass>, Vec<u32>) {
-    let mut groups = std::mem::take(&mut state.groups);
-    let compiled = compile(state.names(), &mut groups, tasks, fitness_weight);
-    state.groups = groups;
-    state.fit_groups();
-    compiled
+    state.tables_mut().with_groups(|tables, groups| compile(tables.names(), groups, tasks, fitness_weight))
 }
 
 /// Groups `tasks` into classes, interning their groups in `groups`; returns the classes and each

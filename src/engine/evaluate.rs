@@ -1,8 +1,9 @@
 //! The per-(task, agent) stages: resource fit, hard constraints, score. Nothing here allocates.
 
 use super::class::TaskClass;
-use super::state::{PassState, NONE};
+use super::state::PassState;
 use crate::plugins::{AgentView, Fitness, PassView, TaskView};
+use crate::tables::NONE;
 
 /// Why an agent failed the built-in fit stage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,7 +31,7 @@ pub(crate) fn fits(state: &PassState, class: &TaskClass, agent: u32) -> Result<(
 /// Whether another group holds the agent exclusively.
 #[inline]
 pub(crate) fn claimed_by_other(state: &PassState, class: &TaskClass, agent: u32) -> bool {
-    let owner = state.agents[agent as usize].owner;
+    let owner = state.slot(agent).owner();
     owner != NONE && owner != class.group
 }
 
@@ -44,8 +45,8 @@ pub(crate) fn fits_resources(state: &PassState, class: &TaskClass, agent: u32) -
         }
     }
     if class.ports.total() > 0 {
-        let slot = &state.agents[agent as usize];
-        let accepted = || slot.ports.iter().filter(|(r, _)| class.roles.contains(r)).map(|(_, set)| set);
+        let slot = state.slot(agent);
+        let accepted = || slot.ports().iter().filter(|(r, _)| class.roles.contains(r)).map(|(_, set)| set);
         let available: u32 = accepted().map(|set| set.count()).sum();
         if available < class.ports.total() {
             return Err(Miss::Ports { available });

@@ -21,8 +21,9 @@ use super::class::TaskClass;
 use super::evaluate::{better, claimed_by_other, first_failing, fits_resources, local_score, shared_score, Rank};
 use super::heap::AgentHeap;
 use super::select::LogCursor;
-use super::state::{PassState, NONE};
+use super::state::PassState;
 use crate::plugins::{AgentView, Fitness, PassView, TaskView};
+use crate::tables::NONE;
 
 /// Calls `each(agent, bucket)` for every agent that passes `class`'s static constraints, in
 /// agent order, with its attribute bucket: buckets are numbered by the order their first
@@ -33,12 +34,12 @@ pub(crate) fn for_each_candidate(
     task: &TaskView<'_>,
     mut each: impl FnMut(u32, u32),
 ) {
-    let pass = PassView { state };
+    let pass = PassView::new(state);
     let keys = &class.stages.bucket_keys;
     let mut by_values: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
     let mut values = Vec::with_capacity(keys.len());
-    for agent in 0..state.agents.len() as u32 {
-        if first_failing(class, &class.stages.static_hard, task, &AgentView { state, agent }, &pass).is_some() {
+    for agent in 0..state.n_agents() as u32 {
+        if first_failing(class, &class.stages.static_hard, task, &AgentView::new(state, agent), &pass).is_some() {
             continue;
         }
         if keys.is_empty() {
@@ -93,9 +94,9 @@ impl CandidateIndex {
         task: &TaskView<'_>,
         log_len: usize,
     ) -> CandidateIndex {
-        let pass = PassView { state };
+        let pass = PassView::new(state);
         let mut index = CandidateIndex {
-            bucket_of: vec![NONE; state.agents.len()],
+            bucket_of: vec![NONE; state.n_agents()],
             buckets: Vec::new(),
             cursor: LogCursor::at(log_len),
             parked: Vec::new(),
@@ -104,7 +105,7 @@ impl CandidateIndex {
         // Candidates per bucket first, then each queue built in one go (heapified, sized once).
         let mut members: Vec<Vec<(u32, f64)>> = Vec::new();
         for_each_candidate(state, class, task, |agent, bucket| {
-            let view = AgentView { state, agent };
+            let view = AgentView::new(state, agent);
             index.bucket_of[agent as usize] = bucket;
             if members.len() <= bucket as usize {
                 members.resize_with(bucket as usize + 1, Vec::new);
@@ -136,8 +137,8 @@ impl CandidateIndex {
         }
         let queue = &mut self.buckets[bucket as usize];
         if fits_resources(state, class, agent).is_ok() {
-            let view = AgentView { state, agent };
-            let score = local_score(class, fitness, task, &view, &PassView { state });
+            let view = AgentView::new(state, agent);
+            let score = local_score(class, fitness, task, &view, &PassView::new(state));
             queue.push(agent, score);
         } else {
             queue.remove(agent);
@@ -154,7 +155,7 @@ impl CandidateIndex {
         log: &[u32],
     ) {
         for &touched in &log[self.cursor.advance(log.len())..] {
-            let host = state.agents[touched as usize].host_value;
+            let host = state.slot(touched).host_value();
             for agent in state.agents_on_host(host) {
                 self.rescore(state, class, fitness, task, agent);
             }
@@ -168,21 +169,21 @@ impl CandidateIndex {
             self.unpark_all();
             self.parked_for = class_id;
         }
-        let pass = PassView { state };
+        let pass = PassView::new(state);
         let mut best: Option<Rank> = None;
         for b in 0..self.buckets.len() {
             let Some((top, _)) = self.buckets[b].peek() else {
                 continue;
             };
             // Attribute-scoped answers are the same for every agent of the bucket.
-            let top_view = AgentView { state, agent: top };
+            let top_view = AgentView::new(state, top);
             if first_failing(class, &class.stages.shared_hard, task, &top_view, &pass).is_some() {
                 continue;
             }
             let Some((agent, local)) = self.first_feasible(b, state, class, task) else {
                 continue;
             };
-            let view = AgentView { state, agent };
+            let view = AgentView::new(state, agent);
             let rank = Rank { total: shared_score(class, task, &view, &pass) + local, local, agent };
             if better(rank, best) {
                 best = Some(rank);
@@ -200,11 +201,11 @@ impl CandidateIndex {
         class: &TaskClass,
         task: &TaskView<'_>,
     ) -> Option<(u32, f64)> {
-        let pass = PassView { state };
+        let pass = PassView::new(state);
         let queue = &mut self.buckets[b];
         let mut found = None;
         while let Some((agent, local)) = queue.peek() {
-            let view = AgentView { state, agent };
+            let view = AgentView::new(state, agent);
             let feasible = !claimed_by_other(state, class, agent)
                 && first_failing(class, &class.stages.agent_hard, task, &view, &pass).is_none();
             if feasible {

@@ -24,9 +24,10 @@ use super::class::TaskClass;
 use super::evaluate::{better, claimed_by_other, first_failing, fits_resources, local_score, shared_score, Rank};
 use super::index::for_each_candidate;
 use super::select::LogCursor;
-use super::state::{PassState, NONE};
+use super::state::PassState;
 use super::treap::{Arena, Root};
 use crate::plugins::{AgentView, Fitness, PassView, TaskView};
+use crate::tables::NONE;
 
 /// Candidate agents for every class that shares static filters and attribute buckets.
 pub(crate) struct KeyedIndex {
@@ -72,7 +73,7 @@ impl std::fmt::Debug for KeyedIndex {
 /// The columns of an agent in the arena: free amount per dimension over all roles, then free
 /// ports.
 fn columns(state: &PassState, agent: u32) -> impl Iterator<Item = i64> + '_ {
-    let ports: u32 = state.agents[agent as usize].ports.iter().map(|(_, set)| set.count()).sum();
+    let ports: u32 = state.slot(agent).free_ports();
     (0..state.n_dims()).map(move |d| state.free_all_roles(agent, d)).chain(std::iter::once(i64::from(ports)))
 }
 
@@ -86,7 +87,7 @@ impl KeyedIndex {
         log_len: usize,
         floor: Vec<i64>,
     ) -> KeyedIndex {
-        let n = state.agents.len();
+        let n = state.n_agents();
         let nd = state.n_dims();
         let mut index = KeyedIndex {
             arena: Arena::new(n, nd + 1),
@@ -115,7 +116,7 @@ impl KeyedIndex {
             if index.dead(state, agent) {
                 return;
             }
-            index.arena.set(agent, fitness.rank_key(&AgentView { state, agent }), columns(state, agent));
+            index.arena.set(agent, fitness.rank_key(&AgentView::new(state, agent)), columns(state, agent));
             if members.len() <= tree as usize {
                 members.resize_with(tree as usize + 1, Vec::new);
             }
@@ -144,7 +145,7 @@ impl KeyedIndex {
         if self.dead(state, agent) {
             return;
         }
-        let key = fitness.rank_key(&AgentView { state, agent });
+        let key = fitness.rank_key(&AgentView::new(state, agent));
         self.arena.insert(&mut self.trees[tree as usize], agent, key, columns(state, agent));
     }
 
@@ -156,8 +157,7 @@ impl KeyedIndex {
 
     /// The tree of `bucket` for agents of `agent`'s totals, made when there is none yet.
     fn tree_for(&mut self, state: &PassState, bucket: u32, agent: u32) -> u32 {
-        let nd = state.n_dims();
-        let totals = &state.total[agent as usize * nd..(agent as usize + 1) * nd];
+        let totals = state.totals(agent);
         let trees = &self.buckets[bucket as usize].0;
         if let Some(&tree) = trees.iter().find(|&&t| self.tree_totals[t as usize] == totals) {
             return tree;
@@ -173,7 +173,7 @@ impl KeyedIndex {
     /// Re-keys the agents touched by commits since the last call.
     pub fn sync(&mut self, state: &PassState, fitness: &dyn Fitness, log: &[u32]) {
         for &touched in &log[self.cursor.advance(log.len())..] {
-            let host = state.agents[touched as usize].host_value;
+            let host = state.slot(touched).host_value();
             for agent in state.agents_on_host(host) {
                 self.rescore(state, fitness, agent);
             }
@@ -190,7 +190,7 @@ impl KeyedIndex {
         task: &TaskView<'_>,
     ) -> Option<u32> {
         self.park_for(class);
-        let pass = PassView { state };
+        let pass = PassView::new(state);
         let ports = state.n_dims();
         self.ask.clear();
         self.ask.extend(class.ask.iter().map(|&(d, amount)| (d as usize, amount)));
@@ -201,7 +201,7 @@ impl KeyedIndex {
         // (the same for every agent of the bucket), best first.
         self.order.clear();
         for (b, &(_, sample)) in self.buckets.iter().enumerate() {
-            let sample = AgentView { state, agent: sample };
+            let sample = AgentView::new(state, sample);
             if first_failing(class, &class.stages.shared_hard, task, &sample, &pass).is_none() {
                 self.order.push((shared_score(class, task, &sample, &pass), b as u32));
             }
@@ -221,7 +221,7 @@ impl KeyedIndex {
                 let Some(agent) = self.first_feasible(tree, state, class, task) else {
                     continue;
                 };
-                let local = local_score(class, fitness, task, &AgentView { state, agent }, &pass);
+                let local = local_score(class, fitness, task, &AgentView::new(state, agent), &pass);
                 let rank = Rank { total: shared + local, local, agent };
                 if better(rank, best) {
                     best = Some(rank);
@@ -235,14 +235,14 @@ impl KeyedIndex {
     /// group-dependent checks. When many agents in front of it fail those checks, they are
     /// parked, so the next task of the same group does not pass them over again.
     fn first_feasible(&mut self, tree: u32, state: &PassState, class: &TaskClass, task: &TaskView<'_>) -> Option<u32> {
-        let pass = PassView { state };
+        let pass = PassView::new(state);
         let failed = &mut self.failed;
         failed.clear();
         let found = self.arena.first(self.trees[tree as usize], &self.ask, |agent| {
             if fits_resources(state, class, agent).is_err() {
                 return false;
             }
-            let view = AgentView { state, agent };
+            let view = AgentView::new(state, agent);
             let feasible = !claimed_by_other(state, class, agent)
                 && first_failing(class, &class.stages.agent_hard, task, &view, &pass).is_none();
             if !feasible {

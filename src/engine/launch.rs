@@ -11,9 +11,11 @@ use std::sync::{mpsc, Arc};
 use super::commit::Granted;
 use super::handoff::receive_soon;
 use super::prefetch::prefetch;
-use super::state::{AgentIdentity, PassState};
-use crate::model::{OfferId, TaskSpec};
+use super::state::PassState;
+use crate::model::OfferId;
 use crate::plan::Launch;
+use crate::spec::TaskSpec;
+use crate::tables::AgentIdentity;
 
 /// Placements sent to the helper at a time: one wake-up of the helper per 1,024 placements costs
 /// nothing per placement, and the batch (about 80 KB) is still in cache when the helper reads it.
@@ -52,7 +54,7 @@ impl Launches {
             Launches::Here(launches) => {
                 let a = agent as usize;
                 let shared_ids = &mut state.shared_offer_ids[a];
-                launches.push(make(&pending[task], &state.identities[a], shared_ids, granted));
+                launches.push(make(&pending[task], state.tables.identity(agent), shared_ids, granted));
             }
             Launches::Helper { batch, send } => {
                 batch.push(Placement { task: task as u32, agent, granted });
@@ -102,7 +104,7 @@ pub(crate) fn with_helper<R>(
     pending: &[TaskSpec],
     place: impl FnOnce(&mut PassState, &mut Launches) -> R,
 ) -> (R, Vec<Launch>) {
-    let identities = Arc::clone(&state.identities);
+    let identities = Arc::clone(state.identities());
     let mut shared_ids = std::mem::take(&mut state.shared_offer_ids);
     let (result, launches) = std::thread::scope(|scope| {
         let (send, receive) = mpsc::channel::<Vec<Placement>>();

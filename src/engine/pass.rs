@@ -13,11 +13,13 @@ use super::fill::{self, FillInput};
 use super::handoff::receive_soon;
 use super::launch::{self, Launches};
 use super::select::{IndexCache, Selector};
-use super::state::{Interner, OwnedNames, PassState, PoolWalk, NONE};
+use super::state::{walk_pool, PassState};
 use super::{Engine, Packing, PlanError, Strategy};
-use crate::model::{RunningTask, TaskSpec};
+use crate::model::RunningTask;
 use crate::plan::{Plan, PlanStats, Unplaced};
 use crate::plugins::Fitness;
+use crate::spec::TaskSpec;
+use crate::tables::{Interner, OwnedNames, NONE};
 
 /// A tier fills agents when its fillable tasks times this reach the number of agents.
 const FILL_RATIO: usize = 16;
@@ -76,14 +78,14 @@ pub(crate) fn run(
 fn prepare(engine: &Engine, input: PassInput<'_>) -> Result<(PassState, Compiled), PlanError> {
     let PassInput { pool, pending, running, now } = input;
     check_ids(pending, running)?;
-    let walk = PoolWalk::new(pool, now);
+    let walk = walk_pool(pool, now);
     let mut state = PassState::with_names(&walk, running);
     // The agents load while the walk's offers are still in cache; the tasks come after.
     state.add_agents(&walk);
     let mut groups = Interner::default();
     let (classes, class_of) = compile(state.names(), &mut groups, pending, engine.config.fitness_weight);
-    state.adopt_groups(groups);
-    state.add_running(running);
+    state.tables_mut().adopt_groups(groups);
+    state.tables_mut().add_running(running);
     Ok((state, Compiled { classes, class_of }))
 }
 
@@ -103,7 +105,7 @@ fn prepare_on_two_threads(engine: &Engine, input: PassInput<'_>) -> Result<(Pass
             let (classes, class_of) = compile(names.view(), &mut groups, pending, weight);
             Ok(Some((Compiled { classes, class_of }, groups)))
         });
-        let walk = PoolWalk::new(pool, now);
+        let walk = walk_pool(pool, now);
         let mut state = PassState::with_names(&walk, running);
         // The receiver is gone only when the other side failed, which its join reports.
         let _ = send_names.send(OwnedNames::of(state.names()));
@@ -113,8 +115,8 @@ fn prepare_on_two_threads(engine: &Engine, input: PassInput<'_>) -> Result<(Pass
             Err(panic) => std::panic::resume_unwind(panic),
         };
         let Some((compiled, groups)) = compiled else { unreachable!("names were sent") };
-        state.adopt_groups(groups);
-        state.add_running(running);
+        state.tables_mut().adopt_groups(groups);
+        state.tables_mut().add_running(running);
         Ok((state, compiled))
     })
 }
@@ -155,7 +157,7 @@ fn place_compiled(
     let keys = assign_indexes(&mut classes, fitness.ranks_by_key(), few);
     if cache.is_none() {
         // One-shot pass: per-value counts of a group no constraint reads are not kept.
-        let mut constrained = vec![false; state.groups.len()];
+        let mut constrained = vec![false; state.n_groups()];
         for class in &classes {
             constrained[class.group as usize] |= !class.hard.is_empty() || !class.soft.is_empty();
         }
@@ -175,7 +177,7 @@ fn place_compiled(
     let tiers: Vec<&[usize]> = order.chunk_by(|&x, &y| pending[x].priority == pending[y].priority).collect();
     let fill_tiers: Vec<bool> = tiers
         .iter()
-        .map(|tier| tier.iter().filter(|&&t| fills[class_of[t] as usize]).count() * FILL_RATIO >= state.agents.len())
+        .map(|tier| tier.iter().filter(|&&t| fills[class_of[t] as usize]).count() * FILL_RATIO >= state.n_agents())
         .collect();
     let selector = Selector::new(&classes, &class_of, keys, indexed, cache);
     let mut one = OneByOne { selector, classes: &classes, class_of: &class_of, pending, fitness };
@@ -212,7 +214,7 @@ fn place_compiled(
         if engine.config.explain_unplaced {
             explain_all(state, &classes, &class_of, pending, &unplaced, &mut plan);
         } else {
-            let agents_considered = state.agents.len() as u32;
+            let agents_considered = state.n_agents() as u32;
             let none: std::sync::Arc<[crate::plan::ReasonCount]> = std::sync::Arc::from([]);
             plan.unplaced = unplaced
                 .iter()
@@ -234,12 +236,12 @@ fn place_compiled(
     };
     one.selector.finish();
     // This pass appended exactly the agents of its launches to the log.
-    let used = distinct(&log[log_start..], state.agents.len());
+    let used = distinct(&log[log_start..], state.n_agents());
     plan.stats = PlanStats {
         tasks_placed: plan.launches.len() as u32,
         tasks_unplaced: plan.unplaced.len() as u32,
         agents_used: used.len() as u32,
-        agents_considered: state.agents.len() as u32,
+        agents_considered: state.n_agents() as u32,
         task_classes: classes.len() as u32,
         prepared_on_two_threads: false,
         launches_on_helper: helper,
@@ -259,7 +261,7 @@ fn shapes_with_few_tasks(classes: &[TaskClass], class_of: &[u32], state: &PassSt
     for &c in class_of {
         tasks[classes[c as usize].shape.id as usize] += 1;
     }
-    let agents = state.agents.len();
+    let agents = state.n_agents();
     move |shape| tasks.get(shape as usize).is_none_or(|&n| n * KEYED_RATIO < agents)
 }
 
@@ -336,12 +338,12 @@ impl Rooms {
     fn of(state: &PassState) -> Rooms {
         let dims = state.n_dims();
         let width = dims + 1;
-        let mut room = Vec::with_capacity(state.agents.len() * width);
+        let mut room = Vec::with_capacity(state.n_agents() * width);
         let mut claims = false;
-        for (a, slot) in state.agents.iter().enumerate() {
+        for (a, slot) in state.slots().iter().enumerate() {
             room.extend((0..dims).map(|d| state.free_all_roles(a as u32, d)));
-            room.push(slot.ports.iter().map(|(_, set)| i64::from(set.count())).sum());
-            claims |= slot.owner != NONE;
+            room.push(i64::from(slot.free_ports()));
+            claims |= slot.owner() != NONE;
         }
         Rooms { width, room, by_room: vec![Vec::new(); width], claims }
     }
@@ -419,7 +421,7 @@ fn distinct(agents: &[u32], n: usize) -> Vec<u32> {
 /// Declines the offers of every agent not in `used` (ascending agent indices).
 pub(crate) fn decline_unused(state: &PassState, used: &[u32], plan: &mut Plan) {
     let mut next = used.iter().copied().peekable();
-    for (a, agent) in state.identities.iter().enumerate() {
+    for (a, agent) in state.identities().iter().enumerate() {
         if next.next_if_eq(&(a as u32)).is_none() {
             plan.declined.extend(agent.offer_ids.iter().cloned());
         }

@@ -10,13 +10,13 @@ use crate::plugins::{AgentView, Fitness, PassView, TaskView};
 
 /// The best agent for the task, or `None` when no agent passes every stage.
 pub(crate) fn select(state: &PassState, class: &TaskClass, fitness: &dyn Fitness, task: &TaskView<'_>) -> Option<u32> {
-    let pass = PassView { state };
+    let pass = PassView::new(state);
     let mut best: Option<Rank> = None;
-    for agent in 0..state.agents.len() as u32 {
+    for agent in 0..state.n_agents() as u32 {
         if fits(state, class, agent).is_err() {
             continue;
         }
-        let view = AgentView { state, agent };
+        let view = AgentView::new(state, agent);
         if first_failing(class, &class.stages.all_hard, task, &view, &pass).is_some() {
             continue;
         }

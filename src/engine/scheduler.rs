@@ -23,11 +23,13 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::pass::{decline_unused, place};
 use super::select::IndexCache;
-use super::state::{PassState, NONE};
+use super::state::PassState;
 use super::{Engine, PlanError};
-use crate::model::{AgentId, GroupId, Offer, OfferId, RunningTask, TaskId, TaskSpec};
+use crate::model::{AgentId, GroupId, Offer, OfferId, RunningTask, TaskId};
 use crate::plan::Plan;
 use crate::pool::{OfferPool, PoolError};
+use crate::spec::TaskSpec;
+use crate::tables::NONE;
 
 /// Offers and running tasks with their compiled state, placing pending tasks pass by pass.
 ///
@@ -120,8 +122,8 @@ impl Scheduler {
             self.claims.insert(task.agent_id.clone(), task.group.clone());
         }
         if let Some(state) = &mut self.state {
-            state.add_running(std::slice::from_ref(&task));
-            if let Some(&agent) = state.agent_index.get(&task.agent_id) {
+            state.tables_mut().add_running(std::slice::from_ref(&task));
+            if let Some(agent) = state.agent(&task.agent_id) {
                 self.log.push(agent);
             }
         }
@@ -147,11 +149,14 @@ impl Scheduler {
             None => &[],
         };
         if let Some(state) = &mut self.state {
-            state.remove_running(&task);
-            if let Some(&agent) = state.agent_index.get(&task.agent_id) {
-                let groups: Vec<u32> =
-                    left.iter().filter_map(|t| self.running.get(t)).map(|t| state.group(&t.group)).collect();
-                state.regroup(agent, groups);
+            state.tables_mut().remove_running(&task);
+            if let Some(agent) = state.agent(&task.agent_id) {
+                let groups: Vec<u32> = left
+                    .iter()
+                    .filter_map(|t| self.running.get(t))
+                    .map(|t| state.tables_mut().group(&t.group))
+                    .collect();
+                state.tables_mut().regroup(agent, groups);
                 self.log.push(agent);
             }
         }
@@ -186,11 +191,11 @@ impl Scheduler {
         };
         let (mut plan, used) = place(&self.engine, state, pending, Some(&mut self.cache), &mut self.log);
         // Agents without offers were not considered (explanations skip them too).
-        let considered = state.identities.iter().filter(|a| !a.offer_ids.is_empty()).count() as u32;
+        let considered = state.identities().iter().filter(|a| !a.offer_ids.is_empty()).count() as u32;
         plan.stats.agents_considered = considered;
         plan.unplaced.iter_mut().for_each(|u| u.agents_considered = considered);
         for launch in &plan.launches {
-            let owner = state.agent_index.get(&launch.agent_id).map(|&a| state.agents[a as usize].owner);
+            let owner = state.agent(&launch.agent_id).map(|a| state.slot(a).owner());
             if owner.is_some_and(|g| g != NONE) {
                 self.claims.insert(launch.agent_id.clone(), launch.group.clone());
             }
@@ -207,7 +212,7 @@ impl Scheduler {
     /// Whether the state holds agents whose offers are all gone: they stay compiled, with nothing
     /// free, until the next rebuild.
     fn keeps_offerless_agents(&self) -> bool {
-        self.state.as_ref().is_some_and(|s| s.identities.iter().any(|a| a.offer_ids.is_empty()))
+        self.state.as_ref().is_some_and(|s| s.identities().iter().any(|a| a.offer_ids.is_empty()))
     }
 
     /// Applies a plan: consumed offers leave, launched tasks become running tasks.
@@ -216,13 +221,13 @@ impl Scheduler {
         let mut started: Vec<RunningTask> = Vec::with_capacity(plan.launches.len());
         if let Some(state) = &mut self.state {
             for launch in &plan.launches {
-                let Some(&agent) = state.agent_index.get(&launch.agent_id) else {
+                let Some(agent) = state.agent(&launch.agent_id) else {
                     continue;
                 };
                 let mut held: Vec<(std::sync::Arc<str>, crate::Quantity)> = Vec::new();
                 for a in launch.resources.iter() {
-                    if let Some(d) = state.dims.get_shared(&a.name) {
-                        state.hold(agent, d as usize, a.amount.milli());
+                    if let Some(d) = state.dims().get_shared(&a.name) {
+                        state.tables_mut().hold(agent, d as usize, a.amount.milli());
                     }
                     match held.iter_mut().find(|(n, _)| *n == a.name) {
                         Some((_, q)) => *q += a.amount,
@@ -266,8 +271,8 @@ impl Scheduler {
             return;
         };
         let offers = self.pool.offers_of(agent, now);
-        match state.agent_index.get(agent) {
-            Some(&idx) if state.knows(&offers) => {
+        match state.agent(agent) {
+            Some(idx) if state.knows(&offers) => {
                 state.reload_agent(idx, &offers);
                 self.log.push(idx);
             }
@@ -283,8 +288,9 @@ impl Scheduler {
         running.sort_by(|a, b| a.id.cmp(&b.id));
         let mut state = PassState::build(&self.pool, now, &running);
         for (agent, group) in &self.claims {
-            if let Some(&a) = state.agent_index.get(agent) {
-                state.agents[a as usize].owner = state.group(group);
+            if let Some(a) = state.agent(agent) {
+                let group = state.tables_mut().group(group);
+                state.tables_mut().claim(a, group);
             }
         }
         self.state = Some(state);
@@ -294,7 +300,7 @@ impl Scheduler {
 
     /// Drops the part of the log every cached index has seen; past a bound, drops the indexes.
     fn trim_log(&mut self) {
-        let agents = self.state.as_ref().map_or(0, |s| s.agents.len());
+        let agents = self.state.as_ref().map_or(0, |s| s.n_agents());
         if self.log.len() <= 2 * agents + 1024 {
             return;
         }

@@ -33,10 +33,11 @@ use rustc_hash::FxHashMap;
 use super::class::TaskClass;
 use super::commit::commit;
 use super::launch::Launches;
-use super::state::{PassState, NONE};
-use crate::model::TaskSpec;
+use super::state::PassState;
 use crate::optimum::Limits;
 use crate::plugins::Dim;
+use crate::spec::TaskSpec;
+use crate::tables::NONE;
 
 /// Whether tasks of `class` can be placed by filling agents.
 pub(crate) fn eligible(class: &TaskClass, state: &PassState) -> bool {
@@ -44,7 +45,7 @@ pub(crate) fn eligible(class: &TaskClass, state: &PassState) -> bool {
         && class.soft.is_empty()
         && !class.claims
         && class.ports.specific.is_empty()
-        && class.roles == state.default_role_order
+        && class.roles == state.default_role_order()
 }
 
 /// What makes a shape: a class's asks and its port count.
@@ -138,7 +139,7 @@ pub(crate) fn fill(
             let (busy, empty) = open.split_at(empty_from);
             fill_agents(&mut filler, state, busy, launches, log);
             let mut rest = patterns::fill_by_patterns(&mut filler, state, empty, limits, launches, log);
-            let mut taken = vec![false; state.agents.len()];
+            let mut taken = vec![false; state.n_agents()];
             for &a in &rest {
                 taken[a as usize] = true;
             }
@@ -157,11 +158,7 @@ pub(crate) fn fill(
 
 /// Whether nothing of the packed resources is in use on `agent`.
 fn is_empty(state: &PassState, input: &FillInput<'_>, agent: u32) -> bool {
-    let nd = state.n_dims();
-    input
-        .packs
-        .iter()
-        .all(|d| state.free_all_roles(agent, d.0 as usize) == state.total[agent as usize * nd + d.0 as usize])
+    input.packs.iter().all(|d| state.free_all_roles(agent, d.0 as usize) == state.total(agent, d.0 as usize))
 }
 
 /// Fills each agent in `claimed` — (owner, agent), by owner, then in fill order — with its
@@ -271,25 +268,24 @@ struct Pattern {
 /// order; agents held by other groups are left out.
 fn fill_order(state: &PassState, input: &FillInput<'_>, tasks: &[usize]) -> (Vec<u32>, Vec<(u32, u32)>) {
     let packs = input.packs;
-    let nd = state.n_dims();
     let use_of = |agent: u32| -> f64 {
         let mut sum = 0.0;
         for d in packs {
-            let total = state.total[agent as usize * nd + d.0 as usize];
+            let total = state.total(agent, d.0 as usize);
             if total > 0 {
                 sum += (total - state.free_all_roles(agent, d.0 as usize)) as f64 / total as f64;
             }
         }
         sum
     };
-    let mut keyed: Vec<(f64, i64, u32)> = (0..state.agents.len() as u32)
+    let mut keyed: Vec<(f64, i64, u32)> = (0..state.n_agents() as u32)
         .map(|a| {
-            let size: i64 = packs.iter().map(|d| state.total[a as usize * nd + d.0 as usize]).sum();
+            let size: i64 = packs.iter().map(|d| state.total(a, d.0 as usize)).sum();
             (use_of(a), size, a)
         })
         .collect();
     keyed.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
-    let owner = |a: u32| state.agents[a as usize].owner;
+    let owner = |a: u32| state.slot(a).owner();
     let open: Vec<u32> = keyed.iter().map(|&(_, _, a)| a).filter(|&a| owner(a) == NONE).collect();
     if open.len() == keyed.len() {
         return (open, Vec::new());
@@ -400,10 +396,9 @@ impl<'a> Filler<'a> {
         for (j, &d) in self.dims.iter().enumerate() {
             self.free[j] = state.free_all_roles(agent, d as usize);
         }
-        self.free_ports = state.agents[agent as usize].ports.iter().map(|(_, set)| set.count()).sum();
-        let nd = state.n_dims();
+        self.free_ports = state.slot(agent).free_ports();
         self.size.clear();
-        self.size.extend(self.packed.iter().map(|&j| state.total[agent as usize * nd + self.dims[j] as usize] as f64));
+        self.size.extend(self.packed.iter().map(|&j| state.total(agent, self.dims[j] as usize) as f64));
         self.reweigh();
     }
 
@@ -421,8 +416,7 @@ impl<'a> Filler<'a> {
         out.clear();
         out.extend_from_slice(&self.free);
         out.push(i64::from(self.free_ports));
-        let nd = state.n_dims();
-        out.extend(self.input.packs.iter().map(|d| state.total[agent as usize * nd + d.0 as usize]));
+        out.extend(self.input.packs.iter().map(|d| state.total(agent, d.0 as usize)));
     }
 
     /// Whether shape `s` has a task waiting and fits the loaded agent.

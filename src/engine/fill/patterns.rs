@@ -114,14 +114,11 @@ fn agent_kinds(
     state: &PassState,
     agents: &[u32],
 ) -> Option<(Vec<(Vec<i64>, f64)>, Vec<Vec<u32>>)> {
-    let nd = state.n_dims();
     let packs = filler.input.packs;
     // The smallest positive total of each packed resource: one unit of it.
     let unit: Vec<i64> = packs
         .iter()
-        .map(|d| {
-            agents.iter().map(|&a| state.total[a as usize * nd + d.0 as usize]).filter(|&t| t > 0).min().unwrap_or(0)
-        })
+        .map(|d| agents.iter().map(|&a| state.total(a, d.0 as usize)).filter(|&t| t > 0).min().unwrap_or(0))
         .collect();
     let mut by_capacity: FxHashMap<Vec<i64>, usize> = FxHashMap::default();
     let mut kinds: Vec<(Vec<i64>, f64)> = Vec::new();
@@ -141,7 +138,7 @@ fn agent_kinds(
                 let (mut sum, mut n) = (0.0, 0);
                 for (d, &u) in packs.iter().zip(&unit) {
                     if u > 0 {
-                        sum += state.total[agent as usize * nd + d.0 as usize] as f64 / u as f64;
+                        sum += state.total(agent, d.0 as usize) as f64 / u as f64;
                         n += 1;
                     }
                 }
