@@ -7,6 +7,7 @@ use super::class::TaskClass;
 use super::state::PassState;
 use crate::plan::{Allocation, GrantedPorts};
 use crate::resources::Quantity;
+use crate::tables::AgentIx;
 
 /// What one placement took from its agent.
 #[derive(Debug)]
@@ -16,13 +17,13 @@ pub(crate) struct Granted {
 }
 
 /// Places a task of `class` on `agent`; the caller has checked that it fits.
-pub(crate) fn commit(state: &mut PassState, class: &TaskClass, agent: u32) -> Granted {
+pub(crate) fn commit(state: &mut PassState, class: &TaskClass, agent: AgentIx) -> Granted {
     let mut split = std::mem::take(&mut state.split_scratch);
     let mut parts = std::mem::take(&mut state.parts_scratch);
     parts.clear();
     for (i, &(dim, amount)) in class.ask.iter().enumerate() {
         split.clear();
-        state.tables.take(agent, dim as usize, &class.roles, amount, &mut split);
+        state.tables.take(agent, dim, &class.roles, amount, &mut split);
         parts.extend(split.iter().map(|&(role, part)| (i as u16, role, part)));
     }
     state.split_scratch = split;
@@ -60,7 +61,7 @@ pub(crate) fn commit(state: &mut PassState, class: &TaskClass, agent: u32) -> Gr
 }
 
 /// Takes the specific ports, then the lowest free ones, from accepted roles in order.
-fn take_ports(state: &mut PassState, class: &TaskClass, agent: u32) -> GrantedPorts {
+fn take_ports(state: &mut PassState, class: &TaskClass, agent: AgentIx) -> GrantedPorts {
     let total = class.ports.total() as usize;
     if total == 0 {
         return GrantedPorts::new();
@@ -71,7 +72,7 @@ fn take_ports(state: &mut PassState, class: &TaskClass, agent: u32) -> GrantedPo
         for &role in &class.roles {
             if let Some((_, set)) = sets.iter_mut().find(|(r, _)| *r == role) {
                 if set.remove(port) {
-                    given.push((port, role_values[role as usize].clone()));
+                    given.push((port, role_values[role.get()].clone()));
                     break;
                 }
             }
@@ -84,7 +85,7 @@ fn take_ports(state: &mut PassState, class: &TaskClass, agent: u32) -> GrantedPo
         }
         if let Some((_, set)) = sets.iter_mut().find(|(r, _)| *r == role) {
             let n = left.min(set.count());
-            let role_value = &role_values[role as usize];
+            let role_value = &role_values[role.get()];
             if set.take_lowest_with(n, |port| given.push((port, role_value.clone()))) {
                 left -= n;
             }

@@ -3,7 +3,7 @@
 use super::class::TaskClass;
 use super::state::PassState;
 use crate::plugins::{AgentView, Fitness, PassView, TaskView};
-use crate::tables::NONE;
+use crate::tables::AgentIx;
 
 /// Why an agent failed the built-in fit stage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,7 +20,7 @@ pub(crate) enum Miss {
 
 /// The built-in stage: resources and ports in accepted roles, and exclusivity.
 #[inline]
-pub(crate) fn fits(state: &PassState, class: &TaskClass, agent: u32) -> Result<(), Miss> {
+pub(crate) fn fits(state: &PassState, class: &TaskClass, agent: AgentIx) -> Result<(), Miss> {
     fits_resources(state, class, agent)?;
     if claimed_by_other(state, class, agent) {
         return Err(Miss::Claimed);
@@ -30,16 +30,15 @@ pub(crate) fn fits(state: &PassState, class: &TaskClass, agent: u32) -> Result<(
 
 /// Whether another group holds the agent exclusively.
 #[inline]
-pub(crate) fn claimed_by_other(state: &PassState, class: &TaskClass, agent: u32) -> bool {
-    let owner = state.slot(agent).owner();
-    owner != NONE && owner != class.group
+pub(crate) fn claimed_by_other(state: &PassState, class: &TaskClass, agent: AgentIx) -> bool {
+    state.slot(agent).owner().is_some_and(|owner| owner != class.group)
 }
 
 /// Resources and ports in accepted roles: the part of the fit that ignores the group.
 #[inline]
-pub(crate) fn fits_resources(state: &PassState, class: &TaskClass, agent: u32) -> Result<(), Miss> {
+pub(crate) fn fits_resources(state: &PassState, class: &TaskClass, agent: AgentIx) -> Result<(), Miss> {
     for (index, &(dim, amount)) in class.ask.iter().enumerate() {
-        let available: i64 = class.roles.iter().map(|&r| state.free_in_role(agent, dim as usize, r as usize)).sum();
+        let available: i64 = class.roles.iter().map(|&r| state.free_in_role(agent, dim, r)).sum();
         if available < amount {
             return Err(Miss::Resource { index, available });
         }
@@ -103,7 +102,7 @@ pub(crate) fn shared_score(class: &TaskClass, task: &TaskView<'_>, agent: &Agent
 pub(crate) struct Rank {
     pub total: f64,
     pub local: f64,
-    pub agent: u32,
+    pub agent: AgentIx,
 }
 
 /// Whether `candidate` beats `best`: the higher total, then the higher agent-local part, then the

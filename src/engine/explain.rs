@@ -14,17 +14,18 @@ use crate::plan::{Plan, Reason, ReasonCount, Unplaced};
 use crate::plugins::{AgentView, PassView, TaskView};
 use crate::resources::Quantity;
 use crate::spec::TaskSpec;
+use crate::tables::{Dim, GroupIx, RoleIx};
 
 /// What an explanation depends on: the asks, and the group only when something group-dependent
 /// (a hard constraint, an agent held exclusively) can reject. Classes that differ only by group
 /// share one explanation.
 #[derive(PartialEq, Eq, Hash)]
 struct ExplainKey<'a> {
-    ask: &'a [(u16, i64)],
+    ask: &'a [(Dim, i64)],
     ports: &'a crate::model::PortRequest,
-    roles: &'a [u16],
+    roles: &'a [RoleIx],
     hard: Vec<usize>,
-    group: u32,
+    group: Option<GroupIx>,
 }
 
 /// Explains every unplaced task (positions in `pending`) against the state the pass ended in,
@@ -66,7 +67,7 @@ pub(crate) fn explain_all(
             ports: &class.ports,
             roles: &class.roles,
             hard: class.hard.iter().map(|c| Arc::as_ptr(c) as *const () as usize).collect(),
-            group: if any_claimed || !class.hard.is_empty() { class.group } else { crate::tables::NONE },
+            group: (any_claimed || !class.hard.is_empty()).then_some(class.group),
         };
         let reasons = by_key.entry(key).or_insert_with(|| explain(state, class, &class.view(task)).into()).clone();
         by_class.insert(class_of[t], reasons.clone());
@@ -85,7 +86,7 @@ pub(crate) fn explain(state: &PassState, class: &TaskClass, task: &TaskView<'_>)
     let mut claimed = 0u32;
     let mut constraint = vec![0u32; class.hard.len()];
     let mut blocked = 0u32;
-    for agent in 0..state.n_agents() as u32 {
+    for agent in state.agent_ixs() {
         if state.identity(agent).offer_ids.is_empty() {
             continue;
         }

@@ -1,7 +1,7 @@
 //! A dense, indexed max-heap of agents for the engine's hot path.
 //!
 //! The `priority-queue` crate keys its heap with an `IndexMap`, so every push, update and
-//! removal hashes the key. Our keys are dense agent indices (`u32` in `0..n`), so a plain
+//! removal hashes the key. Our keys are dense agent indices ([`AgentIx`] in `0..n`), so a plain
 //! position array (`pos[agent]` = slot in the heap) does the same job without hashing. After
 //! construction nothing allocates unless an agent index beyond the ones seen so far is pushed,
 //! or more agents are held at once than ever before.
@@ -10,8 +10,10 @@
 //! scores go to the lower agent index. Agents are unique, so this is a strict total order and
 //! every result is deterministic.
 
+use crate::tables::{AgentIx, Ix};
+
 /// A heap slot: the agent and its score side by side, for cache locality.
-type Entry = (u32, f64);
+type Entry<K> = (K, f64);
 
 /// Marks an agent that is not in the heap (in `pos`).
 const ABSENT: u32 = u32::MAX;
@@ -23,20 +25,28 @@ const ARITY: usize = 4;
 
 /// Whether `a` ranks strictly before `b`: higher score, then lower agent index.
 #[inline]
-fn better(a: Entry, b: Entry) -> bool {
+fn better<K: Ord>(a: Entry<K>, b: Entry<K>) -> bool {
     a.1.total_cmp(&b.1).then_with(|| b.0.cmp(&a.0)).is_gt()
 }
 
 /// A max-heap of agents keyed by their dense index, with O(log n) update and removal.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct AgentHeap {
+///
+/// Keys are agents ([`AgentIx`]); any dense index type will do.
+#[derive(Clone, Debug)]
+pub(crate) struct AgentHeap<K = AgentIx> {
     /// The 4-ary heap, best entry first.
-    heap: Vec<Entry>,
+    heap: Vec<Entry<K>>,
     /// Slot of each agent in `heap`, or [`ABSENT`]; grows on demand.
     pos: Vec<u32>,
 }
 
-impl AgentHeap {
+impl<K> Default for AgentHeap<K> {
+    fn default() -> Self {
+        AgentHeap { heap: Vec::new(), pos: Vec::new() }
+    }
+}
+
+impl<K: Ix + Ord + std::fmt::Debug> AgentHeap<K> {
     /// An empty heap.
     #[cfg(test)]
     pub fn new() -> Self {
@@ -44,12 +54,12 @@ impl AgentHeap {
     }
 
     /// A heap of `entries` (unique agents), built in O(n), reusing the vector's allocation.
-    pub fn from_entries(entries: Vec<(u32, f64)>) -> Self {
-        let n = entries.iter().map(|&(agent, _)| agent as usize + 1).max().unwrap_or(0);
+    pub fn from_entries(entries: Vec<(K, f64)>) -> Self {
+        let n = entries.iter().map(|&(agent, _)| agent.get() + 1).max().unwrap_or(0);
         let mut this = AgentHeap { heap: entries, pos: vec![ABSENT; n] };
         for (i, &(agent, _)) in this.heap.iter().enumerate() {
-            debug_assert_eq!(this.pos[agent as usize], ABSENT, "duplicate agent {agent}");
-            this.pos[agent as usize] = i as u32;
+            debug_assert_eq!(this.pos[agent.get()], ABSENT, "duplicate agent {agent:?}");
+            this.pos[agent.get()] = i as u32;
         }
         // Sift down every node that has a child, last first.
         for i in (0..(this.heap.len() + ARITY - 2) / ARITY).rev() {
@@ -72,24 +82,24 @@ impl AgentHeap {
 
     /// Whether `agent` is in the heap.
     #[cfg(test)]
-    pub fn contains(&self, agent: u32) -> bool {
+    pub fn contains(&self, agent: K) -> bool {
         self.slot(agent).is_some()
     }
 
     /// The best agent and its score, without removing it.
-    pub fn peek(&self) -> Option<(u32, f64)> {
+    pub fn peek(&self) -> Option<(K, f64)> {
         self.heap.first().copied()
     }
 
     /// Removes and returns the best agent and its score.
-    pub fn pop(&mut self) -> Option<(u32, f64)> {
+    pub fn pop(&mut self) -> Option<(K, f64)> {
         let top = self.peek()?;
         self.remove_at(0);
         Some(top)
     }
 
     /// Inserts `agent` with `score`, or changes its score if it is already in the heap.
-    pub fn push(&mut self, agent: u32, score: f64) {
+    pub fn push(&mut self, agent: K, score: f64) {
         if let Some(i) = self.slot(agent) {
             let old = std::mem::replace(&mut self.heap[i].1, score);
             if score.total_cmp(&old).is_gt() {
@@ -99,8 +109,7 @@ impl AgentHeap {
             }
             return;
         }
-        debug_assert_ne!(agent, ABSENT, "agent index u32::MAX is reserved");
-        let a = agent as usize;
+        let a = agent.get();
         if a >= self.pos.len() {
             self.pos.resize(a + 1, ABSENT);
         }
@@ -109,27 +118,27 @@ impl AgentHeap {
     }
 
     /// Removes `agent` and returns its score, or `None` if it is not in the heap.
-    pub fn remove(&mut self, agent: u32) -> Option<f64> {
+    pub fn remove(&mut self, agent: K) -> Option<f64> {
         let i = self.slot(agent)?;
         Some(self.remove_at(i).1)
     }
 
     /// The score of `agent`, or `None` if it is not in the heap.
     #[cfg(test)]
-    pub fn score(&self, agent: u32) -> Option<f64> {
+    pub fn score(&self, agent: K) -> Option<f64> {
         self.slot(agent).map(|i| self.heap[i].1)
     }
 
     /// The heap slot of `agent`, if present.
     #[inline]
-    fn slot(&self, agent: u32) -> Option<usize> {
-        self.pos.get(agent as usize).filter(|&&i| i != ABSENT).map(|&i| i as usize)
+    fn slot(&self, agent: K) -> Option<usize> {
+        self.pos.get(agent.get()).filter(|&&i| i != ABSENT).map(|&i| i as usize)
     }
 
     /// Removes the entry at slot `i` (which must exist), filling the hole with the last entry.
-    fn remove_at(&mut self, i: usize) -> Entry {
+    fn remove_at(&mut self, i: usize) -> Entry<K> {
         let removed = self.heap.swap_remove(i);
-        self.pos[removed.0 as usize] = ABSENT;
+        self.pos[removed.0.get()] = ABSENT;
         if i < self.heap.len() {
             if i > 0 && better(self.heap[i], self.heap[(i - 1) / ARITY]) {
                 self.sift_up(i);
@@ -150,11 +159,11 @@ impl AgentHeap {
                 break;
             }
             self.heap[i] = up;
-            self.pos[up.0 as usize] = i as u32;
+            self.pos[up.0.get()] = i as u32;
             i = parent;
         }
         self.heap[i] = entry;
-        self.pos[entry.0 as usize] = i as u32;
+        self.pos[entry.0.get()] = i as u32;
     }
 
     /// Moves the entry at slot `i` towards the leaves until it ranks before all its children.
@@ -177,11 +186,11 @@ impl AgentHeap {
                 break;
             }
             self.heap[i] = down;
-            self.pos[down.0 as usize] = i as u32;
+            self.pos[down.0.get()] = i as u32;
             i = best;
         }
         self.heap[i] = entry;
-        self.pos[entry.0 as usize] = i as u32;
+        self.pos[entry.0.get()] = i as u32;
     }
 }
 
@@ -194,9 +203,9 @@ mod tests {
     use super::*;
 
     /// Checks the heap property and that `pos` mirrors `heap`.
-    fn check(h: &AgentHeap) {
+    fn check(h: &AgentHeap<u32>) {
         for (i, &(agent, _)) in h.heap.iter().enumerate() {
-            assert_eq!(h.pos[agent as usize], i as u32);
+            assert_eq!(h.pos[agent.get()], i as u32);
             if i > 0 {
                 assert!(better(h.heap[(i - 1) / ARITY], h.heap[i]));
             }
@@ -205,7 +214,7 @@ mod tests {
     }
 
     /// Pops everything, best first.
-    fn drain(h: &mut AgentHeap) -> Vec<(u32, f64)> {
+    fn drain(h: &mut AgentHeap<u32>) -> Vec<(u32, f64)> {
         std::iter::from_fn(|| h.pop()).collect()
     }
 
@@ -257,7 +266,7 @@ mod tests {
         check(&h);
         assert_eq!((h.peek(), h.len(), h.score(9)), (Some((2, 5.0)), 5, Some(5.0)));
         assert!(!h.contains(1) && !h.contains(10));
-        assert!(AgentHeap::from_entries(Vec::new()).is_empty());
+        assert!(AgentHeap::<u32>::from_entries(Vec::new()).is_empty());
         assert_eq!(AgentHeap::from_entries(vec![(3, 1.0)]).peek(), Some((3, 1.0)));
     }
 

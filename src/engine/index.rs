@@ -23,7 +23,12 @@ use super::heap::AgentHeap;
 use super::select::LogCursor;
 use super::state::PassState;
 use crate::plugins::{AgentView, Fitness, PassView, TaskView};
-use crate::tables::NONE;
+use crate::tables::{nonzero_index, AgentIx, KeyIx, ValueIx};
+
+nonzero_index! {
+    /// An attribute bucket of a candidate index: agents with equal values of the bucket keys.
+    BucketIx
+}
 
 /// Calls `each(agent, bucket)` for every agent that passes `class`'s static constraints, in
 /// agent order, with its attribute bucket: buckets are numbered by the order their first
@@ -32,18 +37,18 @@ pub(crate) fn for_each_candidate(
     state: &PassState,
     class: &TaskClass,
     task: &TaskView<'_>,
-    mut each: impl FnMut(u32, u32),
+    mut each: impl FnMut(AgentIx, BucketIx),
 ) {
     let pass = PassView::new(state);
-    let keys = &class.stages.bucket_keys;
-    let mut by_values: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
+    let keys: &[KeyIx] = &class.stages.bucket_keys;
+    let mut by_values: FxHashMap<Vec<Option<ValueIx>>, BucketIx> = FxHashMap::default();
     let mut values = Vec::with_capacity(keys.len());
-    for agent in 0..state.n_agents() as u32 {
+    for agent in state.agent_ixs() {
         if first_failing(class, &class.stages.static_hard, task, &AgentView::new(state, agent), &pass).is_some() {
             continue;
         }
         if keys.is_empty() {
-            each(agent, 0);
+            each(agent, BucketIx::new(0));
             continue;
         }
         values.clear();
@@ -51,7 +56,7 @@ pub(crate) fn for_each_candidate(
         let bucket = match by_values.get(values.as_slice()) {
             Some(&b) => b,
             None => {
-                let next = by_values.len() as u32;
+                let next = BucketIx::new(by_values.len());
                 by_values.insert(values.clone(), next);
                 next
             }
@@ -62,8 +67,8 @@ pub(crate) fn for_each_candidate(
 
 /// Candidate agents for one class, or for every class of one shape.
 pub(crate) struct CandidateIndex {
-    /// Bucket of each agent, or [`NONE`] when a static constraint rules it out.
-    bucket_of: Vec<u32>,
+    /// Bucket of each agent, or `None` when a static constraint rules it out.
+    bucket_of: Vec<Option<BucketIx>>,
     buckets: Vec<AgentHeap>,
     /// How much of the commit log this index has seen.
     pub cursor: LogCursor,
@@ -72,8 +77,8 @@ pub(crate) struct CandidateIndex {
     /// holds until a commit touches the agent's host (then `rescore` puts it back), so while the
     /// same class keeps selecting they stay out instead of being skipped again and again; they
     /// all go back before another class selects.
-    parked: Vec<(u32, f64)>,
-    parked_for: u32,
+    parked: Vec<(AgentIx, f64)>,
+    parked_for: Option<u32>,
 }
 
 impl std::fmt::Debug for CandidateIndex {
@@ -96,23 +101,23 @@ impl CandidateIndex {
     ) -> CandidateIndex {
         let pass = PassView::new(state);
         let mut index = CandidateIndex {
-            bucket_of: vec![NONE; state.n_agents()],
+            bucket_of: vec![None; state.n_agents()],
             buckets: Vec::new(),
             cursor: LogCursor::at(log_len),
             parked: Vec::new(),
-            parked_for: NONE,
+            parked_for: None,
         };
         // Candidates per bucket first, then each queue built in one go (heapified, sized once).
-        let mut members: Vec<Vec<(u32, f64)>> = Vec::new();
+        let mut members: Vec<Vec<(AgentIx, f64)>> = Vec::new();
         for_each_candidate(state, class, task, |agent, bucket| {
             let view = AgentView::new(state, agent);
-            index.bucket_of[agent as usize] = bucket;
-            if members.len() <= bucket as usize {
-                members.resize_with(bucket as usize + 1, Vec::new);
+            index.bucket_of[agent.get()] = Some(bucket);
+            if members.len() <= bucket.get() {
+                members.resize_with(bucket.get() + 1, Vec::new);
             }
             if fits_resources(state, class, agent).is_ok() {
                 let score = local_score(class, fitness, task, &view, &pass);
-                members[bucket as usize].push((agent, score));
+                members[bucket.get()].push((agent, score));
             }
         });
         index.buckets = members.into_iter().map(AgentHeap::from_entries).collect();
@@ -126,16 +131,15 @@ impl CandidateIndex {
         class: &TaskClass,
         fitness: &dyn Fitness,
         task: &TaskView<'_>,
-        agent: u32,
+        agent: AgentIx,
     ) {
-        let bucket = self.bucket_of[agent as usize];
-        if bucket == NONE {
+        let Some(bucket) = self.bucket_of[agent.get()] else {
             return;
-        }
+        };
         if let Some(i) = self.parked.iter().position(|(parked, _)| *parked == agent) {
             self.parked.swap_remove(i);
         }
-        let queue = &mut self.buckets[bucket as usize];
+        let queue = &mut self.buckets[bucket.get()];
         if fits_resources(state, class, agent).is_ok() {
             let view = AgentView::new(state, agent);
             let score = local_score(class, fitness, task, &view, &PassView::new(state));
@@ -152,7 +156,7 @@ impl CandidateIndex {
         class: &TaskClass,
         fitness: &dyn Fitness,
         task: &TaskView<'_>,
-        log: &[u32],
+        log: &[AgentIx],
     ) {
         for &touched in &log[self.cursor.advance(log.len())..] {
             let host = state.slot(touched).host_value();
@@ -164,10 +168,16 @@ impl CandidateIndex {
 
     /// The best agent for `class` (numbered `class_id`): over buckets, the first feasible agent
     /// in queue order, with shared constraints and scores applied.
-    pub fn select(&mut self, state: &PassState, class: &TaskClass, class_id: u32, task: &TaskView<'_>) -> Option<u32> {
-        if self.parked_for != class_id {
+    pub fn select(
+        &mut self,
+        state: &PassState,
+        class: &TaskClass,
+        class_id: u32,
+        task: &TaskView<'_>,
+    ) -> Option<AgentIx> {
+        if self.parked_for != Some(class_id) {
             self.unpark_all();
-            self.parked_for = class_id;
+            self.parked_for = Some(class_id);
         }
         let pass = PassView::new(state);
         let mut best: Option<Rank> = None;
@@ -200,7 +210,7 @@ impl CandidateIndex {
         state: &PassState,
         class: &TaskClass,
         task: &TaskView<'_>,
-    ) -> Option<(u32, f64)> {
+    ) -> Option<(AgentIx, f64)> {
         let pass = PassView::new(state);
         let queue = &mut self.buckets[b];
         let mut found = None;
@@ -223,13 +233,13 @@ impl CandidateIndex {
     /// per pass).
     pub fn release_parked(&mut self) {
         self.unpark_all();
-        self.parked_for = NONE;
+        self.parked_for = None;
     }
 
     /// Puts every parked candidate back in its queue.
     fn unpark_all(&mut self) {
         for (agent, priority) in self.parked.drain(..) {
-            if let Some(queue) = self.buckets.get_mut(self.bucket_of[agent as usize] as usize) {
+            if let Some(queue) = self.bucket_of[agent.get()].and_then(|b| self.buckets.get_mut(b.get())) {
                 queue.push(agent, priority);
             }
         }

@@ -19,7 +19,7 @@ use crate::model::RunningTask;
 use crate::plan::{Plan, PlanStats, Unplaced};
 use crate::plugins::Fitness;
 use crate::spec::TaskSpec;
-use crate::tables::{Interner, OwnedNames, NONE};
+use crate::tables::{AgentIx, Dim, Interner, OwnedNames};
 
 /// A tier fills agents when its fillable tasks times this reach the number of agents.
 const FILL_RATIO: usize = 16;
@@ -129,8 +129,8 @@ pub(crate) fn place(
     state: &mut PassState,
     pending: &[TaskSpec],
     cache: Option<&mut IndexCache>,
-    log: &mut Vec<u32>,
-) -> (Plan, Vec<u32>) {
+    log: &mut Vec<AgentIx>,
+) -> (Plan, Vec<AgentIx>) {
     let (classes, class_of) = compile_in(state, pending, engine.config.fitness_weight);
     place_compiled(engine, state, pending, Compiled { classes, class_of }, cache, log)
 }
@@ -142,8 +142,8 @@ fn place_compiled(
     pending: &[TaskSpec],
     compiled: Compiled,
     cache: Option<&mut IndexCache>,
-    log: &mut Vec<u32>,
-) -> (Plan, Vec<u32>) {
+    log: &mut Vec<AgentIx>,
+) -> (Plan, Vec<AgentIx>) {
     let Compiled { mut classes, class_of } = compiled;
     let fitness = &*engine.config.fitness;
     let log_start = log.len();
@@ -159,7 +159,7 @@ fn place_compiled(
         // One-shot pass: per-value counts of a group no constraint reads are not kept.
         let mut constrained = vec![false; state.n_groups()];
         for class in &classes {
-            constrained[class.group as usize] |= !class.hard.is_empty() || !class.soft.is_empty();
+            constrained[class.group.get()] |= !class.hard.is_empty() || !class.soft.is_empty();
         }
         state.uncounted = constrained.into_iter().map(|c| !c).collect();
     }
@@ -277,7 +277,7 @@ struct OneByOne<'a> {
 impl OneByOne<'_> {
     /// Places `pending[t]` on the agent the selector picks and commits it; false when no agent
     /// can take it.
-    fn place(&mut self, state: &mut PassState, t: usize, launches: &mut Launches, log: &mut Vec<u32>) -> bool {
+    fn place(&mut self, state: &mut PassState, t: usize, launches: &mut Launches, log: &mut Vec<AgentIx>) -> bool {
         let Some(agent) = self.selector.select(state, self.fitness, self.pending, t, log) else {
             return false;
         };
@@ -296,7 +296,7 @@ impl OneByOne<'_> {
         left: Vec<usize>,
         hopeless: &mut Hopeless,
         launches: &mut Launches,
-        log: &mut Vec<u32>,
+        log: &mut Vec<AgentIx>,
     ) -> Vec<usize> {
         let mut rooms: Option<Rooms> = None;
         let mut unplaced = Vec::new();
@@ -340,10 +340,10 @@ impl Rooms {
         let width = dims + 1;
         let mut room = Vec::with_capacity(state.n_agents() * width);
         let mut claims = false;
-        for (a, slot) in state.slots().iter().enumerate() {
-            room.extend((0..dims).map(|d| state.free_all_roles(a as u32, d)));
+        for (a, slot) in state.agent_ixs().zip(state.slots()) {
+            room.extend(Dim::all(dims).map(|d| state.free_all_roles(a, d)));
             room.push(i64::from(slot.free_ports()));
-            claims |= slot.owner() != NONE;
+            claims |= slot.owner().is_some();
         }
         Rooms { width, room, by_room: vec![Vec::new(); width], claims }
     }
@@ -377,7 +377,7 @@ impl Rooms {
 /// What `class` asks, as (column of [`Rooms`], amount); ports are column `ports`.
 fn asks(class: &TaskClass, ports: usize) -> impl Iterator<Item = (usize, i64)> + '_ {
     let count = i64::from(class.ports.total());
-    class.ask.iter().map(|&(d, amount)| (d as usize, amount)).chain((count > 0).then_some((ports, count)))
+    class.ask.iter().map(|&(d, amount)| (d.get(), amount)).chain((count > 0).then_some((ports, count)))
 }
 
 /// Classes, and shapes, that no agent can take for the rest of the pass.
@@ -404,7 +404,7 @@ impl Hopeless {
 }
 
 /// The distinct agents in `agents` (indices below `n`), ascending.
-fn distinct(agents: &[u32], n: usize) -> Vec<u32> {
+fn distinct(agents: &[AgentIx], n: usize) -> Vec<AgentIx> {
     if agents.len() * 8 < n {
         let mut out = agents.to_vec();
         out.sort_unstable();
@@ -413,16 +413,16 @@ fn distinct(agents: &[u32], n: usize) -> Vec<u32> {
     }
     let mut seen = vec![false; n];
     for &a in agents {
-        seen[a as usize] = true;
+        seen[a.get()] = true;
     }
-    (0..n as u32).filter(|&a| seen[a as usize]).collect()
+    AgentIx::all(n).filter(|&a| seen[a.get()]).collect()
 }
 
 /// Declines the offers of every agent not in `used` (ascending agent indices).
-pub(crate) fn decline_unused(state: &PassState, used: &[u32], plan: &mut Plan) {
+pub(crate) fn decline_unused(state: &PassState, used: &[AgentIx], plan: &mut Plan) {
     let mut next = used.iter().copied().peekable();
-    for (a, agent) in state.identities().iter().enumerate() {
-        if next.next_if_eq(&(a as u32)).is_none() {
+    for (a, agent) in state.agent_ixs().zip(state.identities().iter()) {
+        if next.next_if_eq(&a).is_none() {
             plan.declined.extend(agent.offer_ids.iter().cloned());
         }
     }

@@ -7,12 +7,18 @@ use super::class::TaskClass;
 use super::evaluate::{better, first_failing, fits, local_score, shared_score, Rank};
 use super::state::PassState;
 use crate::plugins::{AgentView, Fitness, PassView, TaskView};
+use crate::tables::AgentIx;
 
 /// The best agent for the task, or `None` when no agent passes every stage.
-pub(crate) fn select(state: &PassState, class: &TaskClass, fitness: &dyn Fitness, task: &TaskView<'_>) -> Option<u32> {
+pub(crate) fn select(
+    state: &PassState,
+    class: &TaskClass,
+    fitness: &dyn Fitness,
+    task: &TaskView<'_>,
+) -> Option<AgentIx> {
     let pass = PassView::new(state);
     let mut best: Option<Rank> = None;
-    for agent in 0..state.n_agents() as u32 {
+    for agent in state.agent_ixs() {
         if fits(state, class, agent).is_err() {
             continue;
         }

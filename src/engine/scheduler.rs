@@ -29,7 +29,7 @@ use crate::model::{AgentId, GroupId, Offer, OfferId, RunningTask, TaskId};
 use crate::plan::Plan;
 use crate::pool::{OfferPool, PoolError};
 use crate::spec::TaskSpec;
-use crate::tables::NONE;
+use crate::tables::{AgentIx, GroupIx};
 
 /// Offers and running tasks with their compiled state, placing pending tasks pass by pass.
 ///
@@ -63,7 +63,7 @@ pub struct Scheduler {
     state: Option<PassState>,
     cache: IndexCache,
     /// Agents touched (offers, tasks, placements) since the oldest cached index was synced.
-    log: Vec<u32>,
+    log: Vec<AgentIx>,
 }
 
 impl Scheduler {
@@ -151,7 +151,7 @@ impl Scheduler {
         if let Some(state) = &mut self.state {
             state.tables_mut().remove_running(&task);
             if let Some(agent) = state.agent(&task.agent_id) {
-                let groups: Vec<u32> = left
+                let groups: Vec<GroupIx> = left
                     .iter()
                     .filter_map(|t| self.running.get(t))
                     .map(|t| state.tables_mut().group(&t.group))
@@ -195,8 +195,8 @@ impl Scheduler {
         plan.stats.agents_considered = considered;
         plan.unplaced.iter_mut().for_each(|u| u.agents_considered = considered);
         for launch in &plan.launches {
-            let owner = state.agent(&launch.agent_id).map(|a| state.slot(a).owner());
-            if owner.is_some_and(|g| g != NONE) {
+            let owner = state.agent(&launch.agent_id).and_then(|a| state.slot(a).owner());
+            if owner.is_some() {
                 self.claims.insert(launch.agent_id.clone(), launch.group.clone());
             }
         }
@@ -227,7 +227,7 @@ impl Scheduler {
                 let mut held: Vec<(std::sync::Arc<str>, crate::Quantity)> = Vec::new();
                 for a in launch.resources.iter() {
                     if let Some(d) = state.dims().get_shared(&a.name) {
-                        state.tables_mut().hold(agent, d as usize, a.amount.milli());
+                        state.tables_mut().hold(agent, d, a.amount.milli());
                     }
                     match held.iter_mut().find(|(n, _)| *n == a.name) {
                         Some((_, q)) => *q += a.amount,

@@ -11,6 +11,7 @@ use super::scan;
 use super::state::PassState;
 use crate::plugins::{Fitness, HardConstraint};
 use crate::spec::TaskSpec;
+use crate::tables::AgentIx;
 
 /// Candidate indexes kept from one pass to the next (by a [`Scheduler`](crate::Scheduler)), by
 /// shape. Each holds the static constraints its key names by address, so the address cannot be
@@ -104,7 +105,7 @@ impl<'a> Selector<'a> {
         for class in self.classes.iter().filter(|c| c.index_slot as usize == slot) {
             asks.fill(0);
             for &(d, amount) in &class.ask {
-                if let Some(a) = asks.get_mut(d as usize) {
+                if let Some(a) = asks.get_mut(d.get()) {
                     *a = amount;
                 }
             }
@@ -134,8 +135,8 @@ impl<'a> Selector<'a> {
         fitness: &dyn Fitness,
         pending: &[TaskSpec],
         t: usize,
-        log: &[u32],
-    ) -> Option<u32> {
+        log: &[AgentIx],
+    ) -> Option<AgentIx> {
         let task = &pending[t];
         let c = self.class_of[t] as usize;
         let class = &self.classes[c];

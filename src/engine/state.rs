@@ -11,11 +11,11 @@ use std::sync::Arc;
 use crate::model::{Offer, OfferId, RunningTask};
 use crate::plan::Allocation;
 use crate::pool::OfferPool;
-use crate::tables::{OfferWalk, Tables};
+use crate::tables::{AgentIx, GroupIx, OfferWalk, RoleIx, Tables};
 
 /// A split of one commit over all asks — (ask index, role, amount) — and the allocations made
 /// of it.
-pub(crate) type SplitMemo = (Vec<(u16, u16, i64)>, Arc<[Allocation]>);
+pub(crate) type SplitMemo = (Vec<(u16, RoleIx, i64)>, Arc<[Allocation]>);
 
 /// Everything a pass reads and updates.
 #[derive(Debug)]
@@ -24,12 +24,12 @@ pub(crate) struct PassState {
     /// Per agent: its offer ids as shared storage for launches, made on its first launch.
     pub(super) shared_offer_ids: Vec<Option<Arc<[OfferId]>>>,
     /// Reused buffer for the per-role split of one commit.
-    pub(super) split_scratch: Vec<(u16, i64)>,
+    pub(super) split_scratch: Vec<(RoleIx, i64)>,
     /// Per class of the current pass: the last split taken as (ask index, role, amount), and
     /// the allocations made of it, shared by every launch that takes the same split.
     pub(super) allocation_memo: Vec<Option<SplitMemo>>,
     /// Reused buffer for the split of one commit over all asks.
-    pub(super) parts_scratch: Vec<(u16, u16, i64)>,
+    pub(super) parts_scratch: Vec<(u16, RoleIx, i64)>,
     /// Groups whose per-value counts no plugin of this pass can read (no task of the group
     /// has a constraint; plugins see counts only of the group of the task they judge), so
     /// placing their tasks skips them. Only a one-shot pass sets this; a state kept for later
@@ -92,16 +92,16 @@ impl PassState {
 
     /// Replaces agent `idx`'s free resources with those of `offers` (see
     /// [`Tables::reload_agent`]).
-    pub fn reload_agent(&mut self, idx: u32, offers: &[&Offer]) {
+    pub fn reload_agent(&mut self, idx: AgentIx, offers: &[&Offer]) {
         self.tables.reload_agent(idx, offers);
-        self.shared_offer_ids[idx as usize] = None;
+        self.shared_offer_ids[idx.get()] = None;
     }
 
     /// Records one task of `group` on `agent` in every counter (per attribute value only when
     /// the group's counts can be read; see `uncounted`).
     #[inline]
-    pub fn count_on_agent(&mut self, agent: u32, group: u32) {
-        let per_value = !self.uncounted.get(group as usize).copied().unwrap_or(false);
+    pub fn count_on_agent(&mut self, agent: AgentIx, group: GroupIx) {
+        let per_value = !self.uncounted.get(group.get()).copied().unwrap_or(false);
         self.tables.count_on_agent(agent, group, per_value);
     }
 }

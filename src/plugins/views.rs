@@ -4,42 +4,26 @@
 
 use crate::model::{AgentId, GroupId, PortRequest, TaskId, HOSTNAME};
 use crate::resources::Quantity;
-use crate::tables::{Tables, ValueInfo, NONE};
-
-/// A resource dimension of the pass (cpus, mem, ... or a named scalar).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Dim(pub(crate) u16);
-
-impl Dim {
-    /// `cpus`.
-    pub const CPUS: Dim = Dim(0);
-    /// `mem`.
-    pub const MEM: Dim = Dim(1);
-    /// `disk`.
-    pub const DISK: Dim = Dim(2);
-    /// `network`.
-    pub const NETWORK: Dim = Dim(3);
-    /// `gpus`.
-    pub const GPUS: Dim = Dim(4);
-}
+pub use crate::tables::Dim;
+use crate::tables::{AgentIx, GroupIx, KeyIx, Tables, ValueInfo, ValueIx};
 
 /// A group of tasks as the pass numbers it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct GroupRef(pub(crate) u32);
+pub struct GroupRef(pub(crate) GroupIx);
 
 /// An attribute name as the pass numbers it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct AttrKey(pub(crate) u32);
+pub struct AttrKey(pub(crate) KeyIx);
 
 impl AttrKey {
     /// The `hostname` pseudo-attribute.
-    pub const HOSTNAME: AttrKey = AttrKey(0);
+    pub const HOSTNAME: AttrKey = AttrKey(KeyIx::HOSTNAME);
 }
 
 /// One attribute value of one agent.
 #[derive(Clone, Copy, Debug)]
 pub struct AttrRef<'a> {
-    value: u32,
+    value: ValueIx,
     info: &'a ValueInfo,
 }
 
@@ -71,9 +55,9 @@ impl PartialEq for AttrRef<'_> {
 pub struct TaskView<'a> {
     id: &'a TaskId,
     group_id: &'a GroupId,
-    group: u32,
+    group: GroupIx,
     /// Non-zero asks as (dimension, thousandths).
-    asks: &'a [(u16, i64)],
+    asks: &'a [(Dim, i64)],
     ports: &'a PortRequest,
 }
 
@@ -84,8 +68,8 @@ impl<'a> TaskView<'a> {
     pub(crate) fn new(
         id: &'a TaskId,
         group_id: &'a GroupId,
-        group: u32,
-        asks: &'a [(u16, i64)],
+        group: GroupIx,
+        asks: &'a [(Dim, i64)],
         ports: &'a PortRequest,
     ) -> TaskView<'a> {
         TaskView { id, group_id, group, asks, ports }
@@ -108,7 +92,7 @@ impl<'a> TaskView<'a> {
 
     /// Amount asked of one resource.
     pub fn ask(&self, dim: Dim) -> Quantity {
-        let found = self.asks.iter().find(|(d, _)| *d == dim.0);
+        let found = self.asks.iter().find(|(d, _)| *d == dim);
         found.map_or(Quantity::ZERO, |(_, m)| Quantity::from_milli(*m as u64))
     }
 
@@ -122,13 +106,13 @@ impl<'a> TaskView<'a> {
 #[derive(Clone, Copy, Debug)]
 pub struct AgentView<'a> {
     tables: &'a Tables,
-    agent: u32,
+    agent: AgentIx,
 }
 
 impl<'a> AgentView<'a> {
     /// The view of agent `agent` of `tables`.
     #[inline]
-    pub(crate) fn new(tables: &'a Tables, agent: u32) -> AgentView<'a> {
+    pub(crate) fn new(tables: &'a Tables, agent: AgentIx) -> AgentView<'a> {
         AgentView { tables, agent }
     }
 
@@ -144,20 +128,20 @@ impl<'a> AgentView<'a> {
 
     /// An attribute by name (`hostname` included); `None` when the agent lacks it.
     pub fn attribute(&self, name: &str) -> Option<AttrRef<'a>> {
-        let key = if name == HOSTNAME { 0 } else { self.tables.keys().get(name)? };
+        let key = if name == HOSTNAME { KeyIx::HOSTNAME } else { self.tables.keys().get(name)? };
         self.attribute_by_key(AttrKey(key))
     }
 
     /// An attribute by numbered name.
     pub fn attribute_by_key(&self, key: AttrKey) -> Option<AttrRef<'a>> {
-        let value = self.tables.value_of(self.agent, key.0);
-        (value != NONE).then(|| AttrRef { value, info: self.tables.value(value) })
+        let value = self.tables.value_of(self.agent, key.0)?;
+        Some(AttrRef { value, info: self.tables.value(value) })
     }
 
     /// Free amount of a resource now, over all roles.
     #[inline]
     pub fn free(&self, dim: Dim) -> Quantity {
-        let m = self.tables.free_all_roles(self.agent, dim.0 as usize);
+        let m = self.tables.free_all_roles(self.agent, dim);
         Quantity::from_milli(m.max(0) as u64)
     }
 
@@ -165,7 +149,7 @@ impl<'a> AgentView<'a> {
     /// running tasks hold (when known).
     #[inline]
     pub fn total(&self, dim: Dim) -> Quantity {
-        let m = self.tables.total(self.agent, dim.0 as usize);
+        let m = self.tables.total(self.agent, dim);
         Quantity::from_milli(m.max(0) as u64)
     }
 

@@ -4,12 +4,13 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use super::{add_ports, OfferWalk, Tables, NONE};
+use super::ix::{AgentIx, Dim, GroupIx, KeyIx, RoleIx, ValueIx};
+use super::{add_ports, OfferWalk, Tables};
 use crate::model::{AgentId, Offer, OfferId, ResourceValue, Role};
 use crate::resources::PortSet;
 
 /// Free ports of one agent per role index (most agents offer ports in one role: kept inline).
-pub(crate) type AgentPorts = smallvec::SmallVec<[(u16, PortSet); 1]>;
+pub(crate) type AgentPorts = smallvec::SmallVec<[(RoleIx, PortSet); 1]>;
 
 /// What a pass never changes about an agent: who it is and which offers it holds. Kept apart
 /// from [`AgentSlot`] so that another thread can read it while placements change the slots.
@@ -24,22 +25,22 @@ pub(crate) struct AgentIdentity {
 /// One agent of the pass, as placements change it.
 #[derive(Debug)]
 pub(crate) struct AgentSlot {
-    host_value: u32,
+    host_value: ValueIx,
     /// Free ports per role index.
     ports: AgentPorts,
     /// First group seen on the agent, and whether another group is there too.
-    first_group: u32,
+    first_group: Option<GroupIx>,
     mixed: bool,
     /// Group that claimed the agent exclusively.
-    owner: u32,
+    owner: Option<GroupIx>,
     /// Tasks on the agent (running and placed in this pass).
     tasks: u32,
 }
 
 impl AgentSlot {
-    /// The value id of the agent's hostname.
+    /// The value of the agent's hostname.
     #[inline]
-    pub fn host_value(&self) -> u32 {
+    pub fn host_value(&self) -> ValueIx {
         self.host_value
     }
 
@@ -55,9 +56,9 @@ impl AgentSlot {
         self.ports.iter().map(|(_, set)| set.count()).sum()
     }
 
-    /// The group that claimed the agent exclusively, or [`NONE`].
+    /// The group that claimed the agent exclusively, if any.
     #[inline]
-    pub fn owner(&self) -> u32 {
+    pub fn owner(&self) -> Option<GroupIx> {
         self.owner
     }
 
@@ -69,17 +70,16 @@ impl AgentSlot {
 
     /// Whether every task on the agent belongs to `group` (true for an empty agent).
     #[inline]
-    pub fn only_group(&self, group: u32) -> bool {
-        !self.mixed && (self.first_group == NONE || self.first_group == group)
+    pub fn only_group(&self, group: GroupIx) -> bool {
+        !self.mixed && self.first_group.is_none_or(|first| first == group)
     }
 
     /// One more task of `group` here.
-    pub(super) fn add_task(&mut self, group: u32) {
+    pub(super) fn add_task(&mut self, group: GroupIx) {
         self.tasks += 1;
-        if self.first_group == NONE {
-            self.first_group = group;
-        } else if self.first_group != group {
-            self.mixed = true;
+        match self.first_group {
+            None => self.first_group = Some(group),
+            Some(first) => self.mixed |= first != group,
         }
     }
 
@@ -88,7 +88,7 @@ impl AgentSlot {
     pub(super) fn remove_task(&mut self) {
         self.tasks = self.tasks.saturating_sub(1);
         if self.tasks == 0 {
-            self.first_group = NONE;
+            self.first_group = None;
             self.mixed = false;
         }
     }
@@ -110,51 +110,51 @@ impl Tables {
         self.free = vec![0; n * nd * nr];
         self.total = vec![0; n * nd];
         self.held = vec![0; n * nd];
-        self.agent_values = vec![NONE; n * nk];
-        self.next_on_host = vec![NONE; n];
+        self.agent_values = vec![None; n * nk];
+        self.next_on_host = vec![None; n];
         for own in walk.agents() {
             let first = own[0];
-            let idx = self.agents.len() as u32;
+            let idx = AgentIx::new(self.agents.len());
             self.agent_index.insert(first.agent_id.clone(), idx);
             let ports = self.load_offers(idx, own);
             let hostname = first.hostname.clone();
-            let host_value = self.intern_value(0, &hostname, Some(&hostname), None);
-            self.agent_values[idx as usize * nk] = host_value;
+            let host_value = self.intern_value(KeyIx::HOSTNAME, &hostname, Some(&hostname), None);
+            self.agent_values[idx.get() * nk + KeyIx::HOSTNAME.get()] = Some(host_value);
             for (k, v) in first.attributes.iter_shared() {
-                let key = self.keys.get_shared(k).unwrap_or(0);
-                if key != 0 {
+                let key = self.keys.get_shared(k).unwrap_or(KeyIx::HOSTNAME);
+                if key != KeyIx::HOSTNAME {
                     let value = self.intern_value(key, v.as_str(), Some(v.shared_text()), v.as_scalar());
-                    self.agent_values[idx as usize * nk + key as usize] = value;
+                    self.agent_values[idx.get() * nk + key.get()] = Some(value);
                 }
             }
-            if self.host_first.len() <= host_value as usize {
-                self.host_first.resize(self.values.len().max(host_value as usize + 1), NONE);
+            if self.host_first.len() <= host_value.get() {
+                self.host_first.resize(self.values.len().max(host_value.get() + 1), None);
             }
-            self.next_on_host[idx as usize] = self.host_first[host_value as usize];
-            self.host_first[host_value as usize] = idx;
+            self.next_on_host[idx.get()] = self.host_first[host_value.get()];
+            self.host_first[host_value.get()] = Some(idx);
             identities.push(AgentIdentity {
                 id: first.agent_id.clone(),
                 hostname,
                 offer_ids: own.iter().map(|o| o.id.clone()).collect(),
             });
-            self.agents.push(AgentSlot { host_value, ports, first_group: NONE, mixed: false, owner: NONE, tasks: 0 });
+            self.agents.push(AgentSlot { host_value, ports, first_group: None, mixed: false, owner: None, tasks: 0 });
         }
         self.identities = Arc::new(identities);
     }
 
     /// Adds the resources of `offers` to agent `idx`'s free and total amounts; returns its ports.
-    fn load_offers(&mut self, idx: u32, offers: &[&Offer]) -> AgentPorts {
+    fn load_offers(&mut self, idx: AgentIx, offers: &[&Offer]) -> AgentPorts {
         let (nd, nr) = (self.n_dims(), self.n_roles());
-        let base = idx as usize * nd * nr;
+        let base = idx.get() * nd * nr;
         let mut ports = AgentPorts::new();
         for offer in offers {
             for r in &offer.resources {
-                let role = self.roles.get_shared(r.role.shared()).unwrap_or(0) as u16;
+                let role = self.roles.get_shared(r.role.shared()).unwrap_or(RoleIx::UNRESERVED);
                 match &r.value {
                     ResourceValue::Scalar(q) => {
-                        let d = self.dims.get_shared(&r.name).unwrap_or(0) as usize;
-                        self.free[base + d * nr + role as usize] += q.milli();
-                        self.total[idx as usize * nd + d] += q.milli();
+                        let d = self.dims.get_shared(&r.name).unwrap_or(Dim::CPUS).get();
+                        self.free[base + d * nr + role.get()] += q.milli();
+                        self.total[idx.get() * nd + d] += q.milli();
                     }
                     ResourceValue::Ports(set) => add_ports(&mut ports, role, set),
                 }
@@ -175,9 +175,9 @@ impl Tables {
     /// Replaces agent `idx`'s free resources with those of `offers` (its live offers now); its
     /// size becomes what they offer plus what its running tasks hold. The caller has checked
     /// [`Tables::knows`].
-    pub fn reload_agent(&mut self, idx: u32, offers: &[&Offer]) {
+    pub fn reload_agent(&mut self, idx: AgentIx, offers: &[&Offer]) {
         let (nd, nr) = (self.n_dims(), self.n_roles());
-        let i = idx as usize;
+        let i = idx.get();
         self.free[i * nd * nr..(i + 1) * nd * nr].fill(0);
         self.total[i * nd..(i + 1) * nd].copy_from_slice(&self.held[i * nd..(i + 1) * nd]);
         let ports = self.load_offers(idx, offers);
@@ -186,8 +186,8 @@ impl Tables {
     }
 
     /// Adds `amount` of `dim` to what running tasks hold on `agent` (negative to release).
-    pub fn hold(&mut self, agent: u32, dim: usize, amount: i64) {
-        let at = agent as usize * self.n_dims() + dim;
+    pub fn hold(&mut self, agent: AgentIx, dim: Dim, amount: i64) {
+        let at = agent.get() * self.n_dims() + dim.get();
         self.held[at] += amount;
         self.total[at] += amount;
     }
@@ -206,8 +206,8 @@ impl Tables {
 
     /// Agent `agent`'s slot.
     #[inline]
-    pub fn slot(&self, agent: u32) -> &AgentSlot {
-        &self.agents[agent as usize]
+    pub fn slot(&self, agent: AgentIx) -> &AgentSlot {
+        &self.agents[agent.get()]
     }
 
     /// Who each agent is, by index (shareable with another thread).
@@ -218,90 +218,95 @@ impl Tables {
 
     /// Who agent `agent` is.
     #[inline]
-    pub fn identity(&self, agent: u32) -> &AgentIdentity {
-        &self.identities[agent as usize]
+    pub fn identity(&self, agent: AgentIx) -> &AgentIdentity {
+        &self.identities[agent.get()]
     }
 
     /// The index of an agent, if it is in the tables.
     #[inline]
-    pub fn agent(&self, id: &AgentId) -> Option<u32> {
+    pub fn agent(&self, id: &AgentId) -> Option<AgentIx> {
         self.agent_index.get(id).copied()
     }
 
     /// Claims `agent` for `group` exclusively.
-    pub fn claim(&mut self, agent: u32, group: u32) {
-        self.agents[agent as usize].owner = group;
+    pub fn claim(&mut self, agent: AgentIx, group: GroupIx) {
+        self.agents[agent.get()].owner = Some(group);
     }
 
     /// Whether any agent is claimed exclusively.
     pub fn any_claimed(&self) -> bool {
-        self.agents.iter().any(|a| a.owner != NONE)
+        self.agents.iter().any(|a| a.owner.is_some())
+    }
+
+    /// Every agent, in index order.
+    #[inline]
+    pub fn agent_ixs(&self) -> impl DoubleEndedIterator<Item = AgentIx> + ExactSizeIterator + Clone {
+        AgentIx::all(self.agents.len())
     }
 
     /// Agent `agent`'s size in `dim`: offered at the start of the pass plus held by running tasks.
     #[inline]
-    pub fn total(&self, agent: u32, dim: usize) -> i64 {
-        self.total[agent as usize * self.n_dims() + dim]
+    pub fn total(&self, agent: AgentIx, dim: Dim) -> i64 {
+        self.total[agent.get() * self.n_dims() + dim.get()]
     }
 
     /// Agent `agent`'s size in every dimension.
     #[inline]
-    pub fn totals(&self, agent: u32) -> &[i64] {
+    pub fn totals(&self, agent: AgentIx) -> &[i64] {
         let nd = self.n_dims();
-        &self.total[agent as usize * nd..(agent as usize + 1) * nd]
+        &self.total[agent.get() * nd..(agent.get() + 1) * nd]
     }
 
-    /// The agents whose hostname has value id `host`.
-    pub fn agents_on_host(&self, host: u32) -> impl Iterator<Item = u32> + '_ {
-        let first = self.host_first.get(host as usize).copied().filter(|&a| a != NONE);
-        std::iter::successors(first, |&a| Some(self.next_on_host[a as usize]).filter(|&next| next != NONE))
+    /// The agents whose hostname is `host`.
+    pub fn agents_on_host(&self, host: ValueIx) -> impl Iterator<Item = AgentIx> + '_ {
+        let first = self.host_first.get(host.get()).copied().flatten();
+        std::iter::successors(first, |&a| self.next_on_host[a.get()])
     }
 
     /// Restates which groups hold tasks on `agent` (after tasks ended); an exclusive claim ends
     /// with the claiming group's last task there.
-    pub fn regroup(&mut self, agent: u32, groups: impl IntoIterator<Item = u32>) {
-        let slot = &mut self.agents[agent as usize];
-        slot.first_group = NONE;
+    pub fn regroup(&mut self, agent: AgentIx, groups: impl IntoIterator<Item = GroupIx>) {
+        let slot = &mut self.agents[agent.get()];
+        slot.first_group = None;
         slot.mixed = false;
         let mut owner_stays = false;
         for g in groups {
-            owner_stays |= g == slot.owner;
-            if slot.first_group == NONE {
-                slot.first_group = g;
-            } else if slot.first_group != g {
-                slot.mixed = true;
+            owner_stays |= slot.owner == Some(g);
+            match slot.first_group {
+                None => slot.first_group = Some(g),
+                Some(first) => slot.mixed |= first != g,
             }
         }
         if !owner_stays {
-            slot.owner = NONE;
+            slot.owner = None;
         }
     }
 
     /// Free amount of `dim` on `agent` in `role`.
     #[inline]
-    pub fn free_in_role(&self, agent: u32, dim: usize, role: usize) -> i64 {
+    pub fn free_in_role(&self, agent: AgentIx, dim: Dim, role: RoleIx) -> i64 {
         let nr = self.n_roles();
-        self.free[(agent as usize * self.n_dims() + dim) * nr + role]
+        self.free[(agent.get() * self.n_dims() + dim.get()) * nr + role.get()]
     }
 
     /// Free amount of `dim` on `agent` over all roles.
     #[inline]
-    pub fn free_all_roles(&self, agent: u32, dim: usize) -> i64 {
+    pub fn free_all_roles(&self, agent: AgentIx, dim: Dim) -> i64 {
         let nr = self.n_roles();
-        let start = (agent as usize * self.n_dims() + dim) * nr;
+        let start = (agent.get() * self.n_dims() + dim.get()) * nr;
         self.free[start..start + nr].iter().sum()
     }
 
     /// Takes `amount` of `dim` from `agent`, drawing from `roles` in order; returns the split.
-    pub fn take(&mut self, agent: u32, dim: usize, roles: &[u16], amount: i64, out: &mut Vec<(u16, i64)>) {
+    pub fn take(&mut self, agent: AgentIx, dim: Dim, roles: &[RoleIx], amount: i64, out: &mut Vec<(RoleIx, i64)>) {
         let nr = self.n_roles();
-        let start = (agent as usize * self.n_dims() + dim) * nr;
+        let start = (agent.get() * self.n_dims() + dim.get()) * nr;
         let mut left = amount;
         for &r in roles {
             if left == 0 {
                 break;
             }
-            let cell = &mut self.free[start + r as usize];
+            let cell = &mut self.free[start + r.get()];
             let part = left.min(*cell);
             if part > 0 {
                 *cell -= part;
@@ -312,7 +317,7 @@ impl Tables {
     }
 
     /// Agent `agent`'s free ports per role, to take from, and the roles by index.
-    pub fn ports_mut(&mut self, agent: u32) -> (&mut AgentPorts, &[Role]) {
-        (&mut self.agents[agent as usize].ports, &self.role_values)
+    pub fn ports_mut(&mut self, agent: AgentIx) -> (&mut AgentPorts, &[Role]) {
+        (&mut self.agents[agent.get()].ports, &self.role_values)
     }
 }

@@ -10,6 +10,8 @@
 //! `PassState`: it is made of plan types (allocations) that sit above the plugins, and keeping
 //! it out leaves these tables the one place where the counts plugins read are kept right.
 //!
+//! - [`ix`]: the typed indices ([`AgentIx`], [`GroupIx`], [`KeyIx`], [`ValueIx`], [`Dim`],
+//!   [`RoleIx`]); a table where one can be absent holds an `Option` of it;
 //! - [`interner`]: names with dense indices (resource dimensions, roles, attribute keys, groups);
 //! - [`walk`]: the live offers of a pool's agents, which the tables are loaded from;
 //! - [`agents`]: per agent, its identity, its slot (ports, claims, tasks), free, total and held
@@ -21,6 +23,7 @@
 mod agents;
 mod counts;
 mod interner;
+mod ix;
 mod names;
 mod values;
 mod walk;
@@ -31,6 +34,8 @@ use rustc_hash::FxHashMap;
 
 pub(crate) use agents::{AgentIdentity, AgentPorts, AgentSlot};
 pub(crate) use interner::Interner;
+pub use ix::Dim;
+pub(crate) use ix::{nonzero_index, AgentIx, GroupIx, Ix, KeyIx, RoleIx, ValueIx};
 pub(crate) use names::{Names, OwnedNames, FIXED_DIMS, UNOFFERED};
 pub(crate) use values::ValueInfo;
 pub(crate) use walk::OfferWalk;
@@ -38,24 +43,21 @@ pub(crate) use walk::OfferWalk;
 use crate::model::{AgentId, GroupId, ResourceValue, Role, RunningTask};
 use crate::resources::PortSet;
 
-/// "No value" in dense u32 tables.
-pub(crate) const NONE: u32 = u32::MAX;
-
 /// The tables of one pass (or of a scheduler's state kept between passes).
 #[derive(Debug)]
 pub(crate) struct Tables {
-    dims: Interner,
-    roles: Interner,
+    dims: Interner<Dim>,
+    roles: Interner<RoleIx>,
     /// The roles as [`Role`] values, by role index (cloned into launches, never re-allocated).
     role_values: Vec<Role>,
     /// Role indices, reserved roles first (by name), then `*`.
-    default_role_order: Vec<u16>,
-    keys: Interner,
-    groups: Interner,
+    default_role_order: Vec<RoleIx>,
+    keys: Interner<KeyIx>,
+    groups: Interner<GroupIx>,
     agents: Vec<AgentSlot>,
     /// Per agent, as `agents`; shared with the thread that makes launches, if any.
     identities: Arc<Vec<AgentIdentity>>,
-    agent_index: FxHashMap<AgentId, u32>,
+    agent_index: FxHashMap<AgentId, AgentIx>,
     /// Free scalar amounts in thousandths, `[agent][dim][role]`.
     free: Vec<i64>,
     /// Agent size per dimension (offered plus held by running tasks), `[agent][dim]`.
@@ -66,24 +68,25 @@ pub(crate) struct Tables {
     /// Number of distinct values seen per key.
     values_per_key: Vec<u32>,
     /// Value ids per key, by text.
-    value_index: Vec<FxHashMap<Arc<str>, u32>>,
-    /// Value id per `[agent][key]`, or [`NONE`].
-    agent_values: Vec<u32>,
-    /// First agent per hostname value id ([`NONE`] for other values); see `next_on_host`.
-    host_first: Vec<u32>,
-    /// The next agent with the same hostname, per agent, or [`NONE`].
-    next_on_host: Vec<u32>,
-    /// Tasks per (group, value id).
-    counts: FxHashMap<(u32, u32), u32>,
+    value_index: Vec<FxHashMap<Arc<str>, ValueIx>>,
+    /// Value per `[agent][key]`, if the agent has the attribute.
+    agent_values: Vec<Option<ValueIx>>,
+    /// First agent per hostname value (`None` for other values); see `next_on_host`.
+    host_first: Vec<Option<AgentIx>>,
+    /// The next agent with the same hostname, per agent.
+    next_on_host: Vec<Option<AgentIx>>,
+    /// Tasks per (group, value).
+    counts: FxHashMap<(GroupIx, ValueIx), u32>,
     /// Values with at least one task, per (group, key): (first link, number of values), the
     /// values chained through `used_links` (one arena instead of a vector per pair).
-    used_values: FxHashMap<(u32, u32), (u32, u32)>,
-    /// (value id, next link or [`NONE`]).
-    used_links: Vec<(u32, u32)>,
+    used_values: FxHashMap<(GroupIx, KeyIx), (counts::LinkIx, u32)>,
+    /// (value, next link).
+    used_links: Vec<(ValueIx, Option<counts::LinkIx>)>,
+    /// Tasks per group.
     group_total: Vec<u32>,
     /// Running tasks per group whose place is unknown (no offer from their agent, no host
     /// given): each counts against every value of every attribute, as it could be on any.
-    unlocated: FxHashMap<u32, u32>,
+    unlocated: FxHashMap<GroupIx, u32>,
 }
 
 impl Tables {
@@ -124,9 +127,9 @@ impl Tables {
                 }
             }
         }
-        let mut default_role_order: Vec<u16> = (1..roles.len() as u16).collect();
-        default_role_order.sort_by(|a, b| roles.name(u32::from(*a)).cmp(roles.name(u32::from(*b))));
-        default_role_order.push(0);
+        let mut default_role_order: Vec<RoleIx> = (1..roles.len()).map(RoleIx::new).collect();
+        default_role_order.sort_by(|a, b| roles.name(*a).cmp(roles.name(*b)));
+        default_role_order.push(RoleIx::UNRESERVED);
         Tables {
             default_role_order,
             agents: Vec::new(),
@@ -184,35 +187,35 @@ impl Tables {
     }
 
     /// The resource dimensions.
-    pub fn dims(&self) -> &Interner {
+    pub fn dims(&self) -> &Interner<Dim> {
         &self.dims
     }
 
     /// The roles.
     #[cfg(feature = "testkit")]
-    pub fn roles(&self) -> &Interner {
+    pub fn roles(&self) -> &Interner<RoleIx> {
         &self.roles
     }
 
     /// The attribute keys.
-    pub fn keys(&self) -> &Interner {
+    pub fn keys(&self) -> &Interner<KeyIx> {
         &self.keys
     }
 
     /// Role indices, reserved roles first (by name), then `*`.
-    pub fn default_role_order(&self) -> &[u16] {
+    pub fn default_role_order(&self) -> &[RoleIx] {
         &self.default_role_order
     }
 
     /// The role of index `role`.
     #[inline]
-    pub fn role_value(&self, role: u16) -> &Role {
-        &self.role_values[role as usize]
+    pub fn role_value(&self, role: RoleIx) -> &Role {
+        &self.role_values[role.get()]
     }
 
     /// Takes `groups` as these tables' groups (interned while they had none: see
     /// [`Tables::with_names`]).
-    pub fn adopt_groups(&mut self, groups: Interner) {
+    pub fn adopt_groups(&mut self, groups: Interner<GroupIx>) {
         debug_assert!(self.groups.len() == 0);
         self.group_total = vec![0; groups.len()];
         self.groups = groups;
@@ -220,7 +223,7 @@ impl Tables {
 
     /// Runs `f` on the groups (to intern more), then makes room for them in the per-group
     /// tables.
-    pub fn with_groups<R>(&mut self, f: impl FnOnce(&Self, &mut Interner) -> R) -> R {
+    pub fn with_groups<R>(&mut self, f: impl FnOnce(&Self, &mut Interner<GroupIx>) -> R) -> R {
         let mut groups = std::mem::take(&mut self.groups);
         let out = f(self, &mut groups);
         self.groups = groups;
@@ -231,10 +234,10 @@ impl Tables {
     }
 
     /// The group index for a group id, interning it.
-    pub fn group(&mut self, id: &GroupId) -> u32 {
+    pub fn group(&mut self, id: &GroupId) -> GroupIx {
         let g = self.groups.intern(id.as_str());
-        if self.group_total.len() <= g as usize {
-            self.group_total.resize(g as usize + 1, 0);
+        if self.group_total.len() <= g.get() {
+            self.group_total.resize(g.get() + 1, 0);
         }
         g
     }
@@ -244,14 +247,12 @@ impl Tables {
     /// against every value of every attribute: a task that could be anywhere is never taken as
     /// absent.
     pub fn add_running(&mut self, running: &[RunningTask]) {
-        let nd = self.n_dims();
         for task in running {
             let group = self.group(&task.group);
-            if let Some(&agent) = self.agent_index.get(&task.agent_id) {
+            if let Some(agent) = self.agent(&task.agent_id) {
                 for (name, q) in &task.resources {
                     if let Some(d) = self.dims.get_shared(name) {
-                        self.total[agent as usize * nd + d as usize] += q.milli();
-                        self.held[agent as usize * nd + d as usize] += q.milli();
+                        self.hold(agent, d, q.milli());
                     }
                 }
                 self.count_on_agent(agent, group, true);
@@ -262,7 +263,7 @@ impl Tables {
                 let values = self.ghost_values(hostname, attrs);
                 self.count_values(group, &values);
             } else {
-                self.group_total[group as usize] += 1;
+                self.group_total[group.get()] += 1;
                 *self.unlocated.entry(group).or_insert(0) += 1;
             }
         }
@@ -271,10 +272,10 @@ impl Tables {
     /// Takes back what [`Tables::add_running`] counted for `task` (it ended).
     pub fn remove_running(&mut self, task: &RunningTask) {
         let group = self.group(&task.group);
-        if let Some(&agent) = self.agent_index.get(&task.agent_id) {
+        if let Some(agent) = self.agent(&task.agent_id) {
             for (name, q) in &task.resources {
                 if let Some(d) = self.dims.get_shared(name) {
-                    self.hold(agent, d as usize, -q.milli());
+                    self.hold(agent, d, -q.milli());
                 }
             }
             self.uncount_on_agent(agent, group);
@@ -290,12 +291,12 @@ impl Tables {
                 self.unlocated.remove(&group);
             }
         }
-        self.group_total[group as usize] = self.group_total[group as usize].saturating_sub(1);
+        self.group_total[group.get()] = self.group_total[group.get()].saturating_sub(1);
     }
 }
 
 /// Adds an offer's port ranges to the agent's free ports in `role`.
-fn add_ports(ports: &mut AgentPorts, role: u16, set: &PortSet) {
+fn add_ports(ports: &mut AgentPorts, role: RoleIx, set: &PortSet) {
     let slot = match ports.iter().position(|(r, _)| *r == role) {
         Some(i) => i,
         None => {

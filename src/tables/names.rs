@@ -1,5 +1,6 @@
 //! The names a pass gives dense indices to, as task classes read them.
 
+use super::ix::{Dim, KeyIx, RoleIx};
 use super::Interner;
 use crate::resources::{CPUS, DISK, GPUS, MEM, NETWORK};
 
@@ -9,27 +10,27 @@ pub(crate) const FIXED_DIMS: [&str; 5] = [CPUS, MEM, DISK, NETWORK, GPUS];
 /// The dimension every ask of a resource no agent offers maps to: never offered, so such an
 /// ask fits nowhere (and is explained as a shortfall of its own name). Its name cannot come
 /// from Mesos or a workload file.
-pub(crate) const UNOFFERED: u16 = FIXED_DIMS.len() as u16;
+pub(crate) const UNOFFERED: Dim = Dim(FIXED_DIMS.len() as u16);
 pub(super) const UNOFFERED_NAME: &str = "\0unoffered";
 
 /// The names tables give dense indices to, as task classes read them.
 #[derive(Clone, Copy)]
 pub(crate) struct Names<'a> {
-    pub dims: &'a Interner,
-    pub roles: &'a Interner,
-    pub keys: &'a Interner,
+    pub dims: &'a Interner<Dim>,
+    pub roles: &'a Interner<RoleIx>,
+    pub keys: &'a Interner<KeyIx>,
     /// Role indices, reserved roles first (by name), then `*`.
-    pub default_role_order: &'a [u16],
+    pub default_role_order: &'a [RoleIx],
 }
 
 /// An owned copy of some tables' [`Names`], for compiling on another thread while the tables
 /// load their agents (a handful of names: cheap to copy).
 #[derive(Clone, Debug)]
 pub(crate) struct OwnedNames {
-    dims: Interner,
-    roles: Interner,
-    keys: Interner,
-    default_role_order: Vec<u16>,
+    dims: Interner<Dim>,
+    roles: Interner<RoleIx>,
+    keys: Interner<KeyIx>,
+    default_role_order: Vec<RoleIx>,
 }
 
 impl OwnedNames {

@@ -4,13 +4,14 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
+use super::ix::{AgentIx, KeyIx, ValueIx};
 use super::Tables;
 use crate::model::Attributes;
 
 /// One interned attribute value.
 #[derive(Debug)]
 pub(crate) struct ValueInfo {
-    key: u32,
+    key: KeyIx,
     text: Arc<str>,
     scalar: Option<f64>,
 }
@@ -18,7 +19,7 @@ pub(crate) struct ValueInfo {
 impl ValueInfo {
     /// The attribute key the value is of.
     #[inline]
-    pub fn key(&self) -> u32 {
+    pub fn key(&self) -> KeyIx {
         self.key
     }
 
@@ -37,10 +38,10 @@ impl ValueInfo {
 
 impl Tables {
     /// The values of a running task's host that is not among the agents (by its details).
-    pub(super) fn ghost_values(&mut self, hostname: &str, attrs: &Attributes) -> Vec<u32> {
-        let mut values = vec![self.intern_value(0, hostname, None, None)];
+    pub(super) fn ghost_values(&mut self, hostname: &str, attrs: &Attributes) -> Vec<ValueIx> {
+        let mut values = vec![self.intern_value(KeyIx::HOSTNAME, hostname, None, None)];
         for (k, v) in attrs.iter() {
-            if let Some(key) = self.keys.get(k).filter(|&key| key != 0) {
+            if let Some(key) = self.keys.get(k).filter(|&key| key != KeyIx::HOSTNAME) {
                 values.push(self.intern_value(key, v.as_str(), Some(v.shared_text()), v.as_scalar()));
             }
         }
@@ -49,39 +50,53 @@ impl Tables {
 
     /// The value id of `text` under `key`, interning it (sharing `shared`, the same text, when
     /// given instead of allocating).
-    pub(super) fn intern_value(&mut self, key: u32, text: &str, shared: Option<&Arc<str>>, scalar: Option<f64>) -> u32 {
-        if let Some(&v) = self.value_index.get(key as usize).and_then(|m| m.get(text)) {
+    pub(super) fn intern_value(
+        &mut self,
+        key: KeyIx,
+        text: &str,
+        shared: Option<&Arc<str>>,
+        scalar: Option<f64>,
+    ) -> ValueIx {
+        let k = key.get();
+        if let Some(&v) = self.value_index.get(k).and_then(|m| m.get(text)) {
             return v;
         }
-        let v = self.values.len() as u32;
+        let v = ValueIx::new(self.values.len());
         let text: Arc<str> = shared.cloned().unwrap_or_else(|| Arc::from(text));
         self.values.push(ValueInfo { key, text: text.clone(), scalar });
-        if self.values_per_key.len() <= key as usize {
-            self.values_per_key.resize(key as usize + 1, 0);
+        if self.values_per_key.len() <= k {
+            self.values_per_key.resize(k + 1, 0);
         }
-        self.values_per_key[key as usize] += 1;
-        if self.value_index.len() <= key as usize {
-            self.value_index.resize_with(key as usize + 1, FxHashMap::default);
+        self.values_per_key[k] += 1;
+        if self.value_index.len() <= k {
+            self.value_index.resize_with(k + 1, FxHashMap::default);
         }
-        self.value_index[key as usize].insert(text, v);
+        self.value_index[k].insert(text, v);
         v
     }
 
-    /// The value id of `key` on `agent`, or [`NONE`](super::NONE).
+    /// The value of `key` on `agent`, if it has the attribute.
     #[inline]
-    pub fn value_of(&self, agent: u32, key: u32) -> u32 {
-        self.agent_values[agent as usize * self.n_keys() + key as usize]
+    pub fn value_of(&self, agent: AgentIx, key: KeyIx) -> Option<ValueIx> {
+        self.agent_values[agent.get() * self.n_keys() + key.get()]
     }
 
-    /// The value of id `value`.
+    /// The values of every key on `agent`, by key.
     #[inline]
-    pub fn value(&self, value: u32) -> &ValueInfo {
-        &self.values[value as usize]
+    pub(super) fn values_of(&self, agent: AgentIx) -> &[Option<ValueIx>] {
+        let nk = self.n_keys();
+        &self.agent_values[agent.get() * nk..(agent.get() + 1) * nk]
+    }
+
+    /// The value `value`.
+    #[inline]
+    pub fn value(&self, value: ValueIx) -> &ValueInfo {
+        &self.values[value.get()]
     }
 
     /// Number of distinct values of `key` among the agents and running tasks.
     #[inline]
-    pub fn values_per_key(&self, key: u32) -> usize {
-        self.values_per_key.get(key as usize).copied().unwrap_or(0) as usize
+    pub fn values_per_key(&self, key: KeyIx) -> usize {
+        self.values_per_key.get(key.get()).copied().unwrap_or(0) as usize
     }
 }

@@ -381,13 +381,13 @@ fn replay(workload: &Workload, plan: &Plan) -> Result<Replayed, Violation> {
         for a in launch.resources.iter() {
             if let (Some(dim), Some(role)) = (state.dims().get(&a.name), state.roles().get(a.role.as_str())) {
                 split.clear();
-                state.tables_mut().take(agent, dim as usize, &[role as u16], a.amount.milli(), &mut split);
+                state.tables_mut().take(agent, dim, &[role], a.amount.milli(), &mut split);
             }
         }
         for (port, role) in &launch.ports {
             let role = state.roles().get(role.as_str());
             let (sets, _) = state.tables_mut().ports_mut(agent);
-            if let Some((_, set)) = sets.iter_mut().find(|(r, _)| Some(u32::from(*r)) == role) {
+            if let Some((_, set)) = sets.iter_mut().find(|(r, _)| Some(*r) == role) {
                 set.remove(*port);
             }
         }
