@@ -10,10 +10,13 @@
 //! scores go to the lower agent index. Agents are unique, so this is a strict total order and
 //! every result is deterministic.
 
+use std::marker::PhantomData;
+
 use crate::tables::{AgentIx, Ix};
 
-/// A heap slot: the agent and its score side by side, for cache locality.
-type Entry<K> = (K, f64);
+/// A heap slot: the agent (its index as a plain number: the sifts compare and index with it
+/// as they did before agents had a type) and its score side by side, for cache locality.
+type Entry = (u32, f64);
 
 /// Marks an agent that is not in the heap (in `pos`).
 const ABSENT: u32 = u32::MAX;
@@ -25,8 +28,14 @@ const ARITY: usize = 4;
 
 /// Whether `a` ranks strictly before `b`: higher score, then lower agent index.
 #[inline]
-fn better<K: Ord>(a: Entry<K>, b: Entry<K>) -> bool {
+fn better(a: Entry, b: Entry) -> bool {
     a.1.total_cmp(&b.1).then_with(|| b.0.cmp(&a.0)).is_gt()
+}
+
+/// An agent's index as the heap holds it (a key beyond `u32` is out of any table's range).
+#[inline]
+fn raw<K: Ix>(agent: K) -> u32 {
+    agent.get() as u32
 }
 
 /// A max-heap of agents keyed by their dense index, with O(log n) update and removal.
@@ -35,18 +44,19 @@ fn better<K: Ord>(a: Entry<K>, b: Entry<K>) -> bool {
 #[derive(Clone, Debug)]
 pub(crate) struct AgentHeap<K = AgentIx> {
     /// The 4-ary heap, best entry first.
-    heap: Vec<Entry<K>>,
+    heap: Vec<Entry>,
     /// Slot of each agent in `heap`, or [`ABSENT`]; grows on demand.
     pos: Vec<u32>,
+    keys: PhantomData<K>,
 }
 
 impl<K> Default for AgentHeap<K> {
     fn default() -> Self {
-        AgentHeap { heap: Vec::new(), pos: Vec::new() }
+        AgentHeap { heap: Vec::new(), pos: Vec::new(), keys: PhantomData }
     }
 }
 
-impl<K: Ix + Ord + std::fmt::Debug> AgentHeap<K> {
+impl<K: Ix> AgentHeap<K> {
     /// An empty heap.
     #[cfg(test)]
     pub fn new() -> Self {
@@ -55,11 +65,13 @@ impl<K: Ix + Ord + std::fmt::Debug> AgentHeap<K> {
 
     /// A heap of `entries` (unique agents), built in O(n), reusing the vector's allocation.
     pub fn from_entries(entries: Vec<(K, f64)>) -> Self {
-        let n = entries.iter().map(|&(agent, _)| agent.get() + 1).max().unwrap_or(0);
-        let mut this = AgentHeap { heap: entries, pos: vec![ABSENT; n] };
+        // Same size and alignment: the vector's allocation is reused.
+        let heap: Vec<Entry> = entries.into_iter().map(|(agent, score)| (raw(agent), score)).collect();
+        let n = heap.iter().map(|&(agent, _)| agent as usize + 1).max().unwrap_or(0);
+        let mut this = AgentHeap { heap, pos: vec![ABSENT; n], keys: PhantomData };
         for (i, &(agent, _)) in this.heap.iter().enumerate() {
-            debug_assert_eq!(this.pos[agent.get()], ABSENT, "duplicate agent {agent:?}");
-            this.pos[agent.get()] = i as u32;
+            debug_assert_eq!(this.pos[agent as usize], ABSENT, "duplicate agent {agent}");
+            this.pos[agent as usize] = i as u32;
         }
         // Sift down every node that has a child, last first.
         for i in (0..(this.heap.len() + ARITY - 2) / ARITY).rev() {
@@ -83,12 +95,12 @@ impl<K: Ix + Ord + std::fmt::Debug> AgentHeap<K> {
     /// Whether `agent` is in the heap.
     #[cfg(test)]
     pub fn contains(&self, agent: K) -> bool {
-        self.slot(agent).is_some()
+        self.slot(raw(agent)).is_some()
     }
 
     /// The best agent and its score, without removing it.
     pub fn peek(&self) -> Option<(K, f64)> {
-        self.heap.first().copied()
+        self.heap.first().map(|&(agent, score)| (K::new(agent as usize), score))
     }
 
     /// Removes and returns the best agent and its score.
@@ -100,6 +112,7 @@ impl<K: Ix + Ord + std::fmt::Debug> AgentHeap<K> {
 
     /// Inserts `agent` with `score`, or changes its score if it is already in the heap.
     pub fn push(&mut self, agent: K, score: f64) {
+        let agent = raw(agent);
         if let Some(i) = self.slot(agent) {
             let old = std::mem::replace(&mut self.heap[i].1, score);
             if score.total_cmp(&old).is_gt() {
@@ -109,7 +122,8 @@ impl<K: Ix + Ord + std::fmt::Debug> AgentHeap<K> {
             }
             return;
         }
-        let a = agent.get();
+        debug_assert_ne!(agent, ABSENT, "agent index u32::MAX is reserved");
+        let a = agent as usize;
         if a >= self.pos.len() {
             self.pos.resize(a + 1, ABSENT);
         }
@@ -119,26 +133,26 @@ impl<K: Ix + Ord + std::fmt::Debug> AgentHeap<K> {
 
     /// Removes `agent` and returns its score, or `None` if it is not in the heap.
     pub fn remove(&mut self, agent: K) -> Option<f64> {
-        let i = self.slot(agent)?;
+        let i = self.slot(raw(agent))?;
         Some(self.remove_at(i).1)
     }
 
     /// The score of `agent`, or `None` if it is not in the heap.
     #[cfg(test)]
     pub fn score(&self, agent: K) -> Option<f64> {
-        self.slot(agent).map(|i| self.heap[i].1)
+        self.slot(raw(agent)).map(|i| self.heap[i].1)
     }
 
     /// The heap slot of `agent`, if present.
     #[inline]
-    fn slot(&self, agent: K) -> Option<usize> {
-        self.pos.get(agent.get()).filter(|&&i| i != ABSENT).map(|&i| i as usize)
+    fn slot(&self, agent: u32) -> Option<usize> {
+        self.pos.get(agent as usize).filter(|&&i| i != ABSENT).map(|&i| i as usize)
     }
 
     /// Removes the entry at slot `i` (which must exist), filling the hole with the last entry.
-    fn remove_at(&mut self, i: usize) -> Entry<K> {
+    fn remove_at(&mut self, i: usize) -> Entry {
         let removed = self.heap.swap_remove(i);
-        self.pos[removed.0.get()] = ABSENT;
+        self.pos[removed.0 as usize] = ABSENT;
         if i < self.heap.len() {
             if i > 0 && better(self.heap[i], self.heap[(i - 1) / ARITY]) {
                 self.sift_up(i);
@@ -159,11 +173,11 @@ impl<K: Ix + Ord + std::fmt::Debug> AgentHeap<K> {
                 break;
             }
             self.heap[i] = up;
-            self.pos[up.0.get()] = i as u32;
+            self.pos[up.0 as usize] = i as u32;
             i = parent;
         }
         self.heap[i] = entry;
-        self.pos[entry.0.get()] = i as u32;
+        self.pos[entry.0 as usize] = i as u32;
     }
 
     /// Moves the entry at slot `i` towards the leaves until it ranks before all its children.
@@ -186,11 +200,11 @@ impl<K: Ix + Ord + std::fmt::Debug> AgentHeap<K> {
                 break;
             }
             self.heap[i] = down;
-            self.pos[down.0.get()] = i as u32;
+            self.pos[down.0 as usize] = i as u32;
             i = best;
         }
         self.heap[i] = entry;
-        self.pos[entry.0.get()] = i as u32;
+        self.pos[entry.0 as usize] = i as u32;
     }
 }
 
@@ -205,7 +219,7 @@ mod tests {
     /// Checks the heap property and that `pos` mirrors `heap`.
     fn check(h: &AgentHeap<u32>) {
         for (i, &(agent, _)) in h.heap.iter().enumerate() {
-            assert_eq!(h.pos[agent.get()], i as u32);
+            assert_eq!(h.pos[agent as usize], i as u32);
             if i > 0 {
                 assert!(better(h.heap[(i - 1) / ARITY], h.heap[i]));
             }

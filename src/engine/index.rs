@@ -41,7 +41,8 @@ pub(crate) fn for_each_candidate(
 ) {
     let pass = PassView::new(state);
     let keys: &[KeyIx] = &class.stages.bucket_keys;
-    let mut by_values: FxHashMap<Vec<Option<ValueIx>>, BucketIx> = FxHashMap::default();
+    // Values as plain bits: a slice of `u32` hashes in one go.
+    let mut by_values: FxHashMap<Vec<u32>, BucketIx> = FxHashMap::default();
     let mut values = Vec::with_capacity(keys.len());
     for agent in state.agent_ixs() {
         if first_failing(class, &class.stages.static_hard, task, &AgentView::new(state, agent), &pass).is_some() {
@@ -52,7 +53,7 @@ pub(crate) fn for_each_candidate(
             continue;
         }
         values.clear();
-        values.extend(keys.iter().map(|&k| state.value_of(agent, k)));
+        values.extend(keys.iter().map(|&k| ValueIx::bits(state.value_of(agent, k))));
         let bucket = match by_values.get(values.as_slice()) {
             Some(&b) => b,
             None => {

@@ -58,8 +58,10 @@ impl Tables {
     /// holds is the caller's to restate ([`Tables::regroup`]); until then it errs towards
     /// "several groups" (an exclusive placement is refused, never wrongly allowed).
     pub(super) fn uncount_on_agent(&mut self, agent: AgentIx, group: GroupIx) {
-        for k in 0..self.n_keys() {
-            if let Some(v) = self.values_of(agent)[k] {
+        let nk = self.n_keys();
+        let start = agent.get() * nk;
+        for k in start..start + nk {
+            if let Some(v) = self.agent_values[k] {
                 self.uncount_value(group, v);
             }
         }
@@ -141,8 +143,10 @@ impl Tables {
     /// `per_value` (a one-shot pass skips the counts no plugin of it can read).
     pub fn count_on_agent(&mut self, agent: AgentIx, group: GroupIx, per_value: bool) {
         if per_value {
-            for k in 0..self.n_keys() {
-                if let Some(v) = self.values_of(agent)[k] {
+            let nk = self.n_keys();
+            let start = agent.get() * nk;
+            for k in start..start + nk {
+                if let Some(v) = self.agent_values[k] {
                     self.count_value(group, v);
                 }
             }

@@ -106,6 +106,15 @@ impl AgentIx {
     }
 }
 
+impl ValueIx {
+    /// The bits of an optional value (zero for `None`), to hash many at once as plain
+    /// numbers: equal bits, equal values.
+    #[inline]
+    pub(crate) fn bits(value: Option<ValueIx>) -> u32 {
+        value.map_or(0, |v| v.0.get())
+    }
+}
+
 impl KeyIx {
     /// The `hostname` pseudo-attribute.
     pub(crate) const HOSTNAME: KeyIx = KeyIx::new(0);
@@ -215,6 +224,16 @@ mod tests {
         assert_eq!(std::mem::size_of::<Option<AgentIx>>(), 4);
         assert_eq!(std::mem::size_of::<Option<ValueIx>>(), 4);
         assert_eq!(std::mem::size_of::<Option<GroupIx>>(), 4);
+    }
+
+    #[test]
+    fn ix_value_bits_tell_values_apart() {
+        let bits: Vec<u32> = [None, Some(0), Some(1), Some(7)].map(|v| ValueIx::bits(v.map(ValueIx::new))).to_vec();
+        assert_eq!(bits[0], 0);
+        let mut unique = bits.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), bits.len());
     }
 
     #[test]

@@ -81,13 +81,6 @@ impl Tables {
         self.agent_values[agent.get() * self.n_keys() + key.get()]
     }
 
-    /// The values of every key on `agent`, by key.
-    #[inline]
-    pub(super) fn values_of(&self, agent: AgentIx) -> &[Option<ValueIx>] {
-        let nk = self.n_keys();
-        &self.agent_values[agent.get() * nk..(agent.get() + 1) * nk]
-    }
-
     /// The value `value`.
     #[inline]
     pub fn value(&self, value: ValueIx) -> &ValueInfo {
