@@ -30,6 +30,8 @@ pub mod report;
 pub mod resources;
 #[cfg(feature = "mesos")]
 pub mod session;
+pub mod spec;
+pub(crate) mod tables;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod util;
@@ -42,12 +44,13 @@ pub use engine::{
 };
 pub use model::{
     AgentId, AttrValue, Attributes, GroupId, ModelError, Offer, OfferId, OfferedResource, PortRequest, ResourceValue,
-    Role, RunningTask, SoftTerm, TaskBuilder, TaskId, TaskSpec,
+    Role, RunningTask, TaskId,
 };
 pub use plan::{Accept, Allocation, GrantedPorts, Launch, Plan, PlanStats, Reason, ReasonCount, Unplaced};
 pub use pool::{OfferPool, PoolError};
 pub use queue::{BucketConfig, BucketStats, Queue, QueueConfig, QueuePlace, QueueReason, TierConfig};
 pub use resources::{PortRange, PortSet, Quantity, QuantityError};
+pub use spec::{SoftTerm, TaskBuilder, TaskSpec};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(all(doctest, feature = "driver"))]

@@ -10,19 +10,29 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use super::state::{Interner, Names, PassState, UNOFFERED};
-use crate::model::{PortRequest, SoftTerm, TaskSpec};
-use crate::plugins::{HardConstraint, Scope};
+use super::state::PassState;
+use crate::model::PortRequest;
+use crate::plugins::{HardConstraint, Scope, TaskView};
+use crate::spec::{SoftTerm, TaskSpec};
+use crate::tables::{Dim, GroupIx, Interner, KeyIx, Names, RoleIx, UNOFFERED};
 
 /// One class of interchangeable tasks: a group and a shape.
 #[derive(Debug)]
 pub(crate) struct TaskClass {
     /// Position in the pass's class list.
     pub id: u32,
-    pub group: u32,
+    pub group: GroupIx,
     /// The candidate index this class uses, when indexable.
     pub index_slot: u32,
     pub shape: Arc<ClassShape>,
+}
+
+impl TaskClass {
+    /// The view plugins get of `task`, a task of this class.
+    #[inline]
+    pub fn view<'a>(&'a self, task: &'a TaskSpec) -> TaskView<'a> {
+        TaskView::new(&task.id, &task.group, self.group, &self.ask, &self.ports)
+    }
 }
 
 impl std::ops::Deref for TaskClass {
@@ -35,7 +45,7 @@ impl std::ops::Deref for TaskClass {
 
 /// Asks as (dimension, thousandths): inline for up to four resources, so a shape of the usual
 /// cpus, mem, disk and network allocates nothing for them.
-pub(crate) type Asks = smallvec::SmallVec<[(u16, i64); 4]>;
+pub(crate) type Asks = smallvec::SmallVec<[(Dim, i64); 4]>;
 
 /// What a class is apart from its group: its asks and the rules it shares with every shape
 /// of the same roles and plugins.
@@ -62,8 +72,8 @@ impl std::ops::Deref for ClassShape {
 /// come with (a workload where every task asks for its own amounts compiles its rules once).
 #[derive(Debug)]
 pub(crate) struct ClassRules {
-    /// Accepted role indices, in the order resources are drawn.
-    pub roles: Vec<u16>,
+    /// Accepted roles, in the order resources are drawn.
+    pub roles: Vec<RoleIx>,
     pub hard: Vec<Arc<dyn HardConstraint>>,
     pub soft: Vec<SoftTerm>,
     /// Whether placing a task claims the agent for the group.
@@ -90,7 +100,7 @@ pub(crate) struct Stages {
     /// Soft terms in the shared part of the score (attribute or pass scope).
     pub shared_soft: Vec<usize>,
     /// Attribute keys whose values split agents into buckets.
-    pub bucket_keys: Vec<u32>,
+    pub bucket_keys: Vec<KeyIx>,
     /// False when a plugin has pass scope: every agent must then be asked for every task.
     pub indexable: bool,
 }
@@ -106,7 +116,7 @@ struct ShapeKey {
 /// What makes rules: roles and plugins (by address), as dense indices.
 #[derive(PartialEq, Eq, Hash)]
 struct RulesKey {
-    roles: Option<Vec<u32>>,
+    roles: Option<Vec<Option<RoleIx>>>,
     hard: Vec<usize>,
     soft: Vec<(usize, u64)>,
 }
@@ -122,14 +132,14 @@ pub(crate) enum IndexKey {
     /// Classes of any asks, when the fitness ranks agents by a key (see `keyed`).
     Keyed {
         static_hard: Vec<usize>,
-        buckets: Vec<u32>,
+        buckets: Vec<KeyIx>,
     },
     Shared {
-        ask: Vec<(u16, i64)>,
+        ask: Vec<(Dim, i64)>,
         ports: PortRequest,
-        roles: Vec<u16>,
+        roles: Vec<RoleIx>,
         static_hard: Vec<usize>,
-        buckets: Vec<u32>,
+        buckets: Vec<KeyIx>,
     },
     Own(u32),
 }
@@ -183,18 +193,14 @@ pub(crate) fn assign_indexes(classes: &mut [TaskClass], keyed: bool, few: impl F
 
 /// [`compile`] against `state`'s names, interning the groups in the state.
 pub(crate) fn compile_in(state: &mut PassState, tasks: &[TaskSpec], fitness_weight: f64) -> (Vec<TaskClass>, Vec<u32>) {
-    let mut groups = std::mem::take(&mut state.groups);
-    let compiled = compile(state.names(), &mut groups, tasks, fitness_weight);
-    state.groups = groups;
-    state.fit_groups();
-    compiled
+    state.tables_mut().with_groups(|tables, groups| compile(tables.names(), groups, tasks, fitness_weight))
 }
 
 /// Groups `tasks` into classes, interning their groups in `groups`; returns the classes and each
 /// task's class index.
 pub(crate) fn compile(
     names: Names<'_>,
-    groups: &mut Interner,
+    groups: &mut Interner<GroupIx>,
     tasks: &[TaskSpec],
     fitness_weight: f64,
 ) -> (Vec<TaskClass>, Vec<u32>) {
@@ -203,7 +209,7 @@ pub(crate) fn compile(
     let mut shape_index: FxHashMap<ShapeKey, u32> = FxHashMap::default();
     let mut rules: Vec<Arc<ClassRules>> = Vec::new();
     let mut rules_index: FxHashMap<RulesKey, u32> = FxHashMap::default();
-    let mut class_index: FxHashMap<(u32, u32), u32> = FxHashMap::default();
+    let mut class_index: FxHashMap<(u32, GroupIx), u32> = FxHashMap::default();
     // The task that made the last new class, to try its shape first, and the task that made
     // the last rules looked up, with their number, to try them first.
     let mut last_maker: Option<usize> = None;
@@ -256,19 +262,13 @@ pub(crate) fn compile(
 
 /// A task's asks as dense dimension indices.
 fn asks(names: Names<'_>, task: &TaskSpec) -> Asks {
-    task.resources
-        .iter()
-        .map(|(name, q)| (names.dims.get_shared(name).map_or(UNOFFERED, |d| d as u16), q.milli()))
-        .collect()
+    task.resources.iter().map(|(name, q)| (names.dims.get_shared(name).unwrap_or(UNOFFERED), q.milli())).collect()
 }
 
 /// The rules key of a task: roles and plugins (by address), as dense indices.
 fn rules_key(names: Names<'_>, task: &TaskSpec) -> RulesKey {
     RulesKey {
-        roles: task
-            .roles
-            .as_ref()
-            .map(|rs| rs.iter().map(|r| names.roles.get(r.as_str()).unwrap_or(u32::MAX)).collect()),
+        roles: task.roles.as_ref().map(|rs| rs.iter().map(|r| names.roles.get(r.as_str())).collect()),
         hard: task.hard.iter().map(|c| Arc::as_ptr(c) as *const () as usize).collect(),
         soft: task
             .soft
@@ -310,10 +310,10 @@ fn build_rules(names: Names<'_>, task: &TaskSpec, key: &RulesKey, fitness_weight
     let roles = match &key.roles {
         None => names.default_role_order.to_vec(),
         Some(list) => {
-            let mut out: Vec<u16> = Vec::new();
-            for &r in list {
-                if r != u32::MAX && !out.contains(&(r as u16)) {
-                    out.push(r as u16);
+            let mut out: Vec<RoleIx> = Vec::new();
+            for &r in list.iter().flatten() {
+                if !out.contains(&r) {
+                    out.push(r);
                 }
             }
             out

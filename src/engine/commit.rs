@@ -7,6 +7,7 @@ use super::class::TaskClass;
 use super::state::PassState;
 use crate::plan::{Allocation, GrantedPorts};
 use crate::resources::Quantity;
+use crate::tables::AgentIx;
 
 /// What one placement took from its agent.
 #[derive(Debug)]
@@ -16,13 +17,13 @@ pub(crate) struct Granted {
 }
 
 /// Places a task of `class` on `agent`; the caller has checked that it fits.
-pub(crate) fn commit(state: &mut PassState, class: &TaskClass, agent: u32) -> Granted {
+pub(crate) fn commit(state: &mut PassState, class: &TaskClass, agent: AgentIx) -> Granted {
     let mut split = std::mem::take(&mut state.split_scratch);
     let mut parts = std::mem::take(&mut state.parts_scratch);
     parts.clear();
     for (i, &(dim, amount)) in class.ask.iter().enumerate() {
         split.clear();
-        state.take(agent, dim as usize, &class.roles, amount, &mut split);
+        state.tables.take(agent, dim, &class.roles, amount, &mut split);
         parts.extend(split.iter().map(|&(role, part)| (i as u16, role, part)));
     }
     state.split_scratch = split;
@@ -30,9 +31,10 @@ pub(crate) fn commit(state: &mut PassState, class: &TaskClass, agent: u32) -> Gr
     if state.allocation_memo.len() <= c {
         state.allocation_memo.resize_with(c + 1, || None);
     }
-    let resources = match &mut state.allocation_memo[c] {
+    let PassState { tables, allocation_memo, parts_scratch, .. } = state;
+    let resources = match &mut allocation_memo[c] {
         Some((previous, shared)) if *previous == parts => {
-            state.parts_scratch = parts;
+            *parts_scratch = parts;
             shared.clone()
         }
         memo => {
@@ -40,38 +42,37 @@ pub(crate) fn commit(state: &mut PassState, class: &TaskClass, agent: u32) -> Gr
                 .iter()
                 .map(|&(i, role, part)| Allocation {
                     name: class.ask_names[i as usize].clone(),
-                    role: state.role_values[role as usize].clone(),
+                    role: tables.role_value(role).clone(),
                     amount: Quantity::from_milli(part as u64),
                 })
                 .collect();
             // The old split's buffer becomes the scratch for the next commit.
             let old = memo.replace((parts, made.clone()));
-            state.parts_scratch = old.map(|(buffer, _)| buffer).unwrap_or_default();
+            *parts_scratch = old.map(|(buffer, _)| buffer).unwrap_or_default();
             made
         }
     };
     let ports = take_ports(state, class, agent);
     state.count_on_agent(agent, class.group);
     if class.claims {
-        state.agents[agent as usize].owner = class.group;
+        state.tables_mut().claim(agent, class.group);
     }
     Granted { resources, ports }
 }
 
 /// Takes the specific ports, then the lowest free ones, from accepted roles in order.
-fn take_ports(state: &mut PassState, class: &TaskClass, agent: u32) -> GrantedPorts {
+fn take_ports(state: &mut PassState, class: &TaskClass, agent: AgentIx) -> GrantedPorts {
     let total = class.ports.total() as usize;
     if total == 0 {
         return GrantedPorts::new();
     }
-    let PassState { agents, role_values, .. } = state;
-    let sets = &mut agents[agent as usize].ports;
+    let (sets, role_values) = state.tables_mut().ports_mut(agent);
     let mut given = GrantedPorts::with_capacity(total);
     for &port in &class.ports.specific {
         for &role in &class.roles {
             if let Some((_, set)) = sets.iter_mut().find(|(r, _)| *r == role) {
                 if set.remove(port) {
-                    given.push((port, role_values[role as usize].clone()));
+                    given.push((port, role_values[role.get()].clone()));
                     break;
                 }
             }
@@ -84,7 +85,7 @@ fn take_ports(state: &mut PassState, class: &TaskClass, agent: u32) -> GrantedPo
         }
         if let Some((_, set)) = sets.iter_mut().find(|(r, _)| *r == role) {
             let n = left.min(set.count());
-            let role_value = &role_values[role as usize];
+            let role_value = &role_values[role.get()];
             if set.take_lowest_with(n, |port| given.push((port, role_value.clone()))) {
                 left -= n;
             }

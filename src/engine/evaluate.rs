@@ -1,8 +1,9 @@
 //! The per-(task, agent) stages: resource fit, hard constraints, score. Nothing here allocates.
 
 use super::class::TaskClass;
-use super::state::{PassState, NONE};
+use super::state::PassState;
 use crate::plugins::{AgentView, Fitness, PassView, TaskView};
+use crate::tables::AgentIx;
 
 /// Why an agent failed the built-in fit stage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,7 +20,7 @@ pub(crate) enum Miss {
 
 /// The built-in stage: resources and ports in accepted roles, and exclusivity.
 #[inline]
-pub(crate) fn fits(state: &PassState, class: &TaskClass, agent: u32) -> Result<(), Miss> {
+pub(crate) fn fits(state: &PassState, class: &TaskClass, agent: AgentIx) -> Result<(), Miss> {
     fits_resources(state, class, agent)?;
     if claimed_by_other(state, class, agent) {
         return Err(Miss::Claimed);
@@ -29,23 +30,22 @@ pub(crate) fn fits(state: &PassState, class: &TaskClass, agent: u32) -> Result<(
 
 /// Whether another group holds the agent exclusively.
 #[inline]
-pub(crate) fn claimed_by_other(state: &PassState, class: &TaskClass, agent: u32) -> bool {
-    let owner = state.agents[agent as usize].owner;
-    owner != NONE && owner != class.group
+pub(crate) fn claimed_by_other(state: &PassState, class: &TaskClass, agent: AgentIx) -> bool {
+    state.slot(agent).owner().is_some_and(|owner| owner != class.group)
 }
 
 /// Resources and ports in accepted roles: the part of the fit that ignores the group.
 #[inline]
-pub(crate) fn fits_resources(state: &PassState, class: &TaskClass, agent: u32) -> Result<(), Miss> {
+pub(crate) fn fits_resources(state: &PassState, class: &TaskClass, agent: AgentIx) -> Result<(), Miss> {
     for (index, &(dim, amount)) in class.ask.iter().enumerate() {
-        let available: i64 = class.roles.iter().map(|&r| state.free_in_role(agent, dim as usize, r as usize)).sum();
+        let available: i64 = class.roles.iter().map(|&r| state.free_in_role(agent, dim, r)).sum();
         if available < amount {
             return Err(Miss::Resource { index, available });
         }
     }
     if class.ports.total() > 0 {
-        let slot = &state.agents[agent as usize];
-        let accepted = || slot.ports.iter().filter(|(r, _)| class.roles.contains(r)).map(|(_, set)| set);
+        let slot = state.slot(agent);
+        let accepted = || slot.ports().iter().filter(|(r, _)| class.roles.contains(r)).map(|(_, set)| set);
         let available: u32 = accepted().map(|set| set.count()).sum();
         if available < class.ports.total() {
             return Err(Miss::Ports { available });
@@ -102,7 +102,7 @@ pub(crate) fn shared_score(class: &TaskClass, task: &TaskView<'_>, agent: &Agent
 pub(crate) struct Rank {
     pub total: f64,
     pub local: f64,
-    pub agent: u32,
+    pub agent: AgentIx,
 }
 
 /// Whether `candidate` beats `best`: the higher total, then the higher agent-local part, then the

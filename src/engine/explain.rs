@@ -10,21 +10,22 @@ use rustc_hash::FxHashMap;
 use super::class::TaskClass;
 use super::evaluate::{first_failing, fits, Miss};
 use super::state::PassState;
-use crate::model::TaskSpec;
 use crate::plan::{Plan, Reason, ReasonCount, Unplaced};
 use crate::plugins::{AgentView, PassView, TaskView};
 use crate::resources::Quantity;
+use crate::spec::TaskSpec;
+use crate::tables::{Dim, GroupIx, RoleIx};
 
 /// What an explanation depends on: the asks, and the group only when something group-dependent
 /// (a hard constraint, an agent held exclusively) can reject. Classes that differ only by group
 /// share one explanation.
 #[derive(PartialEq, Eq, Hash)]
 struct ExplainKey<'a> {
-    ask: &'a [(u16, i64)],
+    ask: &'a [(Dim, i64)],
     ports: &'a crate::model::PortRequest,
-    roles: &'a [u16],
+    roles: &'a [RoleIx],
     hard: Vec<usize>,
-    group: u32,
+    group: Option<GroupIx>,
 }
 
 /// Explains every unplaced task (positions in `pending`) against the state the pass ended in,
@@ -47,11 +48,11 @@ pub(crate) fn explain_all(
     let mut by_key: FxHashMap<ExplainKey<'_>, Arc<[ReasonCount]>> = FxHashMap::default();
     // The reasons of each class already explained (most unplaced tasks repeat their class).
     let mut by_class: FxHashMap<u32, Arc<[ReasonCount]>> = FxHashMap::default();
-    let agents_considered = state.agents.len() as u32;
+    let agents_considered = state.n_agents() as u32;
     if unplaced.is_empty() {
         return;
     }
-    let any_claimed = state.agents.iter().any(|a| a.owner != super::state::NONE);
+    let any_claimed = state.any_claimed();
     plan.unplaced.reserve(unplaced.len());
     for &t in unplaced {
         let task = &pending[t];
@@ -66,12 +67,9 @@ pub(crate) fn explain_all(
             ports: &class.ports,
             roles: &class.roles,
             hard: class.hard.iter().map(|c| Arc::as_ptr(c) as *const () as usize).collect(),
-            group: if any_claimed || !class.hard.is_empty() { class.group } else { super::state::NONE },
+            group: (any_claimed || !class.hard.is_empty()).then_some(class.group),
         };
-        let reasons = by_key
-            .entry(key)
-            .or_insert_with(|| explain(state, class, &TaskView { id: &task.id, group_id: &task.group, class }).into())
-            .clone();
+        let reasons = by_key.entry(key).or_insert_with(|| explain(state, class, &class.view(task)).into()).clone();
         by_class.insert(class_of[t], reasons.clone());
         plan.unplaced.push(Unplaced { task_id: task.id.clone(), reasons, agents_considered });
     }
@@ -80,7 +78,7 @@ pub(crate) fn explain_all(
 /// Every agent's first failing stage for the task, counted per reason. Agents without offers (a
 /// [`Scheduler`](super::Scheduler) keeps them compiled between passes) are not considered.
 pub(crate) fn explain(state: &PassState, class: &TaskClass, task: &TaskView<'_>) -> Vec<ReasonCount> {
-    let pass = PassView { state };
+    let pass = PassView::new(state);
     // (agents, best available) per asked resource; per-port and per-constraint counts.
     let mut short = vec![(0u32, 0i64); class.ask.len()];
     let mut ports = (0u32, 0u32);
@@ -88,8 +86,8 @@ pub(crate) fn explain(state: &PassState, class: &TaskClass, task: &TaskView<'_>)
     let mut claimed = 0u32;
     let mut constraint = vec![0u32; class.hard.len()];
     let mut blocked = 0u32;
-    for agent in 0..state.agents.len() as u32 {
-        if state.identities[agent as usize].offer_ids.is_empty() {
+    for agent in state.agent_ixs() {
+        if state.identity(agent).offer_ids.is_empty() {
             continue;
         }
         match fits(state, class, agent) {
@@ -104,7 +102,7 @@ pub(crate) fn explain(state: &PassState, class: &TaskClass, task: &TaskView<'_>)
             Err(Miss::PortTaken { index }) => taken[index] += 1,
             Err(Miss::Claimed) => claimed += 1,
             Ok(()) => {
-                let view = AgentView { state, agent };
+                let view = AgentView::new(state, agent);
                 match first_failing(class, &class.stages.all_hard, task, &view, &pass) {
                     Some(i) => constraint[i] += 1,
                     None => blocked += 1,

@@ -1,7 +1,7 @@
 //! A dense, indexed max-heap of agents for the engine's hot path.
 //!
 //! The `priority-queue` crate keys its heap with an `IndexMap`, so every push, update and
-//! removal hashes the key. Our keys are dense agent indices (`u32` in `0..n`), so a plain
+//! removal hashes the key. Our keys are dense agent indices ([`AgentIx`] in `0..n`), so a plain
 //! position array (`pos[agent]` = slot in the heap) does the same job without hashing. After
 //! construction nothing allocates unless an agent index beyond the ones seen so far is pushed,
 //! or more agents are held at once than ever before.
@@ -10,7 +10,12 @@
 //! scores go to the lower agent index. Agents are unique, so this is a strict total order and
 //! every result is deterministic.
 
-/// A heap slot: the agent and its score side by side, for cache locality.
+use std::marker::PhantomData;
+
+use crate::tables::{AgentIx, Ix};
+
+/// A heap slot: the agent (its index as a plain number: the sifts compare and index with it
+/// as they did before agents had a type) and its score side by side, for cache locality.
 type Entry = (u32, f64);
 
 /// Marks an agent that is not in the heap (in `pos`).
@@ -27,16 +32,31 @@ fn better(a: Entry, b: Entry) -> bool {
     a.1.total_cmp(&b.1).then_with(|| b.0.cmp(&a.0)).is_gt()
 }
 
+/// An agent's index as the heap holds it (a key beyond `u32` is out of any table's range).
+#[inline]
+fn raw<K: Ix>(agent: K) -> u32 {
+    agent.get() as u32
+}
+
 /// A max-heap of agents keyed by their dense index, with O(log n) update and removal.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct AgentHeap {
+///
+/// Keys are agents ([`AgentIx`]); any dense index type will do.
+#[derive(Clone, Debug)]
+pub(crate) struct AgentHeap<K = AgentIx> {
     /// The 4-ary heap, best entry first.
     heap: Vec<Entry>,
     /// Slot of each agent in `heap`, or [`ABSENT`]; grows on demand.
     pos: Vec<u32>,
+    keys: PhantomData<K>,
 }
 
-impl AgentHeap {
+impl<K> Default for AgentHeap<K> {
+    fn default() -> Self {
+        AgentHeap { heap: Vec::new(), pos: Vec::new(), keys: PhantomData }
+    }
+}
+
+impl<K: Ix> AgentHeap<K> {
     /// An empty heap.
     #[cfg(test)]
     pub fn new() -> Self {
@@ -44,9 +64,11 @@ impl AgentHeap {
     }
 
     /// A heap of `entries` (unique agents), built in O(n), reusing the vector's allocation.
-    pub fn from_entries(entries: Vec<(u32, f64)>) -> Self {
-        let n = entries.iter().map(|&(agent, _)| agent as usize + 1).max().unwrap_or(0);
-        let mut this = AgentHeap { heap: entries, pos: vec![ABSENT; n] };
+    pub fn from_entries(entries: Vec<(K, f64)>) -> Self {
+        // Same size and alignment: the vector's allocation is reused.
+        let heap: Vec<Entry> = entries.into_iter().map(|(agent, score)| (raw(agent), score)).collect();
+        let n = heap.iter().map(|&(agent, _)| agent as usize + 1).max().unwrap_or(0);
+        let mut this = AgentHeap { heap, pos: vec![ABSENT; n], keys: PhantomData };
         for (i, &(agent, _)) in this.heap.iter().enumerate() {
             debug_assert_eq!(this.pos[agent as usize], ABSENT, "duplicate agent {agent}");
             this.pos[agent as usize] = i as u32;
@@ -72,24 +94,25 @@ impl AgentHeap {
 
     /// Whether `agent` is in the heap.
     #[cfg(test)]
-    pub fn contains(&self, agent: u32) -> bool {
-        self.slot(agent).is_some()
+    pub fn contains(&self, agent: K) -> bool {
+        self.slot(raw(agent)).is_some()
     }
 
     /// The best agent and its score, without removing it.
-    pub fn peek(&self) -> Option<(u32, f64)> {
-        self.heap.first().copied()
+    pub fn peek(&self) -> Option<(K, f64)> {
+        self.heap.first().map(|&(agent, score)| (K::new(agent as usize), score))
     }
 
     /// Removes and returns the best agent and its score.
-    pub fn pop(&mut self) -> Option<(u32, f64)> {
+    pub fn pop(&mut self) -> Option<(K, f64)> {
         let top = self.peek()?;
         self.remove_at(0);
         Some(top)
     }
 
     /// Inserts `agent` with `score`, or changes its score if it is already in the heap.
-    pub fn push(&mut self, agent: u32, score: f64) {
+    pub fn push(&mut self, agent: K, score: f64) {
+        let agent = raw(agent);
         if let Some(i) = self.slot(agent) {
             let old = std::mem::replace(&mut self.heap[i].1, score);
             if score.total_cmp(&old).is_gt() {
@@ -109,15 +132,15 @@ impl AgentHeap {
     }
 
     /// Removes `agent` and returns its score, or `None` if it is not in the heap.
-    pub fn remove(&mut self, agent: u32) -> Option<f64> {
-        let i = self.slot(agent)?;
+    pub fn remove(&mut self, agent: K) -> Option<f64> {
+        let i = self.slot(raw(agent))?;
         Some(self.remove_at(i).1)
     }
 
     /// The score of `agent`, or `None` if it is not in the heap.
     #[cfg(test)]
-    pub fn score(&self, agent: u32) -> Option<f64> {
-        self.slot(agent).map(|i| self.heap[i].1)
+    pub fn score(&self, agent: K) -> Option<f64> {
+        self.slot(raw(agent)).map(|i| self.heap[i].1)
     }
 
     /// The heap slot of `agent`, if present.
@@ -194,7 +217,7 @@ mod tests {
     use super::*;
 
     /// Checks the heap property and that `pos` mirrors `heap`.
-    fn check(h: &AgentHeap) {
+    fn check(h: &AgentHeap<u32>) {
         for (i, &(agent, _)) in h.heap.iter().enumerate() {
             assert_eq!(h.pos[agent as usize], i as u32);
             if i > 0 {
@@ -205,7 +228,7 @@ mod tests {
     }
 
     /// Pops everything, best first.
-    fn drain(h: &mut AgentHeap) -> Vec<(u32, f64)> {
+    fn drain(h: &mut AgentHeap<u32>) -> Vec<(u32, f64)> {
         std::iter::from_fn(|| h.pop()).collect()
     }
 
@@ -257,7 +280,7 @@ mod tests {
         check(&h);
         assert_eq!((h.peek(), h.len(), h.score(9)), (Some((2, 5.0)), 5, Some(5.0)));
         assert!(!h.contains(1) && !h.contains(10));
-        assert!(AgentHeap::from_entries(Vec::new()).is_empty());
+        assert!(AgentHeap::<u32>::from_entries(Vec::new()).is_empty());
         assert_eq!(AgentHeap::from_entries(vec![(3, 1.0)]).peek(), Some((3, 1.0)));
     }
 

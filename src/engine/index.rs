@@ -21,8 +21,14 @@ use super::class::TaskClass;
 use super::evaluate::{better, claimed_by_other, first_failing, fits_resources, local_score, shared_score, Rank};
 use super::heap::AgentHeap;
 use super::select::LogCursor;
-use super::state::{PassState, NONE};
+use super::state::PassState;
 use crate::plugins::{AgentView, Fitness, PassView, TaskView};
+use crate::tables::{nonzero_index, AgentIx, KeyIx, ValueIx};
+
+nonzero_index! {
+    /// An attribute bucket of a candidate index: agents with equal values of the bucket keys.
+    BucketIx
+}
 
 /// Calls `each(agent, bucket)` for every agent that passes `class`'s static constraints, in
 /// agent order, with its attribute bucket: buckets are numbered by the order their first
@@ -31,26 +37,27 @@ pub(crate) fn for_each_candidate(
     state: &PassState,
     class: &TaskClass,
     task: &TaskView<'_>,
-    mut each: impl FnMut(u32, u32),
+    mut each: impl FnMut(AgentIx, BucketIx),
 ) {
-    let pass = PassView { state };
-    let keys = &class.stages.bucket_keys;
-    let mut by_values: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
+    let pass = PassView::new(state);
+    let keys: &[KeyIx] = &class.stages.bucket_keys;
+    // Values as plain bits: a slice of `u32` hashes in one go.
+    let mut by_values: FxHashMap<Vec<u32>, BucketIx> = FxHashMap::default();
     let mut values = Vec::with_capacity(keys.len());
-    for agent in 0..state.agents.len() as u32 {
-        if first_failing(class, &class.stages.static_hard, task, &AgentView { state, agent }, &pass).is_some() {
+    for agent in state.agent_ixs() {
+        if first_failing(class, &class.stages.static_hard, task, &AgentView::new(state, agent), &pass).is_some() {
             continue;
         }
         if keys.is_empty() {
-            each(agent, 0);
+            each(agent, BucketIx::new(0));
             continue;
         }
         values.clear();
-        values.extend(keys.iter().map(|&k| state.value_of(agent, k)));
+        values.extend(keys.iter().map(|&k| ValueIx::bits(state.value_of(agent, k))));
         let bucket = match by_values.get(values.as_slice()) {
             Some(&b) => b,
             None => {
-                let next = by_values.len() as u32;
+                let next = BucketIx::new(by_values.len());
                 by_values.insert(values.clone(), next);
                 next
             }
@@ -61,8 +68,8 @@ pub(crate) fn for_each_candidate(
 
 /// Candidate agents for one class, or for every class of one shape.
 pub(crate) struct CandidateIndex {
-    /// Bucket of each agent, or [`NONE`] when a static constraint rules it out.
-    bucket_of: Vec<u32>,
+    /// Bucket of each agent, or `None` when a static constraint rules it out.
+    bucket_of: Vec<Option<BucketIx>>,
     buckets: Vec<AgentHeap>,
     /// How much of the commit log this index has seen.
     pub cursor: LogCursor,
@@ -71,8 +78,8 @@ pub(crate) struct CandidateIndex {
     /// holds until a commit touches the agent's host (then `rescore` puts it back), so while the
     /// same class keeps selecting they stay out instead of being skipped again and again; they
     /// all go back before another class selects.
-    parked: Vec<(u32, f64)>,
-    parked_for: u32,
+    parked: Vec<(AgentIx, f64)>,
+    parked_for: Option<u32>,
 }
 
 impl std::fmt::Debug for CandidateIndex {
@@ -93,25 +100,25 @@ impl CandidateIndex {
         task: &TaskView<'_>,
         log_len: usize,
     ) -> CandidateIndex {
-        let pass = PassView { state };
+        let pass = PassView::new(state);
         let mut index = CandidateIndex {
-            bucket_of: vec![NONE; state.agents.len()],
+            bucket_of: vec![None; state.n_agents()],
             buckets: Vec::new(),
             cursor: LogCursor::at(log_len),
             parked: Vec::new(),
-            parked_for: NONE,
+            parked_for: None,
         };
         // Candidates per bucket first, then each queue built in one go (heapified, sized once).
-        let mut members: Vec<Vec<(u32, f64)>> = Vec::new();
+        let mut members: Vec<Vec<(AgentIx, f64)>> = Vec::new();
         for_each_candidate(state, class, task, |agent, bucket| {
-            let view = AgentView { state, agent };
-            index.bucket_of[agent as usize] = bucket;
-            if members.len() <= bucket as usize {
-                members.resize_with(bucket as usize + 1, Vec::new);
+            let view = AgentView::new(state, agent);
+            index.bucket_of[agent.get()] = Some(bucket);
+            if members.len() <= bucket.get() {
+                members.resize_with(bucket.get() + 1, Vec::new);
             }
             if fits_resources(state, class, agent).is_ok() {
                 let score = local_score(class, fitness, task, &view, &pass);
-                members[bucket as usize].push((agent, score));
+                members[bucket.get()].push((agent, score));
             }
         });
         index.buckets = members.into_iter().map(AgentHeap::from_entries).collect();
@@ -125,19 +132,18 @@ impl CandidateIndex {
         class: &TaskClass,
         fitness: &dyn Fitness,
         task: &TaskView<'_>,
-        agent: u32,
+        agent: AgentIx,
     ) {
-        let bucket = self.bucket_of[agent as usize];
-        if bucket == NONE {
+        let Some(bucket) = self.bucket_of[agent.get()] else {
             return;
-        }
+        };
         if let Some(i) = self.parked.iter().position(|(parked, _)| *parked == agent) {
             self.parked.swap_remove(i);
         }
-        let queue = &mut self.buckets[bucket as usize];
+        let queue = &mut self.buckets[bucket.get()];
         if fits_resources(state, class, agent).is_ok() {
-            let view = AgentView { state, agent };
-            let score = local_score(class, fitness, task, &view, &PassView { state });
+            let view = AgentView::new(state, agent);
+            let score = local_score(class, fitness, task, &view, &PassView::new(state));
             queue.push(agent, score);
         } else {
             queue.remove(agent);
@@ -151,10 +157,10 @@ impl CandidateIndex {
         class: &TaskClass,
         fitness: &dyn Fitness,
         task: &TaskView<'_>,
-        log: &[u32],
+        log: &[AgentIx],
     ) {
         for &touched in &log[self.cursor.advance(log.len())..] {
-            let host = state.agents[touched as usize].host_value;
+            let host = state.slot(touched).host_value();
             for agent in state.agents_on_host(host) {
                 self.rescore(state, class, fitness, task, agent);
             }
@@ -163,26 +169,32 @@ impl CandidateIndex {
 
     /// The best agent for `class` (numbered `class_id`): over buckets, the first feasible agent
     /// in queue order, with shared constraints and scores applied.
-    pub fn select(&mut self, state: &PassState, class: &TaskClass, class_id: u32, task: &TaskView<'_>) -> Option<u32> {
-        if self.parked_for != class_id {
+    pub fn select(
+        &mut self,
+        state: &PassState,
+        class: &TaskClass,
+        class_id: u32,
+        task: &TaskView<'_>,
+    ) -> Option<AgentIx> {
+        if self.parked_for != Some(class_id) {
             self.unpark_all();
-            self.parked_for = class_id;
+            self.parked_for = Some(class_id);
         }
-        let pass = PassView { state };
+        let pass = PassView::new(state);
         let mut best: Option<Rank> = None;
         for b in 0..self.buckets.len() {
             let Some((top, _)) = self.buckets[b].peek() else {
                 continue;
             };
             // Attribute-scoped answers are the same for every agent of the bucket.
-            let top_view = AgentView { state, agent: top };
+            let top_view = AgentView::new(state, top);
             if first_failing(class, &class.stages.shared_hard, task, &top_view, &pass).is_some() {
                 continue;
             }
             let Some((agent, local)) = self.first_feasible(b, state, class, task) else {
                 continue;
             };
-            let view = AgentView { state, agent };
+            let view = AgentView::new(state, agent);
             let rank = Rank { total: shared_score(class, task, &view, &pass) + local, local, agent };
             if better(rank, best) {
                 best = Some(rank);
@@ -199,12 +211,12 @@ impl CandidateIndex {
         state: &PassState,
         class: &TaskClass,
         task: &TaskView<'_>,
-    ) -> Option<(u32, f64)> {
-        let pass = PassView { state };
+    ) -> Option<(AgentIx, f64)> {
+        let pass = PassView::new(state);
         let queue = &mut self.buckets[b];
         let mut found = None;
         while let Some((agent, local)) = queue.peek() {
-            let view = AgentView { state, agent };
+            let view = AgentView::new(state, agent);
             let feasible = !claimed_by_other(state, class, agent)
                 && first_failing(class, &class.stages.agent_hard, task, &view, &pass).is_none();
             if feasible {
@@ -222,13 +234,13 @@ impl CandidateIndex {
     /// per pass).
     pub fn release_parked(&mut self) {
         self.unpark_all();
-        self.parked_for = NONE;
+        self.parked_for = None;
     }
 
     /// Puts every parked candidate back in its queue.
     fn unpark_all(&mut self) {
         for (agent, priority) in self.parked.drain(..) {
-            if let Some(queue) = self.buckets.get_mut(self.bucket_of[agent as usize] as usize) {
+            if let Some(queue) = self.bucket_of[agent.get()].and_then(|b| self.buckets.get_mut(b.get())) {
                 queue.push(agent, priority);
             }
         }

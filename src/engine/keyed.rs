@@ -22,37 +22,43 @@ use std::sync::Arc;
 
 use super::class::TaskClass;
 use super::evaluate::{better, claimed_by_other, first_failing, fits_resources, local_score, shared_score, Rank};
-use super::index::for_each_candidate;
+use super::index::{for_each_candidate, BucketIx};
 use super::select::LogCursor;
-use super::state::{PassState, NONE};
+use super::state::PassState;
 use super::treap::{Arena, Root};
 use crate::plugins::{AgentView, Fitness, PassView, TaskView};
+use crate::tables::{nonzero_index, AgentIx, Dim, GroupIx};
+
+nonzero_index! {
+    /// A tree of a keyed index: agents of one attribute bucket with equal totals.
+    TreeIx
+}
 
 /// Candidate agents for every class that shares static filters and attribute buckets.
 pub(crate) struct KeyedIndex {
     arena: Arena,
-    /// Tree of each agent, or [`NONE`] when a static constraint rules it out.
-    tree_of: Vec<u32>,
+    /// Tree of each agent, or `None` when a static constraint rules it out.
+    tree_of: Vec<Option<TreeIx>>,
     trees: Vec<Root>,
     /// Per tree: the totals of its agents, and its bucket.
     tree_totals: Vec<Vec<i64>>,
-    tree_bucket: Vec<u32>,
+    tree_bucket: Vec<BucketIx>,
     /// Per attribute bucket: its trees (one per distinct totals) and an agent of it, whose
     /// attribute-scoped answers are the bucket's.
-    buckets: Vec<(Vec<u32>, u32)>,
+    buckets: Vec<(Vec<TreeIx>, AgentIx)>,
     /// How much of the commit log this index has seen.
     pub cursor: LogCursor,
     /// Agents out of their tree because they failed a group-dependent check of classes with
     /// group `parked_group` and the agent-scoped constraints `parked_checks` (by address).
-    parked: Vec<u32>,
-    parked_group: u32,
+    parked: Vec<AgentIx>,
+    parked_group: Option<GroupIx>,
     parked_checks: Vec<usize>,
     /// The ask being looked for, as (arena column, amount).
     ask: Vec<(usize, i64)>,
     /// Scratch: buckets to search, as (attribute-scoped score, bucket).
-    order: Vec<(f64, u32)>,
+    order: Vec<(f64, BucketIx)>,
     /// Scratch: agents with room that failed a group-dependent check in one search.
-    failed: Vec<u32>,
+    failed: Vec<AgentIx>,
     /// Per column, the least any class of the index asks, when agents with less may leave
     /// for good (a one-shot pass, where room only shrinks); empty otherwise.
     floor: Vec<i64>,
@@ -71,9 +77,9 @@ impl std::fmt::Debug for KeyedIndex {
 
 /// The columns of an agent in the arena: free amount per dimension over all roles, then free
 /// ports.
-fn columns(state: &PassState, agent: u32) -> impl Iterator<Item = i64> + '_ {
-    let ports: u32 = state.agents[agent as usize].ports.iter().map(|(_, set)| set.count()).sum();
-    (0..state.n_dims()).map(move |d| state.free_all_roles(agent, d)).chain(std::iter::once(i64::from(ports)))
+fn columns(state: &PassState, agent: AgentIx) -> impl Iterator<Item = i64> + '_ {
+    let ports: u32 = state.slot(agent).free_ports();
+    Dim::all(state.n_dims()).map(move |d| state.free_all_roles(agent, d)).chain(std::iter::once(i64::from(ports)))
 }
 
 impl KeyedIndex {
@@ -86,18 +92,18 @@ impl KeyedIndex {
         log_len: usize,
         floor: Vec<i64>,
     ) -> KeyedIndex {
-        let n = state.agents.len();
+        let n = state.n_agents();
         let nd = state.n_dims();
         let mut index = KeyedIndex {
             arena: Arena::new(n, nd + 1),
-            tree_of: vec![NONE; n],
+            tree_of: vec![None; n],
             trees: Vec::new(),
             tree_totals: Vec::new(),
             tree_bucket: Vec::new(),
             buckets: Vec::new(),
             cursor: LogCursor::at(log_len),
             parked: Vec::new(),
-            parked_group: NONE,
+            parked_group: None,
             parked_checks: Vec::new(),
             ask: Vec::new(),
             order: Vec::new(),
@@ -105,21 +111,21 @@ impl KeyedIndex {
             floor,
         };
         // Buckets by attribute values; in each, one tree per distinct totals.
-        let mut members: Vec<Vec<u32>> = Vec::new();
+        let mut members: Vec<Vec<AgentIx>> = Vec::new();
         for_each_candidate(state, class, task, |agent, bucket| {
-            if bucket as usize == index.buckets.len() {
+            if bucket.get() == index.buckets.len() {
                 index.buckets.push((Vec::new(), agent));
             }
             let tree = index.tree_for(state, bucket, agent);
-            index.tree_of[agent as usize] = tree;
+            index.tree_of[agent.get()] = Some(tree);
             if index.dead(state, agent) {
                 return;
             }
-            index.arena.set(agent, fitness.rank_key(&AgentView { state, agent }), columns(state, agent));
-            if members.len() <= tree as usize {
-                members.resize_with(tree as usize + 1, Vec::new);
+            index.arena.set(agent, fitness.rank_key(&AgentView::new(state, agent)), columns(state, agent));
+            if members.len() <= tree.get() {
+                members.resize_with(tree.get() + 1, Vec::new);
             }
-            members[tree as usize].push(agent);
+            members[tree.get()].push(agent);
         });
         for (root, agents) in index.trees.iter_mut().zip(&mut members) {
             index.arena.build(root, agents);
@@ -128,52 +134,50 @@ impl KeyedIndex {
     }
 
     /// Puts `agent` back in its tree with its current key and free amounts.
-    fn rescore(&mut self, state: &PassState, fitness: &dyn Fitness, agent: u32) {
-        let tree = self.tree_of[agent as usize];
-        if tree == NONE {
+    fn rescore(&mut self, state: &PassState, fitness: &dyn Fitness, agent: AgentIx) {
+        let Some(tree) = self.tree_of[agent.get()] else {
             return;
-        }
+        };
         if self.arena.contains(agent) {
-            self.arena.remove(&mut self.trees[tree as usize], agent);
+            self.arena.remove(&mut self.trees[tree.get()], agent);
         } else if let Some(i) = self.parked.iter().position(|&parked| parked == agent) {
             self.parked.swap_remove(i);
         }
         // Re-offered resources can change the agent's size, and with it its tree.
-        let tree = self.tree_for(state, self.tree_bucket[tree as usize], agent);
-        self.tree_of[agent as usize] = tree;
+        let tree = self.tree_for(state, self.tree_bucket[tree.get()], agent);
+        self.tree_of[agent.get()] = Some(tree);
         if self.dead(state, agent) {
             return;
         }
-        let key = fitness.rank_key(&AgentView { state, agent });
-        self.arena.insert(&mut self.trees[tree as usize], agent, key, columns(state, agent));
+        let key = fitness.rank_key(&AgentView::new(state, agent));
+        self.arena.insert(&mut self.trees[tree.get()], agent, key, columns(state, agent));
     }
 
     /// Whether `agent` lacks room for the least ask of every class of the index (see
     /// `floor`): it stays out of its tree.
-    fn dead(&self, state: &PassState, agent: u32) -> bool {
+    fn dead(&self, state: &PassState, agent: AgentIx) -> bool {
         !self.floor.is_empty() && columns(state, agent).zip(&self.floor).any(|(free, &least)| free < least)
     }
 
     /// The tree of `bucket` for agents of `agent`'s totals, made when there is none yet.
-    fn tree_for(&mut self, state: &PassState, bucket: u32, agent: u32) -> u32 {
-        let nd = state.n_dims();
-        let totals = &state.total[agent as usize * nd..(agent as usize + 1) * nd];
-        let trees = &self.buckets[bucket as usize].0;
-        if let Some(&tree) = trees.iter().find(|&&t| self.tree_totals[t as usize] == totals) {
+    fn tree_for(&mut self, state: &PassState, bucket: BucketIx, agent: AgentIx) -> TreeIx {
+        let totals = state.totals(agent);
+        let trees = &self.buckets[bucket.get()].0;
+        if let Some(&tree) = trees.iter().find(|&&t| self.tree_totals[t.get()] == totals) {
             return tree;
         }
-        let tree = self.trees.len() as u32;
+        let tree = TreeIx::new(self.trees.len());
         self.trees.push(Root::default());
         self.tree_totals.push(totals.to_vec());
         self.tree_bucket.push(bucket);
-        self.buckets[bucket as usize].0.push(tree);
+        self.buckets[bucket.get()].0.push(tree);
         tree
     }
 
     /// Re-keys the agents touched by commits since the last call.
-    pub fn sync(&mut self, state: &PassState, fitness: &dyn Fitness, log: &[u32]) {
+    pub fn sync(&mut self, state: &PassState, fitness: &dyn Fitness, log: &[AgentIx]) {
         for &touched in &log[self.cursor.advance(log.len())..] {
-            let host = state.agents[touched as usize].host_value;
+            let host = state.slot(touched).host_value();
             for agent in state.agents_on_host(host) {
                 self.rescore(state, fitness, agent);
             }
@@ -188,12 +192,12 @@ impl KeyedIndex {
         class: &TaskClass,
         fitness: &dyn Fitness,
         task: &TaskView<'_>,
-    ) -> Option<u32> {
+    ) -> Option<AgentIx> {
         self.park_for(class);
-        let pass = PassView { state };
+        let pass = PassView::new(state);
         let ports = state.n_dims();
         self.ask.clear();
-        self.ask.extend(class.ask.iter().map(|&(d, amount)| (d as usize, amount)));
+        self.ask.extend(class.ask.iter().map(|&(d, amount)| (d.get(), amount)));
         if class.ports.total() > 0 {
             self.ask.push((ports, i64::from(class.ports.total())));
         }
@@ -201,9 +205,9 @@ impl KeyedIndex {
         // (the same for every agent of the bucket), best first.
         self.order.clear();
         for (b, &(_, sample)) in self.buckets.iter().enumerate() {
-            let sample = AgentView { state, agent: sample };
+            let sample = AgentView::new(state, sample);
             if first_failing(class, &class.stages.shared_hard, task, &sample, &pass).is_none() {
-                self.order.push((shared_score(class, task, &sample, &pass), b as u32));
+                self.order.push((shared_score(class, task, &sample, &pass), BucketIx::new(b)));
             }
         }
         self.order.sort_unstable_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
@@ -216,12 +220,12 @@ impl KeyedIndex {
                 // Rounding is monotone: no agent of this bucket (or a later one) can reach it.
                 break;
             }
-            for t in 0..self.buckets[b as usize].0.len() {
-                let tree = self.buckets[b as usize].0[t];
+            for t in 0..self.buckets[b.get()].0.len() {
+                let tree = self.buckets[b.get()].0[t];
                 let Some(agent) = self.first_feasible(tree, state, class, task) else {
                     continue;
                 };
-                let local = local_score(class, fitness, task, &AgentView { state, agent }, &pass);
+                let local = local_score(class, fitness, task, &AgentView::new(state, agent), &pass);
                 let rank = Rank { total: shared + local, local, agent };
                 if better(rank, best) {
                     best = Some(rank);
@@ -234,15 +238,21 @@ impl KeyedIndex {
     /// The first agent of `tree`, in order, with room for the ask that passes the
     /// group-dependent checks. When many agents in front of it fail those checks, they are
     /// parked, so the next task of the same group does not pass them over again.
-    fn first_feasible(&mut self, tree: u32, state: &PassState, class: &TaskClass, task: &TaskView<'_>) -> Option<u32> {
-        let pass = PassView { state };
+    fn first_feasible(
+        &mut self,
+        tree: TreeIx,
+        state: &PassState,
+        class: &TaskClass,
+        task: &TaskView<'_>,
+    ) -> Option<AgentIx> {
+        let pass = PassView::new(state);
         let failed = &mut self.failed;
         failed.clear();
-        let found = self.arena.first(self.trees[tree as usize], &self.ask, |agent| {
+        let found = self.arena.first(self.trees[tree.get()], &self.ask, |agent| {
             if fits_resources(state, class, agent).is_err() {
                 return false;
             }
-            let view = AgentView { state, agent };
+            let view = AgentView::new(state, agent);
             let feasible = !claimed_by_other(state, class, agent)
                 && first_failing(class, &class.stages.agent_hard, task, &view, &pass).is_none();
             if !feasible {
@@ -252,7 +262,7 @@ impl KeyedIndex {
         });
         if self.failed.len() > PARK_AFTER {
             for &agent in &self.failed {
-                self.arena.remove(&mut self.trees[tree as usize], agent);
+                self.arena.remove(&mut self.trees[tree.get()], agent);
             }
             self.parked.extend_from_slice(&self.failed);
         }
@@ -262,14 +272,14 @@ impl KeyedIndex {
     /// Keeps the parked agents when `class` has the group and agent-scoped constraints they
     /// were parked for; otherwise puts them back first.
     fn park_for(&mut self, class: &TaskClass) {
-        let same = self.parked_group == class.group
+        let same = self.parked_group == Some(class.group)
             && self.parked_checks.len() == class.stages.agent_hard.len()
             && class.stages.agent_hard.iter().zip(&self.parked_checks).all(|(&i, &p)| address(class, i) == p);
         if same {
             return;
         }
         self.unpark_all();
-        self.parked_group = class.group;
+        self.parked_group = Some(class.group);
         self.parked_checks.clear();
         self.parked_checks.extend(class.stages.agent_hard.iter().map(|&i| address(class, i)));
     }
@@ -277,8 +287,9 @@ impl KeyedIndex {
     /// Puts every parked agent back in its tree, with the key and amounts it had.
     fn unpark_all(&mut self) {
         for agent in self.parked.drain(..) {
-            let tree = self.tree_of[agent as usize] as usize;
-            self.arena.restore(&mut self.trees[tree], agent);
+            if let Some(tree) = self.tree_of[agent.get()] {
+                self.arena.restore(&mut self.trees[tree.get()], agent);
+            }
         }
     }
 
@@ -286,7 +297,7 @@ impl KeyedIndex {
     /// pass).
     pub fn release_parked(&mut self) {
         self.unpark_all();
-        self.parked_group = NONE;
+        self.parked_group = None;
         self.parked_checks.clear();
     }
 }

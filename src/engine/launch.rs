@@ -11,9 +11,11 @@ use std::sync::{mpsc, Arc};
 use super::commit::Granted;
 use super::handoff::receive_soon;
 use super::prefetch::prefetch;
-use super::state::{AgentIdentity, PassState};
-use crate::model::{OfferId, TaskSpec};
+use super::state::PassState;
+use crate::model::OfferId;
 use crate::plan::Launch;
+use crate::spec::TaskSpec;
+use crate::tables::{AgentIdentity, AgentIx};
 
 /// Placements sent to the helper at a time: one wake-up of the helper per 1,024 placements costs
 /// nothing per placement, and the batch (about 80 KB) is still in cache when the helper reads it.
@@ -26,7 +28,7 @@ const BATCH: usize = 1024;
 pub(crate) struct Placement {
     /// Position of the task in the pass's pending tasks.
     task: u32,
-    agent: u32,
+    agent: AgentIx,
     granted: Granted,
 }
 
@@ -47,12 +49,11 @@ impl Launches {
 
     /// Adds the launch of `pending[task]` on `agent`, which was granted `granted`.
     #[inline]
-    pub fn push(&mut self, state: &mut PassState, pending: &[TaskSpec], task: usize, agent: u32, granted: Granted) {
+    pub fn push(&mut self, state: &mut PassState, pending: &[TaskSpec], task: usize, agent: AgentIx, granted: Granted) {
         match self {
             Launches::Here(launches) => {
-                let a = agent as usize;
-                let shared_ids = &mut state.shared_offer_ids[a];
-                launches.push(make(&pending[task], &state.identities[a], shared_ids, granted));
+                let shared_ids = &mut state.shared_offer_ids[agent.get()];
+                launches.push(make(&pending[task], state.tables.identity(agent), shared_ids, granted));
             }
             Launches::Helper { batch, send } => {
                 batch.push(Placement { task: task as u32, agent, granted });
@@ -102,7 +103,7 @@ pub(crate) fn with_helper<R>(
     pending: &[TaskSpec],
     place: impl FnOnce(&mut PassState, &mut Launches) -> R,
 ) -> (R, Vec<Launch>) {
-    let identities = Arc::clone(&state.identities);
+    let identities = Arc::clone(state.identities());
     let mut shared_ids = std::mem::take(&mut state.shared_offer_ids);
     let (result, launches) = std::thread::scope(|scope| {
         let (send, receive) = mpsc::channel::<Vec<Placement>>();
@@ -122,7 +123,7 @@ pub(crate) fn with_helper<R>(
                     if let Some(&next) = tasks.get(i + 2) {
                         read_ahead(&pending[next as usize]);
                     }
-                    let a = agent as usize;
+                    let a = agent.get();
                     launches.push(make(&pending[task as usize], &identities[a], &mut shared_ids[a], granted));
                 }
             }

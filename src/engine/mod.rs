@@ -39,12 +39,13 @@ use std::time::Duration;
 pub use queued::{running_usage, QueueInput};
 pub use scheduler::Scheduler;
 
-use crate::model::{RunningTask, TaskId, TaskSpec};
+use crate::model::{RunningTask, TaskId};
 use crate::optimum::Limits;
 use crate::plan::Plan;
 use crate::plugins::fitness::BinPack;
 use crate::plugins::Fitness;
 use crate::pool::OfferPool;
+use crate::spec::TaskSpec;
 
 /// How the engine finds the best agent.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -14,11 +14,13 @@ use super::handoff::receive_soon;
 use super::launch::{self, Launches};
 use super::queued::{self, QueueInput};
 use super::select::{IndexCache, Selector};
-use super::state::{Interner, OwnedNames, PassState, PoolWalk, NONE};
+use super::state::{walk_pool, PassState};
 use super::{Engine, Packing, PlanError, Strategy};
-use crate::model::{RunningTask, TaskSpec};
+use crate::model::RunningTask;
 use crate::plan::{Plan, PlanStats, Reason, ReasonCount, Unplaced};
 use crate::plugins::Fitness;
+use crate::spec::TaskSpec;
+use crate::tables::{AgentIx, Dim, Interner, OwnedNames};
 
 /// A tier fills agents when its fillable tasks times this reach the number of agents.
 const FILL_RATIO: usize = 16;
@@ -80,14 +82,14 @@ pub(crate) fn run(
 fn prepare(engine: &Engine, input: PassInput<'_>) -> Result<(PassState, Compiled), PlanError> {
     let PassInput { pool, pending, running, now } = input;
     check_ids(pending, running)?;
-    let walk = PoolWalk::new(pool, now);
+    let walk = walk_pool(pool, now);
     let mut state = PassState::with_names(&walk, running);
     // The agents load while the walk's offers are still in cache; the tasks come after.
     state.add_agents(&walk);
     let mut groups = Interner::default();
     let (classes, class_of) = compile(state.names(), &mut groups, pending, engine.config.fitness_weight);
-    state.adopt_groups(groups);
-    state.add_running(running);
+    state.tables_mut().adopt_groups(groups);
+    state.tables_mut().add_running(running);
     Ok((state, Compiled { classes, class_of }))
 }
 
@@ -107,7 +109,7 @@ fn prepare_on_two_threads(engine: &Engine, input: PassInput<'_>) -> Result<(Pass
             let (classes, class_of) = compile(names.view(), &mut groups, pending, weight);
             Ok(Some((Compiled { classes, class_of }, groups)))
         });
-        let walk = PoolWalk::new(pool, now);
+        let walk = walk_pool(pool, now);
         let mut state = PassState::with_names(&walk, running);
         // The receiver is gone only when the other side failed, which its join reports.
         let _ = send_names.send(OwnedNames::of(state.names()));
@@ -117,8 +119,8 @@ fn prepare_on_two_threads(engine: &Engine, input: PassInput<'_>) -> Result<(Pass
             Err(panic) => std::panic::resume_unwind(panic),
         };
         let Some((compiled, groups)) = compiled else { unreachable!("names were sent") };
-        state.adopt_groups(groups);
-        state.add_running(running);
+        state.tables_mut().adopt_groups(groups);
+        state.tables_mut().add_running(running);
         Ok((state, compiled))
     })
 }
@@ -132,8 +134,8 @@ pub(crate) fn place(
     pending: &[TaskSpec],
     cache: Option<&mut IndexCache>,
     queue: Option<&mut Queue>,
-    log: &mut Vec<u32>,
-) -> (Plan, Vec<u32>) {
+    log: &mut Vec<AgentIx>,
+) -> (Plan, Vec<AgentIx>) {
     let (classes, class_of) = compile_in(state, pending, engine.config.fitness_weight);
     place_compiled(engine, state, pending, Compiled { classes, class_of }, cache, queue, log)
 }
@@ -146,8 +148,8 @@ fn place_compiled(
     compiled: Compiled,
     cache: Option<&mut IndexCache>,
     mut queue: Option<&mut Queue>,
-    log: &mut Vec<u32>,
-) -> (Plan, Vec<u32>) {
+    log: &mut Vec<AgentIx>,
+) -> (Plan, Vec<AgentIx>) {
     let Compiled { mut classes, class_of } = compiled;
     let fitness = &*engine.config.fitness;
     let log_start = log.len();
@@ -161,9 +163,9 @@ fn place_compiled(
     let keys = assign_indexes(&mut classes, fitness.ranks_by_key(), few);
     if cache.is_none() {
         // One-shot pass: per-value counts of a group no constraint reads are not kept.
-        let mut constrained = vec![false; state.groups.len()];
+        let mut constrained = vec![false; state.n_groups()];
         for class in &classes {
-            constrained[class.group as usize] |= !class.hard.is_empty() || !class.soft.is_empty();
+            constrained[class.group.get()] |= !class.hard.is_empty() || !class.soft.is_empty();
         }
         state.uncounted = constrained.into_iter().map(|c| !c).collect();
     }
@@ -181,7 +183,7 @@ fn place_compiled(
     let tiers: Vec<&[usize]> = order.chunk_by(|&x, &y| pending[x].priority == pending[y].priority).collect();
     let fill_tiers: Vec<bool> = tiers
         .iter()
-        .map(|tier| tier.iter().filter(|&&t| fills[class_of[t] as usize]).count() * FILL_RATIO >= state.agents.len())
+        .map(|tier| tier.iter().filter(|&&t| fills[class_of[t] as usize]).count() * FILL_RATIO >= state.n_agents())
         .collect();
     let selector = Selector::new(&classes, &class_of, keys, indexed, cache);
     let mut one = OneByOne { selector, classes: &classes, class_of: &class_of, pending, fitness };
@@ -227,14 +229,14 @@ fn place_compiled(
         if engine.config.explain_unplaced {
             explain_all(state, &classes, &class_of, pending, &unplaced, &mut plan);
         } else {
-            let agents_considered = state.agents.len() as u32;
+            let agents_considered = state.n_agents() as u32;
             let none: std::sync::Arc<[crate::plan::ReasonCount]> = std::sync::Arc::from([]);
             plan.unplaced = unplaced
                 .iter()
                 .map(|&t| Unplaced { task_id: pending[t].id.clone(), reasons: none.clone(), agents_considered })
                 .collect();
         }
-        let agents = state.agents.len() as u32;
+        let agents = state.n_agents() as u32;
         for (t, reason) in held_back {
             let reasons = std::sync::Arc::from([ReasonCount { reason: Reason::Queue(reason), agents }]);
             plan.unplaced.push(Unplaced { task_id: pending[t].id.clone(), reasons, agents_considered: agents });
@@ -254,12 +256,12 @@ fn place_compiled(
     };
     one.selector.finish();
     // This pass appended exactly the agents of its launches to the log.
-    let used = distinct(&log[log_start..], state.agents.len());
+    let used = distinct(&log[log_start..], state.n_agents());
     plan.stats = PlanStats {
         tasks_placed: plan.launches.len() as u32,
         tasks_unplaced: plan.unplaced.len() as u32,
         agents_used: used.len() as u32,
-        agents_considered: state.agents.len() as u32,
+        agents_considered: state.n_agents() as u32,
         task_classes: classes.len() as u32,
         prepared_on_two_threads: false,
         launches_on_helper: helper,
@@ -280,7 +282,7 @@ fn shapes_with_few_tasks(classes: &[TaskClass], class_of: &[u32], state: &PassSt
     for &c in class_of {
         tasks[classes[c as usize].shape.id as usize] += 1;
     }
-    let agents = state.agents.len();
+    let agents = state.n_agents();
     move |shape| tasks.get(shape as usize).is_none_or(|&n| n * KEYED_RATIO < agents)
 }
 
@@ -296,7 +298,7 @@ struct OneByOne<'a> {
 impl OneByOne<'_> {
     /// Places `pending[t]` on the agent the selector picks and commits it; false when no agent
     /// can take it.
-    fn place(&mut self, state: &mut PassState, t: usize, launches: &mut Launches, log: &mut Vec<u32>) -> bool {
+    fn place(&mut self, state: &mut PassState, t: usize, launches: &mut Launches, log: &mut Vec<AgentIx>) -> bool {
         let Some(agent) = self.selector.select(state, self.fitness, self.pending, t, log) else {
             return false;
         };
@@ -315,7 +317,7 @@ impl OneByOne<'_> {
         left: Vec<usize>,
         hopeless: &mut Hopeless,
         launches: &mut Launches,
-        log: &mut Vec<u32>,
+        log: &mut Vec<AgentIx>,
     ) -> Vec<usize> {
         let mut rooms: Option<Rooms> = None;
         let mut unplaced = Vec::new();
@@ -357,12 +359,12 @@ impl Rooms {
     fn of(state: &PassState) -> Rooms {
         let dims = state.n_dims();
         let width = dims + 1;
-        let mut room = Vec::with_capacity(state.agents.len() * width);
+        let mut room = Vec::with_capacity(state.n_agents() * width);
         let mut claims = false;
-        for (a, slot) in state.agents.iter().enumerate() {
-            room.extend((0..dims).map(|d| state.free_all_roles(a as u32, d)));
-            room.push(slot.ports.iter().map(|(_, set)| i64::from(set.count())).sum());
-            claims |= slot.owner != NONE;
+        for (a, slot) in state.agent_ixs().zip(state.slots()) {
+            room.extend(Dim::all(dims).map(|d| state.free_all_roles(a, d)));
+            room.push(i64::from(slot.free_ports()));
+            claims |= slot.owner().is_some();
         }
         Rooms { width, room, by_room: vec![Vec::new(); width], claims }
     }
@@ -396,7 +398,7 @@ impl Rooms {
 /// What `class` asks, as (column of [`Rooms`], amount); ports are column `ports`.
 fn asks(class: &TaskClass, ports: usize) -> impl Iterator<Item = (usize, i64)> + '_ {
     let count = i64::from(class.ports.total());
-    class.ask.iter().map(|&(d, amount)| (d as usize, amount)).chain((count > 0).then_some((ports, count)))
+    class.ask.iter().map(|&(d, amount)| (d.get(), amount)).chain((count > 0).then_some((ports, count)))
 }
 
 /// Classes, and shapes, that no agent can take for the rest of the pass.
@@ -423,7 +425,7 @@ impl Hopeless {
 }
 
 /// The distinct agents in `agents` (indices below `n`), ascending.
-fn distinct(agents: &[u32], n: usize) -> Vec<u32> {
+fn distinct(agents: &[AgentIx], n: usize) -> Vec<AgentIx> {
     if agents.len() * 8 < n {
         let mut out = agents.to_vec();
         out.sort_unstable();
@@ -432,16 +434,16 @@ fn distinct(agents: &[u32], n: usize) -> Vec<u32> {
     }
     let mut seen = vec![false; n];
     for &a in agents {
-        seen[a as usize] = true;
+        seen[a.get()] = true;
     }
-    (0..n as u32).filter(|&a| seen[a as usize]).collect()
+    AgentIx::all(n).filter(|&a| seen[a.get()]).collect()
 }
 
 /// Declines the offers of every agent not in `used` (ascending agent indices).
-pub(crate) fn decline_unused(state: &PassState, used: &[u32], plan: &mut Plan) {
+pub(crate) fn decline_unused(state: &PassState, used: &[AgentIx], plan: &mut Plan) {
     let mut next = used.iter().copied().peekable();
-    for (a, agent) in state.identities.iter().enumerate() {
-        if next.next_if_eq(&(a as u32)).is_none() {
+    for (a, agent) in state.agent_ixs().zip(state.identities().iter()) {
+        if next.next_if_eq(&a).is_none() {
             plan.declined.extend(agent.offer_ids.iter().cloned());
         }
     }

@@ -16,11 +16,11 @@ use std::sync::Arc;
 
 use super::state::PassState;
 use super::PlanError;
-use crate::model::TaskSpec;
 use crate::queue::{
     BucketStats, EntryId, Queue, QueueConfig, QueuePlace, QueueReason, QueuedTask, ResourceAmounts, UnplacedCause,
 };
 use crate::resources::Quantity;
+use crate::spec::TaskSpec;
 
 /// A pass's queue: its configuration and every task's place in it.
 #[derive(Clone, Copy, Debug)]
@@ -89,15 +89,16 @@ pub(crate) fn build(input: &QueueInput<'_>, pending: &[TaskSpec], state: &PassSt
 
 /// Every agent's size in the state, per resource.
 fn state_total(state: &PassState) -> ResourceAmounts {
-    let nd = state.n_dims();
-    let mut sums = vec![0i64; nd];
-    for (i, amount) in state.total.iter().enumerate() {
-        sums[i % nd] += amount;
+    let mut sums = vec![0i64; state.n_dims()];
+    for agent in state.agent_ixs() {
+        for (sum, amount) in sums.iter_mut().zip(state.totals(agent)) {
+            *sum += amount;
+        }
     }
     let mut total = ResourceAmounts::new();
-    for (d, sum) in sums.into_iter().enumerate() {
+    for (name, sum) in state.dims().names().iter().zip(sums) {
         if sum > 0 {
-            total.add(&state.dims.names[d], Quantity::from_milli(sum as u64));
+            total.add(name, Quantity::from_milli(sum as u64));
         }
     }
     total

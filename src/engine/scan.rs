@@ -7,16 +7,22 @@ use super::class::TaskClass;
 use super::evaluate::{better, first_failing, fits, local_score, shared_score, Rank};
 use super::state::PassState;
 use crate::plugins::{AgentView, Fitness, PassView, TaskView};
+use crate::tables::AgentIx;
 
 /// The best agent for the task, or `None` when no agent passes every stage.
-pub(crate) fn select(state: &PassState, class: &TaskClass, fitness: &dyn Fitness, task: &TaskView<'_>) -> Option<u32> {
-    let pass = PassView { state };
+pub(crate) fn select(
+    state: &PassState,
+    class: &TaskClass,
+    fitness: &dyn Fitness,
+    task: &TaskView<'_>,
+) -> Option<AgentIx> {
+    let pass = PassView::new(state);
     let mut best: Option<Rank> = None;
-    for agent in 0..state.agents.len() as u32 {
+    for agent in state.agent_ixs() {
         if fits(state, class, agent).is_err() {
             continue;
         }
-        let view = AgentView { state, agent };
+        let view = AgentView::new(state, agent);
         if first_failing(class, &class.stages.all_hard, task, &view, &pass).is_some() {
             continue;
         }

@@ -24,12 +24,14 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use super::pass::{decline_unused, place};
 use super::queued::{self, QueueInput};
 use super::select::IndexCache;
-use super::state::{PassState, NONE};
+use super::state::PassState;
 use super::{Engine, PlanError};
-use crate::model::{AgentId, GroupId, Offer, OfferId, RunningTask, TaskId, TaskSpec};
+use crate::model::{AgentId, GroupId, Offer, OfferId, RunningTask, TaskId};
 use crate::plan::Plan;
 use crate::pool::{OfferPool, PoolError};
 use crate::queue::{QueueConfig, QueuePlace, ResourceAmounts};
+use crate::spec::TaskSpec;
+use crate::tables::{AgentIx, GroupIx};
 
 /// Offers and running tasks with their compiled state, placing pending tasks pass by pass.
 ///
@@ -63,7 +65,7 @@ pub struct Scheduler {
     state: Option<PassState>,
     cache: IndexCache,
     /// Agents touched (offers, tasks, placements) since the oldest cached index was synced.
-    log: Vec<u32>,
+    log: Vec<AgentIx>,
     /// The queue place of running tasks placed by queued passes.
     places: FxHashMap<TaskId, QueuePlace>,
     /// What those tasks hold, per place.
@@ -128,8 +130,8 @@ impl Scheduler {
             self.claims.insert(task.agent_id.clone(), task.group.clone());
         }
         if let Some(state) = &mut self.state {
-            state.add_running(std::slice::from_ref(&task));
-            if let Some(&agent) = state.agent_index.get(&task.agent_id) {
+            state.tables_mut().add_running(std::slice::from_ref(&task));
+            if let Some(agent) = state.agent(&task.agent_id) {
                 self.log.push(agent);
             }
         }
@@ -158,11 +160,14 @@ impl Scheduler {
             None => &[],
         };
         if let Some(state) = &mut self.state {
-            state.remove_running(&task);
-            if let Some(&agent) = state.agent_index.get(&task.agent_id) {
-                let groups: Vec<u32> =
-                    left.iter().filter_map(|t| self.running.get(t)).map(|t| state.group(&t.group)).collect();
-                state.regroup(agent, groups);
+            state.tables_mut().remove_running(&task);
+            if let Some(agent) = state.agent(&task.agent_id) {
+                let groups: Vec<GroupIx> = left
+                    .iter()
+                    .filter_map(|t| self.running.get(t))
+                    .map(|t| state.tables_mut().group(&t.group))
+                    .collect();
+                state.tables_mut().regroup(agent, groups);
                 self.log.push(agent);
             }
         }
@@ -227,12 +232,12 @@ impl Scheduler {
         let (mut plan, used) =
             place(&self.engine, state, pending, Some(&mut self.cache), pass_queue.as_mut(), &mut self.log);
         // Agents without offers were not considered (explanations skip them too).
-        let considered = state.identities.iter().filter(|a| !a.offer_ids.is_empty()).count() as u32;
+        let considered = state.identities().iter().filter(|a| !a.offer_ids.is_empty()).count() as u32;
         plan.stats.agents_considered = considered;
         plan.unplaced.iter_mut().for_each(|u| u.agents_considered = considered);
         for launch in &plan.launches {
-            let owner = state.agent_index.get(&launch.agent_id).map(|&a| state.agents[a as usize].owner);
-            if owner.is_some_and(|g| g != NONE) {
+            let owner = state.agent(&launch.agent_id).and_then(|a| state.slot(a).owner());
+            if owner.is_some() {
                 self.claims.insert(launch.agent_id.clone(), launch.group.clone());
             }
         }
@@ -281,7 +286,7 @@ impl Scheduler {
     /// Whether the state holds agents whose offers are all gone: they stay compiled, with nothing
     /// free, until the next rebuild.
     fn keeps_offerless_agents(&self) -> bool {
-        self.state.as_ref().is_some_and(|s| s.identities.iter().any(|a| a.offer_ids.is_empty()))
+        self.state.as_ref().is_some_and(|s| s.identities().iter().any(|a| a.offer_ids.is_empty()))
     }
 
     /// Applies a plan: consumed offers leave, launched tasks become running tasks.
@@ -290,13 +295,13 @@ impl Scheduler {
         let mut started: Vec<RunningTask> = Vec::with_capacity(plan.launches.len());
         if let Some(state) = &mut self.state {
             for launch in &plan.launches {
-                let Some(&agent) = state.agent_index.get(&launch.agent_id) else {
+                let Some(agent) = state.agent(&launch.agent_id) else {
                     continue;
                 };
                 let mut held: Vec<(std::sync::Arc<str>, crate::Quantity)> = Vec::new();
                 for a in launch.resources.iter() {
-                    if let Some(d) = state.dims.get_shared(&a.name) {
-                        state.hold(agent, d as usize, a.amount.milli());
+                    if let Some(d) = state.dims().get_shared(&a.name) {
+                        state.tables_mut().hold(agent, d, a.amount.milli());
                     }
                     match held.iter_mut().find(|(n, _)| *n == a.name) {
                         Some((_, q)) => *q += a.amount,
@@ -340,8 +345,8 @@ impl Scheduler {
             return;
         };
         let offers = self.pool.offers_of(agent, now);
-        match state.agent_index.get(agent) {
-            Some(&idx) if state.knows(&offers) => {
+        match state.agent(agent) {
+            Some(idx) if state.knows(&offers) => {
                 state.reload_agent(idx, &offers);
                 self.log.push(idx);
             }
@@ -357,8 +362,9 @@ impl Scheduler {
         running.sort_by(|a, b| a.id.cmp(&b.id));
         let mut state = PassState::build(&self.pool, now, &running);
         for (agent, group) in &self.claims {
-            if let Some(&a) = state.agent_index.get(agent) {
-                state.agents[a as usize].owner = state.group(group);
+            if let Some(a) = state.agent(agent) {
+                let group = state.tables_mut().group(group);
+                state.tables_mut().claim(a, group);
             }
         }
         self.state = Some(state);
@@ -368,7 +374,7 @@ impl Scheduler {
 
     /// Drops the part of the log every cached index has seen; past a bound, drops the indexes.
     fn trim_log(&mut self) {
-        let agents = self.state.as_ref().map_or(0, |s| s.agents.len());
+        let agents = self.state.as_ref().map_or(0, |s| s.n_agents());
         if self.log.len() <= 2 * agents + 1024 {
             return;
         }

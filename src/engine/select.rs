@@ -9,8 +9,9 @@ use super::index::CandidateIndex;
 use super::keyed::KeyedIndex;
 use super::scan;
 use super::state::PassState;
-use crate::model::TaskSpec;
-use crate::plugins::{Fitness, HardConstraint, TaskView};
+use crate::plugins::{Fitness, HardConstraint};
+use crate::spec::TaskSpec;
+use crate::tables::AgentIx;
 
 /// Candidate indexes kept from one pass to the next (by a [`Scheduler`](crate::Scheduler)), by
 /// shape. Each holds the static constraints its key names by address, so the address cannot be
@@ -104,7 +105,7 @@ impl<'a> Selector<'a> {
         for class in self.classes.iter().filter(|c| c.index_slot as usize == slot) {
             asks.fill(0);
             for &(d, amount) in &class.ask {
-                if let Some(a) = asks.get_mut(d as usize) {
+                if let Some(a) = asks.get_mut(d.get()) {
                     *a = amount;
                 }
             }
@@ -134,12 +135,12 @@ impl<'a> Selector<'a> {
         fitness: &dyn Fitness,
         pending: &[TaskSpec],
         t: usize,
-        log: &[u32],
-    ) -> Option<u32> {
+        log: &[AgentIx],
+    ) -> Option<AgentIx> {
         let task = &pending[t];
         let c = self.class_of[t] as usize;
         let class = &self.classes[c];
-        let view = TaskView { id: &task.id, group_id: &task.group, class };
+        let view = class.view(task);
         let slot = class.index_slot as usize;
         if self.indexed && class.stages.indexable && slot < self.indexes.len() && self.indexes[slot].is_none() {
             self.slot_class[slot] = c as u32;

@@ -10,11 +10,18 @@
 //!
 //! Insertion and removal split and merge by the order; both are O(log n) expected, and so is
 //! keeping the maxima. Nothing allocates after [`Arena::new`].
+//!
+//! Agents come in and out as [`AgentIx`] (any dense index type will do); inside, an agent's
+//! node is its index as a `u32`, and the sentinel `nil` one past the last.
+
+use std::marker::PhantomData;
+
+use crate::tables::{AgentIx, Ix};
 
 /// The nodes of every tree of one index: one node per agent, and a sentinel at index `n` that
 /// stands for "no node" (its maxima are the lowest amount, so it never widens a parent's).
 #[derive(Clone, Debug)]
-pub(crate) struct Arena {
+pub(crate) struct Arena<K = AgentIx> {
     /// Columns per agent: resource dimensions, then free ports.
     width: usize,
     /// The sentinel's index: the number of agents.
@@ -27,6 +34,7 @@ pub(crate) struct Arena {
     /// Per node, side by side for cache locality: the most free in each column over its
     /// subtree, then its own free amounts (`2 * width` entries).
     cols: Vec<i64>,
+    agents: PhantomData<K>,
 }
 
 /// A tree's root in an [`Arena`] (`None` for an empty tree).
@@ -42,9 +50,15 @@ fn priority(agent: u32) -> u64 {
     z ^ (z >> 31)
 }
 
-impl Arena {
+/// The node of `agent`.
+#[inline]
+fn node<K: Ix>(agent: K) -> u32 {
+    agent.get() as u32
+}
+
+impl<K: Ix> Arena<K> {
     /// Room for agents `0..agents`, each with `width` columns.
-    pub fn new(agents: usize, width: usize) -> Arena {
+    pub fn new(agents: usize, width: usize) -> Arena<K> {
         let nodes = agents + 1;
         Arena {
             width,
@@ -54,12 +68,13 @@ impl Arena {
             key: vec![0.0; nodes],
             member: vec![false; nodes],
             cols: vec![i64::MIN; nodes * 2 * width],
+            agents: PhantomData,
         }
     }
 
     /// Whether `agent` is in a tree.
-    pub fn contains(&self, agent: u32) -> bool {
-        agent < self.nil && self.member[agent as usize]
+    pub fn contains(&self, agent: K) -> bool {
+        node(agent) < self.nil && self.member[agent.get()]
     }
 
     fn root_node(&self, root: Root) -> u32 {
@@ -131,8 +146,8 @@ impl Arena {
     }
 
     /// Sets `agent`'s key and free amounts, before it joins a tree.
-    pub fn set(&mut self, agent: u32, key: f64, free: impl IntoIterator<Item = i64>) {
-        let a = agent as usize;
+    pub fn set(&mut self, agent: K, key: f64, free: impl IntoIterator<Item = i64>) {
+        let a = agent.get();
         self.key[a] = key;
         let w = self.width;
         for (slot, amount) in self.cols[a * 2 * w + w..(a + 1) * 2 * w].iter_mut().zip(free) {
@@ -141,17 +156,17 @@ impl Arena {
     }
 
     /// Puts `agent` (not in any tree) into `root` with `key` and its free amounts `free`.
-    pub fn insert(&mut self, root: &mut Root, agent: u32, key: f64, free: impl IntoIterator<Item = i64>) {
+    pub fn insert(&mut self, root: &mut Root, agent: K, key: f64, free: impl IntoIterator<Item = i64>) {
         debug_assert!(!self.contains(agent));
         self.set(agent, key, free);
         self.restore(root, agent);
     }
 
     /// Puts `agent` (not in any tree) back into `root` with the key and amounts it last had.
-    pub fn restore(&mut self, root: &mut Root, agent: u32) {
+    pub fn restore(&mut self, root: &mut Root, agent: K) {
         debug_assert!(!self.contains(agent));
-        self.member[agent as usize] = true;
-        let top = self.insert_at(self.root_node(*root), agent);
+        self.member[agent.get()] = true;
+        let top = self.insert_at(self.root_node(*root), node(agent));
         self.set_root(root, top);
     }
 
@@ -176,11 +191,11 @@ impl Arena {
     }
 
     /// Takes `agent` out of `root`, which must hold it.
-    pub fn remove(&mut self, root: &mut Root, agent: u32) {
+    pub fn remove(&mut self, root: &mut Root, agent: K) {
         debug_assert!(self.contains(agent));
-        let top = self.remove_at(self.root_node(*root), agent);
+        let top = self.remove_at(self.root_node(*root), node(agent));
         self.set_root(root, top);
-        self.member[agent as usize] = false;
+        self.member[agent.get()] = false;
     }
 
     /// Removes `agent` from the tree at `node`, which holds it; returns the tree's new top.
@@ -202,11 +217,11 @@ impl Arena {
 
     /// Builds `root` (empty) from `agents`, each with its key and amounts already set by
     /// [`set`](Self::set), in linear time after sorting.
-    pub fn build(&mut self, root: &mut Root, agents: &mut [u32]) {
-        agents.sort_unstable_by(|&a, &b| self.key[b as usize].total_cmp(&self.key[a as usize]).then(a.cmp(&b)));
+    pub fn build(&mut self, root: &mut Root, agents: &mut [K]) {
+        agents.sort_unstable_by(|&a, &b| self.key[b.get()].total_cmp(&self.key[a.get()]).then(a.get().cmp(&b.get())));
         // The right spine of the tree built so far, top first.
         let mut spine: Vec<u32> = Vec::new();
-        for &agent in agents.iter() {
+        for agent in agents.iter().map(|&a| node(a)) {
             self.member[agent as usize] = true;
             let mut last = self.nil;
             while let Some(&top) = spine.last() {
@@ -240,11 +255,11 @@ impl Arena {
 
     /// The first agent of `root`, in order, whose free amounts cover `ask` — (column, amount)
     /// pairs — and that `accept` takes; agents `accept` turns down are passed over.
-    pub fn first(&self, root: Root, ask: &[(usize, i64)], mut accept: impl FnMut(u32) -> bool) -> Option<u32> {
+    pub fn first(&self, root: Root, ask: &[(usize, i64)], mut accept: impl FnMut(K) -> bool) -> Option<K> {
         self.first_in(self.root_node(root), ask, &mut accept)
     }
 
-    fn first_in(&self, node: u32, ask: &[(usize, i64)], accept: &mut impl FnMut(u32) -> bool) -> Option<u32> {
+    fn first_in(&self, node: u32, ask: &[(usize, i64)], accept: &mut impl FnMut(K) -> bool) -> Option<K> {
         if node == self.nil {
             return None;
         }
@@ -256,19 +271,20 @@ impl Arena {
         if let Some(found) = self.first_in(self.left[node as usize], ask, accept) {
             return Some(found);
         }
-        if ask.iter().all(|&(c, amount)| self.cols[at + w + c] >= amount) && accept(node) {
-            return Some(node);
+        let agent = K::new(node as usize);
+        if ask.iter().all(|&(c, amount)| self.cols[at + w + c] >= amount) && accept(agent) {
+            return Some(agent);
         }
         self.first_in(self.right[node as usize], ask, accept)
     }
 
     /// The agents of `root` in order (for tests).
     #[cfg(test)]
-    pub fn in_order(&self, root: Root) -> Vec<u32> {
-        fn walk(arena: &Arena, node: u32, out: &mut Vec<u32>) {
+    pub fn in_order(&self, root: Root) -> Vec<K> {
+        fn walk<K: Ix>(arena: &Arena<K>, node: u32, out: &mut Vec<K>) {
             if node != arena.nil {
                 walk(arena, arena.left[node as usize], out);
-                out.push(node);
+                out.push(K::new(node as usize));
                 walk(arena, arena.right[node as usize], out);
             }
         }
@@ -293,7 +309,7 @@ mod tests {
 
     #[test]
     fn treap_orders_by_key_then_agent_and_finds_room() {
-        let mut arena = Arena::new(6, 2);
+        let mut arena = Arena::<u32>::new(6, 2);
         let mut root = Root::default();
         for (agent, key, free) in [(0, 0.5, [4, 4]), (1, 0.9, [1, 8]), (2, 0.5, [8, 1]), (3, 0.1, [8, 8])] {
             arena.insert(&mut root, agent, key, free);
@@ -313,8 +329,8 @@ mod tests {
     proptest! {
         #[test]
         fn treap_build_matches_inserts(entries in prop::collection::btree_map(0..60u32, (0..6u8, 0..10i64), 0..60)) {
-            let mut built = Arena::new(60, 1);
-            let mut inserted = Arena::new(60, 1);
+            let mut built = Arena::<u32>::new(60, 1);
+            let mut inserted = Arena::<u32>::new(60, 1);
             let (mut a, mut b) = (Root::default(), Root::default());
             let mut agents: Vec<u32> = entries.keys().copied().collect();
             for (&agent, &(key, free)) in &entries {
@@ -333,7 +349,7 @@ mod tests {
             ops in prop::collection::vec((0..40u32, 0..5u8, 0..10i64, 0..10i64, any::<bool>()), 0..120),
             asks in prop::collection::vec((0..10i64, 0..10i64, 0..40u32), 1..20),
         ) {
-            let mut arena = Arena::new(40, 2);
+            let mut arena = Arena::<u32>::new(40, 2);
             let mut root = Root::default();
             let mut model: Vec<(f64, u32, [i64; 2])> = Vec::new();
             for (agent, key, cpu, mem, insert) in ops {

@@ -1,4 +1,4 @@
-//! The engine's data model: offers, agents' attributes, tasks and their identifiers.
+//! The engine's data model: offers, agents' attributes, running tasks and their identifiers.
 //!
 //! These are plain values; protobuf types are converted into them at the protocol edge.
 
@@ -12,7 +12,7 @@ use std::fmt;
 pub use attributes::{AttrValue, Attributes, HOSTNAME};
 pub use ids::{AgentId, GroupId, OfferId, Role, TaskId};
 pub use offer::{Offer, OfferedResource, ResourceValue};
-pub use task::{PortRequest, RunningTask, SoftTerm, TaskBuilder, TaskSpec};
+pub use task::{PortRequest, RunningTask};
 
 use crate::resources::QuantityError;
 

@@ -18,8 +18,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{max_fit, solve_pattern_lp, BinType, ItemClass, Limits, OptimumError, PackingInstance};
-use crate::model::{AgentId, ResourceValue, TaskSpec};
+use crate::model::{AgentId, ResourceValue};
 use crate::resources::{Quantity, CPUS, MEM, PORTS};
+use crate::spec::TaskSpec;
 use crate::{OfferPool, Plan};
 
 /// The smallest size any agent counts for.

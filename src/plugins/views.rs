@@ -2,62 +2,45 @@
 //!
 //! Views are a few references each, built on the stack per call; nothing here allocates.
 
-use crate::engine::class::TaskClass;
-use crate::engine::state::{PassState, ValueInfo, NONE};
-use crate::model::{AgentId, GroupId, TaskId, HOSTNAME};
+use crate::model::{AgentId, GroupId, PortRequest, TaskId, HOSTNAME};
 use crate::resources::Quantity;
-
-/// A resource dimension of the pass (cpus, mem, ... or a named scalar).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Dim(pub(crate) u16);
-
-impl Dim {
-    /// `cpus`.
-    pub const CPUS: Dim = Dim(0);
-    /// `mem`.
-    pub const MEM: Dim = Dim(1);
-    /// `disk`.
-    pub const DISK: Dim = Dim(2);
-    /// `network`.
-    pub const NETWORK: Dim = Dim(3);
-    /// `gpus`.
-    pub const GPUS: Dim = Dim(4);
-}
+pub use crate::tables::Dim;
+use crate::tables::{AgentIx, GroupIx, KeyIx, Tables, ValueInfo, ValueIx};
 
 /// A group of tasks as the pass numbers it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct GroupRef(pub(crate) u32);
+pub struct GroupRef(pub(crate) GroupIx);
 
 /// An attribute name as the pass numbers it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct AttrKey(pub(crate) u32);
+pub struct AttrKey(pub(crate) KeyIx);
 
 impl AttrKey {
     /// The `hostname` pseudo-attribute.
-    pub const HOSTNAME: AttrKey = AttrKey(0);
+    pub const HOSTNAME: AttrKey = AttrKey(KeyIx::HOSTNAME);
 }
 
 /// One attribute value of one agent.
 #[derive(Clone, Copy, Debug)]
 pub struct AttrRef<'a> {
-    value: u32,
+    value: ValueIx,
     info: &'a ValueInfo,
 }
 
 impl<'a> AttrRef<'a> {
     /// The value's text.
     pub fn as_str(&self) -> &'a str {
-        &self.info.text
+        self.info.text()
     }
 
     /// The value as a number, for scalar attributes.
     pub fn as_scalar(&self) -> Option<f64> {
-        self.info.scalar
+        self.info.scalar()
     }
 
     /// The attribute's name, numbered.
     pub fn key(&self) -> AttrKey {
-        AttrKey(self.info.key)
+        AttrKey(self.info.key())
     }
 }
 
@@ -70,12 +53,28 @@ impl PartialEq for AttrRef<'_> {
 /// The task being placed.
 #[derive(Clone, Copy, Debug)]
 pub struct TaskView<'a> {
-    pub(crate) id: &'a TaskId,
-    pub(crate) group_id: &'a GroupId,
-    pub(crate) class: &'a TaskClass,
+    id: &'a TaskId,
+    group_id: &'a GroupId,
+    group: GroupIx,
+    /// Non-zero asks as (dimension, thousandths).
+    asks: &'a [(Dim, i64)],
+    ports: &'a PortRequest,
 }
 
 impl<'a> TaskView<'a> {
+    /// The view of a task of group `group` (numbered) asking for `asks` (dimension,
+    /// thousandths) and `ports`.
+    #[inline]
+    pub(crate) fn new(
+        id: &'a TaskId,
+        group_id: &'a GroupId,
+        group: GroupIx,
+        asks: &'a [(Dim, i64)],
+        ports: &'a PortRequest,
+    ) -> TaskView<'a> {
+        TaskView { id, group_id, group, asks, ports }
+    }
+
     /// Task id.
     pub fn id(&self) -> &'a TaskId {
         self.id
@@ -88,55 +87,61 @@ impl<'a> TaskView<'a> {
 
     /// The task's group, numbered, for [`PassView`] counts.
     pub fn group(&self) -> GroupRef {
-        GroupRef(self.class.group)
+        GroupRef(self.group)
     }
 
     /// Amount asked of one resource.
     pub fn ask(&self, dim: Dim) -> Quantity {
-        let found = self.class.ask.iter().find(|(d, _)| *d == dim.0);
+        let found = self.asks.iter().find(|(d, _)| *d == dim);
         found.map_or(Quantity::ZERO, |(_, m)| Quantity::from_milli(*m as u64))
     }
 
     /// Number of ports asked for (any and specific).
     pub fn ports(&self) -> u32 {
-        self.class.ports.total()
+        self.ports.total()
     }
 }
 
 /// One agent, with what the pass has already placed on it.
 #[derive(Clone, Copy, Debug)]
 pub struct AgentView<'a> {
-    pub(crate) state: &'a PassState,
-    pub(crate) agent: u32,
+    tables: &'a Tables,
+    agent: AgentIx,
 }
 
 impl<'a> AgentView<'a> {
+    /// The view of agent `agent` of `tables`.
+    #[inline]
+    pub(crate) fn new(tables: &'a Tables, agent: AgentIx) -> AgentView<'a> {
+        AgentView { tables, agent }
+    }
+
     /// Agent id.
     pub fn id(&self) -> &'a AgentId {
-        &self.state.identities[self.agent as usize].id
+        &self.tables.identity(self.agent).id
     }
 
     /// Hostname.
     pub fn hostname(&self) -> &'a str {
-        &self.state.identities[self.agent as usize].hostname
+        &self.tables.identity(self.agent).hostname
     }
 
     /// An attribute by name (`hostname` included); `None` when the agent lacks it.
     pub fn attribute(&self, name: &str) -> Option<AttrRef<'a>> {
-        let key = if name == HOSTNAME { 0 } else { self.state.keys.get(name)? };
+        let key = if name == HOSTNAME { KeyIx::HOSTNAME } else { self.tables.keys().get(name)? };
         self.attribute_by_key(AttrKey(key))
     }
 
     /// An attribute by numbered name.
     pub fn attribute_by_key(&self, key: AttrKey) -> Option<AttrRef<'a>> {
-        let value = self.state.value_of(self.agent, key.0);
-        (value != NONE).then(|| AttrRef { value, info: &self.state.values[value as usize] })
+        let value = self.tables.value_of(self.agent, key.0)?;
+        Some(AttrRef { value, info: self.tables.value(value) })
     }
 
     /// Free amount of a resource now, over all roles.
     #[inline]
     pub fn free(&self, dim: Dim) -> Quantity {
-        let m = self.state.free_all_roles(self.agent, dim.0 as usize);
+        let m = self.tables.free_all_roles(self.agent, dim);
         Quantity::from_milli(m.max(0) as u64)
     }
 
@@ -144,7 +149,7 @@ impl<'a> AgentView<'a> {
     /// running tasks hold (when known).
     #[inline]
     pub fn total(&self, dim: Dim) -> Quantity {
-        let m = self.state.total[self.agent as usize * self.state.n_dims() + dim.0 as usize];
+        let m = self.tables.total(self.agent, dim);
         Quantity::from_milli(m.max(0) as u64)
     }
 
@@ -173,40 +178,45 @@ impl<'a> AgentView<'a> {
 
     /// Tasks on the agent (running and placed in this pass).
     pub fn task_count(&self) -> u32 {
-        self.state.agents[self.agent as usize].tasks
+        self.tables.slot(self.agent).tasks()
     }
 
     /// Whether every task on the agent belongs to `group` (true for an empty agent).
     pub fn only_group(&self, group: GroupRef) -> bool {
-        let slot = &self.state.agents[self.agent as usize];
-        !slot.mixed && (slot.first_group == NONE || slot.first_group == group.0)
+        self.tables.slot(self.agent).only_group(group.0)
     }
 }
 
 /// The pass so far: tasks per group per attribute value, running tasks included.
 #[derive(Clone, Copy, Debug)]
 pub struct PassView<'a> {
-    pub(crate) state: &'a PassState,
+    tables: &'a Tables,
 }
 
 impl<'a> PassView<'a> {
+    /// The view of the pass whose tables are `tables`.
+    #[inline]
+    pub(crate) fn new(tables: &'a Tables) -> PassView<'a> {
+        PassView { tables }
+    }
+
     /// The numbered form of an attribute name, if any agent or running task has it.
     pub fn key(&self, name: &str) -> Option<AttrKey> {
         if name == HOSTNAME {
             return Some(AttrKey::HOSTNAME);
         }
-        self.state.keys.get(name).map(AttrKey)
+        self.tables.keys().get(name).map(AttrKey)
     }
 
     /// Tasks of `group` on agents sharing this attribute value.
     #[inline]
     pub fn count(&self, group: GroupRef, value: &AttrRef<'_>) -> u32 {
-        self.state.count(group.0, value.value)
+        self.tables.count(group.0, value.value)
     }
 
     /// Tasks of `group` anywhere (running and placed in this pass).
     pub fn group_total(&self, group: GroupRef) -> u32 {
-        self.state.group_total.get(group.0 as usize).copied().unwrap_or(0)
+        self.tables.group_total(group.0)
     }
 
     /// Task counts of `group` per value of `key`, for the values holding at least one.
@@ -214,20 +224,20 @@ impl<'a> PassView<'a> {
     /// A running task whose place is unknown counts on every value, so then every known value
     /// holds one: the values without a located task appear once, with that count.
     pub fn value_counts(&self, group: GroupRef, key: AttrKey) -> impl Iterator<Item = u32> + 'a {
-        let state = self.state;
-        let unlocated = state.unlocated(group.0);
+        let tables = self.tables;
+        let unlocated = tables.unlocated(group.0);
         let known = self.known_values(key);
-        let rest = (unlocated > 0 && state.located_value_count(group.0, key.0) < known).then_some(unlocated);
-        state.used_values(group.0, key.0).map(move |v| state.count(group.0, v)).chain(rest)
+        let rest = (unlocated > 0 && tables.located_value_count(group.0, key.0) < known).then_some(unlocated);
+        tables.used_values(group.0, key.0).map(move |v| tables.count(group.0, v)).chain(rest)
     }
 
     /// Number of distinct values of `key` among the pass's agents and running tasks.
     pub fn known_values(&self, key: AttrKey) -> usize {
-        self.state.values_per_key.get(key.0 as usize).copied().unwrap_or(0) as usize
+        self.tables.values_per_key(key.0)
     }
 
     /// Number of values of `key` holding at least one task of `group`.
     pub fn distinct_values(&self, group: GroupRef, key: AttrKey) -> usize {
-        self.state.used_value_count(group.0, key.0)
+        self.tables.used_value_count(group.0, key.0)
     }
 }

@@ -2,7 +2,6 @@
 
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use priority_queue::PriorityQueue;
@@ -200,11 +199,6 @@ impl<'a> AgentOffers<'a> {
 
     /// Hostname, from the agent's offer with the smallest id.
     pub fn hostname(&self) -> &'a str {
-        &self.first.hostname
-    }
-
-    /// The hostname as the offer holds it (shared, not copied).
-    pub(crate) fn hostname_shared(&self) -> &'a Arc<str> {
         &self.first.hostname
     }
 

@@ -25,10 +25,11 @@ use std::time::Duration;
 use rustc_hash::FxHashMap;
 
 use crate::engine::{ConfigError, Engine, EngineConfig, PlanError};
-use crate::model::{AgentId, RunningTask, TaskId, TaskSpec};
+use crate::model::{AgentId, RunningTask, TaskId};
 use crate::plan::Plan;
 use crate::queue::QueuePlace;
 use crate::resources::Quantity;
+use crate::spec::TaskSpec;
 use crate::workload::{Stream, StreamEvent};
 use cluster::SimCluster;
 use planner::Planner;

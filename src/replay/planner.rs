@@ -6,10 +6,11 @@ use std::time::Duration;
 use rustc_hash::FxHashMap;
 
 use crate::engine::{running_usage, Engine, PlanError, QueueInput, Scheduler};
-use crate::model::{AgentId, Offer, OfferId, RunningTask, TaskId, TaskSpec};
+use crate::model::{AgentId, Offer, OfferId, RunningTask, TaskId};
 use crate::plan::Plan;
 use crate::pool::OfferPool;
 use crate::queue::{QueueConfig, QueuePlace};
+use crate::spec::TaskSpec;
 
 /// Plans passes and follows offers and running tasks.
 #[derive(Debug)]

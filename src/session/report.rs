@@ -6,8 +6,9 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use super::update::PassReport;
-use crate::model::{GroupId, TaskId, TaskSpec};
+use crate::model::{GroupId, TaskId};
 use crate::plan::{Plan, ReasonCount, Unplaced};
+use crate::spec::TaskSpec;
 
 /// Tasks of one group that a pass left unplaced for the same reasons.
 ///

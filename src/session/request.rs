@@ -2,7 +2,7 @@
 //! start it (a command or a custom executor, files to fetch, an optional container image).
 
 use crate::mesos::v1;
-use crate::model::TaskSpec;
+use crate::spec::TaskSpec;
 
 /// A task to place and launch.
 ///

@@ -12,8 +12,9 @@ use super::operator::TaskReport;
 use super::update::{TaskState, TaskUpdate};
 use super::{CallId, SubmitError, TaskRequest};
 use crate::mesos::v1;
-use crate::model::{AgentId, GroupId, RunningTask, TaskId, TaskSpec};
+use crate::model::{AgentId, GroupId, RunningTask, TaskId};
 use crate::resources::Quantity;
+use crate::spec::TaskSpec;
 
 /// How many ended task ids are remembered (to recognise late duplicate updates).
 const ENDED_MEMORY: usize = 65_536;

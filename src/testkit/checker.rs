@@ -66,11 +66,12 @@ use super::rules::{accepts, offered, offered_ports, pending, Agents, Ledger, Rul
 use super::{Violation, Workload};
 use crate::engine::class::{compile_in, TaskClass};
 use crate::engine::state::PassState;
-use crate::model::{AgentId, GroupId, Offer, OfferId, Role, TaskId, TaskSpec};
+use crate::model::{AgentId, GroupId, Offer, OfferId, Role, TaskId};
 use crate::plan::{Plan, Reason};
-use crate::plugins::{AgentView, HardConstraint, PassView, TaskView};
+use crate::plugins::{AgentView, HardConstraint, PassView};
 use crate::pool::OfferPool;
 use crate::resources::Quantity;
+use crate::spec::TaskSpec;
 
 /// Checks beyond the always-on ones, and how the engine was configured.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -344,12 +345,12 @@ struct Replayed {
 impl Replayed {
     /// Whether `c`, a hard constraint of `task`, lets it onto `agent` in the replayed state.
     fn allows(&self, c: &dyn HardConstraint, task: &TaskSpec, agent: &AgentId) -> bool {
-        let (Some(&class), Some(&agent)) = (self.class_of.get(&task.id), self.state.agent_index.get(agent)) else {
+        let (Some(&class), Some(agent)) = (self.class_of.get(&task.id), self.state.agent(agent)) else {
             return false;
         };
         let class = &self.classes[class as usize];
-        let view = TaskView { id: &task.id, group_id: &task.group, class };
-        c.allows(&view, &AgentView { state: &self.state, agent }, &PassView { state: &self.state })
+        let view = class.view(task);
+        c.allows(&view, &AgentView::new(&self.state, agent), &PassView::new(&self.state))
     }
 }
 
@@ -370,29 +371,29 @@ fn replay(workload: &Workload, plan: &Plan) -> Result<Replayed, Violation> {
     let mut split = Vec::new();
     for ((launch, task), &c) in plan.launches.iter().zip(&tasks).zip(&class_of) {
         let class = &classes[c as usize];
-        let agent = state.agent_index[&launch.agent_id];
-        let view = TaskView { id: &task.id, group_id: &task.group, class };
-        let (agent_view, pass) = (AgentView { state: &state, agent }, PassView { state: &state });
+        let Some(agent) = state.agent(&launch.agent_id) else { continue };
+        let view = class.view(task);
+        let (agent_view, pass) = (AgentView::new(&state, agent), PassView::new(&state));
         if let Some(c) = class.hard.iter().find(|c| !c.allows(&view, &agent_view, &pass)) {
             let (task, agent) = (task.id.clone(), launch.agent_id.clone());
             return Err(Violation::ConstraintBroken { task, agent, constraint: c.name().to_owned() });
         }
         for a in launch.resources.iter() {
-            if let (Some(dim), Some(role)) = (state.dims.get(&a.name), state.roles.get(a.role.as_str())) {
+            if let (Some(dim), Some(role)) = (state.dims().get(&a.name), state.roles().get(a.role.as_str())) {
                 split.clear();
-                state.take(agent, dim as usize, &[role as u16], a.amount.milli(), &mut split);
+                state.tables_mut().take(agent, dim, &[role], a.amount.milli(), &mut split);
             }
         }
         for (port, role) in &launch.ports {
-            let role = state.roles.get(role.as_str());
-            let sets = &mut state.agents[agent as usize].ports;
-            if let Some((_, set)) = sets.iter_mut().find(|(r, _)| Some(u32::from(*r)) == role) {
+            let role = state.roles().get(role.as_str());
+            let (sets, _) = state.tables_mut().ports_mut(agent);
+            if let Some((_, set)) = sets.iter_mut().find(|(r, _)| Some(*r) == role) {
                 set.remove(*port);
             }
         }
         state.count_on_agent(agent, class.group);
         if class.claims {
-            state.agents[agent as usize].owner = class.group;
+            state.tables_mut().claim(agent, class.group);
         }
     }
     let class_of = tasks.iter().zip(class_of).map(|(t, c)| (t.id.clone(), c)).collect();

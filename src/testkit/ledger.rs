@@ -30,8 +30,9 @@ use std::sync::Arc;
 
 use super::rules::{attribute, values_of, Rule, Tally};
 use super::Violation;
-use crate::model::{AgentId, Attributes, GroupId, Offer, TaskId, TaskSpec};
+use crate::model::{AgentId, Attributes, GroupId, Offer, TaskId};
 use crate::plugins::HardConstraint;
+use crate::spec::TaskSpec;
 
 /// One live task: its group, its hard constraints and where it runs.
 #[derive(Clone, Debug)]

@@ -24,9 +24,10 @@ use std::sync::Arc;
 
 use super::rules::{Agents, Ledger, Rule, Tally};
 use super::Workload;
-use crate::model::{AgentId, GroupId, Offer, TaskId, TaskSpec};
+use crate::model::{AgentId, GroupId, Offer, TaskId};
 use crate::plan::Plan;
 use crate::plugins::{Fitness, Scope};
+use crate::spec::TaskSpec;
 
 /// Where the oracle put each task.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use regex::Regex;
 
 use super::Workload;
-use crate::model::{AgentId, GroupId, Offer, OfferId, ResourceValue, Role, TaskId, TaskSpec, HOSTNAME};
+use crate::model::{AgentId, GroupId, Offer, OfferId, ResourceValue, Role, TaskId, HOSTNAME};
 use crate::plan::{Launch, Plan};
 use crate::plugins::{HardConstraint, SoftConstraint};
 use crate::resources::{PortSet, Quantity};
+use crate::spec::TaskSpec;
 
 /// The live offers of each agent, sorted by id; agents in id order.
 pub(crate) struct Agents<'a> {

@@ -17,11 +17,12 @@ use proptest::prelude::*;
 use proptest::sample::{select, subsequence, Index};
 
 use crate::model::{AgentId, AttrValue, Attributes, Offer, OfferId, OfferedResource, ResourceValue, Role};
-use crate::model::{RunningTask, TaskId, TaskSpec};
+use crate::model::{RunningTask, TaskId};
 use crate::plugins::constraints::{Balance, Cluster, Exclusive, GroupBy, Is, Like, MaxPer, Unique, Unlike};
 use crate::plugins::{HardConstraint, SoftConstraint};
 use crate::pool::OfferPool;
 use crate::resources::{PortRange, PortSet, Quantity, PORTS};
+use crate::spec::TaskSpec;
 
 /// The role that generated offers reserve some resources for, and that some tasks accept.
 pub const RESERVED_ROLE: &str = "analytics";

@@ -10,8 +10,7 @@ use super::schema::{
     AttrDoc, ConstraintDoc, FitnessDoc, Map, OfferDoc, PortsDoc, ResourcesDoc, RunningDoc, TaskDoc, WorkloadDoc,
 };
 use crate::model::{
-    AttrValue, Attributes, GroupId, ModelError, Offer, OfferedResource, ResourceValue, Role, RunningTask, TaskBuilder,
-    TaskSpec,
+    AttrValue, Attributes, GroupId, ModelError, Offer, OfferedResource, ResourceValue, Role, RunningTask,
 };
 use crate::plugins::constraints::{self, Builtin, ConstraintError};
 use crate::plugins::fitness::{self, FitnessError, Weighted};
@@ -19,6 +18,7 @@ use crate::plugins::{Fitness, HardConstraint, SoftConstraint};
 use crate::pool::OfferPool;
 use crate::queue::{QueueConfig, QueueConfigError};
 use crate::resources::{PortRange, PortSet, Quantity, QuantityError, PORTS};
+use crate::spec::{TaskBuilder, TaskSpec};
 
 /// How long offers are held when the workload does not say.
 pub const DEFAULT_HOLD: Duration = Duration::from_secs(60);

@@ -30,9 +30,10 @@ use super::queues::TaskQueue;
 use super::schema::{
     AttrDoc, BucketDoc, FitnessDoc, Map, OfferDoc, ResourcesDoc, RunningDoc, TaskDoc, TierDoc, WorkloadDoc,
 };
-use crate::model::{AgentId, Offer, RunningTask, TaskSpec};
+use crate::model::{AgentId, Offer, RunningTask};
 use crate::plugins::Fitness;
 use crate::queue::QueueConfig;
+use crate::spec::TaskSpec;
 
 /// The header line.
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -33,10 +33,11 @@ use rustc_hash::FxHashMap;
 use super::class::TaskClass;
 use super::commit::commit;
 use super::launch::Launches;
-use super::state::{PassState, NONE};
-use crate::model::TaskSpec;
+use super::state::PassState;
 use crate::optimum::Limits;
 use crate::plugins::Dim;
+use crate::spec::TaskSpec;
+use crate::tables::{AgentIx, GroupIx};
 
 /// Whether tasks of `class` can be placed by filling agents.
 pub(crate) fn eligible(class: &TaskClass, state: &PassState) -> bool {
@@ -44,11 +45,11 @@ pub(crate) fn eligible(class: &TaskClass, state: &PassState) -> bool {
         && class.soft.is_empty()
         && !class.claims
         && class.ports.specific.is_empty()
-        && class.roles == state.default_role_order
+        && class.roles == state.default_role_order()
 }
 
 /// What makes a shape: a class's asks and its port count.
-type ShapeKey<'a> = (&'a [(u16, i64)], u32);
+type ShapeKey<'a> = (&'a [(Dim, i64)], u32);
 
 /// Tasks of one shape: same asks and port count.
 struct Shape {
@@ -91,7 +92,7 @@ struct Filler<'a> {
     kind_of: Vec<u32>,
     /// The dimensions any shape asks for; `demand[s * dims.len() + j]` is shape `s`'s ask of
     /// `dims[j]`.
-    dims: Vec<u16>,
+    dims: Vec<Dim>,
     demand: Vec<i64>,
     /// For each packed resource, its position in `dims` (absent when no shape asks for it).
     packed: Vec<usize>,
@@ -119,7 +120,7 @@ pub(crate) fn fill(
     input: &FillInput<'_>,
     tasks: &[usize],
     launches: &mut Launches,
-    log: &mut Vec<u32>,
+    log: &mut Vec<AgentIx>,
 ) -> Vec<usize> {
     let (open, claimed) = fill_order(state, input, tasks);
     let rest;
@@ -138,11 +139,11 @@ pub(crate) fn fill(
             let (busy, empty) = open.split_at(empty_from);
             fill_agents(&mut filler, state, busy, launches, log);
             let mut rest = patterns::fill_by_patterns(&mut filler, state, empty, limits, launches, log);
-            let mut taken = vec![false; state.agents.len()];
+            let mut taken = vec![false; state.n_agents()];
             for &a in &rest {
-                taken[a as usize] = true;
+                taken[a.get()] = true;
             }
-            rest.extend(empty.iter().copied().filter(|&a| !taken[a as usize]));
+            rest.extend(empty.iter().copied().filter(|&a| !taken[a.get()]));
             fill_agents(&mut filler, state, &rest, launches, log);
         }
         _ => fill_agents(&mut filler, state, &open, launches, log),
@@ -156,12 +157,8 @@ pub(crate) fn fill(
 }
 
 /// Whether nothing of the packed resources is in use on `agent`.
-fn is_empty(state: &PassState, input: &FillInput<'_>, agent: u32) -> bool {
-    let nd = state.n_dims();
-    input
-        .packs
-        .iter()
-        .all(|d| state.free_all_roles(agent, d.0 as usize) == state.total[agent as usize * nd + d.0 as usize])
+fn is_empty(state: &PassState, input: &FillInput<'_>, agent: AgentIx) -> bool {
+    input.packs.iter().all(|&d| state.free_all_roles(agent, d) == state.total(agent, d))
 }
 
 /// Fills each agent in `claimed` — (owner, agent), by owner, then in fill order — with its
@@ -170,17 +167,17 @@ fn fill_claimed(
     state: &mut PassState,
     input: &FillInput<'_>,
     tasks: &[usize],
-    claimed: &[(u32, u32)],
+    claimed: &[(GroupIx, AgentIx)],
     launches: &mut Launches,
-    log: &mut Vec<u32>,
+    log: &mut Vec<AgentIx>,
 ) -> Vec<usize> {
     let group_of = |t: usize| input.classes[input.class_of[t] as usize].group;
-    let owns = |g: u32| claimed.binary_search_by_key(&g, |&(owner, _)| owner).is_ok();
+    let owns = |g: GroupIx| claimed.binary_search_by_key(&g, |&(owner, _)| owner).is_ok();
     // The owners' tasks, by owner and then in pass order (the sort is stable).
-    let mut owned: Vec<(u32, usize)> = tasks.iter().map(|&t| (group_of(t), t)).filter(|&(g, _)| owns(g)).collect();
+    let mut owned: Vec<(GroupIx, usize)> = tasks.iter().map(|&t| (group_of(t), t)).filter(|&(g, _)| owns(g)).collect();
     owned.sort_by_key(|&(g, _)| g);
     let mut placed = vec![false; input.pending.len()];
-    let (mut agents, mut mine): (Vec<u32>, Vec<usize>) = (Vec::new(), Vec::new());
+    let (mut agents, mut mine): (Vec<AgentIx>, Vec<usize>) = (Vec::new(), Vec::new());
     let mut owned = owned.as_slice();
     for run in claimed.chunk_by(|x, y| x.0 == y.0) {
         let owner = run[0].0;
@@ -212,9 +209,9 @@ fn fill_claimed(
 fn fill_agents(
     filler: &mut Filler<'_>,
     state: &mut PassState,
-    agents: &[u32],
+    agents: &[AgentIx],
     launches: &mut Launches,
-    log: &mut Vec<u32>,
+    log: &mut Vec<AgentIx>,
 ) {
     let mut patterns: FxHashMap<Vec<i64>, Pattern> = FxHashMap::default();
     let mut signature: Vec<i64> = Vec::new();
@@ -269,32 +266,32 @@ struct Pattern {
 /// resources), then smaller, then by index. Returns the unclaimed agents, and as (owner, agent)
 /// the agents held exclusively by a group some of `tasks` belong to, by owner and then in that
 /// order; agents held by other groups are left out.
-fn fill_order(state: &PassState, input: &FillInput<'_>, tasks: &[usize]) -> (Vec<u32>, Vec<(u32, u32)>) {
+fn fill_order(state: &PassState, input: &FillInput<'_>, tasks: &[usize]) -> (Vec<AgentIx>, Vec<(GroupIx, AgentIx)>) {
     let packs = input.packs;
-    let nd = state.n_dims();
-    let use_of = |agent: u32| -> f64 {
+    let use_of = |agent: AgentIx| -> f64 {
         let mut sum = 0.0;
-        for d in packs {
-            let total = state.total[agent as usize * nd + d.0 as usize];
+        for &d in packs {
+            let total = state.total(agent, d);
             if total > 0 {
-                sum += (total - state.free_all_roles(agent, d.0 as usize)) as f64 / total as f64;
+                sum += (total - state.free_all_roles(agent, d)) as f64 / total as f64;
             }
         }
         sum
     };
-    let mut keyed: Vec<(f64, i64, u32)> = (0..state.agents.len() as u32)
+    let mut keyed: Vec<(f64, i64, AgentIx)> = state
+        .agent_ixs()
         .map(|a| {
-            let size: i64 = packs.iter().map(|d| state.total[a as usize * nd + d.0 as usize]).sum();
+            let size: i64 = packs.iter().map(|&d| state.total(a, d)).sum();
             (use_of(a), size, a)
         })
         .collect();
     keyed.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
-    let owner = |a: u32| state.agents[a as usize].owner;
-    let open: Vec<u32> = keyed.iter().map(|&(_, _, a)| a).filter(|&a| owner(a) == NONE).collect();
+    let owner = |a: AgentIx| state.slot(a).owner();
+    let open: Vec<AgentIx> = keyed.iter().map(|&(_, _, a)| a).filter(|&a| owner(a).is_none()).collect();
     if open.len() == keyed.len() {
         return (open, Vec::new());
     }
-    let mut groups: Vec<u32> = Vec::new();
+    let mut groups: Vec<GroupIx> = Vec::new();
     let mut previous = u32::MAX;
     for &t in tasks {
         let c = input.class_of[t];
@@ -305,10 +302,10 @@ fn fill_order(state: &PassState, input: &FillInput<'_>, tasks: &[usize]) -> (Vec
     }
     groups.sort_unstable();
     groups.dedup();
-    let mut claimed: Vec<(u32, u32)> = keyed
+    let mut claimed: Vec<(GroupIx, AgentIx)> = keyed
         .iter()
-        .map(|&(_, _, a)| (owner(a), a))
-        .filter(|&(g, _)| g != NONE && groups.binary_search(&g).is_ok())
+        .filter_map(|&(_, _, a)| Some((owner(a)?, a)))
+        .filter(|(g, _)| groups.binary_search(g).is_ok())
         .collect();
     // Stable: each owner's agents stay in fill order.
     claimed.sort_by_key(|&(g, _)| g);
@@ -319,7 +316,7 @@ impl<'a> Filler<'a> {
     fn new(input: &'a FillInput<'a>, tasks: &[usize]) -> Filler<'a> {
         let mut by_key: FxHashMap<ShapeKey<'_>, u32> = FxHashMap::default();
         let mut shapes: Vec<Shape> = Vec::new();
-        let mut shape_asks: Vec<&[(u16, i64)]> = Vec::new();
+        let mut shape_asks: Vec<&[(Dim, i64)]> = Vec::new();
         // (class, shape) of the previous task: tasks come in runs of one class.
         let mut previous: Option<(u32, u32)> = None;
         for &t in tasks {
@@ -339,7 +336,7 @@ impl<'a> Filler<'a> {
             previous = Some((c, s));
             shapes[s as usize].tasks.push(t);
         }
-        let mut dims: Vec<u16> = shape_asks.iter().flat_map(|ask| ask.iter().map(|&(d, _)| d)).collect();
+        let mut dims: Vec<Dim> = shape_asks.iter().flat_map(|ask| ask.iter().map(|&(d, _)| d)).collect();
         dims.sort_unstable();
         dims.dedup();
         let mut demand = vec![0i64; shapes.len() * dims.len()];
@@ -350,7 +347,7 @@ impl<'a> Filler<'a> {
                 }
             }
         }
-        let packed: Vec<usize> = input.packs.iter().filter_map(|d| dims.binary_search(&d.0).ok()).collect();
+        let packed: Vec<usize> = input.packs.iter().filter_map(|d| dims.binary_search(d).ok()).collect();
         let n = dims.len();
         let mut kind_by_demand: FxHashMap<Vec<i64>, u32> = FxHashMap::default();
         let mut kinds: Vec<Kind> = Vec::new();
@@ -396,14 +393,13 @@ impl<'a> Filler<'a> {
     }
 
     /// Reads `agent`'s free resources and size.
-    fn load(&mut self, state: &PassState, agent: u32) {
+    fn load(&mut self, state: &PassState, agent: AgentIx) {
         for (j, &d) in self.dims.iter().enumerate() {
-            self.free[j] = state.free_all_roles(agent, d as usize);
+            self.free[j] = state.free_all_roles(agent, d);
         }
-        self.free_ports = state.agents[agent as usize].ports.iter().map(|(_, set)| set.count()).sum();
-        let nd = state.n_dims();
+        self.free_ports = state.slot(agent).free_ports();
         self.size.clear();
-        self.size.extend(self.packed.iter().map(|&j| state.total[agent as usize * nd + self.dims[j] as usize] as f64));
+        self.size.extend(self.packed.iter().map(|&j| state.total(agent, self.dims[j]) as f64));
         self.reweigh();
     }
 
@@ -417,12 +413,11 @@ impl<'a> Filler<'a> {
     }
 
     /// What makes two agents fill alike: free resources, free ports and size.
-    fn signature(&self, state: &PassState, agent: u32, out: &mut Vec<i64>) {
+    fn signature(&self, state: &PassState, agent: AgentIx, out: &mut Vec<i64>) {
         out.clear();
         out.extend_from_slice(&self.free);
         out.push(i64::from(self.free_ports));
-        let nd = state.n_dims();
-        out.extend(self.input.packs.iter().map(|d| state.total[agent as usize * nd + d.0 as usize]));
+        out.extend(self.input.packs.iter().map(|&d| state.total(agent, d)));
     }
 
     /// Whether shape `s` has a task waiting and fits the loaded agent.
@@ -477,7 +472,14 @@ impl<'a> Filler<'a> {
     }
 
     /// Places the next task of shape `s` on `agent`.
-    fn place(&mut self, state: &mut PassState, agent: u32, s: u32, launches: &mut Launches, log: &mut Vec<u32>) {
+    fn place(
+        &mut self,
+        state: &mut PassState,
+        agent: AgentIx,
+        s: u32,
+        launches: &mut Launches,
+        log: &mut Vec<AgentIx>,
+    ) {
         let n = self.dims.len();
         let shape = &mut self.shapes[s as usize];
         let t = shape.tasks[shape.next];

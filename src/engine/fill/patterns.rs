@@ -24,6 +24,7 @@ use rustc_hash::FxHashMap;
 use super::{Filler, Launches};
 use crate::engine::state::PassState;
 use crate::optimum::{solve_pattern_lp, BinType, ItemClass, Limits, PackingInstance};
+use crate::tables::AgentIx;
 
 /// Most shapes the LP is tried on; beyond, the greedy fill alone (its cost grows with shapes).
 pub(crate) const MAX_SHAPES: usize = 48;
@@ -38,11 +39,11 @@ const MAX_AGENT_KINDS: usize = 8;
 pub(super) fn fill_by_patterns(
     filler: &mut Filler<'_>,
     state: &mut PassState,
-    agents: &[u32],
+    agents: &[AgentIx],
     limits: &Limits,
     launches: &mut Launches,
-    log: &mut Vec<u32>,
-) -> Vec<u32> {
+    log: &mut Vec<AgentIx>,
+) -> Vec<AgentIx> {
     let waiting: Vec<u32> = (0..filler.shapes.len() as u32).filter(|&s| filler.shapes[s as usize].waiting()).collect();
     if waiting.len() < 2 || waiting.len() > MAX_SHAPES {
         return Vec::new();
@@ -112,20 +113,17 @@ fn demand<'f>(filler: &'f Filler<'_>, s: u32) -> impl Iterator<Item = i64> + 'f 
 fn agent_kinds(
     filler: &mut Filler<'_>,
     state: &PassState,
-    agents: &[u32],
-) -> Option<(Vec<(Vec<i64>, f64)>, Vec<Vec<u32>>)> {
-    let nd = state.n_dims();
+    agents: &[AgentIx],
+) -> Option<(Vec<(Vec<i64>, f64)>, Vec<Vec<AgentIx>>)> {
     let packs = filler.input.packs;
     // The smallest positive total of each packed resource: one unit of it.
     let unit: Vec<i64> = packs
         .iter()
-        .map(|d| {
-            agents.iter().map(|&a| state.total[a as usize * nd + d.0 as usize]).filter(|&t| t > 0).min().unwrap_or(0)
-        })
+        .map(|&d| agents.iter().map(|&a| state.total(a, d)).filter(|&t| t > 0).min().unwrap_or(0))
         .collect();
     let mut by_capacity: FxHashMap<Vec<i64>, usize> = FxHashMap::default();
     let mut kinds: Vec<(Vec<i64>, f64)> = Vec::new();
-    let mut members: Vec<Vec<u32>> = Vec::new();
+    let mut members: Vec<Vec<AgentIx>> = Vec::new();
     let mut capacity: Vec<i64> = Vec::new();
     for &agent in agents {
         filler.load(state, agent);
@@ -139,9 +137,9 @@ fn agent_kinds(
                     return None;
                 }
                 let (mut sum, mut n) = (0.0, 0);
-                for (d, &u) in packs.iter().zip(&unit) {
+                for (&d, &u) in packs.iter().zip(&unit) {
                     if u > 0 {
-                        sum += state.total[agent as usize * nd + d.0 as usize] as f64 / u as f64;
+                        sum += state.total(agent, d) as f64 / u as f64;
                         n += 1;
                     }
                 }

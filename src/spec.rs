@@ -1,0 +1,159 @@
+//! Pending tasks: what a task asks for and the plugins that judge where it may go.
+//!
+//! A [`TaskSpec`] holds plugin objects (its hard and soft constraints), so it sits above
+//! [`plugins`](crate::plugins); the plain values it is made of ([`PortRequest`], ids, roles)
+//! live in [`model`](crate::model), which imports nothing from the plugins.
+
+use std::sync::Arc;
+
+use crate::model::{GroupId, ModelError, PortRequest, Role, TaskId};
+use crate::plugins::{HardConstraint, SoftConstraint};
+use crate::resources::Quantity;
+
+/// A soft constraint with its weight in the combined score.
+#[derive(Clone, Debug)]
+pub struct SoftTerm {
+    /// Relative weight, finite and positive (validated by [`TaskBuilder::build`]).
+    pub weight: f64,
+    /// The constraint.
+    pub constraint: Arc<dyn SoftConstraint>,
+}
+
+/// A task waiting to be placed.
+///
+/// Build one with [`TaskSpec::builder`]. Tasks that share their constraint `Arc`s and ask for the
+/// same resources are grouped into one equivalence class by the engine, which is much faster.
+#[derive(Clone, Debug)]
+pub struct TaskSpec {
+    /// Task id, unique among pending and running tasks.
+    pub id: TaskId,
+    /// The group (job/app) the task belongs to.
+    pub group: GroupId,
+    /// Scalar resources asked for, sorted by name, names unique, amounts non-zero.
+    pub resources: Vec<(Arc<str>, Quantity)>,
+    /// Ports asked for.
+    pub ports: PortRequest,
+    /// Roles whose resources the task accepts, in order of preference; `None` accepts every role
+    /// (reserved roles are used before unreserved resources).
+    pub roles: Option<Vec<Role>>,
+    /// Hard constraints: an agent failing any is not a candidate.
+    pub hard: Vec<Arc<dyn HardConstraint>>,
+    /// Soft constraints: preferences combined with the fitness score.
+    pub soft: Vec<SoftTerm>,
+    /// Higher priority tasks are placed first; ties keep submission order.
+    pub priority: i32,
+}
+
+impl TaskSpec {
+    /// Starts building a task.
+    ///
+    /// ```
+    /// use offerpack::TaskSpec;
+    /// let task = TaskSpec::builder("t1", "web").scalar("cpus", 0.5).scalar("mem", 256.0).ports(1)
+    ///     .build().unwrap();
+    /// assert_eq!(task.ask("cpus").to_string(), "0.5");
+    /// ```
+    pub fn builder(id: impl Into<TaskId>, group: impl Into<GroupId>) -> TaskBuilder {
+        TaskBuilder {
+            spec: TaskSpec {
+                id: id.into(),
+                group: group.into(),
+                resources: Vec::new(),
+                ports: PortRequest::default(),
+                roles: None,
+                hard: Vec::new(),
+                soft: Vec::new(),
+                priority: 0,
+            },
+            error: None,
+        }
+    }
+
+    /// The amount of one scalar resource asked for (zero when not asked).
+    pub fn ask(&self, name: &str) -> Quantity {
+        self.resources.binary_search_by(|(n, _)| (**n).cmp(name)).map(|i| self.resources[i].1).unwrap_or(Quantity::ZERO)
+    }
+}
+
+/// Builds a validated [`TaskSpec`].
+#[derive(Debug)]
+pub struct TaskBuilder {
+    spec: TaskSpec,
+    error: Option<ModelError>,
+}
+
+impl TaskBuilder {
+    fn fail(&mut self, error: ModelError) {
+        self.error.get_or_insert(error);
+    }
+
+    /// Asks for a scalar resource; NaN, infinite and negative amounts fail at `build`.
+    pub fn scalar(mut self, name: &str, amount: f64) -> TaskBuilder {
+        match Quantity::new(amount) {
+            Ok(q) => self = self.quantity(name, q),
+            Err(e) => self.fail(ModelError::BadQuantity { resource: name.into(), error: e }),
+        }
+        self
+    }
+
+    /// Asks for a scalar resource as a [`Quantity`]; zero amounts are dropped.
+    pub fn quantity(mut self, name: &str, amount: Quantity) -> TaskBuilder {
+        match self.spec.resources.binary_search_by(|(n, _)| (**n).cmp(name)) {
+            Ok(_) => self.fail(ModelError::DuplicateResource(name.into())),
+            Err(_) if amount.is_zero() => {}
+            Err(i) => self.spec.resources.insert(i, (crate::resources::shared_name(name), amount)),
+        }
+        self
+    }
+
+    /// Asks for `count` ports of the agent's choosing.
+    pub fn ports(mut self, count: u32) -> TaskBuilder {
+        self.spec.ports.count = count;
+        self
+    }
+
+    /// Asks for one specific port.
+    pub fn specific_port(mut self, port: u16) -> TaskBuilder {
+        match self.spec.ports.specific.binary_search(&port) {
+            Ok(_) => self.fail(ModelError::DuplicatePort(port)),
+            Err(i) => self.spec.ports.specific.insert(i, port),
+        }
+        self
+    }
+
+    /// Restricts the roles whose resources the task may use, in order of preference.
+    pub fn roles(mut self, roles: impl IntoIterator<Item = Role>) -> TaskBuilder {
+        self.spec.roles = Some(roles.into_iter().collect());
+        self
+    }
+
+    /// Adds a hard constraint.
+    pub fn hard(mut self, constraint: Arc<dyn HardConstraint>) -> TaskBuilder {
+        self.spec.hard.push(constraint);
+        self
+    }
+
+    /// Adds a soft constraint with a weight (finite and positive).
+    pub fn soft(mut self, weight: f64, constraint: Arc<dyn SoftConstraint>) -> TaskBuilder {
+        if !(weight.is_finite() && weight > 0.0) {
+            self.fail(ModelError::BadWeight(weight));
+        }
+        self.spec.soft.push(SoftTerm { weight, constraint });
+        self
+    }
+
+    /// Sets the priority (higher goes first).
+    pub fn priority(mut self, priority: i32) -> TaskBuilder {
+        self.spec.priority = priority;
+        self
+    }
+
+    /// The task, or the first error met while building it.
+    pub fn build(self) -> Result<TaskSpec, ModelError> {
+        match self.error {
+            Some(e) => Err(e),
+            None if self.spec.roles.as_ref().is_some_and(Vec::is_empty) => Err(ModelError::NoRoles),
+            None => Ok(self.spec),
+        }
+    }
+}
