@@ -10,20 +10,22 @@
 //!
 //! Run: `cargo bench --bench e2e` (about a minute).
 
+#[path = "support/updates_until.rs"]
+mod updates_until;
+
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput};
-use offerpack::driver::{Framework, FrameworkConfig, FrameworkHandle, Updates};
+use offerpack::driver::{Framework, FrameworkConfig, FrameworkHandle};
 use offerpack::master::{AgentConfig, MasterConfig, SimMaster, TaskTiming};
 use offerpack::model::TaskId;
 use offerpack::session::{CommandSpec, StopMode, TaskRequest, TaskState, Update};
 use offerpack::workload::{generate, ConstraintMix, GenOptions};
+use updates_until::until;
 
 const AGENTS: usize = 1_000;
 const TASKS: usize = 2_000;
-/// Longest a run may take before the bench gives up (it never should).
-const LIMIT: Duration = Duration::from_secs(120);
 
 /// What one run measured.
 struct Outcome {
@@ -61,20 +63,6 @@ fn requests() -> Vec<TaskRequest> {
             TaskRequest::command(spec, CommandSpec::shell("sleep 0.01"))
         })
         .collect()
-}
-
-/// Receives updates until `done` says so; panics after [`LIMIT`].
-async fn until(updates: &mut Updates, mut done: impl FnMut(&Update) -> bool) {
-    tokio::time::timeout(LIMIT, async {
-        while let Some(update) = updates.recv().await {
-            if done(&update) {
-                return;
-            }
-        }
-        panic!("the framework stopped early");
-    })
-    .await
-    .expect("the run ends within the limit");
 }
 
 async fn one_run(requests: Vec<TaskRequest>) -> Outcome {

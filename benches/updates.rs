@@ -13,21 +13,23 @@
 //!
 //! Run: `cargo bench --bench updates` (about a minute and a half).
 
+#[path = "support/updates_until.rs"]
+mod updates_until;
+
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput};
-use offerpack::driver::{Framework, FrameworkConfig, Updates};
+use offerpack::driver::{Framework, FrameworkConfig};
 use offerpack::master::{AgentConfig, MasterConfig, SimMaster, TaskTiming};
 use offerpack::session::{CommandSpec, StopMode, StopReason, TaskRequest, TaskState, Update};
 use offerpack::TaskSpec;
+use updates_until::until;
 
 const AGENTS: usize = 1_000;
 const TASKS: usize = 2_000;
 /// Acknowledgements per task certainly processed once its FINISHED update is in: STARTING's
 /// and RUNNING's.
 const ACKED_PER_TASK: u64 = 2;
-/// Longest a run may take before the bench gives up (it never should).
-const LIMIT: Duration = Duration::from_secs(120);
 
 fn master_config() -> MasterConfig {
     let mut config = MasterConfig::default().with_seed(11);
@@ -48,20 +50,6 @@ fn requests() -> Vec<TaskRequest> {
             TaskRequest::command(spec, CommandSpec::shell("true"))
         })
         .collect()
-}
-
-/// Receives updates until `done` says so; panics after [`LIMIT`].
-async fn until(updates: &mut Updates, mut done: impl FnMut(&Update) -> bool) {
-    tokio::time::timeout(LIMIT, async {
-        while let Some(update) = updates.recv().await {
-            if done(&update) {
-                return;
-            }
-        }
-        panic!("the framework stopped early");
-    })
-    .await
-    .expect("the run ends within the limit");
 }
 
 /// One run: the time from the last launch until every task's FINISHED update is in.
