@@ -159,3 +159,17 @@ fn queued_pass_rejects_places_that_do_not_match_the_tasks() {
     let err = engine.plan_queued(&pool(&[(1.0, 1.0)]), &[task("t", 1.0, 1.0)], &[], queue, NOW).unwrap_err();
     assert!(err.to_string().contains("0 queue places given for 1 tasks"), "{err}");
 }
+
+#[test]
+fn scheduler_queued_pass_refuses_bad_places_before_touching_offers() {
+    let engine = Engine::new(EngineConfig::default()).unwrap();
+    let mut scheduler = Scheduler::new(engine, Duration::from_secs(1));
+    let offer = Offer::new("o", "a", "a").with_scalar("cpus", 1.0).unwrap();
+    scheduler.add_offer(offer, NOW).unwrap();
+    let later = Duration::from_secs(5);
+    let err = scheduler.schedule_queued(&[task("t", 1.0, 1.0)], &[], &QueueConfig::default(), later).unwrap_err();
+    assert!(err.to_string().contains("0 queue places given for 1 tasks"), "{err}");
+    // The expired offer is still there to be reported by the next pass.
+    let plan = scheduler.schedule(&[], later).unwrap();
+    assert_eq!(plan.expired.len(), 1);
+}

@@ -46,6 +46,10 @@ fn stream_errors_name_the_line() {
         assert!(err.contains(expected), "{err:?} lacks {expected:?}");
     }
     assert!(Stream::from_json_lines("").unwrap_err().to_string().contains("no header"));
+    for seconds in ["-1", "1e12"] {
+        let header = format!(r#"{{"stream": {{"seconds": {seconds}}}}}"#);
+        assert!(Stream::from_json_lines(&header).unwrap_err().to_string().contains("a week"), "{seconds}");
+    }
     let nan = lines(&[AGENT, r#"{"t_ms": 1, "task": {"id": "t", "resources": {"cpus": -1}}, "duration_ms": 5}"#]);
     assert!(Stream::from_json_lines(&nan).unwrap_err().to_string().contains("\"t\""));
 }

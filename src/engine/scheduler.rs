@@ -208,6 +208,13 @@ impl Scheduler {
         now: Duration,
     ) -> Result<Plan, PlanError> {
         self.check_ids(pending)?;
+        // Checked before anything changes, so an error loses no expired offer.
+        if let Some((places, config)) = queue {
+            if places.len() != pending.len() {
+                return Err(PlanError::QueuePlaces { tasks: pending.len(), places: places.len() });
+            }
+            config.validate().map_err(PlanError::Queue)?;
+        }
         let expired = self.pool.expire(now);
         for offer in &expired {
             self.reload(&offer.agent_id, now);

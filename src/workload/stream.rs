@@ -35,6 +35,9 @@ use crate::plugins::Fitness;
 use crate::queue::QueueConfig;
 use crate::spec::TaskSpec;
 
+/// The longest stream: a week of stream time.
+const MAX_LENGTH: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// The header line.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -169,10 +172,10 @@ impl Stream {
             Some((i, l)) => serde_json::from_str(l).map_err(|e| line_error(i, &e))?,
             None => return Err(StreamError::Line { line: 1, message: "empty stream: no header".into() }),
         };
-        let length = Duration::try_from_secs_f64(header.stream.seconds).map_err(|_| StreamError::Line {
-            line: 1,
-            message: "seconds must be a finite, non-negative number".into(),
-        })?;
+        let length =
+            Duration::try_from_secs_f64(header.stream.seconds).ok().filter(|l| *l <= MAX_LENGTH).ok_or_else(|| {
+                StreamError::Line { line: 1, message: "seconds must be a number from 0 to 604800 (a week)".into() }
+            })?;
         let mut doc = WorkloadDoc {
             fitness: header.stream.fitness,
             hold_seconds: header.stream.hold_seconds,
