@@ -173,3 +173,35 @@ fn scheduler_queued_pass_refuses_bad_places_before_touching_offers() {
     let plan = scheduler.schedule(&[], later).unwrap();
     assert_eq!(plan.expired.len(), 1);
 }
+
+#[test]
+fn scheduler_keeps_the_queue_so_waiting_tasks_age() {
+    use offerpack::queue::QueuePolicy;
+    let policy = QueuePolicy { aging_passes: 2, ..QueuePolicy::default() };
+    let config = QueueConfig { policy, ..QueueConfig::default() };
+    let engine = Engine::new(EngineConfig { decline_unused: false, ..EngineConfig::default() }).unwrap();
+    let mut scheduler = Scheduler::new(engine, Duration::from_secs(600));
+    let small = Offer::new("small", "a0", "a0").with_scalar("cpus", 0.5).unwrap();
+    scheduler.add_offer(small.with_scalar("mem", 10.0).unwrap(), NOW).unwrap();
+    let old = task("old", 1.0, 1.0);
+    // Four passes with no room: the old task waits.
+    for _ in 0..4 {
+        let plan = scheduler.schedule_queued(std::slice::from_ref(&old), &[place(0, "q")], &config, NOW).unwrap();
+        assert!(plan.launches.is_empty());
+    }
+    // Room for one task; a newcomer of higher priority arrives. Four passes at one level per two
+    // passes lift the old task from priority 0 to 2, above the newcomer's 1.
+    let room = Offer::new("room", "a1", "a1").with_scalar("cpus", 1.0).unwrap();
+    scheduler.add_offer(room.with_scalar("mem", 10.0).unwrap(), NOW).unwrap();
+    let newcomer = TaskSpec::builder("new", "new").scalar("cpus", 1.0).scalar("mem", 1.0).priority(1).build().unwrap();
+    let pending = [old.clone(), newcomer.clone()];
+    let plan = scheduler.schedule_queued(&pending, &[place(0, "q"), place(0, "q")], &config, NOW).unwrap();
+    let placed: Vec<&str> = plan.launches.iter().map(|l| l.task_id.as_str()).collect();
+    assert_eq!(placed, ["old"]);
+    // A one-shot pass has no memory: the newcomer's priority wins there.
+    let engine = Engine::new(EngineConfig::default()).unwrap();
+    let queue = QueueInput { config: &config, pending: &[place(0, "q"), place(0, "q")], running: &[] };
+    let plan = engine.plan_queued(&pool(&[(1.0, 10.0)]), &pending, &[], queue, NOW).unwrap();
+    let placed: Vec<&str> = plan.launches.iter().map(|l| l.task_id.as_str()).collect();
+    assert_eq!(placed, ["new"]);
+}

@@ -21,6 +21,7 @@ mod fill;
 mod handoff;
 mod heap;
 mod index;
+mod kept_queue;
 mod keyed;
 mod launch;
 mod pass;

@@ -12,7 +12,7 @@ use super::explain::explain_all;
 use super::fill::{self, FillInput};
 use super::handoff::receive_soon;
 use super::launch::{self, Launches};
-use super::queued::{self, QueueInput};
+use super::queued::{self, QueueInput, QueueRun};
 use super::select::{IndexCache, Selector};
 use super::state::{walk_pool, PassState};
 use super::{Engine, Packing, PlanError, Strategy};
@@ -25,7 +25,6 @@ use crate::tables::{AgentIx, Dim, Interner, OwnedNames};
 /// A tier fills agents when its fillable tasks times this reach the number of agents.
 const FILL_RATIO: usize = 16;
 use crate::pool::OfferPool;
-use crate::queue::Queue;
 
 /// The default [`EngineConfig::two_thread_threshold`](super::EngineConfig::two_thread_threshold):
 /// passes with fewer pending tasks and offers prepare on the caller's thread alone, even when
@@ -67,8 +66,9 @@ pub(crate) fn run(
     let input = PassInput { pool, pending, running, now };
     let parallel = engine.config.threads > 1 && pending.len() + pool.len() >= engine.config.two_thread_threshold;
     let (mut state, compiled) = if parallel { prepare_on_two_threads(engine, input)? } else { prepare(engine, input)? };
-    let mut queue = queue.map(|q| queued::build(&q, pending, &state)).transpose()?;
-    let (mut plan, used) = place_compiled(engine, &mut state, pending, compiled, None, queue.as_mut(), &mut Vec::new());
+    let mut queue = queue.map(|q| queued::build_for_pass(&q, pending, &state)).transpose()?;
+    let run = queue.as_mut().map(|queue| QueueRun { queue, index: None });
+    let (mut plan, used) = place_compiled(engine, &mut state, pending, compiled, None, run, &mut Vec::new());
     plan.stats.prepared_on_two_threads = parallel;
     if engine.config.decline_unused {
         decline_unused(&state, &used, &mut plan);
@@ -133,7 +133,7 @@ pub(crate) fn place(
     state: &mut PassState,
     pending: &[TaskSpec],
     cache: Option<&mut IndexCache>,
-    queue: Option<&mut Queue>,
+    queue: Option<QueueRun<'_>>,
     log: &mut Vec<AgentIx>,
 ) -> (Plan, Vec<AgentIx>) {
     let (classes, class_of) = compile_in(state, pending, engine.config.fitness_weight);
@@ -147,7 +147,7 @@ fn place_compiled(
     pending: &[TaskSpec],
     compiled: Compiled,
     cache: Option<&mut IndexCache>,
-    mut queue: Option<&mut Queue>,
+    mut queue: Option<QueueRun<'_>>,
     log: &mut Vec<AgentIx>,
 ) -> (Plan, Vec<AgentIx>) {
     let Compiled { mut classes, class_of } = compiled;
@@ -201,8 +201,8 @@ fn place_compiled(
         // take room and claim agents, which never lets a task without constraints fit where it
         // did not: the answer holds for the rest of the pass.
         let mut hopeless = Hopeless::new(&classes);
-        if let Some(queue) = queue.as_deref_mut() {
-            (unplaced, held_back) = queued::place_in_order(queue, |t| one.place(state, t, launches, log));
+        if let Some(run) = queue.as_mut() {
+            (unplaced, held_back) = queued::place_in_order(run, |t| one.place(state, t, launches, log));
         }
         let tiers = if queue.is_some() { &[][..] } else { &tiers[..] };
         for (tier, &fill_tier) in tiers.iter().zip(&fill_tiers) {
@@ -265,7 +265,7 @@ fn place_compiled(
         task_classes: classes.len() as u32,
         prepared_on_two_threads: false,
         launches_on_helper: helper,
-        buckets: queue.as_deref().map(queued::stats).unwrap_or_default(),
+        buckets: queue.as_ref().map(queued::stats).unwrap_or_default(),
     };
     (plan, used)
 }

@@ -8,9 +8,10 @@
 //! back those behind it. Every task goes one by one (no filling of agents by shapes): the order
 //! is the queue's.
 //!
-//! The queue lives for one pass: the aging of priorities and the reservation of agents for a
-//! starving head (see [`crate::queue`]) need a queue kept from pass to pass, which passes do not
-//! keep yet.
+//! [`Engine::plan_queued`](super::Engine::plan_queued) builds a queue for its one pass; a
+//! [`Scheduler`](super::Scheduler) keeps one from pass to pass (`kept_queue`), so waiting
+//! tasks age. Reserving an agent for a starving head (see [`crate::queue`]) is not done here
+//! yet: the queue finds such heads, but no pass keeps other tasks off an agent for them.
 
 use std::sync::Arc;
 
@@ -65,7 +66,11 @@ pub fn running_usage<'a>(
 
 /// The queue of one pass over `pending`, its shares against the agents of `state` (what they
 /// offer plus what running tasks hold on them).
-pub(crate) fn build(input: &QueueInput<'_>, pending: &[TaskSpec], state: &PassState) -> Result<Queue, PlanError> {
+pub(crate) fn build_for_pass(
+    input: &QueueInput<'_>,
+    pending: &[TaskSpec],
+    state: &PassState,
+) -> Result<Queue, PlanError> {
     if input.pending.len() != pending.len() {
         return Err(PlanError::QueuePlaces { tasks: pending.len(), places: input.pending.len() });
     }
@@ -88,7 +93,7 @@ pub(crate) fn build(input: &QueueInput<'_>, pending: &[TaskSpec], state: &PassSt
 }
 
 /// Every agent's size in the state, per resource.
-fn state_total(state: &PassState) -> ResourceAmounts {
+pub(crate) fn state_total(state: &PassState) -> ResourceAmounts {
     let mut sums = vec![0i64; state.n_dims()];
     for agent in state.agent_ixs() {
         for (sum, amount) in sums.iter_mut().zip(state.totals(agent)) {
@@ -104,17 +109,27 @@ fn state_total(state: &PassState) -> ResourceAmounts {
     total
 }
 
+/// A queue serving one pass: its entries' task numbers are pending indexes, or slots that
+/// `index` maps to pending indexes (a queue kept from pass to pass).
+#[derive(Debug)]
+pub(crate) struct QueueRun<'a> {
+    pub queue: &'a mut Queue,
+    pub index: Option<&'a [usize]>,
+}
+
 /// Places the queue's tasks in its order with `place` (true when an agent took the task);
 /// returns the tasks no agent took and those the queue held back, with why.
 pub(crate) fn place_in_order(
-    queue: &mut Queue,
+    run: &mut QueueRun<'_>,
     mut place: impl FnMut(usize) -> bool,
 ) -> (Vec<usize>, Vec<(usize, QueueReason)>) {
     let (mut unplaced, mut held_back) = (Vec::new(), Vec::new());
+    let queue = &mut *run.queue;
     while let Some(id) = queue.next() {
-        let Some(t) = task_of(queue, id) else {
+        let Some(task) = task_of(queue, id) else {
             continue;
         };
+        let t = run.index.and_then(|index| index.get(task).copied()).unwrap_or(task);
         // The queue handed the entry out just now, so reporting on it cannot fail.
         match queue.admit(id) {
             Err(reason) => {
@@ -136,6 +151,6 @@ fn task_of(queue: &Queue, id: EntryId) -> Option<usize> {
 }
 
 /// The per-bucket figures of the pass.
-pub(crate) fn stats(queue: &Queue) -> Vec<BucketStats> {
-    queue.stats()
+pub(crate) fn stats(run: &QueueRun<'_>) -> Vec<BucketStats> {
+    run.queue.stats()
 }

@@ -21,8 +21,9 @@ use std::time::Duration;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use super::kept_queue::KeptQueue;
 use super::pass::{decline_unused, place};
-use super::queued::{self, QueueInput};
+use super::queued::{self, QueueRun};
 use super::select::IndexCache;
 use super::state::PassState;
 use super::{Engine, PlanError};
@@ -70,6 +71,8 @@ pub struct Scheduler {
     places: FxHashMap<TaskId, QueuePlace>,
     /// What those tasks hold, per place.
     usage: Vec<(QueuePlace, ResourceAmounts)>,
+    /// The queue of queued passes, kept from pass to pass.
+    kept: Option<KeptQueue>,
 }
 
 impl Scheduler {
@@ -86,6 +89,7 @@ impl Scheduler {
             log: Vec::new(),
             places: FxHashMap::default(),
             usage: Vec::new(),
+            kept: None,
         }
     }
 
@@ -151,6 +155,9 @@ impl Scheduler {
         };
         if let Some(place) = self.places.remove(id) {
             self.charge(&place, &task.resources, false);
+            if let Some(kept) = &mut self.kept {
+                kept.ended(&place, &task.resources);
+            }
         }
         let left: &[TaskId] = match self.on_agent.get_mut(&task.agent_id) {
             Some(ids) => {
@@ -189,8 +196,10 @@ impl Scheduler {
     }
 
     /// As [`Scheduler::schedule`], in queue order (see [`Engine::plan_queued`]): `places` gives
-    /// each pending task's tier and bucket, index for index. What the tasks placed this way hold
-    /// counts towards their bucket until they end; tasks running otherwise count towards none.
+    /// each pending task's tier and bucket, index for index. The queue is kept from pass to pass
+    /// (a new `config` starts a new one), so a task given again keeps its place and its priority
+    /// ages with the passes it waited. What the tasks placed this way hold counts towards their
+    /// bucket until they end; tasks running otherwise count towards none.
     pub fn schedule_queued(
         &mut self,
         pending: &[TaskSpec],
@@ -229,15 +238,19 @@ impl Scheduler {
         let Some(state) = self.state.as_mut() else {
             return Ok(Plan::default());
         };
-        let mut pass_queue = match queue {
+        let run = match queue {
             Some((places, config)) => {
-                let input = QueueInput { config, pending: places, running: &self.usage };
-                Some(queued::build(&input, pending, state)?)
+                if !self.kept.as_ref().is_some_and(|k| k.has_config(config)) {
+                    self.kept = Some(KeptQueue::new(config, &self.usage)?);
+                }
+                let kept = self.kept.as_mut().expect("made above");
+                kept.sync(pending, places);
+                let (queue, index) = kept.begin_pass(&queued::state_total(state));
+                Some(QueueRun { queue, index: Some(index) })
             }
             None => None,
         };
-        let (mut plan, used) =
-            place(&self.engine, state, pending, Some(&mut self.cache), pass_queue.as_mut(), &mut self.log);
+        let (mut plan, used) = place(&self.engine, state, pending, Some(&mut self.cache), run, &mut self.log);
         // Agents without offers were not considered (explanations skip them too).
         let considered = state.identities().iter().filter(|a| !a.offer_ids.is_empty()).count() as u32;
         plan.stats.agents_considered = considered;
@@ -271,6 +284,9 @@ impl Scheduler {
                 launch.resources.iter().map(|a| (a.name.clone(), a.amount)).collect();
             self.charge(place, &held, true);
             self.places.insert(launch.task_id.clone(), place.clone());
+            if let Some(kept) = &mut self.kept {
+                kept.launched(&launch.task_id);
+            }
         }
     }
 
