@@ -205,3 +205,45 @@ fn scheduler_keeps_the_queue_so_waiting_tasks_age() {
     let placed: Vec<&str> = plan.launches.iter().map(|l| l.task_id.as_str()).collect();
     assert_eq!(placed, ["new"]);
 }
+
+/// Passes of a cluster of two 4-cpu agents full of 1-cpu tasks of bucket `small`, where a task
+/// needing a whole agent waits in bucket `big`: each pass the oldest small task ends, its cpu is
+/// offered again, and a new small task arrives. Returns the pass that placed the big task.
+fn big_task_placed_by(starving_after: u32, passes: usize) -> Option<usize> {
+    use offerpack::queue::QueuePolicy;
+    let policy = QueuePolicy { starving_after, ..QueuePolicy::default() };
+    let config = QueueConfig { policy, ..QueueConfig::default() };
+    let engine = Engine::new(EngineConfig { decline_unused: false, ..EngineConfig::default() }).unwrap();
+    let mut scheduler = Scheduler::new(engine, Duration::from_secs(3600));
+    for a in ["a0", "a1"] {
+        let offer = Offer::new(format!("{a}-0").as_str(), a, a).with_scalar("cpus", 4.0).unwrap();
+        scheduler.add_offer(offer.with_scalar("mem", 40.0).unwrap(), NOW).unwrap();
+    }
+    let small = |n: usize| task(&format!("s{n}"), 1.0, 1.0);
+    let first: Vec<TaskSpec> = (0..8).map(small).collect();
+    let plan = scheduler.schedule_queued(&first, &vec![place(0, "small"); 8], &config, NOW).unwrap();
+    assert_eq!(plan.launches.len(), 8);
+    let mut running: std::collections::VecDeque<(String, String)> =
+        plan.launches.iter().map(|l| (l.task_id.to_string(), l.agent_id.to_string())).collect();
+    let big = task("big", 4.0, 4.0);
+    for pass in 1..=passes {
+        let (ended, agent) = running.pop_front().unwrap();
+        assert!(scheduler.task_ended(&ended.as_str().into()));
+        let again = Offer::new(format!("{agent}-{pass}").as_str(), agent.as_str(), &agent).with_scalar("cpus", 1.0);
+        scheduler.add_offer(again.unwrap().with_scalar("mem", 1.0).unwrap(), NOW).unwrap();
+        let pending = [big.clone(), small(100 + pass)];
+        let plan = scheduler.schedule_queued(&pending, &[place(0, "big"), place(0, "small")], &config, NOW).unwrap();
+        if plan.launches.iter().any(|l| l.task_id.as_str() == "big") {
+            return Some(pass);
+        }
+        running.extend(plan.launches.iter().map(|l| (l.task_id.to_string(), l.agent_id.to_string())));
+    }
+    None
+}
+
+#[test]
+fn scheduler_reserves_an_agent_for_a_starving_head() {
+    assert_eq!(big_task_placed_by(1000, 30), None, "small tasks keep taking every freed cpu");
+    let placed = big_task_placed_by(3, 30).expect("a reserved agent drains for the big task");
+    assert!(placed <= 12, "placed only at pass {placed}");
+}

@@ -194,6 +194,10 @@ fn place_compiled(
             one.selector.count(tier.iter().copied().filter(|&t| !(fill_tier && fills[class_of[t] as usize])));
         }
     }
+    let reserved = match &queue {
+        Some(run) => queued::reserve(run, state, &classes, &class_of),
+        None => Vec::new(),
+    };
     let mut place_and_explain = |state: &mut PassState, launches: &mut Launches| {
         let mut unplaced: Vec<usize> = Vec::new();
         let mut held_back = Vec::new();
@@ -255,6 +259,7 @@ fn place_compiled(
         plan
     };
     one.selector.finish();
+    queued::release(state, reserved);
     // This pass appended exactly the agents of its launches to the log.
     let used = distinct(&log[log_start..], state.n_agents());
     plan.stats = PlanStats {

@@ -10,11 +10,12 @@
 //!
 //! [`Engine::plan_queued`](super::Engine::plan_queued) builds a queue for its one pass; a
 //! [`Scheduler`](super::Scheduler) keeps one from pass to pass (`kept_queue`), so waiting
-//! tasks age. Reserving an agent for a starving head (see [`crate::queue`]) is not done here
-//! yet: the queue finds such heads, but no pass keeps other tasks off an agent for them.
+//! tasks age, and a bucket's head that found no agent for `starving_after` passes in a row gets
+//! an agent reserved for the pass (see [`reserve`]).
 
 use std::sync::Arc;
 
+use super::class::TaskClass;
 use super::state::PassState;
 use super::PlanError;
 use crate::queue::{
@@ -22,6 +23,7 @@ use crate::queue::{
 };
 use crate::resources::Quantity;
 use crate::spec::TaskSpec;
+use crate::tables::AgentIx;
 
 /// A pass's queue: its configuration and every task's place in it.
 #[derive(Clone, Copy, Debug)]
@@ -144,6 +146,69 @@ pub(crate) fn place_in_order(
         }
     }
     (unplaced, held_back)
+}
+
+/// An agent held for a starving task's group during one pass (nobody held it before).
+#[derive(Debug)]
+pub(crate) struct Reservation(AgentIx);
+
+/// Reserves an agent for each starving head of the queue (see [`crate::queue`]), for this pass:
+/// among agents big enough for the task (their size covers every ask) and held by nobody, the
+/// one closest to having room for it (the largest least share of an ask it has free; ties to
+/// the first agent), not already reserved. The agent is held for the task's group the way an
+/// exclusive claim holds it, so no task of another group is placed there during the pass (the
+/// queue's contract lets lower-numbered tiers use it; holding it from them too is simpler and
+/// errs towards the starving task), and its running tasks drain it. The next pass chooses again.
+/// A group with a task that claims agents exclusively gets no reservation: its own claims must
+/// outlive the pass, and releasing the reservation would end them.
+pub(crate) fn reserve(
+    run: &QueueRun<'_>,
+    state: &mut PassState,
+    classes: &[TaskClass],
+    class_of: &[u32],
+) -> Vec<Reservation> {
+    let mut held: Vec<Reservation> = Vec::new();
+    for entry in run.queue.starving() {
+        let Some(task) = task_of(run.queue, entry) else {
+            continue;
+        };
+        let t = run.index.and_then(|index| index.get(task).copied()).unwrap_or(task);
+        let Some(class) = class_of.get(t).map(|&c| &classes[c as usize]) else {
+            continue;
+        };
+        if classes.iter().any(|c| c.group == class.group && c.claims) {
+            continue;
+        }
+        let mut best: Option<(f64, AgentIx)> = None;
+        for agent in state.agent_ixs() {
+            let big_enough = class.ask.iter().all(|&(dim, amount)| state.total(agent, dim) >= amount);
+            let free = state.slot(agent).owner().is_none() && !held.iter().any(|r| r.0 == agent);
+            if !(big_enough && free) {
+                continue;
+            }
+            let room = class
+                .ask
+                .iter()
+                .map(|&(dim, amount)| state.free_all_roles(agent, dim) as f64 / amount.max(1) as f64)
+                .fold(f64::INFINITY, f64::min);
+            if best.is_none_or(|(b, _)| room > b) {
+                best = Some((room, agent));
+            }
+        }
+        if let Some((_, agent)) = best {
+            held.push(Reservation(agent));
+            state.tables_mut().set_owner(agent, Some(class.group));
+        }
+    }
+    held
+}
+
+/// Ends the pass's reservations. Indexes need not hear of it: who holds an agent is read when a
+/// task is placed, never kept in an index.
+pub(crate) fn release(state: &mut PassState, held: Vec<Reservation>) {
+    for Reservation(agent) in held {
+        state.tables_mut().set_owner(agent, None);
+    }
 }
 
 fn task_of(queue: &Queue, id: EntryId) -> Option<usize> {

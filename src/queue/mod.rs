@@ -71,6 +71,11 @@
 //!    `placed(id)` or `unplaced(id, UnplacedCause::NoFit)`. Stop when `next()` gives `None` (or
 //!    when no offer is left; untried entries simply wait).
 //! 4. [`Queue::stats`] gives the per-bucket figures for the plan.
+//!
+//! The engine's `Scheduler` follows this contract with two simplifications, stated where it
+//! reserves (`engine::queued::reserve`): it chooses the agent afresh each pass (the one closest
+//! to having room among those big enough and held by nobody), and the reserved agent is held
+//! from every other group, lower-numbered tiers included.
 
 mod amounts;
 mod config;

@@ -233,6 +233,12 @@ impl Tables {
         self.agents[agent.get()].owner = Some(group);
     }
 
+    /// Sets who holds `agent` exclusively (`None`: nobody), e.g. to put back what a pass-long
+    /// reservation replaced.
+    pub fn set_owner(&mut self, agent: AgentIx, owner: Option<GroupIx>) {
+        self.agents[agent.get()].owner = owner;
+    }
+
     /// Whether any agent is claimed exclusively.
     pub fn any_claimed(&self) -> bool {
         self.agents.iter().any(|a| a.owner.is_some())
