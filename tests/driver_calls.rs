@@ -83,6 +83,17 @@ impl Transport for Watching {
     }
 }
 
+/// How many different uuids `acks` holds.
+fn distinct(acks: &[Vec<u8>]) -> usize {
+    let mut seen: Vec<&Vec<u8>> = Vec::new();
+    for uuid in acks {
+        if !seen.contains(&uuid) {
+            seen.push(uuid);
+        }
+    }
+    seen.len()
+}
+
 fn master_config() -> MasterConfig {
     let mut config = MasterConfig::default().with_seed(7);
     config.agents = (0..TASKS).map(|i| AgentConfig::new(format!("agent-{i}"), 4.0, 4096.0)).collect();
@@ -96,7 +107,7 @@ fn master_config() -> MasterConfig {
 async fn driver_acks_concurrently_in_task_order() {
     let master = SimMaster::start(master_config()).await.expect("the master starts");
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let (posted, _) = watch::channel(0);
+    let (posted, mut posted_rx) = watch::channel(0);
     let transport = Watching {
         inner: HttpTransport::new(Duration::from_secs(5)).expect("a client"),
         seen: Arc::clone(&seen),
@@ -123,6 +134,16 @@ async fn driver_acks_concurrently_in_task_order() {
     })
     .await
     .expect("every task finishes (a driver sending one call at a time stalls at the gate)");
+    // A task's FINISHED reaches the framework before its acknowledgement is sent: wait until
+    // every task's three updates were acknowledged, so the TEARDOWN cannot overtake any.
+    let all_acknowledged = |_: &usize| {
+        let seen = seen.lock().unwrap();
+        seen.acks.len() == TASKS && seen.acks.values().all(|acks| distinct(acks) >= 3)
+    };
+    tokio::time::timeout(LIMIT_RUN, posted_rx.wait_for(all_acknowledged))
+        .await
+        .expect("every update is acknowledged")
+        .expect("the transport is alive");
     handle.stop(StopMode::Teardown);
     while let Some(update) = updates.recv().await {
         if let Update::Stopped(_) = update {
@@ -144,7 +165,6 @@ async fn driver_acks_concurrently_in_task_order() {
                 distinct.push(uuid);
             }
         }
-        // The last copy of FINISHED may come in after the TEARDOWN went: not counted.
         assert_eq!(distinct.len(), 3, "{task}: three updates acknowledged, in order: {acks:?}");
     }
 }
