@@ -152,8 +152,8 @@ pub(crate) fn place_in_order(
 #[derive(Debug)]
 pub(crate) struct Reservation(AgentIx);
 
-/// Reserves an agent for each starving head of the queue (see [`crate::queue`]), for this pass:
-/// among agents big enough for the task (their size covers every ask) and held by nobody, the
+/// Reserves an agent for each starving head of the queue (see [`crate::queue`]) whose bucket
+/// weighted DRF would serve next in its tier, for this pass: among agents big enough for the task (their size covers every ask) and held by nobody, the
 /// one closest to having room for it (the largest least share of an ask it has free; ties to
 /// the first agent), not already reserved. The agent is held for the task's group the way an
 /// exclusive claim holds it, so no task of another group is placed there during the pass (the
@@ -176,7 +176,7 @@ pub(crate) fn reserve(
         let Some(class) = class_of.get(t).map(|&c| &classes[c as usize]) else {
             continue;
         };
-        if classes.iter().any(|c| c.group == class.group && c.claims) {
+        if classes.iter().any(|c| c.group == class.group && c.claims) || !next_in_line(run.queue, entry) {
             continue;
         }
         let mut best: Option<(f64, AgentIx)> = None;
@@ -209,6 +209,18 @@ pub(crate) fn release(state: &mut PassState, held: Vec<Reservation>) {
     for Reservation(agent) in held {
         state.tables_mut().set_owner(agent, None);
     }
+}
+
+/// Whether weighted DRF would serve the entry's bucket next in its tier (its share is the
+/// lowest of the tier's waiting buckets): only then is a head that keeps finding no agent being
+/// passed over for its size rather than waiting its turn, and only then does it get an agent.
+fn next_in_line(queue: &Queue, id: EntryId) -> bool {
+    let Some(entry) = queue.entry(id) else {
+        return false;
+    };
+    let share = queue.share(entry.tier, entry.bucket);
+    let lowest = queue.lowest_waiting_share(entry.tier);
+    matches!((share, lowest), (Some(s), Some(l)) if s <= l + 1e-12)
 }
 
 fn task_of(queue: &Queue, id: EntryId) -> Option<usize> {

@@ -72,10 +72,13 @@
 //!    when no offer is left; untried entries simply wait).
 //! 4. [`Queue::stats`] gives the per-bucket figures for the plan.
 //!
-//! The engine's `Scheduler` follows this contract with two simplifications, stated where it
-//! reserves (`engine::queued::reserve`): it chooses the agent afresh each pass (the one closest
-//! to having room among those big enough and held by nobody), and the reserved agent is held
-//! from every other group, lower-numbered tiers included.
+//! The engine's `Scheduler` follows this contract with three differences, stated where it
+//! reserves (`engine::queued::reserve`): it reserves only for a starving head whose bucket has
+//! the lowest weighted share of its tier's waiting buckets (in a full cluster every head
+//! waits, and reserving for all of them would override the fair order), it chooses the agent
+//! afresh each pass (the one closest to having room among those big enough and held by
+//! nobody), and the reserved agent is held from every other group, lower-numbered tiers
+//! included.
 
 mod amounts;
 mod config;

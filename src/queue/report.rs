@@ -28,6 +28,13 @@ impl Queue {
         self.starving.iter().copied()
     }
 
+    /// The lowest weighted dominant share among the buckets of `tier` with entries queued;
+    /// `None` when none has any.
+    pub fn lowest_waiting_share(&self, tier: u32) -> Option<f64> {
+        let waiting = self.cells.iter().enumerate().filter(|(_, c)| c.tier == tier && c.pending > 0);
+        waiting.map(|(i, _)| self.weighted_share(i as u32)).reduce(f64::min)
+    }
+
     /// The weighted dominant share of `bucket` in `tier` against the pass's total, if the queue
     /// has seen that bucket in that tier.
     pub fn share(&self, tier: u32, bucket: &str) -> Option<f64> {
