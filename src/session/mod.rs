@@ -105,6 +105,7 @@ mod machine;
 mod operator;
 mod report;
 mod request;
+mod retry;
 mod schedule;
 mod tasks;
 mod update;
@@ -122,6 +123,7 @@ pub(crate) use operator::holds_resources;
 pub use operator::{AgentReport, OperatorQuery, QueryAnswer, TaskReport, CLAIM_LABEL, GROUP_LABEL, MAX_QUERY_ATTEMPTS};
 pub use report::{summarize_unplaced, UnplacedSummary};
 pub use request::{CommandSpec, ExecutorSpec, Run, TaskRequest, UriSpec};
+pub use retry::{retries, RetryPolicy, RetryPolicyError};
 pub use update::{PassReport, StopReason, TaskState, TaskUpdate, Update, UpdateSource, Warning};
 
 use crate::mesos::v1::scheduler::{call, Call};
@@ -239,12 +241,15 @@ pub enum SubmitError {
     DuplicateTask(TaskId),
     /// The session is stopping or stopped.
     Stopped,
+    /// The request's retry policy is invalid.
+    InvalidRetry(RetryPolicyError),
 }
 
 impl fmt::Display for SubmitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::DuplicateTask(id) => write!(f, "task {id} is already pending or running"),
+            Self::InvalidRetry(error) => write!(f, "{error}"),
             Self::Stopped => f.write_str("the session is stopped"),
         }
     }
