@@ -112,7 +112,11 @@ async fn e2e_retry_tasks_lost_with_their_agent_are_requeued_and_finish() {
     cluster.log.wait_until("every update with a uuid acknowledged", |log| all_acked(log, true)).await;
     let launches = cluster.log.with(accepted_launches);
     for id in &requeued {
-        assert_eq!(launches[id], [victim.clone()], "{id}: the first attempt ran on the lost agent");
+        assert_eq!(
+            launches[id].as_slice(),
+            std::slice::from_ref(&victim),
+            "{id}: the first attempt ran on the lost agent"
+        );
         let retry = &launches[&format!("{id}.retry-1")];
         assert_eq!(retry.len(), 1, "{id}");
         assert_ne!(retry[0], victim, "{id} placed again on the lost agent");

@@ -132,7 +132,9 @@ fn session_retry_backoff_grows_is_capped_and_gives_up_when_attempts_run_out() {
     assert_eq!(delays, [100, 200, 300, 300]);
     assert_eq!(gave_up(&h), [("t-1".to_owned(), 5, TaskState::Failed)]);
     let n = h.updates.len();
-    assert!(matches!(&h.updates[n - 2], Update::Task(t) if t.state == TaskState::Failed && t.task_id.as_str() == "t-1"));
+    assert!(
+        matches!(&h.updates[n - 2], Update::Task(t) if t.state == TaskState::Failed && t.task_id.as_str() == "t-1")
+    );
     assert!(matches!(&h.updates[n - 1], Update::GaveUp { .. }), "GaveUp follows the terminal update");
     assert_eq!(h.session.task_state(&TaskId::new("t-1")), Some(TaskState::Failed));
     h.advance(MS * 20);
@@ -143,7 +145,8 @@ fn session_retry_backoff_grows_is_capped_and_gives_up_when_attempts_run_out() {
 #[test]
 fn session_retry_jitter_is_bounded_and_deterministic_for_a_seed() {
     let delay = |seed: u64| {
-        let policy = RetryPolicy::attempts(2).with_backoff(Duration::from_secs(1), Duration::from_secs(1)).with_jitter(0.5);
+        let policy =
+            RetryPolicy::attempts(2).with_backoff(Duration::from_secs(1), Duration::from_secs(1)).with_jitter(0.5);
         let mut h = subscribed_with(policy, seed);
         submit(&mut h, request("t-1"));
         h.advance(MS * 20);
@@ -267,4 +270,54 @@ fn session_retry_rejects_an_invalid_policy_at_submit() {
     let mut config = config();
     config.retry.multiplier = 0.5;
     assert!(offerpack::session::Session::new(config).is_err());
+}
+
+/// After a re-subscription, explicit reconciliation asks about the current attempt's Mesos id.
+#[test]
+fn session_retry_reconciles_the_current_attempt_after_resubscribing() {
+    let mut h = subscribed_with(exact(3, MS * 100, MS * 100), 9);
+    submit(&mut h, request("t-1"));
+    h.advance(MS * 20);
+    offer_and_launch(&mut h, "o-1", "a-1");
+    h.event(update("t-1", "a-1", P::TaskFailed, Some(1)));
+    h.advance(MS * 200);
+    assert_eq!(offer_and_launch(&mut h, "o-2", "a-2"), ["t-1.retry-1"]);
+    h.event(update("t-1.retry-1", "a-2", P::TaskRunning, Some(2)));
+    h.accept_all();
+    h.session.handle_disconnected(h.now);
+    h.drain();
+    h.advance(Duration::from_secs(1));
+    h.open_stream("fw-1");
+    let reconciles = h.take(CallKind::Reconcile);
+    let asked: Vec<(String, Option<String>)> = reconciles[0]
+        .reconcile
+        .as_ref()
+        .unwrap()
+        .tasks
+        .iter()
+        .map(|t| (t.task_id.value.clone(), t.agent_id.as_ref().map(|a| a.value.clone())))
+        .collect();
+    assert_eq!(asked, [("t-1.retry-1".to_owned(), Some("a-2".to_owned()))]);
+    h.event(update("t-1.retry-1", "a-2", P::TaskFinished, Some(3)));
+    assert_eq!(h.states("t-1").last(), Some(&TaskState::Finished));
+}
+
+/// A kill while the task waits out its backoff ends it at once; it is never launched again.
+#[test]
+fn session_retry_kill_during_backoff_ends_the_task() {
+    let mut h = subscribed_with(exact(3, Duration::from_secs(1), Duration::from_secs(1)), 10);
+    submit(&mut h, request("t-1"));
+    h.advance(MS * 20);
+    offer_and_launch(&mut h, "o-1", "a-1");
+    h.event(update("t-1", "a-1", P::TaskFailed, Some(1)));
+    h.advance(MS * 20);
+    let ready = h.session.poll_timeout().expect("a ready time");
+    h.session.kill(&TaskId::new("t-1"), h.now).unwrap();
+    h.drain();
+    assert_eq!(h.states("t-1").last(), Some(&TaskState::Killed));
+    assert!(h.take(CallKind::Kill).is_empty(), "nothing runs: no KILL call");
+    assert!(h.session.poll_timeout() != Some(ready), "the ready timer is gone");
+    h.advance(Duration::from_secs(2));
+    assert!(offer_and_launch(&mut h, "o-2", "a-1").is_empty());
+    assert!(gave_up(&h).is_empty());
 }
