@@ -123,11 +123,13 @@ pub(crate) fn teardown(fw: &str) -> Call {
     call(fw, call::Type::Teardown)
 }
 
-/// The `TaskInfo` for a placed task: its carved resources, its command or executor, the ports
-/// it was given as `PORT0`, `PORT1`, … in a command's environment.
+/// The `TaskInfo` for a placed task under the Mesos id `task` (its own, or its retry's): its
+/// carved resources, its command or executor, the ports it was given as `PORT0`, `PORT1`, … in
+/// a command's environment.
 pub(crate) fn task_info(
     fw: &str,
     request: &TaskRequest,
+    task: &TaskId,
     agent: &AgentId,
     resources: Vec<v1::Resource>,
     ports: &[u16],
@@ -140,7 +142,7 @@ pub(crate) fn task_info(
     };
     v1::TaskInfo {
         name: request.name.clone(),
-        task_id: v1::TaskId { value: request.spec.id.as_str().to_owned() },
+        task_id: v1::TaskId { value: task.as_str().to_owned() },
         agent_id: v1::AgentId { value: agent.as_str().to_owned() },
         resources,
         executor,
@@ -215,7 +217,7 @@ mod tests {
             scalar: Some(v1::value::Scalar { value: 0.5 }),
             ..Default::default()
         };
-        let info = task_info("fw-1", &request, &AgentId::from("a-1"), vec![cpus], &[]);
+        let info = task_info("fw-1", &request, &request.spec.id, &AgentId::from("a-1"), vec![cpus], &[]);
         let call = accept("fw-1", &[OfferId::from("o-1")], vec![info], 1.0);
         assert_eq!(
             hex(&call),
@@ -233,7 +235,7 @@ mod tests {
         let spec = TaskSpec::builder("t-1", "g").build().unwrap();
         let command = CommandSpec::exec("./exec", ["--v"]).uri(UriSpec::new("http://h/exec").executable().cached());
         let request = TaskRequest::executor(spec, ExecutorSpec::new("ex-1", command)).container_image("alpine:3");
-        let info = task_info("fw-1", &request, &AgentId::from("a-1"), Vec::new(), &[31000]);
+        let info = task_info("fw-1", &request, &request.spec.id, &AgentId::from("a-1"), Vec::new(), &[31000]);
         assert!(info.command.is_none(), "exactly one of command and executor");
         let executor = info.executor.unwrap();
         assert_eq!(executor.executor_id.value, "ex-1");

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::retry::RetryPolicy;
 use crate::engine::{ConfigError, EngineConfig};
 use crate::util::SeededRng;
 
@@ -71,6 +72,9 @@ pub struct SessionConfig {
     pub reconcile: Backoff,
     /// Interval of implicit reconciliation (all tasks); `None` turns it off.
     pub implicit_reconcile: Option<Duration>,
+    /// How tasks that fail or are lost are retried, unless their request says otherwise
+    /// (default: one attempt, no retry; see [`RetryPolicy`]).
+    pub retry: RetryPolicy,
     /// Seed of the jitter.
     pub seed: u64,
 }
@@ -96,6 +100,7 @@ impl SessionConfig {
             missed_heartbeats: 5,
             reconcile: Backoff { initial: Duration::from_secs(5), max: Duration::from_secs(300) },
             implicit_reconcile: Some(Duration::from_secs(15 * 60)),
+            retry: RetryPolicy::default(),
             seed: 0x6f66_6665_7270_6163,
         }
     }
@@ -129,7 +134,7 @@ impl SessionConfig {
         if self.framework_id.as_ref().is_some_and(String::is_empty) {
             return bad("framework_id is empty");
         }
-        Ok(())
+        self.retry.validate().map_err(|e| SessionConfigError::Invalid(e.to_string()))
     }
 }
 
@@ -183,8 +188,11 @@ mod tests {
         let mut bad = good.clone();
         bad.roles.clear();
         assert!(bad.validate().is_err());
-        let mut bad = good;
+        let mut bad = good.clone();
         bad.reconnect.initial = Duration::ZERO;
+        assert!(bad.validate().is_err());
+        let mut bad = good;
+        bad.retry.jitter = 2.0;
         assert!(bad.validate().is_err());
     }
 }

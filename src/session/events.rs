@@ -149,7 +149,7 @@ impl Session {
             Some(state) => {
                 let asked = self.reconciliation.remaining.remove(&task);
                 let new = self.tasks.phase(&task).is_none();
-                if let Some(update) = self.tasks.apply(&status, state, asked) {
+                if let Some(update) = self.tasks.apply(&status, state, asked, now) {
                     if new && self.tasks.phase(&task).is_some() && self.tasks.has_ungrouped() {
                         // Adopted from an earlier scheduler: its group is in its launch's labels.
                         self.lookup.want_tasks = true;

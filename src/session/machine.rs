@@ -17,6 +17,10 @@ use crate::model::{OfferId, TaskId};
 use crate::pool::OfferPool;
 use crate::util::SeededRng;
 
+/// Mixed into the configured seed for the retry jitter, so that retries leave the sequence of
+/// the connection's jitter as it was.
+const RETRY_SEED: u64 = 0x7265_7472_7921_0001;
+
 /// Where the subscription stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Link {
@@ -95,7 +99,7 @@ impl Session {
             reconnects: 0,
             pool: OfferPool::new(config.offer_hold),
             offers: BTreeMap::new(),
-            tasks: Tasks::default(),
+            tasks: Tasks::new(config.retry, config.seed ^ RETRY_SEED),
             schedule_at: None,
             suppressed: false,
             reconciliation: Reconciliation::default(),
@@ -136,6 +140,7 @@ impl Session {
                 self.reconciliation.retry_at,
                 self.lookup.retry_at(),
                 self.implicit_at,
+                self.tasks.next_ready(),
             ]
             .into_iter()
             .flatten()
@@ -282,6 +287,10 @@ impl Session {
         if self.pool.next_expiry().is_some_and(|at| at <= now) {
             self.schedule_at = Some(now);
         }
+        if self.tasks.wake(now) {
+            // Tasks whose retry backoff is over: place them (and REVIVE if suppressed).
+            self.request_pass(now);
+        }
         self.run_due(now);
     }
 
@@ -308,12 +317,12 @@ impl Session {
         match self.tasks.kill(task) {
             KillStep::Unknown => return Err(KillError::UnknownTask(task.clone())),
             KillStep::Removed(update) => {
-                self.updates.push_back(Update::Task(update));
+                self.push_task(update);
                 self.request_pass(now);
             }
-            KillStep::Send(agent) => {
+            KillStep::Send(mesos, agent) => {
                 if self.is_subscribed() {
-                    self.send(calls::kill(self.fw(), task, agent.as_ref()));
+                    self.send(calls::kill(self.fw(), &mesos, agent.as_ref()));
                 }
             }
         }
@@ -354,7 +363,7 @@ impl Session {
         let all = reason == StopReason::Requested(StopMode::Teardown);
         let message = if all { "framework torn down" } else { "session stopped before the task was launched" };
         for update in self.tasks.end_all(all, message) {
-            self.updates.push_back(Update::Task(update));
+            self.push_task(update);
         }
         self.link = Link::Stopped;
         self.pool = OfferPool::new(self.config.offer_hold);
@@ -400,7 +409,7 @@ impl Session {
         for task in tasks {
             let update = match outcome {
                 CallOutcome::Unavailable(_) => {
-                    self.reconciliation.remaining.insert(task);
+                    self.reconciliation.remaining.insert(self.tasks.mesos_id(&task));
                     continue;
                 }
                 CallOutcome::Rejected { status, message } => {
@@ -409,7 +418,7 @@ impl Session {
                 _ => self.tasks.relaunch(&task, false, "launch was not sent; placing again"),
             };
             if let Some(update) = update {
-                self.updates.push_back(Update::Task(update));
+                self.push_task(update);
             }
         }
         if !self.reconciliation.remaining.is_empty() && self.reconciliation.retry_at.is_none() && self.is_subscribed() {
@@ -424,7 +433,7 @@ impl Session {
             .reconciliation
             .remaining
             .iter()
-            .filter(|task| self.tasks.phase(task).is_some())
+            .filter(|task| self.tasks.is_current(task))
             .map(|task| (task.clone(), self.tasks.agent(task).cloned()))
             .collect();
         self.reconciliation.remaining = remaining.iter().map(|(task, _)| task.clone()).collect();
@@ -465,7 +474,12 @@ impl Session {
         }
     }
 
+    /// Reports a task update, then [`Update::GaveUp`] for every task it (or an earlier
+    /// change) gave up.
     pub(super) fn push_task(&mut self, update: TaskUpdate) {
         self.updates.push_back(Update::Task(update));
+        for (task, attempts, last_state) in self.tasks.take_gave_up() {
+            self.updates.push_back(Update::GaveUp { task, attempts, last_state });
+        }
     }
 }

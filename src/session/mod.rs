@@ -66,6 +66,13 @@
 //!   never reached the master ([`CallOutcome::NotSent`], 403, 4xx) is pending again too; one whose
 //!   fate is unknown (connection lost mid-call, 503) is reconciled. A task is never handed to the
 //!   engine while its launch is in flight.
+//! - A task that fails or is lost (`TASK_FAILED`, `TASK_LOST`, `TASK_DROPPED`, `TASK_GONE*`,
+//!   including every task of a removed agent) is retried by its [`RetryPolicy`]
+//!   ([`SessionConfig::retry`] or the request's own; one attempt, no retry, by default): it is
+//!   reported pending again and placed no earlier than its ready time, after a capped exponential
+//!   backoff with seeded jitter, under the Mesos id `<id>.retry-<n>`. Once out of attempts (or
+//!   after a state never retried, such as `TASK_ERROR`) its terminal update is followed by
+//!   [`Update::GaveUp`]. See `retry.rs` for the table of states.
 //!
 //! Scenario:
 //!
@@ -105,6 +112,7 @@ mod machine;
 mod operator;
 mod report;
 mod request;
+mod retry;
 mod schedule;
 mod tasks;
 mod update;
@@ -122,6 +130,7 @@ pub(crate) use operator::holds_resources;
 pub use operator::{AgentReport, OperatorQuery, QueryAnswer, TaskReport, CLAIM_LABEL, GROUP_LABEL, MAX_QUERY_ATTEMPTS};
 pub use report::{summarize_unplaced, UnplacedSummary};
 pub use request::{CommandSpec, ExecutorSpec, Run, TaskRequest, UriSpec};
+pub use retry::{retries, RetryPolicy, RetryPolicyError};
 pub use update::{PassReport, StopReason, TaskState, TaskUpdate, Update, UpdateSource, Warning};
 
 use crate::mesos::v1::scheduler::{call, Call};
@@ -239,12 +248,15 @@ pub enum SubmitError {
     DuplicateTask(TaskId),
     /// The session is stopping or stopped.
     Stopped,
+    /// The request's retry policy is invalid.
+    InvalidRetry(RetryPolicyError),
 }
 
 impl fmt::Display for SubmitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::DuplicateTask(id) => write!(f, "task {id} is already pending or running"),
+            Self::InvalidRetry(error) => write!(f, "{error}"),
             Self::Stopped => f.write_str("the session is stopped"),
         }
     }

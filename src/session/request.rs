@@ -1,6 +1,7 @@
 //! What a framework asks the session to run: the engine's [`TaskSpec`] plus what Mesos needs to
 //! start it (a command or a custom executor, files to fetch, an optional container image).
 
+use super::retry::RetryPolicy;
 use crate::mesos::v1;
 use crate::spec::TaskSpec;
 
@@ -29,19 +30,21 @@ pub struct TaskRequest {
     pub container_image: Option<String>,
     /// Key/value labels (`TaskInfo.labels`), in order.
     pub labels: Vec<(String, String)>,
+    /// How this task is retried; `None` follows [`SessionConfig::retry`](super::SessionConfig::retry).
+    pub retry: Option<RetryPolicy>,
 }
 
 impl TaskRequest {
     /// A task run by the built-in command executor.
     pub fn command(spec: TaskSpec, command: CommandSpec) -> TaskRequest {
         let name = spec.id.as_str().to_owned();
-        TaskRequest { spec, name, run: Run::Command(command), container_image: None, labels: Vec::new() }
+        TaskRequest { spec, name, run: Run::Command(command), container_image: None, labels: Vec::new(), retry: None }
     }
 
     /// A task run by a custom executor.
     pub fn executor(spec: TaskSpec, executor: ExecutorSpec) -> TaskRequest {
         let name = spec.id.as_str().to_owned();
-        TaskRequest { spec, name, run: Run::Executor(executor), container_image: None, labels: Vec::new() }
+        TaskRequest { spec, name, run: Run::Executor(executor), container_image: None, labels: Vec::new(), retry: None }
     }
 
     /// Sets the task name.
@@ -53,6 +56,13 @@ impl TaskRequest {
     /// Adds a label (`TaskInfo.labels`).
     pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> TaskRequest {
         self.labels.push((key.into(), value.into()));
+        self
+    }
+
+    /// Retries this task by `policy` instead of the session's default (checked by
+    /// [`Session::submit`](super::Session::submit)).
+    pub fn retry(mut self, policy: RetryPolicy) -> TaskRequest {
+        self.retry = Some(policy);
         self
     }
 

@@ -30,6 +30,7 @@ impl Session {
             }
             return;
         }
+        self.tasks.wake(now);
         let pending = self.tasks.pending_specs();
         if pending.is_empty() {
             // Nothing to place: no engine pass over every running task just to hand the offers
@@ -114,7 +115,8 @@ impl Session {
             match carver.take(launch) {
                 Ok(resources) => {
                     let ports: Vec<u16> = launch.ports.iter().map(|(port, _)| *port).collect();
-                    infos.push(calls::task_info(self.fw(), &request, &launch.agent_id, resources, &ports));
+                    let mesos = self.tasks.mesos_id(&launch.task_id);
+                    infos.push(calls::task_info(self.fw(), &request, &mesos, &launch.agent_id, resources, &ports));
                     launched.push(launch.task_id.clone());
                 }
                 Err(reason) => {

@@ -2,19 +2,24 @@
 //!
 //! Invariants: a task is in exactly one phase; only `Pending` tasks are handed to the engine, so
 //! a task whose launch is in flight is never placed again; a task leaves the tracker only with a
-//! terminal [`TaskUpdate`] for the user.
+//! terminal [`TaskUpdate`] for the user, or goes back to pending for another attempt by its
+//! [`RetryPolicy`] (see `retry.rs`). A pending task waiting out its backoff is kept apart from
+//! the ready ones until its ready time, so no pass places it earlier.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::agents::AgentBook;
 use super::operator::TaskReport;
+use super::retry::{retries, RetryPolicy};
 use super::update::{TaskState, TaskUpdate};
 use super::{CallId, SubmitError, TaskRequest};
 use crate::mesos::v1;
 use crate::model::{AgentId, GroupId, RunningTask, TaskId};
 use crate::resources::Quantity;
 use crate::spec::TaskSpec;
+use crate::util::SeededRng;
 
 /// How many ended task ids are remembered (to recognise late duplicate updates).
 const ENDED_MEMORY: usize = 65_536;
@@ -49,6 +54,37 @@ struct Tracked {
     kill_requested: bool,
     seq: u64,
     rejected_launches: u32,
+    /// How it is retried.
+    policy: RetryPolicy,
+    /// The current attempt, from 1.
+    attempt: u32,
+    /// The Mesos task id of the current attempt when it is not the task's own (attempts after
+    /// the first).
+    alias: Option<TaskId>,
+    /// While pending after a retry: when it may be placed.
+    ready_at: Option<Duration>,
+}
+
+impl Tracked {
+    /// A task the session did not submit, running (or staging) under the framework.
+    fn adopted(group: Option<GroupId>, resources: Vec<(Arc<str>, Quantity)>, state: TaskState, seq: u64) -> Tracked {
+        Tracked {
+            request: None,
+            group,
+            resources,
+            claims_agent: false,
+            phase: Phase::Active,
+            state,
+            agent: None,
+            kill_requested: false,
+            seq,
+            rejected_launches: 0,
+            policy: RetryPolicy::default(),
+            attempt: 1,
+            alias: None,
+            ready_at: None,
+        }
+    }
 }
 
 /// What a kill request needs.
@@ -56,18 +92,28 @@ struct Tracked {
 pub(crate) enum KillStep {
     /// The task was pending and is now gone; report this.
     Removed(TaskUpdate),
-    /// Send a KILL naming this agent (when known).
-    Send(Option<AgentId>),
+    /// Send a KILL for this Mesos task id (the current attempt's) naming this agent (when known).
+    Send(TaskId, Option<AgentId>),
     /// No such live task.
     Unknown,
 }
 
 /// Every task the session knows, by phase.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Tasks {
     live: BTreeMap<TaskId, Tracked>,
-    /// Pending tasks in submission order.
+    /// Pending tasks ready to be placed, in submission order.
     pending: BTreeMap<u64, TaskId>,
+    /// Pending tasks waiting out a retry backoff, by ready time.
+    waiting: BTreeMap<(Duration, u64), TaskId>,
+    /// Mesos task ids of retried attempts → the tasks' own ids.
+    aliases: BTreeMap<TaskId, TaskId>,
+    /// Tasks given up since the last [`Tasks::take_gave_up`]: id, attempts, last state.
+    gave_up: Vec<(TaskId, u32, TaskState)>,
+    /// The policy of tasks whose request names none.
+    default_retry: RetryPolicy,
+    /// Jitter of the retry delays.
+    rng: SeededRng,
     next_seq: u64,
     ended: BTreeMap<TaskId, TaskState>,
     ended_order: VecDeque<TaskId>,
@@ -76,8 +122,31 @@ pub(crate) struct Tasks {
 }
 
 impl Tasks {
+    /// No tasks; retries by `default_retry`, jittered from `seed`.
+    pub(crate) fn new(default_retry: RetryPolicy, seed: u64) -> Tasks {
+        Tasks {
+            live: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            waiting: BTreeMap::new(),
+            aliases: BTreeMap::new(),
+            gave_up: Vec::new(),
+            default_retry,
+            rng: SeededRng::new(seed),
+            next_seq: 0,
+            ended: BTreeMap::new(),
+            ended_order: VecDeque::new(),
+            fresh_pending: false,
+        }
+    }
+
     pub(crate) fn submit(&mut self, request: TaskRequest) -> Result<TaskUpdate, SubmitError> {
         let id = request.spec.id.clone();
+        let policy = request.retry.unwrap_or(self.default_retry);
+        policy.validate().map_err(SubmitError::InvalidRetry)?;
+        if self.aliases.contains_key(&id) {
+            // The Mesos id of another task's retry.
+            return Err(SubmitError::DuplicateTask(id));
+        }
         if let Some(t) = self.live.get_mut(&id) {
             if t.request.is_some() {
                 return Err(SubmitError::DuplicateTask(id));
@@ -88,6 +157,7 @@ impl Tasks {
             t.resources = request.spec.resources.clone();
             t.claims_agent = claims(&request);
             t.request = Some(Arc::new(request));
+            t.policy = policy;
             let message = "submitted while running: adopted from an earlier scheduler";
             return Ok(TaskUpdate::session(id, t.state, t.agent.clone(), message));
         }
@@ -105,6 +175,10 @@ impl Tasks {
             kill_requested: false,
             seq,
             rejected_launches: 0,
+            policy,
+            attempt: 1,
+            alias: None,
+            ready_at: None,
         };
         self.live.insert(id.clone(), tracked);
         self.pending.insert(seq, id.clone());
@@ -112,8 +186,50 @@ impl Tasks {
         Ok(TaskUpdate::session(id, TaskState::Pending, None, "submitted"))
     }
 
+    /// Whether a task is ready to be placed (tasks waiting out a backoff are not).
     pub(crate) fn has_pending(&self) -> bool {
         !self.pending.is_empty()
+    }
+
+    /// The earliest ready time of a task waiting out a retry backoff.
+    pub(crate) fn next_ready(&self) -> Option<Duration> {
+        self.waiting.keys().next().map(|(at, _)| *at)
+    }
+
+    /// Makes the tasks whose ready time has come placeable; returns whether there were any.
+    pub(crate) fn wake(&mut self, now: Duration) -> bool {
+        let mut woke = false;
+        while let Some(entry) = self.waiting.first_entry().filter(|e| e.key().0 <= now) {
+            let ((_, seq), id) = entry.remove_entry();
+            if let Some(t) = self.live.get_mut(&id) {
+                t.ready_at = None;
+            }
+            self.pending.insert(seq, id);
+            woke = true;
+        }
+        self.fresh_pending |= woke;
+        woke
+    }
+
+    /// The task a Mesos task id belongs to: an attempt's id leads to its task.
+    pub(crate) fn resolve<'a>(&'a self, mesos: &'a TaskId) -> &'a TaskId {
+        self.aliases.get(mesos).unwrap_or(mesos)
+    }
+
+    /// The Mesos task id of a live task's current attempt.
+    pub(crate) fn mesos_id(&self, id: &TaskId) -> TaskId {
+        self.live.get(id).and_then(|t| t.alias.clone()).unwrap_or_else(|| id.clone())
+    }
+
+    /// Whether `mesos` is the Mesos id of a live task's current attempt.
+    pub(crate) fn is_current(&self, mesos: &TaskId) -> bool {
+        let id = self.resolve(mesos);
+        self.live.get(id).is_some_and(|t| t.alias.as_ref().unwrap_or(id) == mesos)
+    }
+
+    /// Tasks given up since the last call: id, attempts launched, last state.
+    pub(crate) fn take_gave_up(&mut self) -> Vec<(TaskId, u32, TaskState)> {
+        std::mem::take(&mut self.gave_up)
     }
 
     /// Whether a task became pending (submitted, or back from a failed launch) since the last
@@ -126,12 +242,14 @@ impl Tasks {
         self.live.values().filter(|t| matches!(t.phase, Phase::Launching(_))).count()
     }
 
+    /// The phase of a live task (by its own id or its current attempt's).
     pub(crate) fn phase(&self, id: &TaskId) -> Option<Phase> {
-        self.live.get(id).map(|t| t.phase)
+        self.live.get(self.resolve(id)).map(|t| t.phase)
     }
 
+    /// The agent of a live task (by its own id or its current attempt's).
     pub(crate) fn agent(&self, id: &TaskId) -> Option<&AgentId> {
-        self.live.get(id).and_then(|t| t.agent.as_ref())
+        self.live.get(self.resolve(id)).and_then(|t| t.agent.as_ref())
     }
 
     /// The last state reported for a task (live or recently ended).
@@ -201,18 +319,9 @@ impl Tasks {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.ended.remove(&report.id);
-        let tracked = Tracked {
-            request: None,
-            group: report.group,
-            resources: report.resources,
-            claims_agent: report.claims_agent,
-            phase: Phase::Active,
-            state,
-            agent: report.agent_id.clone(),
-            kill_requested: false,
-            seq,
-            rejected_launches: 0,
-        };
+        let mut tracked = Tracked::adopted(report.group, report.resources, state, seq);
+        tracked.claims_agent = report.claims_agent;
+        tracked.agent = report.agent_id.clone();
         self.live.insert(report.id.clone(), tracked);
         let message = "adopted: running under this framework (operator API)";
         let mut update = TaskUpdate::session(report.id, state, report.agent_id, message);
@@ -221,19 +330,22 @@ impl Tasks {
         Some(update)
     }
 
-    /// Launched and active tasks with their agents: what explicit reconciliation asks about.
+    /// Launched and active tasks with their agents, by the Mesos ids of their current attempts:
+    /// what explicit reconciliation asks about.
     pub(crate) fn reconcilable(&self) -> Vec<(TaskId, Option<AgentId>)> {
         self.live
             .iter()
             .filter(|(_, t)| t.phase != Phase::Pending)
-            .map(|(id, t)| (id.clone(), t.agent.clone()))
+            .map(|(id, t)| (t.alias.clone().unwrap_or_else(|| id.clone()), t.agent.clone()))
             .collect()
     }
 
-    /// Launched and active tasks whose kill was asked for.
+    /// Launched and active tasks whose kill was asked for, by the Mesos ids of their current
+    /// attempts.
     pub(crate) fn kills(&self) -> Vec<(TaskId, Option<AgentId>)> {
         let wanted = |t: &&Tracked| t.kill_requested && t.phase != Phase::Pending;
-        self.live.iter().filter(|(_, t)| wanted(t)).map(|(id, t)| (id.clone(), t.agent.clone())).collect()
+        let mesos = |(id, t): (&TaskId, &Tracked)| (t.alias.clone().unwrap_or_else(|| id.clone()), t.agent.clone());
+        self.live.iter().filter(|(_, t)| wanted(t)).map(mesos).collect()
     }
 
     /// Tasks launched by `call`.
@@ -276,11 +388,60 @@ impl Tasks {
         TaskUpdate::session(id.clone(), state, agent, message)
     }
 
+    /// Drops a live task that ended in `state`; a submitted task that did not finish and was
+    /// not killed is given up.
     fn forget(&mut self, id: &TaskId, state: TaskState) -> Option<AgentId> {
         let t = self.live.remove(id)?;
         self.pending.remove(&t.seq);
+        if let Some(at) = t.ready_at {
+            self.waiting.remove(&(at, t.seq));
+        }
+        if let Some(alias) = &t.alias {
+            self.aliases.remove(alias);
+            self.remember_end(alias, state);
+        }
         self.remember_end(id, state);
+        if t.request.is_some() && !matches!(state, TaskState::Finished | TaskState::Killed) {
+            self.gave_up.push((id.clone(), t.attempt, state));
+        }
         t.agent
+    }
+
+    /// Puts a task whose attempt ended in `state` back to pending under a new Mesos id, ready
+    /// after its policy's backoff; `update` (the terminal one) becomes the pending one.
+    fn requeue(&mut self, id: &TaskId, state: TaskState, mut update: TaskUpdate, now: Duration) -> TaskUpdate {
+        let Some(t) = self.live.get(id) else { return update };
+        let (ended, policy, old) = (t.attempt, t.policy, t.alias.clone());
+        let delay = policy.delay(ended, &mut self.rng);
+        let ready = now.saturating_add(delay);
+        if let Some(old) = old {
+            self.aliases.remove(&old);
+            self.remember_end(&old, state);
+        }
+        let mut alias = TaskId::new(format!("{id}.retry-{ended}"));
+        let mut extra = 0u32;
+        while self.live.contains_key(&alias) || self.aliases.contains_key(&alias) {
+            extra += 1;
+            alias = TaskId::new(format!("{id}.retry-{ended}-{extra}"));
+        }
+        self.aliases.insert(alias.clone(), id.clone());
+        let Some(t) = self.live.get_mut(id) else { return update };
+        t.attempt = ended + 1;
+        t.alias = Some(alias);
+        t.phase = Phase::Pending;
+        t.state = TaskState::Pending;
+        t.ready_at = Some(ready);
+        update.agent_id = update.agent_id.take().or(t.agent.take());
+        t.agent = None;
+        self.waiting.insert((ready, t.seq), id.clone());
+        let why = update.message.take().map(|m| format!(" ({m})")).unwrap_or_default();
+        update.message = Some(format!(
+            "attempt {ended} of {} ended {state}{why}; next attempt in {:.3}s",
+            policy.attempts,
+            delay.as_secs_f64()
+        ));
+        update.state = TaskState::Pending;
+        update
     }
 
     fn remember_end(&mut self, id: &TaskId, state: TaskState) {
@@ -302,7 +463,7 @@ impl Tasks {
             return KillStep::Removed(self.end(id, TaskState::Killed, "killed before it was launched"));
         }
         t.kill_requested = true;
-        KillStep::Send(t.agent.clone())
+        KillStep::Send(t.alias.clone().unwrap_or_else(|| id.clone()), t.agent.clone())
     }
 
     /// Ends every live task (`all`) or only the pending ones, reporting each as killed.
@@ -312,15 +473,31 @@ impl Tasks {
         ids.iter().map(|id| self.end(id, TaskState::Killed, message)).collect()
     }
 
-    /// Applies a status update. `asked` says whether explicit reconciliation was waiting for
-    /// this task, which makes a "task unknown" answer about a launch in flight trustworthy.
-    pub(crate) fn apply(&mut self, status: &v1::TaskStatus, state: TaskState, asked: bool) -> Option<TaskUpdate> {
-        let id = TaskId::new(&status.task_id.value);
+    /// Applies a status update received at `now`. `asked` says whether explicit reconciliation
+    /// was waiting for this task, which makes a "task unknown" answer about a launch in flight
+    /// trustworthy. A terminal update may put the task back to pending by its retry policy.
+    pub(crate) fn apply(
+        &mut self,
+        status: &v1::TaskStatus,
+        state: TaskState,
+        asked: bool,
+        now: Duration,
+    ) -> Option<TaskUpdate> {
+        let mesos = TaskId::new(&status.task_id.value);
+        let id = self.resolve(&mesos).clone();
         let agent = status.agent_id.as_ref().map(|a| AgentId::new(&a.value));
         let Some(t) = self.live.get_mut(&id) else {
-            return self.apply_untracked(id, status, state);
+            return self.apply_untracked(mesos, status, state);
         };
+        if t.alias.as_ref().unwrap_or(&id) != &mesos {
+            // About an earlier attempt of a task since retried: acknowledged, nothing more.
+            return None;
+        }
         let known = t.request.is_some();
+        let own = |mut update: TaskUpdate| {
+            update.task_id = id.clone();
+            update
+        };
         match t.phase {
             Phase::Launching(_) if launch_failed(status, state, asked) => {
                 let message = status.message.clone().unwrap_or_else(|| "launch failed".to_owned());
@@ -337,8 +514,12 @@ impl Tasks {
             _ => {}
         }
         if state.is_terminal() {
+            let update = own(TaskUpdate::from_status(status, state, known));
+            if known && !t.kill_requested && retries(state) && t.attempt < t.policy.attempts {
+                return Some(self.requeue(&id, state, update, now));
+            }
             self.forget(&id, state);
-            return Some(TaskUpdate::from_status(status, state, known));
+            return Some(update);
         }
         if regresses(t.state, state) {
             // An older update the agent re-sends after reconciliation reported a newer state.
@@ -347,6 +528,9 @@ impl Tasks {
         if t.phase == Phase::Pending {
             // An earlier launch is running after all: never place it a second time.
             self.pending.remove(&t.seq);
+            if let Some(at) = t.ready_at.take() {
+                self.waiting.remove(&(at, t.seq));
+            }
         }
         t.phase = Phase::Active;
         t.agent = agent.or(t.agent.take());
@@ -354,7 +538,7 @@ impl Tasks {
             return None;
         }
         t.state = state;
-        Some(TaskUpdate::from_status(status, state, known))
+        Some(own(TaskUpdate::from_status(status, state, known)))
     }
 
     /// An update for a task not live here: a duplicate after its end, or a task adopted from an
@@ -371,18 +555,8 @@ impl Tasks {
             self.ended.remove(&id);
             let seq = self.next_seq;
             self.next_seq += 1;
-            let tracked = Tracked {
-                request: None,
-                group: None,
-                resources: Vec::new(),
-                claims_agent: false,
-                phase: Phase::Active,
-                state,
-                agent: update.agent_id.clone(),
-                kill_requested: false,
-                seq,
-                rejected_launches: 0,
-            };
+            let mut tracked = Tracked::adopted(None, Vec::new(), state, seq);
+            tracked.agent = update.agent_id.clone();
             self.live.insert(id, tracked);
         }
         Some(update)

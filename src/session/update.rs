@@ -290,6 +290,17 @@ pub enum Update {
         /// The data.
         data: Vec<u8>,
     },
+    /// A submitted task ended without finishing and will not be launched again: its retry
+    /// policy is used up or its last state is not retried. Follows the task's terminal
+    /// [`TaskUpdate`]; never follows `Finished` or `Killed`.
+    GaveUp {
+        /// The task (the id it was submitted with).
+        task: TaskId,
+        /// Attempts launched, the last one included.
+        attempts: u32,
+        /// The state that ended the last attempt.
+        last_state: TaskState,
+    },
     /// A scheduling pass ran and its calls were queued.
     Pass(PassReport),
     /// Something handled that is worth logging.
