@@ -154,8 +154,8 @@ impl RetryPolicy {
     }
 }
 
-/// Whether a task that ended in `state` may be launched again (see the table in the
-/// [module docs](self)).
+/// Whether a task that ended in `state` may be launched again: after FAILED, LOST, DROPPED,
+/// GONE and GONE_BY_OPERATOR; never after FINISHED, KILLED or ERROR.
 pub fn retries(state: TaskState) -> bool {
     matches!(
         state,
