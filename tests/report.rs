@@ -223,6 +223,33 @@ fn report_figures_match_the_plan_json() {
 }
 
 #[test]
+fn report_draws_the_plans_bucket_shares() {
+    let mut workload = tricky_workload();
+    workload["buckets"] = json!({"web": {"weight": 2}, "batch": {}});
+    for (i, task) in workload["tasks"].as_array_mut().unwrap().iter_mut().enumerate() {
+        task["bucket"] = json!(if i % 2 == 0 { "web" } else { "batch" });
+    }
+    let (html, plan, _) = solve_with_report("buckets", &workload);
+    let doc = parse(&html);
+    let chart = figure(&doc, "buckets");
+    let bars: BTreeMap<String, f64> = chart
+        .descendants()
+        .filter(|n| has_class(n, "bar"))
+        .map(|n| (n.attribute("data-label").unwrap().to_owned(), n.attribute("data-value").unwrap().parse().unwrap()))
+        .collect();
+    let expected: BTreeMap<String, f64> = plan["stats"]["buckets"]
+        .as_array()
+        .expect("a queued pass reports its buckets")
+        .iter()
+        .map(|b| (b["bucket"].as_str().unwrap().to_owned(), b["dominant_share"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(bars.len(), 2);
+    for (bucket, share) in &expected {
+        assert!((bars[bucket] - share).abs() < 1e-9, "{bucket}: {bars:?} against {expected:?}");
+    }
+}
+
+#[test]
 fn report_bins_thousands_of_agents_with_counts_that_add_up() {
     let (input, html) = (scratch("many.json"), scratch("many.html"));
     let gen = run(&["gen", "--agents", "3000", "--tasks", "9000", "--shapes", "random", "--out", path(&input)]);

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use offerpack::optimum::{packing_problem, round, solve_pattern_lp, units_used, Limits};
-use offerpack::report::{Capacity, PlanReport};
+use offerpack::report::{Capacity, PlanReport, Share};
 use offerpack::workload::{write_plan, Timing, Workload};
 use offerpack::{Engine, EngineConfig, Plan, QueueConfig, QueueInput, QueuePlace, PATTERN_BUDGET};
 
@@ -38,10 +38,22 @@ pub fn run(args: &SolveArgs) -> Result<(), CliError> {
     if let Some(path) = &args.report {
         let mut report = PlanReport::new(&workload.fresh_pool(), &workload.running, &solved.plan, Duration::ZERO);
         report.capacity = figures.unwrap_or_else(|| Err("not computed".to_owned()));
+        report.buckets = bucket_shares(&solved.plan);
         let html = report.render();
         write_output(Some(path), |out| out.write_all(html.as_bytes()))?;
     }
     Ok(())
+}
+
+/// Each bucket's dominant share after a pass in queue order, labelled with its tier when the
+/// plan has several tiers (none for a pass without a queue).
+fn bucket_shares(plan: &Plan) -> Vec<Share> {
+    let tiers = plan.stats.buckets.iter().any(|b| b.tier > 0);
+    let label = |b: &offerpack::BucketStats| match tiers {
+        true => format!("{} (tier {})", b.bucket, b.tier),
+        false => b.bucket.to_string(),
+    };
+    plan.stats.buckets.iter().map(|b| Share { label: label(b), share: b.dominant_share, fair: None }).collect()
 }
 
 /// `capacity: U units used, lower bound L (pattern LP), X % over`, or why there is no bound.

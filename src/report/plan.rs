@@ -47,9 +47,8 @@ pub struct PlanReport {
     pub capacity: Result<Capacity, String>,
     /// Unplaced tasks per reason (see [`unplaced_by_reason`]).
     pub unplaced: Vec<Bar>,
-    /// Per-bucket shares after the pass. Plans have no buckets yet: this stays empty and the
-    /// page says "no buckets". Hook: fill it from the plan's per-bucket stats (dominant share,
-    /// and the weighted fair share as `fair`) once the queue tiers land.
+    /// Per-bucket dominant shares after the pass (`offerpack solve` fills them from the plan's
+    /// [`PlanStats::buckets`](crate::PlanStats::buckets)); empty, the page says "no buckets".
     pub buckets: Vec<Share>,
 }
 
