@@ -328,14 +328,17 @@ impl<'a> Run<'a> {
 
     /// The pass's point of the series, and the buckets' fairness after it.
     fn record(&mut self, now: Duration, engine_ms: f64, latencies: &mut [f64]) {
-        let total = self.cluster.total();
         let placed = std::mem::take(&mut self.placed_now);
+        let mut shares = Vec::new();
         if self.shares.tracks() {
+            let total = self.cluster.total();
+            shares = self.shares.current(&total);
             let mut waiting = vec![false; self.shares.names().len()];
             for w in &self.waiting {
                 waiting[w.bucket] = true;
             }
-            self.shares.after_pass(&total, &waiting, placed.iter().map(|(b, r)| (*b, r.as_slice())));
+            let placed = placed.iter().map(|(b, r)| (*b, r.as_slice()));
+            self.shares.after_pass(&total, &shares, &waiting, placed);
         }
         let latency = Percentiles::of(latencies);
         self.summary.series.push(PassPoint {
@@ -345,7 +348,7 @@ impl<'a> Run<'a> {
             pending: self.pending.len() as u64,
             latency_p50_ms: latency.p50,
             latency_p99_ms: latency.p99,
-            shares: if self.shares.tracks() { self.shares.current(&total) } else { Vec::new() },
+            shares,
         });
     }
 

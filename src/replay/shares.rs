@@ -115,11 +115,13 @@ impl Shares {
         (0..self.names.len()).map(|b| self.weighted(b, &self.usage[b], total)).collect()
     }
 
-    /// After a pass: `waiting[b]` tells whether bucket `b` still has tasks waiting; `placed`
-    /// are the tasks the pass placed (bucket, resources).
+    /// After a pass: `now` is each bucket's weighted share after it ([`Shares::current`]),
+    /// `waiting[b]` whether bucket `b` still has tasks waiting, `placed` the tasks the pass
+    /// placed (bucket, resources).
     pub fn after_pass<'a>(
         &mut self,
         total: &ResourceAmounts,
+        now: &[f64],
         waiting: &[bool],
         placed: impl Iterator<Item = (usize, Held<'a>)>,
     ) {
@@ -131,7 +133,6 @@ impl Shares {
             self.fairness.largest_task_share = self.fairness.largest_task_share.max(share);
             last[b] = Some(resources);
         }
-        let now = self.current(total);
         let waiting: Vec<f64> = now.iter().zip(waiting).filter(|(_, w)| **w).map(|(s, _)| *s).collect();
         let Some(lowest) = waiting.iter().copied().reduce(f64::min) else {
             return;
