@@ -189,7 +189,9 @@ async fn e2e_503_storm_is_retried_and_reconciled() {
     cluster.proxy.hold_accepts(true);
     let held = |log: &[Entry]| calls(log, CallKind::Accept).into_iter().find(|c| c.2.is_none()).map(|c| c.1);
     cluster.log.wait_until("a second-wave ACCEPT on its way", |log| held(log).is_some()).await;
-    let stormy_tasks = launched_tasks(&cluster.log.with(held).unwrap());
+    let stormy_accept = cluster.log.with(held).unwrap();
+    let stormy_tasks = launched_tasks(&stormy_accept);
+    let stormy_offers = stormy_accept.accept.as_ref().map(|a| a.offer_ids.clone()).unwrap_or_default();
     let storm_started = cluster.log.snapshot().len();
     cluster.master.set_unavailable(Some((Duration::from_millis(1500), Unavailable::Recovering))).await;
     cluster.proxy.hold_accepts(false);
@@ -221,6 +223,15 @@ async fn e2e_503_storm_is_retried_and_reconciled() {
         )
     });
     assert!(gave_up, "the driver reported the ACCEPT as failed");
+    // The master never saw that ACCEPT, so its offers stayed outstanding: they were declined
+    // (unfiltered) once the storm was over, not left to hold their agents' resources forever.
+    assert!(!stormy_offers.is_empty());
+    let settled = calls(&log, CallKind::Decline).into_iter().any(|(_, call, status, _)| {
+        let decline = call.decline.unwrap_or_default();
+        let unfiltered = decline.filters.and_then(|f| f.refuse_seconds) == Some(0.0);
+        status == Some(202) && unfiltered && stormy_offers.iter().all(|o| decline.offer_ids.contains(o))
+    });
+    assert!(settled, "the failed ACCEPT's offers were declined\n{}", cluster.log.dump());
     // Its tasks were reconciled (the master did not know them) before being placed again.
     for task in &stormy_tasks {
         let answer =

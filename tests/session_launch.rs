@@ -234,6 +234,40 @@ fn session_uncertain_launch_is_reconciled_then_placed_again() {
     assert_eq!(h.session.task_state(&"t-1".into()), Some(TaskState::Launched));
 }
 
+/// An ACCEPT the master may not have carried out (no answer, or refused) leaves its offers
+/// outstanding at the master, so they are declined without a filter; a DECLINE that did not
+/// reach it is sent again; offers of a call never sent need nothing.
+#[test]
+fn session_declines_the_offers_of_a_failed_accept() {
+    let declined_after = |outcome: CallOutcome| -> Vec<(Vec<String>, Option<f64>)> {
+        let mut h = Harness::subscribed();
+        submit(&mut h, request("t-1", 1.0, 0));
+        h.event(offers(vec![offer("o-1", "a-1", 2.0, 1024.0)]));
+        h.advance(MS * 10);
+        assert_eq!(h.answer(CallKind::Accept, outcome).len(), 1);
+        h.take(CallKind::Decline)
+            .iter()
+            .map(|call| (offer_ids(call), call.decline.as_ref().and_then(|d| d.filters.clone()?.refuse_seconds)))
+            .collect()
+    };
+    let unfiltered = [(vec!["o-1".to_owned()], Some(0.0))];
+    assert_eq!(declined_after(CallOutcome::Unavailable("503".into())), unfiltered);
+    assert_eq!(declined_after(CallOutcome::Rejected { status: 400, message: "bad".into() }), unfiltered);
+    assert_eq!(declined_after(CallOutcome::NotSent), []);
+}
+
+#[test]
+fn session_decline_that_failed_is_sent_again() {
+    let mut h = Harness::subscribed();
+    h.event(offers(vec![offer("o-1", "a-1", 2.0, 1024.0)]));
+    h.advance(std::time::Duration::from_secs(60));
+    let first = h.answer(CallKind::Decline, CallOutcome::Unavailable("503".into()));
+    assert_eq!(first.iter().map(offer_ids).collect::<Vec<_>>(), [vec!["o-1".to_owned()]]);
+    let again = h.answer(CallKind::Decline, CallOutcome::Rejected { status: 400, message: "bad".into() });
+    assert_eq!(again.iter().map(offer_ids).collect::<Vec<_>>(), [vec!["o-1".to_owned()]]);
+    assert!(h.take(CallKind::Decline).is_empty(), "a refused DECLINE is not repeated");
+}
+
 #[test]
 fn session_agent_failure_drops_its_offers() {
     let mut h = Harness::new({

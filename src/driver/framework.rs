@@ -12,10 +12,9 @@ use crate::engine::EngineConfig;
 use crate::model::TaskId;
 use crate::session::{KillError, SessionConfig, SessionConfigError, StopMode, SubmitError, TaskRequest, Update};
 
-/// Default of [`FrameworkConfig::calls_in_flight`]: one call at a time. Several in flight lose
-/// a run under a storm of 503 answers about one time in six (`e2e_503_storm_is_retried_and_reconciled`
-/// with 8: tasks left pending), so they are opt-in until that is found.
-pub const DEFAULT_CALLS_IN_FLIGHT: usize = 1;
+/// Default of [`FrameworkConfig::calls_in_flight`]: acknowledgements and launches of different
+/// tasks travel together over a few keep-alive connections (see the driver's call lanes).
+pub const DEFAULT_CALLS_IN_FLIGHT: usize = 8;
 
 /// Task state changes and session events, in order. The channel closes after
 /// [`Update::Stopped`].

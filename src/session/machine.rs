@@ -40,6 +40,9 @@ pub(super) enum Link {
 #[derive(Clone, Debug)]
 pub(super) struct Sent {
     pub(super) kind: CallKind,
+    /// The offers an `ACCEPT` or `DECLINE` names: if it fails, the master may still hold them
+    /// for this framework, so they are declined (again).
+    pub(super) offers: Vec<OfferId>,
 }
 
 /// Explicit reconciliation in progress.
@@ -237,6 +240,7 @@ impl Session {
             self.actions.push_back(Action::Disconnect);
             self.lose_link(now, "the master says the framework is not subscribed".to_owned());
         }
+        self.settle_offers(&sent, &outcome);
         match sent.kind {
             CallKind::Accept => self.launch_failed(id, &outcome, now),
             CallKind::Suppress | CallKind::Revive => {
@@ -427,6 +431,25 @@ impl Session {
         self.request_pass(now);
     }
 
+    /// Declines the offers of an `ACCEPT` the master may not have carried out, or of a
+    /// `DECLINE` that did not reach it. Mesos keeps an offer outstanding (and its resources
+    /// away from every framework) until it is used, declined or rescinded, and by default it
+    /// never times offers out; a `DECLINE` of an offer it already consumed is ignored, so
+    /// declining is right either way. Offers of a call that was never sent, or was cut off with
+    /// the stream, need nothing: the master rescinds a framework's offers when it disconnects.
+    fn settle_offers(&mut self, sent: &Sent, outcome: &CallOutcome) {
+        let unsettled = match (sent.kind, outcome) {
+            (CallKind::Accept, CallOutcome::Unavailable(_) | CallOutcome::Rejected { .. }) => true,
+            (CallKind::Decline, CallOutcome::Unavailable(_)) => true,
+            _ => false,
+        };
+        if unsettled && !sent.offers.is_empty() && self.is_subscribed() {
+            // The offers of an ACCEPT were wanted (its tasks are placed again): no refuse filter.
+            let refuse = if sent.kind == CallKind::Accept { 0.0 } else { self.config.refuse_seconds };
+            self.send(calls::decline(self.fw(), &sent.offers, refuse));
+        }
+    }
+
     /// Sends the next explicit reconciliation round for the tasks that have not answered.
     pub(super) fn reconcile_round(&mut self, now: Duration) {
         let remaining: Vec<(TaskId, Option<crate::model::AgentId>)> = self
@@ -451,7 +474,13 @@ impl Session {
     pub(super) fn send(&mut self, call: Call) -> CallId {
         let id = CallId(self.next_call);
         self.next_call += 1;
-        self.sent.insert(id, Sent { kind: CallKind::of(&call) });
+        let offers = match (&call.accept, &call.decline) {
+            (Some(accept), _) => &accept.offer_ids,
+            (None, Some(decline)) => &decline.offer_ids,
+            (None, None) => &Vec::new(),
+        };
+        let offers = offers.iter().map(|id| OfferId::new(id.value.as_str())).collect();
+        self.sent.insert(id, Sent { kind: CallKind::of(&call), offers });
         self.actions.push_back(Action::Send(id, call));
         id
     }
