@@ -438,11 +438,11 @@ impl Session {
     /// declining is right either way. Offers of a call that was never sent, or was cut off with
     /// the stream, need nothing: the master rescinds a framework's offers when it disconnects.
     fn settle_offers(&mut self, sent: &Sent, outcome: &CallOutcome) {
-        let unsettled = match (sent.kind, outcome) {
-            (CallKind::Accept, CallOutcome::Unavailable(_) | CallOutcome::Rejected { .. }) => true,
-            (CallKind::Decline, CallOutcome::Unavailable(_)) => true,
-            _ => false,
-        };
+        let unsettled = matches!(
+            (sent.kind, outcome),
+            (CallKind::Accept, CallOutcome::Unavailable(_) | CallOutcome::Rejected { .. })
+                | (CallKind::Decline, CallOutcome::Unavailable(_))
+        );
         if unsettled && !sent.offers.is_empty() && self.is_subscribed() {
             // The offers of an ACCEPT were wanted (its tasks are placed again): no refuse filter.
             let refuse = if sent.kind == CallKind::Accept { 0.0 } else { self.config.refuse_seconds };
