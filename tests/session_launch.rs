@@ -247,7 +247,7 @@ fn session_declines_the_offers_of_a_failed_accept() {
         assert_eq!(h.answer(CallKind::Accept, outcome).len(), 1);
         h.take(CallKind::Decline)
             .iter()
-            .map(|call| (offer_ids(call), call.decline.as_ref().and_then(|d| d.filters.clone()?.refuse_seconds)))
+            .map(|call| (offer_ids(call), call.decline.as_ref().and_then(|d| d.filters?.refuse_seconds)))
             .collect()
     };
     let unfiltered = [(vec!["o-1".to_owned()], Some(0.0))];
