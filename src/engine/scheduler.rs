@@ -125,6 +125,41 @@ impl Scheduler {
         offers
     }
 
+    /// Drops the offers held past their hold time at `now`; returns them (to decline).
+    pub fn expire(&mut self, now: Duration) -> Vec<Offer> {
+        let expired = self.pool.expire(now);
+        for offer in &expired {
+            self.reload(&offer.agent_id, now);
+        }
+        expired
+    }
+
+    /// Drops every offer held, live or expired (to decline them all, or because the master
+    /// rescinded them with a lost connection); returns them by agent, then as they came.
+    pub fn clear_offers(&mut self, now: Duration) -> Vec<Offer> {
+        let mut offers = self.expire(now);
+        let agents: Vec<AgentId> = self.pool.agents_at(now).map(|a| a.id().clone()).collect();
+        for agent in &agents {
+            offers.extend(self.remove_agent(agent, now));
+        }
+        offers
+    }
+
+    /// The tasks counted as running, in no particular order.
+    pub fn running(&self) -> impl Iterator<Item = &RunningTask> {
+        self.running.values()
+    }
+
+    /// A task counted as running.
+    pub fn running_task(&self, id: &TaskId) -> Option<&RunningTask> {
+        self.running.get(id)
+    }
+
+    /// The tasks counted as running on an agent.
+    pub fn tasks_on(&self, agent: &AgentId) -> &[TaskId] {
+        self.on_agent.get(agent).map_or(&[], Vec::as_slice)
+    }
+
     /// Counts a task that runs (one this scheduler did not place, e.g. found by reconciliation).
     pub fn task_running(&mut self, task: RunningTask) -> Result<(), PlanError> {
         if self.running.contains_key(&task.id) {
@@ -224,10 +259,7 @@ impl Scheduler {
             }
             config.validate().map_err(PlanError::Queue)?;
         }
-        let expired = self.pool.expire(now);
-        for offer in &expired {
-            self.reload(&offer.agent_id, now);
-        }
+        let expired = self.expire(now);
         if pending.iter().any(|t| t.resources.is_empty() && t.ports.total() == 0) && self.keeps_offerless_agents() {
             // Such a task would fit an agent without offers: compile only agents with offers.
             self.state = None;

@@ -34,42 +34,53 @@ pub(crate) struct AgentBook {
 }
 
 impl AgentBook {
-    /// Learns (or refreshes) an agent from one of its offers.
-    pub fn learn_offer(&mut self, offer: &Offer) {
-        let record = self.known.entry(offer.agent_id.clone()).or_insert_with(|| KnownAgent {
-            hostname: offer.hostname.clone(),
-            attributes: offer.attributes.clone(),
-            total: Vec::new(),
-            largest_offer: Vec::new(),
+    /// Learns (or refreshes) an agent from one of its offers; true when its hostname and
+    /// attributes were unknown or changed.
+    pub fn learn_offer(&mut self, offer: &Offer) -> bool {
+        let mut changed = false;
+        let record = self.known.entry(offer.agent_id.clone()).or_insert_with(|| {
+            changed = true;
+            KnownAgent {
+                hostname: offer.hostname.clone(),
+                attributes: offer.attributes.clone(),
+                total: Vec::new(),
+                largest_offer: Vec::new(),
+            }
         });
         if record.hostname != offer.hostname || record.attributes != offer.attributes {
             // An agent that re-registered with other attributes: the offer is the latest word.
             record.hostname = offer.hostname.clone();
             record.attributes = offer.attributes.clone();
+            changed = true;
         }
         for r in &offer.resources {
             if let ResourceValue::Scalar(q) = r.value {
                 raise(&mut record.largest_offer, &r.name, q);
             }
         }
+        changed
     }
 
-    /// Learns an agent as the operator API describes it.
+    /// Learns an agent as the operator API describes it; true when its hostname and
+    /// attributes were unknown or changed.
     pub fn learn_agent(
         &mut self,
         id: AgentId,
         hostname: Arc<str>,
         attributes: Attributes,
         total: Vec<(Arc<str>, Quantity)>,
-    ) {
+    ) -> bool {
         match self.known.get_mut(&id) {
             Some(record) => {
+                let changed = record.hostname != hostname || record.attributes != attributes;
                 record.hostname = hostname;
                 record.attributes = attributes;
                 record.total = total;
+                changed
             }
             None => {
                 self.known.insert(id, KnownAgent { hostname, attributes, total, largest_offer: Vec::new() });
+                true
             }
         }
     }
@@ -87,6 +98,11 @@ impl AgentBook {
     /// Whether the agent is known.
     pub fn knows(&self, id: &AgentId) -> bool {
         self.known.contains_key(id)
+    }
+
+    /// Number of agents known.
+    pub fn len(&self) -> usize {
+        self.known.len()
     }
 
     /// Keeps only the agents `keep` says are still needed.

@@ -39,7 +39,7 @@ impl Session {
                 if let Some(rescind) = event.rescind {
                     let id = OfferId::new(&rescind.offer_id.value);
                     // Unknown here when already used or declined: nothing to do.
-                    let _ = self.pool.rescind(&id);
+                    let _ = self.scheduler.rescind(&id, now);
                     self.offers.remove(&id);
                 }
             }
@@ -59,7 +59,7 @@ impl Session {
             }
             event::Type::Failure => {
                 if let Some(failure) = event.failure {
-                    self.on_failure(failure);
+                    self.on_failure(failure, now);
                 }
             }
             // Heartbeats only feed the watchdog; inverse offers (maintenance) and operation
@@ -115,8 +115,11 @@ impl Session {
         for proto in offers {
             match Offer::try_from(&proto) {
                 Ok(offer) => {
-                    self.agents.learn_offer(&offer);
-                    match self.pool.add(offer, now) {
+                    if self.agents.learn_offer(&offer) {
+                        // Running tasks there are now counted on its hostname and attributes.
+                        self.tasks.touch(self.scheduler.tasks_on(&offer.agent_id).iter().cloned());
+                    }
+                    match self.scheduler.add_offer(offer, now) {
                         Ok(()) => {
                             self.offers.insert(OfferId::new(&proto.id.value), proto);
                         }
@@ -174,7 +177,7 @@ impl Session {
         }
     }
 
-    fn on_failure(&mut self, failure: event::Failure) {
+    fn on_failure(&mut self, failure: event::Failure, now: Duration) {
         let agent = failure.agent_id.map(|a| AgentId::new(&a.value));
         match (failure.executor_id, agent) {
             (Some(executor), agent_id) => {
@@ -182,7 +185,7 @@ impl Session {
                 self.updates.push_back(Update::ExecutorExited { agent_id, executor_id, status: failure.status });
             }
             (None, Some(agent_id)) => {
-                for offer in self.pool.remove_agent(&agent_id) {
+                for offer in self.scheduler.remove_agent(&agent_id, now) {
                     self.offers.remove(&offer.id);
                 }
                 self.updates.push_back(Update::AgentLost { agent_id });

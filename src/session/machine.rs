@@ -10,11 +10,10 @@ use super::tasks::{KillStep, Tasks};
 use super::update::{StopReason, TaskUpdate, Update, Warning};
 use super::{calls, Action, CallId, CallKind, CallOutcome, KillError, SessionConfig, SessionConfigError};
 use super::{StopMode, SubmitError, TaskRequest, TaskState};
-use crate::engine::Engine;
+use crate::engine::{Engine, Scheduler};
 use crate::mesos::v1;
 use crate::mesos::v1::scheduler::Call;
 use crate::model::{OfferId, TaskId};
-use crate::pool::OfferPool;
 use crate::util::SeededRng;
 
 /// Mixed into the configured seed for the retry jitter, so that retries leave the sequence of
@@ -59,14 +58,15 @@ pub(super) struct Reconciliation {
 #[derive(Debug)]
 pub struct Session {
     pub(super) config: SessionConfig,
-    pub(super) engine: Engine,
+    /// The engine with the offers held and the running tasks it counts, kept in step with the
+    /// tasks' life cycle (see `running.rs`).
+    pub(super) scheduler: Scheduler,
     pub(super) rng: SeededRng,
     pub(super) link: Link,
     pub(super) framework_id: Option<String>,
     pub(super) heartbeat: Duration,
     pub(super) last_heard: Duration,
     pub(super) reconnects: u32,
-    pub(super) pool: OfferPool,
     pub(super) offers: BTreeMap<OfferId, v1::Offer>,
     pub(super) tasks: Tasks,
     pub(super) schedule_at: Option<Duration>,
@@ -85,6 +85,8 @@ pub struct Session {
     pub(super) lookup: Lookup,
     /// Whether any subscription completed in this session.
     pub(super) subscribed_once: bool,
+    /// Agents the book kept at its last sweep (see `forget_unused_agents`).
+    pub(super) agents_kept: usize,
 }
 
 impl Session {
@@ -93,14 +95,13 @@ impl Session {
         config.validate()?;
         let engine = Engine::new(config.engine.clone()).map_err(SessionConfigError::Engine)?;
         Ok(Session {
-            engine,
+            scheduler: Scheduler::new(engine, config.offer_hold),
             rng: SeededRng::new(config.seed),
             link: Link::Waiting { at: Duration::ZERO },
             framework_id: config.framework_id.clone(),
             heartbeat: DEFAULT_HEARTBEAT,
             last_heard: Duration::ZERO,
             reconnects: 0,
-            pool: OfferPool::new(config.offer_hold),
             offers: BTreeMap::new(),
             tasks: Tasks::new(config.retry, config.seed ^ RETRY_SEED),
             schedule_at: None,
@@ -115,6 +116,7 @@ impl Session {
             agents: AgentBook::default(),
             lookup: Lookup::default(),
             subscribed_once: false,
+            agents_kept: 0,
             config,
         })
     }
@@ -139,7 +141,7 @@ impl Session {
             Link::Subscribed { .. } => [
                 Some(watchdog),
                 self.schedule_at,
-                self.pool.next_expiry(),
+                self.scheduler.pool().next_expiry(),
                 self.reconciliation.retry_at,
                 self.lookup.retry_at(),
                 self.implicit_at,
@@ -187,7 +189,7 @@ impl Session {
 
     /// Offers held for the next scheduling pass.
     pub fn offers_held(&self) -> usize {
-        self.pool.len()
+        self.scheduler.pool().len()
     }
 
     /// The SUBSCRIBE POST was answered `200` with this `Mesos-Stream-Id`.
@@ -288,7 +290,7 @@ impl Session {
             self.send(calls::reconcile(self.fw(), []));
             self.implicit_at = self.config.implicit_reconcile.map(|every| at.max(now).saturating_add(every));
         }
-        if self.pool.next_expiry().is_some_and(|at| at <= now) {
+        if self.scheduler.pool().next_expiry().is_some_and(|at| at <= now) {
             self.schedule_at = Some(now);
         }
         if self.tasks.wake(now) {
@@ -370,7 +372,8 @@ impl Session {
             self.push_task(update);
         }
         self.link = Link::Stopped;
-        self.pool = OfferPool::new(self.config.offer_hold);
+        // Every offer goes, however long it was held.
+        self.scheduler.clear_offers(Duration::MAX);
         self.offers.clear();
         self.actions.push_back(Action::Disconnect);
         self.actions.push_back(Action::Stopped);
@@ -397,7 +400,7 @@ impl Session {
         let delay = self.config.reconnect.delay(self.reconnects, &mut self.rng);
         self.reconnects = self.reconnects.saturating_add(1);
         self.link = Link::Waiting { at: now.saturating_add(delay) };
-        self.pool = OfferPool::new(self.config.offer_hold);
+        self.scheduler.clear_offers(now);
         self.offers.clear();
         self.schedule_at = None;
         self.implicit_at = None;

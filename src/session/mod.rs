@@ -42,9 +42,11 @@
 //!   connection dead after [`SessionConfig::missed_heartbeats`] heartbeat intervals without an
 //!   event (75 s by default), including while waiting for `SUBSCRIBED`.
 //! - Offers are converted with `model::Offer::try_from` (a malformed one is a
-//!   [`Warning::MalformedOffer`] and is declined), kept in an [`OfferPool`](crate::OfferPool)
-//!   beside their original protos, and used by a scheduling pass ([`Engine::schedule`](crate::Engine::schedule))
-//!   [`SessionConfig::schedule_delay`] after offers or tasks arrive. Each agent with launches gets
+//!   [`Warning::MalformedOffer`] and is declined), held by a [`Scheduler`](crate::Scheduler)
+//!   beside their original protos, and used by a scheduling pass
+//!   [`SessionConfig::schedule_delay`] after offers or tasks arrive. The scheduler keeps its
+//!   compiled state and running set from pass to pass (in step with the tasks' life cycle, see
+//!   `running.rs`), so a pass costs what changed since the last one. Each agent with launches gets
 //!   one ACCEPT with one LAUNCH whose `TaskInfo.resources` are copies of the offered resources
 //!   (keeping `allocation_info`, `reservations`, `role`) in the plan's amounts and roles; ports
 //!   become ranges of the assigned ports (and `PORT0`, `PORT1`, … in a command's environment).
@@ -53,8 +55,8 @@
 //! - Every `UPDATE` carrying a uuid is acknowledged (every copy: the agent re-sends until it hears
 //!   the ack); updates without uuid never are.
 //! - Knows where its tasks run: every offer's hostname and attributes are kept per agent for as
-//!   long as the framework has tasks there, and every pass counts running tasks on them, so hard
-//!   constraints hold across passes. A scheduler taking over a framework (a configured
+//!   long as the framework has tasks there, and the scheduler counts running tasks on them, so
+//!   hard constraints hold across passes. A scheduler taking over a framework (a configured
 //!   framework id) first lists the framework's tasks and any unknown agents through the
 //!   operator API ([`Action::Query`]) and places nothing until it knows (see `operator.rs` for
 //!   the policy when the API fails).
@@ -113,6 +115,7 @@ mod operator;
 mod report;
 mod request;
 mod retry;
+mod running;
 mod schedule;
 mod tasks;
 mod update;

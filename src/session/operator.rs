@@ -207,7 +207,9 @@ impl Session {
                 self.lookup.failures = 0;
                 let wanted = self.unknown_agents();
                 for a in agents {
-                    self.agents.learn_agent(a.id, a.hostname, a.attributes, a.resources);
+                    if self.agents.learn_agent(a.id.clone(), a.hostname, a.attributes, a.resources) {
+                        self.tasks.touch(self.scheduler.tasks_on(&a.id).iter().cloned());
+                    }
                 }
                 self.lookup.not_listed.extend(wanted.into_iter().filter(|a| !self.agents.knows(a)));
                 self.lookup.want_agents = false;

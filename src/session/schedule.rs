@@ -23,7 +23,7 @@ impl Session {
         if self.lookup_pending() {
             // Where some running tasks are is being asked: place nothing until the answer;
             // offers are held (those that expire are declined).
-            let expired: Vec<OfferId> = self.pool.expire(now).into_iter().map(|o| o.id).collect();
+            let expired: Vec<OfferId> = self.scheduler.expire(now).into_iter().map(|o| o.id).collect();
             if !expired.is_empty() {
                 expired.iter().for_each(|id| drop(self.offers.remove(id)));
                 self.send(calls::decline(self.fw(), &expired, self.config.refuse_seconds));
@@ -31,17 +31,17 @@ impl Session {
             return;
         }
         self.tasks.wake(now);
+        self.sync_running();
         let pending = self.tasks.pending_specs();
         if pending.is_empty() {
-            // Nothing to place: no engine pass over every running task just to hand the offers
-            // back (the plan would decline each one). Agents no longer needed are forgotten by
-            // the next engine pass, whose cost that sweep over the tasks matches.
+            // Nothing to place: no engine pass just to hand the offers back (the plan would
+            // decline each one).
             self.decline_all(now);
+            self.forget_unused_agents();
             self.adjust_suppression();
             return;
         }
-        let running = self.tasks.running(&self.agents);
-        match self.engine.schedule(&mut self.pool, &pending, &running, now) {
+        match self.scheduler.schedule(&pending, now) {
             Ok(plan) => {
                 let mut report = PassReport::of_plan(&plan, &pending);
                 for accept in plan.accepts() {
@@ -65,6 +65,9 @@ impl Session {
                 for id in plan.consumed_offer_ids() {
                     self.offers.remove(id);
                 }
+                // The scheduler counts every placed task as running; those the carver skipped
+                // are pending still, and the next sync takes them back out.
+                self.tasks.touch(plan.launches.iter().map(|l| l.task_id.clone()));
             }
             // Offers stay in the pool and are declined when they expire.
             Err(error) => self.updates.push_back(Update::Warning(Warning::PlanFailed(error.to_string()))),
@@ -75,13 +78,9 @@ impl Session {
 
     /// Declines every offer held, in one call, as a pass without pending tasks would.
     fn decline_all(&mut self, now: Duration) {
-        let mut declined: Vec<OfferId> = self.pool.expire(now).into_iter().map(|o| o.id).collect();
-        let agents: Vec<AgentId> = self.pool.agents_at(now).map(|a| a.id().clone()).collect();
         let mut report = PassReport::default();
-        report.stats.agents_considered = agents.len() as u32;
-        for agent in &agents {
-            declined.extend(self.pool.remove_agent(agent).into_iter().map(|o| o.id));
-        }
+        report.stats.agents_considered = self.scheduler.pool().agents_at(now).count() as u32;
+        let mut declined: Vec<OfferId> = self.scheduler.clear_offers(now).into_iter().map(|o| o.id).collect();
         if !declined.is_empty() {
             declined.sort();
             for id in &declined {
@@ -93,13 +92,19 @@ impl Session {
         self.updates.push_back(Update::Pass(report));
     }
 
-    /// Drops the records of agents with neither offers held nor tasks of this framework.
+    /// Drops the records of agents with neither offers held nor tasks of this framework, once
+    /// the book has grown to twice what the last sweep kept: the sweep reads every live task,
+    /// so it runs amortized, not after every pass.
     fn forget_unused_agents(&mut self) {
-        // Hashed, not sorted: this runs after every pass, over every live task.
+        if self.agents.len() < 2 * self.agents_kept.max(512) {
+            return;
+        }
+        // Hashed, not sorted: this reads every live task.
         let offered: Vec<AgentId> = self.offers.values().map(|o| AgentId::new(&o.agent_id.value)).collect();
         let mut needed: FxHashSet<&AgentId> = self.tasks.live_agents().collect();
         needed.extend(&offered);
         self.agents.retain(|id| needed.contains(id));
+        self.agents_kept = self.agents.len();
     }
 
     /// One ACCEPT for one agent's launches (or a DECLINE if none could be built); returns

@@ -6,16 +6,17 @@
 //! [`RetryPolicy`] (see `retry.rs`). A pending task waiting out its backoff is kept apart from
 //! the ready ones until its ready time, so no pass places it earlier.
 
+mod status;
+
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::agents::AgentBook;
 use super::operator::TaskReport;
-use super::retry::{retries, RetryPolicy};
+use super::retry::RetryPolicy;
 use super::update::{TaskState, TaskUpdate};
 use super::{CallId, SubmitError, TaskRequest};
-use crate::mesos::v1;
 use crate::model::{AgentId, GroupId, RunningTask, TaskId};
 use crate::resources::Quantity;
 use crate::spec::TaskSpec;
@@ -119,6 +120,9 @@ pub(crate) struct Tasks {
     ended_order: VecDeque<TaskId>,
     /// A task became pending since the last [`Tasks::take_fresh_pending`].
     fresh_pending: bool,
+    /// Tasks whose running record (phase, agent, group, resources, claim) may have changed
+    /// since the last [`Tasks::take_touched`], in the order they were touched, maybe twice.
+    touched: Vec<TaskId>,
 }
 
 impl Tasks {
@@ -136,6 +140,7 @@ impl Tasks {
             ended: BTreeMap::new(),
             ended_order: VecDeque::new(),
             fresh_pending: false,
+            touched: Vec::new(),
         }
     }
 
@@ -158,6 +163,7 @@ impl Tasks {
             t.claims_agent = claims(&request);
             t.request = Some(Arc::new(request));
             t.policy = policy;
+            self.touched.push(id.clone());
             let message = "submitted while running: adopted from an earlier scheduler";
             return Ok(TaskUpdate::session(id, t.state, t.agent.clone(), message));
         }
@@ -267,20 +273,37 @@ impl Tasks {
         self.pending.values().filter_map(spec).collect()
     }
 
-    /// Launched and active tasks, for the engine's constraints: each with the hostname and
-    /// attributes of its agent when the book knows them, whether or not the agent is offered
-    /// now (the engine counts a task of unknown place against every value). Adopted tasks whose
-    /// group is unknown belong to no group of this framework and are left out.
-    pub(crate) fn running(&self, book: &AgentBook) -> Vec<RunningTask> {
-        let running = |(id, t): (&TaskId, &Tracked)| {
-            let agent = t.agent.clone()?;
-            let mut task = RunningTask::new(id.clone(), t.group.clone()?, agent);
-            task.resources = t.resources.clone();
-            task.host = book.host(&task.agent_id);
-            task.claims_agent = t.claims_agent;
-            Some(task)
-        };
-        self.live.iter().filter(|(_, t)| t.phase != Phase::Pending).filter_map(running).collect()
+    /// A launched or active task as the engine counts it, for its constraints and claims: with
+    /// the hostname and attributes of its agent when the book knows them, whether or not the
+    /// agent is offered now (the engine counts a task of unknown place against every value).
+    /// `None` for a task that is pending or gone, and for an adopted task whose group is unknown
+    /// (it belongs to no group of this framework).
+    pub(crate) fn running_one(&self, id: &TaskId, book: &AgentBook) -> Option<RunningTask> {
+        let t = self.live.get(id).filter(|t| t.phase != Phase::Pending)?;
+        let mut task = RunningTask::new(id.clone(), t.group.clone()?, t.agent.clone()?);
+        task.resources = t.resources.clone();
+        task.host = book.host(&task.agent_id);
+        task.claims_agent = t.claims_agent;
+        Some(task)
+    }
+
+    /// The tasks touched since the last call, each once (see [`Tasks::running_one`]).
+    pub(crate) fn take_touched(&mut self) -> Vec<TaskId> {
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.sort_unstable();
+        touched.dedup();
+        touched
+    }
+
+    /// Every live task's id.
+    #[cfg(test)]
+    pub(crate) fn live_ids(&self) -> impl Iterator<Item = &TaskId> {
+        self.live.keys()
+    }
+
+    /// Marks tasks as touched, e.g. when their agent's host details became known.
+    pub(crate) fn touch(&mut self, ids: impl IntoIterator<Item = TaskId>) {
+        self.touched.extend(ids);
     }
 
     /// Agents of launched and active tasks, each once.
@@ -302,6 +325,7 @@ impl Tasks {
     /// label its launch carried) and resources; a live task of this framework the session did
     /// not know is adopted. Returns the update to report for a newly adopted task.
     pub(crate) fn learn(&mut self, report: TaskReport) -> Option<TaskUpdate> {
+        self.touched.push(report.id.clone());
         if let Some(t) = self.live.get_mut(&report.id) {
             if t.request.is_none() {
                 t.group = t.group.take().or(report.group);
@@ -356,6 +380,7 @@ impl Tasks {
     /// A pending task was put into an ACCEPT.
     pub(crate) fn launched(&mut self, id: &TaskId, agent: &AgentId, call: CallId) -> Option<TaskUpdate> {
         let t = self.live.get_mut(id).filter(|t| t.phase == Phase::Pending)?;
+        self.touched.push(id.clone());
         self.pending.remove(&t.seq);
         t.phase = Phase::Launching(call);
         t.state = TaskState::Launched;
@@ -367,6 +392,7 @@ impl Tasks {
     /// (`rejected`) or when a kill was asked for.
     pub(crate) fn relaunch(&mut self, id: &TaskId, rejected: bool, message: &str) -> Option<TaskUpdate> {
         let t = self.live.get_mut(id).filter(|t| matches!(t.phase, Phase::Launching(_)))?;
+        self.touched.push(id.clone());
         t.rejected_launches += u32::from(rejected);
         if t.kill_requested {
             return Some(self.end(id, TaskState::Killed, "killed before it was launched"));
@@ -392,6 +418,7 @@ impl Tasks {
     /// not killed is given up.
     fn forget(&mut self, id: &TaskId, state: TaskState) -> Option<AgentId> {
         let t = self.live.remove(id)?;
+        self.touched.push(id.clone());
         self.pending.remove(&t.seq);
         if let Some(at) = t.ready_at {
             self.waiting.remove(&(at, t.seq));
@@ -426,6 +453,7 @@ impl Tasks {
         }
         self.aliases.insert(alias.clone(), id.clone());
         let Some(t) = self.live.get_mut(id) else { return update };
+        self.touched.push(id.clone());
         t.attempt = ended + 1;
         t.alias = Some(alias);
         t.phase = Phase::Pending;
@@ -472,128 +500,9 @@ impl Tasks {
             self.live.iter().filter(|(_, t)| all || t.phase == Phase::Pending).map(|(id, _)| id.clone()).collect();
         ids.iter().map(|id| self.end(id, TaskState::Killed, message)).collect()
     }
-
-    /// Applies a status update received at `now`. `asked` says whether explicit reconciliation
-    /// was waiting for this task, which makes a "task unknown" answer about a launch in flight
-    /// trustworthy. A terminal update may put the task back to pending by its retry policy.
-    pub(crate) fn apply(
-        &mut self,
-        status: &v1::TaskStatus,
-        state: TaskState,
-        asked: bool,
-        now: Duration,
-    ) -> Option<TaskUpdate> {
-        let mesos = TaskId::new(&status.task_id.value);
-        let id = self.resolve(&mesos).clone();
-        let agent = status.agent_id.as_ref().map(|a| AgentId::new(&a.value));
-        let Some(t) = self.live.get_mut(&id) else {
-            return self.apply_untracked(mesos, status, state);
-        };
-        if t.alias.as_ref().unwrap_or(&id) != &mesos {
-            // About an earlier attempt of a task since retried: acknowledged, nothing more.
-            return None;
-        }
-        let known = t.request.is_some();
-        let own = |mut update: TaskUpdate| {
-            update.task_id = id.clone();
-            update
-        };
-        match t.phase {
-            Phase::Launching(_) if launch_failed(status, state, asked) => {
-                let message = status.message.clone().unwrap_or_else(|| "launch failed".to_owned());
-                return self.relaunch(&id, false, &message).map(|mut update| {
-                    update.reason = super::update::reason_name(status.reason);
-                    update.source = TaskUpdate::from_status(status, state, known).source;
-                    update
-                });
-            }
-            // A stale answer about an earlier launch attempt: the current one decides.
-            Phase::Launching(_) if is_unknown_answer(status, state) => return None,
-            // A late terminal update about an earlier attempt of a task placed again.
-            Phase::Pending if state.is_terminal() => return None,
-            _ => {}
-        }
-        if state.is_terminal() {
-            let update = own(TaskUpdate::from_status(status, state, known));
-            if known && !t.kill_requested && retries(state) && t.attempt < t.policy.attempts {
-                return Some(self.requeue(&id, state, update, now));
-            }
-            self.forget(&id, state);
-            return Some(update);
-        }
-        if regresses(t.state, state) {
-            // An older update the agent re-sends after reconciliation reported a newer state.
-            return None;
-        }
-        if t.phase == Phase::Pending {
-            // An earlier launch is running after all: never place it a second time.
-            self.pending.remove(&t.seq);
-            if let Some(at) = t.ready_at.take() {
-                self.waiting.remove(&(at, t.seq));
-            }
-        }
-        t.phase = Phase::Active;
-        t.agent = agent.or(t.agent.take());
-        if t.state == state {
-            return None;
-        }
-        t.state = state;
-        Some(own(TaskUpdate::from_status(status, state, known)))
-    }
-
-    /// An update for a task not live here: a duplicate after its end, or a task adopted from an
-    /// earlier incarnation of the framework (reported with `known: false`).
-    fn apply_untracked(&mut self, id: TaskId, status: &v1::TaskStatus, state: TaskState) -> Option<TaskUpdate> {
-        let previous = self.ended.get(&id).copied();
-        if previous == Some(state) {
-            return None;
-        }
-        let update = TaskUpdate::from_status(status, state, false);
-        if state.is_terminal() {
-            self.remember_end(&id, state);
-        } else {
-            self.ended.remove(&id);
-            let seq = self.next_seq;
-            self.next_seq += 1;
-            let mut tracked = Tracked::adopted(None, Vec::new(), state, seq);
-            tracked.agent = update.agent_id.clone();
-            self.live.insert(id, tracked);
-        }
-        Some(update)
-    }
 }
 
 /// Whether a request's task claims its agent for its group.
 fn claims(request: &TaskRequest) -> bool {
     request.spec.hard.iter().any(|c| c.claims_agent())
-}
-
-/// `TASK_LOST`, `TASK_DROPPED` or `TASK_UNKNOWN` from the master about a task it does not have.
-fn is_unknown_answer(status: &v1::TaskStatus, state: TaskState) -> bool {
-    use v1::task_status::Reason;
-    let lost = matches!(state, TaskState::Lost | TaskState::Dropped | TaskState::Unknown);
-    let reason = status.reason.and_then(|r| Reason::try_from(r).ok());
-    lost && matches!(reason, Some(Reason::Reconciliation))
-}
-
-/// Whether an update about a launch in flight means the task never started and can be placed
-/// again: the launch used invalid (e.g. rescinded) offers, or reconciliation says the master
-/// does not know the task.
-fn launch_failed(status: &v1::TaskStatus, state: TaskState, asked: bool) -> bool {
-    use v1::task_status::Reason;
-    let lost = matches!(state, TaskState::Lost | TaskState::Dropped);
-    let invalid_offers = status.reason.and_then(|r| Reason::try_from(r).ok()) == Some(Reason::InvalidOffers);
-    (lost && invalid_offers) || (asked && is_unknown_answer(status, state))
-}
-
-/// Whether going from `old` to `new` steps back along staging → starting → running → killing.
-fn regresses(old: TaskState, new: TaskState) -> bool {
-    let rank = |state| match state {
-        TaskState::Staging => Some(0),
-        TaskState::Starting => Some(1),
-        TaskState::Running => Some(2),
-        TaskState::Killing => Some(3),
-        _ => None,
-    };
-    matches!((rank(old), rank(new)), (Some(a), Some(b)) if b < a)
 }
