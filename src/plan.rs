@@ -129,6 +129,10 @@ pub struct Unplaced {
     pub reasons: Arc<[ReasonCount]>,
     /// Agents with live offers in the pass.
     pub agents_considered: u32,
+    /// Whether a [`Scheduler`](crate::Scheduler) pass skipped the task because nothing that
+    /// could let it fit happened since an earlier pass left it unplaced: the reasons and
+    /// `agents_considered` are that earlier pass's.
+    pub parked: bool,
 }
 
 /// A rejection reason and how many agents it rejected.
@@ -206,6 +210,10 @@ pub struct PlanStats {
     /// Per queue bucket and tier, for a pass planned with a queue (see
     /// [`Engine::plan_queued`](crate::Engine::plan_queued)); empty otherwise.
     pub buckets: Vec<BucketStats>,
+    /// Unplaced tasks a [`Scheduler`](crate::Scheduler) pass skipped because nothing that
+    /// could let them fit happened since a pass left them unplaced (counted in
+    /// `tasks_unplaced`, explained as that pass explained them).
+    pub tasks_parked: u32,
 }
 
 /// All launches on one agent: one ACCEPT call.

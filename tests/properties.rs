@@ -409,7 +409,12 @@ fn unplace_unconstrained(w: &Workload, plan: &mut Plan) -> bool {
         best_available: Quantity::ZERO,
     };
     let reasons = Arc::from([ReasonCount { reason, agents: considered }]);
-    plan.unplaced.push(Unplaced { task_id: launch.task_id.clone(), reasons, agents_considered: considered });
+    plan.unplaced.push(Unplaced {
+        task_id: launch.task_id.clone(),
+        reasons,
+        agents_considered: considered,
+        parked: false,
+    });
     (plan.stats.tasks_placed, plan.stats.tasks_unplaced) = (plan.stats.tasks_placed - 1, plan.stats.tasks_unplaced + 1);
     true
 }
@@ -522,7 +527,7 @@ fn unplaced_by_hand(task: TaskSpec, reason: Reason) -> (Workload, Plan) {
     let offer = offer.with_ports(31000, 31001).unwrap().with_text_attribute("zone", "a");
     let reasons = Arc::from([ReasonCount { reason, agents: 1 }]);
     let plan = Plan {
-        unplaced: vec![Unplaced { task_id: task.id.clone(), reasons, agents_considered: 1 }],
+        unplaced: vec![Unplaced { task_id: task.id.clone(), reasons, agents_considered: 1, parked: false }],
         declined: vec!["o0".into()],
         stats: PlanStats { tasks_unplaced: 1, agents_considered: 1, ..PlanStats::default() },
         ..Plan::default()

@@ -33,8 +33,8 @@ use offerpack::testkit::proptest::sample::Index;
 use offerpack::testkit::proptest::test_runner::TestCaseError;
 use offerpack::testkit::{check_plan, Ledger, Workload};
 use offerpack::{
-    AgentId, AttrValue, Attributes, Engine, EngineConfig, GroupId, Offer, OfferId, OfferPool, Packing, Plan, Quantity,
-    ResourceValue, Role, RunningTask, Scheduler, Strategy as Selector, TaskId, TaskSpec,
+    AgentId, AttrValue, Attributes, Engine, EngineConfig, GroupId, Offer, OfferId, OfferPool, Packing, Plan, PlanStats,
+    Quantity, ResourceValue, Role, RunningTask, Scheduler, Strategy as Selector, TaskId, TaskSpec,
 };
 use scheduler_support::{case, soft_catalogue, AgentSpec, Case, Op, Size, GROUPS, RESERVED, SOFT_GROUP_BY};
 
@@ -70,6 +70,11 @@ struct Run<'c> {
     ledger: Ledger,
     /// The last id number given to an offer or a task.
     serial: u32,
+    /// Whether the tasks a pass left unplaced are pending again in the next (as a framework
+    /// does), so that the scheduler parks them.
+    carry: bool,
+    /// Those tasks, in pending order.
+    carried: Vec<TaskSpec>,
 }
 
 type Checked = Result<(), TestCaseError>;
@@ -88,6 +93,8 @@ impl<'c> Run<'c> {
             claims: BTreeMap::new(),
             ledger: Ledger::new(),
             serial: 0,
+            carry: false,
+            carried: Vec::new(),
         }
     }
 
@@ -224,13 +231,11 @@ impl<'c> Run<'c> {
 
     fn schedule(&mut self, kinds: &[Index], advance: u64) -> Checked {
         self.now += Duration::from_secs(advance);
-        let pending: Vec<TaskSpec> = kinds
-            .iter()
-            .map(|kind| {
-                let id = TaskId::new(format!("t{}", self.serial()));
-                kind.get(&self.case.templates).build(id)
-            })
-            .collect();
+        let mut pending: Vec<TaskSpec> = std::mem::take(&mut self.carried);
+        for kind in kinds {
+            let id = TaskId::new(format!("t{}", self.serial()));
+            pending.push(kind.get(&self.case.templates).build(id));
+        }
         // A claim lasts while its group has a task on the agent (the claiming one or not).
         let claimed = |t: &RunningTask| self.claims.get(&t.agent_id) == Some(&t.group);
         let running: Vec<RunningTask> =
@@ -252,8 +257,31 @@ impl<'c> Run<'c> {
         let workload = Workload { offers, tasks: pending.clone(), running };
         prop_assert_eq!(check_plan(&workload, &plan), Ok(()), "plan {:#?}", plan);
         self.record(&pending, &plan)?;
-        if let Some(one_shot) = one_shot {
-            prop_assert_eq!(&plan, &one_shot);
+        match one_shot {
+            Some(one_shot) if plan.stats.tasks_parked > 0 => {
+                // Parked tasks keep the explanation of the pass that parked them, and come
+                // after the others: the rest is the one-shot engine's plan.
+                prop_assert_eq!(&plan.launches, &one_shot.launches);
+                prop_assert_eq!(&plan.declined, &one_shot.declined);
+                prop_assert_eq!(&plan.expired, &one_shot.expired);
+                let ids = |p: &Plan| {
+                    let mut ids: Vec<TaskId> = p.unplaced.iter().map(|u| u.task_id.clone()).collect();
+                    ids.sort();
+                    ids
+                };
+                prop_assert_eq!(ids(&plan), ids(&one_shot));
+                let stats = PlanStats { tasks_parked: 0, ..plan.stats.clone() };
+                prop_assert_eq!(
+                    PlanStats { task_classes: 0, ..stats },
+                    PlanStats { task_classes: 0, ..one_shot.stats }
+                );
+            }
+            Some(one_shot) => prop_assert_eq!(&plan, &one_shot),
+            None => {}
+        }
+        if self.carry {
+            let unplaced: Vec<&TaskId> = plan.unplaced.iter().map(|u| &u.task_id).collect();
+            self.carried = pending.into_iter().filter(|t| unplaced.contains(&&t.id)).collect();
         }
         self.settle(&plan)
     }
@@ -300,7 +328,12 @@ impl<'c> Run<'c> {
 }
 
 fn run(case: &Case, packing: Packing, strategy: Selector) -> Checked {
+    run_carrying(case, packing, strategy, false)
+}
+
+fn run_carrying(case: &Case, packing: Packing, strategy: Selector, carry: bool) -> Checked {
     let mut run = Run::new(case, packing, strategy);
+    run.carry = carry;
     for op in &case.ops {
         run.apply(op)?;
     }
@@ -326,6 +359,14 @@ proptest! {
     #[test]
     fn scheduler_filling_agents_is_sound_across_operations(case in case()) {
         run(&case, Packing::FillAgents, Selector::Indexed)?;
+    }
+
+    /// Tasks left unplaced are pending again in the next pass: those the scheduler parks (skips
+    /// until something could let them fit) change nothing — the launches, declines and
+    /// unplaced tasks are the one-shot engine's, which looks at every task every time.
+    #[test]
+    fn scheduler_parking_unplaced_tasks_plans_as_the_one_shot_engine(case in case()) {
+        run_carrying(&case, Packing::TaskByTask, Selector::Indexed, true)?;
     }
 }
 
@@ -460,4 +501,61 @@ fn scheduler_soft_group_by_knows_the_values_the_one_shot_engine_knows() {
     let one_shot = engine.plan(&pool, std::slice::from_ref(&task), &running, t0).unwrap();
     let plan = scheduler.schedule(&[task], t0).unwrap();
     assert_eq!(agents_of(&plan), agents_of(&one_shot));
+}
+
+/// One cpu-short task parked, then woken only by what could let it fit: offers without enough
+/// cpus on one agent, or with other resources only, leave it parked; an agent offering enough
+/// cpus in total (over several offers) wakes it.
+#[test]
+fn scheduler_parks_a_short_task_until_an_agent_offers_enough() {
+    let engine = Engine::new(EngineConfig { decline_unused: false, ..EngineConfig::default() }).unwrap();
+    let mut scheduler = Scheduler::new(engine, HOLD);
+    let offer = |id: &str, agent: &str, cpus: f64, mem: f64| {
+        Offer::new(id, agent, agent).with_scalar("cpus", cpus).unwrap().with_scalar("mem", mem).unwrap()
+    };
+    let big = TaskSpec::builder("big", "g").scalar("cpus", 4.0).build().unwrap();
+    let pass = |scheduler: &mut Scheduler, at: u64| {
+        let plan = scheduler.schedule(std::slice::from_ref(&big), Duration::from_secs(at)).unwrap();
+        (plan.launches.len(), plan.stats.tasks_unplaced, plan.stats.tasks_parked)
+    };
+    scheduler.add_offer(offer("o1", "a1", 2.0, 1024.0), Duration::ZERO).unwrap();
+    assert_eq!(pass(&mut scheduler, 0), (0, 1, 0), "looked at and left unplaced: parked");
+    assert_eq!(pass(&mut scheduler, 1), (0, 1, 1), "nothing happened: skipped");
+    scheduler.add_offer(offer("o2", "a2", 3.0, 1024.0), Duration::from_secs(2)).unwrap();
+    scheduler.add_offer(offer("o3", "a1", 0.0, 4096.0), Duration::from_secs(2)).unwrap();
+    assert_eq!(pass(&mut scheduler, 2), (0, 1, 1), "no agent offers 4 cpus: still skipped");
+    scheduler.add_offer(offer("o4", "a1", 1.0, 0.0), Duration::from_secs(3)).unwrap();
+    scheduler.add_offer(offer("o5", "a1", 1.0, 0.0), Duration::from_secs(3)).unwrap();
+    assert_eq!(pass(&mut scheduler, 3), (1, 0, 0), "a1 offers 2 + 1 + 1 cpus now: placed");
+    let mut unparked = Scheduler::new(Engine::new(EngineConfig::default()).unwrap(), HOLD);
+    unparked.set_parking(false);
+    unparked.add_offer(offer("o1", "a1", 2.0, 1024.0), Duration::ZERO).unwrap();
+    assert_eq!((pass(&mut unparked, 0), pass(&mut unparked, 1)), ((0, 1, 0), (0, 1, 0)), "parking off");
+}
+
+/// A task kept out by a hard constraint stays parked while nothing happens, is looked at again
+/// when given with another spec under its id, and wakes when a task ends (it may have been the
+/// one the constraint counted).
+#[test]
+fn scheduler_wakes_a_constrained_task_when_a_task_ends_or_its_spec_changes() {
+    let engine = Engine::new(EngineConfig { decline_unused: false, ..EngineConfig::default() }).unwrap();
+    let mut scheduler = Scheduler::new(engine, HOLD);
+    let mut r1 = RunningTask::new("r1", "web", "a1");
+    r1.host = Some((Arc::from("h1"), Attributes::new()));
+    scheduler.task_running(r1).unwrap();
+    let offer = Offer::new("o1", "a1", "h1").with_scalar("cpus", 4.0).unwrap();
+    scheduler.add_offer(offer, Duration::ZERO).unwrap();
+    let unique = parse("hostname", "UNIQUE", None).unwrap();
+    let spec = |cpus: f64| TaskSpec::builder("w2", "web").scalar("cpus", cpus).hard(unique.clone()).build().unwrap();
+    let mut pass = |task: &TaskSpec, at: u64| {
+        let plan = scheduler.schedule(std::slice::from_ref(task), Duration::from_secs(at)).unwrap();
+        (plan.launches.len(), plan.stats.tasks_unplaced, plan.stats.tasks_parked)
+    };
+    assert_eq!(pass(&spec(1.0), 0), (0, 1, 0), "r1 holds h1: unplaced, parked");
+    assert_eq!(pass(&spec(1.0), 1), (0, 1, 1), "nothing happened: skipped");
+    assert_eq!(pass(&spec(2.0), 2), (0, 1, 0), "another spec under the id: looked at again");
+    assert_eq!(pass(&spec(2.0), 3), (0, 1, 1));
+    assert!(scheduler.task_ended(&"r1".into()));
+    let plan = scheduler.schedule(&[spec(2.0)], Duration::from_secs(4)).unwrap();
+    assert_eq!(plan.launches.len(), 1, "r1 ended: looked at again and placed");
 }

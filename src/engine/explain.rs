@@ -58,7 +58,7 @@ pub(crate) fn explain_all(
         let task = &pending[t];
         if let Some(reasons) = by_class.get(&class_of[t]) {
             let reasons = reasons.clone();
-            plan.unplaced.push(Unplaced { task_id: task.id.clone(), reasons, agents_considered });
+            plan.unplaced.push(Unplaced { task_id: task.id.clone(), reasons, agents_considered, parked: false });
             continue;
         }
         let class = &classes[class_of[t] as usize];
@@ -71,7 +71,7 @@ pub(crate) fn explain_all(
         };
         let reasons = by_key.entry(key).or_insert_with(|| explain(state, class, &class.view(task)).into()).clone();
         by_class.insert(class_of[t], reasons.clone());
-        plan.unplaced.push(Unplaced { task_id: task.id.clone(), reasons, agents_considered });
+        plan.unplaced.push(Unplaced { task_id: task.id.clone(), reasons, agents_considered, parked: false });
     }
 }
 

@@ -24,6 +24,7 @@ mod index;
 mod kept_queue;
 mod keyed;
 mod launch;
+mod parked;
 mod pass;
 mod prefetch;
 mod queued;

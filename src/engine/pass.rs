@@ -237,13 +237,23 @@ fn place_compiled(
             let none: std::sync::Arc<[crate::plan::ReasonCount]> = std::sync::Arc::from([]);
             plan.unplaced = unplaced
                 .iter()
-                .map(|&t| Unplaced { task_id: pending[t].id.clone(), reasons: none.clone(), agents_considered })
+                .map(|&t| Unplaced {
+                    task_id: pending[t].id.clone(),
+                    reasons: none.clone(),
+                    agents_considered,
+                    parked: false,
+                })
                 .collect();
         }
         let agents = state.n_agents() as u32;
         for (t, reason) in held_back {
             let reasons = std::sync::Arc::from([ReasonCount { reason: Reason::Queue(reason), agents }]);
-            plan.unplaced.push(Unplaced { task_id: pending[t].id.clone(), reasons, agents_considered: agents });
+            plan.unplaced.push(Unplaced {
+                task_id: pending[t].id.clone(),
+                reasons,
+                agents_considered: agents,
+                parked: false,
+            });
         }
         plan
     };
@@ -271,6 +281,7 @@ fn place_compiled(
         prepared_on_two_threads: false,
         launches_on_helper: helper,
         buckets: queue.as_ref().map(queued::stats).unwrap_or_default(),
+        tasks_parked: 0,
     };
     (plan, used)
 }

@@ -22,6 +22,7 @@ use std::time::Duration;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::kept_queue::KeptQueue;
+use super::parked::Parking;
 use super::pass::{decline_unused, place};
 use super::queued::{self, QueueRun};
 use super::select::IndexCache;
@@ -73,6 +74,10 @@ pub struct Scheduler {
     usage: Vec<(QueuePlace, ResourceAmounts)>,
     /// The queue of queued passes, kept from pass to pass.
     kept: Option<KeptQueue>,
+    /// Unplaced tasks skipped until something could let them fit (see `parked.rs`).
+    parking: Parking,
+    /// Whether unplaced tasks are parked.
+    parks: bool,
 }
 
 impl Scheduler {
@@ -90,6 +95,19 @@ impl Scheduler {
             places: FxHashMap::default(),
             usage: Vec::new(),
             kept: None,
+            parking: Parking::default(),
+            parks: true,
+        }
+    }
+
+    /// Whether a task a pass left unplaced is skipped by later passes until something happens
+    /// that could let it fit: an offer with enough of the resource it lacked, any offer or task
+    /// change for one a constraint kept out (on by default; queued passes never skip). Turn it
+    /// off for hard constraints that read anything besides the agents and the running tasks.
+    pub fn set_parking(&mut self, on: bool) {
+        self.parks = on;
+        if !on {
+            self.parking.clear();
         }
     }
 
@@ -107,6 +125,7 @@ impl Scheduler {
     pub fn add_offer(&mut self, offer: Offer, now: Duration) -> Result<(), PoolError> {
         let agent = offer.agent_id.clone();
         self.pool.add(offer, now)?;
+        self.parking.offer_added(&self.pool.offers_of(&agent, now));
         self.reload(&agent, now);
         Ok(())
     }
@@ -168,6 +187,7 @@ impl Scheduler {
         if task.claims_agent {
             self.claims.insert(task.agent_id.clone(), task.group.clone());
         }
+        self.parking.task_changed();
         if let Some(state) = &mut self.state {
             state.tables_mut().add_running(std::slice::from_ref(&task));
             if let Some(agent) = state.agent(&task.agent_id) {
@@ -188,6 +208,7 @@ impl Scheduler {
         let Some(task) = self.running.remove(id) else {
             return false;
         };
+        self.parking.task_changed();
         if let Some(place) = self.places.remove(id) {
             self.charge(&place, &task.resources, false);
             if let Some(kept) = &mut self.kept {
@@ -282,7 +303,14 @@ impl Scheduler {
             }
             None => None,
         };
-        let (mut plan, used) = place(&self.engine, state, pending, Some(&mut self.cache), run, &mut self.log);
+        let split = if run.is_some() || !self.parks {
+            self.parking.clear();
+            None
+        } else {
+            Some(self.parking.split(pending))
+        };
+        let to_place = split.as_ref().and_then(|s| s.to_place.as_deref()).unwrap_or(pending);
+        let (mut plan, used) = place(&self.engine, state, to_place, Some(&mut self.cache), run, &mut self.log);
         // Agents without offers were not considered (explanations skip them too).
         let considered = state.identities().iter().filter(|a| !a.offer_ids.is_empty()).count() as u32;
         plan.stats.agents_considered = considered;
@@ -297,6 +325,12 @@ impl Scheduler {
             decline_unused(state, &used, &mut plan);
         }
         plan.expired = expired.into_iter().map(|o| o.id).collect();
+        if let Some(split) = &split {
+            self.parking.park(to_place, &plan);
+            plan.stats.tasks_parked = split.skipped.len() as u32;
+            plan.stats.tasks_unplaced += split.skipped.len() as u32;
+            plan.unplaced.extend(split.skipped.iter().cloned());
+        }
         self.settle(&plan, now);
         if let Some((places, _)) = queue {
             self.remember_places(pending, places, &plan);

@@ -268,7 +268,7 @@ mod tests {
     fn unplaced(id: &str, reasons: Vec<(Reason, u32)>, considered: u32) -> Unplaced {
         let reasons: Vec<ReasonCount> =
             reasons.into_iter().map(|(reason, agents)| ReasonCount { reason, agents }).collect();
-        Unplaced { task_id: id.into(), reasons: Arc::from(reasons), agents_considered: considered }
+        Unplaced { task_id: id.into(), reasons: Arc::from(reasons), agents_considered: considered, parked: false }
     }
 
     fn constraint(name: &str) -> Reason {

@@ -56,7 +56,7 @@ impl PassReport {
 /// let reasons: Arc<[ReasonCount]> = Arc::from([ReasonCount { reason: Reason::ClaimedByOtherGroup, agents: 2 }]);
 /// let unplaced: Vec<Unplaced> = pending
 ///     .iter()
-///     .map(|t| Unplaced { task_id: t.id.clone(), reasons: reasons.clone(), agents_considered: 2 })
+///     .map(|t| Unplaced { task_id: t.id.clone(), reasons: reasons.clone(), agents_considered: 2, parked: false })
 ///     .collect();
 /// let summaries = summarize_unplaced(&unplaced, &pending);
 /// assert_eq!((summaries.len(), summaries[0].tasks, summaries[0].example.as_str()), (1, 2, "t1"));
@@ -104,7 +104,7 @@ mod tests {
     }
 
     fn unplaced(id: &str, reasons: &Arc<[ReasonCount]>) -> Unplaced {
-        Unplaced { task_id: TaskId::new(id), reasons: reasons.clone(), agents_considered: 6 }
+        Unplaced { task_id: TaskId::new(id), reasons: reasons.clone(), agents_considered: 6, parked: false }
     }
 
     fn constraint(agents: u32) -> Arc<[ReasonCount]> {

@@ -248,7 +248,9 @@ fn check_offers(workload: &Workload, plan: &Plan, agents: &Agents<'_>, keep_unus
 fn check_unplaced(workload: &Workload, plan: &Plan, agents: &Agents<'_>) -> Result<(), Violation> {
     let considered = agents.by_id.len() as u32;
     let pending = pending(workload);
-    for u in &plan.unplaced {
+    // A parked task's explanation is from the pass that parked it (it still must not be
+    // overlooked: see `check_overlooked`).
+    for u in plan.unplaced.iter().filter(|u| !u.parked) {
         let loosens = pending.get(&u.task_id).is_some_and(|t| loosens(t));
         let reasons = u.reasons.iter().filter(|r| loosens || r.reason != Reason::BlockedAtItsTurn);
         let rejected = reasons.map(|r| r.agents).sum();

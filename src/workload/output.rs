@@ -226,6 +226,7 @@ mod tests {
             unplaced: vec![Unplaced {
                 task_id: "t2".into(),
                 agents_considered: 1,
+                parked: false,
                 reasons: Arc::from(vec![ReasonCount {
                     reason: Reason::Shortfall {
                         resource: Arc::from("cpus"),
