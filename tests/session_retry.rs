@@ -321,3 +321,30 @@ fn session_retry_kill_during_backoff_ends_the_task() {
     assert!(offer_and_launch(&mut h, "o-2", "a-1").is_empty());
     assert!(gave_up(&h).is_empty());
 }
+
+/// A bucket's policy applies to the tasks of that bucket whose request names none; a request's
+/// own policy wins; tasks of other buckets follow the session's default (no retry).
+#[test]
+fn session_retry_follows_the_bucket_policy_unless_the_request_names_one() {
+    let mut config: SessionConfig = config();
+    config.bucket_retry.insert("batch".into(), exact(2, MS * 100, MS * 100));
+    let mut h = Harness::new(config);
+    h.advance(Duration::ZERO);
+    h.open_stream("fw-1");
+    h.advance(MS * 20);
+    h.accept_all();
+    submit(&mut h, request("b-1").queue(0, "batch"));
+    submit(&mut h, request("b-2").queue(0, "batch").retry(RetryPolicy::attempts(1)));
+    submit(&mut h, request("d-1"));
+    h.advance(MS * 20);
+    let mut launched = offer_and_launch(&mut h, "o-1", "a-1");
+    launched.sort();
+    assert_eq!(launched, ["b-1", "b-2", "d-1"]);
+    for task in &launched {
+        h.event(update(task, "a-1", P::TaskFailed, Some(1)));
+    }
+    assert_eq!(h.session.task_state(&TaskId::new("b-1")), Some(TaskState::Pending), "batch retries");
+    let mut given_up: Vec<String> = gave_up(&h).into_iter().map(|(task, _, _)| task).collect();
+    given_up.sort();
+    assert_eq!(given_up, ["b-2", "d-1"], "its own policy, and the default, allow one attempt");
+}

@@ -116,4 +116,9 @@ impl KeptQueue {
     pub fn ended(&mut self, place: &QueuePlace, held: &[(std::sync::Arc<str>, crate::resources::Quantity)]) {
         self.queue.remove_running(place.tier, &place.bucket, held);
     }
+
+    /// A task of `place` runs that no queued pass placed (adopted, or counted again).
+    pub fn started(&mut self, place: &QueuePlace, held: &[(std::sync::Arc<str>, crate::resources::Quantity)]) {
+        self.queue.add_running(place.tier, &place.bucket, held);
+    }
 }

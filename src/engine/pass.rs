@@ -194,7 +194,7 @@ fn place_compiled(
             one.selector.count(tier.iter().copied().filter(|&t| !(fill_tier && fills[class_of[t] as usize])));
         }
     }
-    let reserved = match &queue {
+    let mut reserved = match &queue {
         Some(run) => queued::reserve(run, state, &classes, &class_of),
         None => Vec::new(),
     };
@@ -206,7 +206,13 @@ fn place_compiled(
         // did not: the answer holds for the rest of the pass.
         let mut hopeless = Hopeless::new(&classes);
         if let Some(run) = queue.as_mut() {
-            (unplaced, held_back) = queued::place_in_order(run, |t| one.place(state, t, launches, log));
+            (unplaced, held_back) = queued::place_in_order(run, |t| {
+                let placed = one.place(state, t, launches, log);
+                if placed && !reserved.is_empty() {
+                    queued::release_placed(state, &mut reserved, t);
+                }
+                placed
+            });
         }
         let tiers = if queue.is_some() { &[][..] } else { &tiers[..] };
         for (tier, &fill_tier) in tiers.iter().zip(&fill_tiers) {

@@ -148,17 +148,19 @@ pub(crate) fn place_in_order(
     (unplaced, held_back)
 }
 
-/// An agent held for a starving task's group during one pass (nobody held it before).
+/// An agent held for a starving task's group during one pass (nobody held it before), until
+/// that task (by its index in the pass's pending tasks) is placed.
 #[derive(Debug)]
-pub(crate) struct Reservation(AgentIx);
+pub(crate) struct Reservation(AgentIx, usize);
 
 /// Reserves an agent for each starving head of the queue (see [`crate::queue`]) whose bucket
 /// weighted DRF would serve next in its tier, for this pass: among agents big enough for the task (their size covers every ask) and held by nobody, the
 /// one closest to having room for it (the largest least share of an ask it has free; ties to
 /// the first agent), not already reserved. The agent is held for the task's group the way an
-/// exclusive claim holds it, so no task of another group is placed there during the pass (the
-/// queue's contract lets lower-numbered tiers use it; holding it from them too is simpler and
-/// errs towards the starving task), and its running tasks drain it. The next pass chooses again.
+/// exclusive claim holds it, so no task of another group is placed there until the starving
+/// task is placed (see [`release_placed`]) or the pass ends (the queue's contract lets
+/// lower-numbered tiers use it; holding it from them too is simpler and errs towards the
+/// starving task), and its running tasks drain it. The next pass chooses again.
 /// A group with a task that claims agents exclusively gets no reservation: its own claims must
 /// outlive the pass, and releasing the reservation would end them.
 pub(crate) fn reserve(
@@ -196,7 +198,7 @@ pub(crate) fn reserve(
             }
         }
         if let Some((_, agent)) = best {
-            held.push(Reservation(agent));
+            held.push(Reservation(agent, t));
             state.tables_mut().set_owner(agent, Some(class.group));
         }
     }
@@ -206,7 +208,16 @@ pub(crate) fn reserve(
 /// Ends the pass's reservations. Indexes need not hear of it: who holds an agent is read when a
 /// task is placed, never kept in an index.
 pub(crate) fn release(state: &mut PassState, held: Vec<Reservation>) {
-    for Reservation(agent) in held {
+    for Reservation(agent, _) in held {
+        state.tables_mut().set_owner(agent, None);
+    }
+}
+
+/// Ends the reservation made for task `t`, which was just placed: what the agent has left
+/// is open to every task for the rest of the pass.
+pub(crate) fn release_placed(state: &mut PassState, held: &mut Vec<Reservation>, t: usize) {
+    if let Some(at) = held.iter().position(|r| r.1 == t) {
+        let Reservation(agent, _) = held.swap_remove(at);
         state.tables_mut().set_owner(agent, None);
     }
 }

@@ -179,6 +179,24 @@ impl Scheduler {
         self.on_agent.get(agent).map_or(&[], Vec::as_slice)
     }
 
+    /// As [`Scheduler::task_running`], counting what the task holds towards its queue bucket
+    /// (in tier `place.tier`) in queued passes, as if a queued pass had placed it.
+    pub fn task_running_in(&mut self, task: RunningTask, place: QueuePlace) -> Result<(), PlanError> {
+        let (id, held) = (task.id.clone(), task.resources.clone());
+        self.task_running(task)?;
+        self.charge(&place, &held, true);
+        if let Some(kept) = &mut self.kept {
+            kept.started(&place, &held);
+        }
+        self.places.insert(id, place);
+        Ok(())
+    }
+
+    /// The queue place a running task counts towards, if any.
+    pub fn place_of(&self, id: &TaskId) -> Option<&QueuePlace> {
+        self.places.get(id)
+    }
+
     /// Counts a task that runs (one this scheduler did not place, e.g. found by reconciliation).
     pub fn task_running(&mut self, task: RunningTask) -> Result<(), PlanError> {
         if self.running.contains_key(&task.id) {

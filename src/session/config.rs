@@ -3,8 +3,11 @@
 use std::fmt;
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
 use super::retry::RetryPolicy;
 use crate::engine::{ConfigError, EngineConfig};
+use crate::queue::QueueConfig;
 use crate::util::SeededRng;
 
 /// One week, the default failover timeout: tasks keep running that long after the scheduler
@@ -75,6 +78,14 @@ pub struct SessionConfig {
     /// How tasks that fail or are lost are retried, unless their request says otherwise
     /// (default: one attempt, no retry; see [`RetryPolicy`]).
     pub retry: RetryPolicy,
+    /// Retry policies per queue bucket: a task whose request names no policy follows its
+    /// bucket's, else [`SessionConfig::retry`].
+    pub bucket_retry: BTreeMap<String, RetryPolicy>,
+    /// Tiers and buckets (weights, guarantees, limits) to place pending tasks by, in queue
+    /// order (see [`Engine::plan_queued`](crate::Engine::plan_queued)); each task's place is
+    /// [`TaskRequest::queue`](super::TaskRequest::queue). `None` places by priority, then
+    /// submission order.
+    pub queue: Option<QueueConfig>,
     /// Seed of the jitter.
     pub seed: u64,
 }
@@ -101,6 +112,8 @@ impl SessionConfig {
             reconcile: Backoff { initial: Duration::from_secs(5), max: Duration::from_secs(300) },
             implicit_reconcile: Some(Duration::from_secs(15 * 60)),
             retry: RetryPolicy::default(),
+            bucket_retry: BTreeMap::new(),
+            queue: None,
             seed: 0x6f66_6665_7270_6163,
         }
     }
@@ -134,7 +147,14 @@ impl SessionConfig {
         if self.framework_id.as_ref().is_some_and(String::is_empty) {
             return bad("framework_id is empty");
         }
-        self.retry.validate().map_err(|e| SessionConfigError::Invalid(e.to_string()))
+        self.retry.validate().map_err(|e| SessionConfigError::Invalid(e.to_string()))?;
+        for (bucket, policy) in &self.bucket_retry {
+            policy.validate().map_err(|e| SessionConfigError::Invalid(format!("retry of bucket {bucket}: {e}")))?;
+        }
+        match &self.queue {
+            Some(queue) => queue.validate().map_err(|e| SessionConfigError::Invalid(format!("queue: {e}"))),
+            None => Ok(()),
+        }
     }
 }
 
@@ -191,8 +211,16 @@ mod tests {
         let mut bad = good.clone();
         bad.reconnect.initial = Duration::ZERO;
         assert!(bad.validate().is_err());
-        let mut bad = good;
+        let mut bad = good.clone();
         bad.retry.jitter = 2.0;
+        assert!(bad.validate().is_err());
+        let mut bad = good.clone();
+        bad.bucket_retry.insert("batch".into(), RetryPolicy { attempts: 0, ..RetryPolicy::default() });
+        assert!(bad.validate().is_err());
+        let mut bad = good;
+        let mut queue = QueueConfig::default();
+        queue.buckets.insert("batch".into(), crate::queue::BucketConfig { weight: -1.0, ..Default::default() });
+        bad.queue = Some(queue);
         assert!(bad.validate().is_err());
     }
 }

@@ -103,7 +103,7 @@ impl Session {
             last_heard: Duration::ZERO,
             reconnects: 0,
             offers: BTreeMap::new(),
-            tasks: Tasks::new(config.retry, config.seed ^ RETRY_SEED),
+            tasks: Tasks::new(config.retry, config.bucket_retry.clone(), config.seed ^ RETRY_SEED),
             schedule_at: None,
             suppressed: false,
             reconciliation: Reconciliation::default(),

@@ -3,6 +3,7 @@
 
 use super::retry::RetryPolicy;
 use crate::mesos::v1;
+use crate::queue::QueuePlace;
 use crate::spec::TaskSpec;
 
 /// A task to place and launch.
@@ -30,21 +31,42 @@ pub struct TaskRequest {
     pub container_image: Option<String>,
     /// Key/value labels (`TaskInfo.labels`), in order.
     pub labels: Vec<(String, String)>,
-    /// How this task is retried; `None` follows [`SessionConfig::retry`](super::SessionConfig::retry).
+    /// How this task is retried; `None` follows its bucket's policy in
+    /// [`SessionConfig::bucket_retry`](super::SessionConfig::bucket_retry), else
+    /// [`SessionConfig::retry`](super::SessionConfig::retry).
     pub retry: Option<RetryPolicy>,
+    /// Its tier and bucket in the queue (with [`SessionConfig::queue`](super::SessionConfig::queue));
+    /// tier 0, bucket `default` unless set.
+    pub queue: QueuePlace,
 }
 
 impl TaskRequest {
     /// A task run by the built-in command executor.
     pub fn command(spec: TaskSpec, command: CommandSpec) -> TaskRequest {
         let name = spec.id.as_str().to_owned();
-        TaskRequest { spec, name, run: Run::Command(command), container_image: None, labels: Vec::new(), retry: None }
+        TaskRequest {
+            spec,
+            name,
+            run: Run::Command(command),
+            container_image: None,
+            labels: Vec::new(),
+            retry: None,
+            queue: QueuePlace::default(),
+        }
     }
 
     /// A task run by a custom executor.
     pub fn executor(spec: TaskSpec, executor: ExecutorSpec) -> TaskRequest {
-        let name = spec.id.as_str().to_owned();
-        TaskRequest { spec, name, run: Run::Executor(executor), container_image: None, labels: Vec::new(), retry: None }
+        let mut request = TaskRequest::command(spec, CommandSpec::shell(""));
+        request.run = Run::Executor(executor);
+        request
+    }
+
+    /// Puts the task in `bucket` of `tier` (used with [`SessionConfig::queue`](super::SessionConfig::queue),
+    /// and for [`SessionConfig::bucket_retry`](super::SessionConfig::bucket_retry)).
+    pub fn queue(mut self, tier: u32, bucket: &str) -> TaskRequest {
+        self.queue = QueuePlace { tier, bucket: bucket.into() };
+        self
     }
 
     /// Sets the task name.

@@ -20,21 +20,25 @@ use crate::resources::Quantity;
 impl Session {
     /// Brings the scheduler's record of every touched task in line with the tracker's.
     pub(super) fn sync_running(&mut self) {
+        let queued = self.config.queue.is_some();
         for id in self.tasks.take_touched() {
             let wanted = self.tasks.running_one(&id, &self.agents);
+            let place = self.tasks.place_of(&id).filter(|_| queued);
             let counted = self.scheduler.running_task(&id);
             if let (Some(counted), Some(wanted)) = (counted, &wanted) {
-                if same_record(counted, wanted) {
+                if same_record(counted, wanted) && self.scheduler.place_of(&id) == place {
                     continue;
                 }
             }
             if counted.is_some() {
                 self.scheduler.task_ended(&id);
             }
-            if let Some(task) = wanted {
-                // Cannot be a duplicate: the task was just taken out if it was counted.
-                let _ = self.scheduler.task_running(task);
-            }
+            // Cannot be a duplicate: the task was just taken out if it was counted.
+            let _ = match (wanted, place) {
+                (Some(task), Some(place)) => self.scheduler.task_running_in(task, place.clone()),
+                (Some(task), None) => self.scheduler.task_running(task),
+                (None, _) => Ok(()),
+            };
         }
     }
 }

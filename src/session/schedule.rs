@@ -41,7 +41,11 @@ impl Session {
             self.adjust_suppression();
             return;
         }
-        match self.scheduler.schedule(&pending, now) {
+        let planned = match &self.config.queue {
+            Some(queue) => self.scheduler.schedule_queued(&pending, &self.tasks.pending_places(), queue, now),
+            None => self.scheduler.schedule(&pending, now),
+        };
+        match planned {
             Ok(plan) => {
                 let mut report = PassReport::of_plan(&plan, &pending);
                 for accept in plan.accepts() {

@@ -15,6 +15,9 @@ use crate::TaskSpec;
 const AGENTS: usize = 3;
 const TASKS: usize = 6;
 
+/// Per task: its agent, and its queue bucket when counted in one.
+type Tally = BTreeMap<TaskId, (AgentId, Option<String>)>;
+
 #[derive(Clone, Debug)]
 enum Step {
     Submit(usize),
@@ -68,9 +71,15 @@ struct Run {
 }
 
 impl Run {
-    fn new() -> Run {
+    fn new(queued: bool) -> Run {
         let mut config = SessionConfig::new("prop", "root");
         config.schedule_delay = Duration::ZERO;
+        if queued {
+            let mut queue = crate::queue::QueueConfig::default();
+            let batch = crate::queue::BucketConfig { weight: 2.0, ..Default::default() };
+            queue.buckets.insert("batch".into(), batch);
+            config.queue = Some(queue);
+        }
         let mut run = Run {
             session: Session::new(config).unwrap(),
             now: Duration::ZERO,
@@ -112,7 +121,8 @@ impl Run {
         match step {
             Step::Submit(t) => {
                 let spec = TaskSpec::builder(format!("t-{t}"), format!("g-{}", t % 2)).scalar("cpus", 1.0).build();
-                let request = TaskRequest::command(spec.unwrap(), CommandSpec::shell("true"));
+                let bucket = if t % 3 == 0 { "batch" } else { "default" };
+                let request = TaskRequest::command(spec.unwrap(), CommandSpec::shell("true")).queue(0, bucket);
                 let _ = self.session.submit(request, self.now);
             }
             Step::Offer(a) => {
@@ -196,17 +206,29 @@ impl Run {
         self.drain();
     }
 
-    /// What the tracker says runs, and what the scheduler counts, by task: agent.
-    fn both(&mut self) -> (BTreeMap<TaskId, AgentId>, BTreeMap<TaskId, AgentId>) {
+    /// What the tracker says runs, and what the scheduler counts, by task: agent and queue
+    /// bucket (when the session has a queue).
+    fn both(&mut self) -> (Tally, Tally) {
         self.session.sync_running();
         let session = &self.session;
+        let queued = session.config.queue.is_some();
         let ids: Vec<TaskId> = session.tasks.live_ids().cloned().collect();
         let tracked = ids
             .iter()
             .filter_map(|id| session.tasks.running_one(id, &session.agents))
-            .map(|t| (t.id, t.agent_id))
+            .map(|t| {
+                let bucket = session.tasks.place_of(&t.id).filter(|_| queued).map(|p| p.bucket.to_string());
+                (t.id, (t.agent_id, bucket))
+            })
             .collect();
-        let counted = session.scheduler.running().map(|t| (t.id.clone(), t.agent_id.clone())).collect();
+        let counted = session
+            .scheduler
+            .running()
+            .map(|t| {
+                let bucket = session.scheduler.place_of(&t.id).map(|p| p.bucket.to_string());
+                (t.id.clone(), (t.agent_id.clone(), bucket))
+            })
+            .collect();
         (tracked, counted)
     }
 }
@@ -215,8 +237,11 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
-    fn session_scheduler_counts_what_the_tracker_runs(steps in proptest::collection::vec(step(), 1..60)) {
-        let mut run = Run::new();
+    fn session_scheduler_counts_what_the_tracker_runs(
+        steps in proptest::collection::vec(step(), 1..60),
+        queued in any::<bool>(),
+    ) {
+        let mut run = Run::new(queued);
         for (at, step) in steps.iter().enumerate() {
             run.apply(step);
             let (tracked, counted) = run.both();

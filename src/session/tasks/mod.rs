@@ -18,6 +18,7 @@ use super::retry::RetryPolicy;
 use super::update::{TaskState, TaskUpdate};
 use super::{CallId, SubmitError, TaskRequest};
 use crate::model::{AgentId, GroupId, RunningTask, TaskId};
+use crate::queue::QueuePlace;
 use crate::resources::Quantity;
 use crate::spec::TaskSpec;
 use crate::util::SeededRng;
@@ -113,6 +114,8 @@ pub(crate) struct Tasks {
     gave_up: Vec<(TaskId, u32, TaskState)>,
     /// The policy of tasks whose request names none.
     default_retry: RetryPolicy,
+    /// The policies of buckets, for tasks whose request names none.
+    bucket_retry: BTreeMap<String, RetryPolicy>,
     /// Jitter of the retry delays.
     rng: SeededRng,
     next_seq: u64,
@@ -126,8 +129,9 @@ pub(crate) struct Tasks {
 }
 
 impl Tasks {
-    /// No tasks; retries by `default_retry`, jittered from `seed`.
-    pub(crate) fn new(default_retry: RetryPolicy, seed: u64) -> Tasks {
+    /// No tasks; retries by their bucket's policy in `bucket_retry`, else `default_retry`,
+    /// jittered from `seed`.
+    pub(crate) fn new(default_retry: RetryPolicy, bucket_retry: BTreeMap<String, RetryPolicy>, seed: u64) -> Tasks {
         Tasks {
             live: BTreeMap::new(),
             pending: BTreeMap::new(),
@@ -135,6 +139,7 @@ impl Tasks {
             aliases: BTreeMap::new(),
             gave_up: Vec::new(),
             default_retry,
+            bucket_retry,
             rng: SeededRng::new(seed),
             next_seq: 0,
             ended: BTreeMap::new(),
@@ -146,7 +151,8 @@ impl Tasks {
 
     pub(crate) fn submit(&mut self, request: TaskRequest) -> Result<TaskUpdate, SubmitError> {
         let id = request.spec.id.clone();
-        let policy = request.retry.unwrap_or(self.default_retry);
+        let bucket = || self.bucket_retry.get(&*request.queue.bucket).copied();
+        let policy = request.retry.or_else(bucket).unwrap_or(self.default_retry);
         policy.validate().map_err(SubmitError::InvalidRetry)?;
         if self.aliases.contains_key(&id) {
             // The Mesos id of another task's retry.
@@ -265,6 +271,17 @@ impl Tasks {
 
     pub(crate) fn request(&self, id: &TaskId) -> Option<Arc<TaskRequest>> {
         self.live.get(id).filter(|t| t.phase == Phase::Pending).and_then(|t| t.request.clone())
+    }
+
+    /// The queue places of the pending tasks, in the order of [`Tasks::pending_specs`].
+    pub(crate) fn pending_places(&self) -> Vec<QueuePlace> {
+        let place = |id: &TaskId| Some(self.live.get(id)?.request.as_ref()?.queue.clone());
+        self.pending.values().filter_map(place).collect()
+    }
+
+    /// The queue place of a submitted task.
+    pub(crate) fn place_of(&self, id: &TaskId) -> Option<&QueuePlace> {
+        self.live.get(id)?.request.as_ref().map(|r| &r.queue)
     }
 
     /// Pending tasks for the engine, in submission order.
