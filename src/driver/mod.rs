@@ -50,7 +50,6 @@
 
 mod calls;
 mod codec;
-mod endpoint;
 mod exchange;
 mod framework;
 mod http;
@@ -58,8 +57,8 @@ mod operator;
 mod run;
 mod transport;
 
+pub use crate::session::{Endpoint, EndpointError, SCHEDULER_PATH};
 pub use codec::Encoding;
-pub use endpoint::{Endpoint, EndpointError, SCHEDULER_PATH};
 pub use framework::{Framework, FrameworkConfig, FrameworkHandle, StartError, Updates, DEFAULT_CALLS_IN_FLIGHT};
 pub use http::HttpTransport;
 pub use operator::{AgentSummary, OperatorClient, OperatorError, OPERATOR_PATH};

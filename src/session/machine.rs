@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use super::agents::{AgentBook, KnownAgent};
 use super::config::DEFAULT_HEARTBEAT;
+use super::masters::Masters;
 use super::operator::Lookup;
+use super::resend::Resend;
 use super::tasks::{KillStep, Tasks};
 use super::update::{StopReason, TaskUpdate, Update, Warning};
 use super::{calls, Action, CallId, CallKind, CallOutcome, KillError, SessionConfig, SessionConfigError};
@@ -85,6 +87,10 @@ pub struct Session {
     pub(super) lookup: Lookup,
     /// Whether any subscription completed in this session.
     pub(super) subscribed_once: bool,
+    /// Which master to talk to (see `masters.rs`).
+    pub(super) masters: Masters,
+    /// Requests in flight or waiting to be sent again (see `resend.rs`).
+    pub(super) resend: Resend,
 }
 
 impl Session {
@@ -92,6 +98,8 @@ impl Session {
     pub fn new(config: SessionConfig) -> Result<Session, SessionConfigError> {
         config.validate()?;
         let engine = Engine::new(config.engine.clone()).map_err(SessionConfigError::Engine)?;
+        let masters = Masters::new(config.masters.clone())
+            .ok_or_else(|| SessionConfigError::Invalid("masters is empty".to_owned()))?;
         Ok(Session {
             engine,
             rng: SeededRng::new(config.seed),
@@ -115,6 +123,8 @@ impl Session {
             agents: AgentBook::default(),
             lookup: Lookup::default(),
             subscribed_once: false,
+            masters,
+            resend: Resend::default(),
             config,
         })
     }
@@ -144,6 +154,7 @@ impl Session {
                 self.lookup.retry_at(),
                 self.implicit_at,
                 self.tasks.next_ready(),
+                self.resend.next_due(),
             ]
             .into_iter()
             .flatten()
@@ -193,6 +204,7 @@ impl Session {
     /// The SUBSCRIBE POST was answered `200` with this `Mesos-Stream-Id`.
     pub fn handle_subscribed(&mut self, stream_id: String, now: Duration) {
         if self.link == Link::Connecting {
+            self.masters.subscribed();
             self.link = Link::Connected { stream_id };
             self.last_heard = now;
         }
@@ -204,6 +216,10 @@ impl Session {
         if self.link != Link::Connecting {
             return;
         }
+        // A redirect is followed (the subscription goes on at the master it names).
+        let Some(outcome) = self.screen_subscribe_failed(outcome) else {
+            return;
+        };
         match outcome {
             CallOutcome::Rejected { status, message } => {
                 self.finish(StopReason::SubscribeRejected { status, message });
@@ -221,6 +237,10 @@ impl Session {
 
     /// The answer to a call from [`Action::Send`].
     pub fn handle_call_result(&mut self, id: CallId, outcome: CallOutcome, now: Duration) {
+        // Redirects and retries first (see `resend.rs`): what is sent again is not settled yet.
+        let Some(outcome) = self.screen_call_result(id, outcome, now) else {
+            return;
+        };
         let Some(sent) = self.sent.remove(&id) else {
             return;
         };
@@ -259,6 +279,7 @@ impl Session {
 
     /// Timers: reconnect, heartbeat watchdog, scheduling pass, offer expiry, reconciliation.
     pub fn handle_timeout(&mut self, now: Duration) {
+        self.resend_due(now);
         match self.link {
             Link::Stopped => return,
             Link::Waiting { at } => {
@@ -381,8 +402,8 @@ impl Session {
         self.link = Link::Connecting;
         self.last_heard = now;
         self.heartbeat = DEFAULT_HEARTBEAT;
-        let call = calls::subscribe(&self.config, self.framework_id.as_deref());
-        self.actions.push_back(Action::Subscribe(call));
+        let subscribe = self.subscribe_action();
+        self.actions.push_back(subscribe);
     }
 
     /// The subscription is gone: offers die with it; reconnect after backoff.
@@ -404,6 +425,7 @@ impl Session {
         self.reconciliation = Reconciliation::default();
         self.suppressed = false;
         self.updates.push_back(Update::Disconnected { reason });
+        self.requests_lost(now);
     }
 
     /// An ACCEPT failed: its tasks go back to pending when it certainly was not processed, and
@@ -481,7 +503,7 @@ impl Session {
         };
         let offers = offers.iter().map(|id| OfferId::new(id.value.as_str())).collect();
         self.sent.insert(id, Sent { kind: CallKind::of(&call), offers });
-        self.actions.push_back(Action::Send(id, call));
+        self.hand_out_call(id, call);
         id
     }
 
