@@ -45,6 +45,8 @@ pub(super) struct Sent {
     /// The offers an `ACCEPT` or `DECLINE` names: if it fails, the master may still hold them
     /// for this framework, so they are declined (again).
     pub(super) offers: Vec<OfferId>,
+    /// The `refuse_seconds` filter of a `DECLINE`, kept if it is sent again.
+    pub(super) refuse: Option<f64>,
 }
 
 /// Explicit reconciliation in progress.
@@ -466,8 +468,12 @@ impl Session {
                 | (CallKind::Decline, CallOutcome::Unavailable(_))
         );
         if unsettled && !sent.offers.is_empty() && self.is_subscribed() {
-            // The offers of an ACCEPT were wanted (its tasks are placed again): no refuse filter.
-            let refuse = if sent.kind == CallKind::Accept { 0.0 } else { self.config.refuse_seconds };
+            // The offers of an ACCEPT were wanted (its tasks are placed again): no refuse filter;
+            // a DECLINE is sent again as it was.
+            let refuse = match sent.kind {
+                CallKind::Accept => 0.0,
+                _ => sent.refuse.unwrap_or(self.config.refuse_seconds),
+            };
             self.send(calls::decline(self.fw(), &sent.offers, refuse));
         }
     }
@@ -502,7 +508,8 @@ impl Session {
             (None, None) => &Vec::new(),
         };
         let offers = offers.iter().map(|id| OfferId::new(id.value.as_str())).collect();
-        self.sent.insert(id, Sent { kind: CallKind::of(&call), offers });
+        let refuse = call.decline.as_ref().and_then(|d| d.filters.as_ref()?.refuse_seconds);
+        self.sent.insert(id, Sent { kind: CallKind::of(&call), offers, refuse });
         self.hand_out_call(id, call);
         id
     }
