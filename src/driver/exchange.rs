@@ -1,19 +1,18 @@
-//! One request's life: SUBSCRIBE (until the stream opens) and calls (until a definite answer),
-//! following 307 redirects by hand and retrying 503s and connection failures for calls.
+//! One request each: a SUBSCRIBE (until the stream opens), a call or an operator API read, sent
+//! once to the endpoint the session's action names. The answer is reported as it came: a `307`
+//! is [`CallOutcome::Redirect`], a `503` or a connection failure [`CallOutcome::Unavailable`].
+//! Following redirects and retrying are the session's decisions (`session/resend.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::endpoint::Endpoint;
 use super::operator::{encode_call, read_response};
-use super::transport::{read_text, Body, HttpRequest, HttpResponse, Transport, TransportError};
+use super::transport::{read_text, Body, HttpRequest, HttpResponse, Transport};
 use super::Encoding;
-use crate::session::{CallOutcome, OperatorQuery, QueryAnswer};
+use crate::session::{CallOutcome, Endpoint, OperatorQuery, QueryAnswer};
 
-/// Redirects followed in a row before giving up (a redirect loop between confused masters).
-const MAX_REDIRECTS: u32 = 5;
 /// Bytes of an error body kept as its message.
 const ERROR_TEXT_LIMIT: usize = 4096;
 
@@ -23,75 +22,52 @@ pub(crate) struct Exchange {
     pub(crate) encoding: Encoding,
     pub(crate) authorization: Option<String>,
     pub(crate) call_timeout: Duration,
-    /// Retries of a call after 503 or a connection failure.
-    pub(crate) call_retries: u32,
-    /// First retry delay; doubles each time.
-    pub(crate) retry_delay: Duration,
 }
 
 /// The end of a SUBSCRIBE request.
 pub(crate) enum Subscription {
-    /// `200`: the event stream is open at `endpoint`.
-    Open { stream_id: String, body: Box<dyn Body>, endpoint: Endpoint },
-    /// No stream; `outcome` says why.
+    /// `200`: the event stream is open.
+    Open { stream_id: String, body: Box<dyn Body> },
+    /// No stream; `outcome` says why (a redirect included).
     Failed(CallOutcome),
 }
 
 impl Exchange {
-    fn request(
+    /// POSTs once to `endpoint`.
+    async fn post(
         &self,
         endpoint: &Endpoint,
         stream_id: Option<&str>,
-        body: &Bytes,
+        body: Bytes,
         timeout: Option<Duration>,
-    ) -> HttpRequest {
-        HttpRequest {
+    ) -> Result<HttpResponse, CallOutcome> {
+        let request = HttpRequest {
             url: endpoint.url(),
             content_type: self.encoding.content_type(),
             accept: self.encoding.content_type(),
             stream_id: stream_id.map(str::to_owned),
             authorization: self.authorization.clone(),
-            body: body.clone(),
+            body,
             timeout,
+        };
+        match self.transport.post(request).await {
+            Ok(response) if response.status == 307 => Err(match response.location {
+                Some(location) => CallOutcome::Redirect { location },
+                None => CallOutcome::Unavailable("307 without Location".into()),
+            }),
+            Ok(response) => Ok(response),
+            Err(error) => Err(CallOutcome::Unavailable(error.to_string())),
         }
     }
 
-    /// POSTs, following redirects; the final answer and the endpoint that gave it.
-    async fn post(
-        &self,
-        mut endpoint: Endpoint,
-        stream_id: Option<&str>,
-        body: &Bytes,
-        timeout: Option<Duration>,
-    ) -> (Result<HttpResponse, TransportError>, Endpoint) {
-        let mut redirects = 0;
-        loop {
-            let answer = self.transport.post(self.request(&endpoint, stream_id, body, timeout)).await;
-            let next = match &answer {
-                Ok(response) if response.status == 307 && redirects < MAX_REDIRECTS => {
-                    response.location.as_deref().and_then(|location| endpoint.redirect(location))
-                }
-                _ => None,
-            };
-            match next {
-                Some(next) => {
-                    endpoint = next;
-                    redirects += 1;
-                }
-                None => return (answer, endpoint),
-            }
-        }
-    }
-
-    /// Opens the event stream at `endpoint` (or wherever it redirects).
+    /// Opens the event stream at `endpoint`.
     pub(crate) async fn subscribe(self: Arc<Self>, endpoint: Endpoint, body: Bytes) -> Subscription {
-        let (answer, endpoint) = self.post(endpoint, None, &body, None).await;
-        let mut response = match answer {
+        let mut response = match self.post(&endpoint, None, body, None).await {
             Ok(response) => response,
-            Err(error) => return Subscription::Failed(CallOutcome::Unavailable(error.to_string())),
+            Err(outcome) => return Subscription::Failed(outcome),
         };
         match (response.status, response.stream_id.take()) {
-            (200, Some(stream_id)) => Subscription::Open { stream_id, body: response.body, endpoint },
+            (200, Some(stream_id)) => Subscription::Open { stream_id, body: response.body },
             (200, None) => Subscription::Failed(CallOutcome::Unavailable("200 without Mesos-Stream-Id".into())),
             (status, _) => {
                 let text = read_text(response.body.as_mut(), ERROR_TEXT_LIMIT).await;
@@ -100,78 +76,37 @@ impl Exchange {
         }
     }
 
-    /// Sends one call; retries 503s and connection failures. Returns the outcome and the
-    /// endpoint that answered (a new leader when redirected).
-    pub(crate) async fn call(
-        self: Arc<Self>,
-        endpoint: Endpoint,
-        stream_id: String,
-        body: Bytes,
-    ) -> (CallOutcome, Endpoint) {
-        let mut attempt = 0;
-        let mut endpoint = endpoint;
-        loop {
-            let (answer, answered) = self.post(endpoint, Some(&stream_id), &body, Some(self.call_timeout)).await;
-            endpoint = answered;
-            let result = match answer {
-                Ok(mut response) if retryable(response.status) => {
-                    let text = read_text(response.body.as_mut(), ERROR_TEXT_LIMIT).await;
-                    CallOutcome::Unavailable(format!("{}: {text}", response.status))
-                }
-                Ok(mut response) => {
-                    let text = if is_success(response.status) {
-                        String::new()
-                    } else {
-                        read_text(response.body.as_mut(), ERROR_TEXT_LIMIT).await
-                    };
-                    return (outcome(response.status, text, false), endpoint);
-                }
-                Err(error) => CallOutcome::Unavailable(error.to_string()),
-            };
-            if attempt >= self.call_retries {
-                return (result, endpoint);
+    /// Sends one call to `endpoint`, once.
+    pub(crate) async fn call(self: Arc<Self>, endpoint: Endpoint, stream_id: String, body: Bytes) -> CallOutcome {
+        match self.post(&endpoint, Some(&stream_id), body, Some(self.call_timeout)).await {
+            Ok(mut response) => {
+                let text = if is_success(response.status) {
+                    String::new()
+                } else {
+                    read_text(response.body.as_mut(), ERROR_TEXT_LIMIT).await
+                };
+                outcome(response.status, text, false)
             }
-            tokio::time::sleep(self.retry_delay.saturating_mul(1 << attempt.min(16))).await;
-            attempt += 1;
+            Err(outcome) => outcome,
         }
     }
-}
 
-impl Exchange {
-    /// Reads the operator API beside the scheduler `endpoint` (following redirects to the
-    /// leader), retrying 503s and connection failures as calls are. An answer that does not
-    /// decode is [`CallOutcome::Rejected`]: asking again would not help.
+    /// Reads the operator API at `endpoint` (the session names the operator endpoint), once. An
+    /// answer that does not decode is [`CallOutcome::Rejected`]: asking again would not help.
     pub(crate) async fn query(
         self: Arc<Self>,
         endpoint: Endpoint,
         query: OperatorQuery,
     ) -> Result<QueryAnswer, CallOutcome> {
         let body = encode_call(self.encoding, &query.call());
-        let endpoint = endpoint.operator();
-        let mut attempt = 0;
-        loop {
-            let (answer, _) = self.post(endpoint.clone(), None, &body, Some(self.call_timeout)).await;
-            let result = match answer {
-                Ok(mut response) if response.status == 200 => {
-                    let decoded = read_response(self.encoding, response.body.as_mut()).await;
-                    let answer = decoded.map_err(|e| e.to_string()).and_then(|r| QueryAnswer::from_response(query, &r));
-                    return answer.map_err(|message| CallOutcome::Rejected { status: 200, message });
-                }
-                Ok(mut response) => {
-                    let text = read_text(response.body.as_mut(), ERROR_TEXT_LIMIT).await;
-                    if !retryable(response.status) {
-                        return Err(outcome(response.status, text, false));
-                    }
-                    CallOutcome::Unavailable(format!("{}: {text}", response.status))
-                }
-                Err(error) => CallOutcome::Unavailable(error.to_string()),
-            };
-            if attempt >= self.call_retries {
-                return Err(result);
-            }
-            tokio::time::sleep(self.retry_delay.saturating_mul(1 << attempt.min(16))).await;
-            attempt += 1;
+        let mut response = self.post(&endpoint, None, body, Some(self.call_timeout)).await?;
+        if response.status == 200 {
+            let decoded = read_response(self.encoding, response.body.as_mut()).await;
+            let answer = decoded.map_err(|e| e.to_string()).and_then(|r| QueryAnswer::from_response(query, &r));
+            return answer.map_err(|message| CallOutcome::Rejected { status: 200, message });
         }
+        let text = read_text(response.body.as_mut(), ERROR_TEXT_LIMIT).await;
+        Err(outcome(response.status, text, false))
     }
 }
 
@@ -179,8 +114,9 @@ fn is_success(status: u16) -> bool {
     (200..300).contains(&status)
 }
 
-/// Statuses worth retrying: no leader / recovering (503), rate limited (429), routes not yet
-/// installed at master start-up (404), other transient server errors.
+/// Statuses reported as [`CallOutcome::Unavailable`] (the session retries them): no leader /
+/// recovering (503), rate limited (429), routes not yet installed at master start-up (404),
+/// other transient server errors.
 fn retryable(status: u16) -> bool {
     matches!(status, 404 | 429 | 500 | 502 | 503 | 504)
 }
@@ -189,7 +125,7 @@ fn retryable(status: u16) -> bool {
 fn outcome(status: u16, text: String, subscribe: bool) -> CallOutcome {
     match status {
         s if is_success(s) => CallOutcome::Accepted,
-        s if retryable(s) || s == 307 => CallOutcome::Unavailable(format!("{s}: {text}")),
+        s if retryable(s) => CallOutcome::Unavailable(format!("{s}: {text}")),
         403 if !subscribe => CallOutcome::NotSubscribed,
         401 => CallOutcome::Rejected {
             status,

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::endpoint::{Endpoint, EndpointError};
 use super::run::Driver;
 use super::{Encoding, HttpTransport, Transport, TransportError};
 use crate::engine::EngineConfig;
 use crate::model::TaskId;
+use crate::session::{Endpoint, EndpointError};
 use crate::session::{KillError, SessionConfig, SessionConfigError, StopMode, SubmitError, TaskRequest, Update};
 
 /// Default of [`FrameworkConfig::calls_in_flight`]: acknowledgements and launches of different
@@ -35,7 +35,8 @@ pub type Updates = mpsc::UnboundedReceiver<Update>;
 #[derive(Clone, Debug)]
 pub struct FrameworkConfig {
     /// Scheduler API addresses of the masters, tried in turn (`host:port`, `http://host:port` or
-    /// a full URL); the leader is learned from redirects.
+    /// a full URL); the leader is learned from redirects. Parsed into
+    /// [`SessionConfig::masters`] at start (the session chooses among them).
     pub masters: Vec<String>,
     /// Wire encoding (protobuf by default).
     pub encoding: Encoding,
@@ -45,9 +46,12 @@ pub struct FrameworkConfig {
     pub call_timeout: Duration,
     /// Timeout for opening a connection.
     pub connect_timeout: Duration,
-    /// Retries of a call after 503 or a connection failure before the session is told.
+    /// Retries of a call or operator read after a 503, 429, other transient 5xx, 404 or a
+    /// connection failure before it counts as failed. The session retries (with seeded jitter):
+    /// this sets [`SessionConfig::call_retry`]'s `attempts` to `call_retries + 1` at start.
     pub call_retries: u32,
-    /// First retry delay of a call; doubles each time.
+    /// First retry delay of a call; doubles each time, ±20 % jitter. Sets
+    /// [`SessionConfig::call_retry`]'s `backoff` at start.
     pub retry_delay: Duration,
     /// Most calls on the wire at once, each on its own request over the client's keep-alive
     /// connections (so also about how many connections calls use). A task's acknowledgements
@@ -138,11 +142,20 @@ impl FrameworkConfig {
         self
     }
 
-    pub(crate) fn endpoints(&self) -> Result<Vec<Endpoint>, StartError> {
+    /// The session's settings with the driver-level ones forwarded: the parsed masters, and
+    /// `call_retries` and `retry_delay` as [`SessionConfig::call_retry`]'s attempts and backoff.
+    pub(crate) fn session_config(&self) -> Result<SessionConfig, StartError> {
         if self.masters.is_empty() {
             return Err(StartError::NoMasters);
         }
-        self.masters.iter().map(|m| Endpoint::parse(m).map_err(StartError::Master)).collect()
+        let masters = self.masters.iter().map(|m| Endpoint::parse(m).map_err(StartError::Master));
+        let mut session = self.session.clone();
+        session.masters = masters.collect::<Result<_, _>>()?;
+        let retry = &mut session.call_retry;
+        retry.attempts = self.call_retries.saturating_add(1);
+        retry.backoff = self.retry_delay;
+        retry.max_backoff = retry.max_backoff.max(self.retry_delay);
+        Ok(session)
     }
 }
 

@@ -12,16 +12,21 @@
 //!
 //! - The event stream is one long SUBSCRIBE POST read chunk by chunk through the RecordIO
 //!   decoder, so memory stays bounded by the largest record, whatever the chunking.
-//! - Calls go each on its own request with `Mesos-Stream-Id`, to the master the stream is open
-//!   on, up to [`FrameworkConfig::calls_in_flight`] at once over reqwest's keep-alive
-//!   connections: launches and declines side by side, a task's acknowledgements in the order
-//!   the session made them, other calls (REVIVE, SUPPRESS, KILL, RECONCILE, TEARDOWN) alone
-//!   after every earlier one (`calls.rs` says why). 503s and connection failures are retried
-//!   with backoff before the session hears of them; 403 makes the session re-subscribe; a 401
-//!   on SUBSCRIBE ends the framework with a clear error.
-//! - reqwest follows no redirects: a 307's protocol-relative `Location: //host:port/…` is
-//!   followed by hand and the leader remembered. The configured masters are tried in turn when
-//!   one fails.
+//! - The driver carries out the session's actions and decides no protocol policy: every
+//!   SUBSCRIBE, call and operator read goes once to the endpoint its action names, and its
+//!   answer goes back as it came. The session (see [`session`](crate::session), `resend.rs`)
+//!   chooses the master (the leader, else the configured masters in turn after failures),
+//!   follows 307s (reqwest follows none; the driver reports them as
+//!   [`CallOutcome::Redirect`](crate::session::CallOutcome::Redirect)) and retries 503s and
+//!   connection failures with seeded, jittered backoff ([`FrameworkConfig::call_retries`] and
+//!   [`FrameworkConfig::retry_delay`] are forwarded to it).
+//! - Calls go each on its own request with `Mesos-Stream-Id`, up to
+//!   [`FrameworkConfig::calls_in_flight`] at once over reqwest's keep-alive connections:
+//!   launches and declines side by side, a task's acknowledgements in the order the session
+//!   made them, other calls (REVIVE, SUPPRESS, KILL, RECONCILE, TEARDOWN) alone after every
+//!   earlier one (`calls.rs` says why). A call waiting out a retry delay is not in the driver
+//!   at all, so it holds up nothing. 403 makes the session re-subscribe; a 401 on SUBSCRIBE
+//!   ends the framework with a clear error.
 //! - Protobuf is the default encoding; [`Encoding::Json`] speaks the master's JSON.
 //! - The transport is the [`Transport`] trait ([`HttpTransport`] is reqwest); tests run the
 //!   driver against a fake master in memory.
@@ -50,7 +55,6 @@
 
 mod calls;
 mod codec;
-mod endpoint;
 mod exchange;
 mod framework;
 mod http;
@@ -58,8 +62,8 @@ mod operator;
 mod run;
 mod transport;
 
+pub use crate::session::{Endpoint, EndpointError, SCHEDULER_PATH};
 pub use codec::Encoding;
-pub use endpoint::{Endpoint, EndpointError, SCHEDULER_PATH};
 pub use framework::{Framework, FrameworkConfig, FrameworkHandle, StartError, Updates, DEFAULT_CALLS_IN_FLIGHT};
 pub use http::HttpTransport;
 pub use operator::{AgentSummary, OperatorClient, OperatorError, OPERATOR_PATH};

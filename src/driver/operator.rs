@@ -8,16 +8,15 @@ use bytes::Bytes;
 use prost::Message as _;
 
 use super::codec::basic_auth;
-use super::endpoint::{Endpoint, EndpointError};
 use super::transport::{read_text, Body, HttpRequest, Transport, TransportError};
 use super::{Encoding, HttpTransport};
 use crate::mesos::v1::master::{call, response, Call, Response};
 use crate::mesos::{agent_host, json, task_placement, ConvertError, TaskPlacement};
 use crate::model::{AgentId, Attributes};
 use crate::session::holds_resources;
+use crate::session::{Endpoint, EndpointError};
 
-/// The operator API's path on a master.
-pub const OPERATOR_PATH: &str = "/api/v1";
+pub use crate::session::OPERATOR_PATH;
 
 /// Redirects followed in a row before giving up (a loop between confused masters).
 const MAX_REDIRECTS: u32 = 5;

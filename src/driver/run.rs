@@ -1,7 +1,14 @@
 //! The driver task: one `select!` over the SUBSCRIBE request, the event stream, the calls in
 //! flight, the command channel and the session's deadline; after each wake-up the session's
 //! actions and updates are drained, and the calls allowed to start (see `calls.rs`) start.
+//!
+//! The driver decides no protocol policy: each request goes once to the endpoint its action
+//! names, and its answer (a `307`, a `503` or a lost connection included) goes back to the
+//! session, which chooses the master, follows redirects and retries with jittered backoff.
+//! What the driver still decides is transport: how many calls are on the wire at once and in
+//! which order they may start (`calls.rs`), timeouts, and the clock.
 
+use std::collections::HashMap;
 use std::future::{pending, poll_fn};
 use std::sync::Arc;
 use std::task::Poll;
@@ -12,14 +19,15 @@ use tokio::time::Instant;
 
 use super::calls::{CallQueue, Lane};
 use super::codec::basic_auth;
-use super::endpoint::{Endpoint, Masters};
 use super::exchange::{Exchange, Subscription};
 use super::framework::{Command, FrameworkConfig, FrameworkHandle, StartError, Updates};
 use super::transport::{Body, BoxFuture, Transport, TransportError};
 use crate::mesos::RecordIoDecoder;
-use crate::session::{Action, CallId, CallOutcome, OperatorQuery, QueryAnswer, Session, StopMode, Update, Warning};
+use crate::session::{
+    Action, CallId, CallOutcome, Endpoint, OperatorQuery, QueryAnswer, Session, StopMode, Update, Warning,
+};
 
-type CallFuture = BoxFuture<'static, (CallOutcome, Endpoint)>;
+type CallFuture = BoxFuture<'static, CallOutcome>;
 type QueryFuture = BoxFuture<'static, Result<QueryAnswer, CallOutcome>>;
 
 /// The open event stream.
@@ -32,7 +40,7 @@ struct EventStream {
 enum Wake {
     Subscription(Subscription),
     Chunk(Result<Option<Bytes>, TransportError>),
-    CallDone(CallId, CallOutcome, Endpoint),
+    CallDone(CallId, CallOutcome),
     QueryDone(Result<QueryAnswer, CallOutcome>),
     Command(Option<Command>),
     Timer,
@@ -43,17 +51,16 @@ enum Wake {
 pub struct Driver {
     session: Session,
     exchange: Arc<Exchange>,
-    masters: Masters,
     commands: mpsc::UnboundedReceiver<Command>,
     commands_open: bool,
     updates: mpsc::UnboundedSender<Update>,
     start: Instant,
     subscribing: Option<BoxFuture<'static, Subscription>>,
     stream: Option<EventStream>,
-    /// Where the stream is open: calls go there.
-    leader: Option<Endpoint>,
     /// Calls queued and in flight, and which may start.
     calls: CallQueue,
+    /// Where each queued call goes (the session's choice).
+    targets: HashMap<CallId, Endpoint>,
     /// The requests of the calls in flight.
     requests: Vec<(CallId, CallFuture)>,
     /// The operator API read in flight (on its own request, beside the calls).
@@ -73,7 +80,6 @@ impl Driver {
         config: FrameworkConfig,
         transport: Box<dyn Transport>,
     ) -> Result<(Driver, FrameworkHandle, Updates), StartError> {
-        let masters = Masters::new(config.endpoints()?);
         let authorization = match (&config.session.principal, &config.secret) {
             (Some(principal), Some(secret)) => Some(basic_auth(principal, secret)),
             _ => None,
@@ -83,24 +89,21 @@ impl Driver {
             encoding: config.encoding,
             authorization,
             call_timeout: config.call_timeout,
-            call_retries: config.call_retries,
-            retry_delay: config.retry_delay,
         });
-        let session = Session::new(config.session).map_err(StartError::Config)?;
+        let session = Session::new(config.session_config()?).map_err(StartError::Config)?;
         let (command_tx, commands) = mpsc::unbounded_channel();
         let (updates, update_rx) = mpsc::unbounded_channel();
         let driver = Driver {
             session,
             exchange,
-            masters,
             commands,
             commands_open: true,
             updates,
             start: Instant::now(),
             subscribing: None,
             stream: None,
-            leader: None,
             calls: CallQueue::new(config.calls_in_flight),
+            targets: HashMap::new(),
             requests: Vec::new(),
             query: None,
             stopped: false,
@@ -125,7 +128,7 @@ impl Driver {
             match wake {
                 Wake::Subscription(result) => self.on_subscription(result),
                 Wake::Chunk(chunk) => self.on_chunk(chunk),
-                Wake::CallDone(id, outcome, endpoint) => self.on_call_done(id, outcome, endpoint),
+                Wake::CallDone(id, outcome) => self.on_call_done(id, outcome),
                 Wake::QueryDone(result) => {
                     if let Some((id, _)) = self.query.take() {
                         self.session.handle_query_result(id, result, now);
@@ -158,7 +161,7 @@ impl Driver {
                 self.subscribing = None;
                 Wake::Subscription(result)
             }
-            (id, outcome, endpoint) = poll_calls(&mut self.requests) => Wake::CallDone(id, outcome, endpoint),
+            (id, outcome) = poll_calls(&mut self.requests) => Wake::CallDone(id, outcome),
             result = poll_query(&mut self.query) => Wake::QueryDone(result),
             () = timer => Wake::Timer,
             command = self.commands.recv(), if self.commands_open => Wake::Command(command),
@@ -170,24 +173,17 @@ impl Driver {
     fn drain(&mut self) {
         while let Some(action) = self.session.poll_action() {
             match action {
-                Action::Subscribe(call) => {
+                Action::Subscribe(call, endpoint) => {
                     self.stream = None;
-                    match self.masters.current().cloned() {
-                        Some(endpoint) => {
-                            let body = self.exchange.encoding.encode_call(&call);
-                            let exchange = Arc::clone(&self.exchange);
-                            self.subscribing = Some(Box::pin(exchange.subscribe(endpoint, body)));
-                        }
-                        None => self.session.handle_subscribe_failed(
-                            CallOutcome::Unavailable("no master".into()),
-                            self.start.elapsed(),
-                        ),
-                    }
+                    let body = self.exchange.encoding.encode_call(&call);
+                    let exchange = Arc::clone(&self.exchange);
+                    self.subscribing = Some(Box::pin(exchange.subscribe(endpoint, body)));
                 }
-                Action::Send(id, call) => {
+                Action::Send(id, call, endpoint) => {
+                    self.targets.insert(id, endpoint);
                     self.calls.push(id, Lane::of(&call), self.exchange.encoding.encode_call(&call));
                 }
-                Action::Query(id, query) => self.start_query(id, query),
+                Action::Query(id, query, endpoint) => self.start_query(id, query, endpoint),
                 Action::Disconnect => self.disconnect(),
                 Action::Stopped => self.stopped = true,
             }
@@ -198,16 +194,13 @@ impl Driver {
         }
     }
 
-    /// Closes the stream and settles every call not answered yet. The next subscription tries
-    /// the next master unless a leader was known.
+    /// Closes the stream and settles every call not answered yet.
     fn disconnect(&mut self) {
-        let streaming = self.stream.take().is_some();
-        let subscribing = self.subscribing.take().is_some();
-        if streaming || subscribing {
-            self.masters.failed();
-        }
+        self.stream = None;
+        self.subscribing = None;
         let now = self.start.elapsed();
         self.requests.clear();
+        self.targets.clear();
         let (in_flight, queued) = self.calls.clear();
         for id in in_flight {
             let outcome = CallOutcome::Unavailable("connection closed before the answer".into());
@@ -221,15 +214,10 @@ impl Driver {
         }
     }
 
-    /// Starts an operator API read at the master the stream is open with.
-    fn start_query(&mut self, id: CallId, query: OperatorQuery) {
-        match self.leader.clone() {
-            Some(endpoint) => {
-                let exchange = Arc::clone(&self.exchange);
-                self.query = Some((id, Box::pin(exchange.query(endpoint, query))));
-            }
-            None => self.session.handle_query_result(id, Err(CallOutcome::NotSent), self.start.elapsed()),
-        }
+    /// Starts an operator API read at the endpoint the session named.
+    fn start_query(&mut self, id: CallId, query: OperatorQuery, endpoint: Endpoint) {
+        let exchange = Arc::clone(&self.exchange);
+        self.query = Some((id, Box::pin(exchange.query(endpoint, query))));
     }
 
     /// Starts every queued call allowed to start (see `calls.rs`): up to the configured number
@@ -238,7 +226,8 @@ impl Driver {
     fn start_calls(&mut self) -> bool {
         let mut settled = false;
         while let Some((id, body)) = self.calls.next_ready() {
-            let target = self.session.stream_id().map(str::to_owned).zip(self.leader.clone());
+            let endpoint = self.targets.remove(&id);
+            let target = self.session.stream_id().map(str::to_owned).zip(endpoint);
             match target {
                 Some((stream_id, endpoint)) => {
                     let exchange = Arc::clone(&self.exchange);
@@ -257,16 +246,11 @@ impl Driver {
     fn on_subscription(&mut self, result: Subscription) {
         let now = self.start.elapsed();
         match result {
-            Subscription::Open { stream_id, body, endpoint } => {
-                self.masters.leader_is(endpoint.clone());
-                self.leader = Some(endpoint);
+            Subscription::Open { stream_id, body } => {
                 self.stream = Some(EventStream { body, decoder: RecordIoDecoder::new() });
                 self.session.handle_subscribed(stream_id, now);
             }
-            Subscription::Failed(outcome) => {
-                self.masters.failed();
-                self.session.handle_subscribe_failed(outcome, now);
-            }
+            Subscription::Failed(outcome) => self.session.handle_subscribe_failed(outcome, now),
         }
     }
 
@@ -316,14 +300,9 @@ impl Driver {
         self.disconnect();
     }
 
-    fn on_call_done(&mut self, id: CallId, outcome: CallOutcome, endpoint: Endpoint) {
+    fn on_call_done(&mut self, id: CallId, outcome: CallOutcome) {
         if !self.calls.finished(id) {
             return;
-        }
-        if self.leader.as_ref() != Some(&endpoint) && outcome == CallOutcome::Accepted {
-            // Redirected and answered: that master leads now.
-            self.masters.leader_is(endpoint.clone());
-            self.leader = Some(endpoint);
         }
         self.session.handle_call_result(id, outcome, self.start.elapsed());
     }
@@ -352,16 +331,16 @@ async fn poll_slot<T>(slot: &mut Option<BoxFuture<'static, T>>) -> T {
 
 /// The first call in flight to be answered, taken out of `requests`; never when none is in
 /// flight. Cancel-safe: an answer is taken out only when it is returned.
-async fn poll_calls(requests: &mut Vec<(CallId, CallFuture)>) -> (CallId, CallOutcome, Endpoint) {
+async fn poll_calls(requests: &mut Vec<(CallId, CallFuture)>) -> (CallId, CallOutcome) {
     poll_fn(|cx| {
         let done = requests.iter_mut().enumerate().find_map(|(index, (id, future))| match future.as_mut().poll(cx) {
-            Poll::Ready((outcome, endpoint)) => Some((index, *id, outcome, endpoint)),
+            Poll::Ready(outcome) => Some((index, *id, outcome)),
             Poll::Pending => None,
         });
         match done {
-            Some((index, id, outcome, endpoint)) => {
+            Some((index, id, outcome)) => {
                 drop(requests.swap_remove(index));
-                Poll::Ready((id, outcome, endpoint))
+                Poll::Ready((id, outcome))
             }
             None => Poll::Pending,
         }

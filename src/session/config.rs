@@ -1,10 +1,10 @@
 //! Session settings: the framework's identity and the timers of the protocol.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-use std::collections::BTreeMap;
-
+use super::masters::Endpoint;
 use super::retry::RetryPolicy;
 use crate::engine::{ConfigError, EngineConfig};
 use crate::queue::QueueConfig;
@@ -16,6 +16,9 @@ pub const DEFAULT_FAILOVER_TIMEOUT: Duration = Duration::from_secs(604_800);
 
 /// The heartbeat interval assumed until `SUBSCRIBED` says otherwise (Mesos hard-codes 15 s).
 pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// The master a session talks to unless told otherwise (Mesos' own default address).
+pub const DEFAULT_MASTER: &str = "127.0.0.1:5050";
 
 /// A truncated exponential backoff: `initial * 2^attempt`, capped at `max`, with seeded jitter
 /// taking each delay into the upper half of its step (`[step/2, step]`).
@@ -86,6 +89,14 @@ pub struct SessionConfig {
     /// [`TaskRequest::queue`](super::TaskRequest::queue). `None` places by priority, then
     /// submission order.
     pub queue: Option<QueueConfig>,
+    /// The masters' scheduler API endpoints, tried in turn until one leads (default
+    /// [`DEFAULT_MASTER`]; the driver sets them from its `FrameworkConfig::masters`).
+    pub masters: Vec<Endpoint>,
+    /// How a call or an operator API read that found no master to take it (503, 429, other
+    /// transient 5xx, 404, no connection) is sent again: `attempts` in all, the first included
+    /// (default 4, first delay 250 ms doubling up to 30 s, ±20 % jitter; the driver sets
+    /// `attempts` and `backoff` from its `call_retries` and `retry_delay`).
+    pub call_retry: RetryPolicy,
     /// Seed of the jitter.
     pub seed: u64,
 }
@@ -114,6 +125,8 @@ impl SessionConfig {
             retry: RetryPolicy::default(),
             bucket_retry: BTreeMap::new(),
             queue: None,
+            masters: Endpoint::parse(DEFAULT_MASTER).into_iter().collect(),
+            call_retry: RetryPolicy::attempts(4).with_backoff(Duration::from_millis(250), Duration::from_secs(30)),
             seed: 0x6f66_6665_7270_6163,
         }
     }
@@ -147,6 +160,10 @@ impl SessionConfig {
         if self.framework_id.as_ref().is_some_and(String::is_empty) {
             return bad("framework_id is empty");
         }
+        if self.masters.is_empty() {
+            return bad("masters is empty");
+        }
+        self.call_retry.validate().map_err(|e| SessionConfigError::Invalid(format!("call_retry: {e}")))?;
         self.retry.validate().map_err(|e| SessionConfigError::Invalid(e.to_string()))?;
         for (bucket, policy) in &self.bucket_retry {
             policy.validate().map_err(|e| SessionConfigError::Invalid(format!("retry of bucket {bucket}: {e}")))?;
@@ -210,6 +227,12 @@ mod tests {
         assert!(bad.validate().is_err());
         let mut bad = good.clone();
         bad.reconnect.initial = Duration::ZERO;
+        assert!(bad.validate().is_err());
+        let mut bad = good.clone();
+        bad.masters.clear();
+        assert!(bad.validate().is_err());
+        let mut bad = good.clone();
+        bad.call_retry.attempts = 0;
         assert!(bad.validate().is_err());
         let mut bad = good.clone();
         bad.retry.jitter = 2.0;

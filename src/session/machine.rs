@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use super::agents::{AgentBook, KnownAgent};
 use super::config::DEFAULT_HEARTBEAT;
+use super::masters::Masters;
 use super::operator::Lookup;
+use super::resend::Resend;
 use super::tasks::{KillStep, Tasks};
 use super::update::{StopReason, TaskUpdate, Update, Warning};
 use super::{calls, Action, CallId, CallKind, CallOutcome, KillError, SessionConfig, SessionConfigError};
@@ -42,6 +44,8 @@ pub(super) struct Sent {
     /// The offers an `ACCEPT` or `DECLINE` names: if it fails, the master may still hold them
     /// for this framework, so they are declined (again).
     pub(super) offers: Vec<OfferId>,
+    /// The `refuse_seconds` filter of a `DECLINE`, kept if it is sent again.
+    pub(super) refuse: Option<f64>,
 }
 
 /// Explicit reconciliation in progress.
@@ -87,6 +91,10 @@ pub struct Session {
     pub(super) subscribed_once: bool,
     /// Agents the book kept at its last sweep (see `forget_unused_agents`).
     pub(super) agents_kept: usize,
+    /// Which master to talk to (see `masters.rs`).
+    pub(super) masters: Masters,
+    /// Requests in flight or waiting to be sent again (see `resend.rs`).
+    pub(super) resend: Resend,
 }
 
 impl Session {
@@ -94,6 +102,8 @@ impl Session {
     pub fn new(config: SessionConfig) -> Result<Session, SessionConfigError> {
         config.validate()?;
         let engine = Engine::new(config.engine.clone()).map_err(SessionConfigError::Engine)?;
+        let masters = Masters::new(config.masters.clone())
+            .ok_or_else(|| SessionConfigError::Invalid("masters is empty".to_owned()))?;
         Ok(Session {
             scheduler: Scheduler::new(engine, config.offer_hold),
             rng: SeededRng::new(config.seed),
@@ -117,6 +127,8 @@ impl Session {
             lookup: Lookup::default(),
             subscribed_once: false,
             agents_kept: 0,
+            masters,
+            resend: Resend::default(),
             config,
         })
     }
@@ -146,6 +158,7 @@ impl Session {
                 self.lookup.retry_at(),
                 self.implicit_at,
                 self.tasks.next_ready(),
+                self.resend.next_due(),
             ]
             .into_iter()
             .flatten()
@@ -195,6 +208,7 @@ impl Session {
     /// The SUBSCRIBE POST was answered `200` with this `Mesos-Stream-Id`.
     pub fn handle_subscribed(&mut self, stream_id: String, now: Duration) {
         if self.link == Link::Connecting {
+            self.masters.subscribed();
             self.link = Link::Connected { stream_id };
             self.last_heard = now;
         }
@@ -206,6 +220,10 @@ impl Session {
         if self.link != Link::Connecting {
             return;
         }
+        // A redirect is followed (the subscription goes on at the master it names).
+        let Some(outcome) = self.screen_subscribe_failed(outcome) else {
+            return;
+        };
         match outcome {
             CallOutcome::Rejected { status, message } => {
                 self.finish(StopReason::SubscribeRejected { status, message });
@@ -223,6 +241,10 @@ impl Session {
 
     /// The answer to a call from [`Action::Send`].
     pub fn handle_call_result(&mut self, id: CallId, outcome: CallOutcome, now: Duration) {
+        // Redirects and retries first (see `resend.rs`): what is sent again is not settled yet.
+        let Some(outcome) = self.screen_call_result(id, outcome, now) else {
+            return;
+        };
         let Some(sent) = self.sent.remove(&id) else {
             return;
         };
@@ -261,6 +283,7 @@ impl Session {
 
     /// Timers: reconnect, heartbeat watchdog, scheduling pass, offer expiry, reconciliation.
     pub fn handle_timeout(&mut self, now: Duration) {
+        self.resend_due(now);
         match self.link {
             Link::Stopped => return,
             Link::Waiting { at } => {
@@ -384,8 +407,8 @@ impl Session {
         self.link = Link::Connecting;
         self.last_heard = now;
         self.heartbeat = DEFAULT_HEARTBEAT;
-        let call = calls::subscribe(&self.config, self.framework_id.as_deref());
-        self.actions.push_back(Action::Subscribe(call));
+        let subscribe = self.subscribe_action();
+        self.actions.push_back(subscribe);
     }
 
     /// The subscription is gone: offers die with it; reconnect after backoff.
@@ -407,6 +430,7 @@ impl Session {
         self.reconciliation = Reconciliation::default();
         self.suppressed = false;
         self.updates.push_back(Update::Disconnected { reason });
+        self.requests_lost(now);
     }
 
     /// An ACCEPT failed: its tasks go back to pending when it certainly was not processed, and
@@ -447,8 +471,12 @@ impl Session {
                 | (CallKind::Decline, CallOutcome::Unavailable(_))
         );
         if unsettled && !sent.offers.is_empty() && self.is_subscribed() {
-            // The offers of an ACCEPT were wanted (its tasks are placed again): no refuse filter.
-            let refuse = if sent.kind == CallKind::Accept { 0.0 } else { self.config.refuse_seconds };
+            // The offers of an ACCEPT were wanted (its tasks are placed again): no refuse filter;
+            // a DECLINE is sent again as it was.
+            let refuse = match sent.kind {
+                CallKind::Accept => 0.0,
+                _ => sent.refuse.unwrap_or(self.config.refuse_seconds),
+            };
             self.send(calls::decline(self.fw(), &sent.offers, refuse));
         }
     }
@@ -483,8 +511,9 @@ impl Session {
             (None, None) => &Vec::new(),
         };
         let offers = offers.iter().map(|id| OfferId::new(id.value.as_str())).collect();
-        self.sent.insert(id, Sent { kind: CallKind::of(&call), offers });
-        self.actions.push_back(Action::Send(id, call));
+        let refuse = call.decline.as_ref().and_then(|d| d.filters.as_ref()?.refuse_seconds);
+        self.sent.insert(id, Sent { kind: CallKind::of(&call), offers, refuse });
+        self.hand_out_call(id, call);
         id
     }
 

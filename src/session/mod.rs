@@ -13,17 +13,18 @@
 //! |---|---|
 //! | [`Session::handle_timeout`] | the deadline from [`Session::poll_timeout`] has passed (a new session's first deadline is zero: that is when it subscribes) |
 //! | [`Session::handle_subscribed`] | the SUBSCRIBE POST was answered `200` with a `Mesos-Stream-Id` |
-//! | [`Session::handle_subscribe_failed`] | the SUBSCRIBE POST failed (status other than 200 after redirects, or no connection) |
+//! | [`Session::handle_subscribe_failed`] | the SUBSCRIBE POST failed (status other than 200, [`CallOutcome::Redirect`] for a 307, or no connection) |
 //! | [`Session::handle_event`] | an `Event` was decoded from the stream |
 //! | [`Session::handle_disconnected`] | the event stream ended or broke |
-//! | [`Session::handle_call_result`] | a call from [`Action::Send`] was answered (202, 4xx, 5xx) or could not be sent |
+//! | [`Session::handle_call_result`] | a call from [`Action::Send`] was answered (202, 307, 4xx, 5xx) or could not be sent |
 //! | [`Session::handle_query_result`] | a read from [`Action::Query`] was answered or failed |
 //! | [`Session::submit`], [`Session::kill`], [`Session::stop`] | the user's commands |
 //!
 //! # Outputs, drained in this order after every input
 //!
 //! 1. [`Session::poll_action`] until `None`: [`Action::Subscribe`] (open the event stream with
-//!    this call, no stream id), [`Action::Send`] (POST the call with the current
+//!    this call, no stream id, at the endpoint named), [`Action::Send`] (POST the call to the
+//!    endpoint named, with the current
 //!    [`Session::stream_id`], report with `handle_call_result`), [`Action::Disconnect`] (drop the
 //!    stream and report every queued, unsent call as [`CallOutcome::NotSent`]), [`Action::Query`]
 //!    (read the operator API on a request of its own, report with `handle_query_result`), [`Action::Stopped`]
@@ -34,6 +35,15 @@
 //!    in any order.
 //! 2. [`Session::poll_update`] until `None`: [`Update`]s for the user.
 //! 3. [`Session::poll_timeout`]: when to call `handle_timeout` next (`None`: nothing is timed).
+//!
+//! # Who decides what
+//!
+//! The session holds every protocol policy; the driver carries out one HTTP request per action
+//! at the endpoint the action names and reports the raw result. The session chooses the master
+//! (the known leader, else the configured masters in turn after failures), follows `307`
+//! redirects ([`CallOutcome::Redirect`], at most [`MAX_REDIRECTS`] per request), and sends
+//! calls and operator reads again after `503`s and connection failures with seeded, jittered
+//! exponential backoff ([`SessionConfig::call_retry`]); see `masters.rs` and `resend.rs`.
 //!
 //! # What it does
 //!
@@ -87,7 +97,8 @@
 //! let mut session = Session::new(SessionConfig::new("demo", "root")).unwrap();
 //! assert_eq!(session.poll_timeout(), Some(Duration::ZERO));
 //! session.handle_timeout(Duration::ZERO);
-//! let Some(Action::Subscribe(subscribe)) = session.poll_action() else { panic!() };
+//! let Some(Action::Subscribe(subscribe, master)) = session.poll_action() else { panic!() };
+//! assert_eq!(master.url(), "http://127.0.0.1:5050/api/v1/scheduler");
 //! assert_eq!(subscribe.r#type, Some(call::Type::Subscribe as i32));
 //!
 //! session.handle_subscribed("stream-1".into(), Duration::from_millis(5));
@@ -111,9 +122,11 @@ mod carve;
 mod config;
 mod events;
 mod machine;
+mod masters;
 mod operator;
 mod report;
 mod request;
+mod resend;
 mod retry;
 mod running;
 mod schedule;
@@ -126,8 +139,11 @@ mod tests;
 use std::fmt;
 
 pub use agents::KnownAgent;
-pub use config::{Backoff, SessionConfig, SessionConfigError, DEFAULT_FAILOVER_TIMEOUT, DEFAULT_HEARTBEAT};
+pub use config::{
+    Backoff, SessionConfig, SessionConfigError, DEFAULT_FAILOVER_TIMEOUT, DEFAULT_HEARTBEAT, DEFAULT_MASTER,
+};
 pub use machine::Session;
+pub use masters::{Endpoint, EndpointError, MAX_REDIRECTS, OPERATOR_PATH, SCHEDULER_PATH};
 #[cfg(feature = "driver")]
 pub(crate) use operator::holds_resources;
 pub use operator::{AgentReport, OperatorQuery, QueryAnswer, TaskReport, CLAIM_LABEL, GROUP_LABEL, MAX_QUERY_ATTEMPTS};
@@ -152,15 +168,19 @@ impl fmt::Display for CallId {
 /// What the session asks its driver to do.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
-    /// Open the event stream: POST this SUBSCRIBE without a stream id, then report with
-    /// [`Session::handle_subscribed`] or [`Session::handle_subscribe_failed`].
-    Subscribe(Call),
-    /// POST this call with the current stream id on its own request; report the answer with
-    /// [`Session::handle_call_result`].
-    Send(CallId, Call),
-    /// Read this from the master's operator API (`POST /api/v1`, not on the event stream's
-    /// connection) and report the answer with [`Session::handle_query_result`].
-    Query(CallId, OperatorQuery),
+    /// Open the event stream: POST this SUBSCRIBE without a stream id to this endpoint (once,
+    /// following no redirect), then report with [`Session::handle_subscribed`] or
+    /// [`Session::handle_subscribe_failed`].
+    Subscribe(Call, Endpoint),
+    /// POST this call with the current stream id on its own request to this endpoint (once:
+    /// the session itself retries and follows redirects); report the answer with
+    /// [`Session::handle_call_result`]. The same [`CallId`] comes again when the session sends
+    /// a call again.
+    Send(CallId, Call, Endpoint),
+    /// Read this from the master's operator API at this endpoint (`POST /api/v1`, not on the
+    /// event stream's connection; once) and report the answer with
+    /// [`Session::handle_query_result`].
+    Query(CallId, OperatorQuery, Endpoint),
     /// Close the event stream; report queued calls as [`CallOutcome::NotSent`].
     Disconnect,
     /// The session is over; no further action follows.
@@ -226,9 +246,16 @@ pub enum CallOutcome {
         /// The master's explanation (the response body).
         message: String,
     },
-    /// 503 or a connection failure, still failing after the driver's retries: the call may or
-    /// may not have been processed.
+    /// 503, 429, another transient 5xx, 404 or a connection failure: the call may or may not
+    /// have been processed. The session sends a call or read again on this outcome (see
+    /// [`SessionConfig::call_retry`]); only when the attempts are spent does it count as failed.
     Unavailable(String),
+    /// 307: another master leads. `location` is the `Location` header (often protocol-relative,
+    /// `//host:port/path`); the session follows it, up to [`MAX_REDIRECTS`] times per request.
+    Redirect {
+        /// The `Location` header.
+        location: String,
+    },
     /// The driver dropped it before sending (the stream was closed first).
     NotSent,
 }

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use super::machine::Session;
 use super::update::{Update, Warning};
-use super::{Action, CallId, CallOutcome, TaskState};
+use super::{CallId, CallOutcome, TaskState};
 use crate::mesos::v1::{self, master};
 use crate::mesos::{agent_host, agent_totals, task_placement, ConvertError};
 use crate::model::{AgentId, Attributes, GroupId, TaskId};
@@ -185,8 +185,12 @@ impl Lookup {
 }
 
 impl Session {
-    /// The answer to an [`Action::Query`]: the decoded answer, or how the request failed.
+    /// The answer to an [`Action::Query`](super::Action::Query): the decoded answer, or how the request failed.
     pub fn handle_query_result(&mut self, id: CallId, result: Result<QueryAnswer, CallOutcome>, now: Duration) {
+        // Redirects and retries first (see `resend.rs`).
+        let Some(result) = self.screen_query_result(id, result, now) else {
+            return;
+        };
         let Some((_, query)) = self.lookup.in_flight.filter(|(sent, _)| *sent == id) else {
             return;
         };
@@ -271,7 +275,7 @@ impl Session {
         self.next_call += 1;
         self.lookup.retry_at = None;
         self.lookup.in_flight = Some((id, query));
-        self.actions.push_back(Action::Query(id, query));
+        self.hand_out_query(id, query);
     }
 
     /// Agents of launched or running tasks that the session has no record of and has not asked

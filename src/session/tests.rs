@@ -34,7 +34,7 @@ fn drain(session: &mut Session) -> Vec<Action> {
 fn calls_of(actions: &[Action], kind: CallKind) -> Vec<&v1::scheduler::Call> {
     actions
         .iter()
-        .filter_map(|a| if let Action::Send(_, c) = a { Some(c) } else { None })
+        .filter_map(|a| if let Action::Send(_, c, _) = a { Some(c) } else { None })
         .filter(|c| CallKind::of(c) == kind)
         .collect()
 }
@@ -67,13 +67,13 @@ fn session_subscribes_at_first_timeout_and_resubscribes_with_framework_id() {
     let mut session = Session::new(config()).unwrap();
     assert!(drain(&mut session).is_empty());
     let actions = subscribe(&mut session, Duration::ZERO);
-    assert!(matches!(&actions[0], Action::Subscribe(c) if c.framework_id.is_none()));
+    assert!(matches!(&actions[0], Action::Subscribe(c, _) if c.framework_id.is_none()));
     assert!(session.is_subscribed());
     session.handle_disconnected(10 * MS);
     let at = session.poll_timeout().unwrap();
     assert!(at > 10 * MS && at <= 10 * MS + Duration::from_millis(500), "{at:?}");
     session.handle_timeout(at);
-    let Some(Action::Subscribe(call)) = session.poll_action() else { panic!("no resubscribe") };
+    let Some(Action::Subscribe(call, _)) = session.poll_action() else { panic!("no resubscribe") };
     assert_eq!(call.framework_id.unwrap().value, "fw-1");
     assert_eq!(call.subscribe.unwrap().framework_info.id.unwrap().value, "fw-1");
 }
@@ -84,7 +84,7 @@ fn session_reconnect_backoff_is_capped_at_15s() {
     let mut now = Duration::ZERO;
     for _ in 0..12 {
         session.handle_timeout(now);
-        assert!(matches!(session.poll_action(), Some(Action::Subscribe(_))));
+        assert!(matches!(session.poll_action(), Some(Action::Subscribe(..))));
         session.handle_subscribe_failed(CallOutcome::Unavailable("503".into()), now);
         let at = session.poll_timeout().unwrap();
         assert!(at - now <= Duration::from_secs(15));
@@ -172,7 +172,7 @@ fn session_teardown_waits_for_the_answer() {
     subscribe(&mut session, Duration::ZERO);
     session.stop(StopMode::Teardown);
     let actions = drain(&mut session);
-    let Some(Action::Send(id, call)) = actions.last() else { panic!("{actions:?}") };
+    let Some(Action::Send(id, call, _)) = actions.last() else { panic!("{actions:?}") };
     assert_eq!(CallKind::of(call), CallKind::Teardown);
     assert!(!session.is_stopped());
     session.handle_call_result(*id, CallOutcome::Accepted, MS);

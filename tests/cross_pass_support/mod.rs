@@ -356,14 +356,14 @@ impl World {
     fn act(&mut self, action: Action) -> Result<(), String> {
         let now = self.now;
         match action {
-            Action::Subscribe(call) => match self.master.handle_call(now, call, None) {
+            Action::Subscribe(call, _) => match self.master.handle_call(now, call, None) {
                 MasterOutcome::Subscribed { stream, stream_id } => {
                     self.stream = Some((stream, stream_id.clone()));
                     self.session.handle_subscribed(stream_id, now);
                 }
                 other => self.session.handle_subscribe_failed(session_outcome(other), now),
             },
-            Action::Send(id, call) => {
+            Action::Send(id, call, _) => {
                 let Some((_, stream_id)) = self.stream.clone() else {
                     self.session.handle_call_result(id, CallOutcome::NotSent, now);
                     return Ok(());
@@ -374,7 +374,7 @@ impl World {
                 let outcome = self.master.handle_call(now, call, Some(&stream_id));
                 self.session.handle_call_result(id, session_outcome(outcome), now);
             }
-            Action::Query(id, query) => {
+            Action::Query(id, query, _) => {
                 let answer = match self.master.handle_operator(now, query.call()) {
                     Ok(response) => QueryAnswer::from_response(query, &response)
                         .map_err(|message| CallOutcome::Rejected { status: 200, message }),

@@ -9,7 +9,8 @@ use std::time::Duration;
 use offerpack::mesos::v1::scheduler::{event, Call, Event};
 use offerpack::mesos::v1::{self, value};
 use offerpack::session::{
-    Action, CallId, CallKind, CallOutcome, OperatorQuery, QueryAnswer, Session, SessionConfig, TaskState, Update,
+    Action, CallId, CallKind, CallOutcome, Endpoint, OperatorQuery, QueryAnswer, Session, SessionConfig, TaskState,
+    Update,
 };
 use prost::Message;
 
@@ -22,6 +23,11 @@ pub struct Harness {
     /// Calls handed out and not answered yet, in order.
     pub calls: Vec<(CallId, Call)>,
     pub subscribes: Vec<Call>,
+    /// Where each SUBSCRIBE went, in order.
+    pub subscribe_targets: Vec<Endpoint>,
+    /// Where each call or read was sent, in the order handed out (a call sent again appears
+    /// again).
+    pub targets: Vec<(CallId, Endpoint)>,
     pub disconnects: usize,
     /// Operator API reads handed out and not answered yet.
     pub queries: Vec<(CallId, OperatorQuery)>,
@@ -29,9 +35,13 @@ pub struct Harness {
     pub updates: Vec<Update>,
 }
 
+/// The scenarios' settings: a failed call is final at once (one attempt, no retry), so that
+/// the task logic's answer to a failure shows at the first answer; `session_policy.rs` turns
+/// call retries on.
 pub fn config() -> SessionConfig {
     let mut config = SessionConfig::new("scenario", "root");
     config.schedule_delay = Duration::from_millis(10);
+    config.call_retry.attempts = 1;
     config
 }
 
@@ -43,6 +53,8 @@ impl Harness {
             now: Duration::ZERO,
             calls: Vec::new(),
             subscribes: Vec::new(),
+            subscribe_targets: Vec::new(),
+            targets: Vec::new(),
             disconnects: 0,
             queries: Vec::new(),
             stopped: false,
@@ -65,9 +77,18 @@ impl Harness {
     pub fn drain(&mut self) {
         while let Some(action) = self.session.poll_action() {
             match action {
-                Action::Subscribe(call) => self.subscribes.push(wire(&call)),
-                Action::Send(id, call) => self.calls.push((id, wire(&call))),
-                Action::Query(id, query) => self.queries.push((id, query)),
+                Action::Subscribe(call, endpoint) => {
+                    self.subscribes.push(wire(&call));
+                    self.subscribe_targets.push(endpoint);
+                }
+                Action::Send(id, call, endpoint) => {
+                    self.calls.push((id, wire(&call)));
+                    self.targets.push((id, endpoint));
+                }
+                Action::Query(id, query, endpoint) => {
+                    self.queries.push((id, query));
+                    self.targets.push((id, endpoint));
+                }
                 Action::Disconnect => self.disconnects += 1,
                 Action::Stopped => self.stopped = true,
             }

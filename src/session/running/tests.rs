@@ -109,7 +109,7 @@ impl Run {
 
     fn drain(&mut self) {
         while let Some(action) = self.session.poll_action() {
-            if let Action::Send(id, call) = action {
+            if let Action::Send(id, call, _) = action {
                 self.calls.push((id, call));
             }
         }
