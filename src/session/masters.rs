@@ -7,6 +7,7 @@
 //! whether to follow it.
 
 use std::fmt;
+use std::sync::Arc;
 
 use url::Url;
 
@@ -32,7 +33,8 @@ pub const MAX_REDIRECTS: u32 = 4;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Endpoint {
-    url: Url,
+    /// Shared: every request carries its endpoint, so a copy costs a reference count.
+    url: Arc<Url>,
 }
 
 /// A master address that cannot be used.
@@ -72,7 +74,7 @@ impl Endpoint {
         if url.path().is_empty() || url.path() == "/" {
             url.set_path(SCHEDULER_PATH);
         }
-        Ok(Endpoint { url })
+        Ok(Endpoint { url: Arc::new(url) })
     }
 
     /// The URL to POST to.
@@ -85,9 +87,9 @@ impl Endpoint {
     pub fn operator(&self) -> Endpoint {
         let path = self.url.path();
         let operator = path.strip_suffix("/scheduler").filter(|p| !p.is_empty()).unwrap_or(OPERATOR_PATH).to_owned();
-        let mut url = self.url.clone();
+        let mut url = Url::clone(&self.url);
         url.set_path(&operator);
-        Endpoint { url }
+        Endpoint { url: Arc::new(url) }
     }
 
     /// `host:port` (the port only when it is not http's default).
@@ -107,10 +109,10 @@ impl Endpoint {
             Err(_) => return None,
         };
         let host = target.host_str().filter(|h| !h.is_empty())?;
-        let mut url = self.url.clone();
+        let mut url = Url::clone(&self.url);
         url.set_host(Some(host)).ok()?;
         url.set_port(target.port()).ok()?;
-        Some(Endpoint { url })
+        Some(Endpoint { url: Arc::new(url) })
     }
 }
 

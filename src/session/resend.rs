@@ -34,7 +34,7 @@
 //! - a request waiting when the subscription is lost is reported at once with its last failure,
 //!   as one in flight would be: nothing is sent again on a newer stream.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use super::calls;
@@ -42,11 +42,13 @@ use super::machine::Session;
 use super::masters::{Endpoint, MAX_REDIRECTS};
 use super::{Action, CallId, CallKind, CallOutcome, OperatorQuery, QueryAnswer};
 use crate::mesos::v1::scheduler::Call;
+use prost::Message;
 
-/// What was handed out.
+/// What was handed out. A call is kept encoded (protobuf): a backlog of acknowledgements can
+/// be tens of thousands deep, and a few dozen bytes each is what it costs then.
 #[derive(Clone, Debug)]
 enum Request {
-    Call(Box<Call>),
+    Call(Box<[u8]>),
     Query(OperatorQuery),
 }
 
@@ -70,8 +72,11 @@ struct Flight {
 #[derive(Clone, Debug, Default)]
 pub(super) struct Resend {
     flights: BTreeMap<CallId, Flight>,
-    /// Requests waiting out their retry delay, with the time they are due.
-    waiting: BTreeMap<CallId, Duration>,
+    /// Requests waiting out their retry delay, by the time they are due (a storm of 503s can
+    /// leave thousands waiting: the next due is the first, not a scan).
+    waiting: BTreeSet<(Duration, CallId)>,
+    /// When each waiting request is due.
+    due_at: BTreeMap<CallId, Duration>,
     /// The latest SUPPRESS or REVIVE handed out.
     suppression: Option<CallId>,
 }
@@ -79,7 +84,7 @@ pub(super) struct Resend {
 impl Resend {
     /// When the next waiting request is due.
     pub(super) fn next_due(&self) -> Option<Duration> {
-        self.waiting.values().min().copied()
+        self.waiting.first().map(|(at, _)| *at)
     }
 }
 
@@ -88,32 +93,39 @@ impl Session {
     pub(super) fn hand_out_call(&mut self, id: CallId, call: Call) {
         if matches!(CallKind::of(&call), CallKind::Suppress | CallKind::Revive) {
             if let Some(old) = self.resend.suppression.replace(id) {
-                if self.resend.waiting.remove(&old).is_some() {
+                if let Some(at) = self.resend.due_at.remove(&old) {
+                    self.resend.waiting.remove(&(at, old));
                     self.resend.flights.remove(&old);
                     self.sent.remove(&old);
                 }
             }
         }
-        let request = Request::Call(Box::new(call));
-        self.hand_out(id, request);
+        let request = Request::Call(call.encode_to_vec().into_boxed_slice());
+        self.hand_out(id, request, Some(call));
     }
 
     /// Hands an operator API read to the driver, addressed to the leader's operator API.
     pub(super) fn hand_out_query(&mut self, id: CallId, query: OperatorQuery) {
-        self.hand_out(id, Request::Query(query));
+        self.hand_out(id, Request::Query(query), None);
     }
 
-    fn hand_out(&mut self, id: CallId, request: Request) {
+    fn hand_out(&mut self, id: CallId, request: Request, call: Option<Call>) {
         let endpoint = self.masters.leader().clone();
         let flight = Flight { request, endpoint, epoch: self.masters.epoch(), failures: 0, redirects: 0, last: None };
-        self.send_flight(id, flight);
+        self.send_flight(id, flight, call);
     }
 
-    /// Pushes the action that (re-)sends `flight` and keeps it in flight.
-    fn send_flight(&mut self, id: CallId, flight: Flight) {
-        let action = match &flight.request {
-            Request::Call(call) => Action::Send(id, Call::clone(call), flight.endpoint.clone()),
-            Request::Query(query) => Action::Query(id, *query, flight.endpoint.operator()),
+    /// Pushes the action that (re-)sends `flight` and keeps it in flight; `call` is the call it
+    /// holds, when at hand (else it is decoded from the flight).
+    fn send_flight(&mut self, id: CallId, flight: Flight, call: Option<Call>) {
+        let action = match (&flight.request, call) {
+            (Request::Call(_), Some(call)) => Action::Send(id, call, flight.endpoint.clone()),
+            (Request::Call(bytes), None) => match Call::decode(&bytes[..]) {
+                Ok(call) => Action::Send(id, call, flight.endpoint.clone()),
+                // Encoded here from a valid call: cannot fail; settled as unsent if it did.
+                Err(_) => return self.settle(id, flight, Duration::ZERO),
+            },
+            (Request::Query(query), _) => Action::Query(id, *query, flight.endpoint.operator()),
         };
         self.actions.push_back(action);
         self.resend.flights.insert(id, flight);
@@ -191,14 +203,16 @@ impl Session {
                 };
                 flight.redirects += 1;
                 flight.endpoint = target;
-                self.send_flight(id, flight);
+                self.send_flight(id, flight, None);
                 None
             }
             CallOutcome::Unavailable(_) if live && flight.failures + 1 < self.config.call_retry.attempts => {
                 flight.failures += 1;
                 let delay = self.config.call_retry.delay(flight.failures, &mut self.rng);
                 flight.last = Some(outcome);
-                self.resend.waiting.insert(id, now.saturating_add(delay));
+                let at = now.saturating_add(delay);
+                self.resend.waiting.insert((at, id));
+                self.resend.due_at.insert(id, at);
                 self.resend.flights.insert(id, flight);
                 None
             }
@@ -208,14 +222,14 @@ impl Session {
 
     /// Timer: sends again every request whose retry delay is over.
     pub(super) fn resend_due(&mut self, now: Duration) {
-        let due: Vec<CallId> = self.resend.waiting.iter().filter(|(_, at)| **at <= now).map(|(id, _)| *id).collect();
-        for id in due {
-            self.resend.waiting.remove(&id);
+        while let Some(&(at, id)) = self.resend.waiting.first().filter(|(at, _)| *at <= now) {
+            self.resend.waiting.remove(&(at, id));
+            self.resend.due_at.remove(&id);
             let Some(flight) = self.resend.flights.remove(&id) else {
                 continue;
             };
             if self.is_subscribed() && flight.epoch == self.masters.epoch() {
-                self.send_flight(id, flight);
+                self.send_flight(id, flight, None);
             } else {
                 self.settle(id, flight, now);
             }
@@ -226,7 +240,8 @@ impl Session {
     /// are settled with their last failure, and those in flight are left to the driver's report.
     pub(super) fn requests_lost(&mut self, now: Duration) {
         self.masters.failed();
-        let waiting = std::mem::take(&mut self.resend.waiting);
+        let waiting = std::mem::take(&mut self.resend.due_at);
+        self.resend.waiting.clear();
         let mut flights = std::mem::take(&mut self.resend.flights);
         self.resend.suppression = None;
         for id in waiting.into_keys() {
