@@ -6,10 +6,11 @@ mod harness;
 
 use harness::*;
 use offerpack::mesos::v1;
+use offerpack::mesos::v1::scheduler::Call;
 use offerpack::mesos::v1::task_status::Reason;
 use offerpack::mesos::v1::TaskState as P;
 use offerpack::session::{
-    CallKind, CallOutcome, CommandSpec, PassReport, TaskRequest, TaskState, Update, UriSpec, Warning,
+    CallId, CallKind, CallOutcome, CommandSpec, PassReport, TaskRequest, TaskState, Update, UriSpec, Warning,
 };
 use offerpack::TaskSpec;
 
@@ -300,5 +301,32 @@ fn session_kill_sends_kill_with_agent_and_reports_master_verdict() {
     let kill = h.take(CallKind::Kill).pop().unwrap().kill.unwrap();
     assert_eq!((kill.task_id.value.as_str(), kill.agent_id.unwrap().value.as_str()), ("t-1", "a-1"));
     h.event(update("t-1", "a-1", P::TaskKilled, Some(2)));
+    assert_eq!(h.session.task_state(&"t-1".into()), Some(TaskState::Killed));
+}
+
+/// A kill asked for while the launch is on its way may reach the master before the task does
+/// (a retried ACCEPT can be overtaken): the KILL is sent again once the task reports running,
+/// and not after it ended.
+#[test]
+fn session_kill_during_launch_is_sent_again_when_the_task_runs() {
+    let mut h = Harness::subscribed();
+    submit(&mut h, request("t-1", 1.0, 0));
+    h.event(offers(vec![offer("o-1", "a-1", 2.0, 1024.0)]));
+    h.advance(MS * 10);
+    let accept: Vec<(CallId, Call)> = h.calls.drain(..).collect();
+    h.session.kill(&"t-1".into(), h.now).unwrap();
+    h.drain();
+    assert_eq!(h.take(CallKind::Kill).len(), 1, "asked at once");
+    for (id, _) in accept {
+        h.session.handle_call_result(id, CallOutcome::Accepted, h.now);
+    }
+    h.drain();
+    h.event(update("t-1", "a-1", P::TaskStarting, Some(1)));
+    h.event(update("t-1", "a-1", P::TaskRunning, Some(2)));
+    let kills = h.take(CallKind::Kill);
+    assert_eq!(kills.len(), 2, "asked again at each state it reports while alive");
+    assert!(kills.iter().all(|k| k.kill.as_ref().unwrap().task_id.value == "t-1"));
+    h.event(update("t-1", "a-1", P::TaskKilled, Some(3)));
+    assert!(h.take(CallKind::Kill).is_empty());
     assert_eq!(h.session.task_state(&"t-1".into()), Some(TaskState::Killed));
 }

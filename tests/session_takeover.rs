@@ -111,3 +111,24 @@ fn session_takeover_retries_an_unavailable_master_then_gives_up() {
     assert!(h.queries.is_empty());
     assert!(h.updates.iter().any(|u| matches!(u, Update::Warning(Warning::LookupGivenUp(_)))));
 }
+
+/// After a failover, a task the earlier scheduler retried runs under its attempt's Mesos id
+/// (`web-1.retry-2`). Submitted again under its own id, the task is that running attempt: it
+/// is not placed a second time, and the attempt's updates are reported under the task's id.
+#[test]
+fn session_takeover_maps_a_retried_attempt_to_its_task() {
+    let mut h = taking_over();
+    let attempt = TaskReport { id: TaskId::new("web-1.retry-2"), agent_id: Some(AgentId::new("a-1")), ..inherited() };
+    h.answer_queries(|_| Ok(QueryAnswer::Tasks(vec![attempt.clone()])));
+    h.answer_queries(|_| Ok(QueryAnswer::Agents(vec![zone("a-1", "a"), zone("a-2", "b")])));
+    h.session.submit(web("web-1"), h.now).unwrap();
+    assert_eq!(h.session.task_state(&TaskId::new("web-1")), Some(TaskState::Running), "the running attempt");
+    h.event(offers(vec![zoned_offer("o-b", "a-2", "b")]));
+    h.advance(Duration::from_secs(1));
+    assert!(h.take(CallKind::Accept).is_empty(), "web-1 runs already: not placed again");
+    h.event(update("web-1.retry-2", "a-1", P::TaskFinished, Some(1)));
+    assert_eq!(h.session.task_state(&TaskId::new("web-1")), Some(TaskState::Finished));
+    let acked: Vec<String> =
+        h.take(CallKind::Acknowledge).iter().map(|c| c.acknowledge.as_ref().unwrap().task_id.value.clone()).collect();
+    assert_eq!(acked, ["web-1.retry-2"], "acknowledged under the attempt's Mesos id");
+}

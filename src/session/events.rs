@@ -159,6 +159,15 @@ impl Session {
                     }
                     let agent = self.tasks.agent(&task).cloned();
                     self.note_task_agent(agent.as_ref());
+                    if !update.state.is_terminal() {
+                        // A kill asked for while the launch was on its way (or waiting to be
+                        // sent again) may have reached the master before the task: ask again
+                        // now that it runs.
+                        let own = self.tasks.resolve(&task).clone();
+                        if let Some((mesos, agent)) = self.tasks.kill_wanted(&own) {
+                            self.send(calls::kill(self.fw(), &mesos, agent.as_ref()));
+                        }
+                    }
                     self.push_task(update);
                     self.query_if_needed(now);
                     self.request_pass(now);

@@ -158,6 +158,9 @@ impl Tasks {
             // The Mesos id of another task's retry.
             return Err(SubmitError::DuplicateTask(id));
         }
+        if !self.live.contains_key(&id) {
+            self.adopt_attempt(&id);
+        }
         if let Some(t) = self.live.get_mut(&id) {
             if t.request.is_some() {
                 return Err(SubmitError::DuplicateTask(id));
@@ -196,6 +199,38 @@ impl Tasks {
         self.pending.insert(seq, id.clone());
         self.fresh_pending = true;
         Ok(TaskUpdate::session(id, TaskState::Pending, None, "submitted"))
+    }
+
+    /// A task submitted under `id` after a failover whose running attempt was adopted under
+    /// its Mesos id `id.retry-N` (an earlier scheduler retried it): that attempt is this task,
+    /// attempt N + 1, and its Mesos id becomes the task's alias, so it is neither placed again
+    /// nor counted twice.
+    fn adopt_attempt(&mut self, id: &TaskId) {
+        let prefix = format!("{id}.retry-");
+        let attempt = |mesos: &TaskId| -> Option<u32> {
+            let rest = mesos.as_str().strip_prefix(prefix.as_str())?;
+            let (number, extra) = rest.split_once('-').unwrap_or((rest, "0"));
+            extra.parse::<u32>().ok()?;
+            number.parse::<u32>().ok()
+        };
+        let found = self
+            .live
+            .range(TaskId::new(prefix.as_str())..)
+            .take_while(|(mesos, _)| mesos.as_str().starts_with(prefix.as_str()))
+            .filter(|(_, t)| t.request.is_none())
+            .filter_map(|(mesos, _)| Some((attempt(mesos)?, mesos.clone())))
+            .max();
+        let Some((ended, mesos)) = found else {
+            return;
+        };
+        let Some(mut tracked) = self.live.remove(&mesos) else {
+            return;
+        };
+        tracked.attempt = ended.saturating_add(1);
+        tracked.alias = Some(mesos.clone());
+        self.aliases.insert(mesos.clone(), id.clone());
+        self.touched.extend([mesos, id.clone()]);
+        self.live.insert(id.clone(), tracked);
     }
 
     /// Whether a task is ready to be placed (tasks waiting out a backoff are not).
@@ -387,6 +422,13 @@ impl Tasks {
         let wanted = |t: &&Tracked| t.kill_requested && t.phase != Phase::Pending;
         let mesos = |(id, t): (&TaskId, &Tracked)| (t.alias.clone().unwrap_or_else(|| id.clone()), t.agent.clone());
         self.live.iter().filter(|(_, t)| wanted(t)).map(mesos).collect()
+    }
+
+    /// The KILL a live task still wants (its current Mesos id and agent), if a kill was asked
+    /// for it and it is launched.
+    pub(crate) fn kill_wanted(&self, id: &TaskId) -> Option<(TaskId, Option<AgentId>)> {
+        let t = self.live.get(id).filter(|t| t.kill_requested && t.phase != Phase::Pending)?;
+        Some((t.alias.clone().unwrap_or_else(|| id.clone()), t.agent.clone()))
     }
 
     /// Tasks launched by `call`.
