@@ -66,7 +66,7 @@ pub(crate) fn run(
     let input = PassInput { pool, pending, running, now };
     let parallel = engine.config.threads > 1 && pending.len() + pool.len() >= engine.config.two_thread_threshold;
     let (mut state, compiled) = if parallel { prepare_on_two_threads(engine, input)? } else { prepare(engine, input)? };
-    let mut queue = queue.map(|q| queued::build_for_pass(&q, pending, &state)).transpose()?;
+    let mut queue = queue.map(|q| queued::build_for_pass(&q, pending, &state, running)).transpose()?;
     let run = queue.as_mut().map(|queue| QueueRun { queue, index: None });
     let (mut plan, used) = place_compiled(engine, &mut state, pending, compiled, None, run, &mut Vec::new());
     plan.stats.prepared_on_two_threads = parallel;

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use super::class::TaskClass;
 use super::state::PassState;
 use super::PlanError;
+use crate::model::RunningTask;
 use crate::queue::{
     BucketStats, EntryId, Queue, QueueConfig, QueuePlace, QueueReason, QueuedTask, ResourceAmounts, UnplacedCause,
 };
@@ -66,12 +67,14 @@ pub fn running_usage<'a>(
     out
 }
 
-/// The queue of one pass over `pending`, its shares against the agents of `state` (what they
-/// offer plus what running tasks hold on them).
+/// The queue of one pass over `pending`, its shares against the cluster: the agents of `state`
+/// (what they offer plus what running tasks hold on them) and what `running` tasks hold on
+/// agents without offers (not in the state, yet part of the cluster the shares divide).
 pub(crate) fn build_for_pass(
     input: &QueueInput<'_>,
     pending: &[TaskSpec],
     state: &PassState,
+    running: &[RunningTask],
 ) -> Result<Queue, PlanError> {
     if input.pending.len() != pending.len() {
         return Err(PlanError::QueuePlaces { tasks: pending.len(), places: input.pending.len() });
@@ -90,8 +93,25 @@ pub(crate) fn build_for_pass(
     for (place, usage) in input.running {
         queue.add_running(place.tier, &place.bucket, usage.as_slice());
     }
-    queue.begin_pass(0, &state_total(state));
+    let mut total = state_total(state);
+    add_outside(&mut total, state, running.iter(), true);
+    queue.begin_pass(0, &total);
     Ok(queue)
+}
+
+/// Adds (or takes back) what running tasks hold on agents `state` does not have.
+pub(crate) fn add_outside<'a>(
+    total: &mut ResourceAmounts,
+    state: &PassState,
+    running: impl Iterator<Item = &'a RunningTask>,
+    add: bool,
+) {
+    for task in running.filter(|t| state.agent(&t.agent_id).is_none()) {
+        for (name, q) in &task.resources {
+            let now = if add { total.amount(name) + *q } else { total.amount(name).saturating_sub(*q) };
+            total.set(name, now);
+        }
+    }
 }
 
 /// Every agent's size in the state, per resource.

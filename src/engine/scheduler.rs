@@ -78,6 +78,9 @@ pub struct Scheduler {
     parking: Parking,
     /// Whether unplaced tasks are parked.
     parks: bool,
+    /// What running tasks hold on agents the compiled state does not have (no offers at its
+    /// last rebuild): part of the cluster total that queue shares divide.
+    outside: ResourceAmounts,
 }
 
 impl Scheduler {
@@ -97,6 +100,7 @@ impl Scheduler {
             kept: None,
             parking: Parking::default(),
             parks: true,
+            outside: ResourceAmounts::new(),
         }
     }
 
@@ -207,6 +211,7 @@ impl Scheduler {
         }
         self.parking.task_changed();
         if let Some(state) = &mut self.state {
+            queued::add_outside(&mut self.outside, state, std::iter::once(&task), true);
             state.tables_mut().add_running(std::slice::from_ref(&task));
             if let Some(agent) = state.agent(&task.agent_id) {
                 self.log.push(agent);
@@ -241,6 +246,7 @@ impl Scheduler {
             None => &[],
         };
         if let Some(state) = &mut self.state {
+            queued::add_outside(&mut self.outside, state, std::iter::once(&task), false);
             state.tables_mut().remove_running(&task);
             if let Some(agent) = state.agent(&task.agent_id) {
                 let groups: Vec<GroupIx> = left
@@ -316,7 +322,11 @@ impl Scheduler {
                 }
                 let kept = self.kept.as_mut().expect("made above");
                 kept.sync(pending, places);
-                let (queue, index) = kept.begin_pass(&queued::state_total(state));
+                let mut total = queued::state_total(state);
+                for (name, q) in self.outside.as_slice() {
+                    total.add(name, *q);
+                }
+                let (queue, index) = kept.begin_pass(&total);
                 Some(QueueRun { queue, index: Some(index) })
             }
             None => None,
@@ -468,6 +478,8 @@ impl Scheduler {
         let mut running: Vec<RunningTask> = self.running.values().cloned().collect();
         running.sort_by(|a, b| a.id.cmp(&b.id));
         let mut state = PassState::build(&self.pool, now, &running);
+        self.outside = ResourceAmounts::new();
+        queued::add_outside(&mut self.outside, &state, running.iter(), true);
         for (agent, group) in &self.claims {
             if let Some(a) = state.agent(agent) {
                 let group = state.tables_mut().group(group);
