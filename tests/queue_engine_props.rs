@@ -96,11 +96,18 @@ fn config(case: &Case) -> QueueConfig {
     config
 }
 
-/// The pool (agents' free cpus after the running tasks, which sit on the first agents), the
-/// running tasks and the pending ones with their places.
-fn cluster(
-    case: &Case,
-) -> (OfferPool, Vec<RunningTask>, Vec<(QueuePlace, ResourceAmounts)>, Vec<TaskSpec>, Vec<QueuePlace>) {
+/// A case's cluster: the pool (agents' free cpus after the running tasks, which sit on the
+/// first agents), the running tasks with what they hold per place, and the pending tasks with
+/// their places.
+struct Cluster {
+    pool: OfferPool,
+    running: Vec<RunningTask>,
+    usage: Vec<(QueuePlace, ResourceAmounts)>,
+    tasks: Vec<TaskSpec>,
+    places: Vec<QueuePlace>,
+}
+
+fn cluster(case: &Case) -> Cluster {
     let mut free = case.agents.clone();
     let mut running = Vec::new();
     let mut usage = Vec::new();
@@ -135,7 +142,7 @@ fn cluster(
             places.push(QueuePlace { tier: bucket.tier, bucket: Arc::from(format!("b{b}")) });
         }
     }
-    (pool, running, usage, tasks, places)
+    Cluster { pool, running, usage, tasks, places }
 }
 
 /// Cpus held per bucket after the pass (running plus placed).
@@ -151,7 +158,7 @@ fn held(case: &Case, running: &[RunningTask], plan: &Plan) -> Vec<u32> {
 }
 
 fn check(case: &Case) -> Result<(), TestCaseError> {
-    let (pool, running, usage, tasks, places) = cluster(case);
+    let Cluster { pool, running, usage, tasks, places } = cluster(case);
     let config = config(case);
     let engine = Engine::new(EngineConfig::default()).unwrap();
     let input = QueueInput { config: &config, pending: &places, running: &usage };
