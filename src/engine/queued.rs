@@ -37,7 +37,7 @@ pub struct QueueInput<'a> {
     pub running: &'a [(QueuePlace, ResourceAmounts)],
 }
 
-/// Sums what running tasks hold per place.
+/// Sums what running tasks hold per place (see [`charge`]).
 ///
 /// ```
 /// use std::sync::Arc;
@@ -53,18 +53,26 @@ pub fn running_usage<'a>(
 ) -> Vec<(QueuePlace, ResourceAmounts)> {
     let mut out: Vec<(QueuePlace, ResourceAmounts)> = Vec::new();
     for (place, resources) in tasks {
-        let at = match out.iter().position(|(p, _)| p == place) {
-            Some(i) => i,
-            None => {
-                out.push((place.clone(), ResourceAmounts::new()));
-                out.len() - 1
-            }
-        };
-        for (name, q) in resources {
-            out[at].1.add(name, *q);
-        }
+        charge(&mut out, place, resources, true);
     }
     out
+}
+
+/// Adds (or takes back) what a task of `place` holds to that place's usage in `usage`.
+pub(crate) fn charge(
+    usage: &mut Vec<(QueuePlace, ResourceAmounts)>,
+    place: &QueuePlace,
+    held: &[(Arc<str>, Quantity)],
+    add: bool,
+) {
+    match usage.iter_mut().find(|(p, _)| p == place) {
+        Some((_, amounts)) => amounts.change(held, add),
+        None => {
+            let mut amounts = ResourceAmounts::new();
+            amounts.change(held, add);
+            usage.push((place.clone(), amounts));
+        }
+    }
 }
 
 /// The queue of one pass over `pending`, its shares against the cluster: the agents of `state`
@@ -107,10 +115,7 @@ pub(crate) fn add_outside<'a>(
     add: bool,
 ) {
     for task in running.filter(|t| state.agent(&t.agent_id).is_none()) {
-        for (name, q) in &task.resources {
-            let now = if add { total.amount(name) + *q } else { total.amount(name).saturating_sub(*q) };
-            total.set(name, now);
-        }
+        total.change(&task.resources, add);
     }
 }
 

@@ -188,7 +188,7 @@ impl Scheduler {
     pub fn task_running_in(&mut self, task: RunningTask, place: QueuePlace) -> Result<(), PlanError> {
         let (id, held) = (task.id.clone(), task.resources.clone());
         self.task_running(task)?;
-        self.charge(&place, &held, true);
+        queued::charge(&mut self.usage, &place, &held, true);
         if let Some(kept) = &mut self.kept {
             kept.started(&place, &held);
         }
@@ -233,7 +233,7 @@ impl Scheduler {
         };
         self.parking.task_changed();
         if let Some(place) = self.places.remove(id) {
-            self.charge(&place, &task.resources, false);
+            queued::charge(&mut self.usage, &place, &task.resources, false);
             if let Some(kept) = &mut self.kept {
                 kept.ended(&place, &task.resources);
             }
@@ -376,27 +376,11 @@ impl Scheduler {
             };
             let held: Vec<(std::sync::Arc<str>, crate::Quantity)> =
                 launch.resources.iter().map(|a| (a.name.clone(), a.amount)).collect();
-            self.charge(place, &held, true);
+            queued::charge(&mut self.usage, place, &held, true);
             self.places.insert(launch.task_id.clone(), place.clone());
             if let Some(kept) = &mut self.kept {
                 kept.launched(&launch.task_id);
             }
-        }
-    }
-
-    /// Adds (or takes back) what a task of `place` holds to its place's usage.
-    fn charge(&mut self, place: &QueuePlace, resources: &[(std::sync::Arc<str>, crate::Quantity)], add: bool) {
-        let at = match self.usage.iter().position(|(p, _)| p == place) {
-            Some(i) => i,
-            None => {
-                self.usage.push((place.clone(), ResourceAmounts::new()));
-                self.usage.len() - 1
-            }
-        };
-        let usage = &mut self.usage[at].1;
-        for (name, q) in resources {
-            let now = if add { usage.amount(name) + *q } else { usage.amount(name).saturating_sub(*q) };
-            usage.set(name, now);
         }
     }
 

@@ -57,6 +57,14 @@ impl ResourceAmounts {
         self.set(name, now + amount);
     }
 
+    /// Adds what a task holds, or takes it back (`add` false; saturating at zero).
+    pub fn change(&mut self, held: &[(Arc<str>, Quantity)], add: bool) {
+        for (name, q) in held {
+            let now = self.amount(name);
+            self.set(name, if add { now + *q } else { now.saturating_sub(*q) });
+        }
+    }
+
     /// The amounts in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, Quantity)> + '_ {
         self.0.iter().map(|(n, q)| (&**n, *q))
