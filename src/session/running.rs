@@ -22,9 +22,23 @@ impl Session {
     pub(super) fn sync_running(&mut self) {
         let queued = self.config.queue.is_some();
         for id in self.tasks.take_touched() {
-            let wanted = self.tasks.running_one(&id, &self.agents);
             let place = self.tasks.place_of(&id).filter(|_| queued);
             let counted = self.scheduler.running_task(&id);
+            if let Some(counted) = counted {
+                // The common case, a state change of a counted task: nothing built to see it.
+                let same_host = match (&counted.host, self.agents.get(&counted.agent_id)) {
+                    (Some((host, attributes)), Some(known)) => {
+                        *host == known.hostname && *attributes == known.attributes
+                    }
+                    (_, None) => true,
+                    (None, Some(_)) => false,
+                };
+                let same_place = self.scheduler.place_of(&id) == place;
+                if same_host && same_place && self.tasks.runs_as(&id, counted) == Some(true) {
+                    continue;
+                }
+            }
+            let wanted = self.tasks.running_one(&id, &self.agents);
             if let (Some(counted), Some(wanted)) = (counted, &wanted) {
                 if same_record(counted, wanted) && self.scheduler.place_of(&id) == place {
                     continue;

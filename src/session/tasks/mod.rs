@@ -339,6 +339,21 @@ impl Tasks {
         Some(task)
     }
 
+    /// Whether [`Tasks::running_one`] would give a task with `counted`'s agent, group, claim
+    /// and resources (in any order), without building it; `None` when it would give none.
+    pub(crate) fn runs_as(&self, id: &TaskId, counted: &RunningTask) -> Option<bool> {
+        let t = self.live.get(id).filter(|t| t.phase != Phase::Pending)?;
+        let (group, agent) = (t.group.as_ref()?, t.agent.as_ref()?);
+        let same_resources =
+            t.resources.len() == counted.resources.len() && t.resources.iter().all(|r| counted.resources.contains(r));
+        Some(
+            *group == counted.group
+                && *agent == counted.agent_id
+                && t.claims_agent == counted.claims_agent
+                && same_resources,
+        )
+    }
+
     /// The tasks touched since the last call, each once (see [`Tasks::running_one`]).
     pub(crate) fn take_touched(&mut self) -> Vec<TaskId> {
         let mut touched = std::mem::take(&mut self.touched);
