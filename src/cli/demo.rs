@@ -57,7 +57,8 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     // Only the counts are needed from here on: the plan and the workload go before the run.
     let stats = plan.stats.clone();
     drop(plan);
-    let config = master_config(&workload, args.seed);
+    let mut config = master_config(&workload, args.seed);
+    config.faults.fail_every = args.fail_every;
     drop(workload);
     let requests = tasks.into_iter().map(|spec| TaskRequest::command(spec, CommandSpec::shell(COMMAND))).collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -103,6 +104,8 @@ async fn on_master(args: &DemoArgs, config: MasterConfig, requests: Vec<TaskRequ
         fitness: None,
         connect_timeout: Duration::from_secs(30),
         deadline: args.deadline,
+        retry: args.retry,
+        queue: None,
     };
     let report = runner::run(&settings, requests).await;
     master.shutdown().await;

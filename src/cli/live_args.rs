@@ -4,11 +4,13 @@
 //! `Duration` overflow or a port range run backwards.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use lexopt::{Arg, Parser, ValueExt};
 use offerpack::driver::Encoding;
+use offerpack::session::RetryPolicy;
 
 use super::args::Command;
 
@@ -23,6 +25,10 @@ const MAX_AMOUNT: f64 = 1e12;
 const MAX_AGENTS: u32 = 100_000;
 /// Most tasks one `demo` or `run` follows.
 const MAX_TASKS: u32 = 1_000_000;
+/// Most launches `--retries` allows per task.
+const MAX_ATTEMPTS: u32 = 1_000;
+/// Longest first delay `--retry-backoff` accepts: one day, in milliseconds.
+const MAX_BACKOFF_MS: u64 = 86_400_000;
 
 /// Arguments of `master`.
 #[derive(Debug, PartialEq)]
@@ -45,6 +51,8 @@ pub struct MasterArgs {
     pub seed: u64,
     /// How long a task runs once RUNNING; `None` runs tasks until killed.
     pub task_duration: Option<Duration>,
+    /// Every this many launched tasks, one ends in TASK_FAILED.
+    pub fail_every: Option<NonZeroU32>,
 }
 
 /// Arguments of `demo`.
@@ -60,6 +68,10 @@ pub struct DemoArgs {
     pub encoding: Encoding,
     /// The whole demo gives up after this long.
     pub deadline: Duration,
+    /// How failed or lost tasks are retried.
+    pub retry: RetryPolicy,
+    /// Every this many launched tasks, the simulated master fails one.
+    pub fail_every: Option<NonZeroU32>,
 }
 
 /// Where `run` takes its tasks from.
@@ -90,6 +102,8 @@ pub struct RunArgs {
     pub connect_timeout: Duration,
     /// Give up when the tasks have not all ended after this long.
     pub deadline: Duration,
+    /// How failed or lost tasks are retried.
+    pub retry: RetryPolicy,
 }
 
 /// Parses the flags of `master`.
@@ -104,6 +118,7 @@ pub fn master(mut p: Parser) -> Result<Command, lexopt::Error> {
         zones: 3,
         seed: 0,
         task_duration: Some(Duration::from_secs(1)),
+        fail_every: None,
     };
     let mut agents = None;
     while let Some(arg) = p.next()? {
@@ -121,6 +136,7 @@ pub fn master(mut p: Parser) -> Result<Command, lexopt::Error> {
             Arg::Long("zones") => args.zones = positive(p.value()?.parse()?, "--zones")?,
             Arg::Long("seed") => args.seed = p.value()?.parse()?,
             Arg::Long("task-duration-ms") => args.task_duration = task_duration(&p.value()?.string()?)?,
+            Arg::Long("fail-every") => args.fail_every = Some(fail_every(p.value()?.parse()?)?),
             other => return Err(other.unexpected()),
         }
     }
@@ -136,6 +152,8 @@ pub fn demo(mut p: Parser) -> Result<Command, lexopt::Error> {
         seed: 1,
         encoding: Encoding::Protobuf,
         deadline: Duration::from_secs(300),
+        retry: RetryPolicy::default(),
+        fail_every: None,
     };
     while let Some(arg) = p.next()? {
         match arg {
@@ -145,6 +163,9 @@ pub fn demo(mut p: Parser) -> Result<Command, lexopt::Error> {
             Arg::Long("seed") => args.seed = p.value()?.parse()?,
             Arg::Long("encoding") => args.encoding = encoding(&p.value()?.string()?)?,
             Arg::Long("deadline") => args.deadline = seconds(p.value()?.parse()?, "--deadline")?,
+            Arg::Long("fail-every") => args.fail_every = Some(fail_every(p.value()?.parse()?)?),
+            Arg::Long("retries") => args.retry.attempts = attempts(p.value()?.parse()?)?,
+            Arg::Long("retry-backoff") => retry_backoff(p.value()?.parse()?, &mut args.retry)?,
             other => return Err(other.unexpected()),
         }
     }
@@ -163,6 +184,7 @@ pub fn run(mut p: Parser) -> Result<Command, lexopt::Error> {
         roles: Vec::new(),
         connect_timeout: Duration::from_secs(30),
         deadline: Duration::from_secs(600),
+        retry: RetryPolicy::default(),
     };
     while let Some(arg) = p.next()? {
         match arg {
@@ -181,6 +203,8 @@ pub fn run(mut p: Parser) -> Result<Command, lexopt::Error> {
                 args.connect_timeout = seconds(p.value()?.parse()?, "--connect-timeout")?;
             }
             Arg::Long("deadline") => args.deadline = seconds(p.value()?.parse()?, "--deadline")?,
+            Arg::Long("retries") => args.retry.attempts = attempts(p.value()?.parse()?)?,
+            Arg::Long("retry-backoff") => retry_backoff(p.value()?.parse()?, &mut args.retry)?,
             other => return Err(other.unexpected()),
         }
     }
@@ -188,6 +212,31 @@ pub fn run(mut p: Parser) -> Result<Command, lexopt::Error> {
     args.tasks = tasks.ok_or("run needs --tasks N or --workload FILE")?;
     args.roles = if roles.is_empty() { vec!["*".to_owned()] } else { roles };
     Ok(Command::Run(args))
+}
+
+/// `--retries N`: launches per task in all, from 1 (no retry) to [`MAX_ATTEMPTS`].
+fn attempts(n: u32) -> Result<u32, lexopt::Error> {
+    if n == 0 || n > MAX_ATTEMPTS {
+        let text = format!("--retries {n}: give the launches per task in all, from 1 (no retry) to {MAX_ATTEMPTS}");
+        return Err(text.into());
+    }
+    Ok(n)
+}
+
+/// `--retry-backoff MS`: the delay before a task's second launch; the cap stays the default's
+/// unless this first delay is longer.
+fn retry_backoff(ms: u64, policy: &mut RetryPolicy) -> Result<(), lexopt::Error> {
+    if ms > MAX_BACKOFF_MS {
+        return Err(format!("--retry-backoff {ms}: expected milliseconds up to {MAX_BACKOFF_MS}").into());
+    }
+    policy.backoff = Duration::from_millis(ms);
+    policy.max_backoff = policy.max_backoff.max(policy.backoff);
+    Ok(())
+}
+
+/// `--fail-every K`: at least 1.
+fn fail_every(k: u32) -> Result<NonZeroU32, lexopt::Error> {
+    NonZeroU32::new(k).ok_or_else(|| "--fail-every must be at least 1".into())
 }
 
 fn positive(n: u32, flag: &str) -> Result<u32, lexopt::Error> {
@@ -292,6 +341,25 @@ mod tests {
         let cmd = parse_args(&["demo", "--agents", "5", "--tasks", "9", "--encoding", "json"]);
         let Command::Demo(d) = cmd.unwrap() else { panic!("not demo") };
         assert_eq!((d.agents, d.tasks, d.encoding), (5, 9, Encoding::Json));
+        assert_eq!((d.retry, d.fail_every), (RetryPolicy::default(), None));
+    }
+
+    #[test]
+    fn live_args_parse_retry_and_failure_flags() {
+        let cmd = parse_args(&["run", "--master", "m", "--tasks", "2", "--retries", "3", "--retry-backoff", "250"]);
+        let Command::Run(r) = cmd.unwrap() else { panic!("not run") };
+        let want =
+            RetryPolicy::attempts(3).with_backoff(Duration::from_millis(250), RetryPolicy::default().max_backoff);
+        assert_eq!(r.retry, want);
+        assert_eq!(r.retry.validate(), Ok(()));
+        // A first delay above the default cap raises the cap with it.
+        let cmd = parse_args(&["demo", "--retry-backoff", "90000", "--fail-every", "7"]);
+        let Command::Demo(d) = cmd.unwrap() else { panic!("not demo") };
+        assert_eq!((d.retry.backoff, d.retry.max_backoff), (Duration::from_secs(90), Duration::from_secs(90)));
+        assert_eq!((d.retry.attempts, d.fail_every), (1, NonZeroU32::new(7)));
+        let cmd = parse_args(&["master", "--agents", "1", "--fail-every", "2"]);
+        let Command::Master(m) = cmd.unwrap() else { panic!("not master") };
+        assert_eq!(m.fail_every, NonZeroU32::new(2));
     }
 
     #[test]
@@ -315,6 +383,12 @@ mod tests {
             &["run", "--master", "m", "--tasks", "1", "--workload", "w"],
             &["run", "--master", "m", "--tasks", "1", "--connect-timeout", "0"],
             &["run", "--master", "m", "--tasks", "1", "--role", ""],
+            &["run", "--master", "m", "--tasks", "1", "--retries", "0"],
+            &["run", "--master", "m", "--tasks", "1", "--retries", "1001"],
+            &["run", "--master", "m", "--tasks", "1", "--retry-backoff", "-1"],
+            &["demo", "--retry-backoff", "86400001"],
+            &["demo", "--fail-every", "0"],
+            &["master", "--agents", "1", "--fail-every", "0"],
         ] {
             assert!(parse_args(bad).is_err(), "{bad:?}");
         }

@@ -15,10 +15,13 @@ use super::CliError;
 pub fn run(args: &MasterArgs) -> Result<(), CliError> {
     let config = config(args);
     let agents = config.agents.len();
-    let duration = match args.task_duration {
+    let mut duration = match args.task_duration {
         Some(d) => format!("tasks run {} ms", d.as_millis()),
         None => "tasks run until killed".to_owned(),
     };
+    if let Some(k) = args.fail_every {
+        duration.push_str(&format!(", launches {k}, {}, ... end TASK_FAILED", u64::from(k.get()) * 2));
+    }
     run_master_blocking(config, |handle| {
         let mut out = std::io::stdout().lock();
         // Nobody reading standard output is no reason to stop serving.
@@ -33,6 +36,7 @@ pub fn run(args: &MasterArgs) -> Result<(), CliError> {
 pub fn config(args: &MasterArgs) -> MasterConfig {
     let mut config = MasterConfig::new(args.listen).with_seed(args.seed);
     config.tasks = TaskTiming { run: args.task_duration, ..TaskTiming::default() };
+    config.faults.fail_every = args.fail_every;
     config.agents = (0..args.agents)
         .map(|i| {
             let mut agent = AgentConfig::new(hostname(i), args.cpus, args.mem)
@@ -84,12 +88,14 @@ mod tests {
             zones: 3,
             seed: 7,
             task_duration: None,
+            fail_every: std::num::NonZeroU32::new(4),
         };
         let config = config(&args);
         let names: Vec<&str> = config.agents.iter().map(|a| a.hostname.as_str()).collect();
         assert_eq!(names, ["agent-0001", "agent-0002", "agent-0003", "agent-0004"]);
         assert_eq!(config.agents[3].attributes, [("zone".to_owned(), "zone-a".to_owned())]);
         assert_eq!((config.agents[0].ports.clone(), config.tasks.run, config.seed), (vec![(100, 200)], None, 7));
+        assert_eq!(config.faults.fail_every.map(|k| k.get()), Some(4));
         assert_eq!(
             (zone_name(25), zone_name(26), zone_name(27)),
             ("zone-z".into(), "zone-aa".into(), "zone-ab".into())

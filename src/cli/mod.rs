@@ -31,6 +31,7 @@ pub mod replay;
 pub mod run;
 pub mod runner;
 pub mod solve;
+pub mod tracker;
 
 use std::fmt;
 use std::fs::File;
@@ -83,19 +84,22 @@ usage:
       --report writes an HTML page of latency, engine time, queue depth and bucket shares over
       stream time.
   offerpack master --agents N [--listen ADDR] [--cpus C] [--mem M] [--disk D] [--ports B-E]
-                   [--zones Z] [--seed S] [--task-duration-ms MS|forever]
+                   [--zones Z] [--seed S] [--task-duration-ms MS|forever] [--fail-every K]
       Run a simulated Mesos master (v1 scheduler API, protobuf and JSON) in the foreground with
       N agents (at most 100000) agent-0001 ... carrying a `zone` attribute. Prints the scheduler API URL once
       listening (--listen 127.0.0.1:0 picks a free port). Defaults: 127.0.0.1:5050, 16 cpus,
       65536 MB memory, 500000 MB disk, ports 31000-32000, 3 zones, seed 0, tasks run 1000 ms.
+      --fail-every K  launches K, 2K, 3K, ... (counted over every framework) end in TASK_FAILED
   offerpack demo [--agents N] [--tasks M] [--seed S] [--encoding protobuf|json] [--deadline SECS]
+                 [--retries N] [--retry-backoff MS] [--fail-every K]
       Start a simulated master in-process, run a framework against it over HTTP with a generated
       unique-host workload (groups of 10, `sleep 1` each), show progress every second and a
       summary. Defaults: 1000 agents, 5000 tasks, seed 1, protobuf, deadline 300 s.
+      --retries, --retry-backoff as for run; --fail-every as for master.
       Exits 0 only when every task finished.
   offerpack run --master URL (--tasks N | --workload FILE) [--encoding protobuf|json]
                 [--name NAME] [--user USER] [--role ROLE]... [--connect-timeout SECS]
-                [--deadline SECS]
+                [--deadline SECS] [--retries N] [--retry-backoff MS]
       Run tasks on any master speaking the v1 scheduler API: N small synthetic tasks
       (0.1 cpus, 32 MB, `sleep 1`) or the tasks of a workload file (solve format; its offers
       are ignored, and a task asking for a resource no agent has, such as the `network` of
@@ -104,6 +108,13 @@ usage:
       (default 600 s) passes. Tasks still pending at the end are explained per kind of task
       (group and the engine's reasons, e.g. `zone:UNIQUE rejected 3 of 3 offered agents`), as
       the latest scheduling pass with offers left them; `demo` does the same.
+      --retries N        launches per task in all, at least 1 (default 1: no retry); a task that
+                         fails or is lost is launched again until it runs out, then given up
+                         (named in the summary; the run exits non-zero)
+      --retry-backoff MS delay before the first retry (default 1000; doubling, capped at 60 s or
+                         MS if longer, with ±20 % jitter)
+      A workload with `buckets`, `tiers` or tasks with `tier`/`bucket` is placed in queue order
+      (weighted DRF), and the summary shows each bucket's placed tasks and dominant share.
       Defaults: name offerpack, user $USER (else root), role *.
   offerpack help
       Show this text.

@@ -3,6 +3,8 @@
 //! Tasks come from a workload file in the `solve` format (only its tasks and fitness are used;
 //! offers and running tasks are ignored: the master's offers take their place) or are `N`
 //! synthetic tasks of 0.1 cpus and 32 MB running `sleep 1`, small enough for any cluster.
+//! A workload's queue (top-level `buckets`/`tiers`, each task's `tier`/`bucket`) places the
+//! tasks in queue order, as `solve` does. Failed or lost tasks are retried by `--retries`.
 //! Exits 0 only when every task finished.
 
 use std::path::Path;
@@ -10,8 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use offerpack::plugins::Fitness;
+use offerpack::queue::{QueueConfig, QueuePlace};
 use offerpack::session::{CommandSpec, TaskRequest};
-use offerpack::workload::Workload;
+use offerpack::workload::{TaskQueue, Workload};
 use offerpack::TaskSpec;
 
 use super::live_args::{RunArgs, TaskSource};
@@ -24,14 +27,30 @@ const COMMAND: &str = "sleep 1";
 
 /// Runs the tasks against the master; `Err` unless every task finished.
 pub fn run(args: &RunArgs) -> Result<(), CliError> {
-    let (specs, fitness) = match &args.tasks {
-        TaskSource::Synthetic(n) => (synthetic(*n)?, None),
+    let Tasks { specs, fitness, queue, places } = match &args.tasks {
+        TaskSource::Synthetic(n) => Tasks { specs: synthetic(*n)?, fitness: None, queue: None, places: Vec::new() },
         TaskSource::Workload(path) => from_workload(path)?,
     };
-    let requests: Vec<TaskRequest> =
-        specs.into_iter().map(|spec| TaskRequest::command(spec, CommandSpec::shell(COMMAND))).collect();
+    let mut places = places.into_iter();
+    let requests: Vec<TaskRequest> = specs
+        .into_iter()
+        .map(|spec| {
+            let request = TaskRequest::command(spec, CommandSpec::shell(COMMAND));
+            match (&queue, places.next()) {
+                (Some(_), Some(place)) => request.queue(place.tier, &place.bucket),
+                _ => request,
+            }
+        })
+        .collect();
+    let mut how = String::new();
+    if args.retry.attempts > 1 {
+        how.push_str(&format!(", up to {} launches per task", args.retry.attempts));
+    }
+    if let Some(queue) = &queue {
+        how.push_str(&format!(", in queue order ({} bucket(s) configured)", queue.buckets.len()));
+    }
     say!(
-        "run: {} tasks running `{COMMAND}` on the master at {} ({})",
+        "run: {} tasks running `{COMMAND}` on the master at {} ({}){how}",
         requests.len(),
         args.master,
         args.encoding.content_type()
@@ -45,6 +64,8 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         fitness,
         connect_timeout: args.connect_timeout,
         deadline: args.deadline,
+        retry: args.retry,
+        queue,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -72,10 +93,19 @@ fn synthetic(n: u32) -> Result<Vec<TaskSpec>, CliError> {
         .collect()
 }
 
-/// Tasks to run, and the engine's fitness calculator when not the default.
-type Tasks = (Vec<TaskSpec>, Option<Arc<dyn Fitness>>);
+/// Tasks to run, and how to place them.
+struct Tasks {
+    specs: Vec<TaskSpec>,
+    /// The engine's fitness calculator, when not the default.
+    fitness: Option<Arc<dyn Fitness>>,
+    /// The queue, when the workload has one.
+    queue: Option<QueueConfig>,
+    /// Each task's place in the queue, index for index with `specs`.
+    places: Vec<TaskQueue>,
+}
 
-/// The tasks and fitness of a workload file.
+/// The tasks, fitness and queue of a workload file. Tasks with a tier or bucket, or a workload
+/// with `buckets` or `tiers`, are placed in queue order (buckets not configured get weight 1).
 fn from_workload(path: &Path) -> Result<Tasks, CliError> {
     let text = read_input(path)?;
     let workload = Workload::from_json(&text).map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
@@ -86,5 +116,9 @@ fn from_workload(path: &Path) -> Result<Tasks, CliError> {
     if offers + running > 0 {
         note!("note: {}: ignoring {offers} offer(s) and {running} running task(s)", path.display());
     }
-    Ok((workload.tasks, Some(workload.fitness)))
+    let queue = workload.queue.or_else(|| {
+        let placed = workload.task_queues.iter().any(|p| *p != QueuePlace::default());
+        placed.then(QueueConfig::default)
+    });
+    Ok(Tasks { specs: workload.tasks, fitness: Some(workload.fitness), queue, places: workload.task_queues })
 }

@@ -6,7 +6,7 @@
 //! submit every task, follow the task updates with a progress line on standard error every
 //! second, and tear the framework down when every task has ended or the deadline has passed.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -14,20 +14,24 @@ use std::task::Poll;
 use std::time::Duration;
 
 use offerpack::driver::{Encoding, Framework, FrameworkConfig, FrameworkHandle, Updates};
-use offerpack::model::{AgentId, TaskId};
+use offerpack::model::TaskId;
 use offerpack::plugins::Fitness;
+use offerpack::queue::QueueConfig;
 use offerpack::session::{
-    PassReport, StopMode, StopReason, SubmitError, TaskRequest, TaskState, TaskUpdate, UnplacedSummary, Update,
+    RetryPolicy, StopMode, StopReason, SubmitError, TaskRequest, TaskState, UnplacedSummary, Update,
 };
 use tokio::time::{sleep_until, Instant};
 
-use super::reasons::{hint, why_pending};
+use super::reasons::why_pending;
+use super::tracker::Tracker;
 use super::CliError;
 
 /// Warnings printed before the rest are only counted.
 const SHOWN_WARNINGS: usize = 10;
-/// Tasks named when some did not finish.
-const SHOWN_FAILURES: usize = 5;
+/// Tasks given up named in the summary.
+const SHOWN_GAVE_UP: usize = 5;
+/// Queue buckets shown in the summary.
+const SHOWN_BUCKETS: usize = 10;
 /// How long a teardown may take at the end.
 const TEARDOWN_WAIT: Duration = Duration::from_secs(5);
 
@@ -50,6 +54,10 @@ pub struct Settings {
     pub connect_timeout: Duration,
     /// Give up when the tasks have not all ended this long after the start.
     pub deadline: Duration,
+    /// How failed or lost tasks are retried (the session's default policy).
+    pub retry: RetryPolicy,
+    /// Tiers and buckets to place by (each request names its place); `None` for none.
+    pub queue: Option<QueueConfig>,
 }
 
 /// What happened to the tasks, and why the run failed if it did.
@@ -81,10 +89,42 @@ pub struct Report {
     pub unplaced: Vec<UnplacedSummary>,
     /// Whether any pass had offers.
     pub offered: bool,
+    /// Pending updates about launched tasks: attempts retried (and launches sent back unrun).
+    pub retries: u64,
+    /// Tasks the session gave up on, by id.
+    pub gave_up: Vec<GaveUp>,
+    /// Per queue bucket, by tier and name (empty without a queue).
+    pub buckets: Vec<BucketLine>,
     /// Start to end, teardown included.
     pub wall: Duration,
     /// Why the run did not succeed; `None` when every task finished.
     pub problem: Option<String>,
+}
+
+/// A task the session gave up on: out of attempts, ended otherwise than finished or killed.
+#[derive(Clone, Debug)]
+pub struct GaveUp {
+    /// The task.
+    pub task: TaskId,
+    /// Attempts launched.
+    pub attempts: u32,
+    /// The state that ended the last attempt.
+    pub last_state: TaskState,
+}
+
+/// One queue bucket over the run.
+#[derive(Clone, Debug)]
+pub struct BucketLine {
+    /// The tier.
+    pub tier: u32,
+    /// The bucket's name.
+    pub bucket: Arc<str>,
+    /// Tasks placed, summed over the passes.
+    pub placed: u64,
+    /// Tasks left unplaced by the latest pass that reported the bucket.
+    pub unplaced: u32,
+    /// The bucket's dominant share after that pass.
+    pub dominant_share: f64,
 }
 
 /// What the session's scheduling passes did with offers, summed over the run.
@@ -123,7 +163,7 @@ pub async fn run(settings: &Settings, requests: Vec<TaskRequest>) -> Result<Repo
         problem = follow(&mut updates, &mut tracker, start, deadline).await;
     }
     note!("{}", tracker.progress(start.elapsed()));
-    let done = teardown(&handle, &mut updates).await;
+    let done = teardown(&handle, &mut updates, &mut tracker).await;
     if problem.is_none() {
         problem = done.err().or_else(|| tracker.failure());
     }
@@ -139,6 +179,8 @@ fn start_framework(settings: &Settings) -> Result<(FrameworkHandle, Updates), Cl
     if let Some(fitness) = &settings.fitness {
         config.session.engine.fitness = Arc::clone(fitness);
     }
+    config.session.retry = settings.retry;
+    config.session.queue.clone_from(&settings.queue);
     Framework::start(config).map_err(|e| fail(&e))
 }
 
@@ -161,6 +203,7 @@ async fn subscribe(
                     note!("subscribed to {} as framework {framework_id}", settings.master);
                     return Ok(start.elapsed());
                 }
+                Some(Update::GaveUp { task, attempts, last_state }) => gave_up(tracker, task, attempts, last_state),
                 Some(Update::Disconnected { reason }) => last = Some(reason),
                 Some(Update::Stopped(reason)) => return Err(CliError::Failed(stopped(&reason))),
                 Some(_) => {}
@@ -224,6 +267,7 @@ async fn follow(updates: &mut Updates, tracker: &mut Tracker, start: Instant, de
                 Some(Update::Task(task)) => tracker.apply(&task, start.elapsed()),
                 Some(Update::Pass(pass)) => tracker.add_pass(&pass),
                 Some(Update::Stopped(reason)) => return Some(stopped(&reason)),
+                Some(Update::GaveUp { task, attempts, last_state }) => gave_up(tracker, task, attempts, last_state),
                 Some(Update::Disconnected { reason }) => note!("warning: disconnected ({reason}); reconnecting"),
                 Some(Update::AgentLost { agent_id }) => note!("warning: agent {agent_id} lost"),
                 Some(Update::Warning(warning)) => {
@@ -244,9 +288,19 @@ async fn follow(updates: &mut Updates, tracker: &mut Tracker, start: Instant, de
     None
 }
 
+/// Records a task given up, with a line on standard error for the first few.
+fn gave_up(tracker: &mut Tracker, task: TaskId, attempts: u32, last_state: TaskState) {
+    let line = format!("warning: task {task} given up after {attempts} attempt(s), last {last_state}");
+    if tracker.give_up(task, attempts, last_state) {
+        note!("{line}");
+    }
+}
+
 /// Tears the framework down (which kills whatever still runs) and waits for it to stop. Task
 /// updates from here on are not counted: the report says how the tasks stood when the run ended.
-async fn teardown(handle: &FrameworkHandle, updates: &mut Updates) -> Result<(), String> {
+/// Tasks given up are still recorded: the session reports that right after a task's terminal
+/// update, which may have been the last one the run waited for.
+async fn teardown(handle: &FrameworkHandle, updates: &mut Updates, tracker: &mut Tracker) -> Result<(), String> {
     handle.stop(StopMode::Teardown);
     let give_up = Instant::now() + TEARDOWN_WAIT;
     loop {
@@ -254,6 +308,7 @@ async fn teardown(handle: &FrameworkHandle, updates: &mut Updates) -> Result<(),
             update = updates.recv() => match update {
                 Some(Update::Stopped(StopReason::Requested(_))) | None => return Ok(()),
                 Some(Update::Stopped(reason)) => return Err(stopped(&reason)),
+                Some(Update::GaveUp { task, attempts, last_state }) => gave_up(tracker, task, attempts, last_state),
                 Some(_) => {}
             },
             () = sleep_until(give_up) => {
@@ -273,181 +328,6 @@ fn stopped(reason: &StopReason) -> String {
         StopReason::MasterError(message) => format!("the master ended the framework: {message}"),
         StopReason::Requested(mode) => format!("the framework was stopped ({mode:?})"),
         other => format!("the framework stopped: {other:?}"),
-    }
-}
-
-/// One task as the CLI follows it.
-#[derive(Debug)]
-struct Followed {
-    state: TaskState,
-    agent: Option<AgentId>,
-    launched: bool,
-    ran: bool,
-    message: String,
-}
-
-/// Every task's latest state, and when milestones were reached.
-#[derive(Debug)]
-struct Tracker {
-    tasks: HashMap<TaskId, Followed>,
-    offers: OfferTotals,
-    /// The unplaced tasks of the latest pass that had offers (a pass without offers explains
-    /// nothing new, so it leaves them as they were).
-    unplaced: Vec<UnplacedSummary>,
-    offered: bool,
-    ended: usize,
-    ran: usize,
-    last_launch: Option<Duration>,
-    all_running: Option<Duration>,
-}
-
-impl Tracker {
-    fn new(requests: &[TaskRequest]) -> Tracker {
-        let follow = |r: &TaskRequest| {
-            let task = Followed {
-                state: TaskState::Pending,
-                agent: None,
-                launched: false,
-                ran: false,
-                message: String::new(),
-            };
-            (r.spec.id.clone(), task)
-        };
-        Tracker {
-            tasks: requests.iter().map(follow).collect(),
-            offers: OfferTotals::default(),
-            unplaced: Vec::new(),
-            offered: false,
-            ended: 0,
-            ran: 0,
-            last_launch: None,
-            all_running: None,
-        }
-    }
-
-    /// Applies an update received `at` after the start; updates about tasks this
-    /// run did not submit are ignored.
-    fn apply(&mut self, update: &TaskUpdate, at: Duration) {
-        let Some(task) = self.tasks.get_mut(&update.task_id) else { return };
-        let (was_ended, now_ended) = (task.state.is_terminal(), update.state.is_terminal());
-        task.state = update.state;
-        task.message = update.message.clone().unwrap_or_default();
-        match update.state {
-            TaskState::Pending => task.agent = None,
-            _ => task.agent = update.agent_id.clone().or(task.agent.take()),
-        }
-        if update.state == TaskState::Launched {
-            task.launched = true;
-            self.last_launch = Some(at);
-        }
-        if matches!(update.state, TaskState::Running | TaskState::Finished) && !task.ran {
-            task.ran = true;
-            self.ran += 1;
-            if self.ran == self.tasks.len() {
-                self.all_running = Some(at);
-            }
-        }
-        self.ended = match (was_ended, now_ended) {
-            (false, true) => self.ended + 1,
-            (true, false) => self.ended.saturating_sub(1),
-            _ => self.ended,
-        };
-    }
-
-    fn all_ended(&self) -> bool {
-        self.ended == self.tasks.len()
-    }
-
-    fn count(&self, wanted: impl Fn(&Followed) -> bool) -> usize {
-        self.tasks.values().filter(|t| wanted(t)).count()
-    }
-
-    /// `[  3.0s] launched 120/200, running 80, finished 40, pending 0`.
-    fn progress(&self, at: Duration) -> String {
-        let failed = self.count(|t| t.state.is_terminal() && t.state != TaskState::Finished);
-        let mut line = format!(
-            "[{:6.1}s] launched {}/{}, running {}, finished {}, pending {}",
-            at.as_secs_f64(),
-            self.count(|t| t.launched),
-            self.tasks.len(),
-            self.count(|t| t.state == TaskState::Running),
-            self.count(|t| t.state == TaskState::Finished),
-            self.count(|t| t.state == TaskState::Pending),
-        );
-        if failed > 0 {
-            line.push_str(&format!(", failed {failed}"));
-        }
-        line
-    }
-
-    /// Why the deadline passed.
-    fn overdue(&self) -> String {
-        let pending = self.count(|t| t.state == TaskState::Pending);
-        let active = self.count(|t| t.state != TaskState::Pending && !t.state.is_terminal());
-        let mut text =
-            format!("the deadline passed with {pending} task(s) pending and {active} launched but not ended");
-        if pending > 0 {
-            text.push_str(&match hint(&self.unplaced, self.offered) {
-                Some(hint) => format!(" ({hint})"),
-                None => " (the summary says why they wait)".to_owned(),
-            });
-        }
-        text
-    }
-
-    /// Why the run failed although every task ended.
-    fn failure(&self) -> Option<String> {
-        let mut failed: Vec<(&TaskId, &Followed)> =
-            self.tasks.iter().filter(|(_, t)| t.state.is_terminal() && t.state != TaskState::Finished).collect();
-        if failed.is_empty() {
-            return None;
-        }
-        failed.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
-        let named: Vec<String> =
-            failed.iter().take(SHOWN_FAILURES).map(|(id, t)| format!("{id} {} ({})", t.state, t.message)).collect();
-        let more = failed.len().saturating_sub(SHOWN_FAILURES);
-        let tail = if more > 0 { format!("; and {more} more") } else { String::new() };
-        Some(format!("{} task(s) did not finish: {}{tail}", failed.len(), named.join("; ")))
-    }
-
-    fn add_pass(&mut self, pass: &PassReport) {
-        self.offers.passes += 1;
-        self.offers.accept_calls += u64::from(pass.accept_calls);
-        self.offers.accepted += u64::from(pass.offers_accepted);
-        self.offers.declined += u64::from(pass.offers_declined);
-        if pass.stats.agents_considered > 0 {
-            self.offered = true;
-            self.unplaced.clone_from(&pass.unplaced);
-        }
-    }
-
-    fn report(&self, subscribed_after: Duration, wall: Duration, problem: Option<String>) -> Report {
-        let agents: HashSet<&AgentId> =
-            self.tasks.values().filter(|t| t.ran || t.launched).filter_map(|t| t.agent.as_ref()).collect();
-        let mut failed: Vec<(TaskId, TaskState, String)> = self
-            .tasks
-            .iter()
-            .filter(|(_, t)| t.state.is_terminal() && t.state != TaskState::Finished)
-            .map(|(id, t)| (id.clone(), t.state, t.message.clone()))
-            .collect();
-        failed.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
-        let launched = self.count(|t| t.launched);
-        Report {
-            submitted: self.tasks.len(),
-            launched,
-            finished: self.count(|t| t.state == TaskState::Finished),
-            failed,
-            pending: self.count(|t| t.state == TaskState::Pending),
-            agents_used: agents.len(),
-            subscribed_after,
-            launched_after: self.last_launch.filter(|_| launched == self.tasks.len()),
-            running_after: self.all_running,
-            offers: self.offers,
-            unplaced: self.unplaced.clone(),
-            offered: self.offered,
-            wall,
-            problem,
-        }
     }
 }
 
@@ -486,8 +366,44 @@ pub fn summary(report: &Report, agents: Option<u32>) -> Vec<String> {
             "offers: {} accepted in {} ACCEPT calls, {} declined, over {} scheduling passes",
             report.offers.accepted, report.offers.accept_calls, report.offers.declined, report.offers.passes
         ),
-        format!("wall time: {:.2} s", report.wall.as_secs_f64()),
     ]);
+    lines.extend(retries(report));
+    lines.extend(buckets(&report.buckets));
+    lines.push(format!("wall time: {:.2} s", report.wall.as_secs_f64()));
+    lines
+}
+
+/// `retries: …` and a line for each of the first tasks given up.
+fn retries(report: &Report) -> Vec<String> {
+    let mut lines = vec![format!(
+        "retries: {} attempt(s) sent back to pending after a launch, {} task(s) given up",
+        report.retries,
+        report.gave_up.len()
+    )];
+    for g in report.gave_up.iter().take(SHOWN_GAVE_UP) {
+        lines.push(format!("  {} given up after {} attempt(s), last {}", g.task, g.attempts, g.last_state));
+    }
+    if report.gave_up.len() > SHOWN_GAVE_UP {
+        lines.push(format!("  ... and {} more", report.gave_up.len() - SHOWN_GAVE_UP));
+    }
+    lines
+}
+
+/// One line per queue bucket (the first few), none without a queue.
+fn buckets(buckets: &[BucketLine]) -> Vec<String> {
+    if buckets.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec![format!("queue: {} bucket(s)", buckets.len())];
+    for b in buckets.iter().take(SHOWN_BUCKETS) {
+        lines.push(format!(
+            "  bucket {} (tier {}): placed {} over the run; last pass: {} unplaced, dominant share {:.3}",
+            b.bucket, b.tier, b.placed, b.unplaced, b.dominant_share
+        ));
+    }
+    if buckets.len() > SHOWN_BUCKETS {
+        lines.push(format!("  ... and {} more buckets", buckets.len() - SHOWN_BUCKETS));
+    }
     lines
 }
 

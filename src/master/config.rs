@@ -1,6 +1,7 @@
 //! Configuration of the simulated master: agents, timings, seed and fault knobs.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 /// One simulated agent: its hostname, resources and text attributes.
@@ -113,7 +114,7 @@ pub struct StreamCut {
     pub mid_record: bool,
 }
 
-/// Fault knobs; each can also be changed at run time through the
+/// Fault knobs; each but `fail_every` can also be changed at run time through the
 /// [`MasterHandle`](crate::master::MasterHandle).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Faults {
@@ -127,6 +128,9 @@ pub struct Faults {
     pub duplicate_updates: bool,
     /// Lose agents (by index into [`MasterConfig::agents`]) at these times after start.
     pub lose_agents: Vec<(Duration, usize)>,
+    /// End every `k`-th task launched (counted over all frameworks from the start, 1-based) in
+    /// TASK_FAILED instead of TASK_FINISHED, to exercise task retries; `None` fails none.
+    pub fail_every: Option<NonZeroU32>,
 }
 
 /// Everything the simulated master needs to start.

@@ -421,3 +421,41 @@ fn core_staging_updates_on_request_and_killing_state_with_the_capability() {
     sim.call(ack(&fw, &killing[0]), Some(&fw.stream_id));
     assert_eq!(updates(&sim.events(fw.stream))[0].state(), TaskState::TaskKilled);
 }
+
+#[test]
+fn core_fail_every_fails_each_kth_launch() {
+    let mut config = MasterConfig::default().with_uniform_agents(2, &AgentConfig::new("", 4.0, 4096.0));
+    config.faults.fail_every = std::num::NonZeroU32::new(2);
+    config.tasks.run = Some(SECOND);
+    config.tasks.jitter = 0.0;
+    let mut sim = Sim::new(config);
+    let fw = subscribe(&mut sim, None, 0.0);
+    let mut ended = std::collections::BTreeMap::new();
+    sim.run_for(Duration::ZERO);
+    let mut offered = offers(&sim.events(fw.stream));
+    for round in [["t1", "t2"], ["t3", "t4"]] {
+        assert_eq!(offered.len(), 2, "round {round:?}");
+        for (task, offer) in round.iter().zip(offered.drain(..)) {
+            assert_eq!(sim.call(launch(&fw, &offer, task, 1.0), Some(&fw.stream_id)), CallOutcome::Accepted);
+        }
+        // Acknowledge every update until both tasks of the round have ended, keeping new offers.
+        for _ in 0..10 {
+            sim.run_for(SECOND);
+            let events = sim.events(fw.stream);
+            offered.extend(offers(&events));
+            for status in updates(&events) {
+                if matches!(status.state(), TaskState::TaskFinished | TaskState::TaskFailed) {
+                    ended.insert(status.task_id.value.clone(), status.state());
+                }
+                sim.call(ack(&fw, &status), Some(&fw.stream_id));
+            }
+        }
+    }
+    let want = [
+        ("t1", TaskState::TaskFinished),
+        ("t2", TaskState::TaskFailed),
+        ("t3", TaskState::TaskFinished),
+        ("t4", TaskState::TaskFailed),
+    ];
+    assert_eq!(ended, want.iter().map(|(t, s)| ((*t).to_owned(), *s)).collect());
+}

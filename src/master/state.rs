@@ -175,6 +175,8 @@ pub struct MasterCore {
     next_stream: u64,
     next_framework: u64,
     pub(crate) next_offer: u64,
+    /// Tasks launched so far (for [`Faults::fail_every`](super::Faults::fail_every)).
+    pub(crate) launched: u64,
 }
 
 /// Shortest period accepted for heartbeats, retries and the like (avoids busy loops).
@@ -236,6 +238,7 @@ impl MasterCore {
             next_stream: 0,
             next_framework: 0,
             next_offer: 0,
+            launched: 0,
         };
         for (at, agent) in core.config.faults.lose_agents.clone() {
             core.timers.insert((at, Timer::LoseAgent(agent)));

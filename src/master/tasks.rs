@@ -89,9 +89,11 @@ impl MasterCore {
             },
             None => self.config.tasks.run,
         };
-        let exit = match label(info, EXIT_LABEL) {
-            Some("failed") => TaskState::TaskFailed,
-            _ => TaskState::TaskFinished,
+        self.launched += 1;
+        let nth_fails = self.config.faults.fail_every.is_some_and(|k| self.launched % u64::from(k.get()) == 0);
+        let exit = match nth_fails || label(info, EXIT_LABEL) == Some("failed") {
+            true => TaskState::TaskFailed,
+            false => TaskState::TaskFinished,
         };
         let staging = self.config.tasks.staging;
         let at = now + self.jitter(staging);
