@@ -37,7 +37,7 @@ pub struct QueueInput<'a> {
     pub running: &'a [(QueuePlace, ResourceAmounts)],
 }
 
-/// Sums what running tasks hold per place (see [`charge`]).
+/// Sums what running tasks hold per place.
 ///
 /// ```
 /// use std::sync::Arc;
