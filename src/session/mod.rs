@@ -78,12 +78,13 @@
 //!   never reached the master ([`CallOutcome::NotSent`], 403, 4xx) is pending again too; one whose
 //!   fate is unknown (connection lost mid-call, 503) is reconciled. A task is never handed to the
 //!   engine while its launch is in flight.
-//! - A task that fails or is lost (`TASK_FAILED`, `TASK_LOST`, `TASK_DROPPED`, `TASK_GONE*`,
-//!   including every task of a removed agent) is retried by its [`RetryPolicy`]
-//!   ([`SessionConfig::retry`] or the request's own; one attempt, no retry, by default): it is
+//! - A task that fails or is lost (`TASK_FAILED`, `TASK_ERROR`, `TASK_LOST`, `TASK_DROPPED`,
+//!   `TASK_GONE*`, including every task of a removed agent) is retried by its [`RetryPolicy`]
+//!   (the request's own, its bucket's in [`SessionConfig::bucket_retry`], else
+//!   [`SessionConfig::retry`]; one attempt, no retry, by default): it is
 //!   reported pending again and placed no earlier than its ready time, after a capped exponential
 //!   backoff with seeded jitter, under the Mesos id `<id>.retry-<n>`. Once out of attempts (or
-//!   after a state never retried, such as `TASK_ERROR`) its terminal update is followed by
+//!   after a state never retried, such as `TASK_KILLED`) its terminal update is followed by
 //!   [`Update::GaveUp`]. See `retry.rs` for the table of states.
 //!
 //! Scenario:

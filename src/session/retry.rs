@@ -154,12 +154,20 @@ impl RetryPolicy {
     }
 }
 
-/// Whether a task that ended in `state` may be launched again: after FAILED, LOST, DROPPED,
-/// GONE and GONE_BY_OPERATOR; never after FINISHED, KILLED or ERROR.
+/// Whether a task that ended in `state` may be launched again: after FAILED, ERROR, LOST,
+/// DROPPED, GONE and GONE_BY_OPERATOR; never after FINISHED or KILLED. An ERROR can depend on
+/// where the task went (an executor's resources over-committing its agent), so another attempt
+/// elsewhere may run; a launch the master refused outright three times is given up by the
+/// session without a retry.
 pub fn retries(state: TaskState) -> bool {
     matches!(
         state,
-        TaskState::Failed | TaskState::Lost | TaskState::Dropped | TaskState::Gone | TaskState::GoneByOperator
+        TaskState::Failed
+            | TaskState::Error
+            | TaskState::Lost
+            | TaskState::Dropped
+            | TaskState::Gone
+            | TaskState::GoneByOperator
     )
 }
 
@@ -224,10 +232,10 @@ mod tests {
     #[test]
     fn retries_only_failures_and_losses() {
         use TaskState::*;
-        for state in [Failed, Lost, Dropped, Gone, GoneByOperator] {
+        for state in [Failed, Error, Lost, Dropped, Gone, GoneByOperator] {
             assert!(retries(state), "{state}");
         }
-        for state in [Finished, Killed, Error, Running, Pending, Unreachable] {
+        for state in [Finished, Killed, Running, Pending, Unreachable] {
             assert!(!retries(state), "{state}");
         }
     }
