@@ -10,6 +10,8 @@
 //! ```
 #![deny(missing_docs)]
 
+#[cfg(feature = "artifacts")]
+pub mod artifact;
 #[cfg(feature = "driver")]
 pub mod driver;
 pub mod engine;
