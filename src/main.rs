@@ -1,5 +1,5 @@
-//! The `offerpack` command line: `solve`, `gen`, `replay`, `master`, `demo`, `run` and `help`; see
-//! `offerpack help`.
+//! The `offerpack` command line: `solve`, `gen`, `replay`, `master`, `demo`, `run`, `artifacts` and
+//! `help`; see `offerpack help`.
 
 mod cli;
 
@@ -15,6 +15,7 @@ fn main() -> ExitCode {
         Ok(Command::Master(args)) => cli::master::run(&args),
         Ok(Command::Demo(args)) => cli::demo::run(&args),
         Ok(Command::Run(args)) => cli::run::run(&args),
+        Ok(Command::Artifacts(args)) => cli::artifacts::run(&args),
         Ok(Command::Help) => {
             print!("{}", cli::USAGE);
             Ok(())

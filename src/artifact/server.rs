@@ -135,24 +135,22 @@ async fn serve(request: Request<Incoming>, artifacts: Arc<Artifacts>) -> Result<
         range: header("range"),
     };
     let decision = http::respond(&artifacts, &ask);
-    let body = match decision.body {
-        Body::Empty => ArtifactBody::Full(None),
-        Body::Text(ref text) => ArtifactBody::full(Bytes::from(text.clone())),
-        Body::Artifact { ref name, start, len } => {
-            let Some(artifact) = artifacts.get(name) else {
-                return Ok(build(http::Response::text(500, "artifact vanished\n".to_owned()), ArtifactBody::Full(None)));
-            };
-            match artifact_body(artifact, start, len).await {
-                Ok(body) => body,
-                Err(message) => {
-                    let failure = http::Response::text(500, message);
-                    let body = body_of(&failure);
-                    return Ok(build(failure, body));
-                }
-            }
-        }
+    let Body::Artifact { ref name, start, len } = decision.body else {
+        let body = body_of(&decision);
+        return Ok(build(decision, body));
     };
-    Ok(build(decision, body))
+    let found = match artifacts.get(name) {
+        Some(artifact) => artifact_body(artifact, start, len).await,
+        None => Err("artifact vanished\n".to_owned()),
+    };
+    match found {
+        Ok(body) => Ok(build(decision, body)),
+        Err(message) => {
+            let failure = http::Response::text(500, message);
+            let body = body_of(&failure);
+            Ok(build(failure, body))
+        }
+    }
 }
 
 /// The body of a text or empty decision.

@@ -33,7 +33,9 @@ impl ArtifactSettings {
     pub fn validate_standalone(&self) -> Result<(), ArtifactError> {
         if let Some(url) = &self.advertise {
             if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-                return Err(settings(format!("--artifact-advertise {url} must be an http:// or https:// URL with a host")));
+                return Err(settings(format!(
+                    "--artifact-advertise {url} must be an http:// or https:// URL with a host"
+                )));
             }
             if url.query().is_some() || url.fragment().is_some() {
                 return Err(settings(format!("--artifact-advertise {url} must have no query or fragment")));

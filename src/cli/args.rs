@@ -25,6 +25,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// `offerpack run`.
     Run(RunArgs),
+    /// `offerpack artifacts`.
+    Artifacts(super::artifacts::ArtifactsArgs),
     /// `offerpack help`, `--help`, `-h`.
     Help,
 }
@@ -105,10 +107,12 @@ fn parse(mut p: Parser) -> Result<Command, lexopt::Error> {
         "master" => live_args::master(p),
         "demo" => live_args::demo(p),
         "run" => live_args::run(p),
+        "artifacts" => super::artifacts::parse(p),
         "help" => Ok(Command::Help),
-        other => {
-            Err(format!("unknown command {other:?} (expected solve, gen, replay, master, demo, run or help)").into())
-        }
+        other => Err(format!(
+            "unknown command {other:?} (expected solve, gen, replay, master, demo, run, artifacts or help)"
+        )
+        .into()),
     }
 }
 

@@ -1,4 +1,5 @@
-//! The command-line tool's commands: `solve`, `gen`, `replay`, `master`, `demo`, `run`, `help`.
+//! The command-line tool's commands: `solve`, `gen`, `replay`, `master`, `demo`, `run`, `artifacts`,
+//! `help`.
 //!
 //! Binary-only: the library knows nothing of this module. Each command is one file; `args`
 //! (and `live_args` for the commands that speak the Mesos protocol) turn the command line into
@@ -22,6 +23,7 @@ macro_rules! note {
 }
 
 pub mod args;
+pub mod artifacts;
 pub mod demo;
 pub mod gen;
 pub mod live_args;
@@ -116,6 +118,14 @@ usage:
       A workload with `buckets`, `tiers` or tasks with `tier`/`bucket` is placed in queue order
       (weighted DRF), and the summary shows each bucket's placed tasks and dominant share.
       Defaults: name offerpack, user $USER (else root), role *.
+  offerpack artifacts --bind ADDR:PORT [--advertise URL] [--master URL] NAME=PATH...
+      Serve the given files to Mesos agents over HTTP (GET/HEAD at /artifacts/NAME, with ETag
+      and byte ranges; nothing else is served) until interrupted. Prints one line per file:
+      `NAME URL sha256=HEX N bytes`. --bind is where it listens (0.0.0.0:0 allowed; port 0
+      picks one); --advertise is the base URL agents are told, required with a wildcard bind
+      (default http://ADDR:PORT of the bound address). With --master, an advertised loopback
+      address while the master is not on loopback is an error. Also spelled --artifact-bind,
+      --artifact-advertise.
   offerpack help
       Show this text.
 ";
