@@ -14,15 +14,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Compiles `proto/mesos/v1/{mesos,scheduler,master}.proto` into
-/// `OUT_DIR/mesos.v1{,.scheduler,.master}.rs`,
+/// Compiles `proto/mesos/v1/{mesos,scheduler,master,executor}.proto` into
+/// `OUT_DIR/mesos.v1{,.scheduler,.master,.executor}.rs` and the private agent API
+/// `proto/offerpack/agent.proto` into `OUT_DIR/offerpack.agent.rs`,
 /// and writes the encoded descriptors to `OUT_DIR/mesos_v1_descriptors.bin` (read at run time
 /// by `mesos::json`, which maps JSON to and from these messages by their proto field names).
 #[cfg(feature = "mesos")]
 fn mesos_protos() -> Result<(), Box<dyn std::error::Error>> {
     use protox::prost::Message as _;
-    const PROTOS: [&str; 3] =
-        ["proto/mesos/v1/mesos.proto", "proto/mesos/v1/scheduler.proto", "proto/mesos/v1/master.proto"];
+    const PROTOS: [&str; 5] = [
+        "proto/mesos/v1/mesos.proto",
+        "proto/mesos/v1/scheduler.proto",
+        "proto/mesos/v1/master.proto",
+        "proto/mesos/v1/executor.proto",
+        "proto/offerpack/agent.proto",
+    ];
     let fds = protox::compile(PROTOS, ["proto"])?;
     let out_dir = std::path::PathBuf::from(std::env::var_os("OUT_DIR").ok_or("OUT_DIR is not set")?);
     std::fs::write(out_dir.join("mesos_v1_descriptors.bin"), fds.encode_to_vec())?;

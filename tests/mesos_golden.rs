@@ -269,3 +269,75 @@ fn proto_defaults_match_upstream() {
     assert_eq!(variable.r#type(), v1::environment::variable::Type::Value);
     assert_eq!(resource::ReservationInfo::default().r#type(), resource::reservation_info::Type::Unknown);
 }
+
+/// The executor API vectors of MESOS-PROTOCOL-2.md §1.9.
+mod executor_api {
+    use super::{assert_golden, unhex};
+    use offerpack::mesos::v1::executor::{call, event, Call, Event};
+    use offerpack::mesos::v1::{task_status, ExecutorId, FrameworkId, TaskId, TaskState, TaskStatus};
+
+    fn call(r#type: call::Type) -> Call {
+        Call {
+            executor_id: ExecutorId { value: "e-1".into() },
+            framework_id: FrameworkId { value: "fw-1".into() },
+            r#type: Some(r#type as i32),
+            ..Default::default()
+        }
+    }
+
+    fn uuid() -> Vec<u8> {
+        unhex("6f1c2a9e3b4d4a119b075c3e2180d455")
+    }
+
+    fn task() -> TaskId {
+        TaskId { value: "t-1".into() }
+    }
+
+    #[test]
+    fn golden_executor_subscribe_call() {
+        let subscribe = Call { subscribe: Some(call::Subscribe::default()), ..call(call::Type::Subscribe) };
+        assert_golden(&subscribe, "0a050a03652d3112060a0466772d3118012200");
+    }
+
+    #[test]
+    fn golden_executor_update_call() {
+        let status = TaskStatus {
+            task_id: task(),
+            state: TaskState::TaskRunning as i32,
+            source: Some(task_status::Source::Executor as i32),
+            uuid: Some(uuid()),
+            ..Default::default()
+        };
+        let update = Call { update: Some(call::Update { status }), ..call(call::Type::Update) };
+        assert_golden(
+            &update,
+            "0a050a03652d3112060a0466772d3118022a1f0a1d0a050a03742d31100148025a106f1c2a9e3b4d4a119b075c3e2180d455",
+        );
+    }
+
+    #[test]
+    fn golden_executor_message_and_heartbeat_calls() {
+        let message = Call { message: Some(call::Message { data: b"hi".to_vec() }), ..call(call::Type::Message) };
+        assert_golden(&message, "0a050a03652d3112060a0466772d311803320412026869");
+        assert_golden(&call(call::Type::Heartbeat), "0a050a03652d3112060a0466772d311804");
+    }
+
+    #[test]
+    fn golden_executor_events() {
+        let acknowledged = Event {
+            r#type: Some(event::Type::Acknowledged as i32),
+            acknowledged: Some(event::Acknowledged { task_id: task(), uuid: uuid() }),
+            ..Default::default()
+        };
+        assert_golden(&acknowledged, "08041a190a050a03742d3112106f1c2a9e3b4d4a119b075c3e2180d455");
+        let kill = Event {
+            r#type: Some(event::Type::Kill as i32),
+            kill: Some(event::Kill { task_id: task(), kill_policy: None }),
+            ..Default::default()
+        };
+        assert_golden(&kill, "08032a070a050a03742d31");
+        let bare = |t: event::Type| Event { r#type: Some(t as i32), ..Default::default() };
+        assert_golden(&bare(event::Type::Shutdown), "0807");
+        assert_golden(&bare(event::Type::Heartbeat), "0809");
+    }
+}

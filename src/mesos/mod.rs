@@ -62,4 +62,20 @@ pub mod v1 {
     pub mod master {
         include!(concat!(env!("OUT_DIR"), "/mesos.v1.master.rs"));
     }
+
+    /// Messages of package `mesos.v1.executor`: the `Call`s an executor POSTs to its agent's
+    /// `/api/v1/executor` and the `Event`s of its SUBSCRIBE stream (generated from
+    /// `proto/mesos/v1/executor.proto`). Payload field numbers differ from the enum numbers
+    /// (`ACKNOWLEDGED` is type 4, its payload field 3).
+    pub mod executor {
+        include!(concat!(env!("OUT_DIR"), "/mesos.v1.executor.rs"));
+    }
+}
+
+/// offerpack's private agent API (package `offerpack.agent`, from `proto/offerpack/agent.proto`):
+/// how `offerpack agent` processes register with the simulated master, ping it, forward status
+/// updates and receive launches and kills. No real Mesos component speaks it.
+#[allow(missing_docs, clippy::all)]
+pub mod agent_api {
+    include!(concat!(env!("OUT_DIR"), "/offerpack.agent.rs"));
 }
