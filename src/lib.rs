@@ -15,6 +15,8 @@ pub mod artifact;
 #[cfg(feature = "driver")]
 pub mod driver;
 pub mod engine;
+#[cfg(any(feature = "master", feature = "artifacts"))]
+pub(crate) mod http_shell;
 #[cfg(feature = "master")]
 pub mod master;
 #[cfg(feature = "mesos")]

@@ -6,14 +6,11 @@ use std::convert::Infallible;
 use std::fs::File;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
@@ -99,29 +96,12 @@ impl RunningServer {
     }
 }
 
-async fn accept_loop(listener: TcpListener, artifacts: Arc<Artifacts>, mut stop: oneshot::Receiver<()>) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = &mut stop => break,
-            accepted = listener.accept() => {
-                let Ok((tcp, _peer)) = accepted else {
-                    // Out of file descriptors and the like: back off briefly and go on.
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                };
-                let artifacts = Arc::clone(&artifacts);
-                let service = service_fn(move |request| serve(request, Arc::clone(&artifacts)));
-                connections.spawn(async move {
-                    // A client going away mid-download is not an error of the server.
-                    let _ = http1::Builder::new().serve_connection(TokioIo::new(tcp), service).await;
-                });
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-    connections.abort_all();
-    while connections.join_next().await.is_some() {}
+async fn accept_loop(listener: TcpListener, artifacts: Arc<Artifacts>, stop: oneshot::Receiver<()>) {
+    crate::http_shell::accept_loop(listener, stop, move || {
+        let artifacts = Arc::clone(&artifacts);
+        service_fn(move |request| serve(request, Arc::clone(&artifacts)))
+    })
+    .await;
 }
 
 /// One request: the decision from `http::respond`, then the bytes it names.

@@ -10,10 +10,8 @@ use std::time::Duration;
 
 use http_body_util::{BodyExt, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{header, Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
@@ -200,29 +198,12 @@ pub fn run_master_blocking(config: MasterConfig, on_ready: impl FnOnce(&MasterHa
     })
 }
 
-async fn accept_loop(listener: TcpListener, commands: mpsc::UnboundedSender<Command>, mut stop: oneshot::Receiver<()>) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = &mut stop => break,
-            accepted = listener.accept() => {
-                let Ok((tcp, _peer)) = accepted else {
-                    // Out of file descriptors and the like: back off briefly and go on.
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                };
-                let commands = commands.clone();
-                let service = service_fn(move |request| serve(request, commands.clone()));
-                connections.spawn(async move {
-                    // A client going away mid-response is not an error of the master.
-                    let _ = http1::Builder::new().serve_connection(TokioIo::new(tcp), service).await;
-                });
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-    connections.abort_all();
-    while connections.join_next().await.is_some() {}
+async fn accept_loop(listener: TcpListener, commands: mpsc::UnboundedSender<Command>, stop: oneshot::Receiver<()>) {
+    crate::http_shell::accept_loop(listener, stop, move || {
+        let commands = commands.clone();
+        service_fn(move |request| serve(request, commands.clone()))
+    })
+    .await;
 }
 
 /// One HTTP request: `/version` here, scheduler and operator API calls through the actor.
