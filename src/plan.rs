@@ -39,6 +39,12 @@ pub struct Launch {
     pub resources: Arc<[Allocation]>,
     /// Ports given, with their role.
     pub ports: GrantedPorts,
+    /// The custom executor the task runs on (its id), if any.
+    pub executor_id: Option<Arc<str>>,
+    /// When the task runs on a custom executor that this launch starts on the agent: the
+    /// resources the executor takes from the same offers, by role. `None` when the task has no
+    /// executor or its executor already runs there (it is not charged again).
+    pub executor_resources: Option<Arc<[Allocation]>>,
 }
 
 /// The ports a launch was given, each with the role it was offered under.

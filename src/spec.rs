@@ -42,6 +42,32 @@ pub struct TaskSpec {
     pub soft: Vec<SoftTerm>,
     /// Higher priority tasks are placed first; ties keep submission order.
     pub priority: i32,
+    /// The custom executor the task runs on, whose resources are charged once per agent.
+    pub executor: Option<ExecutorDemand>,
+}
+
+/// A custom executor a task runs on: its id and what the executor process itself holds.
+///
+/// The engine charges `resources` once per agent: the first task of an executor placed on an
+/// agent pays for the executor too, later tasks for the same executor there (placed in the same
+/// pass, or running) pay only their own asks. A task whose executor is not on an agent fits it
+/// only when the agent has room for both. Tasks with an executor are placed one by one and
+/// their agents asked one by one (no candidate index, no filling), and a pass does not skip
+/// them as parked.
+///
+/// ```
+/// use offerpack::TaskSpec;
+/// let task = TaskSpec::builder("t1", "web").scalar("cpus", 0.5)
+///     .executor("web-executor", &[("cpus", 0.1), ("mem", 32.0)])
+///     .build().unwrap();
+/// assert_eq!(&*task.executor.unwrap().id, "web-executor");
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExecutorDemand {
+    /// The executor id (`ExecutorInfo.executor_id`); tasks naming the same id share it.
+    pub id: Arc<str>,
+    /// Scalar resources the executor holds, sorted by name, names unique, amounts non-zero.
+    pub resources: Vec<(Arc<str>, Quantity)>,
 }
 
 impl TaskSpec {
@@ -64,6 +90,7 @@ impl TaskSpec {
                 hard: Vec::new(),
                 soft: Vec::new(),
                 priority: 0,
+                executor: None,
             },
             error: None,
         }
@@ -145,6 +172,28 @@ impl TaskBuilder {
     /// Sets the priority (higher goes first).
     pub fn priority(mut self, priority: i32) -> TaskBuilder {
         self.spec.priority = priority;
+        self
+    }
+
+    /// Runs the task on the custom executor `id`, which holds `resources` (name, amount) on
+    /// each agent it runs on; NaN, infinite, negative and repeated amounts fail at `build`.
+    pub fn executor(mut self, id: &str, resources: &[(&str, f64)]) -> TaskBuilder {
+        let mut held: Vec<(Arc<str>, Quantity)> = Vec::with_capacity(resources.len());
+        for &(name, amount) in resources {
+            let q = match Quantity::new(amount) {
+                Ok(q) => q,
+                Err(e) => {
+                    self.fail(ModelError::BadQuantity { resource: name.into(), error: e });
+                    continue;
+                }
+            };
+            match held.binary_search_by(|(n, _)| (**n).cmp(name)) {
+                Ok(_) => self.fail(ModelError::DuplicateResource(name.into())),
+                Err(_) if q.is_zero() => {}
+                Err(i) => held.insert(i, (crate::resources::shared_name(name), q)),
+            }
+        }
+        self.spec.executor = Some(ExecutorDemand { id: id.into(), resources: held });
         self
     }
 

@@ -84,6 +84,25 @@ pub(crate) struct ClassRules {
     pub fitness_weight: f64,
     pub soft_weights: Vec<f64>,
     pub stages: Stages,
+    /// The custom executor the class's tasks run on, charged once per agent.
+    pub executor: Option<ExecutorAsk>,
+}
+
+/// What a custom executor adds to the first of its tasks on an agent.
+#[derive(Debug)]
+pub(crate) struct ExecutorAsk {
+    pub id: Arc<str>,
+    /// The executor's asks as (dimension, thousandths), in its resource order.
+    pub ask: Asks,
+    pub ask_names: smallvec::SmallVec<[Arc<str>; 4]>,
+}
+
+impl ExecutorAsk {
+    /// What the executor asks of `dim` (zero when nothing).
+    #[inline]
+    pub fn of(&self, dim: Dim) -> i64 {
+        self.ask.iter().find(|&&(d, _)| d == dim).map_or(0, |&(_, amount)| amount)
+    }
 }
 
 /// Plugin positions split by the stage that asks them.
@@ -119,6 +138,8 @@ struct RulesKey {
     roles: Option<Vec<Option<RoleIx>>>,
     hard: Vec<usize>,
     soft: Vec<(usize, u64)>,
+    /// The executor's id and asks.
+    executor: Option<(Arc<str>, Asks)>,
 }
 
 /// What makes two classes rank agents identically: same asks, same static filters, same
@@ -262,7 +283,12 @@ pub(crate) fn compile(
 
 /// A task's asks as dense dimension indices.
 fn asks(names: Names<'_>, task: &TaskSpec) -> Asks {
-    task.resources.iter().map(|(name, q)| (names.dims.get_shared(name).unwrap_or(UNOFFERED), q.milli())).collect()
+    scalar_asks(names, &task.resources)
+}
+
+/// Scalar amounts as dense dimension indices (a resource no agent offers is [`UNOFFERED`]).
+fn scalar_asks(names: Names<'_>, resources: &[(Arc<str>, crate::resources::Quantity)]) -> Asks {
+    resources.iter().map(|(name, q)| (names.dims.get_shared(name).unwrap_or(UNOFFERED), q.milli())).collect()
 }
 
 /// The rules key of a task: roles and plugins (by address), as dense indices.
@@ -275,6 +301,7 @@ fn rules_key(names: Names<'_>, task: &TaskSpec) -> RulesKey {
             .iter()
             .map(|t| (Arc::as_ptr(&t.constraint) as *const () as usize, t.weight.to_bits()))
             .collect(),
+        executor: task.executor.as_ref().map(|e| (e.id.clone(), scalar_asks(names, &e.resources))),
     }
 }
 
@@ -304,6 +331,7 @@ fn same_rules(a: &TaskSpec, b: &TaskSpec) -> bool {
             .iter()
             .zip(&b.soft)
             .all(|(x, y)| Arc::ptr_eq(&x.constraint, &y.constraint) && x.weight.to_bits() == y.weight.to_bits())
+        && a.executor == b.executor
 }
 
 fn build_rules(names: Names<'_>, task: &TaskSpec, key: &RulesKey, fitness_weight: f64) -> ClassRules {
@@ -327,6 +355,11 @@ fn build_rules(names: Names<'_>, task: &TaskSpec, key: &RulesKey, fitness_weight
         fitness_weight,
         soft_weights: task.soft.iter().map(|t| t.weight).collect(),
         stages: stages(names, task),
+        executor: key.executor.as_ref().zip(task.executor.as_ref()).map(|((id, ask), demand)| ExecutorAsk {
+            id: id.clone(),
+            ask: ask.clone(),
+            ask_names: demand.resources.iter().map(|(n, _)| n.clone()).collect(),
+        }),
     }
 }
 
@@ -366,6 +399,9 @@ fn stages(names: Names<'_>, task: &TaskSpec) -> Stages {
             }
         }
     }
+    // Whether an executor's resources are charged depends on the agent (is the executor
+    // there?), which no candidate index orders by: every agent is asked.
+    s.indexable &= task.executor.is_none();
     s.bucket_keys.sort_unstable();
     s
 }

@@ -14,6 +14,8 @@ use crate::tables::AgentIx;
 pub(crate) struct Granted {
     pub resources: Arc<[Allocation]>,
     pub ports: GrantedPorts,
+    /// What the task's custom executor took, when this placement starts it on the agent.
+    pub executor: Option<Arc<[Allocation]>>,
 }
 
 /// Places a task of `class` on `agent`; the caller has checked that it fits.
@@ -53,11 +55,34 @@ pub(crate) fn commit(state: &mut PassState, class: &TaskClass, agent: AgentIx) -
         }
     };
     let ports = take_ports(state, class, agent);
+    let executor = class.executor.as_ref().and_then(|executor| {
+        let starts = !state.executor_on(agent, &executor.id);
+        state.tables_mut().count_executor_task(agent, &executor.id);
+        starts.then(|| take_executor(state, class, agent))
+    });
     state.count_on_agent(agent, class.group);
     if class.claims {
         state.tables_mut().claim(agent, class.group);
     }
-    Granted { resources, ports }
+    Granted { resources, ports, executor }
+}
+
+/// Takes what the class's executor asks from `agent` (it is not there yet), in accepted roles.
+/// Executors are rare: this allocates, unlike the task's part.
+fn take_executor(state: &mut PassState, class: &TaskClass, agent: AgentIx) -> Arc<[Allocation]> {
+    let Some(executor) = &class.executor else { return Arc::from([]) };
+    let mut split = Vec::new();
+    let mut out = Vec::new();
+    for (i, &(dim, amount)) in executor.ask.iter().enumerate() {
+        split.clear();
+        state.tables.take(agent, dim, &class.roles, amount, &mut split);
+        out.extend(split.iter().map(|&(role, part)| Allocation {
+            name: executor.ask_names[i].clone(),
+            role: state.tables.role_value(role).clone(),
+            amount: Quantity::from_milli(part as u64),
+        }));
+    }
+    Arc::from(out)
 }
 
 /// Takes the specific ports, then the lowest free ones, from accepted roles in order.

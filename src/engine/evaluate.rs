@@ -8,8 +8,11 @@ use crate::tables::AgentIx;
 /// Why an agent failed the built-in fit stage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Miss {
-    /// Ask entry `index` is short; the agent has `available` thousandths in accepted roles.
-    Resource { index: usize, available: i64 },
+    /// Ask entry `index` is short: `asked` thousandths (the task's, plus its executor's when the
+    /// executor is not on the agent yet) against `available` in accepted roles. An `index` past
+    /// the task's asks is entry `index - ask.len()` of the executor's asks, a resource only the
+    /// executor asks for.
+    Resource { index: usize, asked: i64, available: i64 },
     /// Too few ports in accepted roles.
     Ports { available: u32 },
     /// A specific port (by position) is not free.
@@ -37,10 +40,24 @@ pub(crate) fn claimed_by_other(state: &PassState, class: &TaskClass, agent: Agen
 /// Resources and ports in accepted roles: the part of the fit that ignores the group.
 #[inline]
 pub(crate) fn fits_resources(state: &PassState, class: &TaskClass, agent: AgentIx) -> Result<(), Miss> {
+    let available = |dim| -> i64 { class.roles.iter().map(|&r| state.free_in_role(agent, dim, r)).sum() };
+    let executor = class.executor.as_ref().filter(|e| !state.executor_on(agent, &e.id));
     for (index, &(dim, amount)) in class.ask.iter().enumerate() {
-        let available: i64 = class.roles.iter().map(|&r| state.free_in_role(agent, dim, r)).sum();
-        if available < amount {
-            return Err(Miss::Resource { index, available });
+        let asked = amount + executor.map_or(0, |e| e.of(dim));
+        let available = available(dim);
+        if available < asked {
+            return Err(Miss::Resource { index, asked, available });
+        }
+    }
+    if let Some(executor) = executor {
+        for (i, &(dim, asked)) in executor.ask.iter().enumerate() {
+            if class.ask.iter().any(|&(d, _)| d == dim) {
+                continue;
+            }
+            let available = available(dim);
+            if available < asked {
+                return Err(Miss::Resource { index: class.ask.len() + i, asked, available });
+            }
         }
     }
     if class.ports.total() > 0 {

@@ -26,6 +26,7 @@ struct ExplainKey<'a> {
     roles: &'a [RoleIx],
     hard: Vec<usize>,
     group: Option<GroupIx>,
+    executor: Option<&'a str>,
 }
 
 /// Explains every unplaced task (positions in `pending`) against the state the pass ended in,
@@ -68,6 +69,7 @@ pub(crate) fn explain_all(
             roles: &class.roles,
             hard: class.hard.iter().map(|c| Arc::as_ptr(c) as *const () as usize).collect(),
             group: (any_claimed || !class.hard.is_empty()).then_some(class.group),
+            executor: class.executor.as_ref().map(|e| &*e.id),
         };
         let reasons = by_key.entry(key).or_insert_with(|| explain(state, class, &class.view(task)).into()).clone();
         by_class.insert(class_of[t], reasons.clone());
@@ -80,7 +82,9 @@ pub(crate) fn explain_all(
 pub(crate) fn explain(state: &PassState, class: &TaskClass, task: &TaskView<'_>) -> Vec<ReasonCount> {
     let pass = PassView::new(state);
     // (agents, best available) per asked resource; per-port and per-constraint counts.
-    let mut short = vec![(0u32, 0i64); class.ask.len()];
+    // Executor asks for resources the task does not ask for come after the task's.
+    let executor_asks = class.executor.as_ref().map_or(0, |e| e.ask.len());
+    let mut short = vec![(0u32, 0i64, 0i64); class.ask.len() + executor_asks];
     let mut ports = (0u32, 0u32);
     let mut taken = vec![0u32; class.ports.specific.len()];
     let mut claimed = 0u32;
@@ -91,9 +95,10 @@ pub(crate) fn explain(state: &PassState, class: &TaskClass, task: &TaskView<'_>)
             continue;
         }
         match fits(state, class, agent) {
-            Err(Miss::Resource { index, available }) => {
+            Err(Miss::Resource { index, asked, available }) => {
                 short[index].0 += 1;
                 short[index].1 = short[index].1.max(available);
+                short[index].2 = short[index].2.max(asked);
             }
             Err(Miss::Ports { available }) => {
                 ports.0 += 1;
@@ -111,11 +116,16 @@ pub(crate) fn explain(state: &PassState, class: &TaskClass, task: &TaskView<'_>)
         }
     }
     let mut out = Vec::new();
-    for (i, &(agents, best)) in short.iter().enumerate() {
+    for (i, &(agents, best, asked)) in short.iter().enumerate() {
         if agents > 0 {
+            let resource = match (class.ask_names.get(i), &class.executor) {
+                (Some(name), _) => name.clone(),
+                (None, Some(executor)) => executor.ask_names[i - class.ask.len()].clone(),
+                (None, None) => continue,
+            };
             let reason = Reason::Shortfall {
-                resource: class.ask_names[i].clone(),
-                asked: Quantity::from_milli(class.ask[i].1 as u64),
+                resource,
+                asked: Quantity::from_milli(asked.max(0) as u64),
                 best_available: Quantity::from_milli(best.max(0) as u64),
             };
             out.push(ReasonCount { reason, agents });

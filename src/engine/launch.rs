@@ -160,5 +160,7 @@ fn make(task: &TaskSpec, agent: &AgentIdentity, shared_ids: &mut Option<Arc<[Off
         offer_ids: shared_ids.get_or_insert_with(|| Arc::from(agent.offer_ids.as_slice())).clone(),
         resources: granted.resources,
         ports: granted.ports,
+        executor_id: task.executor.as_ref().map(|e| e.id.clone()),
+        executor_resources: granted.executor,
     }
 }

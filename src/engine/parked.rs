@@ -182,6 +182,11 @@ impl Parking {
             let (Some(spec), Some(wake)) = (specs.get(&unplaced.task_id), Wake::of(unplaced)) else {
                 continue;
             };
+            // What an executor task needs depends on whether its executor runs on an agent,
+            // which no wake rule follows: it is looked at every pass.
+            if spec.executor.is_some() {
+                continue;
+            }
             let parked = Parked { spec: (*spec).clone(), unplaced: unplaced.clone(), wake };
             self.parked.insert(unplaced.task_id.clone(), parked);
         }

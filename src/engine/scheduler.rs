@@ -420,6 +420,7 @@ impl Scheduler {
                     resources: held,
                     host: Some((launch.hostname.clone(), attributes.unwrap_or_default())),
                     claims_agent: self.claims.get(&launch.agent_id) == Some(&launch.group),
+                    executor: launch.executor_id.clone(),
                 };
                 started.push(task);
             }

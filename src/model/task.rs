@@ -41,12 +41,15 @@ pub struct RunningTask {
     /// Whether the task claims its agent for its group (it was placed with a constraint such
     /// as `EXCLUSIVE`): no task of another group may join it there.
     pub claims_agent: bool,
+    /// The custom executor it runs on (its id), if any: while a task of an executor runs on an
+    /// agent, further tasks for that executor there are not charged its resources again.
+    pub executor: Option<Arc<str>>,
 }
 
 impl RunningTask {
     /// A running task with no resource figures and no host details.
     pub fn new(id: impl Into<TaskId>, group: impl Into<GroupId>, agent: impl Into<AgentId>) -> Self {
         let (id, group, agent_id) = (id.into(), group.into(), agent.into());
-        RunningTask { id, group, agent_id, resources: Vec::new(), host: None, claims_agent: false }
+        RunningTask { id, group, agent_id, resources: Vec::new(), host: None, claims_agent: false, executor: None }
     }
 }

@@ -421,6 +421,7 @@ impl<'a> Run<'a> {
             resources,
             host: self.cluster.host(&launch.agent_id),
             claims_agent: false,
+            executor: launch.executor_id.clone(),
         };
         self.shares.charge(bucket, &task.resources, 1);
         self.placed_now.push((bucket, task.resources.clone()));

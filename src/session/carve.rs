@@ -249,6 +249,8 @@ mod tests {
                 })
                 .collect(),
             ports: ports.iter().map(|&p| (p, Role::unreserved())).collect(),
+            executor_id: None,
+            executor_resources: None,
         }
     }
 

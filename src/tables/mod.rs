@@ -87,6 +87,9 @@ pub(crate) struct Tables {
     /// Running tasks per group whose place is unknown (no offer from their agent, no host
     /// given): each counts against every value of every attribute, as it could be on any.
     unlocated: FxHashMap<GroupIx, u32>,
+    /// Tasks per (agent, custom executor id) running or placed there: while any is, the
+    /// executor runs on the agent and its resources are not charged again.
+    executor_tasks: FxHashMap<(AgentIx, Arc<str>), u32>,
 }
 
 impl Tables {
@@ -150,6 +153,7 @@ impl Tables {
             used_links: Vec::new(),
             group_total: Vec::new(),
             unlocated: FxHashMap::default(),
+            executor_tasks: FxHashMap::default(),
             dims,
             role_values: roles.names().iter().map(|r| Role::new(&**r)).collect(),
             roles,
@@ -256,6 +260,9 @@ impl Tables {
                     }
                 }
                 self.count_on_agent(agent, group, true);
+                if let Some(executor) = &task.executor {
+                    self.count_executor_task(agent, executor);
+                }
                 if task.claims_agent {
                     self.claim(agent, group);
                 }
@@ -265,6 +272,29 @@ impl Tables {
             } else {
                 self.group_total[group.get()] += 1;
                 *self.unlocated.entry(group).or_insert(0) += 1;
+            }
+        }
+    }
+
+    /// Whether a task of the custom executor `executor` runs (or was placed) on `agent`, so the
+    /// executor is there and a further task for it is not charged its resources.
+    #[inline]
+    pub fn executor_on(&self, agent: AgentIx, executor: &Arc<str>) -> bool {
+        !self.executor_tasks.is_empty() && self.executor_tasks.contains_key(&(agent, executor.clone()))
+    }
+
+    /// Counts one more task of `executor` on `agent`.
+    pub fn count_executor_task(&mut self, agent: AgentIx, executor: &Arc<str>) {
+        *self.executor_tasks.entry((agent, executor.clone())).or_insert(0) += 1;
+    }
+
+    /// Counts one task of `executor` on `agent` less; the executor is gone with its last task.
+    fn uncount_executor_task(&mut self, agent: AgentIx, executor: &Arc<str>) {
+        let key = (agent, executor.clone());
+        if let Some(n) = self.executor_tasks.get_mut(&key) {
+            *n -= 1;
+            if *n == 0 {
+                self.executor_tasks.remove(&key);
             }
         }
     }
@@ -279,6 +309,9 @@ impl Tables {
                 }
             }
             self.uncount_on_agent(agent, group);
+            if let Some(executor) = &task.executor {
+                self.uncount_executor_task(agent, executor);
+            }
             return;
         }
         if let Some((hostname, attrs)) = &task.host {

@@ -222,6 +222,8 @@ mod tests {
                     amount: Quantity::new(1.5).unwrap(),
                 }]),
                 ports: vec![(31000, Role::unreserved())].into(),
+                executor_id: None,
+                executor_resources: None,
             }],
             unplaced: vec![Unplaced {
                 task_id: "t2".into(),

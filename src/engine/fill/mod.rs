@@ -42,6 +42,7 @@ use crate::tables::{AgentIx, GroupIx};
 /// Whether tasks of `class` can be placed by filling agents.
 pub(crate) fn eligible(class: &TaskClass, state: &PassState) -> bool {
     class.hard.is_empty()
+        && class.executor.is_none()
         && class.soft.is_empty()
         && !class.claims
         && class.ports.specific.is_empty()
