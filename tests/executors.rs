@@ -58,7 +58,8 @@ fn cpus_taken(plan: &Plan) -> BTreeMap<String, u64> {
     let mut taken = BTreeMap::new();
     for launch in &plan.launches {
         let executor = launch.executor_resources.iter().flat_map(|r| r.iter());
-        let cpus = launch.resources.iter().chain(executor).filter(|a| &*a.name == "cpus").map(|a| a.amount.milli() as u64);
+        let cpus =
+            launch.resources.iter().chain(executor).filter(|a| &*a.name == "cpus").map(|a| a.amount.milli() as u64);
         *taken.entry(launch.agent_id.to_string()).or_insert(0) += cpus.sum::<u64>();
     }
     taken

@@ -330,3 +330,50 @@ fn session_kill_during_launch_is_sent_again_when_the_task_runs() {
     assert!(h.take(CallKind::Kill).is_empty());
     assert_eq!(h.session.task_state(&"t-1".into()), Some(TaskState::Killed));
 }
+
+fn executor_request(id: &str) -> TaskRequest {
+    use offerpack::session::ExecutorSpec;
+    use offerpack::Quantity;
+    let spec = TaskSpec::builder(id, "web").scalar("cpus", 1.0).scalar("mem", 128.0).build().unwrap();
+    let command =
+        CommandSpec::shell("./offerpack executor").uri(UriSpec::new("http://10.0.0.5:8080/offerpack").executable());
+    let executor = ExecutorSpec::new("web-executor", command)
+        .resource("cpus", Quantity::new(1.0).unwrap())
+        .resource("mem", Quantity::new(64.0).unwrap());
+    TaskRequest::executor(spec, executor)
+}
+
+fn scalars(resources: &[v1::Resource]) -> Vec<(&str, f64)> {
+    resources.iter().filter_map(|r| Some((r.name.as_str(), r.scalar.as_ref()?.value))).collect()
+}
+
+#[test]
+fn session_charges_an_executor_once_and_repeats_its_info() {
+    let mut h = Harness::subscribed();
+    for id in ["t-1", "t-2", "t-3"] {
+        submit(&mut h, executor_request(id));
+    }
+    h.advance(MS * 20);
+    // 1 (executor) + 3 × 1 (tasks) = 4 cpus: every task fits only with the executor charged once.
+    h.event(offers(vec![offer("o-1", "a-1", 4.0, 1024.0)]));
+    h.advance(MS * 10);
+    let accepts = h.take(CallKind::Accept);
+    assert_eq!(accepts.len(), 1);
+    let infos = &accepts[0].accept.as_ref().unwrap().operations[0].launch.as_ref().unwrap().task_infos;
+    assert_eq!(infos.len(), 3);
+    let executors: Vec<&v1::ExecutorInfo> = infos.iter().map(|t| t.executor.as_ref().unwrap()).collect();
+    assert_eq!(scalars(&executors[0].resources), [("cpus", 1.0), ("mem", 64.0)]);
+    assert!(executors.iter().all(|e| *e == executors[0]), "a running executor's info is repeated as is");
+    assert!(infos.iter().all(|t| t.command.is_none() && scalars(&t.resources) == [("cpus", 1.0), ("mem", 128.0)]));
+    // After the tasks end the executor may still run: a new task names the same ExecutorInfo.
+    for (i, id) in ["t-1", "t-2", "t-3"].iter().enumerate() {
+        h.event(update(id, "a-1", P::TaskFinished, Some(i as u8 + 1)));
+    }
+    submit(&mut h, executor_request("t-4"));
+    h.advance(MS * 20);
+    h.event(offers(vec![offer("o-2", "a-1", 2.0, 1024.0)]));
+    h.advance(MS * 10);
+    let accepts = h.take(CallKind::Accept);
+    let info = &accepts[0].accept.as_ref().unwrap().operations[0].launch.as_ref().unwrap().task_infos[0];
+    assert_eq!(info.executor.as_ref(), Some(executors[0]));
+}

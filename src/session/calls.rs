@@ -133,12 +133,13 @@ pub(crate) fn task_info(
     agent: &AgentId,
     resources: Vec<v1::Resource>,
     ports: &[u16],
+    executor: Option<v1::ExecutorInfo>,
 ) -> v1::TaskInfo {
     let env: Vec<(String, String)> =
         ports.iter().enumerate().map(|(i, p)| (format!("PORT{i}"), p.to_string())).collect();
     let (command, executor) = match &request.run {
         Run::Command(command) => (Some(command.to_proto(&env)), None),
-        Run::Executor(executor) => (None, Some(executor.to_proto(fw))),
+        Run::Executor(spec) => (None, Some(executor.unwrap_or_else(|| spec.to_proto(fw, Vec::new())))),
     };
     v1::TaskInfo {
         name: request.name.clone(),
@@ -217,7 +218,7 @@ mod tests {
             scalar: Some(v1::value::Scalar { value: 0.5 }),
             ..Default::default()
         };
-        let info = task_info("fw-1", &request, &request.spec.id, &AgentId::from("a-1"), vec![cpus], &[]);
+        let info = task_info("fw-1", &request, &request.spec.id, &AgentId::from("a-1"), vec![cpus], &[], None);
         let call = accept("fw-1", &[OfferId::from("o-1")], vec![info], 1.0);
         assert_eq!(
             hex(&call),
@@ -235,7 +236,7 @@ mod tests {
         let spec = TaskSpec::builder("t-1", "g").build().unwrap();
         let command = CommandSpec::exec("./exec", ["--v"]).uri(UriSpec::new("http://h/exec").executable().cached());
         let request = TaskRequest::executor(spec, ExecutorSpec::new("ex-1", command)).container_image("alpine:3");
-        let info = task_info("fw-1", &request, &request.spec.id, &AgentId::from("a-1"), Vec::new(), &[31000]);
+        let info = task_info("fw-1", &request, &request.spec.id, &AgentId::from("a-1"), Vec::new(), &[31000], None);
         assert!(info.command.is_none(), "exactly one of command and executor");
         let executor = info.executor.unwrap();
         assert_eq!(executor.executor_id.value, "ex-1");

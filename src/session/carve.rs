@@ -28,6 +28,9 @@ struct Piece {
     ports: PortSet,
 }
 
+/// What a launch carved: the task's resources, and its executor's when the launch starts it.
+pub(crate) type Carved = (Vec<v1::Resource>, Option<Vec<v1::Resource>>);
+
 /// One agent's offered resources, handed out task by task.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Carver {
@@ -52,6 +55,24 @@ impl Carver {
     pub(crate) fn take(&mut self, launch: &Launch) -> Result<Vec<v1::Resource>, String> {
         let saved = self.pieces.clone();
         let result = self.take_all(launch);
+        if result.is_err() {
+            self.pieces = saved;
+        }
+        result
+    }
+
+    /// As [`Carver::take`], and also the resources of the task's executor when the launch
+    /// starts it (`Launch::executor_resources`); all or nothing.
+    pub(crate) fn take_with_executor(&mut self, launch: &Launch) -> Result<Carved, String> {
+        let saved = self.pieces.clone();
+        let result = self.take_all(launch).and_then(|task| {
+            let Some(wanted) = &launch.executor_resources else { return Ok((task, None)) };
+            let (mut allocation, mut executor) = (None, Vec::new());
+            for w in wanted.iter() {
+                self.take_scalar(&w.name, &w.role, w.amount, &mut allocation, &mut executor)?;
+            }
+            Ok((task, Some(executor)))
+        });
         if result.is_err() {
             self.pieces = saved;
         }

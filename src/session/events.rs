@@ -191,12 +191,16 @@ impl Session {
         match (failure.executor_id, agent) {
             (Some(executor), agent_id) => {
                 let executor_id = executor.value;
+                if let Some(agent) = &agent_id {
+                    self.executors.remove(&(agent.clone(), executor_id.clone()));
+                }
                 self.updates.push_back(Update::ExecutorExited { agent_id, executor_id, status: failure.status });
             }
             (None, Some(agent_id)) => {
                 for offer in self.scheduler.remove_agent(&agent_id, now) {
                     self.offers.remove(&offer.id);
                 }
+                self.executors.retain(|(agent, _), _| *agent != agent_id);
                 self.updates.push_back(Update::AgentLost { agent_id });
             }
             (None, None) => self.warn_event("FAILURE without agent or executor"),

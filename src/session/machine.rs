@@ -95,6 +95,10 @@ pub struct Session {
     pub(super) masters: Masters,
     /// Requests in flight or waiting to be sent again (see `resend.rs`).
     pub(super) resend: Resend,
+    /// The `ExecutorInfo` each custom executor was launched with, per (agent, executor id),
+    /// until it exits or its agent is lost: later tasks for it carry the very same one, as
+    /// Mesos requires of a running executor.
+    pub(super) executors: rustc_hash::FxHashMap<(crate::model::AgentId, String), v1::ExecutorInfo>,
 }
 
 impl Session {
@@ -129,6 +133,7 @@ impl Session {
             agents_kept: 0,
             masters,
             resend: Resend::default(),
+            executors: Default::default(),
             config,
         })
     }

@@ -55,8 +55,13 @@ impl TaskRequest {
         }
     }
 
-    /// A task run by a custom executor.
-    pub fn executor(spec: TaskSpec, executor: ExecutorSpec) -> TaskRequest {
+    /// A task run by a custom executor. Unless `spec` names an executor already, the engine
+    /// places it as a task of `executor` (its resources charged once per agent).
+    pub fn executor(mut spec: TaskSpec, executor: ExecutorSpec) -> TaskRequest {
+        if spec.executor.is_none() {
+            let id = executor.executor_id.as_str().into();
+            spec.executor = Some(crate::spec::ExecutorDemand { id, resources: executor.resources.clone() });
+        }
         let mut request = TaskRequest::command(spec, CommandSpec::shell(""));
         request.run = Run::Executor(executor);
         request
@@ -244,17 +249,48 @@ pub struct ExecutorSpec {
     pub name: Option<String>,
     /// The command that starts the executor.
     pub command: CommandSpec,
+    /// Scalar resources the executor process holds on its agent, sorted by name (see
+    /// [`ExecutorSpec::resource`]); charged once per agent, with the first task started there.
+    pub resources: Vec<(std::sync::Arc<str>, crate::resources::Quantity)>,
+    /// Opaque data for the executor (`ExecutorInfo.data`).
+    pub data: Option<Vec<u8>>,
 }
 
 impl ExecutorSpec {
     /// An executor started by `command`.
     pub fn new(executor_id: impl Into<String>, command: CommandSpec) -> ExecutorSpec {
-        ExecutorSpec { executor_id: executor_id.into(), name: None, command }
+        ExecutorSpec { executor_id: executor_id.into(), name: None, command, resources: Vec::new(), data: None }
     }
 
-    /// The proto `ExecutorInfo` of this framework.
-    pub(crate) fn to_proto(&self, framework_id: &str) -> v1::ExecutorInfo {
+    /// Sets what the executor process holds of one scalar resource (replacing an earlier
+    /// amount of it; zero removes it).
+    ///
+    /// ```
+    /// use offerpack::session::{CommandSpec, ExecutorSpec};
+    /// use offerpack::Quantity;
+    /// let executor = ExecutorSpec::new("ex", CommandSpec::shell("./executor"))
+    ///     .resource("cpus", Quantity::new(0.1).unwrap())
+    ///     .resource("mem", Quantity::new(32.0).unwrap());
+    /// assert_eq!(executor.resources.len(), 2);
+    /// ```
+    pub fn resource(mut self, name: &str, amount: crate::resources::Quantity) -> ExecutorSpec {
+        match self.resources.binary_search_by(|(n, _)| (**n).cmp(name)) {
+            Ok(i) if amount.is_zero() => {
+                self.resources.remove(i);
+            }
+            Ok(i) => self.resources[i].1 = amount,
+            Err(_) if amount.is_zero() => {}
+            Err(i) => self.resources.insert(i, (crate::resources::shared_name(name), amount)),
+        }
+        self
+    }
+
+    /// The proto `ExecutorInfo` of this framework, holding `resources` (carved from the offers
+    /// of the launch that starts it).
+    pub(crate) fn to_proto(&self, framework_id: &str, resources: Vec<v1::Resource>) -> v1::ExecutorInfo {
         v1::ExecutorInfo {
+            resources,
+            data: self.data.clone(),
             r#type: Some(v1::executor_info::Type::Custom as i32),
             executor_id: v1::ExecutorId { value: self.executor_id.clone() },
             framework_id: Some(v1::FrameworkId { value: framework_id.to_owned() }),

@@ -64,6 +64,7 @@ fn same_record(counted: &RunningTask, wanted: &RunningTask) -> bool {
     counted.agent_id == wanted.agent_id
         && counted.group == wanted.group
         && counted.claims_agent == wanted.claims_agent
+        && counted.executor == wanted.executor
         && (wanted.host.is_none() || counted.host == wanted.host)
         && totals(&counted.resources) == totals(&wanted.resources)
 }

@@ -121,11 +121,14 @@ impl Session {
             let Some(request) = self.tasks.request(&launch.task_id) else {
                 continue;
             };
-            match carver.take(launch) {
-                Ok(resources) => {
+            match carver.take_with_executor(launch) {
+                Ok((resources, executor_resources)) => {
                     let ports: Vec<u16> = launch.ports.iter().map(|(port, _)| *port).collect();
                     let mesos = self.tasks.mesos_id(&launch.task_id);
-                    infos.push(calls::task_info(self.fw(), &request, &mesos, &launch.agent_id, resources, &ports));
+                    let executor = self.executor_info(&request, &launch.agent_id, executor_resources);
+                    let info =
+                        calls::task_info(self.fw(), &request, &mesos, &launch.agent_id, resources, &ports, executor);
+                    infos.push(info);
                     launched.push(launch.task_id.clone());
                 }
                 Err(reason) => {
@@ -145,6 +148,27 @@ impl Session {
             }
         }
         true
+    }
+
+    /// The `ExecutorInfo` for a task of a custom executor on `agent`: the one the executor runs
+    /// with if this session launched it there, else a new one holding `carved` (the executor's
+    /// share of the offers). When every task of an executor ended, the engine charges it again
+    /// though it may still run: the launch then names the running one, and the master
+    /// returns what was carved for it with the offers' unused resources.
+    fn executor_info(
+        &mut self,
+        request: &super::TaskRequest,
+        agent: &AgentId,
+        carved: Option<Vec<crate::mesos::v1::Resource>>,
+    ) -> Option<crate::mesos::v1::ExecutorInfo> {
+        let super::Run::Executor(spec) = &request.run else { return None };
+        let key = (agent.clone(), spec.executor_id.clone());
+        if let Some(running) = self.executors.get(&key) {
+            return Some(running.clone());
+        }
+        let info = spec.to_proto(self.fw(), carved.unwrap_or_default());
+        self.executors.insert(key, info.clone());
+        Some(info)
     }
 
     /// SUPPRESS when nothing is pending or in flight; REVIVE when something is pending and

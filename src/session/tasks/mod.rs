@@ -68,6 +68,13 @@ struct Tracked {
 }
 
 impl Tracked {
+    /// The custom executor its request runs it on, if any.
+    fn executor(&self) -> Option<Arc<str>> {
+        self.request.as_ref()?.spec.executor.as_ref().map(|e| e.id.clone())
+    }
+}
+
+impl Tracked {
     /// A task the session did not submit, running (or staging) under the framework.
     fn adopted(group: Option<GroupId>, resources: Vec<(Arc<str>, Quantity)>, state: TaskState, seq: u64) -> Tracked {
         Tracked {
@@ -336,6 +343,7 @@ impl Tasks {
         task.resources = t.resources.clone();
         task.host = book.host(&task.agent_id);
         task.claims_agent = t.claims_agent;
+        task.executor = t.executor();
         Some(task)
     }
 
@@ -350,6 +358,7 @@ impl Tasks {
             *group == counted.group
                 && *agent == counted.agent_id
                 && t.claims_agent == counted.claims_agent
+                && t.executor() == counted.executor
                 && same_resources,
         )
     }
