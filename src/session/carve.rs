@@ -51,18 +51,14 @@ impl Carver {
         Carver { pieces }
     }
 
-    /// The resources for one launch; on failure nothing is taken.
+    /// The resources for one launch's task alone; on failure nothing is taken.
+    #[cfg(test)]
     pub(crate) fn take(&mut self, launch: &Launch) -> Result<Vec<v1::Resource>, String> {
-        let saved = self.pieces.clone();
-        let result = self.take_all(launch);
-        if result.is_err() {
-            self.pieces = saved;
-        }
-        result
+        self.take_with_executor(launch).map(|(task, _)| task)
     }
 
-    /// As [`Carver::take`], and also the resources of the task's executor when the launch
-    /// starts it (`Launch::executor_resources`); all or nothing.
+    /// The resources for one launch: the task's, and its executor's when the launch starts it
+    /// (`Launch::executor_resources`); on failure nothing is taken.
     pub(crate) fn take_with_executor(&mut self, launch: &Launch) -> Result<Carved, String> {
         let saved = self.pieces.clone();
         let result = self.take_all(launch).and_then(|task| {
@@ -288,6 +284,22 @@ mod tests {
         let rest = carver.take(&launch(&[("cpus", "*", 3.0)], &[])).unwrap();
         assert_eq!(rest[0].scalar.as_ref().unwrap().value, 3.0);
         assert!(carver.take(&launch(&[("cpus", "*", 0.5)], &[])).is_err());
+        let mut with_executor = launch(&[("cpus", "*", 0.5)], &[]);
+        with_executor.executor_resources = Some(Arc::from(vec![Allocation {
+            name: Arc::from("cpus"),
+            role: Role::new("web"),
+            amount: Quantity::new(0.5).unwrap(),
+        }]));
+        let mut fresh = Carver::new([&o1, &o2]);
+        let (task, executor) = fresh.take_with_executor(&with_executor).unwrap();
+        assert_eq!(task.len() + executor.as_ref().map_or(0, Vec::len), 2);
+        with_executor.executor_resources = Some(Arc::from(vec![Allocation {
+            name: Arc::from("cpus"),
+            role: Role::new("web"),
+            amount: Quantity::new(9.0).unwrap(),
+        }]));
+        assert!(fresh.take_with_executor(&with_executor).is_err(), "the executor's part does not fit");
+        assert!(fresh.take(&launch(&[("cpus", "*", 5.5)], &[])).is_ok(), "a failed take gave everything back");
     }
 
     #[test]
