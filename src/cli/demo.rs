@@ -106,6 +106,7 @@ async fn on_master(args: &DemoArgs, config: MasterConfig, requests: Vec<TaskRequ
         deadline: args.deadline,
         retry: args.retry,
         queue: None,
+        fetched: Vec::new(),
     };
     let report = runner::run(&settings, requests).await;
     master.shutdown().await;

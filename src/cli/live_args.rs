@@ -13,6 +13,7 @@ use offerpack::driver::Encoding;
 use offerpack::session::RetryPolicy;
 
 use super::args::Command;
+use super::custom_executor::ExecutorArgs;
 
 /// Longest simulated task run `--task-duration-ms` accepts (about 100 years, as the master's
 /// duration label).
@@ -104,6 +105,8 @@ pub struct RunArgs {
     pub deadline: Duration,
     /// How failed or lost tasks are retried.
     pub retry: RetryPolicy,
+    /// The custom executor every task runs through (`--executor PATH`), if any.
+    pub executor: Option<ExecutorArgs>,
 }
 
 /// Parses the flags of `master`.
@@ -185,11 +188,20 @@ pub fn run(mut p: Parser) -> Result<Command, lexopt::Error> {
         connect_timeout: Duration::from_secs(30),
         deadline: Duration::from_secs(600),
         retry: RetryPolicy::default(),
+        executor: None,
     };
+    let mut executor = ExecutorFlags::default();
     while let Some(arg) = p.next()? {
         match arg {
             Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help),
             Arg::Long("master") => master = Some(p.value()?.string()?),
+            Arg::Long(
+                flag @ ("executor" | "executor-command" | "executor-cpus" | "executor-mem" | "artifact-bind"
+                | "artifact-advertise"),
+            ) => {
+                let flag = flag.to_owned();
+                executor.set(&flag, p.value()?.string()?)?;
+            }
             Arg::Long("tasks") if tasks.is_none() => {
                 tasks = Some(TaskSource::Synthetic(count(p.value()?.parse()?, MAX_TASKS, "--tasks")?));
             }
@@ -211,7 +223,62 @@ pub fn run(mut p: Parser) -> Result<Command, lexopt::Error> {
     args.master = master.ok_or("run needs --master URL")?;
     args.tasks = tasks.ok_or("run needs --tasks N or --workload FILE")?;
     args.roles = if roles.is_empty() { vec!["*".to_owned()] } else { roles };
+    args.executor = executor.finish()?;
     Ok(Command::Run(args))
+}
+
+/// The `run` flags of a custom executor, as given.
+#[derive(Default)]
+struct ExecutorFlags {
+    path: Option<PathBuf>,
+    command: Option<String>,
+    cpus: Option<f64>,
+    mem: Option<f64>,
+    bind: Option<SocketAddr>,
+    advertise: Option<url::Url>,
+}
+
+impl ExecutorFlags {
+    fn set(&mut self, flag: &str, value: String) -> Result<(), lexopt::Error> {
+        let number = |v: &str| -> Result<f64, lexopt::Error> {
+            let x = v.parse::<f64>().map_err(|_| format!("--{flag} {v:?}: expected a number"))?;
+            amount(x, &format!("--{flag}"))
+        };
+        match flag {
+            "executor" => self.path = Some(PathBuf::from(non_empty(value, "--executor")?)),
+            "executor-command" => self.command = Some(non_empty(value, "--executor-command")?),
+            "executor-cpus" => self.cpus = Some(number(&value)?),
+            "executor-mem" => self.mem = Some(number(&value)?),
+            "artifact-bind" => {
+                self.bind = Some(value.parse().map_err(|_| format!("--artifact-bind {value:?}: expected IP:PORT"))?);
+            }
+            _ => {
+                self.advertise =
+                    Some(url::Url::parse(&value).map_err(|e| format!("--artifact-advertise {value:?}: {e}"))?)
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Option<ExecutorArgs>, lexopt::Error> {
+        let Some(path) = self.path else {
+            let stray = self.command.is_some()
+                || self.cpus.is_some()
+                || self.mem.is_some()
+                || self.bind.is_some()
+                || self.advertise.is_some();
+            return if stray { Err("the executor and artifact flags need --executor PATH".into()) } else { Ok(None) };
+        };
+        let bind = self.bind.ok_or("--executor needs --artifact-bind ADDR:PORT (where the artifact server listens)")?;
+        Ok(Some(ExecutorArgs {
+            path,
+            command: self.command,
+            cpus: self.cpus.unwrap_or(0.1),
+            mem: self.mem.unwrap_or(32.0),
+            bind,
+            advertise: self.advertise,
+        }))
+    }
 }
 
 /// `--retries N`: launches per task in all, from 1 (no retry) to [`MAX_ATTEMPTS`].

@@ -24,6 +24,7 @@ macro_rules! note {
 
 pub mod args;
 pub mod artifacts;
+pub mod custom_executor;
 pub mod demo;
 pub mod gen;
 pub mod live_args;
@@ -102,6 +103,8 @@ usage:
   offerpack run --master URL (--tasks N | --workload FILE) [--encoding protobuf|json]
                 [--name NAME] [--user USER] [--role ROLE]... [--connect-timeout SECS]
                 [--deadline SECS] [--retries N] [--retry-backoff MS]
+                [--executor PATH --artifact-bind ADDR:PORT [--artifact-advertise URL]
+                 [--executor-command CMD] [--executor-cpus C] [--executor-mem MB]]
       Run tasks on any master speaking the v1 scheduler API: N small synthetic tasks
       (0.1 cpus, 32 MB, `sleep 1`) or the tasks of a workload file (solve format; its offers
       are ignored, and a task asking for a resource no agent has, such as the `network` of
@@ -115,6 +118,16 @@ usage:
                          (named in the summary; the run exits non-zero)
       --retry-backoff MS delay before the first retry (default 1000; doubling, capped at 60 s or
                          MS if longer, with ±20 % jitter)
+      --executor PATH    serve PATH from an artifact server on this host and run every task
+                         through it (a custom executor, one per agent, holding --executor-cpus
+                         (default 0.1) and --executor-mem (default 32) once per agent); each
+                         task's command line is its TaskInfo.data. Agents fetch it (cached, its
+                         SHA-256 in the URI) and start it with --executor-command (default
+                         ./NAME; `./offerpack executor` for offerpack's own). The first failed
+                         fetch of it ends the run, naming the URI, the agent and the message.
+      --artifact-bind    where the artifact server listens (0.0.0.0:0 allowed)
+      --artifact-advertise  the base URL agents are told (required with a wildcard bind; a
+                         loopback URL with a master not on loopback fails at start)
       A workload with `buckets`, `tiers` or tasks with `tier`/`bucket` is placed in queue order
       (weighted DRF), and the summary shows each bucket's placed tasks and dominant share.
       Defaults: name offerpack, user $USER (else root), role *.

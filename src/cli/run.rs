@@ -17,6 +17,7 @@ use offerpack::session::{CommandSpec, TaskRequest};
 use offerpack::workload::{TaskQueue, Workload};
 use offerpack::TaskSpec;
 
+use super::custom_executor;
 use super::live_args::{RunArgs, TaskSource};
 use super::runner::{self, Settings};
 use super::solve::read_input;
@@ -31,11 +32,22 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         TaskSource::Synthetic(n) => Tasks { specs: synthetic(*n)?, fitness: None, queue: None, places: Vec::new() },
         TaskSource::Workload(path) => from_workload(path)?,
     };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))?;
+    let served = match &args.executor {
+        Some(executor) => Some(runtime.block_on(custom_executor::serve(executor, &args.master))?),
+        None => None,
+    };
     let mut places = places.into_iter();
     let requests: Vec<TaskRequest> = specs
         .into_iter()
         .map(|spec| {
-            let request = TaskRequest::command(spec, CommandSpec::shell(COMMAND));
+            let request = match &served {
+                Some(served) => TaskRequest::executor(spec, served.spec.clone()).data(COMMAND),
+                None => TaskRequest::command(spec, CommandSpec::shell(COMMAND)),
+            };
             match (&queue, places.next()) {
                 (Some(_), Some(place)) => request.queue(place.tier, &place.bucket),
                 _ => request,
@@ -45,6 +57,9 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
     let mut how = String::new();
     if args.retry.attempts > 1 {
         how.push_str(&format!(", up to {} launches per task", args.retry.attempts));
+    }
+    if let Some(served) = &served {
+        how.push_str(&format!(", through the executor at {}", served.uri));
     }
     if let Some(queue) = &queue {
         how.push_str(&format!(", in queue order ({} bucket(s) configured)", queue.buckets.len()));
@@ -66,12 +81,15 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         deadline: args.deadline,
         retry: args.retry,
         queue,
+        fetched: served.iter().map(|s| s.uri.clone()).collect(),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))?;
-    let report = runtime.block_on(runner::run(&settings, requests));
+    let report = runtime.block_on(async {
+        let report = runner::run(&settings, requests).await;
+        if let Some(served) = served {
+            served.server.shutdown().await;
+        }
+        report
+    });
     runtime.shutdown_timeout(Duration::from_secs(1));
     let report = report?;
     for line in runner::summary(&report, None) {

@@ -22,6 +22,7 @@ use offerpack::session::{
 };
 use tokio::time::{sleep_until, Instant};
 
+use super::custom_executor;
 use super::reasons::why_pending;
 use super::tracker::Tracker;
 use super::CliError;
@@ -58,6 +59,8 @@ pub struct Settings {
     pub retry: RetryPolicy,
     /// Tiers and buckets to place by (each request names its place); `None` for none.
     pub queue: Option<QueueConfig>,
+    /// URIs the agents fetch from this host: the first failure to fetch one ends the run.
+    pub fetched: Vec<String>,
 }
 
 /// What happened to the tasks, and why the run failed if it did.
@@ -160,7 +163,7 @@ pub async fn run(settings: &Settings, requests: Vec<TaskRequest>) -> Result<Repo
     };
     let mut problem = submitted.err();
     if problem.is_none() {
-        problem = follow(&mut updates, &mut tracker, start, deadline).await;
+        problem = follow(&mut updates, &mut tracker, &settings.fetched, (start, deadline)).await;
     }
     note!("{}", tracker.progress(start.elapsed()));
     let done = teardown(&handle, &mut updates, &mut tracker).await;
@@ -258,13 +261,23 @@ async fn submit(handle: &FrameworkHandle, requests: Vec<TaskRequest>) -> Result<
 }
 
 /// Follows the updates until every task has ended; why it stopped early, if it did.
-async fn follow(updates: &mut Updates, tracker: &mut Tracker, start: Instant, deadline: Instant) -> Option<String> {
+async fn follow(
+    updates: &mut Updates,
+    tracker: &mut Tracker,
+    fetched: &[String],
+    (start, deadline): (Instant, Instant),
+) -> Option<String> {
     let mut tick = tokio::time::interval_at(Instant::now() + Duration::from_secs(1), Duration::from_secs(1));
     let mut warnings = 0usize;
     while !tracker.all_ended() {
         tokio::select! {
             update = updates.recv() => match update {
-                Some(Update::Task(task)) => tracker.apply(&task, start.elapsed()),
+                Some(Update::Task(task)) => {
+                    tracker.apply(&task, start.elapsed());
+                    if let Some(why) = fetched.iter().find_map(|uri| custom_executor::fetch_failure(&task, uri)) {
+                        return Some(why);
+                    }
+                }
                 Some(Update::Pass(pass)) => tracker.add_pass(&pass),
                 Some(Update::Stopped(reason)) => return Some(stopped(&reason)),
                 Some(Update::GaveUp { task, attempts, last_state }) => gave_up(tracker, task, attempts, last_state),

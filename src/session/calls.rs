@@ -149,6 +149,7 @@ pub(crate) fn task_info(
         executor,
         command,
         container: request.container_image.as_deref().map(container_info),
+        data: request.data.clone(),
         labels: Some(v1::Labels {
             labels: request
                 .labels

@@ -38,6 +38,9 @@ pub struct TaskRequest {
     /// Its tier and bucket in the queue (with [`SessionConfig::queue`](super::SessionConfig::queue));
     /// tier 0, bucket `default` unless set.
     pub queue: QueuePlace,
+    /// Opaque data for the executor (`TaskInfo.data`); `offerpack executor` runs it as a shell
+    /// command line when the task has no command.
+    pub data: Option<Vec<u8>>,
 }
 
 impl TaskRequest {
@@ -52,6 +55,7 @@ impl TaskRequest {
             labels: Vec::new(),
             retry: None,
             queue: QueuePlace::default(),
+            data: None,
         }
     }
 
@@ -71,6 +75,12 @@ impl TaskRequest {
     /// and for [`SessionConfig::bucket_retry`](super::SessionConfig::bucket_retry)).
     pub fn queue(mut self, tier: u32, bucket: &str) -> TaskRequest {
         self.queue = QueuePlace { tier, bucket: bucket.into() };
+        self
+    }
+
+    /// Sets the data handed to the executor (`TaskInfo.data`).
+    pub fn data(mut self, data: impl Into<Vec<u8>>) -> TaskRequest {
+        self.data = Some(data.into());
         self
     }
 
