@@ -13,6 +13,12 @@ fn main() -> ExitCode {
         Ok(Command::Gen(args)) => cli::gen::run(&args),
         Ok(Command::Replay(args)) => cli::replay::run(&args),
         Ok(Command::Master(args)) => cli::master::run(&args),
+        Ok(Command::Demo(args)) if args.multinode => cli::multinode::run(&cli::multinode::MultinodeArgs {
+            agents: args.agents,
+            tasks: args.tasks,
+            deadline: args.deadline,
+            retry: args.retry,
+        }),
         Ok(Command::Demo(args)) => cli::demo::run(&args),
         Ok(Command::Run(args)) => cli::run::run(&args),
         Ok(Command::Artifacts(args)) => cli::artifacts::run(&args),

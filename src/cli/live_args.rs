@@ -22,6 +22,8 @@ const MAX_TASK_MS: u64 = 3_200_000_000_000;
 const MAX_WAIT_SECS: f64 = 604_800.0;
 /// Largest scalar amount accepted for an agent's `--cpus`, `--mem` or `--disk`.
 const MAX_AMOUNT: f64 = 1e12;
+/// Agent processes `demo --multinode` starts at most (each on its own loopback address).
+const MAX_MULTINODE_AGENTS: u32 = 200;
 /// Most simulated agents (each costs memory in the master and a hostname).
 const MAX_AGENTS: u32 = 100_000;
 /// Most tasks one `demo` or `run` follows.
@@ -73,6 +75,9 @@ pub struct DemoArgs {
     pub retry: RetryPolicy,
     /// Every this many launched tasks, the simulated master fails one.
     pub fail_every: Option<NonZeroU32>,
+    /// Master, agents and scheduler as separate processes on loopback addresses
+    /// (`--multinode`; the defaults are then 2 agents and 24 tasks).
+    pub multinode: bool,
 }
 
 /// Where `run` takes its tasks from.
@@ -157,12 +162,15 @@ pub fn demo(mut p: Parser) -> Result<Command, lexopt::Error> {
         deadline: Duration::from_secs(300),
         retry: RetryPolicy::default(),
         fail_every: None,
+        multinode: false,
     };
+    let (mut agents, mut tasks) = (None, None);
     while let Some(arg) = p.next()? {
         match arg {
             Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help),
-            Arg::Long("agents") => args.agents = count(p.value()?.parse()?, MAX_AGENTS, "--agents")?,
-            Arg::Long("tasks") => args.tasks = count(p.value()?.parse()?, MAX_TASKS, "--tasks")?,
+            Arg::Long("agents") => agents = Some(count(p.value()?.parse()?, MAX_AGENTS, "--agents")?),
+            Arg::Long("tasks") => tasks = Some(count(p.value()?.parse()?, MAX_TASKS, "--tasks")?),
+            Arg::Long("multinode") => args.multinode = true,
             Arg::Long("seed") => args.seed = p.value()?.parse()?,
             Arg::Long("encoding") => args.encoding = encoding(&p.value()?.string()?)?,
             Arg::Long("deadline") => args.deadline = seconds(p.value()?.parse()?, "--deadline")?,
@@ -171,6 +179,16 @@ pub fn demo(mut p: Parser) -> Result<Command, lexopt::Error> {
             Arg::Long("retry-backoff") => retry_backoff(p.value()?.parse()?, &mut args.retry)?,
             other => return Err(other.unexpected()),
         }
+    }
+    if args.multinode {
+        args.agents = agents.unwrap_or(2);
+        args.tasks = tasks.unwrap_or(24);
+        if args.agents > MAX_MULTINODE_AGENTS {
+            return Err(format!("--multinode runs at most {MAX_MULTINODE_AGENTS} agent processes").into());
+        }
+    } else {
+        args.agents = agents.unwrap_or(args.agents);
+        args.tasks = tasks.unwrap_or(args.tasks);
     }
     Ok(Command::Demo(args))
 }

@@ -29,6 +29,7 @@ pub mod demo;
 pub mod gen;
 pub mod live_args;
 pub mod master;
+pub mod multinode;
 pub mod reasons;
 pub mod replay;
 pub mod run;
