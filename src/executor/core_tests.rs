@@ -351,7 +351,7 @@ fn executor_core_acknowledged_drops_the_update_and_the_task() {
     let subscribe = only_subscribe(h.drain()).subscribe.unwrap();
     assert!(subscribe.unacknowledged_tasks.is_empty(), "t-1 had an update acknowledged");
     let left: Vec<_> = subscribe.unacknowledged_updates.iter().map(|u| u.status.uuid.clone()).collect();
-    assert_eq!(left, [status.uuid.clone()]);
+    assert_eq!(left, std::slice::from_ref(&status.uuid));
     // A second, unknown acknowledgement changes nothing and is only noted.
     h.event(ack_event(&running[0].1));
     assert!(std::iter::from_fn(|| h.core.poll_note()).any(|n| matches!(n, Note::Ignored(_))));

@@ -39,6 +39,7 @@ mod env;
 mod process;
 mod shell;
 mod updates;
+mod values;
 
 #[cfg(test)]
 mod core_tests;

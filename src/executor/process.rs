@@ -98,7 +98,6 @@ mod tests {
             name: name.into(),
             value: Some(value.into()),
             r#type: kind,
-            ..Default::default()
         };
         let command = CommandInfo {
             value: Some("exit 3".into()),
