@@ -1,6 +1,5 @@
-//! Scenarios of the executor core on a virtual clock, and the environment parser.
+//! Scenarios of the executor core on a virtual clock.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -493,84 +492,37 @@ fn executor_core_error_event_subscribes_again() {
     assert!(std::iter::from_fn(|| h.core.poll_note()).any(|n| n == Note::AgentError("boom".into())));
 }
 
-fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
-}
-
-const BASE: [(&str, &str); 5] = [
-    ("MESOS_AGENT_ENDPOINT", "10.0.0.7:5051"),
-    ("MESOS_FRAMEWORK_ID", "fw-1"),
-    ("MESOS_EXECUTOR_ID", "e-1"),
-    ("MESOS_DIRECTORY", "/var/sandbox"),
-    ("MESOS_CHECKPOINT", "0"),
-];
-
 #[test]
-fn executor_env_parses_the_agent_environment() {
-    let mut all = vars(&BASE);
-    all.extend(vars(&[
-        ("MESOS_CHECKPOINT", "1"),
-        ("MESOS_SANDBOX", "/mnt/mesos/sandbox"),
-        ("MESOS_RECOVERY_TIMEOUT", "15mins"),
-        ("MESOS_SUBSCRIPTION_BACKOFF_MAX", "250ms"),
-        ("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", "1.5hrs"),
-    ]));
-    let env = ExecutorEnv::from_map(&all).unwrap();
-    assert_eq!(env.api_url(), "http://10.0.0.7:5051/api/v1/executor");
-    assert_eq!((env.framework_id.as_str(), env.executor_id.as_str()), ("fw-1", "e-1"));
-    assert_eq!(env.sandbox, PathBuf::from("/mnt/mesos/sandbox"));
-    assert!(env.checkpoint);
-    assert_eq!(env.recovery_timeout, Duration::from_secs(900));
-    assert_eq!(env.backoff_max, Duration::from_millis(250));
-    assert_eq!(env.shutdown_grace, Duration::from_secs(5400));
-
-    let plain = ExecutorEnv::from_map(&vars(&BASE)).unwrap();
-    assert!(!plain.checkpoint);
-    assert_eq!(plain.sandbox, PathBuf::from("/var/sandbox"));
-    assert_eq!(plain.shutdown_grace, DEFAULT_SHUTDOWN_GRACE);
+fn executor_core_launch_group_starts_every_task() {
+    let (mut h, _) = Harness::subscribed(false);
+    let group = crate::mesos::v1::TaskGroupInfo { tasks: vec![task("g-1", "x"), task("g-2", "y")] };
+    h.event(Event {
+        r#type: Some(event::Type::LaunchGroup as i32),
+        launch_group: Some(event::LaunchGroup { task_group: group }),
+        ..Default::default()
+    });
+    let actions = h.drain();
+    let started: Vec<&str> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Start { task_id, .. } => Some(task_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(started, ["g-1", "g-2"]);
+    let tasks: Vec<String> = updates(&actions).iter().map(|(_, s)| s.task_id.value.clone()).collect();
+    assert_eq!(tasks, ["g-1", "g-2"], "one STARTING each, sent side by side");
 }
 
 #[test]
-fn executor_env_names_the_missing_or_garbled_variable() {
-    let cases: [(&str, Option<&str>, &str); 9] = [
-        ("MESOS_AGENT_ENDPOINT", None, "MESOS_AGENT_ENDPOINT"),
-        ("MESOS_AGENT_ENDPOINT", Some("10.0.0.7"), "MESOS_AGENT_ENDPOINT"),
-        ("MESOS_AGENT_ENDPOINT", Some("10.0.0.7:http"), "MESOS_AGENT_ENDPOINT"),
-        ("MESOS_FRAMEWORK_ID", None, "MESOS_FRAMEWORK_ID"),
-        ("MESOS_EXECUTOR_ID", Some(""), "MESOS_EXECUTOR_ID"),
-        ("MESOS_DIRECTORY", None, "MESOS_DIRECTORY"),
-        ("MESOS_CHECKPOINT", Some("true"), "MESOS_CHECKPOINT"),
-        ("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", Some("5s"), "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD"),
-        ("MESOS_CHECKPOINT", Some("1"), "MESOS_RECOVERY_TIMEOUT"),
-    ];
-    for (name, value, blamed) in cases {
-        let mut map = vars(&BASE);
-        match value {
-            Some(v) => map.insert(name.to_owned(), v.to_owned()),
-            None => map.remove(name),
-        };
-        let error = ExecutorEnv::from_map(&map).unwrap_err();
-        assert_eq!(error.variable(), blamed, "{name}={value:?}");
-        assert!(error.to_string().contains(blamed));
-    }
-}
-
-#[test]
-fn parse_duration_reads_stout_units() {
-    let ok = [
-        ("5secs", Duration::from_secs(5)),
-        ("250ms", Duration::from_millis(250)),
-        ("15mins", Duration::from_secs(900)),
-        ("1.5hrs", Duration::from_secs(5400)),
-        ("2days", Duration::from_secs(172_800)),
-        ("1weeks", Duration::from_secs(604_800)),
-        ("10us", Duration::from_micros(10)),
-        ("7ns", Duration::from_nanos(7)),
-    ];
-    for (text, want) in ok {
-        assert_eq!(parse_duration(text), Ok(want), "{text}");
-    }
-    for bad in ["", "5", "secs", "5 secs", "5s", "-1secs", "1e9weeks", "1.2.3secs", "99999999999999weeks"] {
-        assert!(parse_duration(bad).is_err(), "{bad:?} parsed");
-    }
+fn executor_core_kill_before_the_process_started_signals_it_once_started() {
+    let (mut h, _) = Harness::subscribed(false);
+    h.event(launch_event(task("t-1", "sleep 30")));
+    h.drain();
+    h.event(kill_event("t-1", Some(SECOND)));
+    assert!(signals(&h.drain()).is_empty(), "no process group yet");
+    h.core.handle_process_started(h.now, "t-1", 55);
+    assert_eq!(signals(&h.drain()), [(55, Signal::Term)]);
+    h.fire();
+    assert_eq!(signals(&h.drain()), [(55, Signal::Kill)]);
 }

@@ -157,3 +157,90 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     }
     Ok(Duration::from_nanos(nanos.round() as u64))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    const BASE: [(&str, &str); 5] = [
+        ("MESOS_AGENT_ENDPOINT", "10.0.0.7:5051"),
+        ("MESOS_FRAMEWORK_ID", "fw-1"),
+        ("MESOS_EXECUTOR_ID", "e-1"),
+        ("MESOS_DIRECTORY", "/var/sandbox"),
+        ("MESOS_CHECKPOINT", "0"),
+    ];
+
+    #[test]
+    fn executor_env_parses_the_agent_environment() {
+        let mut all = vars(&BASE);
+        all.extend(vars(&[
+            ("MESOS_CHECKPOINT", "1"),
+            ("MESOS_SANDBOX", "/mnt/mesos/sandbox"),
+            ("MESOS_RECOVERY_TIMEOUT", "15mins"),
+            ("MESOS_SUBSCRIPTION_BACKOFF_MAX", "250ms"),
+            ("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", "1.5hrs"),
+        ]));
+        let env = ExecutorEnv::from_map(&all).unwrap();
+        assert_eq!(env.api_url(), "http://10.0.0.7:5051/api/v1/executor");
+        assert_eq!((env.framework_id.as_str(), env.executor_id.as_str()), ("fw-1", "e-1"));
+        assert_eq!(env.sandbox, PathBuf::from("/mnt/mesos/sandbox"));
+        assert!(env.checkpoint);
+        assert_eq!(env.recovery_timeout, Duration::from_secs(900));
+        assert_eq!(env.backoff_max, Duration::from_millis(250));
+        assert_eq!(env.shutdown_grace, Duration::from_secs(5400));
+
+        let plain = ExecutorEnv::from_map(&vars(&BASE)).unwrap();
+        assert!(!plain.checkpoint);
+        assert_eq!(plain.sandbox, PathBuf::from("/var/sandbox"));
+        assert_eq!(plain.shutdown_grace, DEFAULT_SHUTDOWN_GRACE);
+    }
+
+    #[test]
+    fn executor_env_names_the_missing_or_garbled_variable() {
+        let cases: [(&str, Option<&str>, &str); 9] = [
+            ("MESOS_AGENT_ENDPOINT", None, "MESOS_AGENT_ENDPOINT"),
+            ("MESOS_AGENT_ENDPOINT", Some("10.0.0.7"), "MESOS_AGENT_ENDPOINT"),
+            ("MESOS_AGENT_ENDPOINT", Some("10.0.0.7:http"), "MESOS_AGENT_ENDPOINT"),
+            ("MESOS_FRAMEWORK_ID", None, "MESOS_FRAMEWORK_ID"),
+            ("MESOS_EXECUTOR_ID", Some(""), "MESOS_EXECUTOR_ID"),
+            ("MESOS_DIRECTORY", None, "MESOS_DIRECTORY"),
+            ("MESOS_CHECKPOINT", Some("true"), "MESOS_CHECKPOINT"),
+            ("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", Some("5s"), "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD"),
+            ("MESOS_CHECKPOINT", Some("1"), "MESOS_RECOVERY_TIMEOUT"),
+        ];
+        for (name, value, blamed) in cases {
+            let mut map = vars(&BASE);
+            match value {
+                Some(v) => map.insert(name.to_owned(), v.to_owned()),
+                None => map.remove(name),
+            };
+            let error = ExecutorEnv::from_map(&map).unwrap_err();
+            assert_eq!(error.variable(), blamed, "{name}={value:?}");
+            assert!(error.to_string().contains(blamed));
+        }
+    }
+
+    #[test]
+    fn parse_duration_reads_stout_units() {
+        let ok = [
+            ("5secs", Duration::from_secs(5)),
+            ("250ms", Duration::from_millis(250)),
+            ("15mins", Duration::from_secs(900)),
+            ("1.5hrs", Duration::from_secs(5400)),
+            ("2days", Duration::from_secs(172_800)),
+            ("1weeks", Duration::from_secs(604_800)),
+            ("10us", Duration::from_micros(10)),
+            ("7ns", Duration::from_nanos(7)),
+        ];
+        for (text, want) in ok {
+            assert_eq!(parse_duration(text), Ok(want), "{text}");
+        }
+        for bad in ["", "5", "secs", "5 secs", "5s", "-1secs", "1e9weeks", "1.2.3secs", "99999999999999weeks"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} parsed");
+        }
+    }
+}
