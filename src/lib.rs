@@ -15,6 +15,8 @@ pub mod artifact;
 #[cfg(feature = "driver")]
 pub mod driver;
 pub mod engine;
+#[cfg(feature = "executor")]
+pub mod executor;
 #[cfg(any(feature = "master", feature = "artifacts"))]
 pub(crate) mod http_shell;
 #[cfg(feature = "master")]

@@ -1,5 +1,5 @@
 //! The command-line tool's commands: `solve`, `gen`, `replay`, `master`, `demo`, `run`, `artifacts`,
-//! `help`.
+//! `executor`, `help`.
 //!
 //! Binary-only: the library knows nothing of this module. Each command is one file; `args`
 //! (and `live_args` for the commands that speak the Mesos protocol) turn the command line into
@@ -26,6 +26,7 @@ pub mod args;
 pub mod artifacts;
 pub mod custom_executor;
 pub mod demo;
+pub mod executor;
 pub mod gen;
 pub mod live_args;
 pub mod master;
@@ -140,6 +141,14 @@ usage:
       (default http://ADDR:PORT of the bound address). With --master, an advertised loopback
       address while the master is not on loopback is an error. Also spelled --artifact-bind,
       --artifact-advertise.
+  offerpack executor
+      Run as a Mesos executor (v1 executor HTTP API), as started by an agent: reads
+      MESOS_AGENT_ENDPOINT, MESOS_FRAMEWORK_ID, MESOS_EXECUTOR_ID, MESOS_SANDBOX (or
+      MESOS_DIRECTORY), MESOS_CHECKPOINT, MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD and, when
+      checkpointing, MESOS_RECOVERY_TIMEOUT and MESOS_SUBSCRIPTION_BACKOFF_MAX. Runs each task's
+      command (or its data as a shell line) in a process group of its own in the sandbox until
+      SHUTDOWN (exit 0). Exits 1 when the agent is gone (at once without checkpointing, else
+      after the recovery timeout), 2 when the environment is missing or malformed.
   offerpack help
       Show this text.
 ";
