@@ -55,6 +55,7 @@
 //!   [`MasterHandle::set_cut_streams`] for that.
 
 mod actor;
+mod agents;
 mod body;
 mod config;
 #[cfg(test)]
@@ -63,6 +64,9 @@ mod offers;
 mod operator;
 #[cfg(test)]
 mod operator_tests;
+mod remote;
+#[cfg(test)]
+mod remote_tests;
 mod resources;
 mod server;
 mod state;
@@ -71,6 +75,7 @@ mod validate;
 
 pub use config::{AgentConfig, Faults, MasterConfig, Redirect, StreamCut, TaskTiming, Unavailable};
 pub use operator::OperatorRejection;
+pub use remote::{AgentAnswer, AGENT_API_PATH};
 pub use server::{run_master_blocking, MasterError, MasterHandle, SimMaster};
 pub use state::{CallOutcome, MasterCore, Output, StreamKey, MESOS_VERSION};
 pub use tasks::{DURATION_LABEL, EXIT_LABEL};
