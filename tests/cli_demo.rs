@@ -45,7 +45,7 @@ fn cli_run_gives_up_on_an_unreachable_master() {
 
 #[test]
 fn cli_run_rejects_bad_flags() {
-    for args in [&["run", "--tasks", "1"][..], &["run", "--master", "h:1"], &["master", "--agents", "0"]] {
+    for args in [&["run", "--tasks", "1"][..], &["run", "--master", "h:1"], &["master", "--agents", "-1"]] {
         let out = run(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(text(&out.stderr).starts_with("error: "), "{args:?}");

@@ -56,6 +56,10 @@ pub struct MasterArgs {
     pub task_duration: Option<Duration>,
     /// Every this many launched tasks, one ends in TASK_FAILED.
     pub fail_every: Option<NonZeroU32>,
+    /// How often agent processes must ping (`--agent-ping SECS`, default 1 s).
+    pub agent_ping: Duration,
+    /// Agent processes silent this long are lost (`--agent-timeout SECS`, default 5 s).
+    pub agent_timeout: Duration,
 }
 
 /// Arguments of `demo`.
@@ -127,6 +131,8 @@ pub fn master(mut p: Parser) -> Result<Command, lexopt::Error> {
         seed: 0,
         task_duration: Some(Duration::from_secs(1)),
         fail_every: None,
+        agent_ping: Duration::from_secs(1),
+        agent_timeout: Duration::from_secs(5),
     };
     let mut agents = None;
     while let Some(arg) = p.next()? {
@@ -136,7 +142,9 @@ pub fn master(mut p: Parser) -> Result<Command, lexopt::Error> {
                 let text = p.value()?.string()?;
                 args.listen = text.parse().map_err(|_| format!("--listen {text:?}: expected IP:PORT"))?;
             }
-            Arg::Long("agents") => agents = Some(count(p.value()?.parse()?, MAX_AGENTS, "--agents")?),
+            Arg::Long("agents") => agents = Some(at_most(p.value()?.parse()?, MAX_AGENTS, "--agents")?),
+            Arg::Long("agent-ping") => args.agent_ping = seconds(p.value()?.parse()?, "--agent-ping")?,
+            Arg::Long("agent-timeout") => args.agent_timeout = seconds(p.value()?.parse()?, "--agent-timeout")?,
             Arg::Long("cpus") => args.cpus = amount(p.value()?.parse()?, "--cpus")?,
             Arg::Long("mem") => args.mem = amount(p.value()?.parse()?, "--mem")?,
             Arg::Long("disk") => args.disk = amount(p.value()?.parse()?, "--disk")?,
@@ -333,10 +341,14 @@ fn positive(n: u32, flag: &str) -> Result<u32, lexopt::Error> {
 
 /// A count from 1 to `max`.
 fn count(n: u32, max: u32, flag: &str) -> Result<u32, lexopt::Error> {
+    positive(at_most(n, max, flag)?, flag)
+}
+
+fn at_most(n: u32, max: u32, flag: &str) -> Result<u32, lexopt::Error> {
     if n > max {
         return Err(format!("{flag} must be at most {max}").into());
     }
-    positive(n, flag)
+    Ok(n)
 }
 
 fn non_empty(text: String, flag: &str) -> Result<String, lexopt::Error> {
@@ -445,13 +457,19 @@ mod tests {
         let cmd = parse_args(&["master", "--agents", "1", "--fail-every", "2"]);
         let Command::Master(m) = cmd.unwrap() else { panic!("not master") };
         assert_eq!(m.fail_every, NonZeroU32::new(2));
+        assert_eq!((m.agent_ping, m.agent_timeout), (Duration::from_secs(1), Duration::from_secs(5)));
+        let cmd = parse_args(&["master", "--agents", "0", "--agent-ping", "0.5", "--agent-timeout", "3"]);
+        let Command::Master(m) = cmd.unwrap() else { panic!("not master") };
+        assert_eq!((m.agents, m.agent_ping, m.agent_timeout), (0, Duration::from_millis(500), Duration::from_secs(3)));
     }
 
     #[test]
     fn live_args_reject_bad_input() {
         for bad in [
             &["master"][..],
-            &["master", "--agents", "0"],
+            &["master", "--agents", "100001"],
+            &["master", "--agents", "0", "--agent-ping", "0"],
+            &["master", "--agents", "0", "--agent-timeout", "NaN"],
             &["master", "--agents", "1", "--listen", "localhost"],
             &["master", "--agents", "1", "--ports", "32000-31000"],
             &["master", "--agents", "1", "--ports", "1-70000"],

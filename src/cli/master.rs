@@ -2,11 +2,17 @@
 //!
 //! Agents are named `agent-0001`, `agent-0002`, … and carry a text attribute `zone`
 //! (`zone-a`, `zone-b`, … round-robin over `--zones`). The first line on standard output names
-//! the scheduler API URL once the master listens, so `--listen 127.0.0.1:0` is usable.
+//! the scheduler API URL once the master listens, so `--listen 127.0.0.1:0` is usable; the
+//! second names the agent API URL.
+//!
+//! Agent processes (`offerpack agent`) join through the private agent API at
+//! `http://ADDR/api/offerpack/agent`, beside or instead of the simulated agents (`--agents 0`);
+//! they ping every `--agent-ping` seconds (default 1) and are lost after `--agent-timeout`
+//! seconds (default 5) without a call.
 
 use std::io::Write;
 
-use offerpack::master::{run_master_blocking, AgentConfig, MasterConfig, TaskTiming};
+use offerpack::master::{run_master_blocking, AgentConfig, MasterConfig, TaskTiming, AGENT_API_PATH};
 
 use super::live_args::MasterArgs;
 use super::CliError;
@@ -27,6 +33,7 @@ pub fn run(args: &MasterArgs) -> Result<(), CliError> {
         // Nobody reading standard output is no reason to stop serving.
         let _ =
             writeln!(out, "offerpack master: {agents} agents, {duration}, scheduler API at {}", handle.scheduler_url());
+        let _ = writeln!(out, "offerpack master: agent processes register at {}{AGENT_API_PATH}", handle.url());
         let _ = out.flush();
     })
     .map_err(|e| CliError::Failed(format!("master on {}: {e}", args.listen)))
@@ -34,7 +41,8 @@ pub fn run(args: &MasterArgs) -> Result<(), CliError> {
 
 /// The master's configuration for the command line's agents and timings.
 pub fn config(args: &MasterArgs) -> MasterConfig {
-    let mut config = MasterConfig::new(args.listen).with_seed(args.seed);
+    let mut config =
+        MasterConfig::new(args.listen).with_seed(args.seed).with_agent_timing(args.agent_ping, args.agent_timeout);
     config.tasks = TaskTiming { run: args.task_duration, ..TaskTiming::default() };
     config.faults.fail_every = args.fail_every;
     config.agents = (0..args.agents)
@@ -89,6 +97,8 @@ mod tests {
             seed: 7,
             task_duration: None,
             fail_every: std::num::NonZeroU32::new(4),
+            agent_ping: std::time::Duration::from_millis(250),
+            agent_timeout: std::time::Duration::from_secs(2),
         };
         let config = config(&args);
         let names: Vec<&str> = config.agents.iter().map(|a| a.hostname.as_str()).collect();
@@ -96,6 +106,7 @@ mod tests {
         assert_eq!(config.agents[3].attributes, [("zone".to_owned(), "zone-a".to_owned())]);
         assert_eq!((config.agents[0].ports.clone(), config.tasks.run, config.seed), (vec![(100, 200)], None, 7));
         assert_eq!(config.faults.fail_every.map(|k| k.get()), Some(4));
+        assert_eq!((config.agent_ping_interval.as_millis(), config.agent_timeout.as_secs()), (250, 2));
         assert_eq!(
             (zone_name(25), zone_name(26), zone_name(27)),
             ("zone-z".into(), "zone-aa".into(), "zone-ab".into())

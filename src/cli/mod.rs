@@ -90,11 +90,16 @@ usage:
       stream time.
   offerpack master --agents N [--listen ADDR] [--cpus C] [--mem M] [--disk D] [--ports B-E]
                    [--zones Z] [--seed S] [--task-duration-ms MS|forever] [--fail-every K]
+                   [--agent-ping SECS] [--agent-timeout SECS]
       Run a simulated Mesos master (v1 scheduler API, protobuf and JSON) in the foreground with
       N agents (at most 100000) agent-0001 ... carrying a `zone` attribute. Prints the scheduler API URL once
       listening (--listen 127.0.0.1:0 picks a free port). Defaults: 127.0.0.1:5050, 16 cpus,
       65536 MB memory, 500000 MB disk, ports 31000-32000, 3 zones, seed 0, tasks run 1000 ms.
       --fail-every K  launches K, 2K, 3K, ... (counted over every framework) end in TASK_FAILED
+      Agent processes (`offerpack agent`) join at /api/offerpack/agent, beside the N simulated
+      agents or instead of them (--agents 0); their tasks really run.
+      --agent-ping SECS     how often agent processes ping (default 1)
+      --agent-timeout SECS  an agent process silent this long is lost (default 5)
   offerpack demo [--agents N] [--tasks M] [--seed S] [--encoding protobuf|json] [--deadline SECS]
                  [--retries N] [--retry-backoff MS] [--fail-every K]
       Start a simulated master in-process, run a framework against it over HTTP with a generated

@@ -15,11 +15,12 @@ use tokio::time::Instant;
 
 use super::body::{ApiBody, Chunk, EventBody, GoneSender};
 use super::config::{Redirect, StreamCut, Unavailable};
+use super::remote::{AgentAnswer, AGENT_API_PATH};
 use super::server::{is_operator_path, operator_response};
 use super::state::{CallOutcome, MasterCore, Output, StreamKey};
 use super::validate::validate_call;
 use crate::mesos::v1::scheduler::{call, Call};
-use crate::mesos::{json, recordio};
+use crate::mesos::{agent_api, json, recordio};
 
 pub(crate) const APPLICATION_JSON: &str = "application/json";
 pub(crate) const APPLICATION_PROTOBUF: &str = "application/x-protobuf";
@@ -67,6 +68,8 @@ struct Sink {
     /// Whole records still allowed before a cut.
     remaining: Option<u64>,
     mid_record: bool,
+    /// An agent process' stream (protobuf `offerpack.agent.Event`s, never cut by the knob).
+    agent: bool,
 }
 
 #[derive(Debug)]
@@ -137,7 +140,7 @@ impl Actor {
         match knob {
             Knob::CutStreams(cut) => {
                 self.cut = cut;
-                for sink in self.sinks.values_mut() {
+                for sink in self.sinks.values_mut().filter(|s| !s.agent) {
                     sink.remaining = cut.map(|c| c.after_events);
                     sink.mid_record = cut.is_some_and(|c| c.mid_record);
                 }
@@ -206,6 +209,19 @@ impl Actor {
                         }
                     }
                 }
+                Output::Agent { stream, event } => {
+                    if !self.sinks.contains_key(&stream) {
+                        continue;
+                    }
+                    let index = match batches.iter().position(|(key, _)| *key == stream) {
+                        Some(index) => index,
+                        None => {
+                            batches.push((stream, BytesMut::new()));
+                            batches.len() - 1
+                        }
+                    };
+                    recordio::encode_message(&event, &mut batches[index].1);
+                }
                 Output::Close { stream } => {
                     self.send_batch(&mut batches, stream);
                     // Dropping the sender ends the body cleanly.
@@ -244,6 +260,9 @@ impl Actor {
     /// Answers one API request, in the order of checks of `Master::Http::scheduler` (operator
     /// calls go their own way after the fault knobs and the method check).
     fn api(&mut self, request: ApiRequest) -> Response<ApiBody> {
+        if request.path == AGENT_API_PATH {
+            return self.agent_api(request);
+        }
         if let Some(response) = self.fault_response(&request.path) {
             return response;
         }
@@ -291,6 +310,40 @@ impl Actor {
         }
     }
 
+    /// Answers a private agent API request (protobuf only; the fault knobs do not apply).
+    fn agent_api(&mut self, request: ApiRequest) -> Response<ApiBody> {
+        if request.method != Method::POST {
+            let text = format!("Expecting one of {{ 'POST' }}, but received '{}'", request.method);
+            return plain(StatusCode::METHOD_NOT_ALLOWED, text);
+        }
+        if request.content_type.as_deref() != Some(APPLICATION_PROTOBUF) {
+            return plain(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("Expecting 'Content-Type' of {APPLICATION_PROTOBUF}"),
+            );
+        }
+        let Ok(c) = agent_api::Call::decode(request.body) else {
+            return plain(StatusCode::BAD_REQUEST, "Failed to parse body into offerpack.agent.Call protobuf");
+        };
+        let now = self.now();
+        match self.core.handle_agent_call(now, c) {
+            AgentAnswer::Accepted => plain(StatusCode::ACCEPTED, ""),
+            AgentAnswer::Rejected { status, message } => {
+                plain(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), message)
+            }
+            AgentAnswer::Registered { stream, .. } => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                let sink = Sink { tx, format: Format::Protobuf, remaining: None, mid_record: false, agent: true };
+                self.sinks.insert(stream, sink);
+                let mut response = Response::new(ApiBody::Events(EventBody::new(rx, stream, self.gone_tx.clone())));
+                let headers = response.headers_mut();
+                headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static(APPLICATION_PROTOBUF));
+                headers.insert(header::TRANSFER_ENCODING, header::HeaderValue::from_static("chunked"));
+                response
+            }
+        }
+    }
+
     fn open_stream(&mut self, stream: StreamKey, stream_id: &str, format: Format) -> Response<ApiBody> {
         let (tx, rx) = mpsc::unbounded_channel();
         let sink = Sink {
@@ -298,6 +351,7 @@ impl Actor {
             format,
             remaining: self.cut.map(|c| c.after_events),
             mid_record: self.cut.is_some_and(|c| c.mid_record),
+            agent: false,
         };
         self.sinks.insert(stream, sink);
         let content_type = match format {

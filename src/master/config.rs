@@ -172,11 +172,18 @@ pub struct MasterConfig {
     pub send_staging_updates: bool,
     /// Fault knobs at start.
     pub faults: Faults,
+    /// How often agent processes (`POST /api/offerpack/agent`) must PING, and the period of
+    /// the HEARTBEATs on their streams (`Registered.ping_interval_seconds`; default 1 s).
+    pub agent_ping_interval: Duration,
+    /// An agent process that made no call for this long is removed as a lost agent
+    /// (`Registered.agent_timeout_seconds`; default 5 s).
+    pub agent_timeout: Duration,
 }
 
 impl MasterConfig {
     /// Defaults as a real master has them (heartbeats every 15 s, 1 s allocation interval,
-    /// no offer timeout, 10 s → 10 min update retries), no agents, seed 0.
+    /// no offer timeout, 10 s → 10 min update retries), no agents, seed 0; agent processes
+    /// ping every 1 s and are lost after 5 s without a call.
     pub fn new(listen: SocketAddr) -> MasterConfig {
         MasterConfig {
             listen,
@@ -191,6 +198,8 @@ impl MasterConfig {
             tasks: TaskTiming::default(),
             send_staging_updates: false,
             faults: Faults::default(),
+            agent_ping_interval: Duration::from_secs(1),
+            agent_timeout: Duration::from_secs(5),
         }
     }
 
@@ -206,6 +215,14 @@ impl MasterConfig {
             }
             self.agents.push(agent);
         }
+        self
+    }
+
+    /// Sets how often agent processes ping and how long the master waits for a call before
+    /// it removes one (see [`MasterConfig::agent_ping_interval`], [`MasterConfig::agent_timeout`]).
+    pub fn with_agent_timing(mut self, ping_interval: Duration, timeout: Duration) -> MasterConfig {
+        self.agent_ping_interval = ping_interval;
+        self.agent_timeout = timeout;
         self
     }
 

@@ -55,7 +55,7 @@ impl Sim {
         mine.into_iter()
             .filter_map(|o| match o {
                 Output::Event { event, .. } => Some(event),
-                Output::Close { .. } => None,
+                Output::Agent { .. } | Output::Close { .. } => None,
             })
             .collect()
     }

@@ -24,6 +24,39 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Agent processes (private agent API)
+//! Besides its simulated agents, the master takes agents that are real processes
+//! (`offerpack agent`, possibly on other hosts; `offerpack master --agents 0` has only those)
+//! through `POST /api/offerpack/agent`, protobuf only (`offerpack.agent.Call`,
+//! [`crate::mesos::agent_api`]); the core side is [`MasterCore::handle_agent_call`]:
+//! - REGISTER → 200 with a chunked RecordIO stream of `offerpack.agent.Event`s: REGISTERED
+//!   (agent id, [`MasterConfig::agent_ping_interval`], [`MasterConfig::agent_timeout`]), then
+//!   HEARTBEAT every ping interval and LAUNCH, KILL, SHUTDOWN_FRAMEWORK as they happen. Its
+//!   `AgentInfo` gives the offers' hostname, port, resources (scalars and ranges, all of role
+//!   `*` or all statically reserved for one role, then offered only to that role) and
+//!   attributes (any type). With the `id` of an agent the master still has: the same agent,
+//!   its old stream closed, its tasks not listed ended TASK_LOST (TASK_DROPPED for
+//!   PARTITION_AWARE); resources stay as first registered. With any other id: 403 "Agent
+//!   `<id>` was removed; register without an id". No hostname or port, bad resources: 400.
+//! - PING, UPDATE, EXECUTOR_EXITED → 202; 404 for an agent the master does not have. An
+//!   UPDATE is delivered to the framework reliably with the agent's uuid (the master is the
+//!   status update manager); a uuid seen before is dropped. EXECUTOR_EXITED frees the
+//!   executor's resources and fails its tasks not yet ended (TASK_FAILED, SOURCE_AGENT,
+//!   REASON_EXECUTOR_TERMINATED).
+//! - Loss: no call for the agent timeout ⇒ lost as a simulated agent is (TASK_LOST or
+//!   TASK_UNREACHABLE, FAILURE, offers rescinded), its stream closed, and removed for good. A
+//!   broken stream alone removes nothing.
+//! - Tasks on agent processes have no simulated timing ([`TaskTiming`] and the task labels do
+//!   not apply): their states come from the agent's updates only; KILL and TEARDOWN (or the
+//!   failover timeout) become KILL and SHUTDOWN_FRAMEWORK events on the agent's stream.
+//!
+//! Executors, on both kinds of agents: a task with `TaskInfo.executor` charges
+//! `ExecutorInfo.resources` once per (agent, framework, executor id); ACCEPT answers
+//! TASK_ERROR (REASON_TASK_INVALID, or REASON_TASK_GROUP_INVALID for LAUNCH_GROUP) when tasks
+//! and new executors exceed the offers, or when an `ExecutorInfo` differs from the one already
+//! running under its id. A simulated agent frees an executor's resources with its last task;
+//! an agent process on EXECUTOR_EXITED.
+//!
 //! # What it does like Mesos
 //! Status codes, texts and headers of `/api/v1/scheduler` (405, 415 on an inexact
 //! `Content-Type`, 406, 400s with the master's texts, 403 while disconnected, 202, 200 with a
@@ -40,7 +73,8 @@
 //! with one `Response` in the accepted encoding, JSON arrays of GET_* answers always present.
 //!
 //! # Where it differs, on purpose
-//! - Every agent has only role `*` resources; offers carry `allocation_info` only for
+//! - Every simulated agent has only role `*` resources (an agent process may have one static
+//!   role); offers carry `allocation_info` only for
 //!   MULTI_ROLE frameworks; reservations, volumes, inverse offers, operation feedback,
 //!   executor MESSAGEs and SHUTDOWN are accepted and ignored.
 //! - One offer per agent holds all its free resources; frameworks are served round-robin
@@ -55,6 +89,7 @@
 //!   [`MasterHandle::set_cut_streams`] for that.
 
 mod actor;
+mod agents;
 mod body;
 mod config;
 #[cfg(test)]
@@ -63,6 +98,9 @@ mod offers;
 mod operator;
 #[cfg(test)]
 mod operator_tests;
+mod remote;
+#[cfg(test)]
+mod remote_tests;
 mod resources;
 mod server;
 mod state;
@@ -71,6 +109,7 @@ mod validate;
 
 pub use config::{AgentConfig, Faults, MasterConfig, Redirect, StreamCut, TaskTiming, Unavailable};
 pub use operator::OperatorRejection;
+pub use remote::{AgentAnswer, AGENT_API_PATH};
 pub use server::{run_master_blocking, MasterError, MasterHandle, SimMaster};
 pub use state::{CallOutcome, MasterCore, Output, StreamKey, MESOS_VERSION};
 pub use tasks::{DURATION_LABEL, EXIT_LABEL};

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::operator::agent_attributes;
+use super::agents::Executor;
 use super::resources::Resources;
 use super::state::{Filter, MasterCore, OfferRec, Timer};
 use crate::mesos::v1::{self, scheduler::call, scheduler::event, scheduler::Event};
@@ -41,7 +41,7 @@ impl MasterCore {
             }
             let pick = (0..eligible.len())
                 .map(|k| (cursor + k) % eligible.len())
-                .find(|&i| !self.filtered(&eligible[i], agent));
+                .find(|&i| self.role_fits(&eligible[i], agent) && !self.filtered(&eligible[i], agent));
             let Some(i) = pick else { continue };
             cursor = (i + 1) % eligible.len();
             let offer = self.make_offer(now, &eligible[i], agent);
@@ -58,6 +58,13 @@ impl MasterCore {
         }
     }
 
+    /// Whether the framework may get the agent's resources: role `*`, or a framework role
+    /// (not suppressed) that the agent's resources are reserved for.
+    fn role_fits(&self, fw: &str, agent: usize) -> bool {
+        let role = &self.agents[agent].role;
+        role == "*" || self.frameworks.get(fw).is_some_and(|f| f.roles.contains(role) && !f.suppressed.contains(role))
+    }
+
     fn filtered(&self, fw: &str, agent: usize) -> bool {
         let free = &self.agents[agent].free;
         self.frameworks.get(fw).is_some_and(|f| f.filters.iter().any(|x| x.agent == agent && x.refused.contains(free)))
@@ -67,9 +74,11 @@ impl MasterCore {
         let id = format!("{}-O{}", self.master_id, self.next_offer);
         self.next_offer += 1;
         let resources = std::mem::take(&mut self.agents[agent].free);
+        let reserved = (self.agents[agent].role != "*").then(|| self.agents[agent].role.clone());
         let (role, multi_role) = match self.frameworks.get(fw) {
             Some(f) => {
-                (f.roles.iter().find(|r| !f.suppressed.contains(*r)).cloned().unwrap_or_default(), f.multi_role())
+                let first = || f.roles.iter().find(|r| !f.suppressed.contains(*r)).cloned().unwrap_or_default();
+                (reserved.unwrap_or_else(first), f.multi_role())
             }
             None => (String::new(), false),
         };
@@ -83,12 +92,12 @@ impl MasterCore {
             hostname: a.config.hostname.clone(),
             url: Some(v1::Url {
                 scheme: "http".into(),
-                address: v1::Address { hostname: Some(a.config.hostname.clone()), ip, port: 5051 },
+                address: v1::Address { hostname: Some(a.config.hostname.clone()), ip, port: i32::from(a.port) },
                 path: Some("/slave(1)".into()),
                 ..Default::default()
             }),
-            resources: resources.to_protos(allocation_role),
-            attributes: agent_attributes(&a.config),
+            resources: a.protos(&resources, allocation_role),
+            attributes: a.attributes.clone(),
             allocation_info: allocation_role.map(|r| v1::resource::AllocationInfo { role: Some(r.to_owned()) }),
             ..Default::default()
         };
@@ -267,7 +276,7 @@ impl MasterCore {
     ) {
         let group = group_executor.is_some();
         let mut left = available.clone();
-        let mut new_executors: Vec<String> = Vec::new();
+        let mut new_executors: Vec<v1::ExecutorInfo> = Vec::new();
         let mut planned = Vec::new();
         let mut error = None;
         for task in &tasks {
@@ -276,7 +285,7 @@ impl MasterCore {
                 Ok((resources, executor_resources)) => {
                     if let (Some(exec), Some(exec_res)) = (executor, &executor_resources) {
                         left.subtract(exec_res);
-                        new_executors.push(exec.executor_id.value.clone());
+                        new_executors.push(exec.clone());
                     }
                     left.subtract(&resources);
                     planned.push((task.task_id.value.clone(), resources, executor_resources));
@@ -304,17 +313,24 @@ impl MasterCore {
         }
         *available = left;
         for (task, (_, resources, executor_resources)) in tasks.iter().zip(planned) {
-            let executor = group_executor.as_ref().or(task.executor.as_ref()).map(|e| e.executor_id.value.clone());
-            if let Some(exec) = &executor {
-                let a = &mut self.agents[agent];
-                let entry =
-                    a.executors.entry((fw.to_owned(), exec.clone())).or_insert_with(|| (Resources::default(), 0));
+            let executor = group_executor.as_ref().or(task.executor.as_ref());
+            if let Some(exec) = executor {
+                let key = (fw.to_owned(), exec.executor_id.value.clone());
+                let entry = self.agents[agent].executors.entry(key).or_insert_with(|| Executor {
+                    info: exec.clone(),
+                    resources: Resources::default(),
+                    live: 0,
+                });
                 if let Some(r) = executor_resources {
-                    entry.0 = r;
+                    entry.resources = r;
                 }
-                entry.1 += 1;
+                entry.live += 1;
             }
+            let executor = executor.map(|e| e.executor_id.value.clone());
             self.start_task(now, fw, agent, task, resources, executor);
+        }
+        if self.agents[agent].is_remote() {
+            self.send_launch(fw, agent, tasks, group_executor);
         }
     }
 
@@ -328,7 +344,7 @@ impl MasterCore {
         executor: Option<&v1::ExecutorInfo>,
         group: bool,
         left: &Resources,
-        new_executors: &[String],
+        new_executors: &[v1::ExecutorInfo],
         planned: &[(String, Resources, Option<Resources>)],
     ) -> Result<(Resources, Option<Resources>), String> {
         let id = &task.task_id.value;
@@ -350,11 +366,17 @@ impl MasterCore {
         let executor_resources = match executor {
             Some(e) => {
                 let exec = &e.executor_id.value;
-                let running = self.agents[agent].executors.contains_key(&(fw.to_owned(), exec.clone()));
-                if running || new_executors.contains(exec) {
-                    None
-                } else {
-                    Some(Resources::from_protos(&e.resources)?)
+                let running = self.agents[agent].executors.get(&(fw.to_owned(), exec.clone())).map(|x| &x.info);
+                let existing = running.or_else(|| new_executors.iter().find(|x| x.executor_id == e.executor_id));
+                match existing {
+                    Some(existing) if !same_executor(existing, e) => {
+                        return Err(format!(
+                            "ExecutorInfo of executor '{exec}' differs from the one already running under that id on \
+                             the agent"
+                        ));
+                    }
+                    Some(_) => None,
+                    None => Some(Resources::from_protos(&e.resources)?),
                 }
             }
             None => None,
@@ -364,10 +386,20 @@ impl MasterCore {
             needed.add(r);
         }
         if !left.contains(&needed) {
-            return Err("Task uses more resources than available in the offers".into());
+            return Err(match executor_resources {
+                Some(_) => "Task and its new executor use more resources than available in the offers".into(),
+                None => "Task uses more resources than available in the offers".into(),
+            });
         }
         Ok((resources, executor_resources))
     }
+}
+
+/// Whether two `ExecutorInfo`s describe the same executor (the framework id, which the
+/// master fills in, left aside).
+fn same_executor(a: &v1::ExecutorInfo, b: &v1::ExecutorInfo) -> bool {
+    let strip = |e: &v1::ExecutorInfo| v1::ExecutorInfo { framework_id: None, ..e.clone() };
+    strip(a) == strip(b)
 }
 
 /// Whether an agent's free resources are worth offering (Mesos' minimum allocatable

@@ -28,18 +28,16 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
+use super::agents::Agent;
 use super::config::AgentConfig;
 use super::resources::Resources;
-use super::state::{Agent, MasterCore, MESOS_VERSION};
+use super::state::{MasterCore, MESOS_VERSION};
 use super::tasks::{Task, EPOCH_AT_START};
 use crate::mesos::v1::master::{call, response, Call, Response};
 use crate::mesos::v1::{self, agent_info};
 
 /// Completed tasks kept per framework (upstream `--max_completed_tasks_per_framework`).
 const MAX_COMPLETED_TASKS: usize = 1000;
-
-/// The port every simulated agent claims (`AgentInfo.port`, offers' URLs).
-const AGENT_PORT: u16 = 5051;
 
 /// Why an operator call gets no `200 OK`: the HTTP status and the response body.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -241,10 +239,13 @@ impl MasterCore {
                 active: true,
                 deactivated: Some(false),
                 version: MESOS_VERSION.to_owned(),
-                pid: Some(format!("slave(1)@{ip}:{AGENT_PORT}")),
+                pid: Some(match a.is_remote() {
+                    true => format!("slave(1)@{}:{}", a.config.hostname, a.port),
+                    false => format!("slave(1)@{ip}:{}", a.port),
+                }),
                 registered_time: Some(registered),
                 reregistered_time: None,
-                total_resources: a.total.to_protos(None),
+                total_resources: a.protos(&a.total, None),
                 allocated_resources: allocations.agents.get(&i).map(ByRole::protos).unwrap_or_default(),
                 offered_resources: offered.get(&i).map(ByRole::protos).unwrap_or_default(),
                 capabilities: vec![agent_info::Capability {
@@ -304,7 +305,7 @@ impl MasterCore {
                 let executor = task.executor.as_deref().filter(|e| executors_seen.insert((task.agent, e)));
                 let executor_resources = executor
                     .and_then(|e| self.agents.get(task.agent)?.executors.get(&(f.id.clone(), e.to_owned())))
-                    .map(|(resources, _)| resources);
+                    .map(|e| &e.resources);
                 if let Some(resources) = executor_resources {
                     held.add(resources);
                 }
@@ -320,9 +321,9 @@ impl MasterCore {
 fn agent_info(a: &Agent) -> v1::AgentInfo {
     v1::AgentInfo {
         hostname: a.config.hostname.clone(),
-        port: Some(i32::from(AGENT_PORT)),
-        resources: a.total.to_protos(None),
-        attributes: agent_attributes(&a.config),
+        port: Some(i32::from(a.port)),
+        resources: a.protos(&a.total, None),
+        attributes: a.attributes.clone(),
         id: Some(v1::AgentId { value: a.id.clone() }),
         domain: None,
     }

@@ -68,13 +68,32 @@ impl Resources {
     /// As `Resource` protos with role `*`, and `allocation_info.role` when `allocation_role`
     /// is set (MULTI_ROLE frameworks).
     pub(crate) fn to_protos(&self, allocation_role: Option<&str>) -> Vec<v1::Resource> {
+        self.to_protos_reserved(None, allocation_role)
+    }
+
+    /// As [`Resources::to_protos`], statically reserved for `reserved` when set (`role` and
+    /// one STATIC `reservations` entry), else role `*`.
+    pub(crate) fn to_protos_reserved(
+        &self,
+        reserved: Option<&str>,
+        allocation_role: Option<&str>,
+    ) -> Vec<v1::Resource> {
         let allocation_info = allocation_role.map(|role| v1::resource::AllocationInfo { role: Some(role.to_owned()) });
+        let reservations: Vec<v1::resource::ReservationInfo> = reserved
+            .map(|role| v1::resource::ReservationInfo {
+                r#type: Some(v1::resource::reservation_info::Type::Static as i32),
+                role: Some(role.to_owned()),
+                ..Default::default()
+            })
+            .into_iter()
+            .collect();
         // The deprecated `role` is still what non-refinement frameworks read; Mesos sets it.
         #[allow(deprecated)]
         let base = |name: &str, kind: v1::value::Type| v1::Resource {
             name: name.to_owned(),
             r#type: kind as i32,
-            role: Some("*".to_owned()),
+            role: Some(reserved.unwrap_or("*").to_owned()),
+            reservations: reservations.clone(),
             allocation_info: allocation_info.clone(),
             ..Default::default()
         };

@@ -1,6 +1,7 @@
 //! The HTTP shell: a hyper 1 HTTP/1.1 server on a tokio `TcpListener`, serving the scheduler
 //! API `POST /api/v1/scheduler` (and `/master/api/v1/scheduler`), the operator API
-//! `POST /api/v1` (and `/master/api/v1`) and `GET /version`, with the core behind an actor
+//! `POST /api/v1` (and `/master/api/v1`), the private agent API `POST /api/offerpack/agent`
+//! and `GET /version`, with the core behind an actor
 //! task ([`super::actor`]).
 
 use std::convert::Infallible;
@@ -23,6 +24,7 @@ use super::actor::{APPLICATION_JSON, APPLICATION_PROTOBUF};
 use super::body::ApiBody;
 use super::config::{MasterConfig, Redirect, StreamCut, Unavailable};
 use super::operator::validate_operator_call;
+use super::remote::AGENT_API_PATH;
 use super::state::{MasterCore, MESOS_VERSION};
 use crate::mesos::json;
 use crate::mesos::v1::master::Call as OperatorCall;
@@ -215,7 +217,8 @@ async fn serve(
     if path == "/version" {
         return Ok(version(request.method()));
     }
-    if path != "/api/v1/scheduler" && path != "/master/api/v1/scheduler" && !is_operator_path(&path) {
+    let known = path == "/api/v1/scheduler" || path == "/master/api/v1/scheduler" || path == AGENT_API_PATH;
+    if !known && !is_operator_path(&path) {
         return Ok(plain(StatusCode::NOT_FOUND, ""));
     }
     let text_header =

@@ -16,9 +16,11 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::config::{AgentConfig, MasterConfig};
+use super::agents::Agent;
+use super::config::MasterConfig;
 use super::resources::Resources;
 use super::validate::validate_call;
+use crate::mesos::agent_api;
 use crate::mesos::v1::{self, scheduler::call, scheduler::event, scheduler::Call, scheduler::Event};
 use crate::util::SeededRng;
 
@@ -40,7 +42,15 @@ pub enum Output {
         /// The event.
         event: Event,
     },
-    /// End the stream (after its earlier events); the framework's connection is over.
+    /// Send this event on an agent process' stream (`POST /api/offerpack/agent` REGISTER).
+    Agent {
+        /// The agent's stream.
+        stream: StreamKey,
+        /// The event.
+        event: agent_api::Event,
+    },
+    /// End the stream (after its earlier events); the framework's (or agent's) connection is
+    /// over.
     Close {
         /// The stream.
         stream: StreamKey,
@@ -87,6 +97,10 @@ pub(crate) enum Timer {
     UpdateRetry(String, String),
     OfferTimeout(String),
     LoseAgent(usize),
+    /// An agent process' next HEARTBEAT.
+    AgentHeartbeat(usize),
+    /// An agent process is lost unless it called since.
+    AgentTimeout(usize),
 }
 
 #[derive(Debug)]
@@ -131,18 +145,6 @@ impl Framework {
     pub(crate) fn partition_aware(&self) -> bool {
         self.has_capability(v1::framework_info::capability::Type::PartitionAware)
     }
-}
-
-#[derive(Debug)]
-pub(crate) struct Agent {
-    pub(crate) id: String,
-    pub(crate) config: AgentConfig,
-    pub(crate) total: Resources,
-    /// Neither used by tasks and executors nor offered.
-    pub(crate) free: Resources,
-    pub(crate) reachable: bool,
-    /// Custom executors: (framework, executor id) → (resources, live tasks).
-    pub(crate) executors: BTreeMap<(String, String), (Resources, usize)>,
 }
 
 #[derive(Debug)]
@@ -204,22 +206,8 @@ impl MasterCore {
             address: Some(v1::Address { hostname: Some(hostname), ip: Some(ip), port: i32::from(advertised.port()) }),
             capabilities: Vec::new(),
         };
-        let agents = config
-            .agents
-            .iter()
-            .enumerate()
-            .map(|(i, a)| {
-                let total = agent_resources(a);
-                Agent {
-                    id: format!("{master_id}-S{i}"),
-                    config: a.clone(),
-                    free: total.clone(),
-                    total,
-                    reachable: true,
-                    executors: BTreeMap::new(),
-                }
-            })
-            .collect();
+        let agents =
+            config.agents.iter().enumerate().map(|(i, a)| Agent::simulated(format!("{master_id}-S{i}"), a)).collect();
         let mut core = MasterCore {
             duplicate_updates: config.faults.duplicate_updates,
             config,
@@ -346,7 +334,12 @@ impl MasterCore {
 
     /// The stream's connection is gone (client closed it, or the shell cut it). The framework
     /// becomes disconnected: its offers are withdrawn and its failover timeout starts.
+    /// An agent process' stream closing only detaches it: the agent stays until it stops
+    /// calling for the agent timeout.
     pub fn handle_stream_closed(&mut self, now: Duration, stream: StreamKey) {
+        if self.detach_agent_stream(stream) {
+            return;
+        }
         let Some(fw) = self.frameworks.values_mut().find(|f| f.conn.as_ref().is_some_and(|c| c.stream == stream))
         else {
             return;
@@ -407,6 +400,8 @@ impl MasterCore {
             Timer::LoseAgent(agent) => {
                 self.handle_lose_agent(now, agent);
             }
+            Timer::AgentHeartbeat(agent) => self.agent_heartbeat(at, agent),
+            Timer::AgentTimeout(agent) => self.agent_timeout(now, agent),
         }
     }
 
@@ -417,6 +412,13 @@ impl MasterCore {
         }
     }
 
+    /// A key for a new event stream.
+    pub(crate) fn new_stream_key(&mut self) -> StreamKey {
+        let stream = StreamKey(self.next_stream);
+        self.next_stream += 1;
+        stream
+    }
+
     pub(crate) fn new_uuid(&mut self) -> [u8; 16] {
         uuid_bytes(&mut self.rng)
     }
@@ -424,8 +426,7 @@ impl MasterCore {
     fn subscribe(&mut self, now: Duration, c: Call) -> CallOutcome {
         let sub = c.subscribe.unwrap_or_default();
         let info = sub.framework_info;
-        let stream = StreamKey(self.next_stream);
-        self.next_stream += 1;
+        let stream = self.new_stream_key();
         let stream_id = uuid_string(&self.new_uuid());
         let subscribed = CallOutcome::Subscribed { stream, stream_id: stream_id.clone() };
         let requested = info.id.as_ref().map(|id| id.value.clone());
@@ -495,6 +496,7 @@ impl MasterCore {
     /// its stream, and forgets it (a later SUBSCRIBE with its id gets an ERROR).
     pub(crate) fn remove_framework(&mut self, now: Duration, id: &str) {
         self.recover_offers_of(now, id, false);
+        self.shutdown_framework_on_agents(id);
         let Some(mut fw) = self.frameworks.remove(id) else { return };
         for (task_id, task) in std::mem::take(&mut fw.tasks) {
             self.release_task(id, &task_id, &task);
@@ -561,15 +563,6 @@ fn framework_info_error(info: &v1::FrameworkInfo) -> Option<String> {
     } else {
         None
     }
-}
-
-fn agent_resources(a: &AgentConfig) -> Resources {
-    let mut r = Resources::default();
-    r.add_scalar("cpus", a.cpus);
-    r.add_scalar("mem", a.mem);
-    r.add_scalar("disk", a.disk);
-    r.add_ranges("ports", &a.ports);
-    r
 }
 
 /// 16 random bytes shaped as a version-4 UUID.

@@ -8,7 +8,7 @@
 //! reconciliation answers) is the latest state. A task is forgotten once its terminal update
 //! is acknowledged.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
 use super::operator::{record_status, task_record, task_snapshot};
@@ -45,9 +45,11 @@ pub(crate) struct Task {
     updates: VecDeque<v1::TaskStatus>,
     retry_at: Option<Duration>,
     retry_interval: Duration,
+    /// Uuids of the updates an agent process sent for this task (duplicates are dropped).
+    pub(crate) agent_uuids: BTreeSet<Vec<u8>>,
 }
 
-fn is_terminal(state: TaskState) -> bool {
+pub(crate) fn is_terminal(state: TaskState) -> bool {
     matches!(
         state,
         TaskState::TaskFinished
@@ -97,24 +99,30 @@ impl MasterCore {
         };
         let staging = self.config.tasks.staging;
         let at = now + self.jitter(staging);
+        let next_step = (!self.agents[agent].is_remote()).then_some(at);
         let task = Task {
             agent,
             resources,
             executor,
             state: TaskState::TaskStaging,
             released: false,
-            next_step: Some(at),
+            next_step,
             run_for,
             exit,
             updates: VecDeque::new(),
             retry_at: None,
             retry_interval: self.config.status_update_retry_min,
+            agent_uuids: BTreeSet::new(),
             proto: task_record(fw, info),
         };
         let id = info.task_id.value.clone();
+        // A task on an agent process moves only by the agent's updates.
+        let simulated = !self.agents[agent].is_remote();
         if let Some(f) = self.frameworks.get_mut(fw) {
             f.tasks.insert(id.clone(), task);
-            self.timers.insert((at, Timer::TaskStep(fw.to_owned(), id.clone())));
+            if simulated {
+                self.timers.insert((at, Timer::TaskStep(fw.to_owned(), id.clone())));
+            }
             if self.config.send_staging_updates {
                 self.enqueue_update(now, fw, &id, TaskState::TaskStaging, None, None);
             }
@@ -153,8 +161,9 @@ impl MasterCore {
         self.enqueue_update(now, fw, id, next, reason, message);
     }
 
-    /// Returns a task's resources (and its executor's, with its last task) to the agent.
-    fn release(&mut self, now: Duration, fw: &str, id: &str) {
+    /// Returns a task's resources to the agent, and its executor's with its last task on a
+    /// simulated agent (an agent process frees an executor's on EXECUTOR_EXITED).
+    pub(crate) fn release(&mut self, now: Duration, fw: &str, id: &str) {
         let Some(task) = self.frameworks.get_mut(fw).and_then(|f| f.tasks.get_mut(id)) else { return };
         if task.released {
             return;
@@ -168,12 +177,13 @@ impl MasterCore {
     fn give_back(&mut self, fw: &str, agent: usize, resources: &Resources, executor: Option<&str>) {
         let Some(a) = self.agents.get_mut(agent).filter(|a| a.reachable) else { return };
         a.free.add(resources);
+        let simulated = !a.is_remote();
         if let Some(exec) = executor {
             let key = (fw.to_owned(), exec.to_owned());
-            if let Some((exec_res, live)) = a.executors.get_mut(&key) {
-                *live = live.saturating_sub(1);
-                if *live == 0 {
-                    let exec_res = std::mem::take(exec_res);
+            if let Some(e) = a.executors.get_mut(&key) {
+                e.live = e.live.saturating_sub(1);
+                if e.live == 0 && simulated {
+                    let exec_res = std::mem::take(&mut e.resources);
                     a.free.add(&exec_res);
                     a.executors.remove(&key);
                 }
@@ -201,7 +211,7 @@ impl MasterCore {
     ) {
         let uuid = self.new_uuid().to_vec();
         let timestamp = self.timestamp(now);
-        let Some(task) = self.frameworks.get_mut(fw).and_then(|f| f.tasks.get_mut(id)) else { return };
+        let Some(task) = self.frameworks.get(fw).and_then(|f| f.tasks.get(id)) else { return };
         let source = if state == TaskState::TaskStaging {
             v1::task_status::Source::Agent
         } else {
@@ -219,6 +229,13 @@ impl MasterCore {
             uuid: Some(uuid),
             ..Default::default()
         };
+        self.enqueue_status(now, fw, id, status);
+    }
+
+    /// Queues a reliable update as it is (its uuid kept); sends it at once when no other
+    /// update of the task is outstanding.
+    pub(crate) fn enqueue_status(&mut self, now: Duration, fw: &str, id: &str, status: v1::TaskStatus) {
+        let Some(task) = self.frameworks.get_mut(fw).and_then(|f| f.tasks.get_mut(id)) else { return };
         task.updates.push_back(status);
         if task.updates.len() == 1 {
             self.deliver_head(now, fw, id);
@@ -323,6 +340,13 @@ impl MasterCore {
         if is_terminal(task.state) {
             return;
         }
+        let agent = task.agent;
+        if self.agents[agent].is_remote() {
+            // The agent process kills it; its state comes from the agent's updates.
+            let policy = kill.kill_policy.or(task.proto.kill_policy);
+            self.send_kill(fw, agent, id, policy);
+            return;
+        }
         let during_launch = task.state == TaskState::TaskStaging;
         task.state = TaskState::TaskKilled;
         task.next_step = None;
@@ -401,6 +425,7 @@ impl MasterCore {
         }
         let offers: Vec<String> =
             self.offers.iter().filter(|(_, o)| o.agent == agent).map(|(id, _)| id.clone()).collect();
+        self.close_agent_stream(agent);
         let a = &mut self.agents[agent];
         a.reachable = false;
         a.free = Resources::default();
@@ -457,9 +482,11 @@ impl MasterCore {
     }
 
     /// Brings a lost agent back, empty (its tasks are gone); its resources are offered again.
-    /// Returns false for an unknown or reachable agent.
+    /// Returns false for an unknown or reachable agent, and for an agent process (a lost one
+    /// is removed for good).
     pub fn handle_restore_agent(&mut self, now: Duration, agent: usize) -> bool {
-        let Some(a) = self.agents.get_mut(agent).filter(|a| !a.reachable) else { return false };
+        // An agent process that was lost is removed for good: it registers afresh.
+        let Some(a) = self.agents.get_mut(agent).filter(|a| !a.reachable && !a.is_remote()) else { return false };
         a.reachable = true;
         a.free = a.total.clone();
         for f in self.frameworks.values_mut() {
