@@ -10,12 +10,14 @@
 //! ```
 #![deny(missing_docs)]
 
+#[cfg(feature = "agent")]
+pub mod agent;
 #[cfg(feature = "artifacts")]
 pub mod artifact;
 #[cfg(feature = "driver")]
 pub mod driver;
 pub mod engine;
-#[cfg(any(feature = "master", feature = "artifacts"))]
+#[cfg(any(feature = "master", feature = "artifacts", feature = "agent"))]
 pub(crate) mod http_shell;
 #[cfg(feature = "master")]
 pub mod master;

@@ -1,5 +1,5 @@
-//! The `offerpack` command line: `solve`, `gen`, `replay`, `master`, `demo`, `run`, `artifacts` and
-//! `help`; see `offerpack help`.
+//! The `offerpack` command line: `solve`, `gen`, `replay`, `master`, `demo`, `run`, `artifacts`,
+//! `agent` and `help`; see `offerpack help`.
 
 mod cli;
 
@@ -16,6 +16,7 @@ fn main() -> ExitCode {
         Ok(Command::Demo(args)) => cli::demo::run(&args),
         Ok(Command::Run(args)) => cli::run::run(&args),
         Ok(Command::Artifacts(args)) => cli::artifacts::run(&args),
+        Ok(Command::Agent(args)) => cli::agent::run(&args),
         Ok(Command::Help) => {
             print!("{}", cli::USAGE);
             Ok(())

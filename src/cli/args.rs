@@ -27,6 +27,8 @@ pub enum Command {
     Run(RunArgs),
     /// `offerpack artifacts`.
     Artifacts(super::artifacts::ArtifactsArgs),
+    /// `offerpack agent`.
+    Agent(super::agent::AgentArgs),
     /// `offerpack help`, `--help`, `-h`.
     Help,
 }
@@ -108,9 +110,10 @@ fn parse(mut p: Parser) -> Result<Command, lexopt::Error> {
         "demo" => live_args::demo(p),
         "run" => live_args::run(p),
         "artifacts" => super::artifacts::parse(p),
+        "agent" => super::agent::parse(p),
         "help" => Ok(Command::Help),
         other => Err(format!(
-            "unknown command {other:?} (expected solve, gen, replay, master, demo, run, artifacts or help)"
+            "unknown command {other:?} (expected solve, gen, replay, master, demo, run, artifacts, agent or help)"
         )
         .into()),
     }

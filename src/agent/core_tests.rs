@@ -1,0 +1,1 @@
+//! Scenario tests of the agent core on a virtual clock.

@@ -1,0 +1,1 @@
+//! Integration test of `offerpack agent` against a fake master.
