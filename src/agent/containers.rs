@@ -27,6 +27,7 @@ pub(super) enum Phase {
 }
 
 /// What an executor is to be told once subscribed.
+#[allow(clippy::large_enum_variant)] // moved once from producer to consumer; boxing buys nothing
 #[derive(Clone, Debug, PartialEq)]
 pub(super) enum Delivery {
     Launch(TaskInfo),
@@ -395,7 +396,7 @@ impl AgentCore {
             self.deliver(&id);
             return;
         }
-        let policy = kill.kill_policy.or_else(|| c.tasks.get(&task).and_then(|t| t.info.kill_policy.clone()));
+        let policy = kill.kill_policy.or_else(|| c.tasks.get(&task).and_then(|t| t.info.kill_policy));
         let grace = grace(policy.as_ref().and_then(|p| p.grace_period.as_ref()), DEFAULT_KILL_GRACE);
         self.terminate(now, &id, grace);
     }

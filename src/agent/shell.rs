@@ -74,6 +74,7 @@ impl fmt::Display for AgentError {
 impl std::error::Error for AgentError {}
 
 /// An input of the loop.
+#[allow(clippy::large_enum_variant)] // moved once from producer to consumer; boxing buys nothing
 enum Input {
     MasterEvent(u64, Event),
     RegisterFailed(u64, Option<u16>),
