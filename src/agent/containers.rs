@@ -123,16 +123,16 @@ pub(super) fn stout(d: Duration) -> String {
 
 impl AgentCore {
     /// A LAUNCH from the master.
-    pub(super) fn launch(&mut self, now: Duration, launch: event::Launch) {
+    pub(super) fn launch(&mut self, launch: event::Launch) {
         let group_executor = launch.executor.clone();
         let framework = launch.framework_info;
         if let Some(executor) = group_executor {
-            self.launch_on_executor(now, &framework, executor, Delivery::Group(launch.tasks));
+            self.launch_on_executor(&framework, executor, Delivery::Group(launch.tasks));
             return;
         }
         for task in launch.tasks {
             if let Some(executor) = task.executor.clone() {
-                self.launch_on_executor(now, &framework, executor, Delivery::Launch(task));
+                self.launch_on_executor(&framework, executor, Delivery::Launch(task));
             } else if task.command.is_some() {
                 self.launch_command(&framework, task);
             } else {
@@ -208,13 +208,7 @@ impl AgentCore {
             .map(|(id, _)| id.clone())
     }
 
-    fn launch_on_executor(
-        &mut self,
-        _now: Duration,
-        framework: &FrameworkInfo,
-        executor: ExecutorInfo,
-        delivery: Delivery,
-    ) {
+    fn launch_on_executor(&mut self, framework: &FrameworkInfo, executor: ExecutorInfo, delivery: Delivery) {
         let fw = framework.id.as_ref().map_or(String::new(), |i| i.value.clone());
         let executor_id = executor.executor_id.value.clone();
         let id = match self.executor_container(&fw, &executor_id) {
@@ -249,7 +243,7 @@ impl AgentCore {
     }
 
     /// The fetch of a container ended: spawn its process, or fail its tasks.
-    pub fn handle_fetched(&mut self, now: Duration, container: &str, result: Result<(), String>) {
+    pub fn handle_fetched(&mut self, _now: Duration, container: &str, result: Result<(), String>) {
         let Some(c) = self.containers.get_mut(container) else { return };
         if let Err(e) = result {
             let message =
@@ -267,7 +261,6 @@ impl AgentCore {
         }
         c.phase = Phase::Spawning;
         let process = self.process_spec(container);
-        let _ = now;
         if let Some(process) = process {
             self.push(Action::Spawn { container: container.to_owned(), process });
         }
@@ -391,14 +384,34 @@ impl AgentCore {
             return;
         };
         if c.executor.is_some() {
-            let Some(c) = self.containers.get_mut(&id) else { return };
-            c.pending.push(Delivery::Kill(kill.task_id, kill.kill_policy));
-            self.deliver(&id);
+            self.kill_on_executor(&id, kill);
             return;
         }
         let policy = kill.kill_policy.or_else(|| c.tasks.get(&task).and_then(|t| t.info.kill_policy));
         let grace = grace(policy.as_ref().and_then(|p| p.grace_period.as_ref()), DEFAULT_KILL_GRACE);
         self.terminate(now, &id, grace);
+    }
+
+    /// KILL for an executor's task: a launch not yet delivered is dropped and the task reported
+    /// TASK_KILLED by the agent; otherwise the executor gets a KILL event (queued until it
+    /// subscribes).
+    fn kill_on_executor(&mut self, id: &str, kill: event::Kill) {
+        let Some(c) = self.containers.get_mut(id) else { return };
+        let task = kill.task_id.value.clone();
+        let queued = c.pending.iter().position(|d| matches!(d, Delivery::Launch(t) if t.task_id.value == task));
+        if let Some(at) = queued {
+            c.pending.remove(at);
+            if let Some(entry) = c.tasks.get_mut(&task) {
+                entry.state = TaskState::TaskKilled;
+            }
+            let fw = c.framework_id().to_owned();
+            let mut s = status(&task, TaskState::TaskKilled, task_status::Source::Agent);
+            s.executor_id = Some(ExecutorId { value: c.executor_id.clone() });
+            self.forward(&fw, s);
+            return;
+        }
+        c.pending.push(Delivery::Kill(kill.task_id, kill.kill_policy));
+        self.deliver(id);
     }
 
     /// SIGTERM now (when a process runs), SIGKILL after `grace`.

@@ -200,11 +200,6 @@ impl AgentCore {
         self.link == Link::Registered
     }
 
-    /// The advertised port (set by the shell once bound, before [`AgentCore::handle_start`]).
-    pub fn set_port(&mut self, port: u16) {
-        self.config.port = port;
-    }
-
     /// Starts: registers without an id.
     pub fn handle_start(&mut self, _now: Duration) {
         self.register();
@@ -274,7 +269,7 @@ impl AgentCore {
             }
             event::Type::Launch => {
                 if let Some(launch) = event.launch {
-                    self.launch(now, launch);
+                    self.launch(launch);
                 }
             }
             event::Type::Kill => {

@@ -479,3 +479,23 @@ fn shutdown_framework_sends_shutdown_then_kills_after_grace_without_updates() {
     assert!(updates(&actions).is_empty());
     assert!(actions.iter().any(|a| matches!(a, Action::ExecutorExited(_))));
 }
+
+#[test]
+fn kill_of_a_launch_not_yet_delivered_is_answered_by_the_agent() {
+    let (mut core, attempt, _) = with_executor();
+    let kill = event::Kill {
+        framework_id: FrameworkId { value: "fw-1".into() },
+        task_id: TaskId { value: "t-1".into() },
+        kill_policy: None,
+    };
+    core.handle_event(
+        2 * S,
+        attempt,
+        Event { r#type: Some(event::Type::Kill as i32), kill: Some(kill), ..Default::default() },
+    );
+    let sent = updates(&drain(&mut core));
+    assert_eq!(sent.len(), 1);
+    assert_eq!((sent[0].1.state(), sent[0].1.source()), (TaskState::TaskKilled, task_status::Source::Agent));
+    let ExecutorReply::Stream { stream, .. } = post(&mut core, &subscribe_call()) else { panic!("no stream") };
+    assert_eq!(events(&drain(&mut core), stream), vec![executor::event::Type::Subscribed]);
+}
