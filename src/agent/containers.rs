@@ -2,7 +2,7 @@
 //! custom executors started once per (framework, executor id), kills with grace periods,
 //! framework shutdown, process exits and executor registration timeouts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -61,6 +61,8 @@ pub(crate) struct Container {
     /// Framework shut down: no terminal updates for its tasks.
     pub(super) silent: bool,
     pub(super) cause: Option<task_status::Reason>,
+    /// Uuids of the executor's updates already taken (re-SUBSCRIBE re-sends them).
+    pub(super) seen_uuids: HashSet<Vec<u8>>,
 }
 
 impl Container {
@@ -178,6 +180,7 @@ impl AgentCore {
             kill_requested: false,
             silent: false,
             cause: None,
+            seen_uuids: HashSet::new(),
         };
         self.containers.insert(id.clone(), container);
         id

@@ -5,7 +5,7 @@
 //! after every input, and [`AgentCore::poll_timeout`] says when to call
 //! [`AgentCore::handle_timer`].
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -162,7 +162,6 @@ pub struct AgentCore {
     ping: Option<(Duration, Duration)>,
     updates: BTreeMap<(String, String), VecDeque<Pending>>,
     in_flight: HashMap<u64, (String, String)>,
-    forwarded: HashSet<Vec<u8>>,
     next_key: u64,
     pub(super) containers: BTreeMap<String, Container>,
     pub(super) next_stream: u64,
@@ -182,7 +181,6 @@ impl AgentCore {
             ping: None,
             updates: BTreeMap::new(),
             in_flight: HashMap::new(),
-            forwarded: HashSet::new(),
             next_key: 0,
             containers: BTreeMap::new(),
             next_stream: 0,
@@ -352,19 +350,11 @@ impl AgentCore {
         b.to_vec()
     }
 
-    /// Queues a status update of `framework`'s task for the master (dropped when its uuid was
-    /// forwarded before); a missing uuid gets a fresh one.
+    /// Queues a status update of `framework`'s task for the master; a missing uuid gets a fresh
+    /// one (executor updates are deduplicated by their container before coming here).
     pub(super) fn forward(&mut self, framework: &str, mut status: TaskStatus) {
-        let uuid = match status.uuid.clone() {
-            Some(u) => u,
-            None => {
-                let u = self.uuid();
-                status.uuid = Some(u.clone());
-                u
-            }
-        };
-        if !self.forwarded.insert(uuid) {
-            return;
+        if status.uuid.is_none() {
+            status.uuid = Some(self.uuid());
         }
         if status.agent_id.is_none() {
             status.agent_id = self.agent_id.clone().map(|value| AgentId { value });

@@ -499,3 +499,27 @@ fn kill_of_a_launch_not_yet_delivered_is_answered_by_the_agent() {
     let ExecutorReply::Stream { stream, .. } = post(&mut core, &subscribe_call()) else { panic!("no stream") };
     assert_eq!(events(&drain(&mut core), stream), vec![executor::event::Type::Subscribed]);
 }
+
+#[test]
+fn executor_api_json_subscribe_streams_json_events() {
+    let (mut core, _, _) = with_executor();
+    let body = br#"{"type":"SUBSCRIBE","executor_id":{"value":"ex-1"},"framework_id":{"value":"fw-1"},"subscribe":{}}"#;
+    let request = ExecutorRequest {
+        is_post: true,
+        content_type: Some("application/json".into()),
+        accept: None,
+        body: body.to_vec(),
+    };
+    let ExecutorReply::Stream { stream, format } = core.handle_executor_call(S, &request) else { panic!("no stream") };
+    assert_eq!(format, Format::Json);
+    let Some(Action::ExecutorEvent { stream: on, event }) = drain(&mut core).into_iter().next() else {
+        panic!("no event")
+    };
+    assert_eq!(on, stream);
+    let text = String::from_utf8(format.encode(&event)).unwrap();
+    assert!(text.starts_with(r#"{"type":"SUBSCRIBED""#), "{text}");
+    // JSON writes the explicit proto2 defaults, so compare what matters.
+    let back = crate::mesos::json::decode_executor_event(text.as_bytes()).unwrap().subscribed.unwrap();
+    let sent = event.subscribed.unwrap();
+    assert_eq!((back.container_id, back.agent_info), (sent.container_id, sent.agent_info));
+}

@@ -231,10 +231,11 @@ impl AgentCore {
     /// An executor's update: ACKNOWLEDGED on its stream, state kept, forwarded to the master.
     fn take_update(&mut self, id: &str, framework: &str, stream: u64, mut status: TaskStatus) {
         let Some(c) = self.containers.get_mut(id) else { return };
+        let fresh = c.seen_uuids.insert(status.uuid.clone().unwrap_or_default());
         if status.executor_id.is_none() {
             status.executor_id = Some(crate::mesos::v1::ExecutorId { value: c.executor_id.clone() });
         }
-        if let Some(entry) = c.tasks.get_mut(&status.task_id.value) {
+        if let Some(entry) = c.tasks.get_mut(&status.task_id.value).filter(|_| fresh) {
             entry.state = status.state();
         }
         let acknowledged =
@@ -245,7 +246,9 @@ impl AgentCore {
             ..Default::default()
         };
         self.push(Action::ExecutorEvent { stream, event: ack });
-        self.forward(framework, status);
+        if fresh {
+            self.forward(framework, status);
+        }
     }
 
     /// An executor's SUBSCRIBE stream went away (connection closed).
