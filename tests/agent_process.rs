@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -48,6 +49,8 @@ impl Body for ChannelBody {
 /// The fake master: every call it gets goes to `calls`; `stream` feeds the open REGISTER stream.
 struct FakeMaster {
     addr: SocketAddr,
+    /// When set, REGISTER with an id gets 403 (the agent was removed).
+    reject_ids: Arc<AtomicBool>,
     calls: mpsc::UnboundedReceiver<Call>,
     stream: Arc<Mutex<Option<mpsc::UnboundedSender<Bytes>>>>,
 }
@@ -59,14 +62,16 @@ impl FakeMaster {
         let (tx, calls) = mpsc::unbounded_channel();
         let stream: Arc<Mutex<Option<mpsc::UnboundedSender<Bytes>>>> = Arc::default();
         let shared = stream.clone();
+        let reject_ids = Arc::new(AtomicBool::new(false));
+        let reject = reject_ids.clone();
         tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
-                let (tx, shared) = (tx.clone(), shared.clone());
-                let service = service_fn(move |req| answer(req, tx.clone(), shared.clone()));
+                let (tx, shared, reject) = (tx.clone(), shared.clone(), reject.clone());
+                let service = service_fn(move |req| answer(req, tx.clone(), shared.clone(), reject.clone()));
                 tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(tcp), service));
             }
         });
-        FakeMaster { addr, calls, stream }
+        FakeMaster { addr, reject_ids, calls, stream }
     }
 
     fn send(&self, event: &Event) {
@@ -99,12 +104,16 @@ async fn answer(
     req: Request<Incoming>,
     calls: mpsc::UnboundedSender<Call>,
     stream: Arc<Mutex<Option<mpsc::UnboundedSender<Bytes>>>>,
+    reject_ids: Arc<AtomicBool>,
 ) -> Result<Response<ChannelBody>, Infallible> {
     let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let (tx, rx) = mpsc::unbounded_channel();
     let call = Call::decode(body).unwrap_or_default();
     let mut response = Response::new(ChannelBody(rx));
-    if call.r#type() == call::Type::Register {
+    let with_id = call.register.as_ref().is_some_and(|r| r.agent_info.id.is_some());
+    if call.r#type() == call::Type::Register && with_id && reject_ids.load(Ordering::SeqCst) {
+        *response.status_mut() = hyper::StatusCode::FORBIDDEN;
+    } else if call.r#type() == call::Type::Register {
         let registered = event::Registered {
             agent_id: AgentId { value: "agent-1".into() },
             ping_interval_seconds: 0.5,
@@ -378,4 +387,52 @@ async fn agent_process_serves_the_executor_api() {
     assert_eq!(event.r#type(), executor::event::Type::Shutdown);
     let exited = master.next(call::Type::ExecutorExited).await.executor_exited.unwrap();
     assert_eq!((exited.executor_id.value.as_str(), exited.status), ("ex-1", Some(-9)));
+}
+
+/// The pid a task wrote to `pid` in its sandbox (`echo $$ > pid && exec …`), once it is there.
+async fn task_pid(work: &std::path::Path, task: &str) -> u32 {
+    let runs = work.join(format!("slaves/agent-1/frameworks/fw-1/executors/{task}/runs"));
+    let wait = async {
+        loop {
+            let found = std::fs::read_dir(&runs).ok().and_then(|mut d| d.next()).and_then(|e| e.ok());
+            if let Some(pid) = found.and_then(|e| std::fs::read_to_string(e.path().join("pid")).ok()) {
+                if let Ok(pid) = pid.trim().parse() {
+                    return pid;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(WAIT, wait).await.expect("the task wrote its pid")
+}
+
+/// Whether a process is gone or a zombie.
+fn dead(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_process_removed_by_the_master_kills_its_tasks_and_registers_afresh() {
+    let mut master = FakeMaster::start().await;
+    let agent = start_agent(master.addr, "removed");
+    registration(&mut master).await;
+    master.send(&launch(command_task("t-9", "echo $$ > pid && exec sleep 30", Vec::new())));
+    assert_eq!(master.update().await.state(), TaskState::TaskStarting);
+    let pid = task_pid(&agent.1, "t-9").await;
+    assert!(!dead(pid));
+    master.reject_ids.store(true, Ordering::SeqCst);
+    drop(master.stream.lock().unwrap().take());
+    let with_id = master.next(call::Type::Register).await.register.unwrap();
+    assert_eq!(with_id.agent_info.id.unwrap().value, "agent-1");
+    let fresh = master.next(call::Type::Register).await.register.unwrap();
+    assert!(fresh.agent_info.id.is_none() && fresh.tasks.is_empty(), "registers afresh, running nothing");
+    let gone = async {
+        while !dead(pid) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(WAIT, gone).await.expect("the task's process was killed");
 }
