@@ -10,6 +10,8 @@
 //! ```
 #![deny(missing_docs)]
 
+#[cfg(feature = "agent")]
+pub mod agent;
 #[cfg(feature = "artifacts")]
 pub mod artifact;
 #[cfg(feature = "driver")]
@@ -17,7 +19,7 @@ pub mod driver;
 pub mod engine;
 #[cfg(feature = "executor")]
 pub mod executor;
-#[cfg(any(feature = "master", feature = "artifacts"))]
+#[cfg(any(feature = "master", feature = "artifacts", feature = "agent"))]
 pub(crate) mod http_shell;
 #[cfg(feature = "master")]
 pub mod master;

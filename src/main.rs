@@ -1,5 +1,5 @@
 //! The `offerpack` command line: `solve`, `gen`, `replay`, `master`, `demo`, `run`, `artifacts`,
-//! `executor` and `help`; see `offerpack help`.
+//! `agent`, `executor` and `help`; see `offerpack help`.
 
 mod cli;
 
@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         Ok(Command::Demo(args)) => cli::demo::run(&args),
         Ok(Command::Run(args)) => cli::run::run(&args),
         Ok(Command::Artifacts(args)) => cli::artifacts::run(&args),
+        Ok(Command::Agent(args)) => cli::agent::run(&args),
         Ok(Command::Executor) => cli::executor::run(),
         Ok(Command::Help) => {
             print!("{}", cli::USAGE);

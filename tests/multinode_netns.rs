@@ -259,7 +259,8 @@ fn executor_logs(work: &Path) -> Vec<String> {
             let path = entry.path();
             if path.is_dir() && !path.is_symlink() {
                 stack.push(path);
-            } else if path.file_name().is_some_and(|n| n == "stderr") && path.to_string_lossy().contains("/executors/") {
+            } else if path.file_name().is_some_and(|n| n == "stderr") && path.to_string_lossy().contains("/executors/")
+            {
                 found.push(std::fs::read_to_string(&path).unwrap_or_default());
             }
         }

@@ -29,6 +29,8 @@ pub enum Command {
     Artifacts(super::artifacts::ArtifactsArgs),
     /// `offerpack executor`.
     Executor,
+    /// `offerpack agent`.
+    Agent(super::agent::AgentArgs),
     /// `offerpack help`, `--help`, `-h`.
     Help,
 }
@@ -111,9 +113,10 @@ fn parse(mut p: Parser) -> Result<Command, lexopt::Error> {
         "run" => live_args::run(p),
         "artifacts" => super::artifacts::parse(p),
         "executor" => super::executor::parse(p),
+        "agent" => super::agent::parse(p),
         "help" => Ok(Command::Help),
         other => Err(format!(
-            "unknown command {other:?} (expected solve, gen, replay, master, demo, run, artifacts, executor or help)"
+            "unknown command {other:?} (expected solve, gen, replay, master, demo, run, artifacts, agent, executor or help)"
         )
         .into()),
     }

@@ -1,5 +1,5 @@
 //! The command-line tool's commands: `solve`, `gen`, `replay`, `master`, `demo`, `run`, `artifacts`,
-//! `executor`, `help`.
+//! `agent`, `executor`, `help`.
 //!
 //! Binary-only: the library knows nothing of this module. Each command is one file; `args`
 //! (and `live_args` for the commands that speak the Mesos protocol) turn the command line into
@@ -22,6 +22,7 @@ macro_rules! note {
     }};
 }
 
+pub mod agent;
 pub mod args;
 pub mod artifacts;
 pub mod custom_executor;
@@ -146,6 +147,22 @@ usage:
       (default http://ADDR:PORT of the bound address). With --master, an advertised loopback
       address while the master is not on loopback is an error. Also spelled --artifact-bind,
       --artifact-advertise.
+  offerpack agent --master URL --listen ADDR:PORT --work-dir DIR [--advertise ADDR[:PORT]]
+                  [--resources TEXT] [--attributes TEXT] [--executor-registration-timeout SECS]
+                  [--seed S]
+      Run a simulated Mesos agent as a real process joining a simulated master (offerpack's
+      private agent API at URL/api/offerpack/agent): registers, pings, fetches each task's
+      CommandInfo URIs into its sandbox under DIR (http://, file:// and absolute paths;
+      executable, extract of .tar/.tgz/.tar.gz/.gz, output_file, cache under DIR/fetch_cache),
+      runs command tasks and custom executors as processes, and serves POST /api/v1/executor
+      and GET /metrics/snapshot. Prints `agent listening on http://ADDR` once bound.
+      --listen     port 0 picks one; the advertised port then follows it
+      --advertise  address the master and executors are told; required with a wildcard
+                   --listen (default: the listen address)
+      --resources  Mesos syntax, e.g. 'cpus:4;mem:8192;ports:[31000-31999]' (the default,
+                   with disk:40960 and ports to 32000)
+      --attributes Mesos syntax, e.g. 'zone:a;rack:r1' (zone:01 is the number 1, as in Mesos)
+      --executor-registration-timeout  executors not subscribed by then are killed (default 60)
   offerpack executor
       Run as a Mesos executor (v1 executor HTTP API), as started by an agent: reads
       MESOS_AGENT_ENDPOINT, MESOS_FRAMEWORK_ID, MESOS_EXECUTOR_ID, MESOS_SANDBOX (or

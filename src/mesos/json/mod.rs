@@ -192,6 +192,7 @@ fn check_required_fields(root: &str, protobuf: &[u8]) -> Result<(), JsonError> {
     }
 }
 
+mod executor_api;
 mod from_json;
 mod operator;
 mod schema;
@@ -200,6 +201,10 @@ mod tests;
 mod to_json;
 mod wire;
 
+pub use executor_api::{
+    check_executor_call_required_fields, decode_executor_call, decode_executor_event, encode_executor_call,
+    encode_executor_event,
+};
 use from_json::*;
 pub use operator::{
     check_operator_call_required_fields, decode_operator_call, decode_operator_response, encode_operator_call,

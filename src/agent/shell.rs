@@ -1,0 +1,347 @@
+//! The agent's async shell: one loop that feeds [`AgentCore`] (master stream events, call
+//! answers, fetch results, process exits, executor API requests, timers) and carries out its
+//! [`Action`]s with reqwest, hyper, the fetcher and child processes. The only place reading the
+//! clock.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hyper::body::Bytes;
+use hyper::{header, Response, StatusCode};
+use prost::Message as _;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use super::core::{Action, AgentConfig, AgentCore, Exit};
+use super::executor_api::{ExecutorReply, Format};
+use super::fetch_io::Fetcher;
+use super::server::{plain, AgentBody, ExecutorCall, ServerState};
+use crate::mesos::agent_api::{Call, Event};
+use crate::mesos::recordio;
+use crate::mesos::v1::{Attribute, Resource};
+
+/// How an agent process is set up (the CLI flags).
+#[derive(Clone, Debug)]
+pub struct AgentOptions {
+    /// The master's base URL, e.g. `http://10.0.0.1:5050`.
+    pub master: String,
+    /// Where to listen (port 0 picks one).
+    pub listen: SocketAddr,
+    /// The advertised host or IP.
+    pub advertise_host: String,
+    /// The advertised port; `None` follows the bound port.
+    pub advertise_port: Option<u16>,
+    /// Root of sandboxes and of the fetcher cache.
+    pub work_dir: PathBuf,
+    /// What the agent offers.
+    pub resources: Vec<Resource>,
+    /// The agent's attributes.
+    pub attributes: Vec<Attribute>,
+    /// An executor not subscribed this long after it started is killed.
+    pub executor_registration_timeout: Duration,
+    /// Seed of container ids and update uuids.
+    pub seed: u64,
+}
+
+/// Why the agent could not start.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum AgentError {
+    /// Binding the listen address failed.
+    Bind(std::io::Error),
+    /// The tokio runtime could not be built.
+    Runtime(std::io::Error),
+    /// The work directory could not be created.
+    WorkDir(std::io::Error),
+}
+
+impl fmt::Display for AgentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AgentError::Bind(e) => write!(f, "cannot listen: {e}"),
+            AgentError::Runtime(e) => write!(f, "cannot start the async runtime: {e}"),
+            AgentError::WorkDir(e) => write!(f, "cannot create the work directory: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for AgentError {}
+
+/// An input of the loop.
+#[allow(clippy::large_enum_variant)] // moved once from producer to consumer; boxing buys nothing
+enum Input {
+    MasterEvent(u64, Event),
+    RegisterFailed(u64, Option<u16>),
+    StreamClosed(u64),
+    PingAnswer(Option<u16>),
+    UpdateAnswer(u64, Option<u16>),
+    Fetched(String, Result<(), String>),
+    Exited(String, Exit),
+    Ignored,
+}
+
+/// Runs an agent on a new multi-threaded runtime, blocking for ever; `on_ready` gets the bound
+/// address once listening. Returns only on a start-up error.
+pub fn run_agent_blocking(options: AgentOptions, on_ready: impl FnOnce(SocketAddr)) -> Result<(), AgentError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(AgentError::Runtime)?;
+    runtime.block_on(async move {
+        std::fs::create_dir_all(&options.work_dir).map_err(AgentError::WorkDir)?;
+        let listener = TcpListener::bind(options.listen).await.map_err(AgentError::Bind)?;
+        let bound = listener.local_addr().map_err(AgentError::Bind)?;
+        on_ready(bound);
+        run(options, listener, bound).await;
+        Ok(())
+    })
+}
+
+/// The shell's state besides the core.
+struct Shell {
+    core: AgentCore,
+    start: Instant,
+    client: reqwest::Client,
+    agent_url: String,
+    fetcher: Fetcher,
+    inputs: mpsc::UnboundedSender<Input>,
+    register_task: Option<JoinHandle<()>>,
+    pids: HashMap<String, u32>,
+    streams: HashMap<u64, (mpsc::UnboundedSender<Bytes>, Format)>,
+    gone: mpsc::UnboundedSender<u64>,
+    registered: Arc<AtomicBool>,
+}
+
+async fn run(options: AgentOptions, listener: TcpListener, bound: SocketAddr) {
+    let config = AgentConfig {
+        hostname: options.advertise_host.clone(),
+        port: options.advertise_port.unwrap_or(bound.port()),
+        resources: options.resources.clone(),
+        attributes: options.attributes.clone(),
+        work_dir: options.work_dir.clone(),
+        executor_registration_timeout: options.executor_registration_timeout,
+        executor_shutdown_grace_period: Duration::from_secs(5),
+        seed: options.seed,
+    };
+    let (inputs, mut inputs_rx) = mpsc::unbounded_channel();
+    let (calls, mut calls_rx) = mpsc::unbounded_channel();
+    let (gone, mut gone_rx) = mpsc::unbounded_channel();
+    let fetcher = Fetcher::new(options.work_dir.join("fetch_cache"));
+    let registered = Arc::new(AtomicBool::new(false));
+    let state = ServerState { calls, fetcher: fetcher.clone(), registered: registered.clone() };
+    let (_stop, stop_rx) = oneshot::channel();
+    tokio::spawn(super::server::serve(listener, stop_rx, state));
+    let mut shell = Shell {
+        core: AgentCore::new(config),
+        start: Instant::now(),
+        client: reqwest::Client::new(),
+        agent_url: format!("{}/api/offerpack/agent", options.master.trim_end_matches('/')),
+        fetcher,
+        inputs,
+        register_task: None,
+        pids: HashMap::new(),
+        streams: HashMap::new(),
+        gone,
+        registered,
+    };
+    let now = shell.now();
+    shell.core.handle_start(now);
+    loop {
+        shell.drain();
+        let deadline = shell.core.poll_timeout().map(|d| shell.start + d);
+        let sleep = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            Some(input) = inputs_rx.recv() => shell.input(input),
+            Some(call) = calls_rx.recv() => shell.executor_call(call),
+            Some(stream) = gone_rx.recv() => {
+                shell.streams.remove(&stream);
+                let now = shell.now();
+                shell.core.handle_executor_stream_gone(now, stream);
+            }
+            () = sleep => {
+                let now = shell.now();
+                shell.core.handle_timer(now);
+            }
+        }
+    }
+}
+
+impl Shell {
+    fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    fn input(&mut self, input: Input) {
+        let now = self.now();
+        match input {
+            Input::MasterEvent(attempt, event) => self.core.handle_event(now, attempt, event),
+            Input::RegisterFailed(attempt, status) => {
+                eprintln!("agent: registration failed ({})", status.map_or("unreachable".into(), |s| s.to_string()));
+                self.core.handle_register_failed(now, attempt, status);
+            }
+            Input::StreamClosed(attempt) => self.core.handle_stream_closed(now, attempt),
+            Input::PingAnswer(status) => self.core.handle_ping_answer(now, status),
+            Input::UpdateAnswer(key, status) => self.core.handle_update_answer(now, key, status),
+            Input::Fetched(container, result) => self.core.handle_fetched(now, &container, result),
+            Input::Ignored => {}
+            Input::Exited(container, exit) => {
+                self.pids.remove(&container);
+                self.core.handle_exited(now, &container, exit);
+            }
+        }
+        self.registered.store(self.core.is_registered(), Ordering::Relaxed);
+    }
+
+    fn executor_call(&mut self, call: ExecutorCall) {
+        let now = self.now();
+        let response = match self.core.handle_executor_call(now, &call.request) {
+            ExecutorReply::Plain(status, text) => {
+                plain(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), text)
+            }
+            ExecutorReply::Stream { stream, format } => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                self.streams.insert(stream, (tx, format));
+                let mut response = Response::new(AgentBody::Stream { rx, id: stream, gone: self.gone.clone() });
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_TYPE, header::HeaderValue::from_static(format.media_type()));
+                response
+            }
+        };
+        let _ = call.reply.send(response);
+    }
+
+    /// Carries out every action the core has.
+    fn drain(&mut self) {
+        while let Some(action) = self.core.poll_action() {
+            self.act(action);
+        }
+    }
+
+    fn act(&mut self, action: Action) {
+        match action {
+            Action::Register { attempt, call } => {
+                if let Some(old) = self.register_task.take() {
+                    old.abort();
+                }
+                let task = register(self.client.clone(), self.agent_url.clone(), attempt, call, self.inputs.clone());
+                self.register_task = Some(tokio::spawn(task));
+            }
+            Action::Ping(call) => self.post(call, Input::PingAnswer),
+            Action::Update { key, call } => self.post(call, move |s| Input::UpdateAnswer(key, s)),
+            Action::ExecutorExited(call) => self.post(call, |_| Input::Ignored),
+            Action::Fetch { container, sandbox, user, uris } => {
+                let (fetcher, inputs) = (self.fetcher.clone(), self.inputs.clone());
+                tokio::spawn(async move {
+                    let result = match std::fs::create_dir_all(&sandbox) {
+                        Ok(()) => fetcher.fetch_all(&container, &sandbox, &user, &uris).await,
+                        Err(e) => Err(format!("cannot create the sandbox {}: {e}", sandbox.display())),
+                    };
+                    let _ = inputs.send(Input::Fetched(container, result));
+                });
+            }
+            Action::Spawn { container, process } => self.spawn(container, &process),
+            Action::Signal { container, signal } => {
+                if let Some(pid) = self.pids.get(&container) {
+                    super::spawn::signal_group(*pid, signal);
+                }
+            }
+            Action::ExecutorEvent { stream, event } => {
+                if let Some((tx, format)) = self.streams.get(&stream) {
+                    let _ = tx.send(recordio::encode_to_bytes(&format.encode(&event)));
+                }
+            }
+            Action::CloseStream { stream } => {
+                self.streams.remove(&stream);
+            }
+        }
+    }
+
+    fn spawn(&mut self, container: String, process: &super::core::ProcessSpec) {
+        let now = self.now();
+        match super::spawn::start(process) {
+            Ok(child) => {
+                if let Some(pid) = child.id() {
+                    self.pids.insert(container.clone(), pid);
+                }
+                eprintln!("agent: started {container}: {} {:?}", process.program, process.args);
+                let inputs = self.inputs.clone();
+                let c = container.clone();
+                tokio::spawn(async move {
+                    let exit = super::spawn::wait(child).await;
+                    let _ = inputs.send(Input::Exited(c, exit));
+                });
+                self.core.handle_spawned(now, &container, Ok(()));
+            }
+            Err(e) => self.core.handle_spawned(now, &container, Err(format!("cannot run {}: {e}", process.program))),
+        }
+    }
+
+    /// POSTs a call on its own connection; the status (or `None`) goes back as an input.
+    fn post(&self, call: Call, answer: impl FnOnce(Option<u16>) -> Input + Send + 'static) {
+        let (client, url, inputs) = (self.client.clone(), self.agent_url.clone(), self.inputs.clone());
+        tokio::spawn(async move {
+            let sent = client
+                .post(url)
+                .header(header::CONTENT_TYPE.as_str(), "application/x-protobuf")
+                .body(call.encode_to_vec())
+                .timeout(Duration::from_secs(10))
+                .send()
+                .await;
+            let _ = inputs.send(answer(sent.ok().map(|r| r.status().as_u16())));
+        });
+    }
+}
+
+/// Opens the REGISTER stream and feeds its events to the loop until it ends.
+async fn register(
+    client: reqwest::Client,
+    url: String,
+    attempt: u64,
+    call: Call,
+    inputs: mpsc::UnboundedSender<Input>,
+) {
+    let sent = client
+        .post(url)
+        .header(header::CONTENT_TYPE.as_str(), "application/x-protobuf")
+        .header(header::ACCEPT.as_str(), "application/x-protobuf")
+        .body(call.encode_to_vec())
+        .send()
+        .await;
+    let mut response = match sent {
+        Ok(r) if r.status() == reqwest::StatusCode::OK => r,
+        Ok(r) => {
+            let _ = inputs.send(Input::RegisterFailed(attempt, Some(r.status().as_u16())));
+            return;
+        }
+        Err(_) => {
+            let _ = inputs.send(Input::RegisterFailed(attempt, None));
+            return;
+        }
+    };
+    let mut decoder = recordio::Decoder::new();
+    'stream: while let Ok(Some(chunk)) = response.chunk().await {
+        decoder.push(&chunk);
+        loop {
+            match decoder.next_frame() {
+                Ok(Some(frame)) => match Event::decode(frame) {
+                    Ok(event) => {
+                        let _ = inputs.send(Input::MasterEvent(attempt, event));
+                    }
+                    Err(_) => break 'stream,
+                },
+                Ok(None) => break,
+                Err(_) => break 'stream,
+            }
+        }
+    }
+    let _ = inputs.send(Input::StreamClosed(attempt));
+}

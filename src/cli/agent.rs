@@ -1,0 +1,162 @@
+//! `offerpack agent`: a simulated Mesos agent as a real process, joining a simulated master
+//! over offerpack's private agent API. Prints `agent listening on http://ADDR` once bound.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lexopt::{Arg, Parser, ValueExt};
+use offerpack::agent::{parse_attributes, parse_resources, run_agent_blocking, AgentOptions};
+
+use super::args::Command;
+use super::CliError;
+
+/// Resources of an agent started without `--resources`.
+pub const DEFAULT_RESOURCES: &str = "cpus:4;mem:8192;disk:40960;ports:[31000-32000]";
+
+/// Arguments of `agent`.
+#[derive(Debug, PartialEq)]
+pub struct AgentArgs {
+    /// The master's base URL.
+    pub master: String,
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Advertised host and, when given, port.
+    pub advertise: (String, Option<u16>),
+    /// Root of sandboxes and the fetcher cache.
+    pub work_dir: PathBuf,
+    /// `--resources` text.
+    pub resources: String,
+    /// `--attributes` text.
+    pub attributes: String,
+    /// Executor registration timeout.
+    pub registration_timeout: Duration,
+    /// Seed of ids and uuids.
+    pub seed: u64,
+}
+
+/// `HOST`, `HOST:PORT` or `[V6]:PORT`.
+fn advertise(text: &str) -> Result<(String, Option<u16>), String> {
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok((addr.ip().to_string(), Some(addr.port())));
+    }
+    match text.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') && !host.is_empty() => {
+            let port = port.parse().map_err(|_| format!("--advertise {text:?}: bad port"))?;
+            Ok((host.to_owned(), Some(port)))
+        }
+        _ if !text.is_empty() => Ok((text.trim_matches(['[', ']']).to_owned(), None)),
+        _ => Err("--advertise: empty".into()),
+    }
+}
+
+/// Parses the flags of `agent`.
+pub fn parse(mut p: Parser) -> Result<Command, lexopt::Error> {
+    let (mut master, mut listen, mut adv, mut work_dir) = (None, None, None, None);
+    let (mut resources, mut attributes) = (DEFAULT_RESOURCES.to_owned(), String::new());
+    let (mut timeout, mut seed) = (Duration::from_secs(60), None);
+    while let Some(arg) = p.next()? {
+        match arg {
+            Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help),
+            Arg::Long("master") => master = Some(p.value()?.string()?),
+            Arg::Long("listen") => {
+                let text = p.value()?.string()?;
+                listen = Some(text.parse::<SocketAddr>().map_err(|_| format!("--listen {text:?}: expected IP:PORT"))?);
+            }
+            Arg::Long("advertise") => adv = Some(advertise(&p.value()?.string()?)?),
+            Arg::Long("work-dir" | "work_dir") => work_dir = Some(PathBuf::from(p.value()?)),
+            Arg::Long("resources") => resources = p.value()?.string()?,
+            Arg::Long("attributes") => attributes = p.value()?.string()?,
+            Arg::Long("executor-registration-timeout") => {
+                let secs: f64 = p.value()?.parse()?;
+                timeout =
+                    Duration::try_from_secs_f64(secs).map_err(|e| format!("--executor-registration-timeout: {e}"))?;
+            }
+            Arg::Long("seed") => seed = Some(p.value()?.parse()?),
+            other => return Err(other.unexpected()),
+        }
+    }
+    let master = master.ok_or("agent needs --master URL")?;
+    if !master.starts_with("http://") && !master.starts_with("https://") {
+        return Err(format!("--master {master:?}: expected http://HOST:PORT").into());
+    }
+    let listen = listen.ok_or("agent needs --listen ADDR:PORT")?;
+    let advertise = match adv {
+        Some(a) => a,
+        None if listen.ip().is_unspecified() => {
+            return Err("--listen is a wildcard address: --advertise ADDR is required".into())
+        }
+        None => (listen.ip().to_string(), None),
+    };
+    let work_dir = work_dir.ok_or("agent needs --work-dir DIR")?;
+    let seed = seed.unwrap_or_else(|| u64::from(std::process::id()) ^ u64::from(listen.port()));
+    Ok(Command::Agent(AgentArgs {
+        master,
+        listen,
+        advertise,
+        work_dir,
+        resources,
+        attributes,
+        registration_timeout: timeout,
+        seed,
+    }))
+}
+
+/// Runs the agent until the process is killed; returns only on an error at start.
+pub fn run(args: &AgentArgs) -> Result<(), CliError> {
+    let resources = parse_resources(&args.resources).map_err(|e| CliError::Usage(format!("--resources: {e}")))?;
+    let attributes = parse_attributes(&args.attributes).map_err(|e| CliError::Usage(format!("--attributes: {e}")))?;
+    let options = AgentOptions {
+        master: args.master.clone(),
+        listen: args.listen,
+        advertise_host: args.advertise.0.clone(),
+        advertise_port: args.advertise.1,
+        work_dir: args.work_dir.clone(),
+        resources,
+        attributes,
+        executor_registration_timeout: args.registration_timeout,
+        seed: args.seed,
+    };
+    let host = args.advertise.0.clone();
+    let fixed_port = args.advertise.1;
+    run_agent_blocking(options, |bound| {
+        say!("agent listening on http://{bound}");
+        note!("offerpack agent: advertised as {host}:{}; interrupt to stop", fixed_port.unwrap_or(bound.port()));
+    })
+    .map_err(|e| CliError::Failed(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_line(line: &str) -> Result<Command, lexopt::Error> {
+        parse(Parser::from_args(line.split_whitespace()))
+    }
+
+    #[test]
+    fn parse_defaults_advertise_to_a_specific_listen_address() {
+        let Command::Agent(a) = parse_line("--master http://m:5050 --listen 127.0.0.4:0 --work-dir /tmp/w").unwrap()
+        else {
+            panic!("not an agent command")
+        };
+        assert_eq!(a.advertise, ("127.0.0.4".to_owned(), None));
+        assert_eq!(a.registration_timeout, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn parse_requires_advertise_with_a_wildcard_listen() {
+        let err = parse_line("--master http://m:5050 --listen 0.0.0.0:5051 --work-dir /w").unwrap_err();
+        assert!(err.to_string().contains("--advertise"));
+        let ok = parse_line("--master http://m:5050 --listen 0.0.0.0:5051 --advertise h1:6000 --work-dir /w").unwrap();
+        let Command::Agent(a) = ok else { panic!("not an agent command") };
+        assert_eq!(a.advertise, ("h1".to_owned(), Some(6000)));
+    }
+
+    #[test]
+    fn advertise_accepts_hosts_ports_and_v6() {
+        assert_eq!(advertise("10.0.0.7").unwrap(), ("10.0.0.7".into(), None));
+        assert_eq!(advertise("[::1]:5051").unwrap(), ("::1".into(), Some(5051)));
+        assert!(advertise("h:notaport").is_err());
+    }
+}
