@@ -109,3 +109,33 @@ fn cli_run_reports_a_rejected_framework() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("error: the master rejected the framework: HTTP 400: Failed to validate"), "{stderr}");
 }
+
+/// The amount after `label` in `line` (e.g. `bytes downloaded` → its number).
+fn figure_before(line: &str, label: &str) -> f64 {
+    let head = &line[..line.find(label).unwrap_or_else(|| panic!("{label:?} in {line:?}"))];
+    head.split_whitespace()
+        .last()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("a number before {label:?}: {line:?}"))
+}
+
+#[test]
+fn cli_demo_multinode_fetches_one_executor_per_agent_then_hits_the_cache() {
+    // 12 tasks a round: more than one agent (9 tasks of 0.2 cpus besides the executor) holds.
+    let out = run(&["demo", "--multinode", "--agents", "2", "--tasks", "24", "--deadline", "90"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("master: process ") && stdout.contains("at http://127.0.0.2:"), "{stdout}");
+    assert!(stdout.contains("agent 1: process ") && stdout.contains("at http://127.0.0.3:"), "{stdout}");
+    assert!(stdout.contains("agent 2: process ") && stdout.contains("at http://127.0.0.4:"), "{stdout}");
+    assert_eq!(stdout.matches("finished 12 of 12 tasks").count(), 2, "two rounds: {stdout}");
+    assert!(stdout.contains("every task finished"), "{stdout}");
+    let size = std::fs::metadata(env!("CARGO_BIN_EXE_offerpack")).unwrap().len() as f64;
+    for agent in ["agent 1: ", "agent 2: "] {
+        let line = stdout.lines().find(|l| l.starts_with(agent) && l.contains("fetch(es)")).expect("fetch figures");
+        // Round 1 downloads the executor once; round 2 starts it again from the cache.
+        assert_eq!(figure_before(line, "bytes downloaded"), size, "{line}");
+        assert_eq!(figure_before(line, "fetch(es) ok"), 2.0, "{line}");
+        assert!(line.contains("cache hits 1, misses 1"), "{line}");
+    }
+}

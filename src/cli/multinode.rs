@@ -5,7 +5,10 @@
 //! this process is the scheduler: it serves its own binary from an artifact server on
 //! 127.0.0.254 as the custom executor (`./offerpack executor`), runs every task through it, and
 //! follows the tasks to the end. The agents fetch the executor over HTTP into their sandboxes
-//! and start it as a process. At the end each agent's fetch figures (`/metrics/snapshot`) are
+//! and start it as a process; one executor per agent runs all of that agent's tasks. The tasks
+//! run in two rounds, each a framework of its own: the first round's teardown shuts its
+//! executors down, so the second round's are fetched again — from the agents' fetcher caches
+//! (same URI, SHA-256 pinned). At the end each agent's fetch figures (`/metrics/snapshot`) are
 //! printed: downloads, bytes, time, cache hits. Work directories live in a temporary directory
 //! removed at the end, with the agents' logs kept there if the run fails.
 
@@ -19,7 +22,7 @@ use std::time::{Duration, Instant};
 use offerpack::session::{RetryPolicy, TaskRequest};
 use offerpack::TaskSpec;
 
-use super::custom_executor::{self, ExecutorArgs};
+use super::custom_executor::{self, ExecutorArgs, ServedExecutor};
 use super::runner::{self, Report, Settings};
 use super::CliError;
 
@@ -90,29 +93,57 @@ pub fn run(args: &MultinodeArgs) -> Result<(), CliError> {
         .enable_all()
         .build()
         .map_err(|e| fail(format!("cannot start the async runtime: {e}")))?;
-    let outcome = runtime.block_on(schedule(args, &exe, &master));
+    let outcome = runtime.block_on(rounds(args, &exe, &master));
     let figures = runtime.block_on(fetch_figures(&agent_urls));
     runtime.shutdown_timeout(Duration::from_secs(1));
-    let report = outcome?;
-    for line in runner::summary(&report, None) {
-        say!("{line}");
-    }
-    let executors = report.agents_used.max(1);
-    say!(
-        "executors: {} (one per agent used), {:.1} tasks per executor",
-        report.agents_used,
-        report.launched as f64 / executors as f64
-    );
     for (i, line) in figures.iter().enumerate() {
         say!("agent {}: {line}", i + 1);
     }
-    say!("multinode wall time: {:.2} s (processes started, run, teardown)", start.elapsed().as_secs_f64());
-    if report.problem.is_some() {
+    say!("multinode wall time: {:.2} s (processes started, both rounds, teardown)", start.elapsed().as_secs_f64());
+    let problem = match outcome {
+        Ok(problem) => problem,
+        Err(error) => Some(error.to_string()),
+    };
+    if problem.is_some() {
         scratch.keep = true;
-        note!("the agents' logs are kept in {}", scratch.path.display());
+        note!("the processes' logs are kept in {}", scratch.path.display());
     }
     drop(children);
-    runner::conclude(report.problem)
+    runner::conclude(problem)
+}
+
+/// Serves the executor and runs the tasks in two rounds (frameworks), printing each round's
+/// summary; the first problem met, if any.
+async fn rounds(args: &MultinodeArgs, exe: &Path, master: &str) -> Result<Option<String>, CliError> {
+    let executor = ExecutorArgs {
+        path: exe.to_owned(),
+        command: Some(format!("./{} executor", file_name(exe))),
+        cpus: 0.1,
+        mem: 32.0,
+        bind: SocketAddr::from((SCHEDULER_HOST, 0)),
+        advertise: None,
+    };
+    let served = custom_executor::serve(&executor, master).await?;
+    say!("scheduler: this process, serving the executor at {}", served.uri);
+    let mut problem = None;
+    for (round, tasks) in [(1, args.tasks - args.tasks / 2), (2, args.tasks / 2)] {
+        if tasks == 0 || problem.is_some() {
+            continue;
+        }
+        say!("round {round}: {tasks} tasks running `{COMMAND}` through the executor, as framework offerpack-multinode-{round}");
+        let report = schedule(args, &served, master, (round, tasks)).await?;
+        for line in runner::summary(&report, None) {
+            say!("{line}");
+        }
+        say!(
+            "executors: {} (one per agent used), {:.1} tasks per executor",
+            report.agents_used,
+            report.launched as f64 / report.agents_used.max(1) as f64
+        );
+        problem = report.problem;
+    }
+    served.server.shutdown().await;
+    Ok(problem)
 }
 
 /// Starts the master on 127.0.0.2 (a free port); its URL.
@@ -172,21 +203,16 @@ fn first_url(line: &str) -> Option<&str> {
     line.split_whitespace().find(|w| w.starts_with("http://")).map(|w| w.trim_end_matches([',', '.']))
 }
 
-/// The scheduler: serves the executor, runs the tasks through it.
-async fn schedule(args: &MultinodeArgs, exe: &Path, master: &str) -> Result<Report, CliError> {
-    let executor = ExecutorArgs {
-        path: exe.to_owned(),
-        command: Some(format!("./{} executor", file_name(exe))),
-        cpus: 0.1,
-        mem: 32.0,
-        bind: SocketAddr::from((SCHEDULER_HOST, 0)),
-        advertise: None,
-    };
-    let served = custom_executor::serve(&executor, master).await?;
-    say!("scheduler: this process, serving the executor at {}", served.uri);
-    let requests: Vec<TaskRequest> = (0..args.tasks)
+/// One round: a framework running `tasks` tasks through the served executor.
+async fn schedule(
+    args: &MultinodeArgs,
+    served: &ServedExecutor,
+    master: &str,
+    (round, tasks): (u32, u32),
+) -> Result<Report, CliError> {
+    let requests: Vec<TaskRequest> = (0..tasks)
         .map(|i| {
-            let spec = TaskSpec::builder(format!("task-{:03}", i + 1).as_str(), "multinode")
+            let spec = TaskSpec::builder(format!("r{round}-task-{:03}", i + 1).as_str(), "multinode")
                 .scalar("cpus", 0.2)
                 .scalar("mem", 64.0)
                 .build()
@@ -197,7 +223,7 @@ async fn schedule(args: &MultinodeArgs, exe: &Path, master: &str) -> Result<Repo
     let settings = Settings {
         master: master.to_owned(),
         encoding: offerpack::driver::Encoding::Protobuf,
-        name: "offerpack-multinode".to_owned(),
+        name: format!("offerpack-multinode-{round}"),
         user: std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "root".to_owned()),
         roles: vec!["*".to_owned()],
         fitness: None,
@@ -207,9 +233,7 @@ async fn schedule(args: &MultinodeArgs, exe: &Path, master: &str) -> Result<Repo
         queue: None,
         fetched: vec![served.uri.clone()],
     };
-    let report = runner::run(&settings, requests).await;
-    served.server.shutdown().await;
-    report
+    runner::run(&settings, requests).await
 }
 
 fn file_name(path: &Path) -> String {
