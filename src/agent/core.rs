@@ -1,6 +1,6 @@
 //! [`AgentCore`]: the sans-IO agent. Registration with the master (private agent API), pings,
 //! status update forwarding (in order per task, re-sent until 202), and the timers; containers
-//! and the executor API are in [`super::containers`] and [`super::executor_api`]. Time comes in
+//! and the executor API are in `containers` and `executor_api`. Time comes in
 //! as `now` (any monotonic origin); output comes out of [`AgentCore::poll_action`], drained
 //! after every input, and [`AgentCore::poll_timeout`] says when to call
 //! [`AgentCore::handle_timer`].
