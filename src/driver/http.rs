@@ -24,7 +24,7 @@ impl HttpTransport {
             .connect_timeout(connect_timeout)
             .tcp_nodelay(true)
             .build()
-            .map_err(|e| TransportError::new(describe(&e)))?;
+            .map_err(|e| TransportError::new(crate::util::error_chain(&e)))?;
         Ok(HttpTransport { client })
     }
 }
@@ -47,7 +47,7 @@ impl Transport for HttpTransport {
             if let Some(timeout) = request.timeout {
                 builder = builder.timeout(timeout);
             }
-            let response = builder.send().await.map_err(|e| TransportError::new(describe(&e)))?;
+            let response = builder.send().await.map_err(|e| TransportError::new(crate::util::error_chain(&e)))?;
             let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
             Ok(HttpResponse {
                 status: response.status().as_u16(),
@@ -64,18 +64,6 @@ struct ReqwestBody(reqwest::Response);
 
 impl Body for ReqwestBody {
     fn chunk(&mut self) -> BoxFuture<'_, Result<Option<Bytes>, TransportError>> {
-        Box::pin(async move { self.0.chunk().await.map_err(|e| TransportError::new(describe(&e))) })
+        Box::pin(async move { self.0.chunk().await.map_err(|e| TransportError::new(crate::util::error_chain(&e))) })
     }
-}
-
-/// An error with its chain of causes.
-fn describe(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

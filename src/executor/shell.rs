@@ -131,7 +131,7 @@ async fn sleep_until(deadline: Option<Instant>) {
 /// The next piece of the event stream (cancel-safe: `chunk` polls the next frame).
 async fn next_chunk(stream: &mut Option<Stream>) -> Result<Option<Bytes>, String> {
     match stream {
-        Some(stream) => stream.response.chunk().await.map_err(|e| describe(&e)),
+        Some(stream) => stream.response.chunk().await.map_err(|e| crate::util::error_chain(&e)),
         None => std::future::pending().await,
     }
 }
@@ -181,7 +181,7 @@ impl Shell {
                     let body = response.text().await.unwrap_or_default();
                     Err(format!("SUBSCRIBE answered {status}: {}", body.trim()))
                 }
-                Err(e) => Err(describe(&e)),
+                Err(e) => Err(crate::util::error_chain(&e)),
             };
             let _ = tx.send(Input::Subscribe { epoch, result });
         });
@@ -193,7 +193,7 @@ impl Shell {
             let outcome = match request.send().await {
                 Ok(response) if response.status().is_success() => CallOutcome::Accepted,
                 Ok(response) => CallOutcome::Status(response.status().as_u16()),
-                Err(e) => CallOutcome::Failed(describe(&e)),
+                Err(e) => CallOutcome::Failed(crate::util::error_chain(&e)),
             };
             let _ = tx.send(Input::Answer { id, outcome });
         });
@@ -289,16 +289,4 @@ fn send_signal(pgid: u32, signal: Signal) {
     if let Some(pid) = i32::try_from(pgid).ok().and_then(rustix::process::Pid::from_raw) {
         let _ = rustix::process::kill_process_group(pid, signal);
     }
-}
-
-/// An error with its chain of causes.
-fn describe(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -190,13 +190,7 @@ impl Actor {
                         self.abort(stream, Some(half));
                         continue;
                     }
-                    let index = match batches.iter().position(|(key, _)| *key == stream) {
-                        Some(index) => index,
-                        None => {
-                            batches.push((stream, BytesMut::new()));
-                            batches.len() - 1
-                        }
-                    };
+                    let index = batch_index(&mut batches, stream);
                     match sink.format {
                         Format::Protobuf => recordio::encode_message(&event, &mut batches[index].1),
                         Format::Json => recordio::encode(&json::encode_event(&event), &mut batches[index].1),
@@ -213,13 +207,7 @@ impl Actor {
                     if !self.sinks.contains_key(&stream) {
                         continue;
                     }
-                    let index = match batches.iter().position(|(key, _)| *key == stream) {
-                        Some(index) => index,
-                        None => {
-                            batches.push((stream, BytesMut::new()));
-                            batches.len() - 1
-                        }
-                    };
+                    let index = batch_index(&mut batches, stream);
                     recordio::encode_message(&event, &mut batches[index].1);
                 }
                 Output::Close { stream } => {
@@ -495,6 +483,17 @@ pub(crate) fn plain(status: StatusCode, text: impl Into<String>) -> Response<Api
         response.headers_mut().insert(header::CONTENT_TYPE, value);
     }
     response
+}
+
+/// The position of `stream`'s batch in `batches`, added empty if it has none yet.
+fn batch_index(batches: &mut Vec<(StreamKey, BytesMut)>, stream: StreamKey) -> usize {
+    match batches.iter().position(|(key, _)| *key == stream) {
+        Some(index) => index,
+        None => {
+            batches.push((stream, BytesMut::new()));
+            batches.len() - 1
+        }
+    }
 }
 
 #[cfg(test)]
