@@ -100,6 +100,21 @@ fn executor_resources_are_not_charged_where_it_runs() {
 }
 
 #[test]
+fn executor_named_in_the_offer_is_not_charged_again() {
+    // No task of the executor runs, but the master says it runs on a2 (Offer::executor_ids).
+    let mut idle = agent(2, 0.3, 1024.0);
+    idle.executor_ids.push("e".into());
+    for engine in engines() {
+        let plan = engine
+            .plan(&pool([agent(1, 0.3, 1024.0), idle.clone()]), &[task("t1", 0.25, Some("e"))], &[], NOW)
+            .unwrap();
+        assert_eq!(plan.launches.len(), 1);
+        assert_eq!(plan.launches[0].agent_id.as_str(), "a2");
+        assert!(plan.launches[0].executor_resources.is_none());
+    }
+}
+
+#[test]
 fn executor_shortfall_names_the_amount_with_the_executor() {
     for engine in engines() {
         let plan = engine.plan(&pool([agent(1, 0.6, 1024.0)]), &[task("t1", 0.25, Some("e"))], &[], NOW).unwrap();
@@ -135,7 +150,7 @@ fn executor_only_resource_is_checked_and_explained() {
 }
 
 #[test]
-fn scheduler_charges_an_executor_again_once_its_tasks_ended() {
+fn scheduler_charges_an_executor_again_once_its_tasks_ended_unless_offered() {
     let engine = Engine::new(EngineConfig::default()).unwrap();
     let mut scheduler = Scheduler::new(engine, Duration::from_secs(60));
     scheduler.add_offer(agent(1, 4.0, 4096.0), NOW).unwrap();
@@ -150,6 +165,13 @@ fn scheduler_charges_an_executor_again_once_its_tasks_ended() {
     scheduler.add_offer(offer("o1c", 1, 4.0, 4096.0), NOW).unwrap();
     let third = scheduler.schedule(&[task("t3", 0.25, Some("e"))], NOW).unwrap();
     assert!(third.launches[0].executor_resources.is_some(), "no task of the executor runs any more");
+    // Once t3 ended, an offer naming the executor says it still runs: not charged.
+    assert!(scheduler.task_ended(&"t3".into()));
+    let mut named = offer("o1d", 1, 4.0, 4096.0);
+    named.executor_ids.push("e".into());
+    scheduler.add_offer(named, NOW).unwrap();
+    let fourth = scheduler.schedule(&[task("t4", 0.25, Some("e"))], NOW).unwrap();
+    assert!(fourth.launches[0].executor_resources.is_none(), "the offer names the idle executor");
 }
 
 /// The rules the engine must keep, checked by a straight walk over the plan: no agent gives more
@@ -188,6 +210,7 @@ proptest! {
         offers in prop::collection::vec((1u32..12, 1u32..8), 1..5),
         tasks in prop::collection::vec((1u32..6, 0usize..3), 1..12),
         running in prop::collection::btree_set((0usize..5, 0usize..2), 0..3),
+        offered in prop::collection::btree_set((0usize..5, 0usize..2), 0..3),
     ) {
         let offers: Vec<(f64, f64)> = offers.iter().map(|&(c, m)| (f64::from(c) * 0.25, f64::from(m) * 128.0)).collect();
         let running: BTreeSet<(usize, usize)> = running.into_iter().filter(|&(a, _)| a < offers.len()).collect();
@@ -200,16 +223,22 @@ proptest! {
             let executor = (e < 2).then(|| format!("e{e}"));
             task(&format!("t{i}"), f64::from(c) * 0.25, executor.as_deref())
         }).collect();
-        let cluster = || pool(offers.iter().enumerate().map(|(i, &(c, m))| agent(i, c, m)));
+        let offered: BTreeSet<(usize, usize)> = offered.into_iter().filter(|&(a, _)| a < offers.len()).collect();
+        let cluster = || pool(offers.iter().enumerate().map(|(i, &(c, m))| {
+            let mut offer = agent(i, c, m);
+            offer.executor_ids = offered.iter().filter(|&&(a, _)| a == i).map(|&(_, e)| format!("e{e}").into()).collect();
+            offer
+        }));
+        let present: BTreeSet<(usize, usize)> = running.union(&offered).copied().collect();
         for engine in engines() {
             let plan = engine.plan(&cluster(), &specs, &running_tasks, NOW).unwrap();
-            check_executor_accounting(&offers, &running, &plan);
+            check_executor_accounting(&offers, &present, &plan);
             prop_assert_eq!(plan.launches.len() + plan.unplaced.len(), specs.len());
             let lone = &specs[..1];
             let plan = engine.plan(&cluster(), lone, &running_tasks, NOW).unwrap();
             let (c, e) = tasks[0];
             let fits = offers.iter().enumerate().any(|(a, &(cpus, mem))| {
-                let charged = e < 2 && !running.contains(&(a, e));
+                let charged = e < 2 && !present.contains(&(a, e));
                 let (ec, em) = if charged { (0.5, 64.0) } else { (0.0, 0.0) };
                 f64::from(c) * 0.25 + ec <= cpus + 1e-9 && 32.0 + em <= mem + 1e-9
             });

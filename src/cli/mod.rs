@@ -108,6 +108,14 @@ usage:
       summary. Defaults: 1000 agents, 5000 tasks, seed 1, protobuf, deadline 300 s.
       --retries, --retry-backoff as for run; --fail-every as for master.
       Exits 0 only when every task finished.
+  offerpack demo --multinode [--agents N] [--tasks M] [--deadline SECS] [--retries N]
+      The multinode path on one machine, no root needed: `offerpack master --agents 0` on
+      127.0.0.2 and N `offerpack agent` processes on 127.0.0.3, .4, … (default 2), this process
+      the scheduler serving its own binary as the custom executor from 127.0.0.254. M tasks
+      (default 24, `sleep 1` each) run in two rounds (frameworks): each agent fetches the
+      executor in the first and starts it from its fetcher cache in the second. Prints each
+      round's summary, tasks per executor and each agent's fetch figures (downloads, bytes,
+      time, cache hits). Exits 0 only when every task finished.
   offerpack run --master URL (--tasks N | --workload FILE) [--encoding protobuf|json]
                 [--name NAME] [--user USER] [--role ROLE]... [--connect-timeout SECS]
                 [--deadline SECS] [--retries N] [--retry-backoff MS]

@@ -98,6 +98,12 @@ impl MasterCore {
             }),
             resources: a.protos(&resources, allocation_role),
             attributes: a.attributes.clone(),
+            executor_ids: a
+                .executors
+                .keys()
+                .filter(|(framework, _)| framework == fw)
+                .map(|(_, executor)| v1::ExecutorId { value: executor.clone() })
+                .collect(),
             allocation_info: allocation_role.map(|r| v1::resource::AllocationInfo { role: Some(r.to_owned()) }),
             ..Default::default()
         };

@@ -450,6 +450,8 @@ fn remote_executor_is_charged_once_and_freed_when_it_exits() {
     assert_eq!(sent.framework_id.map(|f| f.value), Some(fw.id.clone()));
     let rest = sim.offers(&fw).pop().expect("the rest offered");
     assert_eq!(cpus(&rest), 0.5, "2 cpus - 2 x 0.5 - one executor's 0.5");
+    let running: Vec<&str> = rest.executor_ids.iter().map(|e| e.value.as_str()).collect();
+    assert_eq!(running, ["e"], "offers name the framework's executors on the agent");
     // A new executor that does not fit, and an ExecutorInfo differing from the running one.
     let too_big = task(&rest, "c", 0.5, Some(executor("f", 0.5)));
     sim.call(&fw, accept(&fw, &rest, vec![too_big]));
@@ -475,7 +477,9 @@ fn remote_executor_is_charged_once_and_freed_when_it_exits() {
     assert!(failed.iter().all(|s| s.state() == TaskState::TaskFailed
         && s.reason() == v1::task_status::Reason::ExecutorTerminated
         && s.source() == v1::task_status::Source::Agent));
-    assert_eq!(sim.offers(&fw).iter().map(cpus).sum::<f64>(), 2.0);
+    let offers = sim.offers(&fw);
+    assert_eq!(offers.iter().map(cpus).sum::<f64>(), 2.0);
+    assert!(offers.iter().all(|o| o.executor_ids.is_empty()), "the executor is gone");
 }
 
 #[test]

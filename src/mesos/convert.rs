@@ -142,6 +142,7 @@ impl TryFrom<&v1::Offer> for Offer {
             }
         }
         offer.attributes = cx.attributes(&proto.attributes)?;
+        offer.executor_ids = proto.executor_ids.iter().map(|e| std::sync::Arc::from(e.value.as_str())).collect();
         Ok(offer)
     }
 }

@@ -48,6 +48,9 @@ pub struct Offer {
     pub resources: Vec<OfferedResource>,
     /// The agent's attributes.
     pub attributes: Attributes,
+    /// This framework's custom executors running on the agent (Mesos' `Offer.executor_ids`):
+    /// a task for one of them is not charged the executor's resources again.
+    pub executor_ids: Vec<Arc<str>>,
 }
 
 impl Offer {
@@ -59,6 +62,7 @@ impl Offer {
             hostname: Arc::from(hostname),
             resources: Vec::new(),
             attributes: Attributes::new(),
+            executor_ids: Vec::new(),
         }
     }
 

@@ -152,9 +152,10 @@ impl Session {
 
     /// The `ExecutorInfo` for a task of a custom executor on `agent`: the one the executor runs
     /// with if this session launched it there, else a new one holding `carved` (the executor's
-    /// share of the offers). When every task of an executor ended, the engine charges it again
-    /// though it may still run: the launch then names the running one, and the master
-    /// returns what was carved for it with the offers' unused resources.
+    /// share of the offers). The engine knows an executor runs on an agent from its tasks and
+    /// from the offers' `executor_ids`; should it charge one that still runs (a master that does
+    /// not list executors in offers), the launch names the running one, and the master returns
+    /// what was carved for it with the offers' unused resources.
     fn executor_info(
         &mut self,
         request: &super::TaskRequest,

@@ -112,6 +112,7 @@ impl Tables {
         self.held = vec![0; n * nd];
         self.agent_values = vec![None; n * nk];
         self.next_on_host = vec![None; n];
+        self.offered_executors = vec![Vec::new(); n];
         for own in walk.agents() {
             let first = own[0];
             let idx = AgentIx::new(self.agents.len());
@@ -144,6 +145,13 @@ impl Tables {
 
     /// Adds the resources of `offers` to agent `idx`'s free and total amounts; returns its ports.
     fn load_offers(&mut self, idx: AgentIx, offers: &[&Offer]) -> AgentPorts {
+        let executors = &mut self.offered_executors[idx.get()];
+        executors.clear();
+        for id in offers.iter().flat_map(|o| &o.executor_ids) {
+            if !executors.contains(id) {
+                executors.push(id.clone());
+            }
+        }
         let (nd, nr) = (self.n_dims(), self.n_roles());
         let base = idx.get() * nd * nr;
         let mut ports = AgentPorts::new();

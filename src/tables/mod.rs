@@ -90,6 +90,8 @@ pub(crate) struct Tables {
     /// Tasks per (agent, custom executor id) running or placed there: while any is, the
     /// executor runs on the agent and its resources are not charged again.
     executor_tasks: FxHashMap<(AgentIx, Arc<str>), u32>,
+    /// Per agent: the custom executors its live offers say run there (`Offer::executor_ids`).
+    offered_executors: Vec<Vec<Arc<str>>>,
 }
 
 impl Tables {
@@ -154,6 +156,7 @@ impl Tables {
             group_total: Vec::new(),
             unlocated: FxHashMap::default(),
             executor_tasks: FxHashMap::default(),
+            offered_executors: Vec::new(),
             dims,
             role_values: roles.names().iter().map(|r| Role::new(&**r)).collect(),
             roles,
@@ -276,11 +279,13 @@ impl Tables {
         }
     }
 
-    /// Whether a task of the custom executor `executor` runs (or was placed) on `agent`, so the
-    /// executor is there and a further task for it is not charged its resources.
+    /// Whether the custom executor `executor` is on `agent` — a task of it runs (or was
+    /// placed) there, or the agent's offers say it runs there — so a further task for it is not
+    /// charged its resources.
     #[inline]
     pub fn executor_on(&self, agent: AgentIx, executor: &Arc<str>) -> bool {
-        !self.executor_tasks.is_empty() && self.executor_tasks.contains_key(&(agent, executor.clone()))
+        self.offered_executors.get(agent.get()).is_some_and(|offered| offered.contains(executor))
+            || (!self.executor_tasks.is_empty() && self.executor_tasks.contains_key(&(agent, executor.clone())))
     }
 
     /// Counts one more task of `executor` on `agent`.
