@@ -32,7 +32,7 @@ pub use containers::{DEFAULT_KILL_GRACE, DEFAULT_PATH};
 pub use executor_api::{ExecutorReply, ExecutorRequest, Format};
 pub use fetch_io::FetchMetrics;
 pub use flags::{parse_attributes, parse_resources, FlagError};
-pub use shell::{run_agent_blocking, AgentError, AgentOptions};
+pub use shell::{run_agent_blocking, run_agent_until, AgentError, AgentOptions, AgentStop};
 
 /// A UUID's 16 bytes as the usual 8-4-4-4-12 lower-case hex text.
 pub fn uuid_text(bytes: &[u8]) -> String {

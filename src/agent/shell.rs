@@ -89,13 +89,35 @@ enum Input {
 /// Runs an agent on a new multi-threaded runtime, blocking for ever; `on_ready` gets the bound
 /// address once listening. Returns only on a start-up error.
 pub fn run_agent_blocking(options: AgentOptions, on_ready: impl FnOnce(SocketAddr)) -> Result<(), AgentError> {
+    run_agent_until(options, on_ready, |_| std::future::pending())
+}
+
+/// What an agent does with the processes it started when it stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AgentStop {
+    /// Kill every task and executor process (their process groups, SIGKILL).
+    KillTasks,
+    /// Leave them running (executors notice the agent is gone and act on their own).
+    LeaveTasks,
+}
+
+/// As [`run_agent_blocking`], until the future `stop` makes (given the bound address) ends:
+/// then the agent stops serving and deals with its processes as it says, and this returns.
+pub fn run_agent_until<F>(
+    options: AgentOptions,
+    on_ready: impl FnOnce(SocketAddr),
+    stop: impl FnOnce(SocketAddr) -> F,
+) -> Result<(), AgentError>
+where
+    F: std::future::Future<Output = AgentStop>,
+{
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(AgentError::Runtime)?;
     runtime.block_on(async move {
         std::fs::create_dir_all(&options.work_dir).map_err(AgentError::WorkDir)?;
         let listener = TcpListener::bind(options.listen).await.map_err(AgentError::Bind)?;
         let bound = listener.local_addr().map_err(AgentError::Bind)?;
         on_ready(bound);
-        run(options, listener, bound).await;
+        run(options, listener, bound, stop(bound)).await;
         Ok(())
     })
 }
@@ -115,7 +137,13 @@ struct Shell {
     registered: Arc<AtomicBool>,
 }
 
-async fn run(options: AgentOptions, listener: TcpListener, bound: SocketAddr) {
+async fn run(
+    options: AgentOptions,
+    listener: TcpListener,
+    bound: SocketAddr,
+    stop: impl std::future::Future<Output = AgentStop>,
+) {
+    let mut stop = std::pin::pin!(stop);
     let config = AgentConfig {
         hostname: options.advertise_host.clone(),
         port: options.advertise_port.unwrap_or(bound.port()),
@@ -169,6 +197,14 @@ async fn run(options: AgentOptions, listener: TcpListener, bound: SocketAddr) {
             () = sleep => {
                 let now = shell.now();
                 shell.core.handle_timer(now);
+            }
+            mode = &mut stop => {
+                if mode == AgentStop::KillTasks {
+                    for &pid in shell.pids.values() {
+                        super::spawn::signal_group(pid, super::core::Signal::Kill);
+                    }
+                }
+                return;
             }
         }
     }

@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use lexopt::{Arg, Parser, ValueExt};
-use offerpack::agent::{parse_attributes, parse_resources, run_agent_blocking, AgentOptions};
+use offerpack::agent::{parse_attributes, parse_resources, run_agent_until, AgentOptions, AgentStop};
 
 use super::args::Command;
+use super::signals::{self, Signals};
 use super::CliError;
 
 /// Resources of an agent started without `--resources`.
@@ -33,6 +34,8 @@ pub struct AgentArgs {
     pub registration_timeout: Duration,
     /// Seed of ids and uuids.
     pub seed: u64,
+    /// What a SIGINT or SIGTERM does to the processes it started (`--on-exit kill|leave`).
+    pub on_exit: AgentStop,
 }
 
 /// `HOST`, `HOST:PORT` or `[V6]:PORT`.
@@ -54,7 +57,7 @@ fn advertise(text: &str) -> Result<(String, Option<u16>), String> {
 pub fn parse(mut p: Parser) -> Result<Command, lexopt::Error> {
     let (mut master, mut listen, mut adv, mut work_dir) = (None, None, None, None);
     let (mut resources, mut attributes) = (DEFAULT_RESOURCES.to_owned(), String::new());
-    let (mut timeout, mut seed) = (Duration::from_secs(60), None);
+    let (mut timeout, mut seed, mut on_exit) = (Duration::from_secs(60), None, AgentStop::KillTasks);
     while let Some(arg) = p.next()? {
         match arg {
             Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help),
@@ -73,6 +76,13 @@ pub fn parse(mut p: Parser) -> Result<Command, lexopt::Error> {
                     Duration::try_from_secs_f64(secs).map_err(|e| format!("--executor-registration-timeout: {e}"))?;
             }
             Arg::Long("seed") => seed = Some(p.value()?.parse()?),
+            Arg::Long("on-exit") => {
+                on_exit = match p.value()?.string()?.as_str() {
+                    "kill" => AgentStop::KillTasks,
+                    "leave" => AgentStop::LeaveTasks,
+                    other => return Err(format!("--on-exit {other:?}: expected kill or leave").into()),
+                }
+            }
             other => return Err(other.unexpected()),
         }
     }
@@ -99,10 +109,12 @@ pub fn parse(mut p: Parser) -> Result<Command, lexopt::Error> {
         attributes,
         registration_timeout: timeout,
         seed,
+        on_exit,
     }))
 }
 
-/// Runs the agent until the process is killed; returns only on an error at start.
+/// Runs the agent until a SIGINT or SIGTERM (then its task and executor processes are killed,
+/// or left running with `--on-exit leave`) or until the process is killed.
 pub fn run(args: &AgentArgs) -> Result<(), CliError> {
     let resources = parse_resources(&args.resources).map_err(|e| CliError::Usage(format!("--resources: {e}")))?;
     let attributes = parse_attributes(&args.attributes).map_err(|e| CliError::Usage(format!("--attributes: {e}")))?;
@@ -119,11 +131,22 @@ pub fn run(args: &AgentArgs) -> Result<(), CliError> {
     };
     let host = args.advertise.0.clone();
     let fixed_port = args.advertise.1;
-    run_agent_blocking(options, |bound| {
+    let on_exit = args.on_exit;
+    let ready = |bound: SocketAddr| {
         say!("agent listening on http://{bound}");
         note!("offerpack agent: advertised as {host}:{}; interrupt to stop", fixed_port.unwrap_or(bound.port()));
-    })
-    .map_err(|e| CliError::Failed(e.to_string()))
+    };
+    let stop = move |_| async move {
+        let mut signals = Signals::new();
+        let caught = signals::first_or_never(&mut signals).await;
+        let what = match on_exit {
+            AgentStop::KillTasks => "killing its tasks and executors",
+            _ => "leaving its tasks and executors running",
+        };
+        note!("{}: offerpack agent stopping, {what}", caught.name());
+        on_exit
+    };
+    run_agent_until(options, ready, stop).map_err(|e| CliError::Failed(e.to_string()))
 }
 
 #[cfg(test)]

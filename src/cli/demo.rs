@@ -107,6 +107,7 @@ async fn on_master(args: &DemoArgs, config: MasterConfig, requests: Vec<TaskRequ
         retry: args.retry,
         queue: None,
         fetched: Vec::new(),
+        on_signal: offerpack::session::StopMode::Teardown,
     };
     let report = runner::run(&settings, requests).await;
     master.shutdown().await;

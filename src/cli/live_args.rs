@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use lexopt::{Arg, Parser, ValueExt};
 use offerpack::driver::Encoding;
-use offerpack::session::RetryPolicy;
+use offerpack::session::{RetryPolicy, StopMode};
 
 use super::args::Command;
 use super::custom_executor::ExecutorArgs;
@@ -116,6 +116,10 @@ pub struct RunArgs {
     pub retry: RetryPolicy,
     /// The custom executor every task runs through (`--executor PATH`), if any.
     pub executor: Option<ExecutorArgs>,
+    /// What a SIGINT or SIGTERM does to the framework (`--on-exit teardown|failover`).
+    pub on_exit: StopMode,
+    /// The shell command line every task runs (`--command`, default `sleep 1`).
+    pub command: String,
 }
 
 /// Parses the flags of `master`.
@@ -215,6 +219,8 @@ pub fn run(mut p: Parser) -> Result<Command, lexopt::Error> {
         deadline: Duration::from_secs(600),
         retry: RetryPolicy::default(),
         executor: None,
+        on_exit: StopMode::Teardown,
+        command: "sleep 1".to_owned(),
     };
     let mut executor = ExecutorFlags::default();
     while let Some(arg) = p.next()? {
@@ -243,6 +249,14 @@ pub fn run(mut p: Parser) -> Result<Command, lexopt::Error> {
             Arg::Long("deadline") => args.deadline = seconds(p.value()?.parse()?, "--deadline")?,
             Arg::Long("retries") => args.retry.attempts = attempts(p.value()?.parse()?)?,
             Arg::Long("retry-backoff") => retry_backoff(p.value()?.parse()?, &mut args.retry)?,
+            Arg::Long("command") => args.command = non_empty(p.value()?.string()?, "--command")?,
+            Arg::Long("on-exit") => {
+                args.on_exit = match p.value()?.string()?.as_str() {
+                    "teardown" => StopMode::Teardown,
+                    "failover" => StopMode::Failover,
+                    other => return Err(format!("--on-exit {other:?}: expected teardown or failover").into()),
+                }
+            }
             other => return Err(other.unexpected()),
         }
     }

@@ -12,12 +12,14 @@
 
 use std::io::Write;
 
-use offerpack::master::{run_master_blocking, AgentConfig, MasterConfig, TaskTiming, AGENT_API_PATH};
+use offerpack::master::{AgentConfig, MasterConfig, SimMaster, TaskTiming, AGENT_API_PATH};
 
 use super::live_args::MasterArgs;
+use super::signals::{self, Signals};
 use super::CliError;
 
-/// Serves until the process is killed; returns only when the master cannot start.
+/// Serves until a SIGINT or SIGTERM (then it stops accepting, closes every stream and returns)
+/// or until the process is killed; `Err` when the master cannot start.
 pub fn run(args: &MasterArgs) -> Result<(), CliError> {
     let config = config(args);
     let agents = config.agents.len();
@@ -28,15 +30,26 @@ pub fn run(args: &MasterArgs) -> Result<(), CliError> {
     if let Some(k) = args.fail_every {
         duration.push_str(&format!(", launches {k}, {}, ... end TASK_FAILED", u64::from(k.get()) * 2));
     }
-    run_master_blocking(config, |handle| {
+    let fail = |e: &dyn std::fmt::Display| CliError::Failed(format!("master on {}: {e}", args.listen));
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| fail(&e))?;
+    runtime.block_on(async move {
+        let mut signals = Signals::new();
+        let handle = SimMaster::start(config).await.map_err(|e| fail(&e))?;
         let mut out = std::io::stdout().lock();
         // Nobody reading standard output is no reason to stop serving.
         let _ =
             writeln!(out, "offerpack master: {agents} agents, {duration}, scheduler API at {}", handle.scheduler_url());
         let _ = writeln!(out, "offerpack master: agent processes register at {}{AGENT_API_PATH}", handle.url());
         let _ = out.flush();
+        drop(out);
+        let caught = signals::first_or_never(&mut signals).await;
+        note!("{}: offerpack master shutting down (its streams are closed)", caught.name());
+        if let Some(signals) = signals {
+            signals::exit_on_second(signals);
+        }
+        handle.shutdown().await;
+        Ok(())
     })
-    .map_err(|e| CliError::Failed(format!("master on {}: {e}", args.listen)))
 }
 
 /// The master's configuration for the command line's agents and timings.

@@ -36,6 +36,7 @@ pub mod reasons;
 pub mod replay;
 pub mod run;
 pub mod runner;
+pub mod signals;
 pub mod solve;
 pub mod tracker;
 
@@ -97,6 +98,7 @@ usage:
       listening (--listen 127.0.0.1:0 picks a free port). Defaults: 127.0.0.1:5050, 16 cpus,
       65536 MB memory, 500000 MB disk, ports 31000-32000, 3 zones, seed 0, tasks run 1000 ms.
       --fail-every K  launches K, 2K, 3K, ... (counted over every framework) end in TASK_FAILED
+      SIGINT or SIGTERM shuts it down cleanly (streams closed, exit 0).
       Agent processes (`offerpack agent`) join at /api/offerpack/agent, beside the N simulated
       agents or instead of them (--agents 0); their tasks really run.
       --agent-ping SECS     how often agent processes ping (default 1)
@@ -121,6 +123,7 @@ usage:
                 [--deadline SECS] [--retries N] [--retry-backoff MS]
                 [--executor PATH --artifact-bind ADDR:PORT [--artifact-advertise URL]
                  [--executor-command CMD] [--executor-cpus C] [--executor-mem MB]]
+                [--command CMD] [--on-exit teardown|failover]
       Run tasks on any master speaking the v1 scheduler API: N small synthetic tasks
       (0.1 cpus, 32 MB, `sleep 1`) or the tasks of a workload file (solve format; its offers
       are ignored, and a task asking for a resource no agent has, such as the `network` of
@@ -141,6 +144,11 @@ usage:
                          SHA-256 in the URI) and start it with --executor-command (default
                          ./NAME; `./offerpack executor` for offerpack's own). The first failed
                          fetch of it ends the run, naming the URI, the agent and the message.
+      --command CMD      the shell command line every task runs (default `sleep 1`)
+      --on-exit          what SIGINT/SIGTERM does: teardown (default: the framework is torn
+                         down, the master kills its tasks) or failover (the framework and its
+                         tasks are left for a successor; its id is printed); a second signal
+                         exits at once
       --artifact-bind    where the artifact server listens (0.0.0.0:0 allowed)
       --artifact-advertise  the base URL agents are told (required with a wildcard bind; a
                          loopback URL with a master not on loopback fails at start)
@@ -157,7 +165,7 @@ usage:
       --artifact-advertise.
   offerpack agent --master URL --listen ADDR:PORT --work-dir DIR [--advertise ADDR[:PORT]]
                   [--resources TEXT] [--attributes TEXT] [--executor-registration-timeout SECS]
-                  [--seed S]
+                  [--seed S] [--on-exit kill|leave]
       Run a simulated Mesos agent as a real process joining a simulated master (offerpack's
       private agent API at URL/api/offerpack/agent): registers, pings, fetches each task's
       CommandInfo URIs into its sandbox under DIR (http://, file:// and absolute paths;
@@ -171,6 +179,8 @@ usage:
                    with disk:40960 and ports to 32000)
       --attributes Mesos syntax, e.g. 'zone:a;rack:r1' (zone:01 is the number 1, as in Mesos)
       --executor-registration-timeout  executors not subscribed by then are killed (default 60)
+      --on-exit    what SIGINT/SIGTERM does to its task and executor processes: kill (default)
+                   or leave them running; the agent then exits 0
   offerpack executor
       Run as a Mesos executor (v1 executor HTTP API), as started by an agent: reads
       MESOS_AGENT_ENDPOINT, MESOS_FRAMEWORK_ID, MESOS_EXECUTOR_ID, MESOS_SANDBOX (or

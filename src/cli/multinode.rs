@@ -232,6 +232,7 @@ async fn schedule(
         retry: args.retry,
         queue: None,
         fetched: vec![served.uri.clone()],
+        on_signal: offerpack::session::StopMode::Teardown,
     };
     runner::run(&settings, requests).await
 }

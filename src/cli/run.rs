@@ -2,7 +2,8 @@
 //!
 //! Tasks come from a workload file in the `solve` format (only its tasks and fitness are used;
 //! offers and running tasks are ignored: the master's offers take their place) or are `N`
-//! synthetic tasks of 0.1 cpus and 32 MB running `sleep 1`, small enough for any cluster.
+//! synthetic tasks of 0.1 cpus and 32 MB, small enough for any cluster. Every task runs `--command`
+//! (default `sleep 1`).
 //! A workload's queue (top-level `buckets`/`tiers`, each task's `tier`/`bucket`) places the
 //! tasks in queue order, as `solve` does. Failed or lost tasks are retried by `--retries`.
 //! Exits 0 only when every task finished.
@@ -23,9 +24,6 @@ use super::runner::{self, Settings};
 use super::solve::read_input;
 use super::CliError;
 
-/// The command every task runs.
-const COMMAND: &str = "sleep 1";
-
 /// Runs the tasks against the master; `Err` unless every task finished.
 pub fn run(args: &RunArgs) -> Result<(), CliError> {
     let Tasks { specs, fitness, queue, places } = match &args.tasks {
@@ -45,8 +43,8 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         .into_iter()
         .map(|spec| {
             let request = match &served {
-                Some(served) => TaskRequest::executor(spec, served.spec.clone()).data(COMMAND),
-                None => TaskRequest::command(spec, CommandSpec::shell(COMMAND)),
+                Some(served) => TaskRequest::executor(spec, served.spec.clone()).data(args.command.as_str()),
+                None => TaskRequest::command(spec, CommandSpec::shell(&args.command)),
             };
             match (&queue, places.next()) {
                 (Some(_), Some(place)) => request.queue(place.tier, &place.bucket),
@@ -65,8 +63,9 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         how.push_str(&format!(", in queue order ({} bucket(s) configured)", queue.buckets.len()));
     }
     say!(
-        "run: {} tasks running `{COMMAND}` on the master at {} ({}){how}",
+        "run: {} tasks running `{}` on the master at {} ({}){how}",
         requests.len(),
+        args.command,
         args.master,
         args.encoding.content_type()
     );
@@ -82,6 +81,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         retry: args.retry,
         queue,
         fetched: served.iter().map(|s| s.uri.clone()).collect(),
+        on_signal: args.on_exit,
     };
     let report = runtime.block_on(async {
         let report = runner::run(&settings, requests).await;

@@ -24,6 +24,7 @@ use tokio::time::{sleep_until, Instant};
 
 use super::custom_executor;
 use super::reasons::why_pending;
+use super::signals::{self, Caught, Signals};
 use super::tracker::Tracker;
 use super::CliError;
 
@@ -61,6 +62,9 @@ pub struct Settings {
     pub queue: Option<QueueConfig>,
     /// URIs the agents fetch from this host: the first failure to fetch one ends the run.
     pub fetched: Vec<String>,
+    /// What a SIGINT or SIGTERM does to the framework: tear it down (its tasks killed) or
+    /// leave it for a successor (failover).
+    pub on_signal: StopMode,
 }
 
 /// What happened to the tasks, and why the run failed if it did.
@@ -151,22 +155,40 @@ pub struct OfferTotals {
 pub async fn run(settings: &Settings, requests: Vec<TaskRequest>) -> Result<Report, CliError> {
     let start = Instant::now();
     let deadline = start + settings.deadline;
+    let mut signals = Signals::new();
     let (handle, mut updates) = start_framework(settings)?;
     let mut tracker = Tracker::new(&requests);
     let submitted = submit(&handle, requests).await;
-    let subscribed_after = match subscribe(settings, &mut updates, &mut tracker, start).await {
-        Ok(after) => after,
+    let subscribed = tokio::select! {
+        subscribed = subscribe(settings, &mut updates, &mut tracker, start) => subscribed,
+        caught = signals::first_or_never(&mut signals) => {
+            Err(CliError::Failed(format!("stopped by {} before subscribing", caught.name())))
+        }
+    };
+    let (subscribed_after, framework_id) = match subscribed {
+        Ok(subscribed) => subscribed,
         Err(error) => {
             handle.stop(StopMode::Failover);
             return Err(error);
         }
     };
     let mut problem = submitted.err();
+    let mut mode = StopMode::Teardown;
     if problem.is_none() {
-        problem = follow(&mut updates, &mut tracker, &settings.fetched, (start, deadline)).await;
+        problem = tokio::select! {
+            problem = follow(&mut updates, &mut tracker, &settings.fetched, (start, deadline)) => problem,
+            caught = signals::first_or_never(&mut signals) => {
+                mode = settings.on_signal;
+                note!("{}", on_signal(caught, mode, &framework_id));
+                Some(format!("stopped by {}", caught.name()))
+            }
+        };
+    }
+    if let Some(signals) = signals.take() {
+        signals::exit_on_second(signals);
     }
     note!("{}", tracker.progress(start.elapsed()));
-    let done = teardown(&handle, &mut updates, &mut tracker).await;
+    let done = stop(&handle, mode, &mut updates, &mut tracker).await;
     if problem.is_none() {
         problem = done.err().or_else(|| tracker.failure());
     }
@@ -187,13 +209,29 @@ fn start_framework(settings: &Settings) -> Result<(FrameworkHandle, Updates), Cl
     Framework::start(config).map_err(|e| fail(&e))
 }
 
-/// Waits for `SUBSCRIBED`, following task updates meanwhile; the time it took.
+/// What the run does on a signal, for a person.
+fn on_signal(caught: Caught, mode: StopMode, framework_id: &str) -> String {
+    match mode {
+        StopMode::Teardown => format!(
+            "{}: tearing framework {framework_id} down (the master kills its tasks); send it again to exit at once",
+            caught.name()
+        ),
+        StopMode::Failover => format!(
+            "{}: leaving framework {framework_id} and its tasks running for a successor: subscribe with this \
+             framework id within its failover timeout; send it again to exit at once",
+            caught.name()
+        ),
+    }
+}
+
+/// Waits for `SUBSCRIBED`, following task updates meanwhile; the time it took and the
+/// framework id.
 async fn subscribe(
     settings: &Settings,
     updates: &mut Updates,
     tracker: &mut Tracker,
     start: Instant,
-) -> Result<Duration, CliError> {
+) -> Result<(Duration, String), CliError> {
     let wait = settings.connect_timeout.min(settings.deadline);
     let give_up = start + wait;
     let mut last = None;
@@ -204,7 +242,7 @@ async fn subscribe(
                 Some(Update::Pass(pass)) => tracker.add_pass(&pass),
                 Some(Update::Subscribed { framework_id }) => {
                     note!("subscribed to {} as framework {framework_id}", settings.master);
-                    return Ok(start.elapsed());
+                    return Ok((start.elapsed(), framework_id));
                 }
                 Some(Update::GaveUp { task, attempts, last_state }) => gave_up(tracker, task, attempts, last_state),
                 Some(Update::Disconnected { reason }) => last = Some(reason),
@@ -309,12 +347,18 @@ fn gave_up(tracker: &mut Tracker, task: TaskId, attempts: u32, last_state: TaskS
     }
 }
 
-/// Tears the framework down (which kills whatever still runs) and waits for it to stop. Task
+/// Stops the framework — tears it down (which kills whatever still runs), or with
+/// [`StopMode::Failover`] leaves it running — and waits for it to stop. Task
 /// updates from here on are not counted: the report says how the tasks stood when the run ended.
 /// Tasks given up are still recorded: the session reports that right after a task's terminal
 /// update, which may have been the last one the run waited for.
-async fn teardown(handle: &FrameworkHandle, updates: &mut Updates, tracker: &mut Tracker) -> Result<(), String> {
-    handle.stop(StopMode::Teardown);
+async fn stop(
+    handle: &FrameworkHandle,
+    mode: StopMode,
+    updates: &mut Updates,
+    tracker: &mut Tracker,
+) -> Result<(), String> {
+    handle.stop(mode);
     let give_up = Instant::now() + TEARDOWN_WAIT;
     loop {
         tokio::select! {
