@@ -24,7 +24,7 @@ pub enum Command {
     /// `offerpack demo`.
     Demo(DemoArgs),
     /// `offerpack run`.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// `offerpack artifacts`.
     Artifacts(super::artifacts::ArtifactsArgs),
     /// `offerpack executor`.

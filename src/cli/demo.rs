@@ -108,6 +108,8 @@ async fn on_master(args: &DemoArgs, config: MasterConfig, requests: Vec<TaskRequ
         queue: None,
         fetched: Vec::new(),
         on_signal: offerpack::session::StopMode::Teardown,
+        credentials: None,
+        capabilities: Vec::new(),
     };
     let report = runner::run(&settings, requests).await;
     master.shutdown().await;

@@ -60,6 +60,8 @@ pub struct MasterArgs {
     pub agent_ping: Duration,
     /// Agent processes silent this long are lost (`--agent-timeout SECS`, default 5 s).
     pub agent_timeout: Duration,
+    /// A Mesos credentials file; when given, frameworks must authenticate (`--credentials`).
+    pub credentials: Option<PathBuf>,
 }
 
 /// Arguments of `demo`.
@@ -120,6 +122,11 @@ pub struct RunArgs {
     pub on_exit: StopMode,
     /// The shell command line every task runs (`--command`, default `sleep 1`).
     pub command: String,
+    /// Authenticate as this principal (`--principal`), with the secret read from
+    /// `--secret-file` (never printed).
+    pub principal: Option<(String, PathBuf)>,
+    /// Capabilities announced besides MULTI_ROLE (`--capability NAME`, repeatable).
+    pub capabilities: Vec<offerpack::session::Capability>,
 }
 
 /// Parses the flags of `master`.
@@ -137,6 +144,7 @@ pub fn master(mut p: Parser) -> Result<Command, lexopt::Error> {
         fail_every: None,
         agent_ping: Duration::from_secs(1),
         agent_timeout: Duration::from_secs(5),
+        credentials: None,
     };
     let mut agents = None;
     while let Some(arg) = p.next()? {
@@ -149,6 +157,7 @@ pub fn master(mut p: Parser) -> Result<Command, lexopt::Error> {
             Arg::Long("agents") => agents = Some(at_most(p.value()?.parse()?, MAX_AGENTS, "--agents")?),
             Arg::Long("agent-ping") => args.agent_ping = seconds(p.value()?.parse()?, "--agent-ping")?,
             Arg::Long("agent-timeout") => args.agent_timeout = seconds(p.value()?.parse()?, "--agent-timeout")?,
+            Arg::Long("credentials") => args.credentials = Some(PathBuf::from(p.value()?)),
             Arg::Long("cpus") => args.cpus = amount(p.value()?.parse()?, "--cpus")?,
             Arg::Long("mem") => args.mem = amount(p.value()?.parse()?, "--mem")?,
             Arg::Long("disk") => args.disk = amount(p.value()?.parse()?, "--disk")?,
@@ -221,7 +230,10 @@ pub fn run(mut p: Parser) -> Result<Command, lexopt::Error> {
         executor: None,
         on_exit: StopMode::Teardown,
         command: "sleep 1".to_owned(),
+        principal: None,
+        capabilities: Vec::new(),
     };
+    let (mut principal, mut secret_file) = (None, None);
     let mut executor = ExecutorFlags::default();
     while let Some(arg) = p.next()? {
         match arg {
@@ -249,6 +261,11 @@ pub fn run(mut p: Parser) -> Result<Command, lexopt::Error> {
             Arg::Long("deadline") => args.deadline = seconds(p.value()?.parse()?, "--deadline")?,
             Arg::Long("retries") => args.retry.attempts = attempts(p.value()?.parse()?)?,
             Arg::Long("retry-backoff") => retry_backoff(p.value()?.parse()?, &mut args.retry)?,
+            Arg::Long("principal") => principal = Some(non_empty(p.value()?.string()?, "--principal")?),
+            Arg::Long("secret-file") => secret_file = Some(PathBuf::from(p.value()?)),
+            Arg::Long("capability") => {
+                args.capabilities.push(p.value()?.string()?.parse().map_err(|e: String| format!("--capability: {e}"))?)
+            }
             Arg::Long("command") => args.command = non_empty(p.value()?.string()?, "--command")?,
             Arg::Long("on-exit") => {
                 args.on_exit = match p.value()?.string()?.as_str() {
@@ -264,7 +281,12 @@ pub fn run(mut p: Parser) -> Result<Command, lexopt::Error> {
     args.tasks = tasks.ok_or("run needs --tasks N or --workload FILE")?;
     args.roles = if roles.is_empty() { vec!["*".to_owned()] } else { roles };
     args.executor = executor.finish()?;
-    Ok(Command::Run(args))
+    args.principal = match (principal, secret_file) {
+        (Some(principal), Some(file)) => Some((principal, file)),
+        (None, None) => None,
+        _ => return Err("--principal and --secret-file go together".into()),
+    };
+    Ok(Command::Run(Box::new(args)))
 }
 
 /// The `run` flags of a custom executor, as given.

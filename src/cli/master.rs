@@ -21,7 +21,14 @@ use super::CliError;
 /// Serves until a SIGINT or SIGTERM (then it stops accepting, closes every stream and returns)
 /// or until the process is killed; `Err` when the master cannot start.
 pub fn run(args: &MasterArgs) -> Result<(), CliError> {
-    let config = config(args);
+    let mut config = config(args);
+    if let Some(path) = &args.credentials {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CliError::Failed(format!("--credentials {}: {e}", path.display())))?;
+        let credentials = offerpack::master::Credentials::from_json(&text)
+            .map_err(|e| CliError::Failed(format!("--credentials {}: {e}", path.display())))?;
+        config.credentials = Some(credentials);
+    }
     let agents = config.agents.len();
     let mut duration = match args.task_duration {
         Some(d) => format!("tasks run {} ms", d.as_millis()),
@@ -112,6 +119,7 @@ mod tests {
             fail_every: std::num::NonZeroU32::new(4),
             agent_ping: std::time::Duration::from_millis(250),
             agent_timeout: std::time::Duration::from_secs(2),
+            credentials: None,
         };
         let config = config(&args);
         let names: Vec<&str> = config.agents.iter().map(|a| a.hostname.as_str()).collect();

@@ -92,13 +92,17 @@ usage:
       stream time.
   offerpack master --agents N [--listen ADDR] [--cpus C] [--mem M] [--disk D] [--ports B-E]
                    [--zones Z] [--seed S] [--task-duration-ms MS|forever] [--fail-every K]
-                   [--agent-ping SECS] [--agent-timeout SECS]
+                   [--agent-ping SECS] [--agent-timeout SECS] [--credentials FILE]
       Run a simulated Mesos master (v1 scheduler API, protobuf and JSON) in the foreground with
       N agents (at most 100000) agent-0001 ... carrying a `zone` attribute. Prints the scheduler API URL once
       listening (--listen 127.0.0.1:0 picks a free port). Defaults: 127.0.0.1:5050, 16 cpus,
       65536 MB memory, 500000 MB disk, ports 31000-32000, 3 zones, seed 0, tasks run 1000 ms.
       --fail-every K  launches K, 2K, 3K, ... (counted over every framework) end in TASK_FAILED
       SIGINT or SIGTERM shuts it down cleanly (streams closed, exit 0).
+      --credentials FILE  Mesos' credentials JSON, an object with a \"credentials\" array of
+                      {principal, secret}: scheduler API requests must authenticate (HTTP Basic;
+                      401 otherwise, realm mesos-master-scheduler; 400 when FrameworkInfo.principal
+                      differs)
       Agent processes (`offerpack agent`) join at /api/offerpack/agent, beside the N simulated
       agents or instead of them (--agents 0); their tasks really run.
       --agent-ping SECS     how often agent processes ping (default 1)
@@ -124,6 +128,7 @@ usage:
                 [--executor PATH --artifact-bind ADDR:PORT [--artifact-advertise URL]
                  [--executor-command CMD] [--executor-cpus C] [--executor-mem MB]]
                 [--command CMD] [--on-exit teardown|failover]
+                [--principal P --secret-file FILE] [--capability NAME]...
       Run tasks on any master speaking the v1 scheduler API: N small synthetic tasks
       (0.1 cpus, 32 MB, `sleep 1`) or the tasks of a workload file (solve format; its offers
       are ignored, and a task asking for a resource no agent has, such as the `network` of
@@ -145,6 +150,11 @@ usage:
                          ./NAME; `./offerpack executor` for offerpack's own). The first failed
                          fetch of it ends the run, naming the URI, the agent and the message.
       --command CMD      the shell command line every task runs (default `sleep 1`)
+      --principal P --secret-file FILE  authenticate with HTTP Basic (the secret is read
+                         from FILE, a trailing newline dropped, and never printed); P is also
+                         FrameworkInfo.principal
+      --capability NAME  announce a capability besides MULTI_ROLE (GPU_RESOURCES,
+                         PARTITION_AWARE, REGION_AWARE, …), repeatable
       --on-exit          what SIGINT/SIGTERM does: teardown (default: the framework is torn
                          down, the master kills its tasks) or failover (the framework and its
                          tasks are left for a successor; its id is printed); a second signal

@@ -233,6 +233,8 @@ async fn schedule(
         queue: None,
         fetched: vec![served.uri.clone()],
         on_signal: offerpack::session::StopMode::Teardown,
+        credentials: None,
+        capabilities: Vec::new(),
     };
     runner::run(&settings, requests).await
 }

@@ -82,6 +82,11 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         queue,
         fetched: served.iter().map(|s| s.uri.clone()).collect(),
         on_signal: args.on_exit,
+        credentials: match &args.principal {
+            Some((principal, file)) => Some((principal.clone(), read_secret(file)?)),
+            None => None,
+        },
+        capabilities: args.capabilities.clone(),
     };
     let report = runtime.block_on(async {
         let report = runner::run(&settings, requests).await;
@@ -139,4 +144,16 @@ fn from_workload(path: &Path) -> Result<Tasks, CliError> {
         placed.then(QueueConfig::default)
     });
     Ok(Tasks { specs: workload.tasks, fitness: Some(workload.fitness), queue, places: workload.task_queues })
+}
+
+/// The secret in `path`, without a trailing newline; the error names the file, never its
+/// content.
+fn read_secret(path: &Path) -> Result<offerpack::driver::Secret, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Failed(format!("--secret-file {}: {e}", path.display())))?;
+    let secret = text.trim_end_matches(['\n', '\r']);
+    if secret.is_empty() {
+        return Err(CliError::Failed(format!("--secret-file {}: empty", path.display())));
+    }
+    Ok(offerpack::driver::Secret::new(secret))
 }

@@ -65,6 +65,10 @@ pub struct Settings {
     /// What a SIGINT or SIGTERM does to the framework: tear it down (its tasks killed) or
     /// leave it for a successor (failover).
     pub on_signal: StopMode,
+    /// HTTP Basic principal and secret, if the master wants them.
+    pub credentials: Option<(String, offerpack::driver::Secret)>,
+    /// Capabilities announced besides MULTI_ROLE.
+    pub capabilities: Vec<offerpack::session::Capability>,
 }
 
 /// What happened to the tasks, and why the run failed if it did.
@@ -205,6 +209,10 @@ fn start_framework(settings: &Settings) -> Result<(FrameworkHandle, Updates), Cl
         config.session.engine.fitness = Arc::clone(fitness);
     }
     config.session.retry = settings.retry;
+    if let Some((principal, secret)) = &settings.credentials {
+        config = config.credentials(principal.clone(), secret.expose());
+    }
+    config.session.capabilities.clone_from(&settings.capabilities);
     config.session.queue.clone_from(&settings.queue);
     Framework::start(config).map_err(|e| fail(&e))
 }

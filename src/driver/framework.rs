@@ -41,7 +41,7 @@ pub struct FrameworkConfig {
     /// Wire encoding (protobuf by default).
     pub encoding: Encoding,
     /// Secret for HTTP Basic authentication with [`SessionConfig::principal`].
-    pub secret: Option<String>,
+    pub secret: Option<super::Secret>,
     /// Timeout of one call (not of the event stream, which the heartbeat watchdog guards).
     pub call_timeout: Duration,
     /// Timeout for opening a connection.
@@ -114,7 +114,7 @@ impl FrameworkConfig {
     /// Authenticates as `principal` with `secret` (HTTP Basic).
     pub fn credentials(mut self, principal: impl Into<String>, secret: impl Into<String>) -> FrameworkConfig {
         self.session.principal = Some(principal.into());
-        self.secret = Some(secret.into());
+        self.secret = Some(super::Secret::new(secret));
         self
     }
 

@@ -60,6 +60,7 @@ mod framework;
 mod http;
 mod operator;
 mod run;
+mod secret;
 mod transport;
 
 pub use crate::session::{Endpoint, EndpointError, SCHEDULER_PATH};
@@ -68,4 +69,5 @@ pub use framework::{Framework, FrameworkConfig, FrameworkHandle, StartError, Upd
 pub use http::HttpTransport;
 pub use operator::{AgentSummary, OperatorClient, OperatorError, OPERATOR_PATH};
 pub use run::Driver;
+pub use secret::Secret;
 pub use transport::{Body, BoxFuture, HttpRequest, HttpResponse, Transport, TransportError};

@@ -81,7 +81,7 @@ impl Driver {
         transport: Box<dyn Transport>,
     ) -> Result<(Driver, FrameworkHandle, Updates), StartError> {
         let authorization = match (&config.session.principal, &config.secret) {
-            (Some(principal), Some(secret)) => Some(basic_auth(principal, secret)),
+            (Some(principal), Some(secret)) => Some(basic_auth(principal, secret.expose())),
             _ => None,
         };
         let exchange = Arc::new(Exchange {

@@ -11,8 +11,8 @@ use bytes::Bytes;
 /// A boxed, sendable future (the transport trait is object-safe).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// One POST to the scheduler endpoint.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One POST to the scheduler endpoint. `Debug` leaves the `Authorization` value out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct HttpRequest {
     /// The full URL, e.g. `http://10.0.0.1:5050/api/v1/scheduler`.
     pub url: String,
@@ -28,6 +28,20 @@ pub struct HttpRequest {
     pub body: Bytes,
     /// Timeout for the whole exchange (calls); `None` for the streaming SUBSCRIBE.
     pub timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpRequest")
+            .field("url", &self.url)
+            .field("content_type", &self.content_type)
+            .field("accept", &self.accept)
+            .field("stream_id", &self.stream_id)
+            .field("authorization", &self.authorization.as_ref().map(|_| "<redacted>"))
+            .field("body", &self.body)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 /// The answer: status, the headers the protocol needs, and the body as a stream of chunks.

@@ -13,6 +13,7 @@ use prost::Message as _;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+use super::auth::{Credentials, SCHEDULER_REALM};
 use super::body::{ApiBody, Chunk, EventBody, GoneSender};
 use super::config::{Redirect, StreamCut, Unavailable};
 use super::remote::{AgentAnswer, AGENT_API_PATH};
@@ -33,6 +34,8 @@ pub(crate) struct ApiRequest {
     pub(crate) content_type: Option<String>,
     pub(crate) accept: Option<String>,
     pub(crate) stream_id: Option<String>,
+    /// The `Authorization` header.
+    pub(crate) authorization: Option<String>,
     pub(crate) body: Bytes,
 }
 
@@ -81,6 +84,8 @@ pub(crate) struct Actor {
     cut: Option<StreamCut>,
     redirect: Option<Redirect>,
     unavailable: Option<(Instant, Unavailable)>,
+    /// When set, scheduler API requests must authenticate (HTTP Basic).
+    pub(crate) credentials: Option<Credentials>,
 }
 
 impl Actor {
@@ -93,7 +98,7 @@ impl Actor {
     ) -> Actor {
         let start = Instant::now();
         let unavailable = unavailable.map(|(d, kind)| (start + d, kind));
-        Actor { core, start, sinks: HashMap::new(), gone_tx, cut, redirect, unavailable }
+        Actor { core, start, sinks: HashMap::new(), gone_tx, cut, redirect, unavailable, credentials: None }
     }
 
     fn now(&self) -> Duration {
@@ -251,6 +256,14 @@ impl Actor {
         if request.path == AGENT_API_PATH {
             return self.agent_api(request);
         }
+        let is_operator = is_operator_path(&request.path);
+        let principal = match (&self.credentials, is_operator) {
+            (Some(credentials), false) => match credentials.authenticate(request.authorization.as_deref()) {
+                Some(principal) => Some(principal),
+                None => return unauthorized(),
+            },
+            _ => None,
+        };
         if let Some(response) = self.fault_response(&request.path) {
             return response;
         }
@@ -260,11 +273,11 @@ impl Actor {
             response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
             return response;
         }
-        if is_operator_path(&request.path) {
+        if is_operator {
             let now = self.now();
             return operator_response(&mut self.core, now, &request);
         }
-        let c = match parse_call(request.content_type.as_deref(), &request.body) {
+        let mut c = match parse_call(request.content_type.as_deref(), &request.body) {
             Ok(c) => c,
             Err((status, text)) => return plain(status, text),
         };
@@ -285,6 +298,20 @@ impl Actor {
                     StatusCode::BAD_REQUEST,
                     "Subscribe calls should not include the 'Mesos-Stream-Id' header",
                 );
+            }
+            if let (Some(authenticated), Some(info)) = (principal, c.subscribe.as_mut().map(|s| &mut s.framework_info))
+            {
+                match &info.principal {
+                    Some(given) if *given != authenticated => {
+                        let text = format!(
+                            "Authenticated principal '{authenticated}' does not match principal '{given}' set in \
+                             `FrameworkInfo`"
+                        );
+                        return plain(StatusCode::BAD_REQUEST, text);
+                    }
+                    Some(_) => {}
+                    None => info.principal = Some(authenticated),
+                }
             }
         }
         let now = self.now();
@@ -481,6 +508,16 @@ pub(crate) fn plain(status: StatusCode, text: impl Into<String>) -> Response<Api
     if has_body {
         let value = header::HeaderValue::from_static("text/plain; charset=utf-8");
         response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    response
+}
+
+/// 401 as libprocess answers it: the realm of the scheduler API, a fixed body.
+fn unauthorized() -> Response<ApiBody> {
+    let mut response = plain(StatusCode::UNAUTHORIZED, "401 Unauthorized.");
+    let challenge = format!("Basic realm=\"{SCHEDULER_REALM}\"");
+    if let Ok(value) = header::HeaderValue::from_str(&challenge) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
     }
     response
 }

@@ -178,6 +178,9 @@ pub struct MasterConfig {
     /// An agent process that made no call for this long is removed as a lost agent
     /// (`Registered.agent_timeout_seconds`; default 5 s).
     pub agent_timeout: Duration,
+    /// When set, every scheduler API request must authenticate with one of these (HTTP Basic);
+    /// others get 401 (see [`Credentials`](super::Credentials)).
+    pub credentials: Option<super::Credentials>,
 }
 
 impl MasterConfig {
@@ -200,6 +203,7 @@ impl MasterConfig {
             faults: Faults::default(),
             agent_ping_interval: Duration::from_secs(1),
             agent_timeout: Duration::from_secs(5),
+            credentials: None,
         }
     }
 

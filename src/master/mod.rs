@@ -90,6 +90,7 @@
 
 mod actor;
 mod agents;
+mod auth;
 mod body;
 mod config;
 #[cfg(test)]
@@ -107,6 +108,7 @@ mod state;
 mod tasks;
 mod validate;
 
+pub use auth::{Credentials, SCHEDULER_REALM};
 pub use config::{AgentConfig, Faults, MasterConfig, Redirect, StreamCut, TaskTiming, Unavailable};
 pub use operator::OperatorRejection;
 pub use remote::{AgentAnswer, AGENT_API_PATH};

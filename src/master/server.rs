@@ -70,12 +70,14 @@ impl SimMaster {
         let listener = TcpListener::bind(config.listen).await.map_err(MasterError::Bind)?;
         let addr = listener.local_addr().map_err(MasterError::Bind)?;
         let faults = config.faults.clone();
+        let credentials = config.credentials.clone();
         let core = MasterCore::new(config, addr);
         let agent_ids = core.agent_ids();
         let master_id = core.master_id().to_owned();
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let (gone_tx, gone_rx) = mpsc::unbounded_channel();
-        let actor = Actor::new(core, gone_tx, faults.cut_streams, faults.redirect, faults.unavailable);
+        let mut actor = Actor::new(core, gone_tx, faults.cut_streams, faults.redirect, faults.unavailable);
+        actor.credentials = credentials;
         let mut tasks = JoinSet::new();
         tasks.spawn(actor.run(commands_rx, gone_rx));
         let (stop, stop_rx) = oneshot::channel();
@@ -226,12 +228,13 @@ async fn serve(
     let content_type = text_header(header::CONTENT_TYPE.as_str());
     let accept = text_header(header::ACCEPT.as_str());
     let stream_id = text_header("mesos-stream-id");
+    let authorization = text_header(header::AUTHORIZATION.as_str());
     let method = request.method().clone();
     let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => return Ok(plain(StatusCode::BAD_REQUEST, "Failed to read the request body")),
     };
-    let api = ApiRequest { method, path, content_type, accept, stream_id, body };
+    let api = ApiRequest { method, path, content_type, accept, stream_id, authorization, body };
     let (reply, response) = oneshot::channel();
     if commands.send(Command::Api(api, reply)).is_err() {
         return Ok(plain(StatusCode::SERVICE_UNAVAILABLE, "Master is shutting down"));

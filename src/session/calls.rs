@@ -36,7 +36,10 @@ pub(crate) fn subscribe(config: &SessionConfig, fw: Option<&str>) -> Call {
         hostname: config.hostname.clone(),
         principal: config.principal.clone(),
         webui_url: config.webui_url.clone(),
-        capabilities: vec![capability(v1::framework_info::capability::Type::MultiRole)],
+        capabilities: std::iter::once(v1::framework_info::capability::Type::MultiRole)
+            .chain(config.capabilities.iter().collect::<std::collections::BTreeSet<_>>().into_iter().map(|c| c.proto()))
+            .map(capability)
+            .collect(),
         ..Default::default()
     };
     Call {
@@ -183,6 +186,16 @@ mod tests {
 
     fn hex(call: &Call) -> String {
         call.encode_to_vec().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn subscribe_announces_capabilities_once_each_after_multi_role() {
+        use crate::session::Capability;
+        let mut config = SessionConfig::new("fw", "root");
+        config.capabilities = vec![Capability::PartitionAware, Capability::GpuResources, Capability::PartitionAware];
+        let info = subscribe(&config, None).subscribe.unwrap().framework_info;
+        let types: Vec<Option<i32>> = info.capabilities.iter().map(|c| c.r#type).collect();
+        assert_eq!(types, [Some(6), Some(3), Some(5)], "MULTI_ROLE, GPU_RESOURCES, PARTITION_AWARE");
     }
 
     #[test]

@@ -55,6 +55,8 @@ pub struct SessionConfig {
     pub checkpoint: bool,
     /// Principal for authentication and reservations.
     pub principal: Option<String>,
+    /// Capabilities announced besides `MULTI_ROLE` (always sent); none by default.
+    pub capabilities: Vec<super::Capability>,
     /// Hostname the master shows for the framework.
     pub hostname: Option<String>,
     /// Web UI address the master shows.
@@ -111,6 +113,7 @@ impl SessionConfig {
             failover_timeout: DEFAULT_FAILOVER_TIMEOUT,
             checkpoint: true,
             principal: None,
+            capabilities: Vec::new(),
             hostname: None,
             webui_url: None,
             framework_id: None,

@@ -119,6 +119,7 @@
 
 mod agents;
 mod calls;
+mod capability;
 mod carve;
 mod config;
 mod events;
@@ -140,6 +141,7 @@ mod tests;
 use std::fmt;
 
 pub use agents::KnownAgent;
+pub use capability::Capability;
 pub use config::{
     Backoff, SessionConfig, SessionConfigError, DEFAULT_FAILOVER_TIMEOUT, DEFAULT_HEARTBEAT, DEFAULT_MASTER,
 };
