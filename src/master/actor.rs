@@ -23,6 +23,9 @@ use super::validate::validate_call;
 use crate::mesos::v1::scheduler::{call, Call};
 use crate::mesos::{agent_api, json, recordio};
 
+/// Where the master serves its metrics.
+pub(crate) const METRICS_PATH: &str = "/metrics/snapshot";
+
 pub(crate) const APPLICATION_JSON: &str = "application/json";
 pub(crate) const APPLICATION_PROTOBUF: &str = "application/x-protobuf";
 
@@ -256,6 +259,9 @@ impl Actor {
         if request.path == AGENT_API_PATH {
             return self.agent_api(request);
         }
+        if request.path == METRICS_PATH {
+            return self.metrics(&request);
+        }
         let is_operator = is_operator_path(&request.path);
         let principal = match (&self.credentials, is_operator) {
             (Some(credentials), false) => match credentials.authenticate(request.authorization.as_deref()) {
@@ -323,6 +329,18 @@ impl Actor {
             }
             CallOutcome::Subscribed { stream, stream_id } => self.open_stream(stream, &stream_id, format),
         }
+    }
+
+    /// `GET /metrics/snapshot`: answered by any master, leading or not (`master/elected` says).
+    fn metrics(&self, request: &ApiRequest) -> Response<ApiBody> {
+        if request.method != Method::GET && request.method != Method::HEAD {
+            return plain(StatusCode::METHOD_NOT_ALLOWED, "Expecting one of { 'GET' }");
+        }
+        let elected = self.redirect.is_none();
+        let body = super::metrics::snapshot_json(&self.core.metrics_snapshot(self.now(), elected));
+        let mut response = plain(StatusCode::OK, body);
+        response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(APPLICATION_JSON));
+        response
     }
 
     /// Answers a private agent API request (protobuf only; the fault knobs do not apply).

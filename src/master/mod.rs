@@ -95,6 +95,7 @@ mod body;
 mod config;
 #[cfg(test)]
 mod core_tests;
+mod metrics;
 mod offers;
 mod operator;
 #[cfg(test)]

@@ -19,6 +19,7 @@ use tokio::task::JoinSet;
 
 use prost::Message as _;
 
+use super::actor::METRICS_PATH;
 use super::actor::{plain, preferred_format, Actor, ApiRequest, Command, Format, Knob};
 use super::actor::{APPLICATION_JSON, APPLICATION_PROTOBUF};
 use super::body::ApiBody;
@@ -219,7 +220,8 @@ async fn serve(
     if path == "/version" {
         return Ok(version(request.method()));
     }
-    let known = path == "/api/v1/scheduler" || path == "/master/api/v1/scheduler" || path == AGENT_API_PATH;
+    let known =
+        ["/api/v1/scheduler", "/master/api/v1/scheduler", AGENT_API_PATH, METRICS_PATH].contains(&path.as_str());
     if !known && !is_operator_path(&path) {
         return Ok(plain(StatusCode::NOT_FOUND, ""));
     }

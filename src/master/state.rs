@@ -179,6 +179,8 @@ pub struct MasterCore {
     pub(crate) next_offer: u64,
     /// Tasks launched so far (for [`Faults::fail_every`](super::Faults::fail_every)).
     pub(crate) launched: u64,
+    /// Tasks that ended, by the terminal state they ended in (`/metrics/snapshot` counters).
+    pub(crate) ended: BTreeMap<i32, u64>,
 }
 
 /// Shortest period accepted for heartbeats, retries and the like (avoids busy loops).
@@ -227,6 +229,7 @@ impl MasterCore {
             next_framework: 0,
             next_offer: 0,
             launched: 0,
+            ended: BTreeMap::new(),
         };
         for (at, agent) in core.config.faults.lose_agents.clone() {
             core.timers.insert((at, Timer::LoseAgent(agent)));

@@ -169,6 +169,7 @@ impl MasterCore {
             return;
         }
         task.released = true;
+        *self.ended.entry(task.state as i32).or_insert(0) += 1;
         let (agent, resources, executor) = (task.agent, task.resources.clone(), task.executor.clone());
         self.give_back(fw, agent, &resources, executor.as_deref());
         self.request_allocation(now);
