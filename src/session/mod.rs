@@ -122,6 +122,7 @@ mod calls;
 mod carve;
 mod config;
 mod events;
+mod leader;
 mod machine;
 mod masters;
 mod operator;
