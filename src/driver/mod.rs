@@ -61,6 +61,7 @@ mod http;
 mod operator;
 mod run;
 mod transport;
+mod zk;
 
 pub use crate::session::{Endpoint, EndpointError, SCHEDULER_PATH};
 pub use codec::Encoding;

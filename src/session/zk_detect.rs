@@ -63,6 +63,13 @@ impl fmt::Display for ZkUrlError {
 
 impl std::error::Error for ZkUrlError {}
 
+impl ZkUrlError {
+    /// An error about `url` for `reason`.
+    pub(crate) fn new(url: &str, reason: &str) -> ZkUrlError {
+        ZkUrlError { url: url.to_owned(), reason: reason.to_owned() }
+    }
+}
+
 impl ZkUrl {
     /// Whether `address` is meant as a ZooKeeper URL (starts with `zk://`).
     pub fn is_zk(address: &str) -> bool {
@@ -74,7 +81,7 @@ impl ZkUrl {
     /// credentials are the text before the last `@` of the server part. A server without a port
     /// gets [`DEFAULT_ZK_PORT`].
     pub fn parse(url: &str) -> Result<ZkUrl, ZkUrlError> {
-        let fail = |reason: &str| ZkUrlError { url: url.to_owned(), reason: reason.to_owned() };
+        let fail = |reason: &str| ZkUrlError::new(url, reason);
         let rest = url.trim().strip_prefix("zk://").ok_or_else(|| fail("must start with zk://"))?;
         let (authority, path) = rest.find('/').map_or((rest, ""), |at| rest.split_at(at));
         let path = path.strip_suffix('/').unwrap_or(path);
