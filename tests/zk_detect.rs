@@ -118,6 +118,49 @@ async fn zk_detect_framework_follows_the_leader_to_the_next_master() {
     next(&mut updates, "stop", |u| matches!(u, Update::Stopped(_)).then_some(())).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zk_detect_survives_losing_the_zookeeper_server_and_its_sessions() {
+    let Some(mut zk_server) = ZkServer::start().await else {
+        return;
+    };
+    let (first, second) = (sim_master(3).await, sim_master(4).await);
+    let first_zk = zk_server.client().await;
+    create(&first_zk, "/mesos", Vec::new(), CreateMode::Persistent).await;
+    create(&first_zk, "/mesos/json.info_", master_info(&first), CreateMode::EphemeralSequential).await;
+    let url = format!("zk://{}/mesos", zk_server.addr());
+    let (handle, mut updates) = Framework::start(FrameworkConfig::new("zk-restart", "root", [url])).expect("starts");
+    let framework_id = next(&mut updates, "first subscription", |u| match u {
+        Update::Subscribed { framework_id } => Some(framework_id.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(framework_id.starts_with(first.master_id()), "{framework_id}");
+
+    // The server goes away and comes back empty: the detector's connection is lost and its
+    // session unknown to the new server, so it must open a new one; the stream to the first
+    // master is not touched meanwhile.
+    drop(first_zk);
+    zk_server.restart_empty().await;
+    let second_zk = zk_server.client().await;
+    create(&second_zk, "/mesos", Vec::new(), CreateMode::Persistent).await;
+    create(&second_zk, "/mesos/json.info_", master_info(&second), CreateMode::EphemeralSequential).await;
+    let reason = next(&mut updates, "disconnection", |u| match u {
+        Update::Disconnected { reason } => Some(reason.clone()),
+        Update::Subscribed { .. } => panic!("subscribed again before the leader changed: {u:?}"),
+        _ => None,
+    })
+    .await;
+    assert!(reason.contains(&second.addr().to_string()), "{reason}");
+    let again = next(&mut updates, "second subscription", |u| match u {
+        Update::Subscribed { framework_id } => Some(framework_id.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(again, framework_id);
+    assert_eq!(frameworks_of(&second).await, [framework_id]);
+    handle.stop(StopMode::Failover);
+}
+
 #[tokio::test]
 async fn zk_detect_refuses_a_bad_url_at_start() {
     for bad in ["zk://127.0.0.1:2181", "zk://127.0.0.1:notaport/mesos"] {

@@ -23,6 +23,7 @@ pub struct ZkServer {
     child: Child,
     addr: SocketAddr,
     data: PathBuf,
+    classpath: String,
 }
 
 impl ZkServer {
@@ -42,20 +43,20 @@ impl ZkServer {
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let data = std::env::temp_dir().join(format!("offerpack-zk-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&data).expect("data dir");
-        let child = Command::new("java")
-            .args(["-Xmx128m", "-Dzookeeper.admin.enableServer=false", "-cp", &classpath])
-            .arg("org.apache.zookeeper.server.ZooKeeperServerMain")
-            .arg(port.to_string())
-            .arg(&data)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("java starts");
-        let mut server = ZkServer { child, addr, data };
+        let child = spawn_server(&classpath, addr, &data);
+        let mut server = ZkServer { child, addr, data, classpath };
         server.wait_ready().await;
         Some(server)
+    }
+
+    /// Kills the server and starts a new one on the same port with an empty data directory:
+    /// every session and node is gone, as after losing a whole ensemble's state.
+    pub async fn restart_empty(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data);
+        self.child = spawn_server(&self.classpath, self.addr, &self.data);
+        self.wait_ready().await;
     }
 
     /// The client address, `127.0.0.1:port`.
@@ -95,6 +96,21 @@ impl Drop for ZkServer {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.data);
     }
+}
+
+/// Starts `ZooKeeperServerMain` on `addr`'s port with `data` as its (new) data directory.
+fn spawn_server(classpath: &str, addr: SocketAddr, data: &Path) -> Child {
+    std::fs::create_dir_all(data).expect("data dir");
+    Command::new("java")
+        .args(["-Xmx128m", "-Dzookeeper.admin.enableServer=false", "-cp", classpath])
+        .arg("org.apache.zookeeper.server.ZooKeeperServerMain")
+        .arg(addr.port().to_string())
+        .arg(data)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("java starts")
 }
 
 /// The server's class path, or why there is none.
