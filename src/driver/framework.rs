@@ -9,7 +9,7 @@ use super::run::Driver;
 use super::{Encoding, HttpTransport, Transport, TransportError};
 use crate::engine::EngineConfig;
 use crate::model::TaskId;
-use crate::session::{Endpoint, EndpointError};
+use crate::session::{Endpoint, EndpointError, ZkUrl, ZkUrlError};
 use crate::session::{KillError, SessionConfig, SessionConfigError, StopMode, SubmitError, TaskRequest, Update};
 
 /// Default of [`FrameworkConfig::calls_in_flight`]: acknowledgements and launches of different
@@ -36,7 +36,9 @@ pub type Updates = mpsc::UnboundedReceiver<Update>;
 pub struct FrameworkConfig {
     /// Scheduler API addresses of the masters, tried in turn (`host:port`, `http://host:port` or
     /// a full URL); the leader is learned from redirects. Parsed into
-    /// [`SessionConfig::masters`] at start (the session chooses among them).
+    /// [`SessionConfig::masters`] at start (the session chooses among them). Or, alone, a
+    /// ZooKeeper URL `zk://host:port[,host:port…]/path` ([`ZkUrl`]): the driver then follows
+    /// the leader the masters elect there and re-subscribes when it changes.
     pub masters: Vec<String>,
     /// Wire encoding (protobuf by default).
     pub encoding: Encoding,
@@ -148,14 +150,29 @@ impl FrameworkConfig {
         if self.masters.is_empty() {
             return Err(StartError::NoMasters);
         }
-        let masters = self.masters.iter().map(|m| Endpoint::parse(m).map_err(StartError::Master));
         let mut session = self.session.clone();
-        session.masters = masters.collect::<Result<_, _>>()?;
+        // With ZooKeeper the list is replaced by the detected leader before any subscription.
+        if self.zookeeper()?.is_none() {
+            let masters = self.masters.iter().map(|m| Endpoint::parse(m).map_err(StartError::Master));
+            session.masters = masters.collect::<Result<_, _>>()?;
+        }
         let retry = &mut session.call_retry;
         retry.attempts = self.call_retries.saturating_add(1);
         retry.backoff = self.retry_delay;
         retry.max_backoff = retry.max_backoff.max(self.retry_delay);
         Ok(session)
+    }
+
+    /// The ZooKeeper URL when the masters are one `zk://` URL; an error when it is unusable or
+    /// not alone.
+    pub(crate) fn zookeeper(&self) -> Result<Option<ZkUrl>, StartError> {
+        match self.masters.as_slice() {
+            [one] if ZkUrl::is_zk(one) => ZkUrl::parse(one).map(Some).map_err(StartError::ZooKeeper),
+            many => match many.iter().find(|m| ZkUrl::is_zk(m)) {
+                Some(zk) => Err(StartError::ZooKeeper(ZkUrlError::new(zk, "must be the only master address"))),
+                None => Ok(None),
+            },
+        }
     }
 }
 
@@ -167,6 +184,8 @@ pub enum StartError {
     NoMasters,
     /// A master address is unusable.
     Master(EndpointError),
+    /// A `zk://` master URL is unusable.
+    ZooKeeper(ZkUrlError),
     /// The session settings are invalid.
     Config(SessionConfigError),
     /// The HTTP client could not be built.
@@ -180,6 +199,7 @@ impl fmt::Display for StartError {
         match self {
             Self::NoMasters => f.write_str("no master address given"),
             Self::Master(error) => error.fmt(f),
+            Self::ZooKeeper(error) => error.fmt(f),
             Self::Config(error) => error.fmt(f),
             Self::Transport(error) => write!(f, "HTTP client: {error}"),
             Self::NoRuntime => f.write_str("Framework::start must be called within a tokio runtime"),

@@ -62,6 +62,7 @@ mod operator;
 mod run;
 mod secret;
 mod transport;
+mod zk;
 
 pub use crate::session::{Endpoint, EndpointError, SCHEDULER_PATH};
 pub use codec::Encoding;

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::task::Poll;
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::calls::{CallQueue, Lane};
@@ -24,7 +24,7 @@ use super::framework::{Command, FrameworkConfig, FrameworkHandle, StartError, Up
 use super::transport::{Body, BoxFuture, Transport, TransportError};
 use crate::mesos::RecordIoDecoder;
 use crate::session::{
-    Action, CallId, CallOutcome, Endpoint, OperatorQuery, QueryAnswer, Session, StopMode, Update, Warning,
+    Action, CallId, CallOutcome, Endpoint, OperatorQuery, QueryAnswer, Session, StopMode, Update, Warning, ZkUrl,
 };
 
 type CallFuture = BoxFuture<'static, CallOutcome>;
@@ -43,6 +43,7 @@ enum Wake {
     CallDone(CallId, CallOutcome),
     QueryDone(Result<QueryAnswer, CallOutcome>),
     Command(Option<Command>),
+    Leader(Option<Endpoint>),
     Timer,
 }
 
@@ -66,6 +67,10 @@ pub struct Driver {
     /// The operator API read in flight (on its own request, beside the calls).
     query: Option<(CallId, QueryFuture)>,
     stopped: bool,
+    /// The ZooKeeper group to detect the leader in, until `run` starts the detector.
+    zookeeper: Option<ZkUrl>,
+    /// The detector's reports (see `zk.rs`).
+    leaders: Option<watch::Receiver<Option<Endpoint>>>,
 }
 
 impl std::fmt::Debug for Driver {
@@ -90,7 +95,12 @@ impl Driver {
             authorization,
             call_timeout: config.call_timeout,
         });
-        let session = Session::new(config.session_config()?).map_err(StartError::Config)?;
+        let mut session = Session::new(config.session_config()?).map_err(StartError::Config)?;
+        let zookeeper = config.zookeeper()?;
+        if zookeeper.is_some() {
+            // No master is known to lead until the detector names one.
+            session.handle_leader(None, std::time::Duration::ZERO);
+        }
         let (command_tx, commands) = mpsc::unbounded_channel();
         let (updates, update_rx) = mpsc::unbounded_channel();
         let driver = Driver {
@@ -107,12 +117,17 @@ impl Driver {
             requests: Vec::new(),
             query: None,
             stopped: false,
+            zookeeper,
+            leaders: None,
         };
         Ok((driver, FrameworkHandle { commands: command_tx }, update_rx))
     }
 
     /// Runs until the session stops.
     pub async fn run(mut self) {
+        if let Some(url) = self.zookeeper.take() {
+            self.leaders = Some(super::zk::spawn(url));
+        }
         loop {
             loop {
                 self.drain();
@@ -140,6 +155,7 @@ impl Driver {
                     self.commands_open = false;
                     self.session.stop(StopMode::Failover);
                 }
+                Wake::Leader(leader) => self.session.handle_leader(leader, now),
                 Wake::Timer => self.session.handle_timeout(now),
             }
         }
@@ -164,6 +180,7 @@ impl Driver {
             (id, outcome) = poll_calls(&mut self.requests) => Wake::CallDone(id, outcome),
             result = poll_query(&mut self.query) => Wake::QueryDone(result),
             () = timer => Wake::Timer,
+            leader = next_leader(&mut self.leaders) => Wake::Leader(leader),
             command = self.commands.recv(), if self.commands_open => Wake::Command(command),
             chunk = read_chunk(&mut self.stream) => Wake::Chunk(chunk),
         }
@@ -352,6 +369,17 @@ async fn poll_query(slot: &mut Option<(CallId, QueryFuture)>) -> Result<QueryAns
     match slot {
         Some((_, future)) => future.await,
         None => pending().await,
+    }
+}
+
+/// The detector's next report; never without a detector or once it is gone.
+async fn next_leader(leaders: &mut Option<watch::Receiver<Option<Endpoint>>>) -> Option<Endpoint> {
+    let Some(receiver) = leaders else {
+        return pending().await;
+    };
+    match receiver.changed().await {
+        Ok(()) => receiver.borrow_and_update().clone(),
+        Err(_) => pending().await,
     }
 }
 

@@ -153,6 +153,8 @@ impl Session {
         let watchdog = self.last_heard.saturating_add(self.heartbeat.saturating_mul(self.config.missed_heartbeats));
         match &self.link {
             Link::Stopped => None,
+            // A leader detector said that no master leads: wait for it (`handle_leader`).
+            Link::Waiting { .. } if self.masters.awaiting() => None,
             Link::Waiting { at } => Some(*at),
             Link::Connecting | Link::Connected { .. } => Some(watchdog),
             Link::Subscribed { .. } => [
@@ -292,7 +294,7 @@ impl Session {
         match self.link {
             Link::Stopped => return,
             Link::Waiting { at } => {
-                if at <= now {
+                if at <= now && !self.masters.awaiting() {
                     self.connect(now);
                 }
                 return;

@@ -142,12 +142,15 @@ pub(crate) struct Masters {
     /// Counts subscriptions started: a request handed out under an older one belongs to a
     /// stream that is gone.
     epoch: u64,
+    /// A leader detector said that no master leads: subscribe nowhere until it names one.
+    awaiting: bool,
 }
 
 impl Masters {
     /// The masters of `list`; `None` when it is empty.
     pub(crate) fn new(list: Vec<Endpoint>) -> Option<Masters> {
-        let masters = Masters { list, next: 0, leader: None, subscribing: None, redirects: 0, epoch: 0 };
+        let masters =
+            Masters { list, next: 0, leader: None, subscribing: None, redirects: 0, epoch: 0, awaiting: false };
         (!masters.list.is_empty()).then_some(masters)
     }
 
@@ -206,6 +209,29 @@ impl Masters {
     /// The current subscription's number.
     pub(crate) fn epoch(&self) -> u64 {
         self.epoch
+    }
+
+    /// A leader detector reported the leader, or (`None`) that none leads. A leader replaces
+    /// the list; true when it is not the master in use (the leader, else the one being
+    /// subscribed to, else the next configured), which is then forgotten.
+    pub(crate) fn detected(&mut self, leader: Option<Endpoint>) -> bool {
+        let Some(leader) = leader else {
+            self.awaiting = true;
+            return false;
+        };
+        self.awaiting = false;
+        let changed = *self.leader() != leader;
+        if changed {
+            self.leader = None;
+        }
+        self.list = vec![leader];
+        self.next = 0;
+        changed
+    }
+
+    /// Whether a detector said that no master leads (and named none since).
+    pub(crate) fn awaiting(&self) -> bool {
+        self.awaiting
     }
 }
 
@@ -283,5 +309,23 @@ mod tests {
         assert_eq!(masters.subscribe().authority(), format!("r{}:2", MAX_REDIRECTS - 1));
         assert_eq!(masters.subscribe_redirect("/nohost"), None);
         assert!(Masters::new(Vec::new()).is_none());
+    }
+
+    #[test]
+    fn masters_detected_leader_replaces_the_list() {
+        let mut masters = masters(&["m1:1", "m2:1"]);
+        assert!(!masters.detected(None));
+        assert!(masters.awaiting());
+        assert!(masters.detected(Some(Endpoint::parse("m3:1").unwrap())));
+        assert!(!masters.awaiting());
+        assert_eq!(masters.subscribe().authority(), "m3:1");
+        masters.subscribed();
+        assert!(!masters.detected(Some(Endpoint::parse("m3:1").unwrap())));
+        assert_eq!(masters.leader().authority(), "m3:1");
+        assert!(masters.detected(Some(Endpoint::parse("m4:1").unwrap())));
+        masters.failed();
+        assert_eq!(masters.subscribe().authority(), "m4:1");
+        masters.failed();
+        assert_eq!(masters.subscribe().authority(), "m4:1");
     }
 }

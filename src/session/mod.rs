@@ -123,6 +123,7 @@ mod capability;
 mod carve;
 mod config;
 mod events;
+mod leader;
 mod machine;
 mod masters;
 mod operator;
@@ -134,6 +135,7 @@ mod running;
 mod schedule;
 mod tasks;
 mod update;
+mod zk_detect;
 
 #[cfg(test)]
 mod tests;
@@ -154,6 +156,9 @@ pub use report::{summarize_unplaced, UnplacedSummary};
 pub use request::{CommandSpec, ExecutorSpec, Run, TaskRequest, UriSpec};
 pub use retry::{retries, RetryPolicy, RetryPolicyError};
 pub use update::{PassReport, StopReason, TaskState, TaskUpdate, Update, UpdateSource, Warning};
+pub use zk_detect::{
+    leader_of, Contender, DetectError, ZkUrl, ZkUrlError, DEFAULT_ZK_PORT, JSON_LABEL, PROTOBUF_LABEL,
+};
 
 use crate::mesos::v1::scheduler::{call, Call};
 use crate::model::TaskId;
