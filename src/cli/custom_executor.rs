@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use offerpack::artifact::{ArtifactServer, ArtifactSettings, Artifacts, RunningServer};
-use offerpack::session::{CommandSpec, ExecutorSpec, TaskState, TaskUpdate, UriSpec};
+use offerpack::session::{CommandSpec, ExecutorSpec, TaskState, TaskUpdate, UriSpec, ZkUrl};
 use offerpack::Quantity;
 use url::Url;
 
@@ -62,7 +62,7 @@ pub async fn serve(args: &ExecutorArgs, master: &str) -> Result<ServedExecutor, 
         .to_owned();
     let mut artifacts = Artifacts::new();
     let sha256 = artifacts.add_file(&name, &args.path).map_err(|e| fail(e.to_string()))?.sha256_hex().to_owned();
-    let master_url = Url::parse(master).map_err(|e| CliError::Failed(format!("--master {master:?}: {e}")))?;
+    let master_url = master_url(master)?;
     let settings = ArtifactSettings::new(args.bind, args.advertise.clone());
     settings.validate(&master_url).map_err(|e| CliError::Failed(e.to_string()))?;
     let server = ArtifactServer::start(settings, artifacts).await.map_err(|e| CliError::Failed(e.to_string()))?;
@@ -76,6 +76,27 @@ pub async fn serve(args: &ExecutorArgs, master: &str) -> Result<ServedExecutor, 
         .resource("cpus", amount(args.cpus, "--executor-cpus")?)
         .resource("mem", amount(args.mem, "--executor-mem")?);
     Ok(ServedExecutor { server, spec: ExecutorSpec { name: Some("offerpack run".to_owned()), ..spec }, uri })
+}
+
+/// The master URL the advertised address is checked against. For `zk://` masters (their
+/// address comes from ZooKeeper), the ZooKeeper servers stand for it: on loopback only when
+/// every one is.
+fn master_url(master: &str) -> Result<Url, CliError> {
+    let bad = |e: &dyn std::fmt::Display| CliError::Failed(format!("--master {master:?}: {e}"));
+    if !ZkUrl::is_zk(master) {
+        return Url::parse(master).map_err(|e| bad(&e));
+    }
+    let zk = ZkUrl::parse(master).map_err(|e| bad(&e))?;
+    let urls: Vec<Url> = zk
+        .servers()
+        .iter()
+        .map(|s| Url::parse(&format!("http://{s}")))
+        .collect::<Result<_, _>>()
+        .map_err(|e| bad(&e))?;
+    let probe = ArtifactSettings::new(SocketAddr::from(([127, 0, 0, 1], 0)), None);
+    // The first server that is not on loopback, if any; else any of them (all on loopback).
+    let off_loopback = urls.iter().find(|u| probe.validate(u).is_err()).or(urls.first());
+    off_loopback.cloned().ok_or_else(|| bad(&"no ZooKeeper server"))
 }
 
 /// Why the run must stop when `update` reports that an agent could not fetch `uri` (Mesos:
@@ -110,6 +131,15 @@ mod tests {
     }
 
     const URI: &str = "http://10.0.0.9:8080/artifacts/offerpack?sha256=ab";
+
+    #[test]
+    fn master_url_of_zk_masters_is_off_loopback_when_any_server_is() {
+        let local = master_url("zk://127.0.0.1:2181,127.0.0.2:2181/mesos").unwrap();
+        assert_eq!(local.host_str(), Some("127.0.0.1"));
+        let remote = master_url("zk://127.0.0.1:2181,10.0.1.12:2181/mesos").unwrap();
+        assert_eq!(remote.host_str(), Some("10.0.1.12"));
+        assert!(master_url("zk://10.0.1.12:2181").is_err(), "no path");
+    }
 
     #[test]
     fn fetch_failure_names_uri_agent_and_message() {
