@@ -308,14 +308,18 @@ impl AgentCore {
             self.forward(&fw, s);
         }
         if c.executor.is_some() {
-            self.executor_exited(&fw, &c.executor_id, None);
+            self.executor_exited(&fw, &c, None);
         }
     }
 
-    fn executor_exited(&mut self, framework: &str, executor_id: &str, status: Option<i32>) {
+    /// EXECUTOR_EXITED for the executor of `c`, sent once the updates of its tasks queued so
+    /// far reached the master: otherwise the master, hearing of the exit first, would fail
+    /// them as terminated executors' tasks and drop the agent's own, truer terminal updates
+    /// (a fetch failure naming its URI, say).
+    fn executor_exited(&mut self, framework: &str, c: &Container, status: Option<i32>) {
         let exited = call::ExecutorExited {
             framework_id: FrameworkId { value: framework.to_owned() },
-            executor_id: ExecutorId { value: executor_id.to_owned() },
+            executor_id: ExecutorId { value: c.executor_id.clone() },
             status,
         };
         let call = Call {
@@ -324,7 +328,8 @@ impl AgentCore {
             executor_exited: Some(exited),
             ..Default::default()
         };
-        self.push(Action::ExecutorExited(call));
+        let tasks = c.tasks.keys().map(|task| (framework.to_owned(), task.clone())).collect();
+        self.exit_after_updates(tasks, call);
     }
 
     /// A container's process ended.
@@ -342,21 +347,20 @@ impl AgentCore {
             Exit::Code(n) => n,
             Exit::Signal(s) => -s,
         };
-        self.executor_exited(&fw, &c.executor_id, Some(code));
-        if c.silent {
-            return;
-        }
-        let reason = c.cause.unwrap_or(task_status::Reason::ExecutorTerminated);
-        for (task, entry) in &c.tasks {
-            if is_terminal(entry.state) {
-                continue;
+        if !c.silent {
+            let reason = c.cause.unwrap_or(task_status::Reason::ExecutorTerminated);
+            for (task, entry) in &c.tasks {
+                if is_terminal(entry.state) {
+                    continue;
+                }
+                let mut s = status(task, TaskState::TaskFailed, task_status::Source::Agent);
+                s.reason = Some(reason as i32);
+                s.executor_id = Some(ExecutorId { value: c.executor_id.clone() });
+                s.message = Some(format!("Executor terminated ({})", describe(exit)));
+                self.forward(&fw, s);
             }
-            let mut s = status(task, TaskState::TaskFailed, task_status::Source::Agent);
-            s.reason = Some(reason as i32);
-            s.executor_id = Some(ExecutorId { value: c.executor_id.clone() });
-            s.message = Some(format!("Executor terminated ({})", describe(exit)));
-            self.forward(&fw, s);
         }
+        self.executor_exited(&fw, &c, Some(code));
     }
 
     fn command_exited(&mut self, fw: &str, c: &Container, exit: Exit) {

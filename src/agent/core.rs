@@ -166,6 +166,8 @@ pub struct AgentCore {
     pub(super) containers: BTreeMap<String, Container>,
     pub(super) next_stream: u64,
     actions: VecDeque<Action>,
+    /// EXECUTOR_EXITED calls waiting until no update of these (framework, task)s is queued.
+    exits: Vec<(Vec<(String, String)>, Call)>,
 }
 
 impl AgentCore {
@@ -185,6 +187,7 @@ impl AgentCore {
             containers: BTreeMap::new(),
             next_stream: 0,
             actions: VecDeque::new(),
+            exits: Vec::new(),
         }
     }
 
@@ -334,6 +337,23 @@ impl AgentCore {
             }
         }
         self.pump_updates();
+        self.release_exits();
+    }
+
+    /// Sends `call` (an EXECUTOR_EXITED) once no update of `tasks` is queued any more.
+    pub(super) fn exit_after_updates(&mut self, tasks: Vec<(String, String)>, call: Call) {
+        self.exits.push((tasks, call));
+        self.release_exits();
+    }
+
+    fn release_exits(&mut self) {
+        let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.exits)
+            .into_iter()
+            .partition(|(tasks, _)| tasks.iter().all(|task| !self.updates.contains_key(task)));
+        self.exits = waiting;
+        for (_, call) in ready {
+            self.push(Action::ExecutorExited(call));
+        }
     }
 
     pub(super) fn push(&mut self, action: Action) {
@@ -419,6 +439,7 @@ impl AgentCore {
         }
         self.updates.clear();
         self.in_flight.clear();
+        self.exits.clear();
         self.agent_id = None;
         self.ping = None;
     }

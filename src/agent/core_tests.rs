@@ -424,15 +424,39 @@ fn executor_not_subscribed_in_time_is_killed_and_its_tasks_fail() {
     assert!(actions.contains(&Action::Signal { container: c.clone(), signal: Signal::Kill }));
     core.handle_exited(61 * S, &c, Exit::Signal(9));
     let actions = drain(&mut core);
-    let exited: Vec<&Call> =
-        actions.iter().filter_map(|a| if let Action::ExecutorExited(c) = a { Some(c) } else { None }).collect();
-    assert_eq!(exited[0].executor_exited.as_ref().unwrap().status, Some(-9));
-    assert_eq!(exited[0].r#type(), call::Type::ExecutorExited);
-    let status = &updates(&actions)[0].1;
+    let exits = |actions: &[Action]| -> Vec<Call> {
+        actions.iter().filter_map(|a| if let Action::ExecutorExited(c) = a { Some(c.clone()) } else { None }).collect()
+    };
+    assert!(exits(&actions).is_empty(), "EXECUTOR_EXITED waits for the tasks' updates");
+    let sent = updates(&actions);
+    let status = &sent[0].1;
     assert_eq!(
         (status.state(), status.reason()),
         (TaskState::TaskFailed, task_status::Reason::ExecutorRegistrationTimeout)
     );
+    core.handle_update_answer(62 * S, sent[0].0, Some(202));
+    let exited = exits(&drain(&mut core));
+    assert_eq!(exited.len(), 1, "sent once the master took the update");
+    assert_eq!(exited[0].executor_exited.as_ref().unwrap().status, Some(-9));
+    assert_eq!(exited[0].r#type(), call::Type::ExecutorExited);
+}
+
+#[test]
+fn executor_fetch_failure_reaches_the_master_before_the_executor_exit() {
+    let (mut core, attempt) = registered();
+    launch(&mut core, S, attempt, executor_task("t-1"));
+    let c = container_of(&drain(&mut core));
+    core.handle_fetched(S, &c, Err("http://h/ex: connection refused".into()));
+    let actions = drain(&mut core);
+    assert!(!actions.iter().any(|a| matches!(a, Action::ExecutorExited(_))));
+    let sent = updates(&actions);
+    assert_eq!(sent[0].1.reason(), task_status::Reason::ContainerLaunchFailed);
+    core.handle_update_answer(2 * S, sent[0].0, Some(503));
+    assert!(!drain(&mut core).iter().any(|a| matches!(a, Action::ExecutorExited(_))), "still not taken");
+    core.handle_timer(4 * S);
+    let resent = updates(&drain(&mut core));
+    core.handle_update_answer(4 * S, resent[0].0, Some(202));
+    assert!(drain(&mut core).iter().any(|a| matches!(a, Action::ExecutorExited(_))));
 }
 
 #[test]
