@@ -52,7 +52,7 @@ pub fn run(args: &MasterArgs) -> Result<(), CliError> {
         let caught = signals::first_or_never(&mut signals).await;
         note!("{}: offerpack master shutting down (its streams are closed)", caught.name());
         if let Some(signals) = signals {
-            signals::exit_on_second(signals);
+            drop(signals::exit_on_second(signals));
         }
         handle.shutdown().await;
         Ok(())

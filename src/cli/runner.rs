@@ -188,11 +188,12 @@ pub async fn run(settings: &Settings, requests: Vec<TaskRequest>) -> Result<Repo
             }
         };
     }
-    if let Some(signals) = signals.take() {
-        signals::exit_on_second(signals);
-    }
+    let second = signals.take().map(signals::exit_on_second);
     note!("{}", tracker.progress(start.elapsed()));
     let done = stop(&handle, mode, &mut updates, &mut tracker).await;
+    if let Some(second) = second {
+        second.abort();
+    }
     if problem.is_none() {
         problem = done.err().or_else(|| tracker.failure());
     }

@@ -61,13 +61,14 @@ impl Signals {
     }
 }
 
-/// Waits for a further signal on `signals`, then exits the process at once.
-pub fn exit_on_second(mut signals: Signals) {
+/// Waits for a further signal on `signals`, then exits the process at once; abort the task
+/// returned once the graceful stop is over.
+pub fn exit_on_second(mut signals: Signals) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let caught = signals.first().await;
         note!("{}: a second signal: exiting at once", caught.name());
         std::process::exit(caught.exit_status());
-    });
+    })
 }
 
 /// Waits for the first signal, or for ever when none can be listened for.
