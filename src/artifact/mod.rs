@@ -22,4 +22,4 @@ pub mod settings;
 pub use error::ArtifactError;
 pub use registry::{valid_name, Artifact, Artifacts};
 pub use server::{ArtifactServer, RunningServer};
-pub use settings::ArtifactSettings;
+pub use settings::{url_is_loopback, ArtifactSettings};

@@ -90,7 +90,7 @@ fn settings(message: String) -> ArtifactError {
 }
 
 /// True when the URL's host is a loopback address or `localhost` (or a name under it).
-pub(crate) fn url_is_loopback(url: &Url) -> bool {
+pub fn url_is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Domain(name)) => {
             let name = name.trim_end_matches('.').to_ascii_lowercase();

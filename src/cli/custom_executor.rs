@@ -12,7 +12,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use offerpack::artifact::{ArtifactServer, ArtifactSettings, Artifacts, RunningServer};
+use offerpack::artifact::{url_is_loopback, ArtifactServer, ArtifactSettings, Artifacts, RunningServer};
 use offerpack::session::{CommandSpec, ExecutorSpec, TaskState, TaskUpdate, UriSpec, ZkUrl};
 use offerpack::Quantity;
 use url::Url;
@@ -93,9 +93,8 @@ fn master_url(master: &str) -> Result<Url, CliError> {
         .map(|s| Url::parse(&format!("http://{s}")))
         .collect::<Result<_, _>>()
         .map_err(|e| bad(&e))?;
-    let probe = ArtifactSettings::new(SocketAddr::from(([127, 0, 0, 1], 0)), None);
     // The first server that is not on loopback, if any; else any of them (all on loopback).
-    let off_loopback = urls.iter().find(|u| probe.validate(u).is_err()).or(urls.first());
+    let off_loopback = urls.iter().find(|u| !url_is_loopback(u)).or(urls.first());
     off_loopback.cloned().ok_or_else(|| bad(&"no ZooKeeper server"))
 }
 
