@@ -20,6 +20,7 @@ fn main() -> ExitCode {
             retry: args.retry,
         }),
         Ok(Command::Demo(args)) => cli::demo::run(&args),
+        Ok(Command::Soak(args)) => cli::soak::run(&args),
         Ok(Command::Run(args)) => cli::run::run(&args),
         Ok(Command::Artifacts(args)) => cli::artifacts::run(&args),
         Ok(Command::Agent(args)) => cli::agent::run(&args),

@@ -1,5 +1,5 @@
-//! The `offerpack` binary over loopback HTTP: `demo`, `run` against an unreachable master, and
-//! `master` in a child process with `run` against it.
+//! The `offerpack` binary over loopback HTTP: `demo` (plain, multinode and soak), `run` against an
+//! unreachable master, and `master` in a child process with `run` against it.
 #![cfg(feature = "cli")]
 
 mod cli_support;
@@ -138,4 +138,38 @@ fn cli_demo_multinode_fetches_one_executor_per_agent_then_hits_the_cache() {
         assert_eq!(figure_before(line, "fetch(es) ok"), 2.0, "{line}");
         assert!(line.contains("cache hits 1, misses 1"), "{line}");
     }
+}
+
+/// The number before `label` in `line` (`"stream cut 2"` → 2 for label `"stream cut "`).
+fn count_after(line: &str, label: &str) -> u64 {
+    let at = line.find(label).unwrap_or_else(|| panic!("no {label:?} in {line:?}")) + label.len();
+    line[at..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().expect("a count")
+}
+
+#[test]
+fn cli_soak_survives_every_fault_kind_with_no_task_lost_or_doubled() {
+    let args = ["demo", "--soak", "8", "--agents", "300", "--rate", "150", "--fault-every", "1", "--task-run", "0.5"];
+    let out = bin().args(args).output().expect("the binary runs");
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let tasks = stdout.lines().find(|l| l.starts_with("tasks: ")).expect("a tasks line");
+    let submitted = count_after(tasks, "tasks: ");
+    assert!(submitted >= 150, "{tasks}");
+    assert_eq!(count_after(tasks, "submitted, "), submitted, "every task finished once: {tasks}");
+    assert!(tasks.contains(" 0 unfinished, 0 launched twice at once, 0 finished twice, 0 given up"), "{tasks}");
+    let faults = stdout.lines().find(|l| l.starts_with("faults: ")).expect("a faults line");
+    for kind in ["stream cut ", "503s ", "agent loss ", "duplicate updates ", "leader change "] {
+        assert!(count_after(faults, kind) >= 1, "{kind}never injected: {faults}");
+    }
+    let resubscribed = count_after(faults, "agents lost in all; ");
+    assert!(resubscribed >= 1, "a leader change makes the framework re-subscribe: {faults}");
+    assert!(stdout.contains("memory: not judged"), "{stdout}");
+    assert!(stdout.contains("soak passed"), "{stdout}");
+}
+
+#[test]
+fn cli_soak_flags_need_soak() {
+    let out = bin().args(["demo", "--rate", "10"]).output().expect("the binary runs");
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("--rate needs --soak SECONDS"), "{}", text(&out.stderr));
 }

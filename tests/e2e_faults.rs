@@ -428,3 +428,34 @@ async fn e2e_failover_to_a_new_driver_adopts_the_running_tasks() {
     let adopted = second.history.iter().all(|u| !matches!(u, Update::Task(t) if t.known));
     assert!(adopted, "the new driver reports the tasks as not its own submissions");
 }
+
+/// A leader change (a new master id, every stream ended, outstanding offers forgotten, 503 "No
+/// leader elected" for the election's gap): the driver re-subscribes with its framework id to a
+/// master with another id, the running tasks keep running (none is launched again), and the
+/// work completes.
+#[tokio::test]
+async fn e2e_leader_change_keeps_running_tasks_and_the_framework_id() {
+    let cluster = Cluster::start(master_config(5)).await;
+    let tasks = task_ids(20);
+    let config = framework_config("leader", &[cluster.proxy.url()], Encoding::Protobuf);
+    let mut run = Run::start(config, &tasks, 1.0).await;
+    run.until(&cluster.log, any_running).await;
+
+    cluster.master.set_unavailable(Some((Duration::from_millis(300), Unavailable::NoLeader))).await;
+    cluster.master.change_leader().await;
+    let ended = |e: &Entry| matches!(e, Entry::StreamEnd { by_client: false, .. });
+    cluster.log.wait_until("the old leader's stream ended", |log| log.iter().any(ended)).await;
+
+    // (`check_log` inside asserts no task was launched while an attempt of it was in flight.)
+    finish_and_check(&mut run, &cluster.log, &cluster.master.url(), &tasks, false).await;
+    assert_same_framework_id(&cluster.log, &run, 2);
+    let masters: BTreeSet<String> = cluster.log.with(|log| {
+        log.iter()
+            .filter_map(|e| match e {
+                Entry::Event { event, .. } => event.subscribed.as_ref()?.master_info.as_ref().map(|m| m.id.clone()),
+                _ => None,
+            })
+            .collect()
+    });
+    assert_eq!(masters.len(), 2, "SUBSCRIBED came from two leaders: {masters:?}");
+}

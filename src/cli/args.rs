@@ -25,6 +25,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// `offerpack run`.
     Run(Box<RunArgs>),
+    /// `offerpack demo --soak`.
+    Soak(super::soak::SoakArgs),
     /// `offerpack artifacts`.
     Artifacts(super::artifacts::ArtifactsArgs),
     /// `offerpack executor`.

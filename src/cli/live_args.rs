@@ -14,6 +14,7 @@ use offerpack::session::{RetryPolicy, StopMode};
 
 use super::args::Command;
 use super::custom_executor::ExecutorArgs;
+use super::soak::SoakArgs;
 
 /// Longest simulated task run `--task-duration-ms` accepts (about 100 years, as the master's
 /// duration label).
@@ -32,6 +33,10 @@ const MAX_TASKS: u32 = 1_000_000;
 const MAX_ATTEMPTS: u32 = 1_000;
 /// Longest first delay `--retry-backoff` accepts: one day, in milliseconds.
 const MAX_BACKOFF_MS: u64 = 86_400_000;
+/// Most tasks per second `demo --soak --rate` submits.
+const MAX_SOAK_RATE: u32 = 100_000;
+/// Shortest `demo --soak --fault-every`.
+const MIN_FAULT_EVERY: Duration = Duration::from_millis(100);
 
 /// Arguments of `master`.
 #[derive(Debug, PartialEq)]
@@ -186,9 +191,33 @@ pub fn demo(mut p: Parser) -> Result<Command, lexopt::Error> {
         multinode: false,
     };
     let (mut agents, mut tasks) = (None, None);
+    let mut soak = SoakArgs {
+        duration: Duration::ZERO,
+        agents: 10_000,
+        rate: 500,
+        fault_every: Duration::from_secs(15),
+        task_run: Duration::from_secs(5),
+        grace: Duration::from_secs(120),
+        seed: 1,
+    };
+    let (mut soaking, mut soak_flag) = (false, None);
     while let Some(arg) = p.next()? {
         match arg {
             Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help),
+            Arg::Long("soak") => {
+                soaking = true;
+                soak.duration = seconds(p.value()?.parse()?, "--soak")?;
+            }
+            Arg::Long(flag @ ("rate" | "fault-every" | "task-run" | "grace")) => {
+                let flag = format!("--{flag}");
+                match flag.as_str() {
+                    "--rate" => soak.rate = count(p.value()?.parse()?, MAX_SOAK_RATE, &flag)?,
+                    "--fault-every" => soak.fault_every = seconds(p.value()?.parse()?, &flag)?.max(MIN_FAULT_EVERY),
+                    "--task-run" => soak.task_run = seconds(p.value()?.parse()?, &flag)?,
+                    _ => soak.grace = seconds(p.value()?.parse()?, &flag)?,
+                }
+                soak_flag = Some(flag);
+            }
             Arg::Long("agents") => agents = Some(count(p.value()?.parse()?, MAX_AGENTS, "--agents")?),
             Arg::Long("tasks") => tasks = Some(count(p.value()?.parse()?, MAX_TASKS, "--tasks")?),
             Arg::Long("multinode") => args.multinode = true,
@@ -200,6 +229,14 @@ pub fn demo(mut p: Parser) -> Result<Command, lexopt::Error> {
             Arg::Long("retry-backoff") => retry_backoff(p.value()?.parse()?, &mut args.retry)?,
             other => return Err(other.unexpected()),
         }
+    }
+    if let (false, Some(flag)) = (soaking, &soak_flag) {
+        return Err(format!("{flag} needs --soak SECONDS").into());
+    }
+    if soaking {
+        soak.agents = agents.unwrap_or(soak.agents);
+        soak.seed = args.seed;
+        return Ok(Command::Soak(soak));
     }
     if args.multinode {
         args.agents = agents.unwrap_or(2);

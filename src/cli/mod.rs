@@ -37,6 +37,7 @@ pub mod replay;
 pub mod run;
 pub mod runner;
 pub mod signals;
+pub mod soak;
 pub mod solve;
 pub mod tracker;
 
@@ -114,6 +115,15 @@ usage:
       summary. Defaults: 1000 agents, 5000 tasks, seed 1, protobuf, deadline 300 s.
       --retries, --retry-backoff as for run; --fail-every as for master.
       Exits 0 only when every task finished.
+  offerpack demo --soak SECS [--agents N] [--rate R] [--fault-every SECS] [--task-run SECS]
+                 [--grace SECS] [--seed S]
+      A long run under faults: an in-process simulated master with N agents (default 10000) and
+      its task ledger on; R tasks/s (default 500, groups of 10, every third hostname:UNIQUE,
+      each RUNNING for --task-run s, default 5, ±50 %) for SECS seconds; every --fault-every s
+      (default 15) one seeded fault: stream cut, 503s, agent loss, duplicate updates or a leader
+      change. Prints the resident memory every few seconds. Exits 0 only when the master's
+      ledger shows every task finished exactly once, none launched while another attempt of it
+      was live, no unique-host clash, and memory flat after warm-up (within 10 %).
   offerpack demo --multinode [--agents N] [--tasks M] [--deadline SECS] [--retries N]
       The multinode path on one machine, no root needed: `offerpack master --agents 0` on
       127.0.0.2 and N `offerpack agent` processes on 127.0.0.3, .4, … (default 2), this process

@@ -51,6 +51,7 @@ pub(crate) enum Knob {
     DuplicateUpdates(bool),
     LoseAgent(usize),
     RestoreAgent(usize),
+    LeaderChange,
 }
 
 /// Messages to the actor.
@@ -58,6 +59,7 @@ pub(crate) enum Knob {
 pub(crate) enum Command {
     Api(ApiRequest, oneshot::Sender<Response<ApiBody>>),
     Knob(Knob, oneshot::Sender<bool>),
+    DrainLedger(oneshot::Sender<Vec<super::LedgerEntry>>),
     Shutdown,
 }
 
@@ -127,6 +129,9 @@ impl Actor {
                         let done = self.knob(knob);
                         let _ = reply.send(done);
                     }
+                    Some(Command::DrainLedger(reply)) => {
+                        let _ = reply.send(self.core.drain_task_ledger());
+                    }
                 },
                 Some(key) = gone.recv() => {
                     if self.sinks.remove(&key).is_some() {
@@ -178,6 +183,10 @@ impl Actor {
             }
             Knob::LoseAgent(agent) => self.core.handle_lose_agent(now, agent),
             Knob::RestoreAgent(agent) => self.core.handle_restore_agent(now, agent),
+            Knob::LeaderChange => {
+                self.core.handle_leader_change(now);
+                true
+            }
         }
     }
 

@@ -181,6 +181,9 @@ pub struct MasterConfig {
     /// When set, every scheduler API request must authenticate with one of these (HTTP Basic);
     /// others get 401 (see [`Credentials`](super::Credentials)).
     pub credentials: Option<super::Credentials>,
+    /// Keep a [task ledger](super::LedgerEntry) of launches and ends for a harness to drain
+    /// (off by default).
+    pub task_ledger: bool,
 }
 
 impl MasterConfig {
@@ -204,6 +207,7 @@ impl MasterConfig {
             agent_ping_interval: Duration::from_secs(1),
             agent_timeout: Duration::from_secs(5),
             credentials: None,
+            task_ledger: false,
         }
     }
 

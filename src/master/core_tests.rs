@@ -459,3 +459,83 @@ fn core_fail_every_fails_each_kth_launch() {
     ];
     assert_eq!(ended, want.iter().map(|(t, s)| ((*t).to_owned(), *s)).collect());
 }
+
+#[test]
+fn core_leader_change_keeps_tasks_and_takes_a_resubscription() {
+    let mut config = MasterConfig::default().with_uniform_agents(2, &AgentConfig::new("", 4.0, 4096.0));
+    config.tasks.jitter = 0.0;
+    config.task_ledger = true;
+    let mut sim = Sim::new(config);
+    let fw = subscribe(&mut sim, None, 60.0);
+    sim.run_for(Duration::ZERO);
+    let before = offers(&sim.events(fw.stream));
+    sim.call(launch(&fw, &before[0], "t1", 1.0), Some(&fw.stream_id));
+    sim.run_for(SECOND);
+    let old_id = sim.core.master_id().to_owned();
+    let launched = sim.core.drain_task_ledger();
+    assert_eq!(
+        launched.iter().map(|e| (e.task_id.as_str(), e.event)).collect::<Vec<_>>(),
+        [("t1", LedgerEvent::Launched)]
+    );
+
+    sim.core.handle_leader_change(sim.now);
+    sim.drain();
+    assert!(sim.closed(fw.stream), "the old leader's stream ends");
+    assert_ne!(sim.core.master_id(), old_id);
+    // The old leader's offer is unknown to the new one: launching on it fails as invalid.
+    let again = subscribe(&mut sim, Some(&fw.id), 60.0);
+    assert_eq!(again.id, fw.id);
+    sim.call(launch(&again, &before[1], "t2", 1.0), Some(&again.stream_id));
+    // (t1's launch filtered the rest of agent 0 for 5 s.)
+    sim.run_for(6 * SECOND);
+    let events = sim.events(again.stream);
+    let states: Vec<(String, TaskState)> =
+        updates(&events).iter().map(|s| (s.task_id.value.clone(), s.state())).collect();
+    assert_eq!(states, [("t2".to_owned(), TaskState::TaskLost)]);
+    // Both agents are offered again, agent 0 without t1's cpu.
+    let fresh = offers(&events);
+    assert_eq!(fresh.len(), 2);
+    let cpus = |o: &v1::Offer| o.resources.iter().find(|r| r.name == "cpus").and_then(|r| r.scalar).map(|s| s.value);
+    let on_first = fresh.iter().find(|o| o.agent_id == before[0].agent_id).and_then(cpus);
+    assert_eq!(on_first, Some(3.0));
+    // t1's unacknowledged update is re-sent to the new subscription, and t1 runs to its end.
+    sim.run_for(30 * SECOND);
+    let resent = updates(&sim.events(again.stream));
+    assert!(resent.iter().any(|s| s.task_id.value == "t1" && s.uuid.is_some()), "{resent:?}");
+    let ended = sim.core.drain_task_ledger();
+    assert_eq!(
+        ended.iter().map(|e| (e.task_id.as_str(), e.event)).collect::<Vec<_>>(),
+        [("t1", LedgerEvent::Ended(TaskState::TaskFinished))]
+    );
+}
+
+#[test]
+fn core_task_ledger_records_lost_and_dropped_tasks_and_is_off_by_default() {
+    let mut sim = Sim::two_agents();
+    let fw = subscribe(&mut sim, None, 0.0);
+    sim.run_for(Duration::ZERO);
+    let all = offers(&sim.events(fw.stream));
+    sim.call(launch(&fw, &all[0], "t1", 1.0), Some(&fw.stream_id));
+    assert!(sim.core.drain_task_ledger().is_empty());
+
+    let mut config = MasterConfig::default().with_uniform_agents(2, &AgentConfig::new("", 4.0, 4096.0));
+    config.task_ledger = true;
+    let mut sim = Sim::new(config);
+    let fw = subscribe(&mut sim, None, 0.0);
+    sim.run_for(Duration::ZERO);
+    let all = offers(&sim.events(fw.stream));
+    sim.call(launch(&fw, &all[0], "lost", 1.0), Some(&fw.stream_id));
+    sim.call(launch(&fw, &all[1], "dropped", 1.0), Some(&fw.stream_id));
+    assert!(sim.core.handle_lose_agent(sim.now, 0));
+    sim.call(typed(&fw, call::Type::Teardown), Some(&fw.stream_id));
+    let lines: Vec<_> = sim.core.drain_task_ledger().into_iter().map(|e| (e.task_id, e.event)).collect();
+    assert_eq!(
+        lines,
+        [
+            ("lost".to_owned(), LedgerEvent::Launched),
+            ("dropped".to_owned(), LedgerEvent::Launched),
+            ("lost".to_owned(), LedgerEvent::Ended(TaskState::TaskLost)),
+            ("dropped".to_owned(), LedgerEvent::Ended(TaskState::TaskKilled)),
+        ]
+    );
+}

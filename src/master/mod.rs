@@ -95,6 +95,8 @@ mod body;
 mod config;
 #[cfg(test)]
 mod core_tests;
+mod leader_change;
+mod ledger;
 mod metrics;
 mod offers;
 mod operator;
@@ -111,6 +113,7 @@ mod validate;
 
 pub use auth::{Credentials, SCHEDULER_REALM};
 pub use config::{AgentConfig, Faults, MasterConfig, Redirect, StreamCut, TaskTiming, Unavailable};
+pub use ledger::{LedgerEntry, LedgerEvent};
 pub use operator::OperatorRejection;
 pub use remote::{AgentAnswer, AGENT_API_PATH};
 pub use server::{run_master_blocking, MasterError, MasterHandle, SimMaster};

@@ -171,6 +171,24 @@ impl MasterHandle {
         self.knob(Knob::RestoreAgent(agent)).await
     }
 
+    /// Simulates the election of a new leader with the agents re-registering to it (see
+    /// [`MasterCore::handle_leader_change`]): every framework's stream ends and must
+    /// re-subscribe; tasks keep running. Combine with [`MasterHandle::set_unavailable`] for the
+    /// election's gap.
+    pub async fn change_leader(&self) {
+        self.knob(Knob::LeaderChange).await;
+    }
+
+    /// The [task ledger](super::LedgerEntry) since the last drain; empty unless
+    /// [`MasterConfig::task_ledger`] is set.
+    pub async fn drain_task_ledger(&self) -> Vec<super::LedgerEntry> {
+        let (reply, rx) = oneshot::channel();
+        if self.commands.send(Command::DrainLedger(reply)).is_err() {
+            return Vec::new();
+        }
+        rx.await.unwrap_or_default()
+    }
+
     /// Stops accepting connections, ends every stream and connection, and waits for the
     /// master's tasks to finish.
     pub async fn shutdown(mut self) {

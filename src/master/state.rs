@@ -181,6 +181,8 @@ pub struct MasterCore {
     pub(crate) launched: u64,
     /// Tasks that ended, by the terminal state they ended in (`/metrics/snapshot` counters).
     pub(crate) ended: BTreeMap<i32, u64>,
+    /// Launches and ends since the last drain, when [`MasterConfig::task_ledger`] is on.
+    pub(crate) ledger: Option<Vec<super::ledger::LedgerEntry>>,
 }
 
 /// Shortest period accepted for heartbeats, retries and the like (avoids busy loops).
@@ -230,7 +232,11 @@ impl MasterCore {
             next_offer: 0,
             launched: 0,
             ended: BTreeMap::new(),
+            ledger: None,
         };
+        if core.config.task_ledger {
+            core.ledger = Some(Vec::new());
+        }
         for (at, agent) in core.config.faults.lose_agents.clone() {
             core.timers.insert((at, Timer::LoseAgent(agent)));
         }
@@ -343,19 +349,29 @@ impl MasterCore {
         if self.detach_agent_stream(stream) {
             return;
         }
-        let Some(fw) = self.frameworks.values_mut().find(|f| f.conn.as_ref().is_some_and(|c| c.stream == stream))
-        else {
-            return;
-        };
-        fw.conn = None;
+        let id = self
+            .frameworks
+            .values()
+            .find(|f| f.conn.as_ref().is_some_and(|c| c.stream == stream))
+            .map(|f| f.id.clone());
+        if let Some(id) = id {
+            self.disconnect(now, &id);
+        }
+    }
+
+    /// Marks a connected framework disconnected: its failover timeout starts and its offers are
+    /// withdrawn without RESCIND. Returns the stream it was connected on.
+    pub(crate) fn disconnect(&mut self, now: Duration, id: &str) -> Option<StreamKey> {
+        let fw = self.frameworks.get_mut(id)?;
+        let conn = fw.conn.take()?;
         fw.next_heartbeat = None;
         let timeout = fw.info.failover_timeout.unwrap_or(0.0);
         let timeout = Duration::try_from_secs_f64(timeout.clamp(0.0, 3.2e9)).unwrap_or_default();
         let at = now + timeout;
         fw.failover_at = Some(at);
-        let id = fw.id.clone();
-        self.timers.insert((at, Timer::Failover(id.clone())));
-        self.recover_offers_of(now, &id, false);
+        self.timers.insert((at, Timer::Failover(id.to_owned())));
+        self.recover_offers_of(now, id, false);
+        Some(conn.stream)
     }
 
     /// Handles every deadline up to `now`.

@@ -11,6 +11,7 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
+use super::ledger::LedgerEvent;
 use super::operator::{record_status, task_record, task_snapshot};
 use super::resources::Resources;
 use super::state::{MasterCore, Timer};
@@ -116,6 +117,7 @@ impl MasterCore {
             proto: task_record(fw, info),
         };
         let id = info.task_id.value.clone();
+        self.ledger(fw, &id, agent, LedgerEvent::Launched);
         // A task on an agent process moves only by the agent's updates.
         let simulated = !self.agents[agent].is_remote();
         if let Some(f) = self.frameworks.get_mut(fw) {
@@ -169,8 +171,10 @@ impl MasterCore {
             return;
         }
         task.released = true;
-        *self.ended.entry(task.state as i32).or_insert(0) += 1;
+        let state = task.state;
+        *self.ended.entry(state as i32).or_insert(0) += 1;
         let (agent, resources, executor) = (task.agent, task.resources.clone(), task.executor.clone());
+        self.ledger(fw, id, agent, LedgerEvent::Ended(state));
         self.give_back(fw, agent, &resources, executor.as_deref());
         self.request_allocation(now);
     }
@@ -193,8 +197,9 @@ impl MasterCore {
     }
 
     /// Frees a task being dropped with its framework (no update is sent).
-    pub(crate) fn release_task(&mut self, fw: &str, _id: &str, task: &Task) {
+    pub(crate) fn release_task(&mut self, fw: &str, id: &str, task: &Task) {
         if !task.released {
+            self.ledger(fw, id, task.agent, LedgerEvent::Ended(TaskState::TaskKilled));
             self.give_back(fw, task.agent, &task.resources, task.executor.as_deref());
         }
     }
@@ -456,6 +461,7 @@ impl MasterCore {
             }
             for (id, mut record) in live {
                 let state = if pa { TaskState::TaskUnreachable } else { TaskState::TaskLost };
+                self.ledger(fw, &id, agent, LedgerEvent::Ended(state));
                 let message = format!("Agent {hostname} is unreachable");
                 let reason = v1::task_status::Reason::AgentRemoved;
                 let mut status = self.master_status(id, Some(agent_id.clone()), state, reason, &message);
