@@ -19,7 +19,7 @@ pub mod driver;
 pub mod engine;
 #[cfg(feature = "executor")]
 pub mod executor;
-#[cfg(any(feature = "master", feature = "artifacts", feature = "agent"))]
+#[cfg(any(feature = "master", feature = "artifacts", feature = "agent", feature = "metrics"))]
 pub(crate) mod http_shell;
 #[cfg(feature = "master")]
 pub mod master;
@@ -40,6 +40,8 @@ pub mod resources;
 pub mod session;
 pub mod spec;
 pub(crate) mod tables;
+#[cfg(feature = "driver")]
+pub mod telemetry;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod util;
