@@ -140,7 +140,7 @@ impl Observer {
         match outcome {
             CallOutcome::Redirect { location } => debug!(call, id = id.0, location, "call redirected"),
             CallOutcome::Rejected { status, message } => {
-                debug!(call, id = id.0, status, message = message.as_str(), "call rejected");
+                debug!(call, id = id.0, status, detail = message.as_str(), "call rejected");
             }
             CallOutcome::Unavailable(why) => debug!(call, id = id.0, why = why.as_str(), "call unavailable"),
             _ => debug!(call, id = id.0, outcome = result, "call answered"),
@@ -210,8 +210,8 @@ impl Observer {
                     self.task_state(&task.task_id, task.state);
                 }
                 let agent = task.agent_id.as_ref().map(|a| a.as_str());
-                let (state, reason, message) = (state_label(task.state), task.reason, task.message.as_deref());
-                debug!(task = %task.task_id, state, agent, reason, message, "task state");
+                let (state, reason, detail) = (state_label(task.state), task.reason, task.message.as_deref());
+                debug!(task = %task.task_id, state, agent, reason, detail, "task state");
             }
             Update::Subscribed { framework_id } => {
                 self.span.record("framework_id", framework_id.as_str());
