@@ -63,6 +63,6 @@ pub use resources::{PortRange, PortSet, Quantity, QuantityError};
 pub use spec::{ExecutorDemand, SoftTerm, TaskBuilder, TaskSpec};
 
 /// The README's examples, compiled and run as doctests.
-#[cfg(all(doctest, feature = "driver"))]
+#[cfg(all(doctest, feature = "metrics"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
