@@ -1,14 +1,19 @@
-//! The binary's logs: `RUST_LOG` and `--log-format json` turn them on (one JSON object per line
-//! on standard error, the command's own lines included), the default prints what it always
-//! printed, and a secret from `--secret-file` never shows, even at `trace`.
+//! The binary's logs and metrics: `RUST_LOG` and `--log-format json` turn logs on (one JSON
+//! object per line on standard error, the command's own lines included), the default prints what
+//! it always printed, a secret from `--secret-file` never shows, even at `trace`, and `run
+//! --metrics-listen` serves `GET /metrics` while it runs.
 #![cfg(feature = "cli")]
 
 mod cli_support;
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::Output;
+use std::process::{Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
-use cli_support::{bin, start_master};
+use cli_support::{bin, start_master, KillOnDrop};
 use serde_json::Value;
 
 const SECRET: &str = "s3cret-never-logged";
@@ -120,4 +125,59 @@ fn cli_logs_never_show_the_secret() {
     for text in [&stdout, &stderr] {
         assert!(!text.contains(SECRET) && !text.contains(basic), "the secret leaked");
     }
+}
+
+/// The body of `GET /metrics` at `url` (`http://ADDR/metrics`).
+fn scrape(url: &str) -> String {
+    let addr = url.trim_start_matches("http://").trim_end_matches("/metrics");
+    let mut tcp = TcpStream::connect(addr).expect("connect to the metrics server");
+    write!(tcp, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).expect("read the answer");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    answer.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default()
+}
+
+/// The value of the unlabelled sample `name` in a scrape.
+fn sample(body: &str, name: &str) -> Option<f64> {
+    body.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[test]
+fn cli_logs_run_serves_metrics_while_it_runs() {
+    let (_master, url) = start_master(&["--agents", "2", "--task-duration-ms", "1500"]);
+    let mut child = bin()
+        .args(["run", "--master", &url, "--tasks", "2", "--deadline", "60", "--metrics-listen", "127.0.0.1:0"])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the run starts");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let mut child = KillOnDrop(child);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let wait = Duration::from_secs(20);
+    let metrics = rx.recv_timeout(wait).expect("a first line");
+    let metrics = metrics.strip_prefix("metrics: ").expect("the metrics URL first").to_owned();
+    let subscribed = rx.recv_timeout(wait).expect("a second line");
+    assert!(subscribed.starts_with("subscribed to "), "{subscribed}");
+    // Subscribed and offered while the tasks run (1.5 s each); the framework reports both.
+    let give_up = Instant::now() + wait;
+    let body = loop {
+        let body = scrape(&metrics);
+        if sample(&body, "offerpack_offers_received_total").is_some_and(|n| n >= 1.0) {
+            break body;
+        }
+        assert!(Instant::now() < give_up, "no offer counted: {body}");
+        // The pace of polling a condition, not a wait for it.
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(sample(&body, "offerpack_subscribed"), Some(1.0), "{body}");
+    let status = child.0.wait().expect("the run ends");
+    assert!(status.success());
 }
