@@ -19,7 +19,7 @@ pub mod driver;
 pub mod engine;
 #[cfg(feature = "executor")]
 pub mod executor;
-#[cfg(any(feature = "master", feature = "artifacts", feature = "agent"))]
+#[cfg(any(feature = "master", feature = "artifacts", feature = "agent", feature = "metrics"))]
 pub(crate) mod http_shell;
 #[cfg(feature = "master")]
 pub mod master;
@@ -40,6 +40,8 @@ pub mod resources;
 pub mod session;
 pub mod spec;
 pub(crate) mod tables;
+#[cfg(feature = "driver")]
+pub mod telemetry;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod util;
@@ -61,6 +63,6 @@ pub use resources::{PortRange, PortSet, Quantity, QuantityError};
 pub use spec::{ExecutorDemand, SoftTerm, TaskBuilder, TaskSpec};
 
 /// The README's examples, compiled and run as doctests.
-#[cfg(all(doctest, feature = "driver"))]
+#[cfg(all(doctest, feature = "metrics"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

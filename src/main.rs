@@ -8,7 +8,12 @@ use std::process::ExitCode;
 use cli::args::Command;
 
 fn main() -> ExitCode {
-    let result = match cli::args::parse_env() {
+    let (format, args) = match cli::logs::take_log_format(std::env::args_os().skip(1).collect()) {
+        Ok(split) => split,
+        Err(e) => return cli::report(&e),
+    };
+    cli::logs::init(format);
+    let result = match cli::args::parse_from(args) {
         Ok(Command::Solve(args)) => cli::solve::run(&args),
         Ok(Command::Gen(args)) => cli::gen::run(&args),
         Ok(Command::Replay(args)) => cli::replay::run(&args),

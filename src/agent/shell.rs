@@ -223,12 +223,16 @@ impl Shell {
                 eprintln!("agent: registration failed ({})", status.map_or("unreachable".into(), |s| s.to_string()));
                 self.core.handle_register_failed(now, attempt, status);
             }
-            Input::StreamClosed(attempt) => self.core.handle_stream_closed(now, attempt),
+            Input::StreamClosed(attempt) => {
+                tracing::debug!(attempt, "agent: master stream closed");
+                self.core.handle_stream_closed(now, attempt);
+            }
             Input::PingAnswer(status) => self.core.handle_ping_answer(now, status),
             Input::UpdateAnswer(key, status) => self.core.handle_update_answer(now, key, status),
             Input::Fetched(container, result) => self.core.handle_fetched(now, &container, result),
             Input::Ignored => {}
             Input::Exited(container, exit) => {
+                tracing::debug!(container = container.as_str(), exit = ?exit, "agent: process exited");
                 self.pids.remove(&container);
                 self.core.handle_exited(now, &container, exit);
             }
@@ -263,6 +267,7 @@ impl Shell {
     }
 
     fn act(&mut self, action: Action) {
+        tracing::trace!(action = action_name(&action), "agent: action");
         match action {
             Action::Register { attempt, call } => {
                 if let Some(old) = self.register_task.take() {
@@ -286,6 +291,7 @@ impl Shell {
             }
             Action::Spawn { container, process } => self.spawn(container, &process),
             Action::Signal { container, signal } => {
+                tracing::debug!(container = container.as_str(), signal = ?signal, "agent: signalling");
                 if let Some(pid) = self.pids.get(&container) {
                     super::spawn::signal_group(*pid, signal);
                 }
@@ -317,7 +323,10 @@ impl Shell {
                 });
                 self.core.handle_spawned(now, &container, Ok(()));
             }
-            Err(e) => self.core.handle_spawned(now, &container, Err(format!("cannot run {}: {e}", process.program))),
+            Err(e) => {
+                tracing::debug!(container = container.as_str(), error = %e, "agent: spawn failed");
+                self.core.handle_spawned(now, &container, Err(format!("cannot run {}: {e}", process.program)));
+            }
         }
     }
 
@@ -380,4 +389,19 @@ async fn register(
         }
     }
     let _ = inputs.send(Input::StreamClosed(attempt));
+}
+
+/// The name of an action, for logs.
+fn action_name(action: &Action) -> &'static str {
+    match action {
+        Action::Register { .. } => "register",
+        Action::Ping(_) => "ping",
+        Action::Update { .. } => "update",
+        Action::ExecutorExited(_) => "executor_exited",
+        Action::Fetch { .. } => "fetch",
+        Action::Spawn { .. } => "spawn",
+        Action::Signal { .. } => "signal",
+        Action::ExecutorEvent { .. } => "executor_event",
+        Action::CloseStream { .. } => "close_stream",
+    }
 }

@@ -44,6 +44,7 @@ impl ArtifactServer {
         let (stop, stop_rx) = oneshot::channel();
         let mut tasks = JoinSet::new();
         tasks.spawn(accept_loop(listener, Arc::clone(&artifacts), stop_rx));
+        tracing::info!(%addr, advertised = base.as_str(), "artifact server listening");
         Ok(RunningServer { addr, base, artifacts, stop: Some(stop), tasks })
     }
 }
@@ -115,6 +116,7 @@ async fn serve(request: Request<Incoming>, artifacts: Arc<Artifacts>) -> Result<
         range: header("range"),
     };
     let decision = http::respond(&artifacts, &ask);
+    tracing::debug!(method = ask.method, path = ask.path, status = decision.status, "artifact request");
     let Body::Artifact { ref name, start, len } = decision.body else {
         let body = body_of(&decision);
         return Ok(build(decision, body));

@@ -88,9 +88,9 @@ pub struct ReplayArgs {
     pub no_queue: bool,
 }
 
-/// Parses the process arguments.
-pub fn parse_env() -> Result<Command, lexopt::Error> {
-    parse(Parser::from_env())
+/// Parses arguments that do not include the program name (the global flags taken out).
+pub fn parse_from(args: Vec<std::ffi::OsString>) -> Result<Command, lexopt::Error> {
+    parse(Parser::from_args(args))
 }
 
 /// Parses arguments that do not include the program name.

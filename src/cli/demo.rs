@@ -90,6 +90,7 @@ async fn on_master(args: &DemoArgs, config: MasterConfig, requests: Vec<TaskRequ
     let master = SimMaster::start(config)
         .await
         .map_err(|e| CliError::Failed(format!("cannot start the simulated master: {e}")))?;
+    let metrics = runner::serve_metrics(args.metrics_listen).await?;
     say!(
         "master: simulated, in-process, scheduler API at {} ({})",
         master.scheduler_url(),
@@ -110,8 +111,12 @@ async fn on_master(args: &DemoArgs, config: MasterConfig, requests: Vec<TaskRequ
         on_signal: offerpack::session::StopMode::Teardown,
         credentials: None,
         capabilities: Vec::new(),
+        metrics: metrics.as_ref().map(|(metrics, _)| metrics.clone()),
     };
     let report = runner::run(&settings, requests).await;
+    if let Some((_, server)) = metrics {
+        server.shutdown().await;
+    }
     master.shutdown().await;
     report
 }

@@ -89,6 +89,8 @@ pub struct DemoArgs {
     /// Master, agents and scheduler as separate processes on loopback addresses
     /// (`--multinode`; the defaults are then 2 agents and 24 tasks).
     pub multinode: bool,
+    /// Where to serve the framework's Prometheus metrics (`--metrics-listen ADDR:PORT`).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Where `run` takes its tasks from.
@@ -132,6 +134,8 @@ pub struct RunArgs {
     pub principal: Option<(String, PathBuf)>,
     /// Capabilities announced besides MULTI_ROLE (`--capability NAME`, repeatable).
     pub capabilities: Vec<offerpack::session::Capability>,
+    /// Where to serve the framework's Prometheus metrics (`--metrics-listen ADDR:PORT`).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Parses the flags of `master`.
@@ -189,6 +193,7 @@ pub fn demo(mut p: Parser) -> Result<Command, lexopt::Error> {
         retry: RetryPolicy::default(),
         fail_every: None,
         multinode: false,
+        metrics_listen: None,
     };
     let (mut agents, mut tasks) = (None, None);
     let mut soak = SoakArgs {
@@ -227,6 +232,7 @@ pub fn demo(mut p: Parser) -> Result<Command, lexopt::Error> {
             Arg::Long("fail-every") => args.fail_every = Some(fail_every(p.value()?.parse()?)?),
             Arg::Long("retries") => args.retry.attempts = attempts(p.value()?.parse()?)?,
             Arg::Long("retry-backoff") => retry_backoff(p.value()?.parse()?, &mut args.retry)?,
+            Arg::Long("metrics-listen") => args.metrics_listen = Some(metrics_listen(&p.value()?.string()?)?),
             other => return Err(other.unexpected()),
         }
     }
@@ -239,6 +245,9 @@ pub fn demo(mut p: Parser) -> Result<Command, lexopt::Error> {
         return Ok(Command::Soak(soak));
     }
     if args.multinode {
+        if args.metrics_listen.is_some() {
+            return Err("--metrics-listen is not available with --multinode".into());
+        }
         args.agents = agents.unwrap_or(2);
         args.tasks = tasks.unwrap_or(24);
         if args.agents > MAX_MULTINODE_AGENTS {
@@ -269,6 +278,7 @@ pub fn run(mut p: Parser) -> Result<Command, lexopt::Error> {
         command: "sleep 1".to_owned(),
         principal: None,
         capabilities: Vec::new(),
+        metrics_listen: None,
     };
     let (mut principal, mut secret_file) = (None, None);
     let mut executor = ExecutorFlags::default();
@@ -304,6 +314,7 @@ pub fn run(mut p: Parser) -> Result<Command, lexopt::Error> {
                 args.capabilities.push(p.value()?.string()?.parse().map_err(|e: String| format!("--capability: {e}"))?)
             }
             Arg::Long("command") => args.command = non_empty(p.value()?.string()?, "--command")?,
+            Arg::Long("metrics-listen") => args.metrics_listen = Some(metrics_listen(&p.value()?.string()?)?),
             Arg::Long("on-exit") => {
                 args.on_exit = match p.value()?.string()?.as_str() {
                     "teardown" => StopMode::Teardown,
@@ -477,6 +488,11 @@ fn task_duration(text: &str) -> Result<Option<Duration>, lexopt::Error> {
     }
 }
 
+/// The address of `--metrics-listen` (port 0 picks a free port).
+fn metrics_listen(text: &str) -> Result<SocketAddr, lexopt::Error> {
+    text.parse().map_err(|_| format!("--metrics-listen {text:?}: expected IP:PORT").into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::args::parse_args;
@@ -568,5 +584,16 @@ mod tests {
         ] {
             assert!(parse_args(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn live_args_parse_metrics_listen() {
+        let cmd = parse_args(&["run", "--master", "m", "--tasks", "1", "--metrics-listen", "127.0.0.1:0"]);
+        let Command::Run(run) = cmd.unwrap() else { panic!("not run") };
+        assert_eq!(run.metrics_listen, Some(SocketAddr::from(([127, 0, 0, 1], 0))));
+        let Command::Demo(demo) = parse_args(&["demo", "--metrics-listen", "[::1]:9100"]).unwrap() else { panic!() };
+        assert_eq!(demo.metrics_listen.map(|a| a.port()), Some(9100));
+        assert!(parse_args(&["demo", "--metrics-listen", "localhost"]).is_err());
+        assert!(parse_args(&["demo", "--multinode", "--metrics-listen", "127.0.0.1:0"]).is_err());
     }
 }

@@ -14,11 +14,16 @@ macro_rules! say {
     }};
 }
 
-/// `eprintln!` that ignores a closed standard error instead of panicking.
+/// `eprintln!` that ignores a closed standard error instead of panicking; with `--log-format
+/// json`, a JSON log event of target `offerpack::output` instead (see [`logs`]).
 macro_rules! note {
     ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+        if $crate::cli::logs::json() {
+            tracing::info!(target: "offerpack::output", "{}", format_args!($($arg)*));
+        } else {
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+        }
     }};
 }
 
@@ -30,6 +35,7 @@ pub mod demo;
 pub mod executor;
 pub mod gen;
 pub mod live_args;
+pub mod logs;
 pub mod master;
 pub mod multinode;
 pub mod reasons;
@@ -211,6 +217,12 @@ usage:
       after the recovery timeout), 2 when the environment is missing or malformed.
   offerpack help
       Show this text.
+
+global options, anywhere on the command line:
+  --log-format text|json  how logs look on standard error (default text); json writes one JSON
+                          object per line, the command's own standard-error lines included
+  RUST_LOG (environment)  which logs to show (default warn), e.g. RUST_LOG=offerpack=debug for
+                          the driver's work, RUST_LOG=offerpack=trace for every offer
 ";
 
 /// Why a command failed.
@@ -238,13 +250,20 @@ impl From<lexopt::Error> for CliError {
 
 /// Prints the error and picks the exit code: 2 for usage errors, 1 otherwise.
 pub fn report(error: &CliError) -> ExitCode {
-    eprintln!("error: {error}");
-    match error {
-        CliError::Usage(_) => {
+    let usage = matches!(error, CliError::Usage(_));
+    if logs::json() {
+        let hint = if usage { "; run `offerpack help` for usage" } else { "" };
+        tracing::error!(target: "offerpack::output", "error: {error}{hint}");
+    } else {
+        eprintln!("error: {error}");
+        if usage {
             eprintln!("run `offerpack help` for usage");
-            ExitCode::from(2)
         }
-        CliError::Failed(_) => ExitCode::FAILURE,
+    }
+    if usage {
+        ExitCode::from(2)
+    } else {
+        ExitCode::FAILURE
     }
 }
 

@@ -235,6 +235,7 @@ async fn schedule(
         on_signal: offerpack::session::StopMode::Teardown,
         credentials: None,
         capabilities: Vec::new(),
+        metrics: None,
     };
     runner::run(&settings, requests).await
 }

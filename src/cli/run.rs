@@ -34,6 +34,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))?;
+    let metrics = runtime.block_on(runner::serve_metrics(args.metrics_listen))?;
     let served = match &args.executor {
         Some(executor) => Some(runtime.block_on(custom_executor::serve(executor, &args.master))?),
         None => None,
@@ -87,11 +88,15 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             None => None,
         },
         capabilities: args.capabilities.clone(),
+        metrics: metrics.as_ref().map(|(metrics, _)| metrics.clone()),
     };
     let report = runtime.block_on(async {
         let report = runner::run(&settings, requests).await;
         if let Some(served) = served {
             served.server.shutdown().await;
+        }
+        if let Some((_, server)) = metrics {
+            server.shutdown().await;
         }
         report
     });

@@ -20,6 +20,7 @@ use offerpack::queue::QueueConfig;
 use offerpack::session::{
     RetryPolicy, StopMode, StopReason, SubmitError, TaskRequest, TaskState, UnplacedSummary, Update,
 };
+use offerpack::telemetry::{FrameworkMetrics, MetricsServer};
 use tokio::time::{sleep_until, Instant};
 
 use super::custom_executor;
@@ -69,6 +70,8 @@ pub struct Settings {
     pub credentials: Option<(String, offerpack::driver::Secret)>,
     /// Capabilities announced besides MULTI_ROLE.
     pub capabilities: Vec<offerpack::session::Capability>,
+    /// Where the driver counts its work (served by [`serve_metrics`]), if anywhere.
+    pub metrics: Option<FrameworkMetrics>,
 }
 
 /// What happened to the tasks, and why the run failed if it did.
@@ -215,7 +218,26 @@ fn start_framework(settings: &Settings) -> Result<(FrameworkHandle, Updates), Cl
     }
     config.session.capabilities.clone_from(&settings.capabilities);
     config.session.queue.clone_from(&settings.queue);
+    if let Some(metrics) = &settings.metrics {
+        config = config.metrics(metrics.clone());
+    }
     Framework::start(config).map_err(|e| fail(&e))
+}
+
+/// With `--metrics-listen ADDR`: fresh metrics and the server of `GET /metrics` for them (its
+/// URL noted on standard error).
+pub async fn serve_metrics(
+    listen: Option<std::net::SocketAddr>,
+) -> Result<Option<(FrameworkMetrics, MetricsServer)>, CliError> {
+    let Some(listen) = listen else { return Ok(None) };
+    let metrics = FrameworkMetrics::new();
+    let mut registry = prometheus_client::registry::Registry::default();
+    metrics.register(&mut registry);
+    let server = MetricsServer::start(listen, Arc::new(registry))
+        .await
+        .map_err(|e| CliError::Failed(format!("--metrics-listen {listen}: {e}")))?;
+    note!("metrics: {}", server.url());
+    Ok(Some((metrics, server)))
 }
 
 /// What the run does on a signal, for a person.

@@ -29,11 +29,11 @@ pub fn run(args: &SolveArgs) -> Result<(), CliError> {
     drop(text);
     let solved = solve(&workload, args)?;
     write_output(args.out.as_deref(), |out| write_plan(out, &solved.plan, solved.timing))?;
-    eprintln!("{}", summary(&solved));
+    note!("{}", summary(&solved));
     let figures =
         (args.bound || args.report.is_some()).then(|| capacity(&workload, &solved.plan, args.report.is_some()));
     if let (true, Some(figures)) = (args.bound, &figures) {
-        eprintln!("{}", bound_summary(figures));
+        note!("{}", bound_summary(figures));
     }
     if let Some(path) = &args.report {
         let mut report = PlanReport::new(&workload.fresh_pool(), &workload.running, &solved.plan, Duration::ZERO);
@@ -135,7 +135,7 @@ pub fn solve(workload: &Workload, args: &SolveArgs) -> Result<Solved, CliError> 
         let plan = plan.map_err(|e| CliError::Failed(e.to_string()))?;
         match &first {
             None => first = Some(plan),
-            Some(p) if *p != plan => eprintln!("warning: run {} gave a different plan than run 1", run + 1),
+            Some(p) if *p != plan => note!("warning: run {} gave a different plan than run 1", run + 1),
             Some(_) => {}
         }
     }

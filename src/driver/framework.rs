@@ -62,6 +62,9 @@ pub struct FrameworkConfig {
     pub calls_in_flight: usize,
     /// Framework identity, timers and engine settings.
     pub session: SessionConfig,
+    /// Where the driver counts what it does (feature `metrics`); `None` counts nothing.
+    #[cfg(feature = "metrics")]
+    pub metrics: Option<crate::telemetry::FrameworkMetrics>,
 }
 
 impl FrameworkConfig {
@@ -80,6 +83,8 @@ impl FrameworkConfig {
             retry_delay: Duration::from_millis(250),
             calls_in_flight: DEFAULT_CALLS_IN_FLIGHT,
             session,
+            #[cfg(feature = "metrics")]
+            metrics: None,
         }
     }
 
@@ -135,6 +140,14 @@ impl FrameworkConfig {
     /// Sets `Filters.refuse_seconds` for declined resources.
     pub fn refuse_seconds(mut self, seconds: f64) -> FrameworkConfig {
         self.session.refuse_seconds = seconds;
+        self
+    }
+
+    /// Counts the driver's work into `metrics` (feature `metrics`; see
+    /// [`telemetry`](crate::telemetry) for the names).
+    #[cfg(feature = "metrics")]
+    pub fn metrics(mut self, metrics: crate::telemetry::FrameworkMetrics) -> FrameworkConfig {
+        self.metrics = Some(metrics);
         self
     }
 

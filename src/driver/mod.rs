@@ -58,6 +58,7 @@ mod codec;
 mod exchange;
 mod framework;
 mod http;
+mod observe;
 mod operator;
 mod run;
 mod secret;

@@ -21,10 +21,12 @@ use super::calls::{CallQueue, Lane};
 use super::codec::basic_auth;
 use super::exchange::{Exchange, Subscription};
 use super::framework::{Command, FrameworkConfig, FrameworkHandle, StartError, Updates};
+use super::observe::Observer;
 use super::transport::{Body, BoxFuture, Transport, TransportError};
 use crate::mesos::RecordIoDecoder;
 use crate::session::{
-    Action, CallId, CallOutcome, Endpoint, OperatorQuery, QueryAnswer, Session, StopMode, Update, Warning, ZkUrl,
+    Action, CallId, CallKind, CallOutcome, Endpoint, OperatorQuery, QueryAnswer, Session, StopMode, Update, Warning,
+    ZkUrl,
 };
 
 type CallFuture = BoxFuture<'static, CallOutcome>;
@@ -71,6 +73,8 @@ pub struct Driver {
     zookeeper: Option<ZkUrl>,
     /// The detector's reports (see `zk.rs`).
     leaders: Option<watch::Receiver<Option<Endpoint>>>,
+    /// Logs and metrics of what happens (see `observe.rs`).
+    observer: Observer,
 }
 
 impl std::fmt::Debug for Driver {
@@ -101,6 +105,11 @@ impl Driver {
             // No master is known to lead until the detector names one.
             session.handle_leader(None, std::time::Duration::ZERO);
         }
+        let observer = Observer::new(
+            config.session.framework_id.clone(),
+            #[cfg(feature = "metrics")]
+            config.metrics.clone(),
+        );
         let (command_tx, commands) = mpsc::unbounded_channel();
         let (updates, update_rx) = mpsc::unbounded_channel();
         let driver = Driver {
@@ -119,6 +128,7 @@ impl Driver {
             stopped: false,
             zookeeper,
             leaders: None,
+            observer,
         };
         Ok((driver, FrameworkHandle { commands: command_tx }, update_rx))
     }
@@ -129,17 +139,24 @@ impl Driver {
             self.leaders = Some(super::zk::spawn(url));
         }
         loop {
-            loop {
-                self.drain();
-                if self.stopped {
-                    return;
-                }
-                if !self.start_calls() {
-                    break;
+            {
+                let span = self.observer.span();
+                let _entered = span.enter();
+                loop {
+                    self.drain();
+                    if self.stopped {
+                        return;
+                    }
+                    if !self.start_calls() {
+                        break;
+                    }
                 }
             }
             let wake = self.wait().await;
             let now = self.start.elapsed();
+            self.observer.input();
+            let span = self.observer.span();
+            let _entered = span.enter();
             match wake {
                 Wake::Subscription(result) => self.on_subscription(result),
                 Wake::Chunk(chunk) => self.on_chunk(chunk),
@@ -155,7 +172,10 @@ impl Driver {
                     self.commands_open = false;
                     self.session.stop(StopMode::Failover);
                 }
-                Wake::Leader(leader) => self.session.handle_leader(leader, now),
+                Wake::Leader(leader) => {
+                    self.observer.leader(leader.as_ref());
+                    self.session.handle_leader(leader, now);
+                }
                 Wake::Timer => self.session.handle_timeout(now),
             }
         }
@@ -191,12 +211,14 @@ impl Driver {
         while let Some(action) = self.session.poll_action() {
             match action {
                 Action::Subscribe(call, endpoint) => {
+                    self.observer.subscribing(&endpoint);
                     self.stream = None;
                     let body = self.exchange.encoding.encode_call(&call);
                     let exchange = Arc::clone(&self.exchange);
                     self.subscribing = Some(Box::pin(exchange.subscribe(endpoint, body)));
                 }
                 Action::Send(id, call, endpoint) => {
+                    self.observer.call_out(id, CallKind::of(&call), &endpoint);
                     self.targets.insert(id, endpoint);
                     self.calls.push(id, Lane::of(&call), self.exchange.encoding.encode_call(&call));
                 }
@@ -206,9 +228,18 @@ impl Driver {
             }
         }
         while let Some(update) = self.session.poll_update() {
+            let retry_in = match update {
+                Update::Disconnected { .. } => {
+                    let now = self.start.elapsed();
+                    self.session.poll_timeout().map(|at| at.saturating_sub(now))
+                }
+                _ => None,
+            };
+            self.observer.update(&update, retry_in);
             // A user who dropped the receiver does not want updates; keep running regardless.
             let _ = self.updates.send(update);
         }
+        self.observer.drained(self.session.offers_held());
     }
 
     /// Closes the stream and settles every call not answered yet.
@@ -221,9 +252,11 @@ impl Driver {
         let (in_flight, queued) = self.calls.clear();
         for id in in_flight {
             let outcome = CallOutcome::Unavailable("connection closed before the answer".into());
+            self.observer.call_done(id, &outcome);
             self.session.handle_call_result(id, outcome, now);
         }
         for id in queued {
+            self.observer.call_done(id, &CallOutcome::NotSent);
             self.session.handle_call_result(id, CallOutcome::NotSent, now);
         }
         if let Some((id, _)) = self.query.take() {
@@ -233,6 +266,7 @@ impl Driver {
 
     /// Starts an operator API read at the endpoint the session named.
     fn start_query(&mut self, id: CallId, query: OperatorQuery, endpoint: Endpoint) {
+        self.observer.query(id, &endpoint);
         let exchange = Arc::clone(&self.exchange);
         self.query = Some((id, Box::pin(exchange.query(endpoint, query))));
     }
@@ -252,6 +286,7 @@ impl Driver {
                 }
                 None => {
                     self.calls.finished(id);
+                    self.observer.call_done(id, &CallOutcome::NotSent);
                     self.session.handle_call_result(id, CallOutcome::NotSent, self.start.elapsed());
                     settled = true;
                 }
@@ -264,10 +299,14 @@ impl Driver {
         let now = self.start.elapsed();
         match result {
             Subscription::Open { stream_id, body } => {
+                self.observer.stream_open(&stream_id);
                 self.stream = Some(EventStream { body, decoder: RecordIoDecoder::new() });
                 self.session.handle_subscribed(stream_id, now);
             }
-            Subscription::Failed(outcome) => self.session.handle_subscribe_failed(outcome, now),
+            Subscription::Failed(outcome) => {
+                self.observer.subscribe_failed(&outcome);
+                self.session.handle_subscribe_failed(outcome, now);
+            }
         }
     }
 
@@ -294,8 +333,13 @@ impl Driver {
             if self.stream.is_none() {
                 return;
             }
+            self.observer.record_in(record.len());
             match self.exchange.encoding.decode_event(&record) {
-                Ok(event) => self.session.handle_event(event, now),
+                Ok(event) => {
+                    self.observer.event(&event);
+                    self.observer.input();
+                    self.session.handle_event(event, now);
+                }
                 Err(error) => {
                     let _ = self.updates.send(Update::Warning(Warning::MalformedEvent(error)));
                 }
@@ -310,6 +354,7 @@ impl Driver {
     /// The stream ended or broke: the session learns first (so nothing new is planned on it),
     /// then every pending call is settled.
     fn stream_lost(&mut self, error: Option<String>) {
+        self.observer.stream_lost(error.as_deref());
         if let Some(error) = error {
             let _ = self.updates.send(Update::Warning(Warning::MalformedEvent(format!("event stream: {error}"))));
         }
@@ -321,6 +366,7 @@ impl Driver {
         if !self.calls.finished(id) {
             return;
         }
+        self.observer.call_done(id, &outcome);
         self.session.handle_call_result(id, outcome, self.start.elapsed());
     }
 

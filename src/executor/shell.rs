@@ -109,6 +109,7 @@ pub async fn run(env: ExecutorEnv, seed: u64, mut log: impl FnMut(&Note)) -> Res
             return Ok(reason);
         }
         while let Some(note) = core.poll_note() {
+            tracing::debug!(%note, "executor");
             log(&note);
         }
         let deadline = core.poll_timeout().map(|at| start + at);
@@ -155,7 +156,10 @@ impl Shell {
     fn carry_out(&mut self, core: &mut ExecutorCore) -> Option<ExitReason> {
         while let Some(action) = core.poll_action() {
             match action {
-                Action::Subscribe(call) => self.subscribe(&call),
+                Action::Subscribe(call) => {
+                    tracing::debug!(url = self.url.as_str(), "executor: subscribing to the agent");
+                    self.subscribe(&call);
+                }
                 Action::Send { id, call } => self.send(id, &call),
                 Action::Start { task_id, spec } => self.start_process(core, task_id, &spec),
                 Action::Signal { pgid, signal, .. } => send_signal(pgid, signal),

@@ -135,6 +135,7 @@ impl Actor {
                 },
                 Some(key) = gone.recv() => {
                     if self.sinks.remove(&key).is_some() {
+                        tracing::debug!(stream = ?key, "event stream closed by the client");
                         let now = self.now();
                         self.core.handle_stream_closed(now, key);
                     }
@@ -149,6 +150,7 @@ impl Actor {
     }
 
     fn knob(&mut self, knob: Knob) -> bool {
+        tracing::debug!(knob = ?knob, "fault knob");
         let now = self.now();
         match knob {
             Knob::CutStreams(cut) => {
@@ -258,6 +260,7 @@ impl Actor {
             let _ = sink.tx.send(Chunk::Data(bytes));
         }
         let _ = sink.tx.send(Chunk::Abort);
+        tracing::debug!(stream = ?key, "event stream cut");
         let now = self.now();
         self.core.handle_stream_closed(now, key);
     }
@@ -275,7 +278,10 @@ impl Actor {
         let principal = match (&self.credentials, is_operator) {
             (Some(credentials), false) => match credentials.authenticate(request.authorization.as_deref()) {
                 Some(principal) => Some(principal),
-                None => return unauthorized(),
+                None => {
+                    tracing::debug!(path = request.path, "scheduler API request not authenticated: 401");
+                    return unauthorized();
+                }
             },
             _ => None,
         };
@@ -330,7 +336,18 @@ impl Actor {
             }
         }
         let now = self.now();
-        match self.core.handle_call(now, c, request.stream_id.as_deref()) {
+        let kind = c.r#type.and_then(|t| call::Type::try_from(t).ok()).map_or("UNKNOWN", |t| t.as_str_name());
+        let outcome = self.core.handle_call(now, c, request.stream_id.as_deref());
+        match &outcome {
+            CallOutcome::Rejected { status, message } => {
+                tracing::debug!(call = kind, status, detail = message.as_str(), "scheduler call rejected");
+            }
+            CallOutcome::Subscribed { stream_id, .. } => {
+                tracing::info!(stream_id = stream_id.as_str(), "framework subscribed");
+            }
+            _ => tracing::debug!(call = kind, "scheduler call"),
+        }
+        match outcome {
             CallOutcome::Accepted => plain(StatusCode::ACCEPTED, ""),
             CallOutcome::Ok => plain(StatusCode::OK, ""),
             CallOutcome::Rejected { status, message } => {

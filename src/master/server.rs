@@ -83,6 +83,7 @@ impl SimMaster {
         tasks.spawn(actor.run(commands_rx, gone_rx));
         let (stop, stop_rx) = oneshot::channel();
         tasks.spawn(accept_loop(listener, commands.clone(), stop_rx));
+        tracing::info!(%addr, master_id, agents = agent_ids.len(), "simulated master listening");
         Ok(MasterHandle { addr, master_id, agent_ids, commands, stop: Some(stop), tasks })
     }
 }
