@@ -6,7 +6,10 @@
 //! state up to date as events come in: an offer added, rescinded or expired reloads that agent;
 //! a task that starts or ends moves the counters by one. A pass then costs what its tasks cost.
 //! The state is rebuilt from scratch only when something new to it appears in an offer — an
-//! agent, a resource name, a role — so the steady state never pays for it.
+//! agent, a resource name, a role — so the steady state never pays for it, and when groups of
+//! ended tasks make up most of what it has interned (a framework naming a new group per job
+//! would otherwise grow it for as long as it runs): that rebuild is amortised over the thousands
+//! of groups that came and went since the last one.
 //!
 //! Agents whose offers are all gone stay compiled, with nothing free, until a rebuild: no task
 //! asking for resources fits them and explanations do not count them; a pass with a task asking
@@ -309,6 +312,10 @@ impl Scheduler {
             // Such a task would fit an agent without offers: compile only agents with offers.
             self.state = None;
         }
+        // Every group a pass uses is among the running and the pending tasks'.
+        if self.state.as_ref().is_some_and(|s| s.tables.is_mostly_dead(self.running.len() + pending.len())) {
+            self.state = None;
+        }
         if self.state.is_none() {
             self.rebuild(now);
         }
@@ -474,6 +481,12 @@ impl Scheduler {
         self.state = Some(state);
         self.cache.clear();
         self.log.clear();
+    }
+
+    /// Groups the compiled state has interned, those of ended tasks included until the state
+    /// is compacted (rebuilt) once they make up most of it; 0 before the first pass.
+    pub fn compiled_groups(&self) -> usize {
+        self.state.as_ref().map_or(0, |s| s.tables.interned_groups())
     }
 
     /// Drops the part of the log every cached index has seen; past a bound, drops the indexes.

@@ -43,6 +43,9 @@ pub(crate) use walk::OfferWalk;
 use crate::model::{AgentId, GroupId, ResourceValue, Role, RunningTask};
 use crate::resources::PortSet;
 
+/// Dead groups or value links tolerated before [`Tables::is_mostly_dead`] asks for a rebuild.
+const COMPACT_SLACK: usize = 4096;
+
 /// The tables of one pass (or of a scheduler's state kept between passes).
 #[derive(Debug)]
 pub(crate) struct Tables {
@@ -95,6 +98,21 @@ pub(crate) struct Tables {
 }
 
 impl Tables {
+    /// Whether groups no task holds any more and unlinked value links make up most of the
+    /// tables, given that at most `live_groups` groups are in use: a rebuild, which interns only
+    /// what running and pending tasks use, would then shrink them. Between rebuilds both only
+    /// grow (interned groups are never forgotten; the links are an arena), so a framework that
+    /// names a new group per job would otherwise grow for as long as it runs.
+    pub(crate) fn is_mostly_dead(&self, live_groups: usize) -> bool {
+        let (groups, links) = (self.groups.len(), self.used_links.len());
+        (groups > COMPACT_SLACK && groups > 2 * live_groups) || (links > COMPACT_SLACK && links > 2 * self.counts.len())
+    }
+
+    /// Groups interned so far (live or not).
+    pub(crate) fn interned_groups(&self) -> usize {
+        self.groups.len()
+    }
+
     /// Tables with the names of `walk` and `running` interned (resource dimensions, roles,
     /// attribute keys) and no agents yet: [`Tables::add_agents`] and [`Tables::add_running`]
     /// come next. Task classes can be compiled against these names while the agents load.

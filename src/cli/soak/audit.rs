@@ -1,10 +1,16 @@
 //! The soak's oracle: it reads the simulated master's task ledger (what the master launched and
 //! when each task stopped holding its agent), not the framework's own bookkeeping, and checks
-//! that no task ran twice at once, none finished twice, no `hostname:UNIQUE` group ever had two
-//! live tasks on one agent, and at the end that every submitted task finished exactly once.
+//! that no task ran twice at once, none was launched again after the framework had reported it
+//! FINISHED, no `hostname:UNIQUE` group ever had two live tasks on one agent, and at the end
+//! that every submitted task finished.
 //!
-//! Its memory is one byte pair per submitted task plus an entry per live task of a unique
-//! group, so it does not hide a leak of the process it measures.
+//! A task may finish twice without fault of the framework: when it finished on an agent that was
+//! then lost (and came back empty) before its update was acknowledged, nobody can tell the
+//! framework it finished, reconciliation answers "unknown" and the framework runs it again.
+//! Those re-runs are counted apart.
+//!
+//! Its memory is three bytes per submitted task plus an entry per live task of a unique group,
+//! so it does not hide a leak of the process it measures.
 
 use std::collections::HashMap;
 
@@ -21,12 +27,18 @@ pub struct Audit {
     live: Vec<u8>,
     /// FINISHED attempts per task.
     finished: Vec<u8>,
+    /// Whether the framework has reported the task FINISHED.
+    told: Vec<bool>,
     /// Live tasks per (unique group, agent).
     unique_live: HashMap<(u32, String), u32>,
     /// Launches while another attempt of the same task was live.
     pub double_launches: u64,
-    /// Tasks that finished a second time.
-    pub double_finishes: u64,
+    /// Launches of a task after the framework had reported it FINISHED.
+    pub launched_after_finish: u64,
+    /// Tasks that finished a second time although the framework never heard of the first
+    /// finish: its agent was lost, and came back empty, before the update was acknowledged,
+    /// so the master answered reconciliation with "unknown" and the task ran again, as it must.
+    pub reruns_after_unreported_finish: u64,
     /// Launches that put a second live task of a unique group on one agent.
     pub unique_violations: u64,
     /// Ledger lines about tasks the soak never submitted, or ends without a launch.
@@ -47,6 +59,7 @@ impl Audit {
         if self.live.len() < n {
             self.live.resize(n, 0);
             self.finished.resize(n, 0);
+            self.told.resize(n, false);
         }
     }
 
@@ -63,6 +76,9 @@ impl Audit {
                 self.launches += 1;
                 if self.live[i] > 0 {
                     self.double_launches += 1;
+                }
+                if self.told[i] {
+                    self.launched_after_finish += 1;
                 }
                 self.live[i] = self.live[i].saturating_add(1);
                 self.live_now += 1;
@@ -94,12 +110,21 @@ impl Audit {
                     self.finished[i] = self.finished[i].saturating_add(1);
                     match self.finished[i] {
                         1 => self.finished_tasks += 1,
-                        _ => self.double_finishes += 1,
+                        _ if self.told[i] => {}
+                        _ => self.reruns_after_unreported_finish += 1,
                     }
                 } else {
                     self.ended_otherwise += 1;
                 }
             }
+        }
+    }
+
+    /// The framework reported task `n` FINISHED; call it after applying every ledger line the
+    /// master had written by then, so that any later launch of the task is one made after.
+    pub fn framework_finished(&mut self, n: u32) {
+        if let Some(told) = self.told.get_mut(n as usize) {
+            *told = true;
         }
     }
 
@@ -142,11 +167,15 @@ mod tests {
         assert_eq!(audit.double_launches, 1);
         audit.apply(&line("soak-0", "a", LedgerEvent::Ended(TaskState::TaskFinished)), unique);
         audit.apply(&line("soak-0.retry-1", "b", LedgerEvent::Ended(TaskState::TaskFinished)), unique);
-        assert_eq!((audit.finished_tasks, audit.double_finishes), (1, 1));
+        assert_eq!((audit.finished_tasks, audit.reruns_after_unreported_finish), (1, 1));
+        audit.framework_finished(0);
+        audit.apply(&line("soak-0.retry-2", "b", LedgerEvent::Launched), unique);
+        assert_eq!(audit.launched_after_finish, 1);
         audit.apply(&line("other", "a", LedgerEvent::Launched), unique);
         audit.apply(&line("soak-2", "a", LedgerEvent::Ended(TaskState::TaskLost)), unique);
         assert_eq!(audit.foreign, 2);
         assert_eq!(audit.unfinished(3), 2);
+        assert_eq!(audit.double_launches, 1, "a retry after the framework's FINISHED is counted apart");
         assert_eq!(audit.some_unfinished(3, 1), ["soak-1"]);
     }
 

@@ -5,8 +5,9 @@
 //! change). Every ten seconds or so a line gives the process' resident memory.
 //!
 //! The verdict comes from the master's ledger ([`audit`]), not from the framework: every task
-//! finished exactly once, none was launched while another attempt of it was live, no
-//! `hostname:UNIQUE` group had two live tasks on one agent, no task was given up. Memory is
+//! finished, none was launched while another attempt of it was live or after the framework had
+//! reported it finished, no `hostname:UNIQUE` group had two live tasks on one agent, no task was
+//! given up. Memory is
 //! called flat when the median of the last quarter of the samples is within 10 % of the median
 //! of the second quarter (the first quarter is warm-up); runs under two minutes are not judged.
 
@@ -21,7 +22,7 @@ use offerpack::driver::{Framework, FrameworkConfig, FrameworkHandle};
 use offerpack::master::{AgentConfig, MasterConfig, MasterHandle, SimMaster, TaskTiming};
 use offerpack::plugins::constraints::Unique;
 use offerpack::plugins::HardConstraint;
-use offerpack::session::{CommandSpec, RetryPolicy, StopMode, TaskRequest, Update};
+use offerpack::session::{CommandSpec, RetryPolicy, StopMode, TaskRequest, TaskState, Update};
 use offerpack::util::SeededRng;
 use offerpack::TaskSpec;
 use tokio::time::{interval, Instant, MissedTickBehavior};
@@ -81,6 +82,7 @@ struct Seen {
     resubscriptions: u32,
     gave_up: u64,
     rss: Vec<(Duration, u64)>,
+    heap: Vec<(Duration, u64)>,
 }
 
 async fn soak(args: &SoakArgs) -> Result<(), CliError> {
@@ -148,12 +150,14 @@ async fn soak(args: &SoakArgs) -> Result<(), CliError> {
                 say!("[{:7.1}s] fault: {what}", start.elapsed().as_secs_f64());
             }
             _ = sample_tick.tick() => {
-                let rss = memory::resident_bytes().unwrap_or(0);
+                let (rss, heap) = (memory::resident_bytes().unwrap_or(0), memory::heap_in_use().unwrap_or(0));
                 seen.rss.push((start.elapsed(), rss));
+                seen.heap.push((start.elapsed(), heap));
                 say!(
-                    "[{:7.1}s] rss {:.0} MB, submitted {}, finished {}, live {}, resubscribed {}",
+                    "[{:7.1}s] rss {:.0} MB, heap in use {:.0} MB, submitted {}, finished {}, live {}, resubscribed {}",
                     start.elapsed().as_secs_f64(),
                     rss as f64 / 1048576.0,
+                    heap as f64 / 1048576.0,
                     seen.submitted,
                     audit.finished_tasks,
                     audit.live_now,
@@ -168,6 +172,15 @@ async fn soak(args: &SoakArgs) -> Result<(), CliError> {
                 }
                 Some(Update::Stopped(reason)) => break Some(format!("the framework stopped: {reason:?}")),
                 None => break Some("the framework stopped".to_owned()),
+                Some(Update::Task(task)) if task.state == TaskState::Finished => {
+                    if let Some(n) = audit::task_number(task.task_id.as_str()) {
+                        // Whatever the master launched before this report is in its ledger now.
+                        for line in master.drain_task_ledger().await {
+                            audit.apply(&line, |n| tasks.unique_group(n));
+                        }
+                        audit.framework_finished(n);
+                    }
+                }
                 Some(_) => {}
             },
         }
@@ -204,19 +217,21 @@ fn report(
 ) -> Result<(), CliError> {
     let unfinished = audit.unfinished(seen.submitted);
     say!(
-        "tasks: {} submitted, {} finished once, {} unfinished, {} launched twice at once, {} finished twice, \
-         {} given up",
+        "tasks: {} submitted, {} finished, {} unfinished, {} launched twice at once, {} launched after the \
+         framework reported them finished, {} given up",
         seen.submitted,
         audit.finished_tasks,
         unfinished,
         audit.double_launches,
-        audit.double_finishes,
+        audit.launched_after_finish,
         seen.gave_up
     );
     say!(
-        "launches: {} ({} attempts ended otherwise than FINISHED), unique-host clashes {}, ledger lines not ours {}",
+        "launches: {} ({} attempts ended otherwise than FINISHED; {} re-runs of a task whose finish was lost with its \
+         agent before anyone heard of it), unique-host clashes {}, ledger lines not ours {}",
         audit.launches,
         audit.ended_otherwise,
+        audit.reruns_after_unreported_finish,
         audit.unique_violations,
         audit.foreign
     );
@@ -226,8 +241,10 @@ fn report(
         faults.agents_lost,
         seen.resubscriptions
     );
-    let flat = memory_verdict(&seen.rss);
+    let flat = memory_verdict("rss", &seen.rss);
     say!("{}", flat.1);
+    let heap_flat = memory_verdict("heap in use", &seen.heap);
+    say!("{}", heap_flat.1);
     say!("wall time: {:.1} s", wall.as_secs_f64());
     let mut failures = Vec::new();
     if unfinished > 0 {
@@ -238,7 +255,7 @@ fn report(
     }
     for (count, what) in [
         (audit.double_launches, "launch(es) while another attempt was live"),
-        (audit.double_finishes, "task(s) finished twice"),
+        (audit.launched_after_finish, "launch(es) of a task the framework had reported finished"),
         (audit.unique_violations, "unique-host clash(es)"),
         (seen.gave_up, "task(s) given up"),
     ] {
@@ -247,7 +264,7 @@ fn report(
         }
     }
     failures.extend(problem);
-    if !flat.0 {
+    if !flat.0 || !heap_flat.0 {
         failures.push("memory grew after warm-up".to_owned());
     }
     if failures.is_empty() {
@@ -259,11 +276,11 @@ fn report(
 }
 
 /// Whether memory stayed flat after warm-up, and the line saying so.
-fn memory_verdict(rss: &[(Duration, u64)]) -> (bool, String) {
-    let bytes: Vec<u64> = rss.iter().map(|(_, b)| *b).collect();
-    let span = rss.last().map_or(Duration::ZERO, |(at, _)| *at);
+fn memory_verdict(what: &str, samples: &[(Duration, u64)]) -> (bool, String) {
+    let bytes: Vec<u64> = samples.iter().map(|(_, b)| *b).collect();
+    let span = samples.last().map_or(Duration::ZERO, |(at, _)| *at);
     if span < MIN_JUDGED {
-        return (true, format!("memory: not judged, the run is shorter than {} s", MIN_JUDGED.as_secs()));
+        return (true, format!("memory ({what}): not judged, the run is shorter than {} s", MIN_JUDGED.as_secs()));
     }
     let quarter = bytes.len() / 4;
     let early = memory::median(&bytes[quarter..2 * quarter]);
@@ -273,7 +290,7 @@ fn memory_verdict(rss: &[(Duration, u64)]) -> (bool, String) {
         (Some(early), Some(late)) if early > 0 => {
             let growth = late as f64 / early as f64 - 1.0;
             let line = format!(
-                "memory: rss median {:.0} MB after warm-up (2nd quarter), {:.0} MB at the end (last quarter), \
+                "memory ({what}): median {:.0} MB after warm-up (2nd quarter), {:.0} MB at the end (last quarter), \
                  {:+.1} %, peak {:.0} MB, {} samples",
                 early as f64 / 1048576.0,
                 late as f64 / 1048576.0,
@@ -283,7 +300,7 @@ fn memory_verdict(rss: &[(Duration, u64)]) -> (bool, String) {
             );
             (growth <= FLAT, line)
         }
-        _ => (true, format!("memory: too few samples ({}) to judge", bytes.len())),
+        _ => (true, format!("memory ({what}): too few samples ({}) to judge", bytes.len())),
     }
 }
 
