@@ -95,6 +95,9 @@ mod body;
 mod config;
 #[cfg(test)]
 mod core_tests;
+mod leadership;
+#[cfg(test)]
+mod leadership_tests;
 mod metrics;
 mod offers;
 mod operator;
@@ -110,7 +113,7 @@ mod tasks;
 mod validate;
 
 pub use auth::{Credentials, SCHEDULER_REALM};
-pub use config::{AgentConfig, Faults, MasterConfig, Redirect, StreamCut, TaskTiming, Unavailable};
+pub use config::{AgentConfig, Faults, MasterConfig, Redirect, StreamCut, TaskTiming, Unavailable, ZkElection};
 pub use operator::OperatorRejection;
 pub use remote::{AgentAnswer, AGENT_API_PATH};
 pub use server::{run_master_blocking, MasterError, MasterHandle, SimMaster};
