@@ -111,6 +111,7 @@ mod server;
 mod state;
 mod tasks;
 mod validate;
+mod zk_member;
 
 pub use auth::{Credentials, SCHEDULER_REALM};
 pub use config::{AgentConfig, Faults, MasterConfig, Redirect, StreamCut, TaskTiming, Unavailable, ZkElection};
@@ -119,3 +120,4 @@ pub use remote::{AgentAnswer, AGENT_API_PATH};
 pub use server::{run_master_blocking, MasterError, MasterHandle, SimMaster};
 pub use state::{CallOutcome, MasterCore, Output, StreamKey, MESOS_VERSION};
 pub use tasks::{DURATION_LABEL, EXIT_LABEL};
+pub use zk_member::Leadership;
