@@ -57,6 +57,16 @@
 //! running under its id. A simulated agent frees an executor's resources with its last task;
 //! an agent process on EXECUTOR_EXITED.
 //!
+//! # Masters elected through ZooKeeper
+//! With [`MasterConfig::zookeeper`] set, the master contends in a ZooKeeper group as a Mesos
+//! master does (`zk_member`: an ephemeral sequential `json.info_` node holding its `MasterInfo`
+//! JSON) and leads only while elected; [`MasterHandle::leadership`] reports where it stands.
+//! A follower answers scheduler, operator and agent calls with 307 to the leader (503 "No
+//! leader elected" when it knows none). The core learns it through
+//! [`MasterCore::handle_leadership`] (`leadership`): a new leader takes back the agent processes
+//! of the previous one with their tasks during [`MasterConfig::agent_reregister_timeout`], and
+//! a master that stops leading starts afresh.
+//!
 //! # What it does like Mesos
 //! Status codes, texts and headers of `/api/v1/scheduler` (405, 415 on an inexact
 //! `Content-Type`, 406, 400s with the master's texts, 403 while disconnected, 202, 200 with a
