@@ -3,7 +3,7 @@
 //! carries out its [`Action`]s with reqwest, hyper, the fetcher and child processes. The only
 //! place reading the clock.
 //!
-//! With a `zk://` master URL, a ZooKeeper leader detector ([`crate::zk_shell`], the driver's)
+//! With a `zk://` master URL, a ZooKeeper leader detector (`zk_shell`'s, the driver's)
 //! names the leading master: calls go there, and each new leader gets a re-registration with
 //! the agent's id and what it runs ([`AgentCore::handle_master_changed`]). While no leader was
 //! ever known, registration waits; a leader that goes without a successor leaves calls going
