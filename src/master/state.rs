@@ -505,7 +505,7 @@ impl MasterCore {
         };
         self.send(&id, subscribed_event);
         self.send(&id, heartbeat());
-        self.resend_outstanding(now, &id);
+        self.deliver_waiting(now, &id);
         // Offers are rescinded and regenerated on every (re-)subscription.
         self.recover_offers_of(now, &id, true);
         self.request_allocation(now);

@@ -272,23 +272,34 @@ impl MasterCore {
         }
     }
 
-    /// Sends the task's outstanding update and arms its retry.
+    /// Sends the task's outstanding update and arms its retry; while the framework is
+    /// disconnected the update waits, unsent and without a retry, for its next subscription.
     fn deliver_head(&mut self, now: Duration, fw: &str, id: &str) {
-        let Some(task) = self.frameworks.get_mut(fw).and_then(|f| f.tasks.get_mut(id)) else { return };
+        let Some(f) = self.frameworks.get_mut(fw) else { return };
+        let connected = f.conn.is_some();
+        let Some(task) = f.tasks.get_mut(id) else { return };
         let Some(status) = task.updates.front().cloned() else { return };
         record_status(&mut task.proto, &status);
+        if !connected {
+            task.retry_at = None;
+            return;
+        }
         let at = now + task.retry_interval.max(Duration::from_millis(1));
         task.retry_at = Some(at);
         self.timers.insert((at, Timer::UpdateRetry(fw.to_owned(), id.to_owned())));
         self.send_update(fw, status);
     }
 
-    /// Sends again at once the outstanding update of every task of `fw` (on its
-    /// subscription: what it missed while disconnected need not wait for the retry timer).
-    pub(crate) fn resend_outstanding(&mut self, now: Duration, fw: &str) {
+    /// Sends the outstanding updates that waited for `fw`'s subscription (made while it was
+    /// disconnected); updates already sent on an earlier stream keep their retry timers.
+    pub(crate) fn deliver_waiting(&mut self, now: Duration, fw: &str) {
         let Some(f) = self.frameworks.get(fw) else { return };
-        let waiting: Vec<String> =
-            f.tasks.iter().filter(|(_, t)| !t.updates.is_empty()).map(|(id, _)| id.clone()).collect();
+        let waiting: Vec<String> = f
+            .tasks
+            .iter()
+            .filter(|(_, t)| !t.updates.is_empty() && t.retry_at.is_none())
+            .map(|(id, _)| id.clone())
+            .collect();
         for id in waiting {
             self.deliver_head(now, fw, &id);
         }
