@@ -4,7 +4,9 @@
 //! except in CI.
 //!
 //! Every wait ends on an event (a line a process printed, a status the leader reports, a
-//! process exit) within a deadline; nothing sleeps in place of synchronisation.
+//! process exit) within a deadline; nothing sleeps in place of synchronisation. The failover
+//! test prints its recovery times (run with `--nocapture`); `ZK_MASTERS_LOG=1` also prints every
+//! process's output.
 
 #![cfg(feature = "cli")]
 
