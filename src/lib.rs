@@ -47,6 +47,9 @@ pub mod testkit;
 pub mod util;
 #[cfg(feature = "workload")]
 pub mod workload;
+#[cfg(any(feature = "driver", feature = "master", feature = "agent"))]
+#[cfg_attr(not(all(feature = "driver", feature = "master", feature = "agent")), allow(dead_code))]
+pub(crate) mod zk_shell;
 
 pub use engine::{
     running_usage, ConfigError, Engine, EngineConfig, Packing, PlanError, QueueInput, Scheduler, Strategy,

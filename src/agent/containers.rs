@@ -81,7 +81,7 @@ impl Container {
     }
 }
 
-fn is_terminal(state: TaskState) -> bool {
+pub(super) fn is_terminal(state: TaskState) -> bool {
     use TaskState::*;
     matches!(
         state,
@@ -482,26 +482,44 @@ impl AgentCore {
         }
     }
 
-    /// Tasks still running and executors, for a re-registration.
+    /// Tasks for a re-registration, with executors: every task still running, and every task
+    /// with updates still queued (ended ones included), in the state [`AgentCore::listed_state`]
+    /// says.
     pub(super) fn running_tasks_and_executors(&self) -> (Vec<Task>, Vec<ExecutorInfo>) {
         let agent = AgentId { value: self.agent_id().unwrap_or_default().to_owned() };
-        let mut tasks = Vec::new();
+        let mut tasks: BTreeMap<(String, String), Task> = BTreeMap::new();
         for c in self.containers.values() {
-            for (id, entry) in c.tasks.iter().filter(|(_, e)| !is_terminal(e.state)) {
-                tasks.push(Task {
+            for (id, entry) in &c.tasks {
+                let Some(state) = self.listed_state(c.framework_id(), id, entry.state) else { continue };
+                let task = Task {
                     name: entry.info.name.clone(),
                     task_id: TaskId { value: id.clone() },
                     framework_id: FrameworkId { value: c.framework_id().to_owned() },
                     executor_id: c.executor.as_ref().map(|e| e.executor_id.clone()),
                     agent_id: agent.clone(),
-                    state: entry.state as i32,
+                    state: state as i32,
                     resources: entry.info.resources.clone(),
                     ..Default::default()
-                });
+                };
+                tasks.insert((c.framework_id().to_owned(), id.clone()), task);
             }
         }
+        // Ended tasks whose container is gone: what their queued update says.
+        for (framework, status) in self.queued_updates() {
+            let key = (framework.to_owned(), status.task_id.value.clone());
+            let state = self.listed_state(framework, &key.1, status.state()).unwrap_or(TaskState::TaskStaging);
+            tasks.entry(key).or_insert_with(|| Task {
+                name: status.task_id.value.clone(),
+                task_id: status.task_id.clone(),
+                framework_id: FrameworkId { value: framework.to_owned() },
+                executor_id: status.executor_id.clone(),
+                agent_id: agent.clone(),
+                state: state as i32,
+                ..Default::default()
+            });
+        }
         let executors = self.containers.values().filter_map(|c| c.executor.clone()).collect();
-        (tasks, executors)
+        (tasks.into_values().collect(), executors)
     }
 }
 

@@ -9,14 +9,17 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::containers::Container;
+use super::containers::{is_terminal, Container};
 use crate::mesos::agent_api::{call, event, Call, Event};
 use crate::mesos::v1::command_info::Uri;
-use crate::mesos::v1::{self, executor, AgentId, AgentInfo, Attribute, Resource, TaskStatus};
+use crate::mesos::v1::{self, executor, AgentId, AgentInfo, Attribute, Resource, TaskState, TaskStatus};
 use crate::util::SeededRng;
 
 /// How long to wait before registering again after a failed attempt.
 pub const REGISTER_RETRY: Duration = Duration::from_secs(1);
+/// How long to wait before registering again with a master that does not lead (307 or 503):
+/// the election may settle any moment.
+pub const NOT_LEADING_RETRY: Duration = Duration::from_millis(250);
 /// How long to wait before re-sending an UPDATE the master did not take.
 pub const UPDATE_RETRY: Duration = Duration::from_secs(1);
 
@@ -162,6 +165,9 @@ pub struct AgentCore {
     ping: Option<(Duration, Duration)>,
     updates: BTreeMap<(String, String), VecDeque<Pending>>,
     in_flight: HashMap<u64, (String, String)>,
+    /// The state of each task's last update a master took (202), while it has not ended: what
+    /// a re-registration lists while later updates of it are still queued.
+    taken: BTreeMap<(String, String), TaskState>,
     next_key: u64,
     pub(super) containers: BTreeMap<String, Container>,
     pub(super) next_stream: u64,
@@ -183,6 +189,7 @@ impl AgentCore {
             ping: None,
             updates: BTreeMap::new(),
             in_flight: HashMap::new(),
+            taken: BTreeMap::new(),
             next_key: 0,
             containers: BTreeMap::new(),
             next_stream: 0,
@@ -293,12 +300,33 @@ impl AgentCore {
         if attempt != self.attempt {
             return;
         }
-        if status == Some(403) {
-            self.forget_everything();
-            self.register();
-        } else {
-            self.link = Link::Down { retry_at: now + REGISTER_RETRY };
+        match status {
+            Some(403) => {
+                self.forget_everything();
+                self.register();
+            }
+            Some(307 | 503) => self.link = Link::Down { retry_at: now + NOT_LEADING_RETRY },
+            _ => self.link = Link::Down { retry_at: now + REGISTER_RETRY },
         }
+    }
+
+    /// A leader detector reports a new leading master (the shell now sends calls there):
+    /// register with it at once, with the id and what runs, as after a broken stream. Updates
+    /// on their way to the old master are sent again once registered (the masters drop
+    /// duplicates by uuid). Nothing happens before the first registration attempt.
+    pub fn handle_master_changed(&mut self, _now: Duration) {
+        if self.attempt == 0 {
+            return;
+        }
+        self.in_flight.clear();
+        for queue in self.updates.values_mut() {
+            if let Some(head) = queue.front_mut() {
+                head.in_flight = None;
+                head.retry_at = None;
+            }
+        }
+        self.ping = None;
+        self.register();
     }
 
     /// The REGISTER stream of `attempt` ended: register again with the id (after a short wait).
@@ -327,7 +355,12 @@ impl AgentCore {
         }
         if let Some(queue) = self.updates.get_mut(&task) {
             if status == Some(202) {
-                queue.pop_front();
+                if let Some(state) = queue.pop_front().and_then(|taken| taken.call.update).map(|u| u.status.state()) {
+                    match is_terminal(state) {
+                        true => self.taken.remove(&task),
+                        false => self.taken.insert(task.clone(), state),
+                    };
+                }
                 if queue.is_empty() {
                     self.updates.remove(&task);
                 }
@@ -407,6 +440,26 @@ impl AgentCore {
         self.actions.extend(sends);
     }
 
+    /// The state a re-registration lists `task` of `framework` in: while updates of it are
+    /// queued, the state of the last one a master took (STAGING if none), so that the new
+    /// master sees them follow in order; else `current`. `None` for a task that ended and has
+    /// nothing queued (not listed).
+    pub(super) fn listed_state(&self, framework: &str, task: &str, current: TaskState) -> Option<TaskState> {
+        let key = (framework.to_owned(), task.to_owned());
+        if self.updates.contains_key(&key) {
+            return Some(self.taken.get(&key).copied().unwrap_or(TaskState::TaskStaging));
+        }
+        (!is_terminal(current)).then_some(current)
+    }
+
+    /// The oldest queued update of every task that has one: `(framework, status)`.
+    pub(super) fn queued_updates(&self) -> impl Iterator<Item = (&str, &TaskStatus)> {
+        self.updates.iter().filter_map(|((framework, _), queue)| {
+            let status = &queue.front()?.call.update.as_ref()?.status;
+            Some((framework.as_str(), status))
+        })
+    }
+
     /// Starts a REGISTER attempt (with the id when the agent has one, listing what runs).
     fn register(&mut self) {
         self.attempt += 1;
@@ -439,6 +492,7 @@ impl AgentCore {
         }
         self.updates.clear();
         self.in_flight.clear();
+        self.taken.clear();
         self.exits.clear();
         self.agent_id = None;
         self.ping = None;

@@ -13,9 +13,9 @@ use crate::mesos::v1::{
     FrameworkId, FrameworkInfo, KillPolicy, TaskId, TaskInfo, TaskState, TaskStatus,
 };
 
-const S: Duration = Duration::from_secs(1);
+pub(super) const S: Duration = Duration::from_secs(1);
 
-fn config() -> AgentConfig {
+pub(super) fn config() -> AgentConfig {
     AgentConfig {
         hostname: "127.0.0.4".into(),
         port: 5051,
@@ -28,11 +28,11 @@ fn config() -> AgentConfig {
     }
 }
 
-fn drain(core: &mut AgentCore) -> Vec<Action> {
+pub(super) fn drain(core: &mut AgentCore) -> Vec<Action> {
     std::iter::from_fn(|| core.poll_action()).collect()
 }
 
-fn registered_event(id: &str, ping: f64) -> Event {
+pub(super) fn registered_event(id: &str, ping: f64) -> Event {
     let registered = event::Registered {
         agent_id: AgentId { value: id.into() },
         ping_interval_seconds: ping,
@@ -42,7 +42,7 @@ fn registered_event(id: &str, ping: f64) -> Event {
 }
 
 /// A core registered as `a-1` (ping every 10 s); returns it and the stream's attempt.
-fn registered() -> (AgentCore, u64) {
+pub(super) fn registered() -> (AgentCore, u64) {
     let mut core = AgentCore::new(config());
     core.handle_start(Duration::ZERO);
     let attempt = match drain(&mut core).as_slice() {
@@ -62,7 +62,7 @@ fn framework() -> FrameworkInfo {
     }
 }
 
-fn command_task(id: &str, uris: &[&str]) -> TaskInfo {
+pub(super) fn command_task(id: &str, uris: &[&str]) -> TaskInfo {
     let uris = uris.iter().map(|u| Uri { value: (*u).into(), ..Default::default() }).collect();
     TaskInfo {
         name: id.into(),
@@ -82,7 +82,7 @@ fn executor_task(id: &str) -> TaskInfo {
     TaskInfo { executor: Some(executor), command: None, ..command_task(id, &[]) }
 }
 
-fn launch(core: &mut AgentCore, now: Duration, attempt: u64, task: TaskInfo) {
+pub(super) fn launch(core: &mut AgentCore, now: Duration, attempt: u64, task: TaskInfo) {
     let launch = event::Launch { framework_info: framework(), tasks: vec![task], executor: None };
     core.handle_event(
         now,
@@ -91,7 +91,7 @@ fn launch(core: &mut AgentCore, now: Duration, attempt: u64, task: TaskInfo) {
     );
 }
 
-fn updates(actions: &[Action]) -> Vec<(u64, TaskStatus)> {
+pub(super) fn updates(actions: &[Action]) -> Vec<(u64, TaskStatus)> {
     actions
         .iter()
         .filter_map(|a| match a {
@@ -101,7 +101,7 @@ fn updates(actions: &[Action]) -> Vec<(u64, TaskStatus)> {
         .collect()
 }
 
-fn container_of(actions: &[Action]) -> String {
+pub(super) fn container_of(actions: &[Action]) -> String {
     actions
         .iter()
         .find_map(|a| match a {
@@ -112,7 +112,7 @@ fn container_of(actions: &[Action]) -> String {
 }
 
 /// Answers 202 to every update, repeatedly, collecting the statuses in order.
-fn ack_all(core: &mut AgentCore, now: Duration, mut actions: Vec<Action>) -> Vec<TaskStatus> {
+pub(super) fn ack_all(core: &mut AgentCore, now: Duration, mut actions: Vec<Action>) -> Vec<TaskStatus> {
     let mut seen = Vec::new();
     loop {
         let sent = updates(&actions);

@@ -22,6 +22,8 @@ pub mod executor_api;
 pub mod fetch_io;
 pub mod fetcher;
 pub mod flags;
+#[cfg(test)]
+mod follow_tests;
 mod process;
 mod server;
 pub mod shell;

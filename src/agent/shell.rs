@@ -1,7 +1,13 @@
 //! The agent's async shell: one loop that feeds [`AgentCore`] (master stream events, call
-//! answers, fetch results, process exits, executor API requests, timers) and carries out its
-//! [`Action`]s with reqwest, hyper, the fetcher and child processes. The only place reading the
-//! clock.
+//! answers, fetch results, process exits, executor API requests, timers, leader changes) and
+//! carries out its [`Action`]s with reqwest, hyper, the fetcher and child processes. The only
+//! place reading the clock.
+//!
+//! With a `zk://` master URL, a ZooKeeper leader detector (`zk_shell`'s, the driver's)
+//! names the leading master: calls go there, and each new leader gets a re-registration with
+//! the agent's id and what it runs ([`AgentCore::handle_master_changed`]). While no leader was
+//! ever known, registration waits; a leader that goes without a successor leaves calls going
+//! to the last one, which answer or fail as they may.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -15,7 +21,7 @@ use hyper::body::Bytes;
 use hyper::{header, Response, StatusCode};
 use prost::Message as _;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::core::{Action, AgentConfig, AgentCore, Exit};
@@ -25,11 +31,16 @@ use super::server::{plain, AgentBody, ExecutorCall, ServerState};
 use crate::mesos::agent_api::{Call, Event};
 use crate::mesos::recordio;
 use crate::mesos::v1::{Attribute, Resource};
+use crate::session::{Endpoint, ZkUrl};
+
+/// The private agent API's path on the master.
+const AGENT_API_PATH: &str = "/api/offerpack/agent";
 
 /// How an agent process is set up (the CLI flags).
 #[derive(Clone, Debug)]
 pub struct AgentOptions {
-    /// The master's base URL, e.g. `http://10.0.0.1:5050`.
+    /// The master's base URL, e.g. `http://10.0.0.1:5050`, or a `zk://HOST:PORT[,…]/PATH`
+    /// group to follow the leader of.
     pub master: String,
     /// Where to listen (port 0 picks one).
     pub listen: SocketAddr,
@@ -59,6 +70,8 @@ pub enum AgentError {
     Runtime(std::io::Error),
     /// The work directory could not be created.
     WorkDir(std::io::Error),
+    /// The master is a `zk://` URL that cannot be used.
+    Master(crate::session::ZkUrlError),
 }
 
 impl fmt::Display for AgentError {
@@ -67,6 +80,7 @@ impl fmt::Display for AgentError {
             AgentError::Bind(e) => write!(f, "cannot listen: {e}"),
             AgentError::Runtime(e) => write!(f, "cannot start the async runtime: {e}"),
             AgentError::WorkDir(e) => write!(f, "cannot create the work directory: {e}"),
+            AgentError::Master(e) => write!(f, "--master: {e}"),
         }
     }
 }
@@ -112,6 +126,9 @@ where
     F: std::future::Future<Output = AgentStop>,
 {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(AgentError::Runtime)?;
+    if ZkUrl::is_zk(&options.master) {
+        ZkUrl::parse(&options.master).map_err(AgentError::Master)?;
+    }
     runtime.block_on(async move {
         std::fs::create_dir_all(&options.work_dir).map_err(AgentError::WorkDir)?;
         let listener = TcpListener::bind(options.listen).await.map_err(AgentError::Bind)?;
@@ -127,7 +144,8 @@ struct Shell {
     core: AgentCore,
     start: Instant,
     client: reqwest::Client,
-    agent_url: String,
+    /// Where agent API calls go; `None` until a ZooKeeper group names a leader.
+    agent_url: Option<String>,
     fetcher: Fetcher,
     inputs: mpsc::UnboundedSender<Input>,
     register_task: Option<JoinHandle<()>>,
@@ -162,11 +180,15 @@ async fn run(
     let state = ServerState { calls, fetcher: fetcher.clone(), registered: registered.clone() };
     let (_stop, stop_rx) = oneshot::channel();
     tokio::spawn(super::server::serve(listener, stop_rx, state));
+    let (agent_url, mut leaders) = match ZkUrl::parse(&options.master) {
+        Ok(group) => (None, Some(crate::zk_shell::spawn_detector(group))),
+        Err(_) => (Some(format!("{}{AGENT_API_PATH}", options.master.trim_end_matches('/'))), None),
+    };
     let mut shell = Shell {
         core: AgentCore::new(config),
         start: Instant::now(),
         client: reqwest::Client::new(),
-        agent_url: format!("{}/api/offerpack/agent", options.master.trim_end_matches('/')),
+        agent_url,
         fetcher,
         inputs,
         register_task: None,
@@ -189,6 +211,7 @@ async fn run(
         tokio::select! {
             Some(input) = inputs_rx.recv() => shell.input(input),
             Some(call) = calls_rx.recv() => shell.executor_call(call),
+            leader = next_leader(&mut leaders) => shell.follow(leader),
             Some(stream) = gone_rx.recv() => {
                 shell.streams.remove(&stream);
                 let now = shell.now();
@@ -210,15 +233,50 @@ async fn run(
     }
 }
 
+/// The next report of the leader detector, if there is one: the leader's endpoint or `None`.
+async fn next_leader(leaders: &mut Option<watch::Receiver<Option<Endpoint>>>) -> Option<Endpoint> {
+    if let Some(receiver) = leaders {
+        if receiver.changed().await.is_ok() {
+            return receiver.borrow_and_update().clone();
+        }
+    }
+    // No detector, or it ended (it does not while this receiver lives).
+    std::future::pending().await
+}
+
 impl Shell {
     fn now(&self) -> Duration {
         self.start.elapsed()
     }
 
+    /// A new leading master (or none): calls go to the new one, which gets a re-registration.
+    fn follow(&mut self, leader: Option<Endpoint>) {
+        let Some(leader) = leader else {
+            eprintln!("agent: no leading master; calls still go to the last one");
+            return;
+        };
+        eprintln!("agent: the leading master is now {}; registering there", leader.authority());
+        self.agent_url = Some(format!("http://{}{AGENT_API_PATH}", leader.authority()));
+        let now = self.now();
+        self.core.handle_master_changed(now);
+    }
+
     fn input(&mut self, input: Input) {
         let now = self.now();
         match input {
-            Input::MasterEvent(attempt, event) => self.core.handle_event(now, attempt, event),
+            Input::MasterEvent(attempt, event) => {
+                if let Some(launch) = &event.launch {
+                    let ids: Vec<&str> = launch.tasks.iter().map(|t| t.task_id.value.as_str()).collect();
+                    let framework = launch.framework_info.id.as_ref().map_or("", |id| id.value.as_str());
+                    eprintln!("agent: LAUNCH {} of framework {framework}", ids.join(" "));
+                }
+                let was = self.core.is_registered();
+                self.core.handle_event(now, attempt, event);
+                if !was && self.core.is_registered() {
+                    let url = self.agent_url.as_deref().unwrap_or_default();
+                    eprintln!("agent: registered as {} at {url}", self.core.agent_id().unwrap_or_default());
+                }
+            }
             Input::RegisterFailed(attempt, status) => {
                 eprintln!("agent: registration failed ({})", status.map_or("unreachable".into(), |s| s.to_string()));
                 self.core.handle_register_failed(now, attempt, status);
@@ -273,7 +331,9 @@ impl Shell {
                 if let Some(old) = self.register_task.take() {
                     old.abort();
                 }
-                let task = register(self.client.clone(), self.agent_url.clone(), attempt, call, self.inputs.clone());
+                // Without a leader yet, the registration waits for one (a new attempt then).
+                let Some(url) = self.agent_url.clone() else { return };
+                let task = register(self.client.clone(), url, attempt, call, self.inputs.clone());
                 self.register_task = Some(tokio::spawn(task));
             }
             Action::Ping(call) => self.post(call, Input::PingAnswer),
@@ -334,6 +394,10 @@ impl Shell {
     fn post(&self, call: Call, answer: impl FnOnce(Option<u16>) -> Input + Send + 'static) {
         let (client, url, inputs) = (self.client.clone(), self.agent_url.clone(), self.inputs.clone());
         tokio::spawn(async move {
+            let Some(url) = url else {
+                let _ = inputs.send(answer(None));
+                return;
+            };
             let sent = client
                 .post(url)
                 .header(header::CONTENT_TYPE.as_str(), "application/x-protobuf")

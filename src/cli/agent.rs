@@ -1,5 +1,7 @@
 //! `offerpack agent`: a simulated Mesos agent as a real process, joining a simulated master
 //! over offerpack's private agent API. Prints `agent listening on http://ADDR` once bound.
+//! `--master zk://HOST:PORT[,HOST:PORT]/PATH` follows the leader of masters elected through
+//! ZooKeeper (`offerpack master --zk`), re-registering with each new leader.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,6 +9,7 @@ use std::time::Duration;
 
 use lexopt::{Arg, Parser, ValueExt};
 use offerpack::agent::{parse_attributes, parse_resources, run_agent_until, AgentOptions, AgentStop};
+use offerpack::session::ZkUrl;
 
 use super::args::Command;
 use super::signals::{self, Signals};
@@ -18,7 +21,7 @@ pub const DEFAULT_RESOURCES: &str = "cpus:4;mem:8192;disk:40960;ports:[31000-320
 /// Arguments of `agent`.
 #[derive(Debug, PartialEq)]
 pub struct AgentArgs {
-    /// The master's base URL.
+    /// The master's base URL, or a `zk://` group of masters.
     pub master: String,
     /// Where to listen.
     pub listen: SocketAddr,
@@ -87,8 +90,10 @@ pub fn parse(mut p: Parser) -> Result<Command, lexopt::Error> {
         }
     }
     let master = master.ok_or("agent needs --master URL")?;
-    if !master.starts_with("http://") && !master.starts_with("https://") {
-        return Err(format!("--master {master:?}: expected http://HOST:PORT").into());
+    if ZkUrl::is_zk(&master) {
+        ZkUrl::parse(&master).map_err(|e| format!("--master: {e}"))?;
+    } else if !master.starts_with("http://") && !master.starts_with("https://") {
+        return Err(format!("--master {master:?}: expected http://HOST:PORT or zk://HOST:PORT/PATH").into());
     }
     let listen = listen.ok_or("agent needs --listen ADDR:PORT")?;
     let advertise = match adv {
@@ -174,6 +179,16 @@ mod tests {
         let ok = parse_line("--master http://m:5050 --listen 0.0.0.0:5051 --advertise h1:6000 --work-dir /w").unwrap();
         let Command::Agent(a) = ok else { panic!("not an agent command") };
         assert_eq!(a.advertise, ("h1".to_owned(), Some(6000)));
+    }
+
+    #[test]
+    fn parse_takes_a_zookeeper_group_as_master() {
+        let line = "--master zk://127.0.0.1:2181,127.0.0.2:2181/mesos --listen 127.0.0.4:0 --work-dir /w";
+        let Command::Agent(a) = parse_line(line).unwrap() else { panic!("not an agent command") };
+        assert_eq!(a.master, "zk://127.0.0.1:2181,127.0.0.2:2181/mesos");
+        let err = parse_line("--master zk://127.0.0.1:2181 --listen 127.0.0.4:0 --work-dir /w").unwrap_err();
+        assert!(err.to_string().contains("chroot"), "{err}");
+        assert!(parse_line("--master ftp://m --listen 127.0.0.4:0 --work-dir /w").is_err());
     }
 
     #[test]

@@ -67,6 +67,13 @@ pub struct MasterArgs {
     pub agent_timeout: Duration,
     /// A Mesos credentials file; when given, frameworks must authenticate (`--credentials`).
     pub credentials: Option<PathBuf>,
+    /// The ZooKeeper group to be elected in (`--zk zk://HOST:PORT[,HOST:PORT]/PATH`).
+    pub zk: Option<offerpack::session::ZkUrl>,
+    /// The ZooKeeper session timeout (`--zk-session-timeout SECS`, default 10 s).
+    pub zk_session_timeout: Duration,
+    /// How long a new leader takes agents of the previous one (`--agent-reregister-timeout
+    /// SECS`, default 10 s).
+    pub agent_reregister_timeout: Duration,
 }
 
 /// Arguments of `demo`.
@@ -154,6 +161,9 @@ pub fn master(mut p: Parser) -> Result<Command, lexopt::Error> {
         agent_ping: Duration::from_secs(1),
         agent_timeout: Duration::from_secs(5),
         credentials: None,
+        zk: None,
+        zk_session_timeout: Duration::from_secs(10),
+        agent_reregister_timeout: Duration::from_secs(10),
     };
     let mut agents = None;
     while let Some(arg) = p.next()? {
@@ -175,6 +185,13 @@ pub fn master(mut p: Parser) -> Result<Command, lexopt::Error> {
             Arg::Long("seed") => args.seed = p.value()?.parse()?,
             Arg::Long("task-duration-ms") => args.task_duration = task_duration(&p.value()?.string()?)?,
             Arg::Long("fail-every") => args.fail_every = Some(fail_every(p.value()?.parse()?)?),
+            Arg::Long("zk") => args.zk = Some(zk_group(&p.value()?.string()?)?),
+            Arg::Long("zk-session-timeout") => {
+                args.zk_session_timeout = seconds(p.value()?.parse()?, "--zk-session-timeout")?;
+            }
+            Arg::Long("agent-reregister-timeout") => {
+                args.agent_reregister_timeout = seconds(p.value()?.parse()?, "--agent-reregister-timeout")?;
+            }
             other => return Err(other.unexpected()),
         }
     }
@@ -389,6 +406,15 @@ impl ExecutorFlags {
             advertise: self.advertise,
         }))
     }
+}
+
+/// `--zk URL`: a ZooKeeper group without credentials (the master writes open nodes).
+fn zk_group(text: &str) -> Result<offerpack::session::ZkUrl, lexopt::Error> {
+    let url = offerpack::session::ZkUrl::parse(text).map_err(|e| format!("--zk: {e}"))?;
+    if url.credentials().is_some() {
+        return Err(format!("--zk {text:?}: credentials are not supported (the group's nodes are open)").into());
+    }
+    Ok(url)
 }
 
 /// `--retries N`: launches per task in all, from 1 (no retry) to [`MAX_ATTEMPTS`].

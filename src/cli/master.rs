@@ -9,10 +9,34 @@
 //! `http://ADDR/api/offerpack/agent`, beside or instead of the simulated agents (`--agents 0`);
 //! they ping every `--agent-ping` seconds (default 1) and are lost after `--agent-timeout`
 //! seconds (default 5) without a call.
+//!
+//! # Masters elected through ZooKeeper (`--zk zk://HOST:PORT[,HOST:PORT]/PATH`)
+//! Several masters given the same group contend as Mesos masters do: each holds an ephemeral
+//! sequential node `PATH/json.info_N` with its `MasterInfo` JSON, and the one with the smallest
+//! `N` leads. Each change is printed: `offerpack master: leading (zk node json.info_N)`,
+//! `offerpack master: following the leader at HOST:PORT` or `offerpack master: no leader
+//! elected`. A master that does not lead answers scheduler, operator and agent API calls with
+//! `307` to the leader (503 "No leader elected" when it knows none). When the leader's node
+//! goes (its process died and its session expired after `--zk-session-timeout`, default 10 s),
+//! the next master leads. A master that loses its own session stops leading at once, closes its
+//! streams and starts afresh as a follower (a Mesos master exits and is restarted).
+//!
+//! What a new leader knows: its own simulated agents (`--agents N`, the same ids as the
+//! previous leader's when both have the same `--seed`, since ids derive from the seed) and
+//! the agent processes that re-register with their ids within `--agent-reregister-timeout`
+//! (default 10 s), with the tasks and executors they run. It keeps no tasks of the previous
+//! leader's simulated agents: those ran only in the old process, so a re-subscribing
+//! framework's reconciliation reports them lost (TASK_LOST, or TASK_GONE for PARTITION_AWARE
+//! frameworks) and the framework retries them (`run --retries`). Tasks of agent processes run
+//! on: reconciliation reports them in the state their agent listed, their pending updates
+//! follow, and tasks on agents that have not re-registered get no answer until the timeout,
+//! then TASK_LOST. Give each master its own `--seed` when frameworks may register afresh while
+//! agents of the old leader come back: new framework and agent ids skip those the new leader
+//! has seen, not those it may still see.
 
 use std::io::Write;
 
-use offerpack::master::{AgentConfig, MasterConfig, SimMaster, TaskTiming, AGENT_API_PATH};
+use offerpack::master::{AgentConfig, Leadership, MasterConfig, SimMaster, TaskTiming, ZkElection, AGENT_API_PATH};
 
 use super::live_args::MasterArgs;
 use super::signals::{self, Signals};
@@ -49,7 +73,10 @@ pub fn run(args: &MasterArgs) -> Result<(), CliError> {
         let _ = writeln!(out, "offerpack master: agent processes register at {}{AGENT_API_PATH}", handle.url());
         let _ = out.flush();
         drop(out);
-        let caught = signals::first_or_never(&mut signals).await;
+        let caught = tokio::select! {
+            caught = signals::first_or_never(&mut signals) => caught,
+            () = print_leadership(handle.leadership()) => signals::first_or_never(&mut signals).await,
+        };
         note!("{}: offerpack master shutting down (its streams are closed)", caught.name());
         if let Some(signals) = signals {
             drop(signals::exit_on_second(signals));
@@ -59,12 +86,29 @@ pub fn run(args: &MasterArgs) -> Result<(), CliError> {
     })
 }
 
+/// Prints a line on standard output at every change of the master's election, until the
+/// master stops.
+async fn print_leadership(mut leadership: tokio::sync::watch::Receiver<Leadership>) {
+    while leadership.changed().await.is_ok() {
+        let line = match &*leadership.borrow_and_update() {
+            Leadership::Leading { node: Some(node) } => format!("leading (zk node {node})"),
+            Leadership::Leading { node: None } => "leading".to_owned(),
+            Leadership::Following { leader: Some(leader) } => format!("following the leader at {leader}"),
+            Leadership::Following { leader: None } => "no leader elected".to_owned(),
+        };
+        say!("offerpack master: {line}");
+    }
+}
+
 /// The master's configuration for the command line's agents and timings.
 pub fn config(args: &MasterArgs) -> MasterConfig {
     let mut config =
         MasterConfig::new(args.listen).with_seed(args.seed).with_agent_timing(args.agent_ping, args.agent_timeout);
     config.tasks = TaskTiming { run: args.task_duration, ..TaskTiming::default() };
     config.faults.fail_every = args.fail_every;
+    config.zookeeper =
+        args.zk.clone().map(|url| ZkElection { session_timeout: args.zk_session_timeout, ..ZkElection::new(url) });
+    config.agent_reregister_timeout = args.agent_reregister_timeout;
     config.agents = (0..args.agents)
         .map(|i| {
             let mut agent = AgentConfig::new(hostname(i), args.cpus, args.mem)
@@ -120,6 +164,9 @@ mod tests {
             agent_ping: std::time::Duration::from_millis(250),
             agent_timeout: std::time::Duration::from_secs(2),
             credentials: None,
+            zk: None,
+            zk_session_timeout: std::time::Duration::from_secs(10),
+            agent_reregister_timeout: std::time::Duration::from_secs(10),
         };
         let config = config(&args);
         let names: Vec<&str> = config.agents.iter().map(|a| a.hostname.as_str()).collect();

@@ -114,6 +114,17 @@ usage:
       agents or instead of them (--agents 0); their tasks really run.
       --agent-ping SECS     how often agent processes ping (default 1)
       --agent-timeout SECS  an agent process silent this long is lost (default 5)
+      --zk zk://HOST:PORT[,HOST:PORT]/PATH  be one of several masters elected through
+                      ZooKeeper: an ephemeral sequential node PATH/json.info_N holds its
+                      MasterInfo JSON; it leads while its N is the smallest (prints
+                      `offerpack master: leading (zk node json.info_N)`), else answers 307 to
+                      the leader (503 \"No leader elected\" when none). A new leader takes agent
+                      processes of the previous one back with their tasks, and frameworks
+                      re-subscribing with their id.
+      --zk-session-timeout SECS  ZooKeeper session timeout (default 10); it stops leading
+                      before a lost session can expire
+      --agent-reregister-timeout SECS  how long a new leader takes agents it never knew
+                      (default 10)
   offerpack demo [--agents N] [--tasks M] [--seed S] [--encoding protobuf|json] [--deadline SECS]
                  [--retries N] [--retry-backoff MS] [--fail-every K]
       Start a simulated master in-process, run a framework against it over HTTP with a generated
@@ -198,6 +209,8 @@ usage:
       executable, extract of .tar/.tgz/.tar.gz/.gz, output_file, cache under DIR/fetch_cache),
       runs command tasks and custom executors as processes, and serves POST /api/v1/executor
       and GET /metrics/snapshot. Prints `agent listening on http://ADDR` once bound.
+      URL may be zk://HOST:PORT[,HOST:PORT]/PATH (masters elected through ZooKeeper): the agent
+      follows the leader, re-registering with its id and running tasks at each change.
       --listen     port 0 picks one; the advertised port then follows it
       --advertise  address the master and executors are told; required with a wildcard
                    --listen (default: the listen address)

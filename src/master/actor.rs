@@ -10,7 +10,7 @@ use bytes::BytesMut;
 use hyper::body::Bytes;
 use hyper::{header, Method, Response, StatusCode};
 use prost::Message as _;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use super::auth::{Credentials, SCHEDULER_REALM};
@@ -20,6 +20,7 @@ use super::remote::{AgentAnswer, AGENT_API_PATH};
 use super::server::{is_operator_path, operator_response};
 use super::state::{CallOutcome, MasterCore, Output, StreamKey};
 use super::validate::validate_call;
+use super::zk_member::Leadership;
 use crate::mesos::v1::scheduler::{call, Call};
 use crate::mesos::{agent_api, json, recordio};
 
@@ -60,6 +61,8 @@ pub(crate) enum Command {
     Api(ApiRequest, oneshot::Sender<Response<ApiBody>>),
     Knob(Knob, oneshot::Sender<bool>),
     DrainLedger(oneshot::Sender<Vec<super::LedgerEntry>>),
+    /// The ZooKeeper election's news (`zk_member`).
+    Leadership(Leadership),
     Shutdown,
 }
 
@@ -91,6 +94,10 @@ pub(crate) struct Actor {
     unavailable: Option<(Instant, Unavailable)>,
     /// When set, scheduler API requests must authenticate (HTTP Basic).
     pub(crate) credentials: Option<Credentials>,
+    /// Where this master stands in its election, published for [`MasterHandle::leadership`].
+    ///
+    /// [`MasterHandle::leadership`]: super::MasterHandle::leadership
+    pub(crate) leadership: watch::Sender<Leadership>,
 }
 
 impl Actor {
@@ -103,7 +110,9 @@ impl Actor {
     ) -> Actor {
         let start = Instant::now();
         let unavailable = unavailable.map(|(d, kind)| (start + d, kind));
-        Actor { core, start, sinks: HashMap::new(), gone_tx, cut, redirect, unavailable, credentials: None }
+        let standing = if core.is_leading() { Leadership::Leading { node: None } } else { Leadership::NO_LEADER };
+        let (leadership, _) = watch::channel(standing);
+        Actor { core, start, sinks: HashMap::new(), gone_tx, cut, redirect, unavailable, credentials: None, leadership }
     }
 
     fn now(&self) -> Duration {
@@ -132,6 +141,7 @@ impl Actor {
                     Some(Command::DrainLedger(reply)) => {
                         let _ = reply.send(self.core.drain_task_ledger());
                     }
+                    Some(Command::Leadership(news)) => self.lead(news),
                 },
                 Some(key) = gone.recv() => {
                     if self.sinks.remove(&key).is_some() {
@@ -190,6 +200,14 @@ impl Actor {
                 true
             }
         }
+    }
+
+    /// Takes the election's news: the core learns whether it leads, and requests follow the
+    /// leader (see [`Actor::fault_response`]).
+    fn lead(&mut self, news: Leadership) {
+        let now = self.now();
+        self.core.handle_leadership(now, matches!(news, Leadership::Leading { .. }));
+        self.leadership.send_if_modified(|current| std::mem::replace(current, news.clone()) != news);
     }
 
     /// Writes the core's outputs to the streams. The records one input produced for a stream go
@@ -362,15 +380,19 @@ impl Actor {
         if request.method != Method::GET && request.method != Method::HEAD {
             return plain(StatusCode::METHOD_NOT_ALLOWED, "Expecting one of { 'GET' }");
         }
-        let elected = self.redirect.is_none();
+        let elected = self.redirect.is_none() && self.core.is_leading();
         let body = super::metrics::snapshot_json(&self.core.metrics_snapshot(self.now(), elected));
         let mut response = plain(StatusCode::OK, body);
         response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(APPLICATION_JSON));
         response
     }
 
-    /// Answers a private agent API request (protobuf only; the fault knobs do not apply).
+    /// Answers a private agent API request (protobuf only; the fault knobs do not apply, but a
+    /// master that does not lead answers as for the scheduler API).
     fn agent_api(&mut self, request: ApiRequest) -> Response<ApiBody> {
+        if let Some(response) = self.follower_response(&request.path) {
+            return response;
+        }
         if request.method != Method::POST {
             let text = format!("Expecting one of {{ 'POST' }}, but received '{}'", request.method);
             return plain(StatusCode::METHOD_NOT_ALLOWED, text);
@@ -427,7 +449,18 @@ impl Actor {
         response
     }
 
-    /// The 307 or 503 a knob asks for, if any.
+    /// The 307 to the leader (or 503 "No leader elected") of a master that does not lead.
+    fn follower_response(&self, path: &str) -> Option<Response<ApiBody>> {
+        match &*self.leadership.borrow() {
+            Leadership::Leading { .. } => None,
+            Leadership::Following { leader: Some(leader) } => Some(redirect_response(leader, path)),
+            Leadership::Following { leader: None } => {
+                Some(plain(StatusCode::SERVICE_UNAVAILABLE, Unavailable::NoLeader.text()))
+            }
+        }
+    }
+
+    /// The 307 or 503 a knob asks for, if any, else that of a master that does not lead.
     fn fault_response(&mut self, path: &str) -> Option<Response<ApiBody>> {
         if let Some(redirect) = &mut self.redirect {
             let leader = redirect.leader.clone();
@@ -449,7 +482,7 @@ impl Actor {
             }
             self.unavailable = None;
         }
-        None
+        self.follower_response(path)
     }
 }
 

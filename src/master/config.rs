@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+use crate::session::ZkUrl;
+
 /// One simulated agent: its hostname, resources and text attributes.
 ///
 /// ```
@@ -133,6 +135,25 @@ pub struct Faults {
     pub fail_every: Option<NonZeroU32>,
 }
 
+/// A master that contends for leadership in a ZooKeeper group (`offerpack master --zk`): it
+/// leads while its `json.info_` node has the smallest sequence, and answers API requests with
+/// 307 to the leader (or 503 "No leader elected") otherwise.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZkElection {
+    /// The group, e.g. `zk://127.0.0.1:2181/mesos`.
+    pub url: ZkUrl,
+    /// The ZooKeeper session timeout asked for (Mesos' `--zk_session_timeout`, default 10 s);
+    /// the server may round it into its own bounds (2 to 20 ticks).
+    pub session_timeout: Duration,
+}
+
+impl ZkElection {
+    /// Contends in `url`'s group with Mesos' default session timeout of 10 s.
+    pub fn new(url: ZkUrl) -> ZkElection {
+        ZkElection { url, session_timeout: Duration::from_secs(10) }
+    }
+}
+
 /// Everything the simulated master needs to start.
 ///
 /// For a command line such as `offerpack master --listen ADDR --agents N --cpus C --mem M`,
@@ -184,6 +205,13 @@ pub struct MasterConfig {
     /// Keep a [task ledger](super::LedgerEntry) of launches and ends for a harness to drain
     /// (off by default).
     pub task_ledger: bool,
+    /// When set, the master leads only when elected in this ZooKeeper group; `None`: it always
+    /// leads.
+    pub zookeeper: Option<ZkElection>,
+    /// How long a master that came to lead takes re-registrations of agent processes whose ids
+    /// it never knew (agents of the previous leader; Mesos' `--agent_reregister_timeout`);
+    /// default 10 s. After it, such a re-registration gets 403 as any unknown id.
+    pub agent_reregister_timeout: Duration,
 }
 
 impl MasterConfig {
@@ -208,6 +236,8 @@ impl MasterConfig {
             agent_timeout: Duration::from_secs(5),
             credentials: None,
             task_ledger: false,
+            zookeeper: None,
+            agent_reregister_timeout: Duration::from_secs(10),
         }
     }
 

@@ -539,3 +539,41 @@ fn core_task_ledger_records_lost_and_dropped_tasks_and_is_off_by_default() {
         ]
     );
 }
+
+/// Re-subscribes `fw`; the new stream and the updates sent with the subscription.
+fn resubscribe(sim: &mut Sim, fw: &Fw) -> (Fw, Vec<TaskState>) {
+    let CallOutcome::Subscribed { stream, stream_id } = sim.call(subscribe_call(Some(&fw.id), &[], 60.0), None) else {
+        panic!("not subscribed")
+    };
+    let states = updates(&sim.events(stream)).iter().map(v1::TaskStatus::state).collect();
+    (Fw { id: fw.id.clone(), stream, stream_id }, states)
+}
+
+#[test]
+fn core_updates_made_while_disconnected_wait_for_the_next_subscription_only_once() {
+    let mut sim = Sim::two_agents();
+    let fw = subscribe(&mut sim, None, 60.0);
+    sim.run_for(Duration::ZERO);
+    let offer = offers(&sim.events(fw.stream))[0].clone();
+    sim.call(launch(&fw, &offer, "t1", 1.0), Some(&fw.stream_id));
+    sim.run_for(SECOND);
+    let sent = updates(&sim.events(fw.stream));
+    assert_eq!(sent.iter().map(|s| s.state()).collect::<Vec<_>>(), [TaskState::TaskStarting]);
+    // Disconnected before acknowledging: STARTING was sent, its retry timer resends it.
+    sim.core.handle_stream_closed(sim.now, fw.stream);
+    let (again, states) = resubscribe(&mut sim, &fw);
+    assert!(states.is_empty(), "sent on the old stream already: {states:?}");
+    sim.call(ack(&again, &sent[0]), Some(&again.stream_id));
+    let running = updates(&sim.events(again.stream));
+    assert_eq!(running.iter().map(|s| s.state()).collect::<Vec<_>>(), [TaskState::TaskRunning]);
+    sim.call(ack(&again, &running[0]), Some(&again.stream_id));
+    // FINISHED comes while the framework is away: it is sent at the next subscription, once.
+    sim.core.handle_stream_closed(sim.now, again.stream);
+    sim.run_for(10 * SECOND);
+    assert!(updates(&sim.events(again.stream)).is_empty());
+    let (third, states) = resubscribe(&mut sim, &fw);
+    assert_eq!(states, [TaskState::TaskFinished]);
+    sim.core.handle_stream_closed(sim.now, third.stream);
+    let (_, states) = resubscribe(&mut sim, &fw);
+    assert!(states.is_empty(), "sent already: its retry timer resends it");
+}

@@ -57,6 +57,16 @@
 //! running under its id. A simulated agent frees an executor's resources with its last task;
 //! an agent process on EXECUTOR_EXITED.
 //!
+//! # Masters elected through ZooKeeper
+//! With [`MasterConfig::zookeeper`] set, the master contends in a ZooKeeper group as a Mesos
+//! master does (`zk_member`: an ephemeral sequential `json.info_` node holding its `MasterInfo`
+//! JSON) and leads only while elected; [`MasterHandle::leadership`] reports where it stands.
+//! A follower answers scheduler, operator and agent calls with 307 to the leader (503 "No
+//! leader elected" when it knows none). The core learns it through
+//! [`MasterCore::handle_leadership`] (`leadership`): a new leader takes back the agent processes
+//! of the previous one with their tasks during [`MasterConfig::agent_reregister_timeout`], and
+//! a master that stops leading starts afresh.
+//!
 //! # What it does like Mesos
 //! Status codes, texts and headers of `/api/v1/scheduler` (405, 415 on an inexact
 //! `Content-Type`, 406, 400s with the master's texts, 403 while disconnected, 202, 200 with a
@@ -96,6 +106,9 @@ mod config;
 #[cfg(test)]
 mod core_tests;
 mod leader_change;
+mod leadership;
+#[cfg(test)]
+mod leadership_tests;
 mod ledger;
 mod metrics;
 mod offers;
@@ -110,12 +123,14 @@ mod server;
 mod state;
 mod tasks;
 mod validate;
+mod zk_member;
 
 pub use auth::{Credentials, SCHEDULER_REALM};
-pub use config::{AgentConfig, Faults, MasterConfig, Redirect, StreamCut, TaskTiming, Unavailable};
+pub use config::{AgentConfig, Faults, MasterConfig, Redirect, StreamCut, TaskTiming, Unavailable, ZkElection};
 pub use ledger::{LedgerEntry, LedgerEvent};
 pub use operator::OperatorRejection;
 pub use remote::{AgentAnswer, AGENT_API_PATH};
 pub use server::{run_master_blocking, MasterError, MasterHandle, SimMaster};
 pub use state::{CallOutcome, MasterCore, Output, StreamKey, MESOS_VERSION};
 pub use tasks::{DURATION_LABEL, EXIT_LABEL};
+pub use zk_member::Leadership;

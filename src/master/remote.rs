@@ -75,6 +75,9 @@ impl MasterCore {
     /// "Agent … is not registered" for an unknown or removed agent; 400 for a malformed call).
     /// Any call from a registered agent counts as a ping.
     pub fn handle_agent_call(&mut self, now: Duration, c: agent_api::Call) -> AgentAnswer {
+        if !self.leading {
+            return rejected(503, super::Unavailable::NoLeader.text());
+        }
         let kind = c.r#type.and_then(|t| call::Type::try_from(t).ok()).unwrap_or(call::Type::Unknown);
         if kind == call::Type::Register {
             return match c.register {
@@ -110,11 +113,14 @@ impl MasterCore {
     /// the id of an agent the master still has, the same agent on a new stream (its old stream
     /// is closed; its tasks the agent no longer lists end TASK_LOST, or TASK_DROPPED for
     /// PARTITION_AWARE frameworks; listed tasks of removed frameworks get SHUTDOWN_FRAMEWORK).
-    /// Answers 200 with REGISTERED first on the stream; 403 "Agent `<id>` was removed; register
-    /// without an id" for an id the master removed or never knew; 400 for a missing hostname
-    /// or port, bad resources, or resources of more than one role.
+    /// With an id the master never knew, while the re-registration window of a master that came
+    /// to lead is open, the agent of an earlier leader is adopted with what it runs (see
+    /// `leadership`). Answers 200 with REGISTERED first on the stream; 403 "Agent `<id>` was
+    /// removed; register without an id" for an id the master removed or never knew (outside
+    /// that window); 400 for a missing hostname or port, bad resources, or resources of more
+    /// than one role.
     pub fn handle_agent_register(&mut self, now: Duration, register: call::Register) -> AgentAnswer {
-        let info = register.agent_info;
+        let info = register.agent_info.clone();
         let port = match info.port.map(u16::try_from) {
             Some(Ok(port)) if port > 0 => port,
             _ => return rejected(400, "Expecting 'agent_info.port' to be a port number"),
@@ -130,27 +136,27 @@ impl MasterCore {
             Ok(role) => role,
             Err(e) => return rejected(400, e),
         };
+        let mut adopted = false;
         let agent = match &info.id {
             Some(id) => {
                 let known = self.agents.iter().position(|a| a.id == id.value && a.is_remote() && a.reachable);
-                let Some(agent) = known else {
-                    return rejected(403, format!("Agent {} was removed; register without an id", id.value));
-                };
-                if let Some(old) = self.agents[agent].remote.as_mut().and_then(|r| r.stream.take()) {
-                    self.out.push_back(Output::Close { stream: old });
+                match known {
+                    Some(agent) => {
+                        if let Some(old) = self.agents[agent].remote.as_mut().and_then(|r| r.stream.take()) {
+                            self.out.push_back(Output::Close { stream: old });
+                        }
+                        agent
+                    }
+                    None if self.may_adopt(now, &id.value) => {
+                        adopted = true;
+                        self.new_remote_agent(now, id.value.clone(), total, role)
+                    }
+                    None => return rejected(403, format!("Agent {} was removed; register without an id", id.value)),
                 }
-                agent
             }
             None => {
-                let agent = self.agents.len();
-                let config = AgentConfig { disk: 0.0, ports: Vec::new(), ..AgentConfig::new("", 0.0, 0.0) };
-                let mut a = Agent::simulated(format!("{}-S{agent}", self.master_id), &config);
-                a.free = total.clone();
-                a.total = total;
-                a.role = role;
-                a.remote = Some(RemoteAgent { stream: None, last_seen: now, next_heartbeat: None });
-                self.agents.push(a);
-                agent
+                let id = self.new_agent_id();
+                self.new_remote_agent(now, id, total, role)
             }
         };
         let a = &mut self.agents[agent];
@@ -173,11 +179,34 @@ impl MasterCore {
             agent_timeout_seconds: self.config.agent_timeout.as_secs_f64(),
         });
         self.out.push_back(Output::Agent { stream, event: registered });
-        if info.id.is_some() {
+        if adopted {
+            self.adopt_running(agent, &register);
+        } else if info.id.is_some() {
             self.reconcile_agent(now, agent, &register.tasks);
         }
         self.request_allocation(now);
         AgentAnswer::Registered { stream, agent_id }
+    }
+
+    /// Adds an agent process with `id` and `total` resources of `role`; its index.
+    fn new_remote_agent(&mut self, now: Duration, id: String, total: Resources, role: String) -> usize {
+        let config = AgentConfig { disk: 0.0, ports: Vec::new(), ..AgentConfig::new("", 0.0, 0.0) };
+        let mut a = Agent::simulated(id, &config);
+        a.free = total.clone();
+        a.total = total;
+        a.role = role;
+        a.remote = Some(RemoteAgent { stream: None, last_seen: now, next_heartbeat: None });
+        self.agents.push(a);
+        self.agents.len() - 1
+    }
+
+    /// `<master id>-S<n>` for the smallest `n` from the agent count that no agent has (an
+    /// adopted agent of an earlier leader may have one).
+    fn new_agent_id(&self) -> String {
+        (self.agents.len()..)
+            .map(|n| format!("{}-S{n}", self.master_id))
+            .find(|id| self.agents.iter().all(|a| a.id != *id))
+            .unwrap_or_default()
     }
 
     /// Notes a call from the agent and arms its loss timer.
@@ -357,7 +386,7 @@ impl MasterCore {
         }
     }
 
-    fn send_shutdown_framework(&mut self, agent: usize, fw: &str) {
+    pub(crate) fn send_shutdown_framework(&mut self, agent: usize, fw: &str) {
         let mut e = agent_event(event::Type::ShutdownFramework);
         e.shutdown_framework =
             Some(event::ShutdownFramework { framework_id: v1::FrameworkId { value: fw.to_owned() } });

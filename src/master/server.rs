@@ -14,7 +14,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
 use hyper::{header, Method, Request, Response, StatusCode};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 use prost::Message as _;
@@ -27,6 +27,7 @@ use super::config::{MasterConfig, Redirect, StreamCut, Unavailable};
 use super::operator::validate_operator_call;
 use super::remote::AGENT_API_PATH;
 use super::state::{MasterCore, MESOS_VERSION};
+use super::zk_member::{self, Leadership};
 use crate::mesos::json;
 use crate::mesos::v1::master::Call as OperatorCall;
 
@@ -72,19 +73,25 @@ impl SimMaster {
         let addr = listener.local_addr().map_err(MasterError::Bind)?;
         let faults = config.faults.clone();
         let credentials = config.credentials.clone();
+        let election = config.zookeeper.clone();
         let core = MasterCore::new(config, addr);
+        let info = core.master_info().clone();
         let agent_ids = core.agent_ids();
         let master_id = core.master_id().to_owned();
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let (gone_tx, gone_rx) = mpsc::unbounded_channel();
         let mut actor = Actor::new(core, gone_tx, faults.cut_streams, faults.redirect, faults.unavailable);
         actor.credentials = credentials;
+        let leadership = actor.leadership.subscribe();
         let mut tasks = JoinSet::new();
         tasks.spawn(actor.run(commands_rx, gone_rx));
+        if let Some(election) = election {
+            tasks.spawn(zk_member::contend(election, info, commands.clone()));
+        }
         let (stop, stop_rx) = oneshot::channel();
         tasks.spawn(accept_loop(listener, commands.clone(), stop_rx));
         tracing::info!(%addr, master_id, agents = agent_ids.len(), "simulated master listening");
-        Ok(MasterHandle { addr, master_id, agent_ids, commands, stop: Some(stop), tasks })
+        Ok(MasterHandle { addr, master_id, agent_ids, commands, leadership, stop: Some(stop), tasks })
     }
 }
 
@@ -96,6 +103,7 @@ pub struct MasterHandle {
     master_id: String,
     agent_ids: Vec<String>,
     commands: mpsc::UnboundedSender<Command>,
+    leadership: watch::Receiver<Leadership>,
     stop: Option<oneshot::Sender<()>>,
     tasks: JoinSet<()>,
 }
@@ -129,6 +137,15 @@ impl MasterHandle {
     /// The simulated agents' ids, in configuration order.
     pub fn agent_ids(&self) -> &[String] {
         &self.agent_ids
+    }
+
+    /// Where the master stands in its ZooKeeper election ([`MasterConfig::zookeeper`]), as
+    /// the master answers requests: changes are seen once they apply. A master without
+    /// ZooKeeper always reports [`Leadership::Leading`] without a node.
+    ///
+    /// [`MasterConfig::zookeeper`]: super::MasterConfig::zookeeper
+    pub fn leadership(&self) -> watch::Receiver<Leadership> {
+        self.leadership.clone()
     }
 
     async fn knob(&self, knob: Knob) -> bool {

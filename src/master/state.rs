@@ -134,6 +134,24 @@ pub(crate) struct Framework {
 }
 
 impl Framework {
+    /// A framework known by `info` (its id set to `id`), not connected, with no tasks.
+    pub(crate) fn new(id: &str, mut info: v1::FrameworkInfo) -> Framework {
+        info.id = Some(v1::FrameworkId { value: id.to_owned() });
+        Framework {
+            id: id.to_owned(),
+            roles: roles_of(&info),
+            info,
+            suppressed: BTreeSet::new(),
+            conn: None,
+            next_heartbeat: None,
+            failover_at: None,
+            filters: Vec::new(),
+            tasks: BTreeMap::new(),
+            unreachable: BTreeMap::new(),
+            history: Default::default(),
+        }
+    }
+
     pub(crate) fn has_capability(&self, kind: v1::framework_info::capability::Type) -> bool {
         self.info.capabilities.iter().any(|c| c.r#type == Some(kind as i32))
     }
@@ -174,7 +192,7 @@ pub struct MasterCore {
     pub(crate) last_allocation: Option<Duration>,
     pub(crate) allocation_cursor: usize,
     pub(crate) duplicate_updates: bool,
-    next_stream: u64,
+    pub(crate) next_stream: u64,
     next_framework: u64,
     pub(crate) next_offer: u64,
     /// Tasks launched so far (for [`Faults::fail_every`](super::Faults::fail_every)).
@@ -183,6 +201,12 @@ pub struct MasterCore {
     pub(crate) ended: BTreeMap<i32, u64>,
     /// Launches and ends since the last drain, when [`MasterConfig::task_ledger`] is on.
     pub(crate) ledger: Option<Vec<super::ledger::LedgerEntry>>,
+    /// The address the master announces (kept to start afresh after losing leadership).
+    pub(crate) advertised: SocketAddr,
+    /// Whether this master leads (always, without ZooKeeper; see `leadership`).
+    pub(crate) leading: bool,
+    /// Until when re-registrations of unknown agent ids are taken (after coming to lead).
+    pub(crate) reregister_until: Option<Duration>,
 }
 
 /// Shortest period accepted for heartbeats, retries and the like (avoids busy loops).
@@ -233,10 +257,15 @@ impl MasterCore {
             launched: 0,
             ended: BTreeMap::new(),
             ledger: None,
+            advertised,
+            leading: true,
+            reregister_until: None,
         };
         if core.config.task_ledger {
             core.ledger = Some(Vec::new());
         }
+        // A master elected through ZooKeeper starts as a follower that knows no leader.
+        core.leading = core.config.zookeeper.is_none();
         for (at, agent) in core.config.faults.lose_agents.clone() {
             core.timers.insert((at, Timer::LoseAgent(agent)));
         }
@@ -281,6 +310,9 @@ impl MasterCore {
         if let Err(e) = validate_call(&c) {
             return CallOutcome::rejected(400, format!("Failed to validate scheduler::Call: {e}"));
         }
+        if !self.leading {
+            return CallOutcome::rejected(503, super::Unavailable::NoLeader.text());
+        }
         let kind = c.r#type.and_then(|t| call::Type::try_from(t).ok()).unwrap_or(call::Type::Unknown);
         if kind == call::Type::Subscribe {
             return self.subscribe(now, c);
@@ -317,7 +349,7 @@ impl MasterCore {
             call::Type::Suppress => self.suppress(fw, &c.suppress.unwrap_or_default().roles),
             call::Type::Kill => self.kill(now, fw, &c.kill.unwrap_or_default()),
             call::Type::Acknowledge => self.acknowledge(now, fw, &c.acknowledge.unwrap_or_default()),
-            call::Type::Reconcile => self.reconcile(fw, &c.reconcile.unwrap_or_default()),
+            call::Type::Reconcile => self.reconcile(now, fw, &c.reconcile.unwrap_or_default()),
             call::Type::UpdateFramework => {
                 let update = c.update_framework.unwrap_or_default();
                 if let Some(f) = self.frameworks.get_mut(fw) {
@@ -461,29 +493,13 @@ impl MasterCore {
         }
         let id = match requested {
             Some(id) => id,
-            None => {
-                let id = format!("{}-{:04}", self.master_id, self.next_framework);
-                self.next_framework += 1;
-                id
-            }
+            None => self.new_framework_id(),
         };
         if let Some(old) = self.frameworks.get(&id).and_then(|f| f.conn.as_ref()).map(|c| c.stream) {
             self.out.push_back(Output::Event { stream: old, event: error_event("Framework failed over") });
             self.out.push_back(Output::Close { stream: old });
         }
-        let fw = self.frameworks.entry(id.clone()).or_insert_with(|| Framework {
-            id: id.clone(),
-            info: info.clone(),
-            roles: Vec::new(),
-            suppressed: BTreeSet::new(),
-            conn: None,
-            next_heartbeat: None,
-            failover_at: None,
-            filters: Vec::new(),
-            tasks: BTreeMap::new(),
-            unreachable: BTreeMap::new(),
-            history: Default::default(),
-        });
+        let fw = self.frameworks.entry(id.clone()).or_insert_with(|| Framework::new(&id, info.clone()));
         let mut info = info;
         info.id = Some(v1::FrameworkId { value: id.clone() });
         fw.roles = roles_of(&info);
@@ -505,10 +521,23 @@ impl MasterCore {
         };
         self.send(&id, subscribed_event);
         self.send(&id, heartbeat());
+        self.deliver_waiting(now, &id);
         // Offers are rescinded and regenerated on every (re-)subscription.
         self.recover_offers_of(now, &id, true);
         self.request_allocation(now);
         subscribed
+    }
+
+    /// `<master id>-<n>` for the next `n` whose id no framework has or had (a framework of an
+    /// earlier leader with the same master id may have it).
+    fn new_framework_id(&mut self) -> String {
+        loop {
+            let id = format!("{}-{:04}", self.master_id, self.next_framework);
+            self.next_framework += 1;
+            if !self.frameworks.contains_key(&id) && !self.removed.contains(&id) {
+                return id;
+            }
+        }
     }
 
     /// Tears a framework down: kills its tasks (no updates), withdraws its offers, closes

@@ -50,6 +50,35 @@ pub(crate) struct Task {
     pub(crate) agent_uuids: BTreeSet<Vec<u8>>,
 }
 
+impl Task {
+    /// A task an agent process of an earlier leader runs, as it listed it at re-registration:
+    /// moved on only by that agent's updates.
+    pub(crate) fn adopted(
+        agent: usize,
+        resources: Resources,
+        executor: Option<String>,
+        state: TaskState,
+        proto: v1::Task,
+        retry_min: Duration,
+    ) -> Task {
+        Task {
+            agent,
+            resources,
+            executor,
+            state,
+            released: false,
+            proto,
+            next_step: None,
+            run_for: None,
+            exit: TaskState::TaskFinished,
+            updates: VecDeque::new(),
+            retry_at: None,
+            retry_interval: retry_min,
+            agent_uuids: BTreeSet::new(),
+        }
+    }
+}
+
 pub(crate) fn is_terminal(state: TaskState) -> bool {
     matches!(
         state,
@@ -248,15 +277,37 @@ impl MasterCore {
         }
     }
 
-    /// Sends the task's outstanding update and arms its retry.
+    /// Sends the task's outstanding update and arms its retry; while the framework is
+    /// disconnected the update waits, unsent and without a retry, for its next subscription.
     fn deliver_head(&mut self, now: Duration, fw: &str, id: &str) {
-        let Some(task) = self.frameworks.get_mut(fw).and_then(|f| f.tasks.get_mut(id)) else { return };
+        let Some(f) = self.frameworks.get_mut(fw) else { return };
+        let connected = f.conn.is_some();
+        let Some(task) = f.tasks.get_mut(id) else { return };
         let Some(status) = task.updates.front().cloned() else { return };
         record_status(&mut task.proto, &status);
+        if !connected {
+            task.retry_at = None;
+            return;
+        }
         let at = now + task.retry_interval.max(Duration::from_millis(1));
         task.retry_at = Some(at);
         self.timers.insert((at, Timer::UpdateRetry(fw.to_owned(), id.to_owned())));
         self.send_update(fw, status);
+    }
+
+    /// Sends the outstanding updates that waited for `fw`'s subscription (made while it was
+    /// disconnected); updates already sent on an earlier stream keep their retry timers.
+    pub(crate) fn deliver_waiting(&mut self, now: Duration, fw: &str) {
+        let Some(f) = self.frameworks.get(fw) else { return };
+        let waiting: Vec<String> = f
+            .tasks
+            .iter()
+            .filter(|(_, t)| !t.updates.is_empty() && t.retry_at.is_none())
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in waiting {
+            self.deliver_head(now, fw, &id);
+        }
     }
 
     pub(crate) fn retry_update(&mut self, now: Duration, at: Duration, fw: &str, id: &str) {
@@ -339,8 +390,10 @@ impl MasterCore {
         let killing = f.has_capability(v1::framework_info::capability::Type::TaskKillingState);
         let Some(task) = f.tasks.get_mut(id) else {
             let agent = kill.agent_id.as_ref().map(|a| a.value.as_str());
-            let status = self.reconcile_one(fw, id, agent);
-            self.send_master_update(fw, status);
+            // As reconciliation answers; nothing for a task on an agent that may re-register.
+            if let Some(status) = self.reconcile_one(now, fw, id, agent) {
+                self.send_master_update(fw, status);
+            }
             return;
         };
         if is_terminal(task.state) {
@@ -371,16 +424,22 @@ impl MasterCore {
         );
     }
 
-    pub(crate) fn reconcile(&mut self, fw: &str, rec: &call::Reconcile) {
+    pub(crate) fn reconcile(&mut self, now: Duration, fw: &str, rec: &call::Reconcile) {
         let statuses: Vec<v1::TaskStatus> = if rec.tasks.is_empty() {
             let Some(f) = self.frameworks.get(fw) else { return };
-            let known = f.tasks.keys().map(|t| self.reconcile_one(fw, t, None));
-            let lost = f.unreachable.keys().filter(|_| f.partition_aware()).map(|t| self.reconcile_one(fw, t, None));
+            let known = f.tasks.keys().filter_map(|t| self.reconcile_one(now, fw, t, None));
+            let lost = f
+                .unreachable
+                .keys()
+                .filter(|_| f.partition_aware())
+                .filter_map(|t| self.reconcile_one(now, fw, t, None));
             known.chain(lost).collect()
         } else {
             rec.tasks
                 .iter()
-                .map(|t| self.reconcile_one(fw, &t.task_id.value, t.agent_id.as_ref().map(|a| a.value.as_str())))
+                .filter_map(|t| {
+                    self.reconcile_one(now, fw, &t.task_id.value, t.agent_id.as_ref().map(|a| a.value.as_str()))
+                })
                 .collect()
         };
         for status in statuses {
@@ -388,37 +447,45 @@ impl MasterCore {
         }
     }
 
-    /// The reconciliation answer for one task (`Master::_reconcileTasks`).
-    fn reconcile_one(&self, fw: &str, task: &str, agent: Option<&str>) -> v1::TaskStatus {
+    /// The reconciliation answer for one task (`Master::_reconcileTasks`); none for an unknown
+    /// task on an agent the master does not know while agents of an earlier leader may still
+    /// re-register (Mesos drops those for agents that are recovered but not re-registered: the
+    /// framework asks again).
+    fn reconcile_one(&self, now: Duration, fw: &str, task: &str, agent: Option<&str>) -> Option<v1::TaskStatus> {
         use TaskState::{TaskGone, TaskLost, TaskUnknown, TaskUnreachable};
         let reason = v1::task_status::Reason::Reconciliation;
         let Some(f) = self.frameworks.get(fw) else {
-            return self.master_status(task.to_owned(), None, TaskLost, reason, "Reconciliation: Task is unknown");
+            return Some(self.master_status(
+                task.to_owned(),
+                None,
+                TaskLost,
+                reason,
+                "Reconciliation: Task is unknown",
+            ));
         };
         let pa = f.partition_aware();
         let pick = |aware: TaskState| if pa { aware } else { TaskLost };
         if let Some(t) = f.tasks.get(task) {
             let agent_id = self.agents[t.agent].id.clone();
-            return self.master_status(
-                task.to_owned(),
-                Some(agent_id),
-                t.state,
-                reason,
-                "Reconciliation: Latest task state",
-            );
+            let message = "Reconciliation: Latest task state";
+            return Some(self.master_status(task.to_owned(), Some(agent_id), t.state, reason, message));
         }
         if let Some(&a) = f.unreachable.get(task) {
             let agent_id = Some(self.agents[a].id.clone());
             let message = "Reconciliation: Task is unreachable";
-            return self.master_status(task.to_owned(), agent_id, pick(TaskUnreachable), reason, message);
+            return Some(self.master_status(task.to_owned(), agent_id, pick(TaskUnreachable), reason, message));
         }
         let agent_index = agent.and_then(|a| self.agents.iter().position(|x| x.id == a));
+        if agent.is_some() && agent_index.is_none() && self.in_reregister_window(now) {
+            return None;
+        }
         let state = match agent_index.map(|i| self.agents[i].reachable) {
             Some(true) => pick(TaskGone),
             Some(false) => pick(TaskUnreachable),
             None => pick(TaskUnknown),
         };
-        self.master_status(task.to_owned(), agent.map(str::to_owned), state, reason, "Reconciliation: Task is unknown")
+        let message = "Reconciliation: Task is unknown";
+        Some(self.master_status(task.to_owned(), agent.map(str::to_owned), state, reason, message))
     }
 
     /// Loses an agent (a network partition the master notices): its offers are rescinded,

@@ -6,6 +6,9 @@
 //! its framework id after the reconnect backoff, then reconciles, as after any reconnection
 //! (MESOS-PROTOCOL-2 §3.4). While no master leads the session subscribes nowhere; a stream that
 //! is still open stays open (its master may still serve, and if it died the stream breaks).
+//! Failures before a new leader counted against the old one: the new leader is tried after the
+//! first reconnect delay, not after the backoff they built up (Mesos' library waits at most
+//! `connection_delay_max` after a detection).
 
 use std::time::Duration;
 
@@ -24,9 +27,16 @@ impl Session {
         let reason = leader.as_ref().map(|l| format!("the leading master is now {}", l.authority()));
         let changed = self.masters.detected(leader);
         let linked = matches!(self.link, Link::Connecting | Link::Connected { .. } | Link::Subscribed { .. });
-        if let (true, true, Some(reason)) = (changed, linked, reason) {
+        if changed && reason.is_some() {
+            self.reconnects = 0;
+        }
+        if let (true, true, Some(reason)) = (changed, linked, reason.clone()) {
             self.actions.push_back(Action::Disconnect);
             self.lose_link(now, reason);
+        } else if let (true, Some(_), Link::Waiting { at }) = (changed, reason, &self.link) {
+            let at = *at;
+            let soon = now.saturating_add(self.config.reconnect.delay(0, &mut self.rng));
+            self.link = Link::Waiting { at: at.min(soon) };
         }
     }
 }
@@ -36,7 +46,7 @@ mod tests {
     use super::*;
     use crate::mesos::v1;
     use crate::mesos::v1::scheduler::{event, Event};
-    use crate::session::{SessionConfig, Update};
+    use crate::session::{CallOutcome, SessionConfig, Update};
 
     fn endpoint(address: &str) -> Endpoint {
         Endpoint::parse(address).unwrap()
@@ -102,6 +112,33 @@ mod tests {
         let at = session.poll_timeout().unwrap();
         assert!(at > Duration::from_secs(3), "{at:?}");
         session.handle_timeout(at);
+        assert_eq!(subscribe_target(&mut session), Some((Some("fw-1".to_owned()), "10.0.0.2:5050".to_owned())));
+    }
+
+    #[test]
+    fn session_tries_a_new_leader_soon_whatever_the_backoff_against_the_old_one() {
+        let mut session = Session::new(SessionConfig::new("t", "root")).unwrap();
+        session.handle_leader(Some(endpoint("10.0.0.1:5050")), Duration::ZERO);
+        session.handle_timeout(Duration::ZERO);
+        assert!(subscribe_target(&mut session).is_some());
+        subscribed(&mut session, Duration::ZERO);
+        // The leader dies: its stream and then every attempt fail, the backoff grows.
+        let mut now = Duration::from_secs(1);
+        session.handle_disconnected(now);
+        for _ in 0..5 {
+            now = session.poll_timeout().unwrap().max(now);
+            session.handle_timeout(now);
+            let Some(Action::Subscribe(_, _)) = std::iter::from_fn(|| session.poll_action()).last() else {
+                panic!("no SUBSCRIBE")
+            };
+            session.handle_subscribe_failed(CallOutcome::Unavailable("connection refused".into()), now);
+        }
+        let waiting = session.poll_timeout().unwrap() - now;
+        assert!(waiting > Duration::from_secs(2), "the backoff grew: {waiting:?}");
+        session.handle_leader(Some(endpoint("10.0.0.2:5050")), now);
+        let soon = session.poll_timeout().unwrap() - now;
+        assert!(soon <= Duration::from_secs(1), "{soon:?}");
+        session.handle_timeout(now + soon);
         assert_eq!(subscribe_target(&mut session), Some((Some("fw-1".to_owned()), "10.0.0.2:5050".to_owned())));
     }
 

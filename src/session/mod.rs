@@ -157,7 +157,8 @@ pub use request::{CommandSpec, ExecutorSpec, Run, TaskRequest, UriSpec};
 pub use retry::{retries, RetryPolicy, RetryPolicyError};
 pub use update::{PassReport, StopReason, TaskState, TaskUpdate, Update, UpdateSource, Warning};
 pub use zk_detect::{
-    leader_of, Contender, DetectError, ZkUrl, ZkUrlError, DEFAULT_ZK_PORT, JSON_LABEL, PROTOBUF_LABEL,
+    leader_of, master_info_json, redirect_target, standing, Contender, DetectError, Standing, ZkUrl, ZkUrlError,
+    DEFAULT_ZK_PORT, JSON_LABEL, PROTOBUF_LABEL,
 };
 
 use crate::mesos::v1::scheduler::{call, Call};

@@ -216,6 +216,102 @@ pub fn leader_of<'a>(children: impl IntoIterator<Item = &'a str>) -> Option<Cont
     children.into_iter().filter_map(Contender::parse).min_by(|a, b| (a.sequence, &a.name).cmp(&(b.sequence, &b.name)))
 }
 
+/// Where a master stands in its group, from the children's names and its own node's name
+/// (the election recipe: the contender with the smallest sequence leads).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// Its own node has the smallest sequence: it leads.
+    Leading,
+    /// Another contender leads: read `leader`'s data to learn where to redirect.
+    Following {
+        /// The leading contender.
+        leader: Contender,
+    },
+    /// Its own node is not among the children (deleted, or gone with an expired session): it
+    /// must not lead and must create a new node.
+    Absent,
+}
+
+/// Where the master whose node is `own` (a child name such as `json.info_0000000003`) stands
+/// among `children`.
+///
+/// ```
+/// use offerpack::session::{standing, Standing};
+/// let children = ["json.info_0000000004", "json.info_0000000002", "log_replicas"];
+/// assert_eq!(standing(children, "json.info_0000000002"), Standing::Leading);
+/// let Standing::Following { leader } = standing(children, "json.info_0000000004") else { panic!() };
+/// assert_eq!(leader.name(), "json.info_0000000002");
+/// assert_eq!(standing(children, "json.info_0000000003"), Standing::Absent);
+/// ```
+pub fn standing<'a>(children: impl IntoIterator<Item = &'a str> + Clone, own: &str) -> Standing {
+    if !children.clone().into_iter().any(|child| child == own) {
+        return Standing::Absent;
+    }
+    match leader_of(children) {
+        Some(leader) if leader.name() != own => Standing::Following { leader },
+        // Its own node is a child, so some contender leads; `own` is not one only when its name
+        // is no contender's, which a master never creates.
+        _ => Standing::Leading,
+    }
+}
+
+/// Where a following master sends API requests: the leader's `host:port` from its node's data
+/// (see [`Contender::endpoint`]), or `None` ("No leader elected") when the data names no
+/// master or names this master itself (`own`, its advertised `host:port`) — an older node of
+/// its own whose session has not expired yet, which must not be redirected to.
+///
+/// ```
+/// use offerpack::session::{redirect_target, Contender};
+/// let leader = Contender::parse("0000000001").unwrap();
+/// assert_eq!(redirect_target(&leader, b"master@10.0.0.5:5050", "10.0.0.6:5050").as_deref(), Some("10.0.0.5:5050"));
+/// assert_eq!(redirect_target(&leader, b"master@10.0.0.6:5050", "10.0.0.6:5050"), None);
+/// assert_eq!(redirect_target(&leader, b"garbage", "10.0.0.6:5050"), None);
+/// ```
+pub fn redirect_target(leader: &Contender, data: &[u8], own: &str) -> Option<String> {
+    let endpoint = leader.endpoint(data).ok()?;
+    (endpoint.authority() != own).then(|| endpoint.authority().to_owned())
+}
+
+/// The data of a master's `json.info_` node: its `MasterInfo` as the JSON a Mesos master
+/// writes (`JSON::protobuf`, fields in declaration order): `id`, `ip` (the IPv4 `s_addr` as
+/// Mesos stores it), `port`, `pid`, `hostname`, `version` and `address`, the unset optional
+/// ones left out. [`Contender::endpoint`] reads it back.
+///
+/// ```
+/// use offerpack::mesos::v1;
+/// use offerpack::session::{master_info_json, Contender};
+/// let info = v1::MasterInfo {
+///     id: "m-1".into(), ip: 16777343, port: 5050, pid: Some("master@127.0.0.1:5050".into()),
+///     hostname: Some("localhost".into()), version: Some("1.11.0".into()),
+///     address: Some(v1::Address { hostname: Some("localhost".into()), ip: Some("127.0.0.1".into()), port: 5050 }),
+///     capabilities: Vec::new(),
+/// };
+/// let data = master_info_json(&info);
+/// let leader = Contender::parse("json.info_0000000000").unwrap();
+/// assert_eq!(leader.endpoint(&data).unwrap().authority(), "127.0.0.1:5050");
+/// ```
+pub fn master_info_json(info: &v1::MasterInfo) -> Vec<u8> {
+    let text = |s: &str| Value::from(s).to_string();
+    let mut fields =
+        vec![format!("\"id\":{}", text(&info.id)), format!("\"ip\":{}", info.ip), format!("\"port\":{}", info.port)];
+    for (key, value) in [("pid", &info.pid), ("hostname", &info.hostname), ("version", &info.version)] {
+        if let Some(value) = value {
+            fields.push(format!("\"{key}\":{}", text(value)));
+        }
+    }
+    if let Some(address) = &info.address {
+        let mut inner = Vec::new();
+        for (key, value) in [("hostname", &address.hostname), ("ip", &address.ip)] {
+            if let Some(value) = value {
+                inner.push(format!("\"{key}\":{}", text(value)));
+            }
+        }
+        inner.push(format!("\"port\":{}", address.port));
+        fields.push(format!("\"address\":{{{}}}", inner.join(",")));
+    }
+    format!("{{{}}}", fields.join(",")).into_bytes()
+}
+
 /// A leader node whose data names no usable master.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DetectError {

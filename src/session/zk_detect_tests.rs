@@ -117,3 +117,74 @@ fn endpoint_of_older_masters() {
     let old = Contender::parse("info_0000000002").unwrap();
     assert_eq!(old.endpoint(&info.encode_to_vec()).unwrap().authority(), "10.0.0.5:5053");
 }
+
+fn master_info(ip: [u8; 4], port: u16, hostname: &str) -> v1::MasterInfo {
+    let dotted = std::net::Ipv4Addr::from(ip).to_string();
+    v1::MasterInfo {
+        id: "6a3f0e0c-8d5b-4f51-9c4e-2f1d7b8a9e10".into(),
+        ip: u32::from_le_bytes(ip),
+        port: u32::from(port),
+        pid: Some(format!("master@{dotted}:{port}")),
+        hostname: Some(hostname.into()),
+        version: Some("1.11.0".into()),
+        address: Some(v1::Address { hostname: Some(hostname.into()), ip: Some(dotted), port: i32::from(port) }),
+        capabilities: Vec::new(),
+    }
+}
+
+#[test]
+fn master_info_json_writes_what_mesos_writes() {
+    let data = master_info_json(&master_info([10, 0, 0, 5], 5050, "m1.example"));
+    let written: Value = serde_json::from_slice(&data).unwrap();
+    // The §3.3 example without the optional domain and capabilities.
+    let mut expected: Value = serde_json::from_str(EXAMPLE).unwrap();
+    let object = expected.as_object_mut().unwrap();
+    object.remove("domain");
+    object.remove("capabilities");
+    assert_eq!(written, expected);
+    // Declaration order, as `JSON::protobuf` writes it.
+    let text = String::from_utf8(data).unwrap();
+    let at = |key: &str| text.find(&format!("\"{key}\":")).unwrap();
+    assert!(
+        at("id") < at("ip") && at("ip") < at("port") && at("pid") < at("hostname") && at("version") < at("address")
+    );
+}
+
+#[test]
+fn master_info_json_reads_back_and_escapes() {
+    let mut info = master_info([127, 0, 0, 2], 39001, "host \"two\"\n");
+    let data = master_info_json(&info);
+    let leader = Contender::parse("json.info_0000000012").unwrap();
+    assert_eq!(leader.endpoint(&data).unwrap().authority(), "127.0.0.2:39001");
+    let json: Value = serde_json::from_slice(&data).unwrap();
+    assert_eq!(json["hostname"], "host \"two\"\n");
+    // Without an address, the pid is read; without a pid either, ip and port.
+    info.address = None;
+    assert_eq!(leader.endpoint(&master_info_json(&info)).unwrap().authority(), "127.0.0.2:39001");
+    info.pid = None;
+    assert_eq!(leader.endpoint(&master_info_json(&info)).unwrap().authority(), "127.0.0.2:39001");
+}
+
+#[test]
+fn standing_follows_the_smallest_sequence_of_any_label() {
+    let children = ["log_replicas", "json.info_0000000009", "info_0000000005", "json.info_0000000007"];
+    assert_eq!(
+        standing(children, "json.info_0000000007"),
+        Standing::Following { leader: Contender::parse("info_0000000005").unwrap() }
+    );
+    assert_eq!(standing(children[..2].iter().copied(), "json.info_0000000009"), Standing::Leading);
+    assert_eq!(standing(children, "json.info_0000000003"), Standing::Absent);
+    assert_eq!(standing([], "json.info_0000000003"), Standing::Absent);
+    // Only the owner of the smallest node leads: never two leaders in one listing.
+    let leading = children.iter().filter(|own| standing(children, own) == Standing::Leading).count();
+    assert_eq!(leading, 1);
+}
+
+#[test]
+fn redirect_target_names_the_leader_but_never_itself() {
+    let leader = Contender::parse("json.info_0000000001").unwrap();
+    let data = master_info_json(&master_info([127, 0, 0, 1], 5050, "localhost"));
+    assert_eq!(redirect_target(&leader, &data, "127.0.0.1:5051").as_deref(), Some("127.0.0.1:5050"));
+    assert_eq!(redirect_target(&leader, &data, "127.0.0.1:5050"), None);
+    assert_eq!(redirect_target(&leader, b"{}", "127.0.0.1:5051"), None);
+}

@@ -1,5 +1,6 @@
 //! A real ZooKeeper server for tests: Debian's `zookeeper` package's jars run with
-//! `ZooKeeperServerMain` on a free loopback port and a temporary data directory, killed on drop.
+//! `ZooKeeperServerMain` on a free loopback port and a temporary data directory, with a short
+//! tick ([`TICK_MS`]), killed on drop.
 #![allow(dead_code)]
 
 use std::net::{SocketAddr, TcpListener};
@@ -17,6 +18,11 @@ const JARS: [&str; 3] = ["zookeeper.jar", "zookeeper-jute.jar", "slf4j-api.jar"]
 
 /// Longest wait for the server to answer.
 const STARTUP: Duration = Duration::from_secs(60);
+
+/// The server's tick in milliseconds (its default is 3000): sessions may be as short as two
+/// ticks, and expire within about a tick of their timeout, so tests of session expiry stay
+/// short.
+pub const TICK_MS: u64 = 500;
 
 /// A running standalone ZooKeeper server.
 pub struct ZkServer {
@@ -106,6 +112,7 @@ fn spawn_server(classpath: &str, addr: SocketAddr, data: &Path) -> Child {
         .arg("org.apache.zookeeper.server.ZooKeeperServerMain")
         .arg(addr.port().to_string())
         .arg(data)
+        .arg(TICK_MS.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
