@@ -42,6 +42,8 @@ pub mod spec;
 pub(crate) mod tables;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod util;
 #[cfg(feature = "workload")]
 pub mod workload;

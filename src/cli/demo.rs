@@ -110,6 +110,7 @@ async fn on_master(args: &DemoArgs, config: MasterConfig, requests: Vec<TaskRequ
         on_signal: offerpack::session::StopMode::Teardown,
         credentials: None,
         capabilities: Vec::new(),
+        tls: offerpack::tls::TlsConfig::new(),
     };
     let report = runner::run(&settings, requests).await;
     master.shutdown().await;

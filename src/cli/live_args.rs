@@ -62,6 +62,9 @@ pub struct MasterArgs {
     pub agent_timeout: Duration,
     /// A Mesos credentials file; when given, frameworks must authenticate (`--credentials`).
     pub credentials: Option<PathBuf>,
+    /// Serve HTTPS with this certificate chain and private key, both PEM (`--tls-cert FILE
+    /// --tls-key FILE`).
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// Arguments of `demo`.
@@ -127,6 +130,8 @@ pub struct RunArgs {
     pub principal: Option<(String, PathBuf)>,
     /// Capabilities announced besides MULTI_ROLE (`--capability NAME`, repeatable).
     pub capabilities: Vec<offerpack::session::Capability>,
+    /// Extra CA certificates (PEM) trusted for an `https://` master (`--ca-cert FILE`).
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// Parses the flags of `master`.
@@ -145,8 +150,10 @@ pub fn master(mut p: Parser) -> Result<Command, lexopt::Error> {
         agent_ping: Duration::from_secs(1),
         agent_timeout: Duration::from_secs(5),
         credentials: None,
+        tls: None,
     };
     let mut agents = None;
+    let (mut tls_cert, mut tls_key) = (None, None);
     while let Some(arg) = p.next()? {
         match arg {
             Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help),
@@ -166,10 +173,17 @@ pub fn master(mut p: Parser) -> Result<Command, lexopt::Error> {
             Arg::Long("seed") => args.seed = p.value()?.parse()?,
             Arg::Long("task-duration-ms") => args.task_duration = task_duration(&p.value()?.string()?)?,
             Arg::Long("fail-every") => args.fail_every = Some(fail_every(p.value()?.parse()?)?),
+            Arg::Long("tls-cert") => tls_cert = Some(PathBuf::from(p.value()?)),
+            Arg::Long("tls-key") => tls_key = Some(PathBuf::from(p.value()?)),
             other => return Err(other.unexpected()),
         }
     }
     args.agents = agents.ok_or("master needs --agents N")?;
+    args.tls = match (tls_cert, tls_key) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => return Err("--tls-cert and --tls-key go together".into()),
+    };
     Ok(Command::Master(args))
 }
 
@@ -232,6 +246,7 @@ pub fn run(mut p: Parser) -> Result<Command, lexopt::Error> {
         command: "sleep 1".to_owned(),
         principal: None,
         capabilities: Vec::new(),
+        ca_cert: None,
     };
     let (mut principal, mut secret_file) = (None, None);
     let mut executor = ExecutorFlags::default();
@@ -267,6 +282,7 @@ pub fn run(mut p: Parser) -> Result<Command, lexopt::Error> {
                 args.capabilities.push(p.value()?.string()?.parse().map_err(|e: String| format!("--capability: {e}"))?)
             }
             Arg::Long("command") => args.command = non_empty(p.value()?.string()?, "--command")?,
+            Arg::Long("ca-cert") => args.ca_cert = Some(PathBuf::from(p.value()?)),
             Arg::Long("on-exit") => {
                 args.on_exit = match p.value()?.string()?.as_str() {
                     "teardown" => StopMode::Teardown,
@@ -500,6 +516,16 @@ mod tests {
     }
 
     #[test]
+    fn live_args_parse_tls_flags() {
+        let cmd = parse_args(&["master", "--agents", "0", "--tls-cert", "c.pem", "--tls-key", "k.pem"]);
+        let Command::Master(m) = cmd.unwrap() else { panic!("not master") };
+        assert_eq!(m.tls, Some((PathBuf::from("c.pem"), PathBuf::from("k.pem"))));
+        let cmd = parse_args(&["run", "--master", "https://m:5050", "--tasks", "1", "--ca-cert", "ca.pem"]);
+        let Command::Run(r) = cmd.unwrap() else { panic!("not run") };
+        assert_eq!((r.master.as_str(), r.ca_cert), ("https://m:5050", Some(PathBuf::from("ca.pem"))));
+    }
+
+    #[test]
     fn live_args_reject_bad_input() {
         for bad in [
             &["master"][..],
@@ -528,6 +554,8 @@ mod tests {
             &["demo", "--retry-backoff", "86400001"],
             &["demo", "--fail-every", "0"],
             &["master", "--agents", "1", "--fail-every", "0"],
+            &["master", "--agents", "1", "--tls-cert", "c.pem"],
+            &["master", "--agents", "1", "--tls-key", "k.pem"],
         ] {
             assert!(parse_args(bad).is_err(), "{bad:?}");
         }

@@ -69,6 +69,8 @@ pub struct Settings {
     pub credentials: Option<(String, offerpack::driver::Secret)>,
     /// Capabilities announced besides MULTI_ROLE.
     pub capabilities: Vec<offerpack::session::Capability>,
+    /// How an `https://` master is checked (the system's roots plus `--ca-cert`).
+    pub tls: offerpack::tls::TlsConfig,
 }
 
 /// What happened to the tasks, and why the run failed if it did.
@@ -215,6 +217,7 @@ fn start_framework(settings: &Settings) -> Result<(FrameworkHandle, Updates), Cl
     }
     config.session.capabilities.clone_from(&settings.capabilities);
     config.session.queue.clone_from(&settings.queue);
+    config.tls.clone_from(&settings.tls);
     Framework::start(config).map_err(|e| fail(&e))
 }
 
@@ -392,6 +395,7 @@ fn stopped(reason: &StopReason) -> String {
             format!("the master rejected the framework: HTTP {status}: {message}")
         }
         StopReason::MasterError(message) => format!("the master ended the framework: {message}"),
+        StopReason::ConnectFailed(message) => format!("cannot connect to the master: {message}"),
         StopReason::Requested(mode) => format!("the framework was stopped ({mode:?})"),
         other => format!("the framework stopped: {other:?}"),
     }

@@ -181,6 +181,10 @@ pub struct MasterConfig {
     /// When set, every scheduler API request must authenticate with one of these (HTTP Basic);
     /// others get 401 (see [`Credentials`](super::Credentials)).
     pub credentials: Option<super::Credentials>,
+    /// When set, the master serves HTTPS only (every API, `/version` included), presenting
+    /// this certificate; [`MasterHandle::url`](crate::master::MasterHandle::url) then says
+    /// `https://`.
+    pub tls: Option<crate::tls::ServerTls>,
 }
 
 impl MasterConfig {
@@ -204,6 +208,7 @@ impl MasterConfig {
             agent_ping_interval: Duration::from_secs(1),
             agent_timeout: Duration::from_secs(5),
             credentials: None,
+            tls: None,
         }
     }
 
