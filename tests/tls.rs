@@ -16,7 +16,7 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use offerpack::driver::{Framework, FrameworkConfig};
-use offerpack::master::{AgentConfig, MasterConfig, MasterHandle, SimMaster, TaskTiming};
+use offerpack::master::{AgentConfig, MasterConfig, MasterHandle, Redirect, SimMaster, TaskTiming};
 use offerpack::session::{Backoff, CommandSpec, StopMode, StopReason, TaskRequest, TaskState, Update};
 use offerpack::tls::{ServerTls, TlsConfig};
 use offerpack::TaskSpec;
@@ -187,6 +187,33 @@ async fn tls_framework_runs_tasks_over_https() {
         .expect("stops");
         assert_eq!(stopped, StopReason::Requested(StopMode::Teardown));
     }
+}
+
+#[tokio::test]
+async fn tls_redirect_to_the_leader_stays_on_https() {
+    let ca = Ca::new();
+    let leaf = ca.issue(&["127.0.0.1"], false);
+    let leader = start_master(Some(&leaf)).await;
+    // A follower without agents that sends every request to the leader (`Location: //host:port/…`).
+    let mut config = MasterConfig::default();
+    config.tls = Some(ServerTls::from_pem(leaf.cert.as_bytes(), leaf.key.as_bytes()).expect("server TLS"));
+    config.faults.redirect = Some(Redirect { leader: leader.addr().to_string(), remaining: None });
+    let follower = SimMaster::start(config).await.expect("the follower starts");
+    let (handle, mut updates) = Framework::start(framework(&follower.url(), ca.trust())).expect("the framework starts");
+    handle.submit(task("t-1")).await.expect("submitted");
+    let finished = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match updates.recv().await.expect("updates") {
+                Update::Task(t) if t.state.is_terminal() => return t.state,
+                Update::Stopped(reason) => panic!("stopped: {reason:?}"),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the task ends");
+    // Only the leader has agents: the task ran there, reached over https.
+    assert_eq!(finished, TaskState::Finished);
 }
 
 #[tokio::test]
