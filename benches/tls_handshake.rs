@@ -29,9 +29,7 @@ fn certificates() -> (String, String, String) {
 }
 
 async fn master(tls: Option<ServerTls>) -> MasterHandle {
-    let mut config = MasterConfig::default();
-    config.tls = tls;
-    SimMaster::start(config).await.expect("the master starts")
+    SimMaster::start(MasterConfig { tls, ..MasterConfig::default() }).await.expect("the master starts")
 }
 
 /// A client trusting only `ca`; `fresh` makes it open a new connection for every request.

@@ -195,8 +195,10 @@ async fn tls_redirect_to_the_leader_stays_on_https() {
     let leaf = ca.issue(&["127.0.0.1"], false);
     let leader = start_master(Some(&leaf)).await;
     // A follower without agents that sends every request to the leader (`Location: //host:port/…`).
-    let mut config = MasterConfig::default();
-    config.tls = Some(ServerTls::from_pem(leaf.cert.as_bytes(), leaf.key.as_bytes()).expect("server TLS"));
+    let mut config = MasterConfig {
+        tls: Some(ServerTls::from_pem(leaf.cert.as_bytes(), leaf.key.as_bytes()).expect("server TLS")),
+        ..MasterConfig::default()
+    };
     config.faults.redirect = Some(Redirect { leader: leader.addr().to_string(), remaining: None });
     let follower = SimMaster::start(config).await.expect("the follower starts");
     let (handle, mut updates) = Framework::start(framework(&follower.url(), ca.trust())).expect("the framework starts");
