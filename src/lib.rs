@@ -44,6 +44,8 @@ pub(crate) mod tables;
 pub mod telemetry;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod util;
 #[cfg(feature = "workload")]
 pub mod workload;

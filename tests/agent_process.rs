@@ -208,6 +208,7 @@ async fn states_until_terminal(master: &mut FakeMaster, task: &str) -> Vec<TaskS
 }
 
 async fn metrics(agent: SocketAddr) -> serde_json::Value {
+    offerpack::tls::install_default_provider();
     let text = reqwest::get(format!("http://{agent}/metrics/snapshot")).await.unwrap().text().await.unwrap();
     serde_json::from_str(&text).unwrap()
 }
@@ -291,6 +292,7 @@ async fn agent_process_fetches_runs_caches_fails_and_kills() {
 }
 
 async fn post_executor(agent: SocketAddr, call: &executor::Call) -> reqwest::Response {
+    offerpack::tls::install_default_provider();
     reqwest::Client::new()
         .post(format!("http://{agent}/api/v1/executor"))
         .header("content-type", "application/x-protobuf")

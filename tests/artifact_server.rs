@@ -49,6 +49,8 @@ fn bind() -> SocketAddr {
 }
 
 async fn serve(files: &[(&str, &Path)]) -> RunningServer {
+    // The tests' reqwest clients need a crypto provider (reqwest has none of its own here).
+    offerpack::tls::install_default_provider();
     let mut artifacts = Artifacts::new();
     for (name, path) in files {
         artifacts.add_file(name, path).unwrap();
@@ -264,6 +266,7 @@ impl Drop for Child {
 
 #[tokio::test]
 async fn cli_artifacts_prints_line_and_serves() {
+    offerpack::tls::install_default_provider();
     let dir = TempDir::new("cli");
     let content = pattern(70_000);
     let path = dir.file("tool", &content);

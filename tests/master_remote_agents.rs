@@ -30,6 +30,7 @@ struct FakeAgent {
 }
 
 fn client() -> reqwest::Client {
+    offerpack::tls::install_default_provider();
     reqwest::Client::builder().no_proxy().pool_max_idle_per_host(0).build().expect("client")
 }
 

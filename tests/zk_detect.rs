@@ -58,6 +58,7 @@ async fn next<T>(updates: &mut Updates, what: &str, mut pick: impl FnMut(&Update
 
 /// The framework ids the master's operator API lists (GET_FRAMEWORKS, JSON).
 async fn frameworks_of(master: &MasterHandle) -> Vec<String> {
+    offerpack::tls::install_default_provider();
     let response = reqwest::Client::new()
         .post(master.operator_url())
         .header("Content-Type", "application/json")

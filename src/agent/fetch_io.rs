@@ -51,9 +51,20 @@ pub struct Fetcher {
 }
 
 impl Fetcher {
-    /// A fetcher whose cache lives in `cache_dir` (created on first use).
+    /// A fetcher whose cache lives in `cache_dir` (created on first use), trusting the
+    /// system's roots for `https://` URIs.
+    ///
+    /// # Panics
+    /// When no HTTP client can be built, as `reqwest::Client::new` does; see
+    /// [`with_client`](Self::with_client).
     pub fn new(cache_dir: PathBuf) -> Fetcher {
-        Fetcher { client: reqwest::Client::new(), cache_dir, metrics: Arc::default() }
+        let client = crate::tls::client_builder(&crate::tls::TlsConfig::new()).build();
+        Fetcher::with_client(cache_dir, client.expect("an HTTP client with default settings"))
+    }
+
+    /// A fetcher whose cache lives in `cache_dir`, downloading with `client`.
+    pub fn with_client(cache_dir: PathBuf, client: reqwest::Client) -> Fetcher {
+        Fetcher { client, cache_dir, metrics: Arc::default() }
     }
 
     /// The figures so far.

@@ -58,6 +58,9 @@ pub struct AgentOptions {
     pub executor_registration_timeout: Duration,
     /// Seed of container ids and update uuids.
     pub seed: u64,
+    /// How an `https://` master (and fetched `https://` URIs) are checked: the system's roots
+    /// plus these CAs.
+    pub tls: crate::tls::TlsConfig,
 }
 
 /// Why the agent could not start.
@@ -72,6 +75,11 @@ pub enum AgentError {
     WorkDir(std::io::Error),
     /// The master is a `zk://` URL that cannot be used.
     Master(crate::session::ZkUrlError),
+    /// The HTTP client could not be built.
+    Client(String),
+    /// The master cannot be reached for a reason retrying cannot fix (e.g. its TLS certificate
+    /// is not trusted), while the agent ran no process.
+    Unreachable(String),
 }
 
 impl fmt::Display for AgentError {
@@ -81,6 +89,8 @@ impl fmt::Display for AgentError {
             AgentError::Runtime(e) => write!(f, "cannot start the async runtime: {e}"),
             AgentError::WorkDir(e) => write!(f, "cannot create the work directory: {e}"),
             AgentError::Master(e) => write!(f, "--master: {e}"),
+            AgentError::Client(e) => write!(f, "cannot build the HTTP client: {e}"),
+            AgentError::Unreachable(why) => write!(f, "cannot register with the master: {why}"),
         }
     }
 }
@@ -92,6 +102,8 @@ impl std::error::Error for AgentError {}
 enum Input {
     MasterEvent(u64, Event),
     RegisterFailed(u64, Option<u16>),
+    /// REGISTER failed in a way asking again cannot fix (an untrusted TLS certificate).
+    RegisterRefused(u64, String),
     StreamClosed(u64),
     PingAnswer(Option<u16>),
     UpdateAnswer(u64, Option<u16>),
@@ -101,7 +113,8 @@ enum Input {
 }
 
 /// Runs an agent on a new multi-threaded runtime, blocking for ever; `on_ready` gets the bound
-/// address once listening. Returns only on a start-up error.
+/// address once listening. Returns only on a start-up error, or when the master cannot be
+/// reached for good ([`AgentError::Unreachable`]).
 pub fn run_agent_blocking(options: AgentOptions, on_ready: impl FnOnce(SocketAddr)) -> Result<(), AgentError> {
     run_agent_until(options, on_ready, |_| std::future::pending())
 }
@@ -133,9 +146,9 @@ where
         std::fs::create_dir_all(&options.work_dir).map_err(AgentError::WorkDir)?;
         let listener = TcpListener::bind(options.listen).await.map_err(AgentError::Bind)?;
         let bound = listener.local_addr().map_err(AgentError::Bind)?;
+        let client = crate::tls::client_builder(&options.tls).build().map_err(|e| AgentError::Client(e.to_string()))?;
         on_ready(bound);
-        run(options, listener, bound, stop(bound)).await;
-        Ok(())
+        run(options, client, listener, bound, stop(bound)).await.map_err(AgentError::Unreachable)
     })
 }
 
@@ -153,14 +166,17 @@ struct Shell {
     streams: HashMap<u64, (mpsc::UnboundedSender<Bytes>, Format)>,
     gone: mpsc::UnboundedSender<u64>,
     registered: Arc<AtomicBool>,
+    /// Why the agent must stop, when REGISTER failed for good.
+    fatal: Option<String>,
 }
 
 async fn run(
     options: AgentOptions,
+    client: reqwest::Client,
     listener: TcpListener,
     bound: SocketAddr,
     stop: impl std::future::Future<Output = AgentStop>,
-) {
+) -> Result<(), String> {
     let mut stop = std::pin::pin!(stop);
     let config = AgentConfig {
         hostname: options.advertise_host.clone(),
@@ -175,7 +191,7 @@ async fn run(
     let (inputs, mut inputs_rx) = mpsc::unbounded_channel();
     let (calls, mut calls_rx) = mpsc::unbounded_channel();
     let (gone, mut gone_rx) = mpsc::unbounded_channel();
-    let fetcher = Fetcher::new(options.work_dir.join("fetch_cache"));
+    let fetcher = Fetcher::with_client(options.work_dir.join("fetch_cache"), client.clone());
     let registered = Arc::new(AtomicBool::new(false));
     let state = ServerState { calls, fetcher: fetcher.clone(), registered: registered.clone() };
     let (_stop, stop_rx) = oneshot::channel();
@@ -187,7 +203,7 @@ async fn run(
     let mut shell = Shell {
         core: AgentCore::new(config),
         start: Instant::now(),
-        client: reqwest::Client::new(),
+        client,
         agent_url,
         fetcher,
         inputs,
@@ -196,6 +212,7 @@ async fn run(
         streams: HashMap::new(),
         gone,
         registered,
+        fatal: None,
     };
     let now = shell.now();
     shell.core.handle_start(now);
@@ -209,7 +226,12 @@ async fn run(
             }
         };
         tokio::select! {
-            Some(input) = inputs_rx.recv() => shell.input(input),
+            Some(input) = inputs_rx.recv() => {
+                shell.input(input);
+                if let Some(why) = shell.fatal.take() {
+                    return Err(why);
+                }
+            }
             Some(call) = calls_rx.recv() => shell.executor_call(call),
             leader = next_leader(&mut leaders) => shell.follow(leader),
             Some(stream) = gone_rx.recv() => {
@@ -227,7 +249,7 @@ async fn run(
                         super::spawn::signal_group(pid, super::core::Signal::Kill);
                     }
                 }
-                return;
+                return Ok(());
             }
         }
     }
@@ -280,6 +302,15 @@ impl Shell {
             Input::RegisterFailed(attempt, status) => {
                 eprintln!("agent: registration failed ({})", status.map_or("unreachable".into(), |s| s.to_string()));
                 self.core.handle_register_failed(now, attempt, status);
+            }
+            Input::RegisterRefused(attempt, why) => {
+                eprintln!("agent: registration failed: {why}");
+                // With processes running, keep them and keep trying; with none, stop and say why.
+                if self.pids.is_empty() {
+                    self.fatal = Some(why);
+                } else {
+                    self.core.handle_register_failed(now, attempt, None);
+                }
             }
             Input::StreamClosed(attempt) => {
                 tracing::debug!(attempt, "agent: master stream closed");
@@ -431,8 +462,15 @@ async fn register(
             let _ = inputs.send(Input::RegisterFailed(attempt, Some(r.status().as_u16())));
             return;
         }
-        Err(_) => {
-            let _ = inputs.send(Input::RegisterFailed(attempt, None));
+        Err(e) => {
+            let input = match crate::tls::failure_of(&e) {
+                Some(failure) => {
+                    let host = e.url().and_then(|u| u.host_str()).unwrap_or("the master").to_owned();
+                    Input::RegisterRefused(attempt, failure.describe(&host))
+                }
+                None => Input::RegisterFailed(attempt, None),
+            };
+            let _ = inputs.send(input);
             return;
         }
     };

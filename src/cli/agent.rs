@@ -39,6 +39,8 @@ pub struct AgentArgs {
     pub seed: u64,
     /// What a SIGINT or SIGTERM does to the processes it started (`--on-exit kill|leave`).
     pub on_exit: AgentStop,
+    /// Extra CA certificates (PEM) trusted for an `https://` master (`--ca-cert FILE`).
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// `HOST`, `HOST:PORT` or `[V6]:PORT`.
@@ -61,6 +63,7 @@ pub fn parse(mut p: Parser) -> Result<Command, lexopt::Error> {
     let (mut master, mut listen, mut adv, mut work_dir) = (None, None, None, None);
     let (mut resources, mut attributes) = (DEFAULT_RESOURCES.to_owned(), String::new());
     let (mut timeout, mut seed, mut on_exit) = (Duration::from_secs(60), None, AgentStop::KillTasks);
+    let mut ca_cert = None;
     while let Some(arg) = p.next()? {
         match arg {
             Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help),
@@ -86,6 +89,7 @@ pub fn parse(mut p: Parser) -> Result<Command, lexopt::Error> {
                     other => return Err(format!("--on-exit {other:?}: expected kill or leave").into()),
                 }
             }
+            Arg::Long("ca-cert") => ca_cert = Some(PathBuf::from(p.value()?)),
             other => return Err(other.unexpected()),
         }
     }
@@ -93,7 +97,10 @@ pub fn parse(mut p: Parser) -> Result<Command, lexopt::Error> {
     if ZkUrl::is_zk(&master) {
         ZkUrl::parse(&master).map_err(|e| format!("--master: {e}"))?;
     } else if !master.starts_with("http://") && !master.starts_with("https://") {
-        return Err(format!("--master {master:?}: expected http://HOST:PORT or zk://HOST:PORT/PATH").into());
+        return Err(format!(
+            "--master {master:?}: expected http://HOST:PORT, https://HOST:PORT or zk://HOST:PORT/PATH"
+        )
+        .into());
     }
     let listen = listen.ok_or("agent needs --listen ADDR:PORT")?;
     let advertise = match adv {
@@ -115,6 +122,7 @@ pub fn parse(mut p: Parser) -> Result<Command, lexopt::Error> {
         registration_timeout: timeout,
         seed,
         on_exit,
+        ca_cert,
     }))
 }
 
@@ -133,6 +141,7 @@ pub fn run(args: &AgentArgs) -> Result<(), CliError> {
         attributes,
         executor_registration_timeout: args.registration_timeout,
         seed: args.seed,
+        tls: super::run::tls_config(args.ca_cert.as_deref())?,
     };
     let host = args.advertise.0.clone();
     let fixed_port = args.advertise.1;
@@ -170,6 +179,14 @@ mod tests {
         };
         assert_eq!(a.advertise, ("127.0.0.4".to_owned(), None));
         assert_eq!(a.registration_timeout, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn parse_takes_an_https_master_and_a_ca_cert() {
+        let line = "--master https://m:5050 --listen 127.0.0.4:0 --work-dir /w --ca-cert /etc/ca.pem";
+        let Command::Agent(a) = parse_line(line).unwrap() else { panic!("not an agent command") };
+        assert_eq!((a.master.as_str(), a.ca_cert), ("https://m:5050", Some(PathBuf::from("/etc/ca.pem"))));
+        assert!(parse_line("--master ftp://m:5050 --listen 127.0.0.4:0 --work-dir /w").is_err());
     }
 
     #[test]

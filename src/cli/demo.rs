@@ -112,6 +112,7 @@ async fn on_master(args: &DemoArgs, config: MasterConfig, requests: Vec<TaskRequ
         credentials: None,
         capabilities: Vec::new(),
         metrics: metrics.as_ref().map(|(metrics, _)| metrics.clone()),
+        tls: offerpack::tls::TlsConfig::new(),
     };
     let report = runner::run(&settings, requests).await;
     if let Some((_, server)) = metrics {

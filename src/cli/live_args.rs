@@ -74,6 +74,9 @@ pub struct MasterArgs {
     /// How long a new leader takes agents of the previous one (`--agent-reregister-timeout
     /// SECS`, default 10 s).
     pub agent_reregister_timeout: Duration,
+    /// Serve HTTPS with this certificate chain and private key, both PEM (`--tls-cert FILE
+    /// --tls-key FILE`).
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// Arguments of `demo`.
@@ -143,6 +146,8 @@ pub struct RunArgs {
     pub capabilities: Vec<offerpack::session::Capability>,
     /// Where to serve the framework's Prometheus metrics (`--metrics-listen ADDR:PORT`).
     pub metrics_listen: Option<SocketAddr>,
+    /// Extra CA certificates (PEM) trusted for an `https://` master (`--ca-cert FILE`).
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// Parses the flags of `master`.
@@ -164,8 +169,10 @@ pub fn master(mut p: Parser) -> Result<Command, lexopt::Error> {
         zk: None,
         zk_session_timeout: Duration::from_secs(10),
         agent_reregister_timeout: Duration::from_secs(10),
+        tls: None,
     };
     let mut agents = None;
+    let (mut tls_cert, mut tls_key) = (None, None);
     while let Some(arg) = p.next()? {
         match arg {
             Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help),
@@ -192,10 +199,17 @@ pub fn master(mut p: Parser) -> Result<Command, lexopt::Error> {
             Arg::Long("agent-reregister-timeout") => {
                 args.agent_reregister_timeout = seconds(p.value()?.parse()?, "--agent-reregister-timeout")?;
             }
+            Arg::Long("tls-cert") => tls_cert = Some(PathBuf::from(p.value()?)),
+            Arg::Long("tls-key") => tls_key = Some(PathBuf::from(p.value()?)),
             other => return Err(other.unexpected()),
         }
     }
     args.agents = agents.ok_or("master needs --agents N")?;
+    args.tls = match (tls_cert, tls_key) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => return Err("--tls-cert and --tls-key go together".into()),
+    };
     Ok(Command::Master(args))
 }
 
@@ -296,6 +310,7 @@ pub fn run(mut p: Parser) -> Result<Command, lexopt::Error> {
         principal: None,
         capabilities: Vec::new(),
         metrics_listen: None,
+        ca_cert: None,
     };
     let (mut principal, mut secret_file) = (None, None);
     let mut executor = ExecutorFlags::default();
@@ -332,6 +347,7 @@ pub fn run(mut p: Parser) -> Result<Command, lexopt::Error> {
             }
             Arg::Long("command") => args.command = non_empty(p.value()?.string()?, "--command")?,
             Arg::Long("metrics-listen") => args.metrics_listen = Some(metrics_listen(&p.value()?.string()?)?),
+            Arg::Long("ca-cert") => args.ca_cert = Some(PathBuf::from(p.value()?)),
             Arg::Long("on-exit") => {
                 args.on_exit = match p.value()?.string()?.as_str() {
                     "teardown" => StopMode::Teardown,
@@ -579,6 +595,16 @@ mod tests {
     }
 
     #[test]
+    fn live_args_parse_tls_flags() {
+        let cmd = parse_args(&["master", "--agents", "0", "--tls-cert", "c.pem", "--tls-key", "k.pem"]);
+        let Command::Master(m) = cmd.unwrap() else { panic!("not master") };
+        assert_eq!(m.tls, Some((PathBuf::from("c.pem"), PathBuf::from("k.pem"))));
+        let cmd = parse_args(&["run", "--master", "https://m:5050", "--tasks", "1", "--ca-cert", "ca.pem"]);
+        let Command::Run(r) = cmd.unwrap() else { panic!("not run") };
+        assert_eq!((r.master.as_str(), r.ca_cert), ("https://m:5050", Some(PathBuf::from("ca.pem"))));
+    }
+
+    #[test]
     fn live_args_reject_bad_input() {
         for bad in [
             &["master"][..],
@@ -607,6 +633,8 @@ mod tests {
             &["demo", "--retry-backoff", "86400001"],
             &["demo", "--fail-every", "0"],
             &["master", "--agents", "1", "--fail-every", "0"],
+            &["master", "--agents", "1", "--tls-cert", "c.pem"],
+            &["master", "--agents", "1", "--tls-key", "k.pem"],
         ] {
             assert!(parse_args(bad).is_err(), "{bad:?}");
         }

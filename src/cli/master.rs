@@ -5,6 +5,9 @@
 //! the scheduler API URL once the master listens, so `--listen 127.0.0.1:0` is usable; the
 //! second names the agent API URL.
 //!
+//! With `--tls-cert FILE --tls-key FILE` (PEM) the master serves HTTPS only, and both URLs
+//! say `https://`.
+//!
 //! Agent processes (`offerpack agent`) join through the private agent API at
 //! `http://ADDR/api/offerpack/agent`, beside or instead of the simulated agents (`--agents 0`);
 //! they ping every `--agent-ping` seconds (default 1) and are lost after `--agent-timeout`
@@ -52,6 +55,10 @@ pub fn run(args: &MasterArgs) -> Result<(), CliError> {
         let credentials = offerpack::master::Credentials::from_json(&text)
             .map_err(|e| CliError::Failed(format!("--credentials {}: {e}", path.display())))?;
         config.credentials = Some(credentials);
+    }
+    if let Some((cert, key)) = &args.tls {
+        let tls = offerpack::tls::ServerTls::from_pem_files(cert, key).map_err(|e| CliError::Failed(e.to_string()))?;
+        config.tls = Some(tls);
     }
     let agents = config.agents.len();
     let mut duration = match args.task_duration {
@@ -167,6 +174,7 @@ mod tests {
             zk: None,
             zk_session_timeout: std::time::Duration::from_secs(10),
             agent_reregister_timeout: std::time::Duration::from_secs(10),
+            tls: None,
         };
         let config = config(&args);
         let names: Vec<&str> = config.agents.iter().map(|a| a.hostname.as_str()).collect();

@@ -125,6 +125,8 @@ usage:
                       before a lost session can expire
       --agent-reregister-timeout SECS  how long a new leader takes agents it never knew
                       (default 10)
+      --tls-cert FILE --tls-key FILE  serve HTTPS only, with this PEM certificate chain and
+                      private key; the printed URLs then say https://
   offerpack demo [--agents N] [--tasks M] [--seed S] [--encoding protobuf|json] [--deadline SECS]
                  [--retries N] [--retry-backoff MS] [--fail-every K]
       Start a simulated master in-process, run a framework against it over HTTP with a generated
@@ -156,6 +158,7 @@ usage:
                  [--executor-command CMD] [--executor-cpus C] [--executor-mem MB]]
                 [--command CMD] [--on-exit teardown|failover]
                 [--principal P --secret-file FILE] [--capability NAME]...
+                [--ca-cert FILE]
       Run tasks on any master speaking the v1 scheduler API: N small synthetic tasks
       (0.1 cpus, 32 MB, `sleep 1`) or the tasks of a workload file (solve format; its offers
       are ignored, and a task asking for a resource no agent has, such as the `network` of
@@ -182,6 +185,9 @@ usage:
                          FrameworkInfo.principal
       --capability NAME  announce a capability besides MULTI_ROLE (GPU_RESOURCES,
                          PARTITION_AWARE, REGION_AWARE, …), repeatable
+      --ca-cert FILE     for an https:// master: trust the CA certificates of this PEM file
+                         besides the system's; an untrusted, expired or misnamed certificate
+                         ends the run at once with the cause
       --on-exit          what SIGINT/SIGTERM does: teardown (default: the framework is torn
                          down, the master kills its tasks) or failover (the framework and its
                          tasks are left for a successor; its id is printed); a second signal
@@ -202,7 +208,7 @@ usage:
       --artifact-advertise.
   offerpack agent --master URL --listen ADDR:PORT --work-dir DIR [--advertise ADDR[:PORT]]
                   [--resources TEXT] [--attributes TEXT] [--executor-registration-timeout SECS]
-                  [--seed S] [--on-exit kill|leave]
+                  [--seed S] [--on-exit kill|leave] [--ca-cert FILE]
       Run a simulated Mesos agent as a real process joining a simulated master (offerpack's
       private agent API at URL/api/offerpack/agent): registers, pings, fetches each task's
       CommandInfo URIs into its sandbox under DIR (http://, file:// and absolute paths;
@@ -220,6 +226,7 @@ usage:
       --executor-registration-timeout  executors not subscribed by then are killed (default 60)
       --on-exit    what SIGINT/SIGTERM does to its task and executor processes: kill (default)
                    or leave them running; the agent then exits 0
+      --ca-cert    for an https:// master: trust the CA certificates of this PEM file too
   offerpack executor
       Run as a Mesos executor (v1 executor HTTP API), as started by an agent: reads
       MESOS_AGENT_ENDPOINT, MESOS_FRAMEWORK_ID, MESOS_EXECUTOR_ID, MESOS_SANDBOX (or

@@ -236,6 +236,7 @@ async fn schedule(
         credentials: None,
         capabilities: Vec::new(),
         metrics: None,
+        tls: offerpack::tls::TlsConfig::new(),
     };
     runner::run(&settings, requests).await
 }
@@ -246,6 +247,8 @@ fn file_name(path: &Path) -> String {
 
 /// One line per agent from its `/metrics/snapshot`: fetches, bytes, time and cache hits.
 async fn fetch_figures(agents: &[String]) -> Vec<String> {
+    // reqwest has no crypto provider of its own in this build (see offerpack::tls).
+    offerpack::tls::install_default_provider();
     let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build();
     let mut out = Vec::new();
     for url in agents {

@@ -15,6 +15,7 @@ use std::time::Duration;
 use offerpack::plugins::Fitness;
 use offerpack::queue::{QueueConfig, QueuePlace};
 use offerpack::session::{CommandSpec, TaskRequest};
+use offerpack::tls::TlsConfig;
 use offerpack::workload::{TaskQueue, Workload};
 use offerpack::TaskSpec;
 
@@ -26,6 +27,7 @@ use super::CliError;
 
 /// Runs the tasks against the master; `Err` unless every task finished.
 pub fn run(args: &RunArgs) -> Result<(), CliError> {
+    let tls = tls_config(args.ca_cert.as_deref())?;
     let Tasks { specs, fitness, queue, places } = match &args.tasks {
         TaskSource::Synthetic(n) => Tasks { specs: synthetic(*n)?, fitness: None, queue: None, places: Vec::new() },
         TaskSource::Workload(path) => from_workload(path)?,
@@ -89,6 +91,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         },
         capabilities: args.capabilities.clone(),
         metrics: metrics.as_ref().map(|(metrics, _)| metrics.clone()),
+        tls,
     };
     let report = runtime.block_on(async {
         let report = runner::run(&settings, requests).await;
@@ -106,6 +109,14 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         say!("{line}");
     }
     runner::conclude(report.problem)
+}
+
+/// The system's roots plus the CAs of `--ca-cert`, read before anything starts.
+pub fn tls_config(ca_cert: Option<&Path>) -> Result<TlsConfig, CliError> {
+    match ca_cert {
+        Some(path) => TlsConfig::from_pem_file(path).map_err(|e| CliError::Failed(format!("--ca-cert: {e}"))),
+        None => Ok(TlsConfig::new()),
+    }
 }
 
 /// `n` tasks `task-000001` … of 0.1 cpus and 32 MB in one group, without constraints.

@@ -72,6 +72,8 @@ pub struct Settings {
     pub capabilities: Vec<offerpack::session::Capability>,
     /// Where the driver counts its work (served by [`serve_metrics`]), if anywhere.
     pub metrics: Option<FrameworkMetrics>,
+    /// How an `https://` master is checked (the system's roots plus `--ca-cert`).
+    pub tls: offerpack::tls::TlsConfig,
 }
 
 /// What happened to the tasks, and why the run failed if it did.
@@ -221,6 +223,7 @@ fn start_framework(settings: &Settings) -> Result<(FrameworkHandle, Updates), Cl
     if let Some(metrics) = &settings.metrics {
         config = config.metrics(metrics.clone());
     }
+    config.tls.clone_from(&settings.tls);
     Framework::start(config).map_err(|e| fail(&e))
 }
 
@@ -414,6 +417,7 @@ fn stopped(reason: &StopReason) -> String {
             format!("the master rejected the framework: HTTP {status}: {message}")
         }
         StopReason::MasterError(message) => format!("the master ended the framework: {message}"),
+        StopReason::ConnectFailed(message) => format!("cannot connect to the master: {message}"),
         StopReason::Requested(mode) => format!("the framework was stopped ({mode:?})"),
         other => format!("the framework stopped: {other:?}"),
     }

@@ -1,6 +1,7 @@
 //! One request each: a SUBSCRIBE (until the stream opens), a call or an operator API read, sent
 //! once to the endpoint the session's action names. The answer is reported as it came: a `307`
-//! is [`CallOutcome::Redirect`], a `503` or a connection failure [`CallOutcome::Unavailable`].
+//! is [`CallOutcome::Redirect`], a `503` or a connection failure [`CallOutcome::Unavailable`],
+//! a permanent one (an untrusted TLS certificate) [`CallOutcome::Fatal`].
 //! Following redirects and retrying are the session's decisions (`session/resend.rs`).
 
 use std::sync::Arc;
@@ -56,6 +57,8 @@ impl Exchange {
                 None => CallOutcome::Unavailable("307 without Location".into()),
             }),
             Ok(response) => Ok(response),
+            // An untrusted certificate is as untrusted on the next attempt: not retried.
+            Err(error) if error.is_permanent() => Err(CallOutcome::Fatal(error.to_string())),
             Err(error) => Err(CallOutcome::Unavailable(error.to_string())),
         }
     }

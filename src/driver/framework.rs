@@ -11,6 +11,7 @@ use crate::engine::EngineConfig;
 use crate::model::TaskId;
 use crate::session::{Endpoint, EndpointError, ZkUrl, ZkUrlError};
 use crate::session::{KillError, SessionConfig, SessionConfigError, StopMode, SubmitError, TaskRequest, Update};
+use crate::tls::TlsConfig;
 
 /// Default of [`FrameworkConfig::calls_in_flight`]: acknowledgements and launches of different
 /// tasks travel together over a few keep-alive connections (see the driver's call lanes).
@@ -34,8 +35,8 @@ pub type Updates = mpsc::UnboundedReceiver<Update>;
 /// ```
 #[derive(Clone, Debug)]
 pub struct FrameworkConfig {
-    /// Scheduler API addresses of the masters, tried in turn (`host:port`, `http://host:port` or
-    /// a full URL); the leader is learned from redirects. Parsed into
+    /// Scheduler API addresses of the masters, tried in turn (`host:port`, `http://host:port`,
+    /// `https://host:port` or a full URL); the leader is learned from redirects. Parsed into
     /// [`SessionConfig::masters`] at start (the session chooses among them). Or, alone, a
     /// ZooKeeper URL `zk://host:port[,host:port…]/path` ([`ZkUrl`]): the driver then follows
     /// the leader the masters elect there and re-subscribes when it changes.
@@ -65,6 +66,9 @@ pub struct FrameworkConfig {
     /// Where the driver counts what it does (feature `metrics`); `None` counts nothing.
     #[cfg(feature = "metrics")]
     pub metrics: Option<crate::telemetry::FrameworkMetrics>,
+    /// How `https://` masters are checked: the system's roots plus these CAs. A certificate
+    /// that fails the check stops the framework ([`StopReason::ConnectFailed`](crate::session::StopReason::ConnectFailed)), without retries.
+    pub tls: TlsConfig,
 }
 
 impl FrameworkConfig {
@@ -85,6 +89,7 @@ impl FrameworkConfig {
             session,
             #[cfg(feature = "metrics")]
             metrics: None,
+            tls: TlsConfig::new(),
         }
     }
 
@@ -148,6 +153,12 @@ impl FrameworkConfig {
     #[cfg(feature = "metrics")]
     pub fn metrics(mut self, metrics: crate::telemetry::FrameworkMetrics) -> FrameworkConfig {
         self.metrics = Some(metrics);
+        self
+    }
+
+    /// Trusts the CAs of `tls` (besides the system's roots) for `https://` masters.
+    pub fn tls(mut self, tls: TlsConfig) -> FrameworkConfig {
+        self.tls = tls;
         self
     }
 
@@ -237,7 +248,7 @@ pub struct Framework;
 impl Framework {
     /// Starts a framework on the current tokio runtime, speaking HTTP to the masters.
     pub fn start(config: FrameworkConfig) -> Result<(FrameworkHandle, Updates), StartError> {
-        let transport = HttpTransport::new(config.connect_timeout).map_err(StartError::Transport)?;
+        let transport = HttpTransport::with_tls(config.connect_timeout, &config.tls).map_err(StartError::Transport)?;
         Framework::start_with(config, transport)
     }
 

@@ -1,4 +1,5 @@
-//! The real transport: reqwest over plain HTTP/1.1, redirects off.
+//! The real transport: reqwest over HTTP/1.1 (`http://`, or `https://` with rustls, see
+//! [`crate::tls`]), redirects off.
 
 use std::time::Duration;
 
@@ -6,18 +7,27 @@ use bytes::Bytes;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION};
 
 use super::transport::{Body, BoxFuture, HttpRequest, HttpResponse, Transport, TransportError};
+use crate::tls::TlsConfig;
 
 /// [`Transport`] over reqwest: HTTP/1.1 only (what libprocess speaks), no proxy, no automatic
-/// redirects (the driver follows 307 itself to learn the leader).
+/// redirects (the driver follows 307 itself to learn the leader). `https://` masters are
+/// checked against the system's roots and the [`TlsConfig`]'s CAs; a certificate that fails
+/// the check is a permanent [`TransportError`] ([`TransportError::is_permanent`]).
 #[derive(Clone, Debug)]
 pub struct HttpTransport {
     client: reqwest::Client,
 }
 
 impl HttpTransport {
-    /// A client that gives up connecting after `connect_timeout`.
+    /// A client that gives up connecting after `connect_timeout`, trusting the system's roots.
     pub fn new(connect_timeout: Duration) -> Result<HttpTransport, TransportError> {
-        let client = reqwest::Client::builder()
+        HttpTransport::with_tls(connect_timeout, &TlsConfig::new())
+    }
+
+    /// A client that gives up connecting after `connect_timeout`, trusting the system's roots
+    /// and the CAs of `tls`.
+    pub fn with_tls(connect_timeout: Duration, tls: &TlsConfig) -> Result<HttpTransport, TransportError> {
+        let client = crate::tls::client_builder(tls)
             .redirect(reqwest::redirect::Policy::none())
             .http1_only()
             .no_proxy()
@@ -47,7 +57,7 @@ impl Transport for HttpTransport {
             if let Some(timeout) = request.timeout {
                 builder = builder.timeout(timeout);
             }
-            let response = builder.send().await.map_err(|e| TransportError::new(crate::util::error_chain(&e)))?;
+            let response = builder.send().await.map_err(|e| send_error(&e))?;
             let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
             Ok(HttpResponse {
                 status: response.status().as_u16(),
@@ -56,6 +66,18 @@ impl Transport for HttpTransport {
                 body: Box::new(ReqwestBody(response)),
             })
         })
+    }
+}
+
+/// A request that got no answer: a permanent TLS failure (found in the error's source chain)
+/// names the host; anything else is transient, with the whole chain as its message.
+fn send_error(error: &reqwest::Error) -> TransportError {
+    match crate::tls::failure_of(error) {
+        Some(failure) => {
+            let host = error.url().and_then(|url| url.host_str()).unwrap_or("the master");
+            TransportError::tls(failure, host)
+        }
+        None => TransportError::new(crate::util::error_chain(error)),
     }
 }
 

@@ -72,4 +72,4 @@ pub use http::HttpTransport;
 pub use operator::{AgentSummary, OperatorClient, OperatorError, OPERATOR_PATH};
 pub use run::Driver;
 pub use secret::Secret;
-pub use transport::{Body, BoxFuture, HttpRequest, HttpResponse, Transport, TransportError};
+pub use transport::{Body, BoxFuture, HttpRequest, HttpResponse, Transport, TransportError, TransportErrorKind};

@@ -127,9 +127,11 @@ impl fmt::Debug for OperatorClient {
 }
 
 impl OperatorClient {
-    /// A client of the master at `master` (`host:port` or `http://host:port`; any path is
-    /// ignored, the operator API lives at [`OPERATOR_PATH`]) over reqwest, protobuf-encoded,
-    /// with a 10 s connect timeout and a 60 s timeout per call.
+    /// A client of the master at `master` (`host:port`, `http://host:port` or
+    /// `https://host:port`; any path is ignored, the operator API lives at [`OPERATOR_PATH`])
+    /// over reqwest, protobuf-encoded, with a 10 s connect timeout and a 60 s timeout per call.
+    /// `https` masters are checked against the system's roots; for other CAs, build the client
+    /// with [`with_transport`](Self::with_transport) and [`HttpTransport::with_tls`].
     ///
     /// # Errors
     /// [`OperatorError::Endpoint`] for an unusable address, [`OperatorError::Transport`] when
@@ -271,9 +273,9 @@ pub(crate) async fn read_response(encoding: Encoding, body: &mut dyn Body) -> Re
     .map_err(OperatorError::Malformed)
 }
 
-/// `http://<host:port>/api/v1` for a master endpoint.
+/// `http://<host:port>/api/v1` (or `https://`) for a master endpoint.
 fn operator_url(master: &Endpoint) -> String {
-    format!("http://{}{OPERATOR_PATH}", master.authority())
+    format!("{}://{}{OPERATOR_PATH}", master.scheme(), master.authority())
 }
 
 fn typed(kind: call::Type) -> Call {
@@ -391,7 +393,8 @@ mod tests {
         // A 307 without a usable Location is an answer like any other.
         assert!(matches!(client.get_agents().await.unwrap_err(), OperatorError::Status { status: 307, .. }));
         assert!(matches!(client.get_agents().await.unwrap_err(), OperatorError::Transport(_)));
-        assert!(matches!(OperatorClient::new("https://m1:5050"), Err(OperatorError::Endpoint(_))));
+        assert_eq!(OperatorClient::new("https://m1:5050").unwrap().url(), "https://m1:5050/api/v1");
+        assert!(matches!(OperatorClient::new("ftp://m1:5050"), Err(OperatorError::Endpoint(_))));
     }
 
     #[tokio::test]

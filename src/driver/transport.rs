@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::tls::TlsFailure;
+
 /// A boxed, sendable future (the transport trait is object-safe).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -80,21 +82,49 @@ pub trait Transport: Send + Sync + 'static {
     fn post(&self, request: HttpRequest) -> BoxFuture<'static, Result<HttpResponse, TransportError>>;
 }
 
-/// A request that got no HTTP answer (connection refused or reset, timeout, bad URL).
+/// A request that got no HTTP answer (connection refused or reset, timeout, bad URL, failed
+/// TLS handshake). [`TransportError::kind`] tells whether asking again may help.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TransportError {
     message: String,
+    kind: TransportErrorKind,
+}
+
+/// What kind of failure a [`TransportError`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransportErrorKind {
+    /// Refused, reset, timed out, unresolved…: asking again (later, or another master) may work.
+    Transient,
+    /// The TLS handshake failed in a way asking again cannot fix (an untrusted, expired or
+    /// misnamed certificate; a server that does not speak TLS).
+    Tls(TlsFailure),
 }
 
 impl TransportError {
-    /// An error with this explanation.
+    /// A transient error with this explanation.
     pub fn new(message: impl Into<String>) -> TransportError {
-        TransportError { message: message.into() }
+        TransportError { message: message.into(), kind: TransportErrorKind::Transient }
+    }
+
+    /// A permanent TLS failure connecting to `host`, explained in one line.
+    pub fn tls(failure: TlsFailure, host: &str) -> TransportError {
+        TransportError { message: failure.describe(host), kind: TransportErrorKind::Tls(failure) }
     }
 
     /// The explanation.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> TransportErrorKind {
+        self.kind
+    }
+
+    /// Whether asking again would fail the same way (so the request is not retried).
+    pub fn is_permanent(&self) -> bool {
+        !matches!(self.kind, TransportErrorKind::Transient)
     }
 }
 

@@ -87,7 +87,7 @@ struct Stream {
 /// Runs the executor described by `env` until it exits, handing every [`Note`] to `log`.
 /// Returns why it exited; SIGTERM to this process acts as a SHUTDOWN.
 pub async fn run(env: ExecutorEnv, seed: u64, mut log: impl FnMut(&Note)) -> Result<ExitReason, ExecutorError> {
-    let client = reqwest::Client::builder()
+    let client = client_builder()
         .http1_only()
         .no_proxy()
         .connect_timeout(CONNECT_TIMEOUT)
@@ -293,4 +293,14 @@ fn send_signal(pgid: u32, signal: Signal) {
     if let Some(pid) = i32::try_from(pgid).ok().and_then(rustix::process::Pid::from_raw) {
         let _ = rustix::process::kill_process_group(pid, signal);
     }
+}
+
+/// The builder of the client for the agent's executor API (plain HTTP on the agent's host).
+/// With TLS in the build, reqwest has no crypto provider of its own: the client gets one that
+/// trusts no root (no certificate store is read for a plain HTTP client).
+fn client_builder() -> reqwest::ClientBuilder {
+    #[cfg(feature = "tls")]
+    return crate::tls::plain_client_builder();
+    #[cfg(not(feature = "tls"))]
+    return reqwest::Client::builder();
 }

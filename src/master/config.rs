@@ -212,6 +212,10 @@ pub struct MasterConfig {
     /// it never knew (agents of the previous leader; Mesos' `--agent_reregister_timeout`);
     /// default 10 s. After it, such a re-registration gets 403 as any unknown id.
     pub agent_reregister_timeout: Duration,
+    /// When set, the master serves HTTPS only (every API, `/version` included), presenting
+    /// this certificate; [`MasterHandle::url`](crate::master::MasterHandle::url) then says
+    /// `https://`.
+    pub tls: Option<crate::tls::ServerTls>,
 }
 
 impl MasterConfig {
@@ -238,6 +242,7 @@ impl MasterConfig {
             task_ledger: false,
             zookeeper: None,
             agent_reregister_timeout: Duration::from_secs(10),
+            tls: None,
         }
     }
 

@@ -68,12 +68,15 @@ pub struct SimMaster;
 impl SimMaster {
     /// Binds `config.listen` and serves in background tasks of the current tokio runtime
     /// until [`MasterHandle::shutdown`] (or until the handle is dropped).
-    pub async fn start(config: MasterConfig) -> Result<MasterHandle, MasterError> {
+    pub async fn start(mut config: MasterConfig) -> Result<MasterHandle, MasterError> {
         let listener = TcpListener::bind(config.listen).await.map_err(MasterError::Bind)?;
         let addr = listener.local_addr().map_err(MasterError::Bind)?;
         let faults = config.faults.clone();
         let credentials = config.credentials.clone();
         let election = config.zookeeper.clone();
+        // TLS stays in the shell: the core never sees it.
+        let tls = config.tls.take();
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let core = MasterCore::new(config, addr);
         let info = core.master_info().clone();
         let agent_ids = core.agent_ids();
@@ -89,9 +92,9 @@ impl SimMaster {
             tasks.spawn(zk_member::contend(election, info, commands.clone()));
         }
         let (stop, stop_rx) = oneshot::channel();
-        tasks.spawn(accept_loop(listener, commands.clone(), stop_rx));
+        tasks.spawn(accept_loop(listener, tls, commands.clone(), stop_rx));
         tracing::info!(%addr, master_id, agents = agent_ids.len(), "simulated master listening");
-        Ok(MasterHandle { addr, master_id, agent_ids, commands, leadership, stop: Some(stop), tasks })
+        Ok(MasterHandle { addr, scheme, master_id, agent_ids, commands, leadership, stop: Some(stop), tasks })
     }
 }
 
@@ -100,6 +103,8 @@ impl SimMaster {
 #[derive(Debug)]
 pub struct MasterHandle {
     addr: SocketAddr,
+    /// `http`, or `https` when the master serves TLS.
+    scheme: &'static str,
     master_id: String,
     agent_ids: Vec<String>,
     commands: mpsc::UnboundedSender<Command>,
@@ -114,17 +119,17 @@ impl MasterHandle {
         self.addr
     }
 
-    /// The master's base URL, `http://<addr>`.
+    /// The master's base URL, `http://<addr>` (`https://<addr>` when it serves TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
-    /// The scheduler API endpoint, `http://<addr>/api/v1/scheduler`.
+    /// The scheduler API endpoint, `http://<addr>/api/v1/scheduler` (or `https://`).
     pub fn scheduler_url(&self) -> String {
         format!("{}/api/v1/scheduler", self.url())
     }
 
-    /// The operator API endpoint, `http://<addr>/api/v1`.
+    /// The operator API endpoint, `http://<addr>/api/v1` (or `https://`).
     pub fn operator_url(&self) -> String {
         format!("{}/api/v1", self.url())
     }
@@ -239,8 +244,13 @@ pub fn run_master_blocking(config: MasterConfig, on_ready: impl FnOnce(&MasterHa
     })
 }
 
-async fn accept_loop(listener: TcpListener, commands: mpsc::UnboundedSender<Command>, stop: oneshot::Receiver<()>) {
-    crate::http_shell::accept_loop(listener, stop, move || {
+async fn accept_loop(
+    listener: TcpListener,
+    tls: Option<crate::tls::ServerTls>,
+    commands: mpsc::UnboundedSender<Command>,
+    stop: oneshot::Receiver<()>,
+) {
+    crate::http_shell::accept_loop_tls(listener, tls, stop, move || {
         let commands = commands.clone();
         service_fn(move |request| serve(request, commands.clone()))
     })

@@ -221,8 +221,9 @@ impl Session {
         }
     }
 
-    /// The SUBSCRIBE POST failed. [`CallOutcome::Rejected`] (400, 401, 406, 415, …) ends the
-    /// session: retrying a bad configuration cannot help. Anything else is retried with backoff.
+    /// The SUBSCRIBE POST failed. [`CallOutcome::Rejected`] (400, 401, 406, 415, …) and
+    /// [`CallOutcome::Fatal`] (an untrusted certificate, …) end the session: retrying a bad
+    /// configuration cannot help. Anything else is retried with backoff.
     pub fn handle_subscribe_failed(&mut self, outcome: CallOutcome, now: Duration) {
         if self.link != Link::Connecting {
             return;
@@ -235,6 +236,7 @@ impl Session {
             CallOutcome::Rejected { status, message } => {
                 self.finish(StopReason::SubscribeRejected { status, message });
             }
+            CallOutcome::Fatal(message) => self.finish(StopReason::ConnectFailed(message)),
             other => self.lose_link(now, format!("subscribe failed: {other:?}")),
         }
     }

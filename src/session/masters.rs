@@ -22,7 +22,7 @@ pub const OPERATOR_PATH: &str = "/api/v1";
 /// of a loop between confused masters.
 pub const MAX_REDIRECTS: u32 = 4;
 
-/// A scheduler API endpoint: an `http` URL with host, port and path.
+/// A scheduler API endpoint: an `http` or `https` URL with host, port and path.
 ///
 /// ```
 /// use offerpack::driver::Endpoint;
@@ -53,18 +53,16 @@ impl fmt::Display for EndpointError {
 impl std::error::Error for EndpointError {}
 
 impl Endpoint {
-    /// Parses `host:port`, `http://host:port` or `http://host:port/path` (default path
-    /// [`SCHEDULER_PATH`]). `https` is refused: this build carries no TLS stack.
+    /// Parses `host:port`, `http://host:port`, `https://host:port` or such a URL with a path
+    /// (default path [`SCHEDULER_PATH`]); a bare `host:port` means `http`.
     pub fn parse(address: &str) -> Result<Endpoint, EndpointError> {
         let fail = |reason| EndpointError { address: address.to_owned(), reason };
         let trimmed = address.trim();
         // `host:port` alone would parse as scheme `host`: a bare address means http.
         let absolute = if trimmed.contains("://") { trimmed.to_owned() } else { format!("http://{trimmed}") };
         let mut url = Url::parse(&absolute).map_err(|_| fail("no valid host[:port]"))?;
-        match url.scheme() {
-            "http" => {}
-            "https" => return Err(fail("https is not supported (no TLS in this build)")),
-            _ => return Err(fail("the scheme must be http")),
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(fail("the scheme must be http or https"));
         }
         if url.host_str().is_none_or(str::is_empty) || !url.username().is_empty() || url.password().is_some() {
             return Err(fail("no valid host[:port]"));
@@ -92,7 +90,12 @@ impl Endpoint {
         Endpoint { url: Arc::new(url) }
     }
 
-    /// `host:port` (the port only when it is not http's default).
+    /// `http` or `https`.
+    pub fn scheme(&self) -> &str {
+        self.url.scheme()
+    }
+
+    /// `host:port` (the port only when it is not the scheme's default).
     pub fn authority(&self) -> &str {
         self.url.authority()
     }
@@ -248,12 +251,14 @@ mod tests {
         );
         assert_eq!(Endpoint::parse("HTTP://[::1]:5050/").unwrap().authority(), "[::1]:5050");
         assert_eq!(Endpoint::parse(" 10.0.0.1:5050?x#y ").unwrap().url(), "http://10.0.0.1:5050/api/v1/scheduler");
-        for bad in ["https://m1:5050", "ftp://m1", "", "http://", "http://a b:1", "http://user@host:1/", "m1:notaport"]
-        {
+        let tls = Endpoint::parse("https://m1:5050").unwrap();
+        assert_eq!((tls.url().as_str(), tls.scheme()), ("https://m1:5050/api/v1/scheduler", "https"));
+        assert_eq!(Endpoint::parse("https://m1:443").unwrap().authority(), "m1");
+        for bad in ["ftp://m1", "", "http://", "https://", "http://a b:1", "http://user@host:1/", "m1:notaport"] {
             assert!(Endpoint::parse(bad).is_err(), "{bad}");
         }
-        let refused = Endpoint::parse("https://m1:5050").unwrap_err().to_string();
-        assert!(refused.contains("https is not supported"), "{refused}");
+        let refused = Endpoint::parse("ftp://m1:5050").unwrap_err().to_string();
+        assert!(refused.contains("http or https"), "{refused}");
     }
 
     #[test]
@@ -274,6 +279,12 @@ mod tests {
         assert_eq!(here.redirect("//[::1]:5052/x").unwrap().authority(), "[::1]:5052");
         assert_eq!(here.redirect("/relative"), None);
         assert_eq!(here.redirect("//"), None);
+        // A scheme-relative Location from a TLS master stays on https.
+        let secure = Endpoint::parse("https://m1:5050").unwrap();
+        assert_eq!(
+            secure.redirect("//m2:5051/master/api/v1/scheduler").unwrap().url(),
+            "https://m2:5051/api/v1/scheduler"
+        );
     }
 
     fn masters(addresses: &[&str]) -> Masters {

@@ -267,6 +267,10 @@ pub enum CallOutcome {
     },
     /// The driver dropped it before sending (the stream was closed first).
     NotSent,
+    /// No connection, for a reason asking again cannot fix (e.g. the master's TLS certificate
+    /// is not trusted, has expired or names another host). Never retried; on SUBSCRIBE it
+    /// stops the session ([`StopReason::ConnectFailed`]).
+    Fatal(String),
 }
 
 /// How to stop a session.

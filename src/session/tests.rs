@@ -121,6 +121,22 @@ fn session_subscribe_rejection_is_fatal() {
 }
 
 #[test]
+fn session_fatal_subscribe_failure_stops_without_retry() {
+    let mut session = Session::new(config()).unwrap();
+    session.handle_timeout(Duration::ZERO);
+    drain(&mut session);
+    session.handle_subscribe_failed(CallOutcome::Fatal("TLS: certificate for m is not trusted".into()), MS);
+    assert_eq!(drain(&mut session), [Action::Disconnect, Action::Stopped]);
+    let updates: Vec<_> = std::iter::from_fn(|| session.poll_update()).collect();
+    assert!(!updates.iter().any(|u| matches!(u, Update::Disconnected { .. })), "{updates:?}");
+    assert!(
+        matches!(updates.last(), Some(Update::Stopped(StopReason::ConnectFailed(m))) if m.contains("not trusted")),
+        "{updates:?}"
+    );
+    assert_eq!(session.poll_timeout(), None, "no re-subscription is scheduled");
+}
+
+#[test]
 fn session_acks_only_updates_with_uuid() {
     let mut session = Session::new(config()).unwrap();
     subscribe(&mut session, Duration::ZERO);

@@ -181,6 +181,10 @@ pub enum StopReason {
         /// The master's explanation.
         message: String,
     },
+    /// The master cannot be reached for a reason retrying cannot fix, e.g. its TLS
+    /// certificate is not trusted ([`CallOutcome::Fatal`](super::CallOutcome::Fatal) on
+    /// SUBSCRIBE); the text says why.
+    ConnectFailed(String),
 }
 
 /// Something the session noticed but handled on its own; worth logging.

@@ -132,6 +132,7 @@ pub fn outcome_label(outcome: &CallOutcome) -> &'static str {
         CallOutcome::Unavailable(_) => "unavailable",
         CallOutcome::Redirect { .. } => "redirect",
         CallOutcome::NotSent => "not_sent",
+        CallOutcome::Fatal(_) => "fatal",
     }
 }
 

@@ -33,6 +33,7 @@ impl Proxy {
     pub async fn start(name: &str, upstream: SocketAddr, log: &Arc<Recorder>) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("proxy binds");
         let addr = listener.local_addr().expect("proxy address");
+        offerpack::tls::install_default_provider();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()

@@ -17,6 +17,7 @@ impl RawClient {
     /// returns the client and the first event (SUBSCRIBED, or ERROR if refused).
     pub async fn subscribe_as(master_url: &str, framework_id: &str) -> (RawClient, Event) {
         let url = format!("{master_url}/api/v1/scheduler");
+        offerpack::tls::install_default_provider();
         let http = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         let fid = v1::FrameworkId { value: framework_id.to_owned() };
         let subscribe = Call {

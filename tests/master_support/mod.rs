@@ -36,6 +36,7 @@ impl Client {
     /// pooled keep-alive connection reused for a SUBSCRIBE stalls in the client (the same
     /// exchange over raw TCP, or in real time, streams fine).
     pub fn new(url: String, json: bool) -> Client {
+        offerpack::tls::install_default_provider();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
