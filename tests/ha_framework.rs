@@ -320,3 +320,57 @@ fn ha_framework_zk_store_fences_a_deposed_leader() {
         assert_eq!(TaskRecord::decode(&data).unwrap(), record);
     });
 }
+
+/// Every role `roles` takes until `until` holds of one, in order.
+async fn roles_until(
+    roles: &mut tokio::sync::watch::Receiver<offerpack::ha::Role>,
+    until: impl Fn(&offerpack::ha::Role) -> bool,
+) -> Vec<offerpack::ha::Role> {
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let role = roles.borrow_and_update().clone();
+        let done = until(&role);
+        if seen.last() != Some(&role) {
+            seen.push(role);
+        }
+        if done {
+            return seen;
+        }
+        let changed = tokio::time::timeout_at(deadline, roles.changed()).await;
+        assert!(matches!(changed, Ok(Ok(()))), "no such role within {PATIENCE:?}: {seen:?}");
+    }
+}
+
+#[test]
+fn ha_framework_elector_hands_over_and_steps_down_when_its_session_is_lost() {
+    use offerpack::ha::{Elector, HaConfig, Role};
+    let rt = runtime();
+    let Some(mut zk) = rt.block_on(ZkServer::start()) else { return };
+    let url = HaUrl::parse(&format!("zk://{}/offerpack/elect", zk.addr())).unwrap();
+    let config = |name: &str| HaConfig { session_timeout: Duration::from_secs(2), ..HaConfig::new(url.clone(), name) };
+    rt.block_on(async {
+        let first = Elector::start(&config("first"));
+        let mut roles = first.roles();
+        roles_until(&mut roles, |r| matches!(r, Role::Leading { .. })).await;
+        let second = Elector::start(&config("second"));
+        let mut others = second.roles();
+        let standby = Role::Standby { leader: Some("first".to_owned()) };
+        roles_until(&mut others, |r| *r == standby).await;
+        // A leader that leaves (its session closed) hands over at once.
+        drop(first);
+        let Role::Leading { term } = roles_until(&mut others, |r| matches!(r, Role::Leading { .. })).await.pop().unwrap()
+        else {
+            unreachable!()
+        };
+        // The server goes away (and comes back empty): the leader steps down before anything
+        // else, then leads again in a new term (a new session and node).
+        let watching = tokio::spawn(async move {
+            roles_until(&mut others, move |r| matches!(r, Role::Leading { term: t } if *t != term)).await
+        });
+        zk.restart_empty().await;
+        let seen = watching.await.expect("the role watch");
+        let (last, before) = seen.split_last().unwrap();
+        assert!(matches!(last, Role::Leading { .. }) && before.contains(&Role::Candidate), "stepped down first: {seen:?}");
+    });
+}
