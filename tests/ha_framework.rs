@@ -359,7 +359,8 @@ fn ha_framework_elector_hands_over_and_steps_down_when_its_session_is_lost() {
         roles_until(&mut others, |r| *r == standby).await;
         // A leader that leaves (its session closed) hands over at once.
         drop(first);
-        let Role::Leading { term } = roles_until(&mut others, |r| matches!(r, Role::Leading { .. })).await.pop().unwrap()
+        let Role::Leading { term } =
+            roles_until(&mut others, |r| matches!(r, Role::Leading { .. })).await.pop().unwrap()
         else {
             unreachable!()
         };
@@ -371,6 +372,9 @@ fn ha_framework_elector_hands_over_and_steps_down_when_its_session_is_lost() {
         zk.restart_empty().await;
         let seen = watching.await.expect("the role watch");
         let (last, before) = seen.split_last().unwrap();
-        assert!(matches!(last, Role::Leading { .. }) && before.contains(&Role::Candidate), "stepped down first: {seen:?}");
+        assert!(
+            matches!(last, Role::Leading { .. }) && before.contains(&Role::Candidate),
+            "stepped down first: {seen:?}"
+        );
     });
 }

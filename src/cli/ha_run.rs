@@ -215,13 +215,12 @@ impl Source {
     }
 }
 
+/// Requests with the fitness and queue they are placed by.
+type Placed = (Vec<TaskRequest>, Option<Arc<dyn Fitness>>, Option<QueueConfig>);
+
 /// The requests of the records that have not ended, resumed where they were at `now_ms`, with
 /// the fitness and queue of the run's workload settings.
-fn requests(
-    app: &App,
-    records: &[TaskRecord],
-    now_ms: u64,
-) -> Result<(Vec<TaskRequest>, Option<Arc<dyn Fitness>>, Option<QueueConfig>), CliError> {
+fn requests(app: &App, records: &[TaskRecord], now_ms: u64) -> Result<Placed, CliError> {
     let open: Vec<&TaskRecord> = records.iter().filter(|r| !r.is_over()).collect();
     let docs = open
         .iter()
@@ -255,7 +254,7 @@ fn requests(
 /// How one term as leader ended.
 enum Lead {
     /// The run is over (or was over already: `None`).
-    Done(Option<runner::Report>),
+    Done(Option<Box<runner::Report>>),
     /// This instance stopped leading; it contends again.
     SteppedDown(String),
 }
@@ -395,7 +394,7 @@ async fn lead(
     if let Some(why) = link.stepped_down.take() {
         return Ok(Lead::SteppedDown(why));
     }
-    Ok(Lead::Done(Some(report?)))
+    Ok(Lead::Done(Some(Box::new(report?))))
 }
 
 fn settings(

@@ -229,7 +229,7 @@ pub async fn run_with(
             }
         };
     }
-    if let Some(link) = ha.as_deref_mut() {
+    if let Some(link) = ha {
         if lost_lead {
             link.stepped_down.clone_from(&problem);
         }

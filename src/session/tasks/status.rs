@@ -57,7 +57,7 @@ impl Tasks {
             Phase::Pending if state.is_terminal() => return None,
             _ => {}
         }
-        let Some(t) = self.live.get_mut(&id) else { return None };
+        let t = self.live.get_mut(&id)?;
         if state.is_terminal() {
             let update = own(TaskUpdate::from_status(status, state, known));
             if known && !t.kill_requested && retries(state) && t.attempt < t.policy.attempts {
