@@ -110,6 +110,25 @@ impl Link {
         self.store.finish(&finished).await.map_err(|e| e.to_string())
     }
 
+    /// After the run's follow-up ended with `problem` (`None`: every task ended): the finished
+    /// marker when every task ended, the reason to step down when the leadership was lost;
+    /// how to stop the framework (a run that is not over is left running for a successor).
+    pub async fn conclude(&mut self, lost_lead: bool, problem: &mut Option<String>, framework_id: &str) -> StopMode {
+        if lost_lead {
+            self.stepped_down.clone_from(problem);
+        }
+        if problem.is_none() {
+            if let Err(why) = self.finish(framework_id).await {
+                *problem = Some(self.step_down(why));
+            }
+        }
+        if problem.is_some() {
+            StopMode::Failover
+        } else {
+            StopMode::Teardown
+        }
+    }
+
     /// Records that this instance steps down because of `why`; the text to report.
     pub fn step_down(&mut self, why: String) -> String {
         let why = format!("stepping down: {why}");

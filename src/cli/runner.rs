@@ -230,18 +230,7 @@ pub async fn run_with(
         };
     }
     if let Some(link) = ha {
-        if lost_lead {
-            link.stepped_down.clone_from(&problem);
-        }
-        if problem.is_none() {
-            if let Err(why) = link.finish(&framework_id).await {
-                problem = Some(link.step_down(why));
-            }
-        }
-        // A run that is not over is left running for a successor (or a restart).
-        if problem.is_some() {
-            mode = StopMode::Failover;
-        }
+        mode = link.conclude(lost_lead, &mut problem, &framework_id).await;
     }
     let second = signals.take().map(signals::exit_on_second);
     note!("{}", tracker.progress(start.elapsed()));

@@ -231,38 +231,6 @@ impl Tasks {
         Ok(update)
     }
 
-    /// A task submitted under `id` after a failover whose running attempt was adopted under
-    /// its Mesos id `id.retry-N` (an earlier scheduler retried it): that attempt is this task,
-    /// attempt N + 1, and its Mesos id becomes the task's alias, so it is neither placed again
-    /// nor counted twice.
-    fn adopt_attempt(&mut self, id: &TaskId) {
-        let prefix = format!("{id}.retry-");
-        let attempt = |mesos: &TaskId| -> Option<u32> {
-            let rest = mesos.as_str().strip_prefix(prefix.as_str())?;
-            let (number, extra) = rest.split_once('-').unwrap_or((rest, "0"));
-            extra.parse::<u32>().ok()?;
-            number.parse::<u32>().ok()
-        };
-        let found = self
-            .live
-            .range(TaskId::new(prefix.as_str())..)
-            .take_while(|(mesos, _)| mesos.as_str().starts_with(prefix.as_str()))
-            .filter(|(_, t)| t.request.is_none())
-            .filter_map(|(mesos, _)| Some((attempt(mesos)?, mesos.clone())))
-            .max();
-        let Some((ended, mesos)) = found else {
-            return;
-        };
-        let Some(mut tracked) = self.live.remove(&mesos) else {
-            return;
-        };
-        tracked.attempt = ended.saturating_add(1);
-        tracked.alias = Some(mesos.clone());
-        self.aliases.insert(mesos.clone(), id.clone());
-        self.touched.extend([mesos, id.clone()]);
-        self.live.insert(id.clone(), tracked);
-    }
-
     /// Whether a task is ready to be placed (tasks waiting out a backoff are not).
     pub(crate) fn has_pending(&self) -> bool {
         !self.pending.is_empty()

@@ -39,6 +39,32 @@ impl Tasks {
         }
     }
 
+    /// A task submitted under `id` after a failover whose running attempt was adopted under
+    /// its Mesos id `id.retry-N` (an earlier scheduler retried it): that attempt is this task,
+    /// attempt N + 1, and its Mesos id becomes the task's alias, so it is neither placed again
+    /// nor counted twice.
+    pub(super) fn adopt_attempt(&mut self, id: &TaskId) {
+        let prefix = format!("{id}.retry-");
+        let found = self
+            .live
+            .range(TaskId::new(prefix.as_str())..)
+            .take_while(|(mesos, _)| mesos.as_str().starts_with(prefix.as_str()))
+            .filter(|(_, t)| t.request.is_none())
+            .filter_map(|(mesos, _)| Some((later_attempt(id, mesos)?, mesos.clone())))
+            .max();
+        let Some((attempt, mesos)) = found else {
+            return;
+        };
+        let Some(mut tracked) = self.live.remove(&mesos) else {
+            return;
+        };
+        tracked.attempt = attempt;
+        tracked.alias = Some(mesos.clone());
+        self.aliases.insert(mesos.clone(), id.clone());
+        self.touched.extend([mesos, id.clone()]);
+        self.live.insert(id.clone(), tracked);
+    }
+
     /// Takes a pending task off the queues (ready or waiting out a backoff).
     pub(super) fn unqueue(&mut self, id: &TaskId) {
         if let Some(t) = self.live.get_mut(id) {
