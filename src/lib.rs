@@ -19,6 +19,8 @@ pub mod driver;
 pub mod engine;
 #[cfg(feature = "executor")]
 pub mod executor;
+#[cfg(feature = "ha")]
+pub mod ha;
 #[cfg(any(feature = "master", feature = "artifacts", feature = "agent", feature = "metrics"))]
 pub(crate) mod http_shell;
 #[cfg(feature = "master")]

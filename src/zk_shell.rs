@@ -1,7 +1,8 @@
-//! The ZooKeeper side of leader election, shared by every shell that talks to a masters' group:
+//! The ZooKeeper side of leader election, shared by every shell that talks to a group:
 //! the scheduler driver and the agent follow the leader ([`spawn_detector`]), the simulated
-//! master contends (`master::zk_member`, built on [`connect`], [`request`], [`wait_for_change`]
-//! and [`Backoff`]). Which child leads and what its data says is decided by the sans-IO
+//! master contends (`master::zk_member`) and so do the instances of a highly available
+//! framework (`ha::elector`), both built on [`connect`], [`request`], [`ensure_path`],
+//! [`join_group`], [`wait_for_change`] and [`Backoff`]. Which child leads and what its data says is decided by the sans-IO
 //! [`leader_of`], [`standing`](crate::session::standing) and [`Contender::endpoint`]; this file
 //! only talks to ZooKeeper.
 //!
@@ -32,7 +33,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::time::timeout;
-use tokio_zookeeper::{ZooKeeper, ZooKeeperBuilder};
+use tokio_zookeeper::{error, Acl, CreateMode, ZooKeeper, ZooKeeperBuilder};
 
 use crate::session::{leader_of, Endpoint, ZkUrl};
 
@@ -47,6 +48,14 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a session ended.
 pub(crate) type Lost = String;
+
+/// How often a contender probes its session, and how long one request may take, for a
+/// session timeout: a failed probe is noticed within `timeout / 4 + timeout / 3`, before the
+/// server may expire the session and let another contender lead.
+pub(crate) fn contender_timing(session_timeout: Duration) -> (Duration, Duration) {
+    let floor = Duration::from_millis(50);
+    ((session_timeout / 4).max(floor), (session_timeout / 3).max(floor))
+}
 
 /// Pauses between sessions: 100 ms doubling up to a maximum; a session that went well resets it.
 #[derive(Debug)]
@@ -92,6 +101,39 @@ pub(crate) async fn request<T, E: Display>(
         Ok(Err(e)) => Err(format!("ZooKeeper {what}: {e}")),
         Err(_) => Err(format!("ZooKeeper {what} timed out after {:.1}s", patience.as_secs_f64())),
     }
+}
+
+/// Creates `path` and each missing parent as persistent nodes with an open ACL (nodes that
+/// exist already are fine).
+pub(crate) async fn ensure_path(zk: &ZooKeeper, path: &str, patience: Duration) -> Result<(), Lost> {
+    let mut prefix = String::new();
+    for component in path.split('/').filter(|c| !c.is_empty()) {
+        prefix.push('/');
+        prefix.push_str(component);
+        let created =
+            request("create", patience, zk.create(&prefix, &b""[..], Acl::open_unsafe(), CreateMode::Persistent));
+        match created.await? {
+            Ok(_) | Err(error::Create::NodeExists) => {}
+            Err(e) => return Err(format!("ZooKeeper create {prefix}: {e}")),
+        }
+    }
+    Ok(())
+}
+
+/// Joins the group at `path` (created if needed): an EPHEMERAL_SEQUENTIAL child
+/// `<prefix><10 digits>` holding `data`, which lives as long as this session; its name.
+pub(crate) async fn join_group(
+    zk: &ZooKeeper,
+    path: &str,
+    prefix: &str,
+    data: &[u8],
+    patience: Duration,
+) -> Result<String, Lost> {
+    ensure_path(zk, path, patience).await?;
+    let child = format!("{}/{prefix}", path.trim_end_matches('/'));
+    let created = zk.create(&child, data.to_vec(), Acl::open_unsafe(), CreateMode::EphemeralSequential);
+    let created = request("create", patience, created).await?.map_err(|e| format!("ZooKeeper create {child}: {e}"))?;
+    Ok(created.rsplit('/').next().unwrap_or_default().to_owned())
 }
 
 /// Waits until `watch` fires or a probe (every `every`, each answered within `patience`)
@@ -201,6 +243,15 @@ fn report(leaders: &watch::Sender<Option<Endpoint>>, leader: Option<Endpoint>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn contender_timing_probes_well_within_the_session_timeout() {
+        let (probe, patience) = contender_timing(Duration::from_secs(4));
+        assert_eq!((probe.as_millis(), patience.as_millis()), (1000, 1333));
+        // A failed probe is noticed before the server may expire the session.
+        assert!(probe + patience < Duration::from_secs(4));
+        assert_eq!(contender_timing(Duration::ZERO), (Duration::from_millis(50), Duration::from_millis(50)));
+    }
 
     #[test]
     fn backoff_doubles_up_to_its_maximum_and_resets_after_a_healthy_session() {

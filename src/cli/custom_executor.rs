@@ -126,6 +126,8 @@ mod tests {
             reason,
             source: UpdateSource::Agent,
             known: true,
+            attempt: 1,
+            retry_in: None,
         }
     }
 

@@ -148,6 +148,13 @@ pub struct RunArgs {
     pub metrics_listen: Option<SocketAddr>,
     /// Extra CA certificates (PEM) trusted for an `https://` master (`--ca-cert FILE`).
     pub ca_cert: Option<PathBuf>,
+    /// Run as one instance of a highly available run meeting the others there
+    /// (`--ha zk://HOST:PORT/PATH` or `--ha file:///DIR`).
+    pub ha: Option<offerpack::ha::HaUrl>,
+    /// This instance's name (`--instance`; default `HOSTNAME-PID`).
+    pub instance: Option<String>,
+    /// The ZooKeeper session timeout of `--ha zk://…` (`--ha-session-timeout SECS`).
+    pub ha_session_timeout: Duration,
 }
 
 /// Parses the flags of `master`.
@@ -311,6 +318,9 @@ pub fn run(mut p: Parser) -> Result<Command, lexopt::Error> {
         capabilities: Vec::new(),
         metrics_listen: None,
         ca_cert: None,
+        ha: None,
+        instance: None,
+        ha_session_timeout: offerpack::ha::DEFAULT_SESSION_TIMEOUT,
     };
     let (mut principal, mut secret_file) = (None, None);
     let mut executor = ExecutorFlags::default();
@@ -355,8 +365,18 @@ pub fn run(mut p: Parser) -> Result<Command, lexopt::Error> {
                     other => return Err(format!("--on-exit {other:?}: expected teardown or failover").into()),
                 }
             }
+            Arg::Long("ha") => {
+                args.ha = Some(offerpack::ha::HaUrl::parse(&p.value()?.string()?).map_err(|e| format!("--ha: {e}"))?)
+            }
+            Arg::Long("instance") => args.instance = Some(non_empty(p.value()?.string()?, "--instance")?),
+            Arg::Long("ha-session-timeout") => {
+                args.ha_session_timeout = seconds(p.value()?.parse()?, "--ha-session-timeout")?;
+            }
             other => return Err(other.unexpected()),
         }
+    }
+    if args.ha.is_none() && args.instance.is_some() {
+        return Err("--instance goes with --ha".into());
     }
     args.master = master.ok_or("run needs --master URL")?;
     args.tasks = tasks.ok_or("run needs --tasks N or --workload FILE")?;

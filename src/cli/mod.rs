@@ -34,6 +34,7 @@ pub mod custom_executor;
 pub mod demo;
 pub mod executor;
 pub mod gen;
+pub mod ha_run;
 pub mod live_args;
 pub mod logs;
 pub mod master;
@@ -198,6 +199,19 @@ usage:
       A workload with `buckets`, `tiers` or tasks with `tier`/`bucket` is placed in queue order
       (weighted DRF), and the summary shows each bucket's placed tasks and dominant share.
       Defaults: name offerpack, user $USER (else root), role *.
+      --ha zk://HOST:PORT/PATH | file:///DIR [--instance NAME] [--ha-session-timeout SECS]
+                         run as one instance of a highly available run: instances elect a
+                         leader (ZooKeeper's ephemeral-sequential recipe under PATH/election,
+                         or a lock file in DIR); a standby prints `standby: leader is NAME` and
+                         waits, the leader prints `leading as NAME` and runs. The leader
+                         persists the framework id, every task and each task's state, attempt
+                         and retry time (under PATH/state, or in DIR) before acting on them; a
+                         successor re-subscribes with the same framework id, adopts the tasks
+                         still running and goes on. A stored run wins over this instance's
+                         --tasks/--workload (said on stdout). When every task has ended the
+                         leader leaves a finished marker, tears the framework down and exits;
+                         a signal leaves the run to a standby (failover). --instance defaults
+                         to HOSTNAME-PID, --ha-session-timeout to 10 s; not with --executor.
   offerpack artifacts --bind ADDR:PORT [--advertise URL] [--master URL] NAME=PATH...
       Serve the given files to Mesos agents over HTTP (GET/HEAD at /artifacts/NAME, with ETag
       and byte ranges; nothing else is served) until interrupted. Prints one line per file:

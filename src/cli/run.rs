@@ -6,7 +6,8 @@
 //! (default `sleep 1`).
 //! A workload's queue (top-level `buckets`/`tiers`, each task's `tier`/`bucket`) places the
 //! tasks in queue order, as `solve` does. Failed or lost tasks are retried by `--retries`.
-//! Exits 0 only when every task finished.
+//! Exits 0 only when every task finished. With `--ha` the run is one instance of a highly
+//! available run (see `ha_run.rs`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -27,6 +28,9 @@ use super::CliError;
 
 /// Runs the tasks against the master; `Err` unless every task finished.
 pub fn run(args: &RunArgs) -> Result<(), CliError> {
+    if let Some(url) = &args.ha {
+        return super::ha_run::run(args, url);
+    }
     let tls = tls_config(args.ca_cert.as_deref())?;
     let Tasks { specs, fitness, queue, places } = match &args.tasks {
         TaskSource::Synthetic(n) => Tasks { specs: synthetic(*n)?, fitness: None, queue: None, places: Vec::new() },
@@ -164,7 +168,7 @@ fn from_workload(path: &Path) -> Result<Tasks, CliError> {
 
 /// The secret in `path`, without a trailing newline; the error names the file, never its
 /// content.
-fn read_secret(path: &Path) -> Result<offerpack::driver::Secret, CliError> {
+pub(super) fn read_secret(path: &Path) -> Result<offerpack::driver::Secret, CliError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::Failed(format!("--secret-file {}: {e}", path.display())))?;
     let secret = text.trim_end_matches(['\n', '\r']);

@@ -24,6 +24,7 @@ use offerpack::telemetry::{FrameworkMetrics, MetricsServer};
 use tokio::time::{sleep_until, Instant};
 
 use super::custom_executor;
+use super::ha_run::{deposed, Link};
 use super::reasons::why_pending;
 use super::signals::{self, Caught, Signals};
 use super::tracker::Tracker;
@@ -162,12 +163,34 @@ pub struct OfferTotals {
 /// Every task is submitted before the subscription completes, so that the first scheduling pass
 /// sees them all (the driver handles its commands before the event stream).
 pub async fn run(settings: &Settings, requests: Vec<TaskRequest>) -> Result<Report, CliError> {
+    run_with(settings, requests, None).await
+}
+
+/// [`run`], as the leader of a highly available run when `ha` is given (see `ha_run.rs`): the
+/// framework id and failover timeout come from the store, every task change is persisted as
+/// it is learnt, the framework id before any task is submitted when the store had none, the
+/// run steps down (failover) when the leadership or the store is lost or on a signal, and a
+/// run whose tasks have all ended leaves its finished marker before the teardown.
+pub async fn run_with(
+    settings: &Settings,
+    requests: Vec<TaskRequest>,
+    mut ha: Option<&mut Link>,
+) -> Result<Report, CliError> {
     let start = Instant::now();
     let deadline = start + settings.deadline;
     let mut signals = Signals::new();
-    let (handle, mut updates) = start_framework(settings)?;
+    let (handle, mut updates) = start_framework(settings, ha.as_deref())?;
     let mut tracker = Tracker::new(&requests);
-    let submitted = submit(&handle, requests).await;
+    // Without a stored framework id, nothing is submitted before the one SUBSCRIBED gives is
+    // persisted.
+    let early = ha.as_ref().is_none_or(|link| link.framework_id().is_some());
+    let mut later = None;
+    let submitted = if early {
+        submit(&handle, requests).await
+    } else {
+        later = Some(requests);
+        Ok(())
+    };
     let subscribed = tokio::select! {
         subscribed = subscribe(settings, &mut updates, &mut tracker, start) => subscribed,
         caught = signals::first_or_never(&mut signals) => {
@@ -182,16 +205,34 @@ pub async fn run(settings: &Settings, requests: Vec<TaskRequest>) -> Result<Repo
         }
     };
     let mut problem = submitted.err();
+    if let Some(link) = ha.as_deref_mut() {
+        if let Err(why) = link.subscribed(&framework_id).await {
+            problem = Some(link.step_down(why));
+        }
+    }
+    if let Some(requests) = later.filter(|_| problem.is_none()) {
+        problem = submit(&handle, requests).await.err();
+    }
     let mut mode = StopMode::Teardown;
+    let mut lost_lead = false;
     if problem.is_none() {
+        let mut roles = ha.as_ref().map(|link| link.roles());
+        let timing = (start, deadline);
         problem = tokio::select! {
-            problem = follow(&mut updates, &mut tracker, &settings.fetched, (start, deadline)) => problem,
+            problem = follow(&mut updates, &mut tracker, &settings.fetched, timing, ha.as_deref_mut()) => problem,
+            why = deposed(roles.as_mut()) => {
+                lost_lead = true;
+                Some(why)
+            }
             caught = signals::first_or_never(&mut signals) => {
-                mode = settings.on_signal;
+                mode = if ha.is_some() { StopMode::Failover } else { settings.on_signal };
                 note!("{}", on_signal(caught, mode, &framework_id));
                 Some(format!("stopped by {}", caught.name()))
             }
         };
+    }
+    if let Some(link) = ha {
+        mode = link.conclude(lost_lead, &mut problem, &framework_id).await;
     }
     let second = signals.take().map(signals::exit_on_second);
     note!("{}", tracker.progress(start.elapsed()));
@@ -205,7 +246,7 @@ pub async fn run(settings: &Settings, requests: Vec<TaskRequest>) -> Result<Repo
     Ok(tracker.report(subscribed_after, start.elapsed(), problem))
 }
 
-fn start_framework(settings: &Settings) -> Result<(FrameworkHandle, Updates), CliError> {
+fn start_framework(settings: &Settings, ha: Option<&Link>) -> Result<(FrameworkHandle, Updates), CliError> {
     let fail = |e: &dyn std::fmt::Display| CliError::Failed(format!("cannot start the framework: {e}"));
     let mut config = FrameworkConfig::new(&settings.name, &settings.user, [settings.master.clone()])
         .roles(settings.roles.iter().cloned())
@@ -224,6 +265,12 @@ fn start_framework(settings: &Settings) -> Result<(FrameworkHandle, Updates), Cl
         config = config.metrics(metrics.clone());
     }
     config.tls.clone_from(&settings.tls);
+    if let Some(link) = ha {
+        config = config.failover_timeout(link.failover_timeout());
+        if let Some(id) = link.framework_id() {
+            config = config.framework_id(id);
+        }
+    }
     Framework::start(config).map_err(|e| fail(&e))
 }
 
@@ -332,43 +379,81 @@ async fn submit(handle: &FrameworkHandle, requests: Vec<TaskRequest>) -> Result<
     .await
 }
 
-/// Follows the updates until every task has ended; why it stopped early, if it did.
+/// Updates taken at once before the changes they bring are persisted together.
+const UPDATE_BATCH: usize = 512;
+
+/// Follows the updates until every task has ended; why it stopped early, if it did. With
+/// `ha`, every task change is persisted before the next wait (updates ready at once are
+/// persisted together).
 async fn follow(
     updates: &mut Updates,
     tracker: &mut Tracker,
     fetched: &[String],
     (start, deadline): (Instant, Instant),
+    mut ha: Option<&mut Link>,
 ) -> Option<String> {
     let mut tick = tokio::time::interval_at(Instant::now() + Duration::from_secs(1), Duration::from_secs(1));
     let mut warnings = 0usize;
     while !tracker.all_ended() {
         tokio::select! {
-            update = updates.recv() => match update {
-                Some(Update::Task(task)) => {
-                    tracker.apply(&task, start.elapsed());
-                    if let Some(why) = fetched.iter().find_map(|uri| custom_executor::fetch_failure(&task, uri)) {
-                        return Some(why);
+            update = updates.recv() => {
+                let mut outcome = take(update, tracker, fetched, start, &mut warnings, ha.as_deref_mut());
+                let mut taken = 1;
+                while outcome.is_none() && taken < UPDATE_BATCH {
+                    let Ok(update) = updates.try_recv() else { break };
+                    outcome = take(Some(update), tracker, fetched, start, &mut warnings, ha.as_deref_mut());
+                    taken += 1;
+                }
+                if let Some(link) = ha.as_deref_mut() {
+                    if let Err(why) = link.flush().await {
+                        return Some(link.step_down(why));
                     }
                 }
-                Some(Update::Pass(pass)) => tracker.add_pass(&pass),
-                Some(Update::Stopped(reason)) => return Some(stopped(&reason)),
-                Some(Update::GaveUp { task, attempts, last_state }) => gave_up(tracker, task, attempts, last_state),
-                Some(Update::Disconnected { reason }) => note!("warning: disconnected ({reason}); reconnecting"),
-                Some(Update::AgentLost { agent_id }) => note!("warning: agent {agent_id} lost"),
-                Some(Update::Warning(warning)) => {
-                    warnings += 1;
-                    if warnings <= SHOWN_WARNINGS {
-                        note!("warning: {warning}");
-                    } else if warnings == SHOWN_WARNINGS + 1 {
-                        note!("warning: (further warnings are not shown)");
-                    }
+                if outcome.is_some() {
+                    return outcome;
                 }
-                Some(_) => {}
-                None => return Some("the framework stopped unexpectedly".to_owned()),
             },
             _ = tick.tick() => note!("{}", tracker.progress(start.elapsed())),
             () = sleep_until(deadline) => return Some(tracker.overdue()),
         }
+    }
+    None
+}
+
+/// Takes one update into the tracker (and `ha`'s records); why the run must stop, if it must.
+fn take(
+    update: Option<Update>,
+    tracker: &mut Tracker,
+    fetched: &[String],
+    start: Instant,
+    warnings: &mut usize,
+    ha: Option<&mut Link>,
+) -> Option<String> {
+    match update {
+        Some(Update::Task(task)) => {
+            tracker.apply(&task, start.elapsed());
+            if let Some(link) = ha {
+                link.note(&task);
+            }
+            if let Some(why) = fetched.iter().find_map(|uri| custom_executor::fetch_failure(&task, uri)) {
+                return Some(why);
+            }
+        }
+        Some(Update::Pass(pass)) => tracker.add_pass(&pass),
+        Some(Update::Stopped(reason)) => return Some(stopped(&reason)),
+        Some(Update::GaveUp { task, attempts, last_state }) => gave_up(tracker, task, attempts, last_state),
+        Some(Update::Disconnected { reason }) => note!("warning: disconnected ({reason}); reconnecting"),
+        Some(Update::AgentLost { agent_id }) => note!("warning: agent {agent_id} lost"),
+        Some(Update::Warning(warning)) => {
+            *warnings += 1;
+            if *warnings <= SHOWN_WARNINGS {
+                note!("warning: {warning}");
+            } else if *warnings == SHOWN_WARNINGS + 1 {
+                note!("warning: (further warnings are not shown)");
+            }
+        }
+        Some(_) => {}
+        None => return Some("the framework stopped unexpectedly".to_owned()),
     }
     None
 }

@@ -23,12 +23,12 @@
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tokio_zookeeper::{error, Acl, CreateMode, ZooKeeper};
+use tokio_zookeeper::ZooKeeper;
 
 use super::actor::Command;
 use super::config::ZkElection;
 use crate::session::{master_info_json, redirect_target, standing, Contender, Standing, JSON_LABEL};
-use crate::zk_shell::{connect, request, wait_for_change, Backoff, Lost};
+use crate::zk_shell::{connect, contender_timing, join_group, request, wait_for_change, Backoff, Lost};
 
 /// Where a master stands in its election, as [`MasterHandle::leadership`] reports it.
 ///
@@ -52,12 +52,6 @@ pub enum Leadership {
 impl Leadership {
     /// A follower that knows no leader: how a ZooKeeper master starts.
     pub const NO_LEADER: Leadership = Leadership::Following { leader: None };
-}
-
-/// How often the session is probed, and how long a request may take, for a session timeout.
-fn timing(session_timeout: Duration) -> (Duration, Duration) {
-    let floor = Duration::from_millis(50);
-    ((session_timeout / 4).max(floor), (session_timeout / 3).max(floor))
 }
 
 /// Contends in `election`'s group with `info` until the actor behind `commands` is gone.
@@ -94,7 +88,7 @@ async fn term(
     commands: &mpsc::UnboundedSender<Command>,
     healthy: &mut bool,
 ) -> Lost {
-    let (probe, patience) = timing(election.session_timeout);
+    let (probe, patience) = contender_timing(election.session_timeout);
     let zk = match connect(server, election.session_timeout, patience).await {
         Ok(zk) => zk,
         Err(lost) => return lost,
@@ -138,36 +132,8 @@ async fn term(
     }
 }
 
-/// Creates the group's path (each missing component, persistent) and this master's
-/// EPHEMERAL_SEQUENTIAL `json.info_` child holding `data`; the child's name.
+/// Creates the group's path if needed and this master's EPHEMERAL_SEQUENTIAL `json.info_`
+/// child holding `data`; the child's name.
 async fn join(zk: &ZooKeeper, path: &str, data: &[u8], patience: Duration) -> Result<String, Lost> {
-    let mut prefix = String::new();
-    for component in path.split('/').filter(|c| !c.is_empty()) {
-        prefix.push('/');
-        prefix.push_str(component);
-        let created =
-            request("create", patience, zk.create(&prefix, &b""[..], Acl::open_unsafe(), CreateMode::Persistent));
-        match created.await? {
-            Ok(_) | Err(error::Create::NodeExists) => {}
-            Err(e) => return Err(format!("ZooKeeper create {prefix}: {e}")),
-        }
-    }
-    let child = format!("{}/{JSON_LABEL}_", path.trim_end_matches('/'));
-    let created = zk.create(&child, data.to_vec(), Acl::open_unsafe(), CreateMode::EphemeralSequential);
-    let created = request("create", patience, created).await?.map_err(|e| format!("ZooKeeper create {child}: {e}"))?;
-    Ok(created.rsplit('/').next().unwrap_or_default().to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timing_probes_well_within_the_session_timeout() {
-        let (probe, patience) = timing(Duration::from_secs(4));
-        assert_eq!((probe.as_millis(), patience.as_millis()), (1000, 1333));
-        // A failed probe is noticed before the server may expire the session.
-        assert!(probe + patience < Duration::from_secs(4));
-        assert_eq!(timing(Duration::ZERO), (Duration::from_millis(50), Duration::from_millis(50)));
-    }
+    join_group(zk, path, &format!("{JSON_LABEL}_"), data, patience).await
 }

@@ -339,7 +339,7 @@ impl Session {
         if self.link == Link::Stopped || self.teardown.is_some() {
             return Err(SubmitError::Stopped);
         }
-        let update = self.tasks.submit(request)?;
+        let update = self.tasks.submit(request, now)?;
         self.updates.push_back(Update::Task(update));
         self.request_pass(now);
         self.run_due(now);

@@ -153,7 +153,7 @@ pub use masters::{Endpoint, EndpointError, MAX_REDIRECTS, OPERATOR_PATH, SCHEDUL
 pub(crate) use operator::holds_resources;
 pub use operator::{AgentReport, OperatorQuery, QueryAnswer, TaskReport, CLAIM_LABEL, GROUP_LABEL, MAX_QUERY_ATTEMPTS};
 pub use report::{summarize_unplaced, UnplacedSummary};
-pub use request::{CommandSpec, ExecutorSpec, Run, TaskRequest, UriSpec};
+pub use request::{CommandSpec, ExecutorSpec, Resume, Run, TaskRequest, UriSpec};
 pub use retry::{retries, RetryPolicy, RetryPolicyError};
 pub use update::{PassReport, StopReason, TaskState, TaskUpdate, Update, UpdateSource, Warning};
 pub use zk_detect::{

@@ -104,7 +104,10 @@ pub enum QueryAnswer {
 
 impl QueryAnswer {
     /// What the master's `response` to `query` says, in the session's terms: every agent, or
-    /// the tasks that still hold resources (staging, starting, running or killing).
+    /// the framework's completed tasks (terminal: how attempts of a scheduler that died before
+    /// it heard or recorded their end ended; a launch that never ran, `REASON_INVALID_OFFERS`,
+    /// is left out) followed by the tasks that still hold resources (staging, starting,
+    /// running or killing), so that a later report of a task id wins.
     ///
     /// # Errors
     /// A response of another type, or an agent or task that does not convert (see
@@ -124,9 +127,15 @@ impl QueryAnswer {
             }
             OperatorQuery::GetTasks => {
                 let tasks = response.get_tasks.as_ref().filter(|_| response.r#type == Some(Type::GetTasks as i32));
+                let tasks = tasks.ok_or_else(wrong)?;
                 let live = |t: &&v1::Task| TaskState::from_proto(t.state).is_some_and(holds_resources);
-                let tasks = tasks.ok_or_else(wrong)?.tasks.iter().filter(live).map(task_report);
-                tasks.collect::<Result<_, ConvertError>>().map(QueryAnswer::Tasks).map_err(|e| e.to_string())
+                let ran = |t: &&v1::Task| {
+                    let last = t.statuses.last().and_then(|s| s.reason);
+                    last != Some(v1::task_status::Reason::InvalidOffers as i32)
+                };
+                let completed = tasks.completed_tasks.iter().filter(ran);
+                let all = completed.chain(tasks.tasks.iter().filter(live)).map(task_report);
+                all.collect::<Result<_, ConvertError>>().map(QueryAnswer::Tasks).map_err(|e| e.to_string())
             }
         }
     }
@@ -201,7 +210,7 @@ impl Session {
                 self.lookup.failures = 0;
                 let ours = tasks.into_iter().filter(|t| t.framework_id == self.fw());
                 for report in ours.collect::<Vec<_>>() {
-                    if let Some(update) = self.tasks.learn(report) {
+                    if let Some(update) = self.tasks.learn(report, now) {
                         self.push_task(update);
                     }
                 }

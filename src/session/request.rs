@@ -41,6 +41,23 @@ pub struct TaskRequest {
     /// Opaque data for the executor (`TaskInfo.data`); `offerpack executor` runs it as a shell
     /// command line when the task has no command.
     pub data: Option<Vec<u8>>,
+    /// Where an earlier scheduler of the same framework left the task; `None` for a new task.
+    pub resume: Option<Resume>,
+}
+
+/// Where an earlier scheduler of the same framework left a task, for a successor that submits
+/// it again (high availability, see [`TaskRequest::resume`]): the attempts already spent, and
+/// what is left of a retry backoff. Such a task may have been launched by the earlier
+/// scheduler under its current Mesos id; the session then adopts it where the master reports
+/// it (running, or ended) instead of launching it again.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Resume {
+    /// Attempts that ended under earlier schedulers; the current attempt is the next one, and
+    /// runs under the Mesos id `<id>.retry-<attempts_ended>` when this is above zero.
+    pub attempts_ended: u32,
+    /// How long after submission the current attempt may be placed (what is left of its
+    /// retry backoff; zero: at once).
+    pub ready_in: std::time::Duration,
 }
 
 impl TaskRequest {
@@ -56,6 +73,7 @@ impl TaskRequest {
             retry: None,
             queue: QueuePlace::default(),
             data: None,
+            resume: None,
         }
     }
 
@@ -100,6 +118,22 @@ impl TaskRequest {
     /// [`Session::submit`](super::Session::submit)).
     pub fn retry(mut self, policy: RetryPolicy) -> TaskRequest {
         self.retry = Some(policy);
+        self
+    }
+
+    /// Submits the task as a successor of an earlier scheduler left it (see [`Resume`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use offerpack::session::{CommandSpec, Resume, TaskRequest};
+    /// use offerpack::TaskSpec;
+    /// let spec = TaskSpec::builder("t1", "g").scalar("cpus", 0.1).build().unwrap();
+    /// let request = TaskRequest::command(spec, CommandSpec::shell("true"))
+    ///     .resume(Resume { attempts_ended: 1, ready_in: Duration::from_secs(2) });
+    /// assert_eq!(request.resume.unwrap().attempts_ended, 1);
+    /// ```
+    pub fn resume(mut self, resume: Resume) -> TaskRequest {
+        self.resume = Some(resume);
         self
     }
 

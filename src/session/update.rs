@@ -131,6 +131,12 @@ pub struct TaskUpdate {
     pub source: UpdateSource,
     /// False for tasks this session was never given (reported by reconciliation).
     pub known: bool,
+    /// The attempt the update is about, from 1 (see [`RetryPolicy`](super::RetryPolicy)); 0 for
+    /// a task this session was never given.
+    pub attempt: u32,
+    /// Set on the `Pending` update of an attempt that ended and is retried: how long from now
+    /// until the next attempt (`attempt`) may be placed.
+    pub retry_in: Option<std::time::Duration>,
 }
 
 impl TaskUpdate {
@@ -144,6 +150,8 @@ impl TaskUpdate {
             reason: None,
             source: UpdateSource::Session,
             known: true,
+            attempt: 0,
+            retry_in: None,
         }
     }
 
@@ -157,6 +165,8 @@ impl TaskUpdate {
             reason: reason_name(status.reason),
             source: UpdateSource::from_proto(status.source),
             known,
+            attempt: 0,
+            retry_in: None,
         }
     }
 }

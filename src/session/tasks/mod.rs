@@ -6,6 +6,7 @@
 //! [`RetryPolicy`] (see `retry.rs`). A pending task waiting out its backoff is kept apart from
 //! the ready ones until its ready time, so no pass places it earlier.
 
+mod resume;
 mod status;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -65,6 +66,9 @@ struct Tracked {
     alias: Option<TaskId>,
     /// While pending after a retry: when it may be placed.
     ready_at: Option<Duration>,
+    /// Submitted as resumed from an earlier scheduler and not launched by this session since:
+    /// the master may know its current attempt (see `resume.rs`).
+    inherited: bool,
 }
 
 impl Tracked {
@@ -92,6 +96,7 @@ impl Tracked {
             attempt: 1,
             alias: None,
             ready_at: None,
+            inherited: false,
         }
     }
 }
@@ -156,7 +161,8 @@ impl Tasks {
         }
     }
 
-    pub(crate) fn submit(&mut self, request: TaskRequest) -> Result<TaskUpdate, SubmitError> {
+    /// Adds a submitted task at `now`: pending, or (resumed after a backoff) waiting.
+    pub(crate) fn submit(&mut self, request: TaskRequest, now: Duration) -> Result<TaskUpdate, SubmitError> {
         let id = request.spec.id.clone();
         let bucket = || self.bucket_retry.get(&*request.queue.bucket).copied();
         let policy = request.retry.or_else(bucket).unwrap_or(self.default_retry);
@@ -181,12 +187,15 @@ impl Tasks {
             t.policy = policy;
             self.touched.push(id.clone());
             let message = "submitted while running: adopted from an earlier scheduler";
-            return Ok(TaskUpdate::session(id, t.state, t.agent.clone(), message));
+            let mut update = TaskUpdate::session(id, t.state, t.agent.clone(), message);
+            update.attempt = t.attempt;
+            return Ok(update);
         }
         self.ended.remove(&id);
         let seq = self.next_seq;
         self.next_seq += 1;
-        let tracked = Tracked {
+        let resume = request.resume;
+        let mut tracked = Tracked {
             group: Some(request.spec.group.clone()),
             resources: request.spec.resources.clone(),
             claims_agent: claims(&request),
@@ -201,43 +210,25 @@ impl Tasks {
             attempt: 1,
             alias: None,
             ready_at: None,
+            inherited: false,
         };
+        if let Some(resume) = resume {
+            self.resumed(&id, &mut tracked, resume, now);
+        }
+        let (attempt, ready_at) = (tracked.attempt, tracked.ready_at);
         self.live.insert(id.clone(), tracked);
-        self.pending.insert(seq, id.clone());
-        self.fresh_pending = true;
-        Ok(TaskUpdate::session(id, TaskState::Pending, None, "submitted"))
-    }
-
-    /// A task submitted under `id` after a failover whose running attempt was adopted under
-    /// its Mesos id `id.retry-N` (an earlier scheduler retried it): that attempt is this task,
-    /// attempt N + 1, and its Mesos id becomes the task's alias, so it is neither placed again
-    /// nor counted twice.
-    fn adopt_attempt(&mut self, id: &TaskId) {
-        let prefix = format!("{id}.retry-");
-        let attempt = |mesos: &TaskId| -> Option<u32> {
-            let rest = mesos.as_str().strip_prefix(prefix.as_str())?;
-            let (number, extra) = rest.split_once('-').unwrap_or((rest, "0"));
-            extra.parse::<u32>().ok()?;
-            number.parse::<u32>().ok()
-        };
-        let found = self
-            .live
-            .range(TaskId::new(prefix.as_str())..)
-            .take_while(|(mesos, _)| mesos.as_str().starts_with(prefix.as_str()))
-            .filter(|(_, t)| t.request.is_none())
-            .filter_map(|(mesos, _)| Some((attempt(mesos)?, mesos.clone())))
-            .max();
-        let Some((ended, mesos)) = found else {
-            return;
-        };
-        let Some(mut tracked) = self.live.remove(&mesos) else {
-            return;
-        };
-        tracked.attempt = ended.saturating_add(1);
-        tracked.alias = Some(mesos.clone());
-        self.aliases.insert(mesos.clone(), id.clone());
-        self.touched.extend([mesos, id.clone()]);
-        self.live.insert(id.clone(), tracked);
+        match ready_at {
+            Some(at) => {
+                self.waiting.insert((at, seq), id.clone());
+            }
+            None => {
+                self.pending.insert(seq, id.clone());
+                self.fresh_pending = true;
+            }
+        }
+        let mut update = TaskUpdate::session(id, TaskState::Pending, None, "submitted");
+        update.attempt = attempt;
+        Ok(update)
     }
 
     /// Whether a task is ready to be placed (tasks waiting out a backoff are not).
@@ -400,7 +391,15 @@ impl Tasks {
     /// Takes what the operator API says of a task: an adopted task learns its group (from the
     /// label its launch carried) and resources; a live task of this framework the session did
     /// not know is adopted. Returns the update to report for a newly adopted task.
-    pub(crate) fn learn(&mut self, report: TaskReport) -> Option<TaskUpdate> {
+    pub(crate) fn learn(&mut self, report: TaskReport, now: Duration) -> Option<TaskUpdate> {
+        if let Some(outcome) = self.learn_submitted(&report, now) {
+            return outcome;
+        }
+        let state = report.state?;
+        if !self.live.contains_key(&report.id) && state.is_terminal() {
+            // An ended task of an earlier scheduler (GET_TASKS lists completed tasks too).
+            return None;
+        }
         self.touched.push(report.id.clone());
         if let Some(t) = self.live.get_mut(&report.id) {
             if t.request.is_none() {
@@ -415,7 +414,6 @@ impl Tasks {
             }
             return None;
         }
-        let state = report.state.filter(|s| !s.is_terminal())?;
         let seq = self.next_seq;
         self.next_seq += 1;
         self.ended.remove(&report.id);
@@ -468,7 +466,10 @@ impl Tasks {
         t.phase = Phase::Launching(call);
         t.state = TaskState::Launched;
         t.agent = Some(agent.clone());
-        Some(TaskUpdate::session(id.clone(), TaskState::Launched, t.agent.clone(), "launch sent"))
+        t.inherited = false;
+        let mut update = TaskUpdate::session(id.clone(), TaskState::Launched, t.agent.clone(), "launch sent");
+        update.attempt = t.attempt;
+        Some(update)
     }
 
     /// A launch that certainly did not run: back to pending, or given up after repeated rejections
@@ -486,15 +487,21 @@ impl Tasks {
         t.phase = Phase::Pending;
         t.state = TaskState::Pending;
         let agent = t.agent.take();
+        let attempt = t.attempt;
         self.pending.insert(t.seq, id.clone());
         self.fresh_pending = true;
-        Some(TaskUpdate::session(id.clone(), TaskState::Pending, agent, message))
+        let mut update = TaskUpdate::session(id.clone(), TaskState::Pending, agent, message);
+        update.attempt = attempt;
+        Some(update)
     }
 
     /// Ends a live task with a state the session decides.
     pub(crate) fn end(&mut self, id: &TaskId, state: TaskState, message: &str) -> TaskUpdate {
+        let attempt = self.live.get(id).map_or(0, |t| t.attempt);
         let agent = self.forget(id, state);
-        TaskUpdate::session(id.clone(), state, agent, message)
+        let mut update = TaskUpdate::session(id.clone(), state, agent, message);
+        update.attempt = attempt;
+        update
     }
 
     /// Drops a live task that ended in `state`; a submitted task that did not finish and was
@@ -552,6 +559,8 @@ impl Tasks {
             delay.as_secs_f64()
         ));
         update.state = TaskState::Pending;
+        update.attempt = ended + 1;
+        update.retry_in = Some(delay);
         update
     }
 

@@ -31,14 +31,17 @@ impl Tasks {
             return None;
         }
         let known = t.request.is_some();
+        let attempt = if known { t.attempt } else { 0 };
         let own = |mut update: TaskUpdate| {
             update.task_id = id.clone();
+            update.attempt = attempt;
             update
         };
         match t.phase {
             Phase::Launching(_) if launch_failed(status, state, asked) => {
                 let message = status.message.clone().unwrap_or_else(|| "launch failed".to_owned());
                 return self.relaunch(&id, false, &message).map(|mut update| {
+                    update.attempt = attempt;
                     update.reason = super::super::update::reason_name(status.reason);
                     update.source = TaskUpdate::from_status(status, state, known).source;
                     update
@@ -46,10 +49,15 @@ impl Tasks {
             }
             // A stale answer about an earlier launch attempt: the current one decides.
             Phase::Launching(_) if is_unknown_answer(status, state) => return None,
+            // How an earlier scheduler's launch of a resumed task ended (see `resume.rs`).
+            Phase::Pending if state.is_terminal() && t.inherited && !is_unknown_answer(status, state) => {
+                self.unqueue(&id);
+            }
             // A late terminal update about an earlier attempt of a task placed again.
             Phase::Pending if state.is_terminal() => return None,
             _ => {}
         }
+        let t = self.live.get_mut(&id)?;
         if state.is_terminal() {
             let update = own(TaskUpdate::from_status(status, state, known));
             if known && !t.kill_requested && retries(state) && t.attempt < t.policy.attempts {
@@ -68,6 +76,7 @@ impl Tasks {
             if let Some(at) = t.ready_at.take() {
                 self.waiting.remove(&(at, t.seq));
             }
+            t.inherited = false;
         }
         t.phase = Phase::Active;
         t.agent = agent.or(t.agent.take());
