@@ -163,6 +163,8 @@ fn address_of(procs: &mut Procs, master: &str) -> String {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
+    // This test builds its own reqwest clients, which need rustls' provider.
+    offerpack::tls::install_default_provider();
     tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
 }
 

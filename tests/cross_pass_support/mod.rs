@@ -480,7 +480,12 @@ impl World {
         let query = offerpack::session::OperatorQuery::GetTasks;
         let response = self.master.handle_operator(self.now, query.call()).map_err(|r| r.message)?;
         match QueryAnswer::from_response(query, &response)? {
-            QueryAnswer::Tasks(tasks) => Ok(tasks.into_iter().filter_map(|t| Some((t.id, t.agent_id?))).collect()),
+            // GET_TASKS also lists completed tasks: only those still holding resources run.
+            QueryAnswer::Tasks(tasks) => Ok(tasks
+                .into_iter()
+                .filter(|t| t.state.is_some_and(|s| !s.is_terminal()))
+                .filter_map(|t| Some((t.id, t.agent_id?)))
+                .collect()),
             _ => Err("GET_TASKS answered with something else".into()),
         }
     }
