@@ -12,132 +12,28 @@
 
 #![cfg(feature = "cli")]
 
+mod procs_support;
 mod zk_support;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
 
 use offerpack::ha::{HaUrl, StateStore, StoreError, TaskRecord, ZkStore};
 use offerpack::master::{AgentConfig, LedgerEntry, LedgerEvent, MasterConfig, MasterHandle, SimMaster};
 use offerpack::mesos::v1::TaskState as P;
 use offerpack::session::TaskState;
+use procs_support::{Procs, PATIENCE};
 use zk_support::ZkServer;
 
-const BIN: &str = env!("CARGO_BIN_EXE_offerpack");
-/// Generous guard for one expected event.
-const PATIENCE: Duration = Duration::from_secs(60);
+/// How long a run may take to end by itself.
+const EXIT_PATIENCE: Duration = Duration::from_secs(120);
 /// The instances' ZooKeeper session timeout (the test server's tick is 500 ms).
 const SESSION_SECS: &str = "2";
 /// Tasks per run.
 const TASKS: usize = 20;
 /// How long a task runs on the simulated master.
 const TASK_RUN: Duration = Duration::from_secs(4);
-
-/// A line a process printed, when it was read.
-#[derive(Clone, Debug)]
-struct Line {
-    at: Instant,
-    from: String,
-    text: String,
-}
-
-/// `offerpack` processes whose lines arrive on one channel; killed on drop.
-struct Procs {
-    children: Vec<(String, Child)>,
-    tx: Sender<Line>,
-    rx: Receiver<Line>,
-    seen: Vec<Line>,
-}
-
-impl Procs {
-    fn new() -> Procs {
-        let (tx, rx) = mpsc::channel();
-        Procs { children: Vec::new(), tx, rx, seen: Vec::new() }
-    }
-
-    fn start(&mut self, name: &str, args: &[&str]) {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("offerpack starts");
-        for pipe in
-            [Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>, Box::new(child.stderr.take().unwrap())]
-        {
-            let (tx, from) = (self.tx.clone(), name.to_owned());
-            std::thread::spawn(move || {
-                for text in BufReader::new(pipe).lines().map_while(Result::ok) {
-                    if tx.send(Line { at: Instant::now(), from: from.clone(), text }).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        self.children.push((name.to_owned(), child));
-    }
-
-    fn next(&mut self, wait: Duration) -> Option<Line> {
-        let line = self.rx.recv_timeout(wait).ok()?;
-        self.seen.push(line.clone());
-        Some(line)
-    }
-
-    /// The first line of `from` (seen or to come) containing `text`.
-    fn wait_for(&mut self, from: &str, text: &str) -> Line {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(line) = self.seen.iter().find(|l| l.from == from && l.text.contains(text)) {
-                return line.clone();
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "{from} printed no line with {text:?} within {PATIENCE:?}:\n{}", self.dump());
-            self.next(left);
-        }
-    }
-
-    fn kill(&mut self, name: &str) -> Instant {
-        let (_, child) = self.children.iter_mut().find(|(n, _)| n == name).expect("a process of that name");
-        let at = Instant::now();
-        let _ = child.kill();
-        let _ = child.wait();
-        at
-    }
-
-    fn wait_exit(&mut self, name: &str) -> ExitStatus {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let (_, child) = self.children.iter_mut().find(|(n, _)| n == name).expect("a process of that name");
-            if let Some(status) = child.try_wait().expect("child status") {
-                while self.next(Duration::from_millis(200)).is_some() {}
-                return status;
-            }
-            assert!(Instant::now() < deadline, "{name} did not exit:\n{}", self.dump());
-            self.next(Duration::from_millis(50));
-        }
-    }
-
-    fn dump(&self) -> String {
-        self.seen.iter().map(|l| format!("[{}] {}\n", l.from, l.text)).collect()
-    }
-}
-
-impl Drop for Procs {
-    fn drop(&mut self) {
-        for (_, child) in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if std::env::var_os("HA_FRAMEWORK_LOG").is_some() {
-            eprintln!("{}", self.dump());
-        }
-    }
-}
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
@@ -209,7 +105,7 @@ fn failover_once(rt: &tokio::runtime::Runtime, zk: &ZkServer, round: usize) -> D
     let master = master(rt);
     let address = master.addr().to_string();
     let ha = format!("zk://{}/offerpack/ha-{round}", zk.addr());
-    let mut procs = Procs::new();
+    let mut procs = Procs::new("ha-framework", "HA_FRAMEWORK_LOG");
     procs.start("alpha", &instance(&address, &ha, "alpha"));
     procs.wait_for("alpha", "leading as alpha");
     procs.start("beta", &instance(&address, &ha, "beta"));
@@ -225,7 +121,7 @@ fn failover_once(rt: &tokio::runtime::Runtime, zk: &ZkServer, round: usize) -> D
     let resumed = procs.wait_for("beta", "resuming the stored run of framework");
     assert!(resumed.text.contains(&framework), "{}", resumed.text);
     let back = procs.wait_for("beta", &format!("as framework {framework}"));
-    let status = procs.wait_exit("beta");
+    let status = procs.wait_exit("beta", EXIT_PATIENCE);
     let log = procs.dump();
     assert!(status.success(), "the standby's run failed:\n{log}");
     assert!(log.contains("[beta] every task finished"), "{log}");
@@ -263,7 +159,7 @@ fn ha_framework_file_store_resumes_after_sigkill() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("ha-file-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let ha = format!("file://{}", dir.display());
-    let mut procs = Procs::new();
+    let mut procs = Procs::new("ha-framework", "HA_FRAMEWORK_LOG");
     procs.start("first", &instance(&address, &ha, "first"));
     procs.wait_for("first", "leading as first");
     let subscribed = procs.wait_for("first", "as framework ");
@@ -277,14 +173,14 @@ fn ha_framework_file_store_resumes_after_sigkill() {
     procs.wait_for("second", "leading as second");
     let resumed = procs.wait_for("second", "resuming the stored run of framework");
     assert!(resumed.text.contains(&framework) && resumed.text.contains("20 task(s)"), "{}", resumed.text);
-    let status = procs.wait_exit("second");
+    let status = procs.wait_exit("second", EXIT_PATIENCE);
     let log = procs.dump();
     assert!(status.success(), "{log}");
     drain(&rt, &master, &mut ledger);
     assert_eq!(judge(&ledger, &log), framework);
     // The run is over: a third instance given the same tasks finds the marker and exits.
     procs.start("third", &instance(&address, &ha, "third"));
-    assert!(procs.wait_exit("third").success(), "{}", procs.dump());
+    assert!(procs.wait_exit("third", EXIT_PATIENCE).success(), "{}", procs.dump());
     procs.wait_for("third", "the run is over: framework");
     let _ = std::fs::remove_dir_all(&dir);
 }

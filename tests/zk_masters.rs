@@ -10,145 +10,18 @@
 
 #![cfg(feature = "cli")]
 
+mod procs_support;
 mod zk_support;
 
-use std::io::{BufRead, BufReader, Read};
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
+use procs_support::{Procs, PATIENCE};
 use zk_support::ZkServer;
 
-const BIN: &str = env!("CARGO_BIN_EXE_offerpack");
 /// The masters' ZooKeeper session timeout (the server's tick is 500 ms, so it is honoured).
 const SESSION_TIMEOUT: Duration = Duration::from_secs(4);
-/// Generous guard for one expected event.
-const PATIENCE: Duration = Duration::from_secs(60);
 
-/// A line a process printed (standard output or error), when it was read.
-#[derive(Clone, Debug)]
-struct Line {
-    at: Instant,
-    from: String,
-    text: String,
-}
-
-/// `offerpack` processes whose output lines all arrive on one channel; killed on drop.
-struct Procs {
-    children: Vec<(String, Child)>,
-    tx: Sender<Line>,
-    rx: Receiver<Line>,
-    /// Every line read so far, in arrival order.
-    seen: Vec<Line>,
-    dir: PathBuf,
-}
-
-impl Procs {
-    fn new(tag: &str) -> Procs {
-        let (tx, rx) = mpsc::channel();
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("zk-masters-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("test directory");
-        Procs { children: Vec::new(), tx, rx, seen: Vec::new(), dir }
-    }
-
-    /// Starts `offerpack ARGS` as `name`.
-    fn start(&mut self, name: &str, args: &[&str]) {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("offerpack starts");
-        let out = child.stdout.take().expect("stdout");
-        let err = child.stderr.take().expect("stderr");
-        self.read_lines(name, out);
-        self.read_lines(name, err);
-        self.children.push((name.to_owned(), child));
-    }
-
-    fn read_lines(&self, name: &str, pipe: impl Read + Send + 'static) {
-        let (tx, from) = (self.tx.clone(), name.to_owned());
-        std::thread::spawn(move || {
-            for text in BufReader::new(pipe).lines().map_while(Result::ok) {
-                if tx.send(Line { at: Instant::now(), from: from.clone(), text }).is_err() {
-                    return;
-                }
-            }
-        });
-    }
-
-    /// Waits up to `wait` for the next line; it is kept in `seen`.
-    fn next(&mut self, wait: Duration) -> Option<Line> {
-        match self.rx.recv_timeout(wait) {
-            Ok(line) => {
-                self.seen.push(line.clone());
-                Some(line)
-            }
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
-    }
-
-    /// The first line of `from` (seen or still to come) containing `text`.
-    fn wait_for(&mut self, from: &str, text: &str) -> Line {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(line) = self.seen.iter().find(|l| l.from == from && l.text.contains(text)) {
-                return line.clone();
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "{from} printed no line with {text:?} within {PATIENCE:?}:\n{}", self.dump());
-            self.next(left);
-        }
-    }
-
-    /// Kills `name` with SIGKILL; when.
-    fn kill(&mut self, name: &str) -> Instant {
-        let (_, child) = self.children.iter_mut().find(|(n, _)| n == name).expect("a process of that name");
-        let at = Instant::now();
-        let _ = child.kill();
-        let _ = child.wait();
-        at
-    }
-
-    /// Waits for `name` to exit by itself, collecting lines meanwhile.
-    fn wait_exit(&mut self, name: &str, patience: Duration) -> ExitStatus {
-        let deadline = Instant::now() + patience;
-        loop {
-            let (_, child) = self.children.iter_mut().find(|(n, _)| n == name).expect("a process of that name");
-            if let Some(status) = child.try_wait().expect("child status") {
-                while self.next(Duration::from_millis(200)).is_some() {}
-                return status;
-            }
-            assert!(Instant::now() < deadline, "{name} did not exit within {patience:?}:\n{}", self.dump());
-            // A line, or a short wait for the exit itself.
-            self.next(Duration::from_millis(50));
-        }
-    }
-
-    fn lines_of<'a>(&'a self, from: &'a str) -> impl Iterator<Item = &'a Line> + 'a {
-        self.seen.iter().filter(move |l| l.from == from)
-    }
-
-    fn dump(&self) -> String {
-        self.seen.iter().map(|l| format!("[{}] {}\n", l.from, l.text)).collect()
-    }
-}
-
-impl Drop for Procs {
-    fn drop(&mut self) {
-        for (_, child) in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// `offerpack master --zk GROUP` arguments, seed `seed`, with `agents` simulated agents.
 fn master_args<'a>(group: &'a str, seed: &'a str, agents: &'a str) -> Vec<&'a str> {
     let mut args = vec!["master", "--listen", "127.0.0.1:0", "--agents", agents, "--seed", seed, "--zk", group];
     args.extend(["--zk-session-timeout", "4", "--agent-ping", "0.5"]);
@@ -181,7 +54,7 @@ fn zk_masters_follower_redirects_to_the_leader_and_detectors_read_the_group() {
     let rt = runtime();
     let Some(zk) = rt.block_on(ZkServer::start()) else { return };
     let group = format!("zk://{}/offerpack/masters", zk.addr());
-    let mut procs = Procs::new("redirect");
+    let mut procs = Procs::new("zk-masters-redirect", "ZK_MASTERS_LOG");
     procs.start("first", &master_args(&group, "1", "1"));
     let first = address_of(&mut procs, "first");
     let leading = procs.wait_for("first", "offerpack master: leading (zk node json.info_");
@@ -253,7 +126,7 @@ fn zk_masters_failover_mid_run_keeps_every_task_once() {
     let rt = runtime();
     let Some(zk) = rt.block_on(ZkServer::start()) else { return };
     let group = format!("zk://{}/mesos", zk.addr());
-    let mut procs = Procs::new("failover");
+    let mut procs = Procs::new("zk-masters-failover", "ZK_MASTERS_LOG");
     procs.start("leader", &master_args(&group, "1", "0"));
     let leader = address_of(&mut procs, "leader");
     procs.wait_for("leader", "offerpack master: leading (zk node");
@@ -274,7 +147,7 @@ fn zk_masters_failover_mid_run_keeps_every_task_once() {
 
     // Kill the leader once some tasks run (their processes started).
     let deadline = Instant::now() + PATIENCE;
-    while procs.seen.iter().filter(|l| l.text.starts_with("agent: started")).count() < 3 {
+    while procs.seen().iter().filter(|l| l.text.starts_with("agent: started")).count() < 3 {
         assert!(Instant::now() < deadline, "no tasks started:\n{}", procs.dump());
         procs.next(Duration::from_millis(100));
     }
@@ -299,7 +172,7 @@ fn zk_masters_failover_mid_run_keeps_every_task_once() {
 
     // Each task launched exactly once, over both agents and both masters.
     let mut launches: std::collections::BTreeMap<String, usize> = Default::default();
-    for line in procs.seen.iter().filter(|l| agents.contains(&l.from.as_str())) {
+    for line in procs.seen().iter().filter(|l| agents.contains(&l.from.as_str())) {
         for id in launched(&line.text) {
             *launches.entry(id).or_default() += 1;
         }
@@ -318,9 +191,6 @@ fn zk_masters_failover_mid_run_keeps_every_task_once() {
         .min()
         .expect("a task started after the failover");
     let leads = procs.wait_for("standby", "offerpack master: leading").at;
-    if std::env::var_os("ZK_MASTERS_LOG").is_some() {
-        eprintln!("{log}");
-    }
     eprintln!(
         "zk_masters: leader change recovery: kill -> new leader {:.2} s, kill -> re-subscribed {:.2} s, kill -> next task \
          RUNNING {:.2} s",
