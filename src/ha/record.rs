@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Map, Value};
 
 use super::StoreError;
-use crate::session::{Resume, TaskState, TaskUpdate};
+use crate::session::{Resume, TaskState, TaskUpdate, UnknownTaskState};
 
 /// The run a leader persists before it acts on it: enough for a successor to subscribe as the
 /// same framework and to rebuild its tasks.
@@ -174,7 +174,7 @@ impl TaskRecord {
         Ok(TaskRecord {
             id: text(&value, "id")?,
             definition: text(&value, "definition")?,
-            state: state_of(&state).ok_or_else(|| StoreError::Corrupt(format!("unknown task state {state:?}")))?,
+            state: state.parse().map_err(|e: UnknownTaskState| StoreError::Corrupt(e.to_string()))?,
             attempt: number(&value, "attempt")?
                 .and_then(|n| u32::try_from(n).ok())
                 .filter(|n| *n > 0)
@@ -286,30 +286,6 @@ fn state_name(state: TaskState) -> String {
     state.to_string()
 }
 
-/// The state of a name from [`state_name`].
-fn state_of(name: &str) -> Option<TaskState> {
-    use TaskState::*;
-    let all = [
-        Pending,
-        Launched,
-        Staging,
-        Starting,
-        Running,
-        Killing,
-        Finished,
-        Failed,
-        Killed,
-        Error,
-        Lost,
-        Dropped,
-        Unreachable,
-        Gone,
-        GoneByOperator,
-        Unknown,
-    ];
-    all.into_iter().find(|s| state_name(*s) == name)
-}
-
 fn object(bytes: &[u8], what: &str) -> Result<Map<String, Value>, StoreError> {
     match serde_json::from_slice(bytes) {
         Ok(Value::Object(map)) => Ok(map),
@@ -390,8 +366,8 @@ mod tests {
 
     #[test]
     fn record_state_names_cover_every_state() {
-        for state in [TaskState::Pending, TaskState::GoneByOperator, TaskState::Unknown, TaskState::Launched] {
-            assert_eq!(state_of(&state_name(state)), Some(state));
+        for state in TaskState::ALL {
+            assert_eq!(state_name(state).parse::<TaskState>(), Ok(state));
         }
     }
 

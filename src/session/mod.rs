@@ -155,7 +155,7 @@ pub use operator::{AgentReport, OperatorQuery, QueryAnswer, TaskReport, CLAIM_LA
 pub use report::{summarize_unplaced, UnplacedSummary};
 pub use request::{CommandSpec, ExecutorSpec, Resume, Run, TaskRequest, UriSpec};
 pub use retry::{retries, RetryPolicy, RetryPolicyError};
-pub use update::{PassReport, StopReason, TaskState, TaskUpdate, Update, UpdateSource, Warning};
+pub use update::{PassReport, StopReason, TaskState, TaskUpdate, UnknownTaskState, Update, UpdateSource, Warning};
 pub use zk_detect::{
     leader_of, master_info_json, redirect_target, standing, Contender, DetectError, Standing, ZkUrl, ZkUrlError,
     DEFAULT_ZK_PORT, JSON_LABEL, PROTOBUF_LABEL,

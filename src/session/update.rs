@@ -47,6 +47,26 @@ pub enum TaskState {
 }
 
 impl TaskState {
+    /// Every state, in declaration order.
+    pub const ALL: [TaskState; 16] = [
+        Self::Pending,
+        Self::Launched,
+        Self::Staging,
+        Self::Starting,
+        Self::Running,
+        Self::Killing,
+        Self::Finished,
+        Self::Failed,
+        Self::Killed,
+        Self::Error,
+        Self::Lost,
+        Self::Dropped,
+        Self::Unreachable,
+        Self::Gone,
+        Self::GoneByOperator,
+        Self::Unknown,
+    ];
+
     /// Whether the task has ended and will get no further update.
     pub fn is_terminal(self) -> bool {
         matches!(
@@ -89,6 +109,41 @@ impl fmt::Display for TaskState {
         fmt::Debug::fmt(self, f)
     }
 }
+
+/// Parses the name [`Display`](fmt::Display) writes (`"Running"`, `"GoneByOperator"`, …).
+///
+/// ```
+/// use offerpack::session::TaskState;
+/// assert_eq!("Finished".parse::<TaskState>(), Ok(TaskState::Finished));
+/// assert!("TASK_FINISHED".parse::<TaskState>().is_err());
+/// ```
+impl std::str::FromStr for TaskState {
+    type Err = UnknownTaskState;
+
+    fn from_str(name: &str) -> Result<TaskState, UnknownTaskState> {
+        let mut text = String::new();
+        for state in Self::ALL {
+            text.clear();
+            let _ = fmt::write(&mut text, format_args!("{state}"));
+            if text == name {
+                return Ok(state);
+            }
+        }
+        Err(UnknownTaskState(name.to_owned()))
+    }
+}
+
+/// A name that is not one of [`TaskState`]'s.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownTaskState(pub String);
+
+impl fmt::Display for UnknownTaskState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown task state {:?}", self.0)
+    }
+}
+
+impl std::error::Error for UnknownTaskState {}
 
 /// Who produced a task update.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -321,4 +376,42 @@ pub enum Update {
     Warning(Warning),
     /// The session has ended; nothing follows.
     Stopped(StopReason),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TaskState;
+
+    /// The position of `state` in the declaration; a match, so a new state fails to compile
+    /// here until it is placed in [`TaskState::ALL`] as well.
+    fn position(state: TaskState) -> usize {
+        use TaskState::*;
+        match state {
+            Pending => 0,
+            Launched => 1,
+            Staging => 2,
+            Starting => 3,
+            Running => 4,
+            Killing => 5,
+            Finished => 6,
+            Failed => 7,
+            Killed => 8,
+            Error => 9,
+            Lost => 10,
+            Dropped => 11,
+            Unreachable => 12,
+            Gone => 13,
+            GoneByOperator => 14,
+            Unknown => 15,
+        }
+    }
+
+    #[test]
+    fn task_state_all_lists_every_state_once_and_names_parse_back() {
+        for (i, state) in TaskState::ALL.into_iter().enumerate() {
+            assert_eq!(position(state), i);
+            assert_eq!(state.to_string().parse::<TaskState>(), Ok(state));
+        }
+        assert!("running".parse::<TaskState>().is_err());
+    }
 }
