@@ -416,6 +416,8 @@ async fn lead(
     Ok(Lead::Done(Some(Box::new(report?))))
 }
 
+/// `run`'s settings, with the stored run's retry policy, and a failover on a signal (a
+/// standby goes on).
 fn settings(
     args: &RunArgs,
     app: &App,
@@ -423,28 +425,11 @@ fn settings(
     queue: Option<QueueConfig>,
     metrics: Option<offerpack::telemetry::FrameworkMetrics>,
 ) -> Result<Settings, CliError> {
-    let credentials = match &args.principal {
-        Some((principal, file)) => Some((principal.clone(), super::run::read_secret(file)?)),
-        None => None,
-    };
-    Ok(Settings {
-        master: args.master.clone(),
-        encoding: args.encoding,
-        name: args.name.clone(),
-        user: args.user.clone(),
-        roles: args.roles.clone(),
-        fitness,
-        connect_timeout: args.connect_timeout,
-        deadline: args.deadline,
-        retry: app.retry,
-        queue,
-        fetched: Vec::new(),
-        on_signal: StopMode::Failover,
-        credentials,
-        capabilities: args.capabilities.clone(),
-        metrics,
-        tls: super::run::tls_config(args.ca_cert.as_deref())?,
-    })
+    let mut settings = super::run::settings(args, fitness, queue)?;
+    settings.metrics = metrics;
+    settings.retry = app.retry;
+    settings.on_signal = StopMode::Failover;
+    Ok(settings)
 }
 
 /// `HOSTNAME-PID`: distinct for every instance.

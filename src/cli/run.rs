@@ -31,11 +31,12 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
     if let Some(url) = &args.ha {
         return super::ha_run::run(args, url);
     }
-    let tls = tls_config(args.ca_cert.as_deref())?;
     let Tasks { specs, fitness, queue, places } = match &args.tasks {
         TaskSource::Synthetic(n) => Tasks { specs: synthetic(*n)?, fitness: None, queue: None, places: Vec::new() },
         TaskSource::Workload(path) => from_workload(path)?,
     };
+    // The secret and CA files are read before anything starts.
+    let mut settings = settings(args, fitness, queue)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -53,7 +54,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
                 Some(served) => TaskRequest::executor(spec, served.spec.clone()).data(args.command.as_str()),
                 None => TaskRequest::command(spec, CommandSpec::shell(&args.command)),
             };
-            match (&queue, places.next()) {
+            match (&settings.queue, places.next()) {
                 (Some(_), Some(place)) => request.queue(place.tier, &place.bucket),
                 _ => request,
             }
@@ -66,7 +67,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
     if let Some(served) = &served {
         how.push_str(&format!(", through the executor at {}", served.uri));
     }
-    if let Some(queue) = &queue {
+    if let Some(queue) = &settings.queue {
         how.push_str(&format!(", in queue order ({} bucket(s) configured)", queue.buckets.len()));
     }
     say!(
@@ -76,27 +77,8 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         args.master,
         args.encoding.content_type()
     );
-    let settings = Settings {
-        master: args.master.clone(),
-        encoding: args.encoding,
-        name: args.name.clone(),
-        user: args.user.clone(),
-        roles: args.roles.clone(),
-        fitness,
-        connect_timeout: args.connect_timeout,
-        deadline: args.deadline,
-        retry: args.retry,
-        queue,
-        fetched: served.iter().map(|s| s.uri.clone()).collect(),
-        on_signal: args.on_exit,
-        credentials: match &args.principal {
-            Some((principal, file)) => Some((principal.clone(), read_secret(file)?)),
-            None => None,
-        },
-        capabilities: args.capabilities.clone(),
-        metrics: metrics.as_ref().map(|(metrics, _)| metrics.clone()),
-        tls,
-    };
+    settings.metrics = metrics.as_ref().map(|(metrics, _)| metrics.clone());
+    settings.fetched = served.iter().map(|s| s.uri.clone()).collect();
     let report = runtime.block_on(async {
         let report = runner::run(&settings, requests).await;
         if let Some(served) = served {
@@ -113,6 +95,37 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         say!("{line}");
     }
     runner::conclude(report.problem)
+}
+
+/// The runner's settings from `run`'s flags (the secret and CA files read now), with no
+/// fetched URIs and no metrics.
+pub fn settings(
+    args: &RunArgs,
+    fitness: Option<Arc<dyn Fitness>>,
+    queue: Option<QueueConfig>,
+) -> Result<Settings, CliError> {
+    let credentials = match &args.principal {
+        Some((principal, file)) => Some((principal.clone(), read_secret(file)?)),
+        None => None,
+    };
+    Ok(Settings {
+        master: args.master.clone(),
+        encoding: args.encoding,
+        name: args.name.clone(),
+        user: args.user.clone(),
+        roles: args.roles.clone(),
+        fitness,
+        connect_timeout: args.connect_timeout,
+        deadline: args.deadline,
+        retry: args.retry,
+        queue,
+        fetched: Vec::new(),
+        on_signal: args.on_exit,
+        credentials,
+        capabilities: args.capabilities.clone(),
+        metrics: None,
+        tls: tls_config(args.ca_cert.as_deref())?,
+    })
 }
 
 /// The system's roots plus the CAs of `--ca-cert`, read before anything starts.
