@@ -16,15 +16,6 @@ use offerpack::session::{
 };
 use offerpack::{AgentId, GroupId, TaskId, TaskSpec};
 
-fn taking_over() -> Harness {
-    let mut config = config();
-    config.framework_id = Some("fw-1".into());
-    let mut h = Harness::new(config);
-    h.advance(Duration::ZERO);
-    h.open_stream("fw-1");
-    h
-}
-
 /// A task of group `g` with `attempts` launches in all, resumed as `resume` says.
 fn resumed(id: &str, attempts: u32, resume: Resume) -> TaskRequest {
     let spec = TaskSpec::builder(id, "g").scalar("cpus", 0.5).build().unwrap();

@@ -15,15 +15,6 @@ use offerpack::session::{
 };
 use offerpack::{AgentId, AttrValue, Attributes, GroupId, TaskId, TaskSpec};
 
-fn taking_over() -> Harness {
-    let mut config = config();
-    config.framework_id = Some("fw-1".into());
-    let mut h = Harness::new(config);
-    h.advance(Duration::ZERO);
-    h.open_stream("fw-1");
-    h
-}
-
 fn web(id: &str) -> TaskRequest {
     let unique = offerpack::plugins::constraints::parse("zone", "UNIQUE", None).unwrap();
     let spec = TaskSpec::builder(id, "web").scalar("cpus", 1.0).hard(unique).build().unwrap();

@@ -172,6 +172,16 @@ fn wire(call: &Call) -> Call {
     Call::decode(call.encode_to_vec().as_slice()).expect("calls decode")
 }
 
+/// A session taking over framework `fw-1` (a successor's): its stream open, subscribed.
+pub fn taking_over() -> Harness {
+    let mut config = config();
+    config.framework_id = Some("fw-1".into());
+    let mut h = Harness::new(config);
+    h.advance(Duration::ZERO);
+    h.open_stream("fw-1");
+    h
+}
+
 pub fn subscribed(framework_id: &str) -> Event {
     Event {
         r#type: Some(event::Type::Subscribed as i32),
