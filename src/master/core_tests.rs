@@ -2,66 +2,18 @@
 
 use std::time::Duration;
 
+use super::test_sim::Sim;
 use super::*;
 use crate::mesos::v1::{self, scheduler::call, scheduler::event, scheduler::Call, scheduler::Event, TaskState};
 
 const SECOND: Duration = Duration::from_secs(1);
 
-struct Sim {
-    core: MasterCore,
-    now: Duration,
-    outputs: Vec<Output>,
-}
-
 impl Sim {
-    fn new(config: MasterConfig) -> Sim {
-        Sim { core: MasterCore::new(config, "127.0.0.1:5050".parse().unwrap()), now: Duration::ZERO, outputs: vec![] }
-    }
-
     fn two_agents() -> Sim {
         let mut config = MasterConfig::default()
             .with_uniform_agents(2, &AgentConfig::new("", 4.0, 4096.0).with_attribute("rack", "r{i}"));
         config.tasks.jitter = 0.0;
         Sim::new(config)
-    }
-
-    fn drain(&mut self) {
-        while let Some(o) = self.core.poll_output() {
-            self.outputs.push(o);
-        }
-    }
-
-    fn call(&mut self, c: Call, stream_id: Option<&str>) -> CallOutcome {
-        let outcome = self.core.handle_call(self.now, c, stream_id);
-        self.drain();
-        outcome
-    }
-
-    fn run_for(&mut self, d: Duration) {
-        let until = self.now + d;
-        while let Some(at) = self.core.poll_timeout().filter(|at| *at <= until) {
-            self.now = self.now.max(at);
-            self.core.handle_timeout(self.now);
-            self.drain();
-        }
-        self.now = until;
-    }
-
-    /// Takes the events written to `stream` so far.
-    fn events(&mut self, stream: StreamKey) -> Vec<Event> {
-        let (mine, rest): (Vec<_>, Vec<_>) =
-            self.outputs.drain(..).partition(|o| matches!(o, Output::Event { stream: s, .. } if *s == stream));
-        self.outputs = rest;
-        mine.into_iter()
-            .filter_map(|o| match o {
-                Output::Event { event, .. } => Some(event),
-                Output::Agent { .. } | Output::Close { .. } => None,
-            })
-            .collect()
-    }
-
-    fn closed(&self, stream: StreamKey) -> bool {
-        self.outputs.contains(&Output::Close { stream })
     }
 }
 

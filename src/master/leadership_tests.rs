@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use super::test_sim::Sim;
 use super::*;
 use crate::mesos::agent_api::{self, call as acall};
 use crate::mesos::v1::{self, scheduler::call, scheduler::Call, scheduler::Event, TaskState};
@@ -12,32 +13,14 @@ use crate::session::ZkUrl;
 
 const SECOND: Duration = Duration::from_secs(1);
 
-struct Sim {
-    core: MasterCore,
-    now: Duration,
-    outputs: Vec<Output>,
-}
-
 impl Sim {
     /// A master elected through ZooKeeper, with a 10 s re-registration window, no simulated
     /// agents, allocations at once.
-    fn new() -> Sim {
+    fn elected() -> Sim {
         let mut config = MasterConfig::default().with_agent_timing(SECOND, 60 * SECOND);
         config.allocation_interval = Duration::ZERO;
         config.zookeeper = Some(ZkElection::new(ZkUrl::parse("zk://127.0.0.1:2181/mesos").unwrap()));
-        Sim { core: MasterCore::new(config, "127.0.0.1:5050".parse().unwrap()), now: Duration::ZERO, outputs: vec![] }
-    }
-
-    fn drain(&mut self) {
-        while let Some(o) = self.core.poll_output() {
-            self.outputs.push(o);
-        }
-    }
-
-    fn at(&mut self, now: Duration) {
-        self.now = now;
-        self.core.handle_timeout(now);
-        self.drain();
+        Sim::new(config)
     }
 
     fn lead(&mut self, leading: bool) {
@@ -86,13 +69,6 @@ impl Sim {
             }
             other => Err(other),
         }
-    }
-
-    fn events(&mut self, stream: StreamKey) -> Vec<Event> {
-        let (mine, rest): (Vec<_>, Vec<_>) =
-            self.outputs.drain(..).partition(|o| matches!(o, Output::Event { stream: s, .. } if *s == stream));
-        self.outputs = rest;
-        mine.into_iter().filter_map(|o| if let Output::Event { event, .. } = o { Some(event) } else { None }).collect()
     }
 
     /// Explicit reconciliation of `(task, agent)`s; the answers on the stream.
@@ -149,7 +125,7 @@ fn states(statuses: &[v1::TaskStatus]) -> Vec<(String, TaskState)> {
 
 #[test]
 fn leadership_follower_refuses_calls_until_elected() {
-    let mut sim = Sim::new();
+    let mut sim = Sim::elected();
     assert!(!sim.core.is_leading());
     let refused = CallOutcome::Rejected { status: 503, message: "No leader elected".into() };
     assert_eq!(sim.subscribe(None).unwrap_err(), refused);
@@ -165,7 +141,7 @@ fn leadership_follower_refuses_calls_until_elected() {
 
 #[test]
 fn leadership_adopts_agents_of_an_earlier_leader_with_their_tasks() {
-    let mut sim = Sim::new();
+    let mut sim = Sim::elected();
     sim.at(5 * SECOND);
     sim.lead(true);
     sim.at(7 * SECOND);
@@ -195,7 +171,7 @@ fn leadership_adopts_agents_of_an_earlier_leader_with_their_tasks() {
 
 #[test]
 fn leadership_refuses_unknown_agent_ids_after_the_window() {
-    let mut sim = Sim::new();
+    let mut sim = Sim::elected();
     sim.lead(true);
     sim.at(10 * SECOND);
     let answer = sim.register(Some("old-S0"), vec![listed("old-0000", "t-1", TaskState::TaskRunning)]);
@@ -205,7 +181,7 @@ fn leadership_refuses_unknown_agent_ids_after_the_window() {
 
 #[test]
 fn leadership_updates_of_adopted_tasks_reach_the_framework_in_order() {
-    let mut sim = Sim::new();
+    let mut sim = Sim::elected();
     sim.lead(true);
     let AgentAnswer::Registered { agent_id, .. } =
         sim.register(Some("old-S3"), vec![listed("old-0000", "t-1", TaskState::TaskStarting)])
@@ -242,7 +218,7 @@ fn leadership_updates_of_adopted_tasks_reach_the_framework_in_order() {
 
 #[test]
 fn leadership_new_ids_skip_the_ids_of_an_earlier_leader() {
-    let mut sim = Sim::new();
+    let mut sim = Sim::elected();
     sim.lead(true);
     let master = sim.core.master_id().to_owned();
     let old_agent = format!("{master}-S1");
@@ -260,7 +236,7 @@ fn leadership_new_ids_skip_the_ids_of_an_earlier_leader() {
 
 #[test]
 fn leadership_loss_closes_every_stream_and_starts_afresh() {
-    let mut sim = Sim::new();
+    let mut sim = Sim::elected();
     sim.lead(true);
     let AgentAnswer::Registered { agent_id, stream: agent_stream } = sim.register(None, vec![]) else {
         panic!("refused")

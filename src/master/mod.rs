@@ -122,6 +122,8 @@ mod resources;
 mod server;
 mod state;
 mod tasks;
+#[cfg(test)]
+mod test_sim;
 mod validate;
 mod zk_member;
 

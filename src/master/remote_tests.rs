@@ -4,17 +4,12 @@
 
 use std::time::Duration;
 
+use super::test_sim::Sim;
 use super::*;
 use crate::mesos::agent_api::{self, call as acall, event as aevent};
-use crate::mesos::v1::{self, scheduler::call, scheduler::event, scheduler::Call, scheduler::Event, TaskState};
+use crate::mesos::v1::{self, scheduler::call, scheduler::event, scheduler::Call, TaskState};
 
 const SECOND: Duration = Duration::from_secs(1);
-
-struct Sim {
-    core: MasterCore,
-    now: Duration,
-    outputs: Vec<Output>,
-}
 
 struct Fw {
     id: String,
@@ -25,41 +20,13 @@ struct Fw {
 impl Sim {
     /// A master with `simulated` agents of 4 cpus (no jitter, allocation at once), agents
     /// pinging every 1 s and lost after 5 s.
-    fn new(simulated: usize) -> Sim {
+    fn with_simulated(simulated: usize) -> Sim {
         let mut config = MasterConfig::default()
             .with_uniform_agents(simulated, &AgentConfig::new("", 4.0, 4096.0))
             .with_agent_timing(SECOND, 5 * SECOND);
         config.tasks.jitter = 0.0;
         config.allocation_interval = Duration::ZERO;
-        Sim { core: MasterCore::new(config, "127.0.0.1:5050".parse().unwrap()), now: Duration::ZERO, outputs: vec![] }
-    }
-
-    fn drain(&mut self) {
-        while let Some(o) = self.core.poll_output() {
-            self.outputs.push(o);
-        }
-    }
-
-    fn agent_call(&mut self, c: agent_api::Call) -> AgentAnswer {
-        let answer = self.core.handle_agent_call(self.now, c);
-        self.drain();
-        answer
-    }
-
-    fn call(&mut self, fw: &Fw, c: Call) -> CallOutcome {
-        let outcome = self.core.handle_call(self.now, c, Some(&fw.stream_id));
-        self.drain();
-        outcome
-    }
-
-    fn run_for(&mut self, d: Duration) {
-        let until = self.now + d;
-        while let Some(at) = self.core.poll_timeout().filter(|at| *at <= until) {
-            self.now = self.now.max(at);
-            self.core.handle_timeout(self.now);
-            self.drain();
-        }
-        self.now = until;
+        Sim::new(config)
     }
 
     /// Runs `d` with the agent pinging every second.
@@ -70,25 +37,7 @@ impl Sim {
         }
     }
 
-    fn events(&mut self, stream: StreamKey) -> Vec<Event> {
-        let (mine, rest): (Vec<_>, Vec<_>) =
-            self.outputs.drain(..).partition(|o| matches!(o, Output::Event { stream: s, .. } if *s == stream));
-        self.outputs = rest;
-        mine.into_iter().filter_map(|o| if let Output::Event { event, .. } = o { Some(event) } else { None }).collect()
-    }
-
-    fn agent_events(&mut self, stream: StreamKey) -> Vec<agent_api::Event> {
-        let (mine, rest): (Vec<_>, Vec<_>) =
-            self.outputs.drain(..).partition(|o| matches!(o, Output::Agent { stream: s, .. } if *s == stream));
-        self.outputs = rest;
-        mine.into_iter().filter_map(|o| if let Output::Agent { event, .. } = o { Some(event) } else { None }).collect()
-    }
-
-    fn closed(&self, stream: StreamKey) -> bool {
-        self.outputs.contains(&Output::Close { stream })
-    }
-
-    fn subscribe(&mut self, roles: &[&str]) -> Fw {
+    fn subscribe_roles(&mut self, roles: &[&str]) -> Fw {
         let multi =
             v1::framework_info::Capability { r#type: Some(v1::framework_info::capability::Type::MultiRole as i32) };
         let info = v1::FrameworkInfo {
@@ -124,7 +73,7 @@ impl Sim {
 
     /// Registers an agent process: 2 cpus, 1024 MB, ports 100-200, attributes rack=r1 and
     /// gpus-ish scalar `level`=3, role `role`.
-    fn register(&mut self, id: Option<&str>, role: &str, tasks: Vec<v1::Task>) -> (String, StreamKey) {
+    fn register_agent(&mut self, id: Option<&str>, role: &str, tasks: Vec<v1::Task>) -> (String, StreamKey) {
         let answer = self.agent_call(register_call(id, role, tasks));
         let AgentAnswer::Registered { stream, agent_id } = answer else { panic!("not registered: {answer:?}") };
         (agent_id, stream)
@@ -264,8 +213,8 @@ fn cpus(offer: &v1::Offer) -> f64 {
 
 /// A framework with the agent process' one offer (the agent registered with role `*`).
 fn agent_and_offer(sim: &mut Sim) -> (String, StreamKey, Fw, v1::Offer) {
-    let (agent, stream) = sim.register(None, "*", vec![]);
-    let fw = sim.subscribe(&[]);
+    let (agent, stream) = sim.register_agent(None, "*", vec![]);
+    let fw = sim.subscribe_roles(&[]);
     let offers = sim.offers(&fw);
     assert_eq!(offers.len(), 1);
     (agent, stream, fw, offers[0].clone())
@@ -273,14 +222,14 @@ fn agent_and_offer(sim: &mut Sim) -> (String, StreamKey, Fw, v1::Offer) {
 
 #[test]
 fn remote_register_offers_the_agents_resources_and_attributes() {
-    let mut sim = Sim::new(0);
-    let (agent, stream) = sim.register(None, "*", vec![]);
+    let mut sim = Sim::with_simulated(0);
+    let (agent, stream) = sim.register_agent(None, "*", vec![]);
     let events = sim.agent_events(stream);
     assert_eq!(events[0].r#type(), aevent::Type::Registered);
     let registered = events[0].registered.clone().unwrap();
     assert_eq!(registered.agent_id.value, agent);
     assert_eq!((registered.ping_interval_seconds, registered.agent_timeout_seconds), (1.0, 5.0));
-    let fw = sim.subscribe(&[]);
+    let fw = sim.subscribe_roles(&[]);
     let offer = sim.offers(&fw).pop().expect("an offer");
     assert_eq!((offer.agent_id.value.as_str(), offer.hostname.as_str()), (agent.as_str(), "10.0.0.7"));
     assert_eq!(offer.url.as_ref().unwrap().address.port, 5151);
@@ -297,11 +246,11 @@ fn remote_register_offers_the_agents_resources_and_attributes() {
 
 #[test]
 fn remote_static_role_is_offered_only_to_that_role() {
-    let mut sim = Sim::new(0);
-    sim.register(None, "web", vec![]);
-    let other = sim.subscribe(&["batch"]);
+    let mut sim = Sim::with_simulated(0);
+    sim.register_agent(None, "web", vec![]);
+    let other = sim.subscribe_roles(&["batch"]);
     assert!(sim.offers(&other).is_empty());
-    let web = sim.subscribe(&["web"]);
+    let web = sim.subscribe_roles(&["web"]);
     let offer = sim.offers(&web).pop().expect("an offer for role web");
     #[allow(deprecated)]
     let role = offer.resources[0].role.clone();
@@ -312,10 +261,13 @@ fn remote_static_role_is_offered_only_to_that_role() {
 
 #[test]
 fn remote_accept_sends_launch_and_simulates_nothing() {
-    let mut sim = Sim::new(0);
+    let mut sim = Sim::with_simulated(0);
     let (agent, stream, fw, offer) = agent_and_offer(&mut sim);
     sim.agent_events(stream);
-    assert_eq!(sim.call(&fw, accept(&fw, &offer, vec![task(&offer, "t1", 1.0, None)])), CallOutcome::Accepted);
+    assert_eq!(
+        sim.call(accept(&fw, &offer, vec![task(&offer, "t1", 1.0, None)]), Some(&fw.stream_id)),
+        CallOutcome::Accepted
+    );
     let launch = sim.agent_events(stream).pop().expect("LAUNCH");
     assert_eq!(launch.r#type(), aevent::Type::Launch);
     let launch = launch.launch.unwrap();
@@ -333,9 +285,9 @@ fn remote_accept_sends_launch_and_simulates_nothing() {
 
 #[test]
 fn remote_updates_keep_the_agents_uuid_and_drop_duplicates() {
-    let mut sim = Sim::new(0);
+    let mut sim = Sim::with_simulated(0);
     let (agent, _stream, fw, offer) = agent_and_offer(&mut sim);
-    sim.call(&fw, accept(&fw, &offer, vec![task(&offer, "t1", 2.0, None)]));
+    sim.call(accept(&fw, &offer, vec![task(&offer, "t1", 2.0, None)]), Some(&fw.stream_id));
     assert_eq!(sim.agent_call(update(&agent, &fw, "t1", TaskState::TaskRunning, 7)), AgentAnswer::Accepted);
     assert_eq!(sim.agent_call(update(&agent, &fw, "t1", TaskState::TaskRunning, 7)), AgentAnswer::Accepted);
     let running = sim.updates(&fw);
@@ -346,7 +298,7 @@ fn remote_updates_keep_the_agents_uuid_and_drop_duplicates() {
     // Queued behind the unacknowledged RUNNING, then delivered on its acknowledgement.
     sim.agent_call(update(&agent, &fw, "t1", TaskState::TaskFinished, 8));
     assert!(sim.updates(&fw).is_empty());
-    sim.call(&fw, ack(&fw, &running[0]));
+    sim.call(ack(&fw, &running[0]), Some(&fw.stream_id));
     let finished = sim.updates(&fw);
     assert_eq!(finished.len(), 1);
     assert_eq!((finished[0].state(), finished[0].uuid.as_ref().unwrap()[0]), (TaskState::TaskFinished, 8));
@@ -359,9 +311,9 @@ fn remote_updates_keep_the_agents_uuid_and_drop_duplicates() {
 
 #[test]
 fn remote_agent_without_pings_is_lost() {
-    let mut sim = Sim::new(0);
+    let mut sim = Sim::with_simulated(0);
     let (agent, stream, fw, offer) = agent_and_offer(&mut sim);
-    sim.call(&fw, accept(&fw, &offer, vec![task(&offer, "t1", 1.0, None)]));
+    sim.call(accept(&fw, &offer, vec![task(&offer, "t1", 1.0, None)]), Some(&fw.stream_id));
     sim.agent_call(update(&agent, &fw, "t1", TaskState::TaskRunning, 1));
     sim.updates(&fw);
     sim.run_pinging(&agent, 4 * SECOND);
@@ -385,10 +337,10 @@ fn remote_agent_without_pings_is_lost() {
 
 #[test]
 fn remote_reregistration_keeps_listed_tasks_and_loses_the_others() {
-    let mut sim = Sim::new(0);
+    let mut sim = Sim::with_simulated(0);
     let (agent, old, fw, offer) = agent_and_offer(&mut sim);
     let tasks = vec![task(&offer, "kept", 0.5, None), task(&offer, "gone", 0.5, None)];
-    sim.call(&fw, accept(&fw, &offer, tasks));
+    sim.call(accept(&fw, &offer, tasks), Some(&fw.stream_id));
     let kept = v1::Task {
         name: "kept".into(),
         task_id: v1::TaskId { value: "kept".into() },
@@ -397,7 +349,7 @@ fn remote_reregistration_keeps_listed_tasks_and_loses_the_others() {
         state: TaskState::TaskRunning as i32,
         ..Default::default()
     };
-    let (same, new) = sim.register(Some(&agent), "*", vec![kept]);
+    let (same, new) = sim.register_agent(Some(&agent), "*", vec![kept]);
     assert_eq!(same, agent);
     assert!(sim.closed(old) && old != new);
     let lost = sim.updates(&fw);
@@ -411,9 +363,9 @@ fn remote_reregistration_keeps_listed_tasks_and_loses_the_others() {
 
 #[test]
 fn remote_kill_and_teardown_go_to_the_agent() {
-    let mut sim = Sim::new(0);
+    let mut sim = Sim::with_simulated(0);
     let (_agent, stream, fw, offer) = agent_and_offer(&mut sim);
-    sim.call(&fw, accept(&fw, &offer, vec![task(&offer, "t1", 1.0, None)]));
+    sim.call(accept(&fw, &offer, vec![task(&offer, "t1", 1.0, None)]), Some(&fw.stream_id));
     sim.agent_events(stream);
     let kill = Call {
         framework_id: Some(v1::FrameworkId { value: fw.id.clone() }),
@@ -421,7 +373,7 @@ fn remote_kill_and_teardown_go_to_the_agent() {
         kill: Some(call::Kill { task_id: v1::TaskId { value: "t1".into() }, agent_id: None, kill_policy: None }),
         ..Default::default()
     };
-    sim.call(&fw, kill);
+    sim.call(kill, Some(&fw.stream_id));
     let events = sim.agent_events(stream);
     assert_eq!(events[0].kill.as_ref().map(|k| k.task_id.value.as_str()), Some("t1"));
     assert!(sim.updates(&fw).is_empty(), "the state comes from the agent");
@@ -430,19 +382,19 @@ fn remote_kill_and_teardown_go_to_the_agent() {
         r#type: Some(call::Type::Teardown as i32),
         ..Default::default()
     };
-    sim.call(&fw, teardown);
+    sim.call(teardown, Some(&fw.stream_id));
     let events = sim.agent_events(stream);
     assert_eq!(events[0].shutdown_framework.as_ref().map(|s| s.framework_id.value.as_str()), Some(fw.id.as_str()));
 }
 
 #[test]
 fn remote_executor_is_charged_once_and_freed_when_it_exits() {
-    let mut sim = Sim::new(0);
+    let mut sim = Sim::with_simulated(0);
     let (agent, stream, fw, offer) = agent_and_offer(&mut sim);
     sim.agent_events(stream);
     let tasks =
         vec![task(&offer, "a", 0.5, Some(executor("e", 0.5))), task(&offer, "b", 0.5, Some(executor("e", 0.5)))];
-    sim.call(&fw, accept(&fw, &offer, tasks));
+    sim.call(accept(&fw, &offer, tasks), Some(&fw.stream_id));
     assert!(sim.updates(&fw).is_empty(), "both tasks fit: {:?}", sim.outputs);
     let launches = sim.agent_events(stream);
     assert_eq!(launches.len(), 2);
@@ -454,13 +406,13 @@ fn remote_executor_is_charged_once_and_freed_when_it_exits() {
     assert_eq!(running, ["e"], "offers name the framework's executors on the agent");
     // A new executor that does not fit, and an ExecutorInfo differing from the running one.
     let too_big = task(&rest, "c", 0.5, Some(executor("f", 0.5)));
-    sim.call(&fw, accept(&fw, &rest, vec![too_big]));
+    sim.call(accept(&fw, &rest, vec![too_big]), Some(&fw.stream_id));
     let error = sim.updates(&fw).pop().unwrap();
     assert_eq!((error.state(), error.reason()), (TaskState::TaskError, v1::task_status::Reason::TaskInvalid));
     assert!(error.message().contains("executor"), "{}", error.message());
     let rest = sim.offers(&fw).pop().expect("offered again");
     let differs = task(&rest, "d", 0.5, Some(executor("e", 0.25)));
-    sim.call(&fw, accept(&fw, &rest, vec![differs]));
+    sim.call(accept(&fw, &rest, vec![differs]), Some(&fw.stream_id));
     let error = sim.updates(&fw).pop().unwrap();
     assert_eq!(error.state(), TaskState::TaskError);
     assert!(error.message().contains("differs"), "{}", error.message());
@@ -484,12 +436,12 @@ fn remote_executor_is_charged_once_and_freed_when_it_exits() {
 
 #[test]
 fn remote_simulated_executor_is_freed_with_its_last_task() {
-    let mut sim = Sim::new(1);
-    let fw = sim.subscribe(&[]);
+    let mut sim = Sim::with_simulated(1);
+    let fw = sim.subscribe_roles(&[]);
     let offer = sim.offers(&fw).pop().unwrap();
     let tasks =
         vec![task(&offer, "a", 1.0, Some(executor("e", 1.0))), task(&offer, "b", 1.0, Some(executor("e", 1.0)))];
-    sim.call(&fw, accept(&fw, &offer, tasks));
+    sim.call(accept(&fw, &offer, tasks), Some(&fw.stream_id));
     assert_eq!(sim.offers(&fw).iter().map(cpus).sum::<f64>(), 1.0, "4 - 2 tasks - 1 executor");
     // Tasks run 10 s by default; once both ended, the other 3 cpus (executor included) are
     // offered again beside the outstanding 1.
