@@ -18,11 +18,11 @@ use crate::cli::artifacts::ArtifactsArgs;
 #[derive(Debug, Args)]
 pub struct ArtifactsFlags {
     /// Where to listen (0.0.0.0:0 allowed; port 0 picks one)
-    #[arg(long, alias = "artifact-bind", value_name = "ADDR:PORT", value_parser = values::socket_addr)]
+    #[arg(long, visible_alias = "artifact-bind", value_name = "ADDR:PORT", value_parser = values::socket_addr)]
     bind: SocketAddr,
     /// The base URL agents are told; required with a wildcard bind [default: http://ADDR:PORT
     /// of the bound address]
-    #[arg(long, alias = "artifact-advertise", value_name = "URL", value_parser = values::url)]
+    #[arg(long, visible_alias = "artifact-advertise", value_name = "URL", value_parser = values::url)]
     advertise: Option<Url>,
     /// The master's URL: an advertised loopback address while the master is not on loopback is
     /// an error

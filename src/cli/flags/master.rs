@@ -26,7 +26,7 @@ pub const MAX_AGENTS: u32 = 100_000;
 /// answers as a Mesos master's does.
 #[derive(Debug, Args)]
 pub struct MasterFlags {
-    /// Simulated agents (0 for none: agent processes only)
+    /// Simulated agents, at most 100000 (0 for none: agent processes only)
     #[arg(long, value_name = "N", value_parser = values::at_most(MAX_AGENTS))]
     agents: u32,
     /// Address to listen on (127.0.0.1:0 picks a free port)

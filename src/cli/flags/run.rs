@@ -143,7 +143,8 @@ struct ExecutorFlags {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "High availability")]
 struct HaFlags {
-    /// Run as one instance of a highly available run: zk://HOST:PORT/PATH or file:///DIR
+    /// Run as one instance of a highly available run: zk://HOST:PORT/PATH or file:///DIR (not
+    /// with --executor)
     #[arg(long = "ha", value_name = "URL", value_parser = values::ha_url, conflicts_with = "path")]
     url: Option<HaUrl>,
     /// This instance's name [default: HOSTNAME-PID]

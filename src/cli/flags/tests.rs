@@ -38,19 +38,26 @@ fn flags_definitions_pass_clap_debug_asserts() {
 #[test]
 fn flags_each_command_help_names_its_own_flags_only() {
     let cli = Cli::command();
-    let longs = |sub: &clap::Command| -> Vec<String> {
-        sub.get_arguments().filter(|a| !a.is_global_set()).filter_map(|a| a.get_long().map(str::to_owned)).collect()
+    // Each command's flags: the names its help must show (long and visible aliases) and every
+    // name it accepts (hidden aliases too).
+    let names = |sub: &clap::Command, hidden: bool| -> Vec<String> {
+        let mut names = Vec::new();
+        for arg in sub.get_arguments().filter(|a| !a.is_global_set()) {
+            let aliases = if hidden { arg.get_all_aliases() } else { arg.get_visible_aliases() };
+            names.extend(arg.get_long().into_iter().chain(aliases.unwrap_or_default()).map(str::to_owned));
+        }
+        names
     };
-    let all: Vec<(String, Vec<String>)> =
-        cli.get_subcommands().map(|sub| (sub.get_name().to_owned(), longs(sub))).collect();
+    let all: Vec<(String, Vec<String>, Vec<String>)> =
+        cli.get_subcommands().map(|sub| (sub.get_name().to_owned(), names(sub, false), names(sub, true))).collect();
     assert!(all.len() >= 10, "{all:?}");
-    for (name, own) in &all {
+    for (name, shown, accepted) in &all {
         let help = help_of(name);
-        for long in own {
+        for long in shown {
             assert!(names_flag(&help, long), "`{name} --help` does not name its --{long}:\n{help}");
         }
-        for (other, theirs) in &all {
-            for long in theirs.iter().filter(|l| !own.contains(l)) {
+        for (other, theirs, _) in &all {
+            for long in theirs.iter().filter(|l| !accepted.contains(l)) {
                 assert!(!names_flag(&help, long), "`{name} --help` names --{long} of `{other}`:\n{help}");
             }
         }
