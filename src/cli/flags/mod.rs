@@ -25,7 +25,7 @@ pub use gen::DEFAULT_SHAPE_COUNT;
 use std::ffi::OsString;
 
 use clap::error::ErrorKind;
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
 use super::args::Command;
@@ -129,9 +129,27 @@ impl Sub {
     }
 }
 
+/// The command line as clap sees it: the derived definitions, with every option of a command
+/// taking a negative number as its value (`--mem -1`), so that the option's own check rejects
+/// it by name instead of clap taking `-1` for an unknown flag.
+pub fn command() -> clap::Command {
+    let cli = Cli::command();
+    let names: Vec<String> = cli.get_subcommands().map(|sub| sub.get_name().to_owned()).collect();
+    names.iter().fold(cli, |cli, name| {
+        cli.mut_subcommand(name, |sub| {
+            let options: Vec<clap::Id> = sub
+                .get_arguments()
+                .filter(|arg| !arg.is_positional() && arg.get_action().takes_values())
+                .map(|arg| arg.get_id().clone())
+                .collect();
+            options.into_iter().fold(sub, |sub, id| sub.mut_arg(id, |arg| arg.allow_negative_numbers(true)))
+        })
+    })
+}
+
 /// A usage error of the subcommand `name`, formatted as clap formats its own.
 fn invalid(name: &str, message: String) -> clap::Error {
-    let mut command = Cli::command();
+    let mut command = command();
     command.build();
     match command.find_subcommand_mut(name) {
         Some(sub) => sub.error(ErrorKind::ArgumentConflict, message),
@@ -147,7 +165,8 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = Cli::try_parse_from(args)?;
+    let mut matches = command().try_get_matches_from(args)?;
+    let cli = Cli::from_arg_matches_mut(&mut matches)?;
     Ok((cli.log_format, cli.command.into_command()?))
 }
 
@@ -158,11 +177,11 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let matches = Cli::command().ignore_errors(true).try_get_matches_from(args);
+    let matches = command().ignore_errors(true).try_get_matches_from(args);
     matches.ok().and_then(|m| m.get_one::<LogFormat>("log_format").copied()).unwrap_or_default()
 }
 
 /// Writes the completion script for `shell` to `out`, from the same definitions as the parser.
 pub fn completions(shell: Shell, out: &mut dyn std::io::Write) {
-    clap_complete::generate(shell, &mut Cli::command(), "offerpack", out);
+    clap_complete::generate(shell, &mut command(), "offerpack", out);
 }

@@ -5,7 +5,7 @@ use clap::error::ErrorKind;
 use clap::{CommandFactory, ValueEnum};
 use clap_complete::Shell;
 
-use super::{completions, log_format_of, parse, Cli};
+use super::{command, completions, log_format_of, parse, Cli};
 use crate::cli::args::Command;
 use crate::cli::logs::LogFormat;
 
@@ -33,11 +33,26 @@ fn names_flag(text: &str, long: &str) -> bool {
 #[test]
 fn flags_definitions_pass_clap_debug_asserts() {
     Cli::command().debug_assert();
+    command().debug_assert();
+}
+
+#[test]
+fn flags_negative_numbers_are_values_rejected_by_name() {
+    for (line, wanted) in [
+        ("master --agents 1 --mem -1", "invalid value '-1' for '--mem <M>': must be a number from 0"),
+        ("gen --agents 1 --tasks 1 --big-every -1", "invalid value '-1' for '--big-every <N>'"),
+        ("run --master m --tasks 1 --retry-backoff -1", "invalid value '-1' for '--retry-backoff <MS>'"),
+        ("gen --stream --agents 3 --rate -1", "invalid value '-1' for '--rate <A>': must be a finite number"),
+    ] {
+        let err = parse(args(line)).expect_err(line);
+        assert!(err.to_string().contains(wanted), "{line}: {err}");
+    }
+    assert!(parse(args("solve -1")).is_err(), "a positional is not an option's value");
 }
 
 #[test]
 fn flags_each_command_help_names_its_own_flags_only() {
-    let cli = Cli::command();
+    let cli = command();
     // Each command's flags: the names its help must show (long and visible aliases) and every
     // name it accepts (hidden aliases too).
     let names = |sub: &clap::Command, hidden: bool| -> Vec<String> {
