@@ -1,4 +1,4 @@
-//! The `offerpack` binary end to end: gen, solve, errors, repeat, help.
+//! The `offerpack` binary end to end: gen, solve, errors, repeat, help, completions.
 #![cfg(feature = "cli")]
 
 use std::collections::{HashMap, HashSet};
@@ -130,10 +130,20 @@ fn cli_gen_random_mixed_shapes_then_solve() {
 #[test]
 fn cli_gen_rejects_bad_shape_flags_clearly() {
     for (extra, wanted) in [
-        (&["--shapes", "random", "--shape-count", "0"][..], "--shape-count must be at least 1"),
-        (&["--group-shapes", "foo"], r#"unknown group shapes "foo" (expected same or mixed)"#),
-        (&["--shapes", "blobs"], r#"unknown shapes "blobs" (expected uniform, irregular or random)"#),
-        (&["--big-every", "often"], "often"),
+        (
+            &["--shapes", "random", "--shape-count", "0"][..],
+            "invalid value '0' for '--shape-count <K>': must be at least 1",
+        ),
+        (
+            &["--group-shapes", "foo"],
+            "invalid value 'foo' for '--group-shapes <HOW>'\n  [possible values: same, mixed]",
+        ),
+        (
+            &["--shapes", "blobs"],
+            "invalid value 'blobs' for '--shapes <SHAPES>'\n  [possible values: uniform, irregular, random]",
+        ),
+        (&["--shape-count", "4"], "--shape-count applies to --shapes random"),
+        (&["--big-every", "often"], "invalid value 'often' for '--big-every <N>'"),
     ] {
         let out = run(&[&["gen", "--agents", "5", "--tasks", "5"][..], extra].concat());
         assert_eq!(out.status.code(), Some(2), "{extra:?}");
@@ -259,12 +269,60 @@ fn cli_reports_unreadable_files_and_bad_flags() {
 }
 
 #[test]
-fn cli_help_prints_usage() {
-    for args in [&["help"][..], &["--help"], &["-h"], &["solve", "--help"]] {
+fn cli_help_lists_the_commands() {
+    for args in [&["help"][..], &["--help"], &["-h"]] {
         let out = run(args);
-        assert!(out.status.success());
-        assert!(String::from_utf8_lossy(&out.stdout).contains("offerpack solve INPUT.json"));
+        assert!(out.status.success(), "{args:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Usage: offerpack [OPTIONS] <COMMAND>"), "{args:?}: {text}");
+        for command in ["solve", "gen", "replay", "master", "demo", "run", "artifacts", "agent", "executor"] {
+            assert!(text.lines().any(|l| l.trim_start().starts_with(command)), "{args:?}: no {command}: {text}");
+        }
+        assert!(!text.contains("--repeat"), "{args:?}: the list shows no command's flags: {text}");
     }
+    let out = run(&["--version"]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("offerpack {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn cli_command_help_shows_that_command_only() {
+    for args in [&["solve", "--help"][..], &["help", "solve"], &["solve", "-h"]] {
+        let out = run(args);
+        assert!(out.status.success(), "{args:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Usage: offerpack solve [OPTIONS] <INPUT.json>"), "{args:?}: {text}");
+        assert!(text.contains("--repeat <N>") && text.contains("--packing <PACKING>"), "{args:?}: {text}");
+        assert!(!text.contains("--agents") && !text.contains("--master"), "{args:?}: other commands' flags: {text}");
+    }
+    let out = run(&["run", "--help"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Usage: offerpack run [OPTIONS] --master <URL>"), "{text}");
+    for flag in ["--tasks <N>", "--workload <FILE>", "--retries <N>", "--executor <PATH>", "--ha <URL>", "--log-format"]
+    {
+        assert!(text.contains(flag), "run --help lacks {flag}: {text}");
+    }
+    assert!(text.contains("[default: 600]"), "defaults are shown: {text}");
+    assert!(!text.contains("--repeat") && !text.contains("--soak"), "{text}");
+}
+
+#[test]
+fn cli_completions_come_from_the_definitions() {
+    let out = run(&["completions", "bash"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let script = String::from_utf8_lossy(&out.stdout);
+    assert!(script.contains("_offerpack()") && script.contains("complete -F _offerpack"), "{script}");
+    for word in ["solve", "completions", "--repeat", "--ha-session-timeout", "--log-format"] {
+        assert!(script.contains(word), "the bash script lacks {word}");
+    }
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let out = run(&["completions", shell]);
+        assert!(out.status.success() && !out.stdout.is_empty(), "{shell}: {}", stderr(&out));
+    }
+    let out = run(&["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).starts_with("error: ") && stderr(&out).contains("[possible values: bash"), "{}", stderr(&out));
 }
 
 #[test]

@@ -171,5 +171,8 @@ fn cli_soak_survives_every_fault_kind_with_no_task_lost_or_doubled() {
 fn cli_soak_flags_need_soak() {
     let out = bin().args(["demo", "--rate", "10"]).output().expect("the binary runs");
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("--rate needs --soak SECONDS"), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with("error: the following required arguments were not provided:"), "{stderr}");
+    assert!(stderr.contains("--soak <SECS>"), "{stderr}");
 }

@@ -87,6 +87,21 @@ fn is_log_line(line: &str) -> bool {
 }
 
 #[test]
+fn cli_logs_json_usage_error_is_one_json_event() {
+    let out = bin().args(["demo", "--log-format", "json", "--fast"]).output().expect("the binary runs");
+    assert_eq!(out.status.code(), Some(2));
+    let events = json_lines(&lines(&out.stderr));
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!((events[0]["level"].as_str(), events[0]["target"].as_str()), (Some("ERROR"), Some("offerpack::output")));
+    let message = field(&events[0], "message").unwrap_or_default();
+    assert!(message.starts_with("error: unexpected argument '--fast'"), "{message}");
+    // Without the flag the same error is plain text.
+    let out = bin().args(["demo", "--fast"]).output().expect("the binary runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: unexpected argument '--fast'"));
+}
+
+#[test]
 fn cli_logs_default_prints_no_log_lines() {
     let quiet = demo(None, &[]);
     let stderr = lines(&quiet.stderr);

@@ -35,7 +35,9 @@ fn cli_retries_zero_is_rejected_clearly() {
         let (_, stderr) = text(&out);
         assert_eq!(out.status.code(), Some(2), "{command:?}: {stderr}");
         assert!(
-            stderr.contains("error: --retries 0: give the launches per task in all, from 1 (no retry)"),
+            stderr.contains(
+                "error: invalid value '0' for '--retries <N>': give the launches per task in all, from 1 (no retry)"
+            ),
             "{stderr}"
         );
     }

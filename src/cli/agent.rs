@@ -7,11 +7,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lexopt::{Arg, Parser, ValueExt};
 use offerpack::agent::{parse_attributes, parse_resources, run_agent_until, AgentOptions, AgentStop};
-use offerpack::session::ZkUrl;
 
-use super::args::Command;
 use super::signals::{self, Signals};
 use super::CliError;
 
@@ -41,89 +38,6 @@ pub struct AgentArgs {
     pub on_exit: AgentStop,
     /// Extra CA certificates (PEM) trusted for an `https://` master (`--ca-cert FILE`).
     pub ca_cert: Option<PathBuf>,
-}
-
-/// `HOST`, `HOST:PORT` or `[V6]:PORT`.
-fn advertise(text: &str) -> Result<(String, Option<u16>), String> {
-    if let Ok(addr) = text.parse::<SocketAddr>() {
-        return Ok((addr.ip().to_string(), Some(addr.port())));
-    }
-    match text.rsplit_once(':') {
-        Some((host, port)) if !host.contains(':') && !host.is_empty() => {
-            let port = port.parse().map_err(|_| format!("--advertise {text:?}: bad port"))?;
-            Ok((host.to_owned(), Some(port)))
-        }
-        _ if !text.is_empty() => Ok((text.trim_matches(['[', ']']).to_owned(), None)),
-        _ => Err("--advertise: empty".into()),
-    }
-}
-
-/// Parses the flags of `agent`.
-pub fn parse(mut p: Parser) -> Result<Command, lexopt::Error> {
-    let (mut master, mut listen, mut adv, mut work_dir) = (None, None, None, None);
-    let (mut resources, mut attributes) = (DEFAULT_RESOURCES.to_owned(), String::new());
-    let (mut timeout, mut seed, mut on_exit) = (Duration::from_secs(60), None, AgentStop::KillTasks);
-    let mut ca_cert = None;
-    while let Some(arg) = p.next()? {
-        match arg {
-            Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help),
-            Arg::Long("master") => master = Some(p.value()?.string()?),
-            Arg::Long("listen") => {
-                let text = p.value()?.string()?;
-                listen = Some(text.parse::<SocketAddr>().map_err(|_| format!("--listen {text:?}: expected IP:PORT"))?);
-            }
-            Arg::Long("advertise") => adv = Some(advertise(&p.value()?.string()?)?),
-            Arg::Long("work-dir" | "work_dir") => work_dir = Some(PathBuf::from(p.value()?)),
-            Arg::Long("resources") => resources = p.value()?.string()?,
-            Arg::Long("attributes") => attributes = p.value()?.string()?,
-            Arg::Long("executor-registration-timeout") => {
-                let secs: f64 = p.value()?.parse()?;
-                timeout =
-                    Duration::try_from_secs_f64(secs).map_err(|e| format!("--executor-registration-timeout: {e}"))?;
-            }
-            Arg::Long("seed") => seed = Some(p.value()?.parse()?),
-            Arg::Long("on-exit") => {
-                on_exit = match p.value()?.string()?.as_str() {
-                    "kill" => AgentStop::KillTasks,
-                    "leave" => AgentStop::LeaveTasks,
-                    other => return Err(format!("--on-exit {other:?}: expected kill or leave").into()),
-                }
-            }
-            Arg::Long("ca-cert") => ca_cert = Some(PathBuf::from(p.value()?)),
-            other => return Err(other.unexpected()),
-        }
-    }
-    let master = master.ok_or("agent needs --master URL")?;
-    if ZkUrl::is_zk(&master) {
-        ZkUrl::parse(&master).map_err(|e| format!("--master: {e}"))?;
-    } else if !master.starts_with("http://") && !master.starts_with("https://") {
-        return Err(format!(
-            "--master {master:?}: expected http://HOST:PORT, https://HOST:PORT or zk://HOST:PORT/PATH"
-        )
-        .into());
-    }
-    let listen = listen.ok_or("agent needs --listen ADDR:PORT")?;
-    let advertise = match adv {
-        Some(a) => a,
-        None if listen.ip().is_unspecified() => {
-            return Err("--listen is a wildcard address: --advertise ADDR is required".into())
-        }
-        None => (listen.ip().to_string(), None),
-    };
-    let work_dir = work_dir.ok_or("agent needs --work-dir DIR")?;
-    let seed = seed.unwrap_or_else(|| u64::from(std::process::id()) ^ u64::from(listen.port()));
-    Ok(Command::Agent(AgentArgs {
-        master,
-        listen,
-        advertise,
-        work_dir,
-        resources,
-        attributes,
-        registration_timeout: timeout,
-        seed,
-        on_exit,
-        ca_cert,
-    }))
 }
 
 /// Runs the agent until a SIGINT or SIGTERM (then its task and executor processes are killed,
@@ -165,10 +79,11 @@ pub fn run(args: &AgentArgs) -> Result<(), CliError> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::args::{parse_args, Command};
     use super::*;
 
-    fn parse_line(line: &str) -> Result<Command, lexopt::Error> {
-        parse(Parser::from_args(line.split_whitespace()))
+    fn parse_line(line: &str) -> Result<Command, clap::Error> {
+        parse_args(&std::iter::once("agent").chain(line.split_whitespace()).collect::<Vec<_>>())
     }
 
     #[test]
@@ -179,6 +94,14 @@ mod tests {
         };
         assert_eq!(a.advertise, ("127.0.0.4".to_owned(), None));
         assert_eq!(a.registration_timeout, Duration::from_secs(60));
+        assert_eq!((a.resources.as_str(), a.attributes.as_str()), (DEFAULT_RESOURCES, ""));
+        assert_eq!(a.on_exit, AgentStop::KillTasks);
+        let Command::Agent(a) =
+            parse_line("--master http://m:5050 --listen 127.0.0.4:0 --work_dir /w --seed 7").unwrap()
+        else {
+            panic!("not an agent command")
+        };
+        assert_eq!((a.work_dir, a.seed), (PathBuf::from("/w"), 7));
     }
 
     #[test]
@@ -186,7 +109,8 @@ mod tests {
         let line = "--master https://m:5050 --listen 127.0.0.4:0 --work-dir /w --ca-cert /etc/ca.pem";
         let Command::Agent(a) = parse_line(line).unwrap() else { panic!("not an agent command") };
         assert_eq!((a.master.as_str(), a.ca_cert), ("https://m:5050", Some(PathBuf::from("/etc/ca.pem"))));
-        assert!(parse_line("--master ftp://m:5050 --listen 127.0.0.4:0 --work-dir /w").is_err());
+        let err = parse_line("--master ftp://m:5050 --listen 127.0.0.4:0 --work-dir /w").unwrap_err();
+        assert!(err.to_string().contains("--master <URL>"), "{err}");
     }
 
     #[test]
@@ -209,9 +133,16 @@ mod tests {
     }
 
     #[test]
-    fn advertise_accepts_hosts_ports_and_v6() {
-        assert_eq!(advertise("10.0.0.7").unwrap(), ("10.0.0.7".into(), None));
-        assert_eq!(advertise("[::1]:5051").unwrap(), ("::1".into(), Some(5051)));
-        assert!(advertise("h:notaport").is_err());
+    fn parse_rejects_missing_and_bad_flags() {
+        for line in [
+            "--listen 127.0.0.4:0 --work-dir /w",
+            "--master http://m:5050 --work-dir /w",
+            "--master http://m:5050 --listen 127.0.0.4:0",
+            "--master http://m:5050 --listen 127.0.0.4:0 --work-dir /w --on-exit stay",
+            "--master http://m:5050 --listen 127.0.0.4:0 --work-dir /w --advertise h:notaport",
+            "--master http://m:5050 --listen 127.0.0.4:0 --work-dir /w --executor-registration-timeout -1",
+        ] {
+            assert!(parse_line(line).is_err(), "{line}");
+        }
     }
 }

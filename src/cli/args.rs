@@ -1,14 +1,16 @@
-//! Command-line parsing with lexopt: subcommand first, then its flags. The flags of the
-//! commands that speak the Mesos protocol (`master`, `demo`, `run`) are in
-//! [`live_args`](super::live_args).
+//! What the command line asks for: the [`Command`] and the arguments of `solve`, `gen` and
+//! `replay` (those of the commands that speak the Mesos protocol are in
+//! [`live_args`](super::live_args)). The command line itself is defined in
+//! [`flags`](super::flags), which turns it into a [`Command`].
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use lexopt::{Arg, Parser, ValueExt};
-use offerpack::workload::{ConstraintMix, GenOptions, GroupShapes, Shapes, StreamOptions, MAX_SHAPE_COUNT};
+use offerpack::workload::{GenOptions, StreamOptions};
 use offerpack::{Packing, Strategy};
 
-use super::live_args::{self, DemoArgs, MasterArgs, RunArgs};
+use super::live_args::{DemoArgs, MasterArgs, RunArgs};
+use super::logs::LogFormat;
 
 /// What the command line asks for.
 #[derive(Debug, PartialEq)]
@@ -33,8 +35,8 @@ pub enum Command {
     Executor,
     /// `offerpack agent`.
     Agent(super::agent::AgentArgs),
-    /// `offerpack help`, `--help`, `-h`.
-    Help,
+    /// `offerpack completions SHELL`.
+    Completions(clap_complete::Shell),
 }
 
 /// Arguments of `solve`.
@@ -88,218 +90,28 @@ pub struct ReplayArgs {
     pub no_queue: bool,
 }
 
-/// Parses arguments that do not include the program name (the global flags taken out).
-pub fn parse_from(args: Vec<std::ffi::OsString>) -> Result<Command, lexopt::Error> {
-    parse(Parser::from_args(args))
+/// Parses a whole command line, the program's name first: the log format and the command, or
+/// clap's error (help and version included, as errors that print to standard output).
+pub fn parse_from<I, T>(args: I) -> Result<(LogFormat, Command), clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    super::flags::parse(args)
 }
 
 /// Parses arguments that do not include the program name.
 #[cfg(test)]
-pub fn parse_args(args: &[&str]) -> Result<Command, lexopt::Error> {
-    parse(Parser::from_args(args.iter().map(std::ffi::OsString::from)))
-}
-
-fn parse(mut p: Parser) -> Result<Command, lexopt::Error> {
-    let command = match p.next()? {
-        None => return Err("no command given".into()),
-        Some(Arg::Short('h') | Arg::Long("help")) => return Ok(Command::Help),
-        Some(Arg::Value(v)) => v.string()?,
-        Some(other) => return Err(other.unexpected()),
-    };
-    match command.as_str() {
-        "solve" => solve(p),
-        "gen" => gen(p),
-        "replay" => replay(p),
-        "master" => live_args::master(p),
-        "demo" => live_args::demo(p),
-        "run" => live_args::run(p),
-        "artifacts" => super::artifacts::parse(p),
-        "executor" => super::executor::parse(p),
-        "agent" => super::agent::parse(p),
-        "help" => Ok(Command::Help),
-        other => Err(format!(
-            "unknown command {other:?} (expected solve, gen, replay, master, demo, run, artifacts, agent, executor or help)"
-        )
-        .into()),
-    }
-}
-
-fn solve(mut p: Parser) -> Result<Command, lexopt::Error> {
-    let (mut input, mut out, mut repeat, mut strategy) = (None, None, 1u32, Strategy::Indexed);
-    let (mut packing, mut threads, mut patterns, mut bound) = (Packing::FillAgents, 1usize, true, false);
-    let mut report = None;
-    while let Some(arg) = p.next()? {
-        match arg {
-            Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help),
-            Arg::Short('o') | Arg::Long("out") => out = Some(PathBuf::from(p.value()?)),
-            Arg::Short('n') | Arg::Long("repeat") => {
-                repeat = p.value()?.parse()?;
-                if repeat == 0 {
-                    return Err("--repeat must be at least 1".into());
-                }
-            }
-            Arg::Long("strategy") => {
-                strategy = match p.value()?.string()?.as_str() {
-                    "indexed" => Strategy::Indexed,
-                    "scan" => Strategy::Scan,
-                    "keyed" => Strategy::Keyed,
-                    other => return Err(format!("unknown strategy {other:?} (expected indexed, keyed or scan)").into()),
-                }
-            }
-            Arg::Long("packing") => {
-                let value = p.value()?.string()?;
-                patterns = value != "greedy-fill";
-                packing = match value.as_str() {
-                    "fill" | "greedy-fill" => Packing::FillAgents,
-                    "task-by-task" => Packing::TaskByTask,
-                    other => {
-                        return Err(
-                            format!("unknown packing {other:?} (expected fill, greedy-fill or task-by-task)").into()
-                        )
-                    }
-                }
-            }
-            Arg::Long("threads") => threads = positive(p.value()?.parse()?, "--threads")? as usize,
-            Arg::Long("bound") => bound = true,
-            Arg::Long("report") => report = Some(PathBuf::from(p.value()?)),
-            Arg::Value(v) if input.is_none() => input = Some(PathBuf::from(v)),
-            other => return Err(other.unexpected()),
-        }
-    }
-    let input = input.ok_or("solve needs an input file (INPUT.json, or - for standard input)")?;
-    Ok(Command::Solve(SolveArgs { input, out, repeat, strategy, packing, threads, patterns, bound, report }))
-}
-
-/// Shapes per `random` family unless `--shape-count` says otherwise.
-const DEFAULT_SHAPE_COUNT: u32 = 8;
-
-fn gen(mut p: Parser) -> Result<Command, lexopt::Error> {
-    let mut options = GenOptions::default();
-    let (mut agents, mut tasks, mut out) = (None, None, None);
-    let (mut mix, mut group_size) = ("none".to_owned(), None);
-    let (mut shapes, mut shape_count) = ("uniform".to_owned(), None);
-    let mut stream: Option<StreamOptions> = None;
-    while let Some(arg) = p.next()? {
-        if let (Some(s), Arg::Long(flag)) = (stream.as_mut(), &arg) {
-            if STREAM_FLAGS.contains(flag) {
-                let flag = (*flag).to_owned();
-                stream_flag(&flag, &mut p, s)?;
-                continue;
-            }
-        }
-        match arg {
-            Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help),
-            Arg::Long("stream") => stream = Some(StreamOptions::default()),
-            Arg::Long("agents") => agents = Some(p.value()?.parse()?),
-            Arg::Long("tasks") => tasks = Some(p.value()?.parse()?),
-            Arg::Long("seed") => options.seed = p.value()?.parse()?,
-            Arg::Long("zones") => options.zones = positive(p.value()?.parse()?, "--zones")?,
-            Arg::Long("racks-per-zone") => options.racks_per_zone = positive(p.value()?.parse()?, "--racks-per-zone")?,
-            Arg::Long("group-size") => group_size = Some(positive(p.value()?.parse()?, "--group-size")?),
-            Arg::Long("constraints") => mix = p.value()?.string()?,
-            Arg::Long("shapes") => shapes = p.value()?.string()?,
-            Arg::Long("shape-count") => {
-                let count = positive(p.value()?.parse()?, "--shape-count")?;
-                if count > MAX_SHAPE_COUNT {
-                    return Err(format!("--shape-count must be at most {MAX_SHAPE_COUNT}").into());
-                }
-                shape_count = Some(count);
-            }
-            Arg::Long("group-shapes") => {
-                options.group_shapes = match p.value()?.string()?.as_str() {
-                    "same" => GroupShapes::Same,
-                    "mixed" => GroupShapes::Mixed,
-                    other => return Err(format!("unknown group shapes {other:?} (expected same or mixed)").into()),
-                }
-            }
-            Arg::Long("big-every") => options.big_every = p.value()?.parse()?,
-            Arg::Short('o') | Arg::Long("out") => out = Some(PathBuf::from(p.value()?)),
-            other => return Err(other.unexpected()),
-        }
-    }
-    options.constraints = match (mix.as_str(), group_size) {
-        ("unique-host", size) => ConstraintMix::UniqueHostPerGroup { group_size: size.unwrap_or(10) },
-        ("none" | "mixed", Some(_)) => return Err("--group-size applies to --constraints unique-host".into()),
-        ("none", None) => ConstraintMix::None,
-        ("mixed", None) => ConstraintMix::Mixed,
-        (other, _) => return Err(format!("unknown constraints {other:?} (expected none, unique-host or mixed)").into()),
-    };
-    options.shapes = match (shapes.as_str(), shape_count) {
-        ("random", count) => Shapes::Random { count: count.unwrap_or(DEFAULT_SHAPE_COUNT) },
-        ("uniform" | "irregular", Some(_)) => return Err("--shape-count applies to --shapes random".into()),
-        ("uniform", None) => Shapes::Uniform,
-        ("irregular", None) => Shapes::Irregular,
-        (other, _) => return Err(format!("unknown shapes {other:?} (expected uniform, irregular or random)").into()),
-    };
-    options.agents = agents.ok_or("gen needs --agents N")?;
-    if let Some(s) = stream.as_mut() {
-        if tasks.is_some() {
-            return Err("--tasks does not apply to --stream (arrivals come from --rate)".into());
-        }
-        s.cluster = options.clone();
-    } else {
-        options.tasks = tasks.ok_or("gen needs --tasks M")?;
-    }
-    Ok(Command::Gen(GenArgs { options, stream, out }))
-}
-
-/// The flags of `gen --stream` (they must follow `--stream`).
-const STREAM_FLAGS: [&str; 7] = ["seconds", "running", "rate", "mean-duration", "agent-churn", "rescinds", "buckets"];
-
-/// Takes the value of one of [`STREAM_FLAGS`].
-fn stream_flag(flag: &str, p: &mut Parser, s: &mut StreamOptions) -> Result<(), lexopt::Error> {
-    let number = |p: &mut Parser, flag: &str| -> Result<f64, lexopt::Error> {
-        let v: f64 = p.value()?.parse()?;
-        if !(v.is_finite() && v >= 0.0) {
-            return Err(format!("{flag} must be a finite number, not negative").into());
-        }
-        Ok(v)
-    };
-    match flag {
-        "seconds" => s.seconds = number(p, "--seconds")?,
-        "running" => s.running = p.value()?.parse()?,
-        "rate" => s.rate = number(p, "--rate")?,
-        "mean-duration" => s.mean_duration = Some(number(p, "--mean-duration")?),
-        "agent-churn" => s.agent_churn = number(p, "--agent-churn")?,
-        "buckets" => s.buckets = p.value()?.parse()?,
-        _ => s.rescinds = number(p, "--rescinds")?,
-    }
-    Ok(())
-}
-
-fn replay(mut p: Parser) -> Result<Command, lexopt::Error> {
-    let (mut input, mut out, mut pass_every_ms, mut full_replan, mut report) = (None, None, 50u64, false, None);
-    let mut no_queue = false;
-    while let Some(arg) = p.next()? {
-        match arg {
-            Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help),
-            Arg::Long("pass-every") => {
-                pass_every_ms = p.value()?.parse()?;
-                if pass_every_ms == 0 {
-                    return Err("--pass-every must be at least 1 (milliseconds)".into());
-                }
-            }
-            Arg::Long("full-replan") => full_replan = true,
-            Arg::Long("report") => report = Some(PathBuf::from(p.value()?)),
-            Arg::Long("no-queue") => no_queue = true,
-            Arg::Short('o') | Arg::Long("out") => out = Some(PathBuf::from(p.value()?)),
-            Arg::Value(v) if input.is_none() => input = Some(PathBuf::from(v)),
-            other => return Err(other.unexpected()),
-        }
-    }
-    let input = input.ok_or("replay needs a stream file (or - for standard input)")?;
-    Ok(Command::Replay(ReplayArgs { input, out, pass_every_ms, full_replan, report, no_queue }))
-}
-
-fn positive(n: u32, flag: &str) -> Result<u32, lexopt::Error> {
-    if n == 0 {
-        return Err(format!("{flag} must be at least 1").into());
-    }
-    Ok(n)
+pub fn parse_args(args: &[&str]) -> Result<Command, clap::Error> {
+    parse_from(std::iter::once("offerpack").chain(args.iter().copied())).map(|(_, command)| command)
 }
 
 #[cfg(test)]
 mod tests {
+    use clap::error::ErrorKind;
+    use offerpack::workload::{ConstraintMix, GroupShapes, Shapes};
+
+    use super::super::flags::DEFAULT_SHAPE_COUNT;
     use super::*;
 
     #[test]
@@ -342,6 +154,10 @@ mod tests {
         assert_eq!(gen.options.constraints, ConstraintMix::UniqueHostPerGroup { group_size: 4 });
         assert_eq!((gen.options.shapes, gen.options.group_shapes), (Shapes::Uniform, GroupShapes::Same));
         assert_eq!(gen.options.big_every, offerpack::workload::DEFAULT_BIG_EVERY);
+        // The flags' defaults are the library's.
+        let defaults = GenOptions::default();
+        assert_eq!((gen.options.seed, gen.options.zones), (defaults.seed, defaults.zones));
+        assert_eq!(gen.options.racks_per_zone, defaults.racks_per_zone);
     }
 
     #[test]
@@ -363,12 +179,12 @@ mod tests {
     fn args_reject_bad_gen_shape_flags_clearly() {
         let base = ["gen", "--agents", "5", "--tasks", "7"];
         for (extra, wanted) in [
-            (&["--shapes", "random", "--shape-count", "0"][..], "--shape-count must be at least 1"),
-            (&["--shapes", "random", "--shape-count", "x"], "x"),
-            (&["--shapes", "random", "--shape-count", "70000"], "--shape-count must be at most 65536"),
+            (&["--shapes", "random", "--shape-count", "0"][..], "'--shape-count <K>': must be at least 1"),
+            (&["--shapes", "random", "--shape-count", "x"], "invalid value 'x' for '--shape-count <K>'"),
+            (&["--shapes", "random", "--shape-count", "70000"], "'--shape-count <K>': must be at most 65536"),
             (&["--shape-count", "4"], "--shape-count applies to --shapes random"),
-            (&["--shapes", "spiky"], "unknown shapes \"spiky\""),
-            (&["--group-shapes", "foo"], "unknown group shapes \"foo\" (expected same or mixed)"),
+            (&["--shapes", "spiky"], "invalid value 'spiky' for '--shapes <SHAPES>'"),
+            (&["--group-shapes", "foo"], "[possible values: same, mixed]"),
             (&["--big-every", "-1"], "-1"),
         ] {
             let err = parse_args(&[&base[..], extra].concat()).unwrap_err().to_string();
@@ -439,7 +255,11 @@ mod tests {
         ] {
             assert!(parse_args(bad).is_err(), "{bad:?}");
         }
-        assert_eq!(parse_args(&["--help"]).unwrap(), Command::Help);
-        assert!(parse_args(&[]).is_err());
+        for help in [&["--help"][..], &["-h"], &["help"], &["help", "solve"], &["solve", "--help"]] {
+            assert_eq!(parse_args(help).unwrap_err().kind(), ErrorKind::DisplayHelp, "{help:?}");
+        }
+        assert_eq!(parse_args(&["--version"]).unwrap_err().kind(), ErrorKind::DisplayVersion);
+        let none = parse_args(&[]).unwrap_err();
+        assert!(none.use_stderr() && none.exit_code() == 2, "{none}");
     }
 }

@@ -6,11 +6,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use lexopt::{Arg, Parser, ValueExt};
 use offerpack::artifact::{ArtifactServer, ArtifactSettings, Artifacts};
 use url::Url;
 
-use super::args::Command;
 use super::CliError;
 
 /// Arguments of `artifacts`.
@@ -24,42 +22,6 @@ pub struct ArtifactsArgs {
     pub master: Option<Url>,
     /// `NAME=PATH` pairs, in command-line order.
     pub files: Vec<(String, PathBuf)>,
-}
-
-/// Parses the flags of `artifacts`. `--artifact-bind` and `--artifact-advertise` are accepted
-/// as other spellings of `--bind` and `--advertise` (the names the settings' errors use).
-pub fn parse(mut p: Parser) -> Result<Command, lexopt::Error> {
-    let (mut bind, mut advertise, mut master, mut files) = (None, None, None, Vec::new());
-    while let Some(arg) = p.next()? {
-        match arg {
-            Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help),
-            Arg::Long("bind" | "artifact-bind") => {
-                let text = p.value()?.string()?;
-                bind = Some(text.parse().map_err(|_| format!("--bind {text:?}: expected IP:PORT"))?);
-            }
-            Arg::Long("advertise" | "artifact-advertise") => {
-                advertise = Some(url(&p.value()?.string()?, "--advertise")?)
-            }
-            Arg::Long("master") => master = Some(url(&p.value()?.string()?, "--master")?),
-            Arg::Value(value) => {
-                let text = value.string()?;
-                let Some((name, path)) = text.split_once('=').filter(|(n, p)| !n.is_empty() && !p.is_empty()) else {
-                    return Err(format!("{text:?}: expected NAME=PATH").into());
-                };
-                files.push((name.to_owned(), PathBuf::from(path)));
-            }
-            other => return Err(other.unexpected()),
-        }
-    }
-    let bind = bind.ok_or("artifacts needs --bind ADDR:PORT")?;
-    if files.is_empty() {
-        return Err("artifacts needs at least one NAME=PATH".into());
-    }
-    Ok(Command::Artifacts(ArtifactsArgs { bind, advertise, master, files }))
-}
-
-fn url(text: &str, flag: &str) -> Result<Url, lexopt::Error> {
-    Url::parse(text).map_err(|e| format!("{flag} {text:?}: {e}").into())
 }
 
 /// Registers the files, checks the settings, and serves until the process is killed; returns

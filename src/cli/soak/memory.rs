@@ -44,7 +44,9 @@ mod tests {
             let block = vec![1u8; 64 << 20];
             let during = heap_in_use().unwrap_or(0);
             std::hint::black_box(&block);
-            assert!(during >= before + (64 << 20) || cfg!(not(target_env = "gnu")), "{before} -> {during}");
+            // The heap is the process's: tests on other threads free a little meanwhile.
+            let slack = 4 << 20;
+            assert!(during + slack >= before + (64 << 20) || cfg!(not(target_env = "gnu")), "{before} -> {during}");
             drop(block);
         }
         assert_eq!(median(&[5, 1, 3]), Some(3));
