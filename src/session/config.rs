@@ -91,6 +91,9 @@ pub struct SessionConfig {
     /// [`TaskRequest::queue`](super::TaskRequest::queue). `None` places by priority, then
     /// submission order.
     pub queue: Option<QueueConfig>,
+    /// What the dependents ([`TaskRequest::after`](super::TaskRequest::after)) of a task that
+    /// ended otherwise than finished do: fail (the default) or run anyway.
+    pub on_predecessor_failure: crate::deps::OnPredecessorFailure,
     /// The masters' scheduler API endpoints, tried in turn until one leads (default
     /// [`DEFAULT_MASTER`]; the driver sets them from its `FrameworkConfig::masters`).
     pub masters: Vec<Endpoint>,
@@ -128,6 +131,7 @@ impl SessionConfig {
             retry: RetryPolicy::default(),
             bucket_retry: BTreeMap::new(),
             queue: None,
+            on_predecessor_failure: crate::deps::OnPredecessorFailure::default(),
             masters: Endpoint::parse(DEFAULT_MASTER).into_iter().collect(),
             call_retry: RetryPolicy::attempts(4).with_backoff(Duration::from_millis(250), Duration::from_secs(30)),
             seed: 0x6f66_6665_7270_6163,

@@ -99,6 +99,8 @@ pub struct Session {
     /// until it exits or its agent is lost: later tasks for it carry the very same one, as
     /// Mesos requires of a running executor.
     pub(super) executors: rustc_hash::FxHashMap<(crate::model::AgentId, String), v1::ExecutorInfo>,
+    /// Tasks waiting for predecessors, and the dependency graph (see `waits.rs`).
+    pub(super) waits: super::waits::Waits,
 }
 
 impl Session {
@@ -134,6 +136,7 @@ impl Session {
             masters,
             resend: Resend::default(),
             executors: Default::default(),
+            waits: super::waits::Waits::new(config.on_predecessor_failure),
             config,
         })
     }
@@ -335,11 +338,29 @@ impl Session {
     /// Adds a task to place; it is reported [`TaskState::Pending`]. A task with the id of one
     /// adopted from an earlier scheduler (running, not submitted here) is that task: it stays
     /// where it runs and its spec gives it a group, resources and claims for later passes.
+    ///
+    /// A task with [`TaskRequest::after`] is held (not placed) until those tasks finished;
+    /// each must have been submitted before. See `waits.rs` for how failures propagate.
     pub fn submit(&mut self, request: TaskRequest, now: Duration) -> Result<(), SubmitError> {
         if self.link == Link::Stopped || self.teardown.is_some() {
             return Err(SubmitError::Stopped);
         }
-        let update = self.tasks.submit(request, now)?;
+        let Some(request) = self.admit(request)? else {
+            self.run_due(now);
+            return Ok(());
+        };
+        let (id, waited) = (request.spec.id.clone(), !request.after.is_empty());
+        let update = match self.tasks.submit(request, now) {
+            Ok(update) => update,
+            Err(error) => {
+                if waited {
+                    // The graph took it (released at once): it fails there too.
+                    self.refused(&id);
+                }
+                return Err(error);
+            }
+        };
+        self.note_submitted(&id);
         self.updates.push_back(Update::Task(update));
         self.request_pass(now);
         self.run_due(now);
@@ -353,6 +374,7 @@ impl Session {
             return Err(KillError::Stopped);
         }
         match self.tasks.kill(task) {
+            KillStep::Unknown if self.kill_held(task) => {}
             KillStep::Unknown => return Err(KillError::UnknownTask(task.clone())),
             KillStep::Removed(update) => {
                 self.push_task(update);
@@ -400,6 +422,7 @@ impl Session {
     pub(super) fn finish(&mut self, reason: StopReason) {
         let all = reason == StopReason::Requested(StopMode::Teardown);
         let message = if all { "framework torn down" } else { "session stopped before the task was launched" };
+        self.end_held(message);
         for update in self.tasks.end_all(all, message) {
             self.push_task(update);
         }
@@ -539,6 +562,7 @@ impl Session {
 
     /// Runs the scheduling pass if it is due.
     pub(super) fn run_due(&mut self, now: Duration) {
+        self.submit_released(now);
         if self.is_subscribed() && self.schedule_at.is_some_and(|at| at <= now) {
             self.run_pass(now);
         }
@@ -547,9 +571,15 @@ impl Session {
     /// Reports a task update, then [`Update::GaveUp`] for every task it (or an earlier
     /// change) gave up.
     pub(super) fn push_task(&mut self, update: TaskUpdate) {
+        // A terminal update with the task gone from the tracker is its final end.
+        let ended = update.state.is_terminal() && self.tasks.phase(&update.task_id).is_none();
+        let (id, state) = (update.task_id.clone(), update.state);
         self.updates.push_back(Update::Task(update));
         for (task, attempts, last_state) in self.tasks.take_gave_up() {
             self.updates.push_back(Update::GaveUp { task, attempts, last_state });
+        }
+        if ended {
+            self.ended(&id, state);
         }
     }
 }

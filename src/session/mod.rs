@@ -135,6 +135,7 @@ mod running;
 mod schedule;
 mod tasks;
 mod update;
+mod waits;
 mod zk_detect;
 
 #[cfg(test)]
@@ -293,6 +294,8 @@ pub enum SubmitError {
     Stopped,
     /// The request's retry policy is invalid.
     InvalidRetry(RetryPolicyError),
+    /// The request's [`TaskRequest::after`] names an unknown task or closes a cycle.
+    Dependency(crate::deps::DependencyError),
 }
 
 impl fmt::Display for SubmitError {
@@ -300,6 +303,7 @@ impl fmt::Display for SubmitError {
         match self {
             Self::DuplicateTask(id) => write!(f, "task {id} is already pending or running"),
             Self::InvalidRetry(error) => write!(f, "{error}"),
+            Self::Dependency(error) => write!(f, "{error}"),
             Self::Stopped => f.write_str("the session is stopped"),
         }
     }

@@ -43,6 +43,9 @@ pub struct TaskRequest {
     pub data: Option<Vec<u8>>,
     /// Where an earlier scheduler of the same framework left the task; `None` for a new task.
     pub resume: Option<Resume>,
+    /// Tasks that must finish before this one is placed (see [`Session::submit`](super::Session::submit));
+    /// each must be submitted before it.
+    pub after: Vec<crate::model::TaskId>,
 }
 
 /// Where an earlier scheduler of the same framework left a task, for a successor that submits
@@ -74,6 +77,7 @@ impl TaskRequest {
             queue: QueuePlace::default(),
             data: None,
             resume: None,
+            after: Vec::new(),
         }
     }
 
@@ -99,6 +103,12 @@ impl TaskRequest {
     /// Sets the data handed to the executor (`TaskInfo.data`).
     pub fn data(mut self, data: impl Into<Vec<u8>>) -> TaskRequest {
         self.data = Some(data.into());
+        self
+    }
+
+    /// Places the task only after these tasks finished (see [`TaskRequest::after`]).
+    pub fn after(mut self, tasks: impl IntoIterator<Item = impl Into<crate::model::TaskId>>) -> TaskRequest {
+        self.after = tasks.into_iter().map(Into::into).collect();
         self
     }
 
