@@ -33,6 +33,7 @@ pub mod args;
 pub mod artifacts;
 pub mod custom_executor;
 pub mod demo;
+pub mod deps;
 pub mod executor;
 pub mod flags;
 pub mod gen;

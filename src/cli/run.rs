@@ -31,8 +31,10 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
     if let Some(url) = &args.ha {
         return super::ha_run::run(args, url);
     }
-    let Tasks { specs, fitness, queue, places } = match &args.tasks {
-        TaskSource::Synthetic(n) => Tasks { specs: synthetic(*n)?, fitness: None, queue: None, places: Vec::new() },
+    let Tasks { specs, fitness, queue, places, mut after } = match &args.tasks {
+        TaskSource::Synthetic(n) => {
+            Tasks { specs: synthetic(*n)?, fitness: None, queue: None, places: Vec::new(), after: Vec::new() }
+        }
         TaskSource::Workload(path) => from_workload(path)?,
     };
     // The secret and CA files are read before anything starts.
@@ -47,19 +49,25 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         None => None,
     };
     let mut places = places.into_iter();
+    after.resize(specs.len(), Vec::new());
     let requests: Vec<TaskRequest> = specs
         .into_iter()
-        .map(|spec| {
+        .zip(after)
+        .map(|(spec, after)| {
             let request = match &served {
                 Some(served) => TaskRequest::executor(spec, served.spec.clone()).data(args.command.as_str()),
                 None => TaskRequest::command(spec, CommandSpec::shell(&args.command)),
             };
+            let request = request.after(after);
             match (&settings.queue, places.next()) {
                 (Some(_), Some(place)) => request.queue(place.tier, &place.bucket),
                 _ => request,
             }
         })
         .collect();
+    // Predecessors are submitted before the tasks that wait for them.
+    let requests = super::deps::dependency_order(requests);
+    let dependencies: Vec<_> = requests.iter().map(|r| (r.spec.id.clone(), r.after.clone())).collect();
     let mut how = String::new();
     if args.retry.attempts > 1 {
         how.push_str(&format!(", up to {} launches per task", args.retry.attempts));
@@ -92,6 +100,9 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
     runtime.shutdown_timeout(Duration::from_secs(1));
     let report = report?;
     for line in runner::summary(&report, None) {
+        say!("{line}");
+    }
+    for line in super::deps::critical_path_lines(&dependencies, &report.durations) {
         say!("{line}");
     }
     runner::conclude(report.problem)
@@ -158,6 +169,8 @@ struct Tasks {
     queue: Option<QueueConfig>,
     /// Each task's place in the queue, index for index with `specs`.
     places: Vec<TaskQueue>,
+    /// The tasks each task waits for, index for index with `specs` (empty: none wait).
+    after: Vec<Vec<offerpack::model::TaskId>>,
 }
 
 /// The tasks, fitness and queue of a workload file. Tasks with a tier or bucket, or a workload
@@ -176,7 +189,8 @@ fn from_workload(path: &Path) -> Result<Tasks, CliError> {
         let placed = workload.task_queues.iter().any(|p| *p != QueuePlace::default());
         placed.then(QueueConfig::default)
     });
-    Ok(Tasks { specs: workload.tasks, fitness: Some(workload.fitness), queue, places: workload.task_queues })
+    let after = workload.after;
+    Ok(Tasks { specs: workload.tasks, fitness: Some(workload.fitness), queue, places: workload.task_queues, after })
 }
 
 /// The secret in `path`, without a trailing newline; the error names the file, never its

@@ -116,6 +116,8 @@ pub struct Report {
     pub wall: Duration,
     /// Why the run did not succeed; `None` when every task finished.
     pub problem: Option<String>,
+    /// How long each finished task ran (its last attempt, from RUNNING to FINISHED).
+    pub durations: std::collections::HashMap<TaskId, Duration>,
 }
 
 /// A task the session gave up on: out of attempts, ended otherwise than finished or killed.

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use offerpack::optimum::{packing_problem, round, solve_pattern_lp, units_used, Limits};
 use offerpack::report::{Capacity, PlanReport, Share};
-use offerpack::workload::{write_plan, Timing, Workload};
+use offerpack::workload::{write_plan_waiting, Timing, Workload};
 use offerpack::{Engine, EngineConfig, Plan, QueueConfig, QueueInput, QueuePlace, PATTERN_BUDGET};
 
 use super::args::SolveArgs;
@@ -27,8 +27,13 @@ pub fn run(args: &SolveArgs) -> Result<(), CliError> {
     let workload =
         Workload::from_json(&text).map_err(|e| CliError::Failed(format!("{}: {e}", args.input.display())))?;
     drop(text);
+    // Tasks waiting for others are not pending in this one pass: listed, not placed.
+    let (workload, waiting) = super::deps::hold_back(workload);
     let solved = solve(&workload, args)?;
-    write_output(args.out.as_deref(), |out| write_plan(out, &solved.plan, solved.timing))?;
+    write_output(args.out.as_deref(), |out| write_plan_waiting(out, &solved.plan, solved.timing, &waiting))?;
+    if !waiting.is_empty() {
+        note!("{} task(s) wait for others to finish and were not placed (see \"waiting\")", waiting.len());
+    }
     note!("{}", summary(&solved));
     let figures =
         (args.bound || args.report.is_some()).then(|| capacity(&workload, &solved.plan, args.report.is_some()));

@@ -23,6 +23,9 @@ struct Followed {
     launched: bool,
     ran: bool,
     message: String,
+    /// When the current attempt was first reported running, and from then to its finish.
+    running_since: Option<Duration>,
+    took: Option<Duration>,
 }
 
 /// Every task's latest state, and when milestones were reached.
@@ -57,6 +60,8 @@ impl Tracker {
                 launched: false,
                 ran: false,
                 message: String::new(),
+                running_since: None,
+                took: None,
             };
             (r.spec.id.clone(), task)
         };
@@ -82,6 +87,11 @@ impl Tracker {
         let (was_ended, now_ended) = (task.state.is_terminal(), update.state.is_terminal());
         if update.state == TaskState::Pending && task.state != TaskState::Pending {
             self.retries += 1;
+        }
+        match update.state {
+            TaskState::Running if task.state != TaskState::Running => task.running_since = Some(at),
+            TaskState::Finished => task.took = task.running_since.map(|since| at.saturating_sub(since)),
+            _ => {}
         }
         task.state = update.state;
         task.message = update.message.clone().unwrap_or_default();
@@ -229,6 +239,7 @@ impl Tracker {
             .collect();
         gave_up.sort_by(|a, b| a.task.as_str().cmp(b.task.as_str()));
         Report {
+            durations: self.tasks.iter().filter_map(|(id, t)| Some((id.clone(), t.took?))).collect(),
             submitted: self.tasks.len(),
             launched,
             finished: self.count(|t| t.state == TaskState::Finished),

@@ -46,6 +46,9 @@ pub struct Workload {
     pub queue: Option<QueueConfig>,
     /// Each pending task's tier and bucket, index for index with `tasks`.
     pub task_queues: Vec<TaskQueue>,
+    /// The pending tasks each pending task waits for (its `after`), index for index with
+    /// `tasks`; checked to name pending tasks of the workload and to form no cycle.
+    pub after: Vec<Vec<crate::model::TaskId>>,
 }
 
 impl Workload {
@@ -73,8 +76,9 @@ impl Workload {
         let fitness = fitness_of(doc.fitness.as_ref())?;
         let queue = queues::config(&doc.buckets, doc.tiers.as_deref())?;
         let task_queues = queues::task_queues(&doc.tasks)?;
+        let after = super::after::task_after(&doc.tasks)?;
         let pool = OfferPool::new(hold);
-        let mut workload = Workload { pool, offers, tasks, running, fitness, hold, queue, task_queues };
+        let mut workload = Workload { pool, offers, tasks, running, fitness, hold, queue, task_queues, after };
         workload.pool = workload.fresh_pool();
         Ok(workload)
     }
@@ -187,6 +191,8 @@ pub enum Problem {
     AttributesWithoutHostname,
     /// A queue bucket or tier that cannot be configured (bad weight, empty name, ...).
     Queue(QueueConfigError),
+    /// A task's `after` names no pending task of the workload, or the tasks wait in a cycle.
+    Dependency(crate::deps::DependencyError),
 }
 
 impl fmt::Display for Problem {
@@ -214,6 +220,7 @@ impl fmt::Display for Problem {
             Self::BadHold(v) => write!(f, "{v} is not a positive, finite number of seconds"),
             Self::AttributesWithoutHostname => f.write_str("attributes are given without a hostname"),
             Self::Queue(e) => e.fmt(f),
+            Self::Dependency(e) => e.fmt(f),
         }
     }
 }

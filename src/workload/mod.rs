@@ -31,6 +31,9 @@
 //!   `"default"`); the optional top-level `buckets` map names to `weight` (positive, default 1),
 //!   `guarantee` and `limit` (scalar resources), and `tiers` lists each tier's optional
 //!   `capacity`. They are read into [`Workload::queue`] and, per task, [`Workload::task_queues`].
+//! - Dependencies: a task may give `"after": ["id", ...]`, pending tasks of the workload that
+//!   must finish first ([`Workload::after`]); an unknown id or a cycle is an error. `solve`
+//!   places only tasks without `after` and lists the others under the plan's `waiting`.
 //! - `fitness` is a built-in's name or a weighted mix (default `cpu_mem_binpack`);
 //!   `hold_seconds` defaults to 60.
 //!
@@ -45,6 +48,7 @@
 //!
 //! [`generate`] and [`generate_json`] build synthetic workloads from a seed.
 
+mod after;
 mod gen;
 mod input;
 mod output;
@@ -53,6 +57,7 @@ mod schema;
 mod shapes;
 mod stream;
 mod stream_gen;
+mod waiting;
 
 pub use gen::{
     generate, generate_json, write_generated, ConstraintMix, GenOptions, GroupShapes, Shapes, DEFAULT_BIG_EVERY,
@@ -63,6 +68,7 @@ pub use output::{plan_to_json, write_plan, Timing};
 pub use queues::TaskQueue;
 pub use stream::{Stream, StreamError, StreamEvent};
 pub use stream_gen::{generate_stream, write_stream, StreamOptions};
+pub use waiting::write_plan_waiting;
 
 #[cfg(test)]
 mod tests;

@@ -94,6 +94,9 @@ pub(crate) struct TaskDoc {
     /// Queue bucket; `"default"` when not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<String>,
+    /// Ids of pending tasks that must finish before this one is placed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<String>,
 }
 
 fn is_zero(n: &i32) -> bool {
