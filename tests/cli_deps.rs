@@ -75,3 +75,22 @@ fn cli_deps_solve_lists_waiting_tasks_unplaced() {
     assert_eq!(waiting.as_array().unwrap().len(), 3, "{all}");
     let _ = std::fs::remove_file(path);
 }
+
+#[test]
+fn cli_deps_dry_run_prints_the_first_plan_and_launches_nothing() {
+    let (_master, url) = start_master(&["--agents", "2", "--task-duration-ms", "100"]);
+    let path = workload("dry-run", DIAMOND);
+    let mut command = bin();
+    command.args(["run", "--dry-run", "--master", &url, "--workload"]).arg(&path).args(["--deadline", "20"]);
+    let out = command.output().expect("the binary runs");
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the plan is JSON");
+    let launched: Vec<&str> =
+        plan["launches"].as_array().unwrap().iter().map(|l| l["task_id"].as_str().unwrap()).collect();
+    assert_eq!(launched, ["a"], "{all}");
+    assert_eq!(plan["waiting"].as_array().unwrap().len(), 3, "{all}");
+    assert!(all.contains("dry run: 1 of 4 tasks would be placed"), "{all}");
+    assert!(all.contains("nothing launched"), "{all}");
+    let _ = std::fs::remove_file(path);
+}

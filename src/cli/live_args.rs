@@ -130,6 +130,8 @@ pub struct RunArgs {
     pub instance: Option<String>,
     /// The ZooKeeper session timeout of `--ha zk://…` (`--ha-session-timeout SECS`).
     pub ha_session_timeout: Duration,
+    /// Plan without launching (`--dry-run`): print the first pass's plan, then tear down.
+    pub dry_run: bool,
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ pub mod artifacts;
 pub mod custom_executor;
 pub mod demo;
 pub mod deps;
+pub mod dry_run;
 pub mod executor;
 pub mod flags;
 pub mod gen;

@@ -68,6 +68,11 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
     // Predecessors are submitted before the tasks that wait for them.
     let requests = super::deps::dependency_order(requests);
     let dependencies: Vec<_> = requests.iter().map(|r| (r.spec.id.clone(), r.after.clone())).collect();
+    if args.dry_run {
+        let result = runtime.block_on(super::dry_run::plan(&settings, requests));
+        runtime.shutdown_timeout(Duration::from_secs(1));
+        return result;
+    }
     let mut how = String::new();
     if args.retry.attempts > 1 {
         how.push_str(&format!(", up to {} launches per task", args.retry.attempts));

@@ -250,6 +250,11 @@ pub async fn run_with(
 
 fn start_framework(settings: &Settings, ha: Option<&Link>) -> Result<(FrameworkHandle, Updates), CliError> {
     let fail = |e: &dyn std::fmt::Display| CliError::Failed(format!("cannot start the framework: {e}"));
+    Framework::start(framework_config(settings, ha)).map_err(|e| fail(&e))
+}
+
+/// The framework's configuration from the settings (and the HA link's framework id).
+pub fn framework_config(settings: &Settings, ha: Option<&Link>) -> FrameworkConfig {
     let mut config = FrameworkConfig::new(&settings.name, &settings.user, [settings.master.clone()])
         .roles(settings.roles.iter().cloned())
         .encoding(settings.encoding);
@@ -273,7 +278,7 @@ fn start_framework(settings: &Settings, ha: Option<&Link>) -> Result<(FrameworkH
             config = config.framework_id(id);
         }
     }
-    Framework::start(config).map_err(|e| fail(&e))
+    config
 }
 
 /// With `--metrics-listen ADDR`: fresh metrics and the server of `GET /metrics` for them (its

@@ -238,6 +238,7 @@ impl std::error::Error for StartError {}
 pub(crate) enum Command {
     Submit(Box<TaskRequest>, oneshot::Sender<Result<(), SubmitError>>),
     Kill(TaskId, oneshot::Sender<Result<(), KillError>>),
+    WhatIf(Vec<TaskRequest>, oneshot::Sender<Result<crate::plan::Plan, crate::session::WhatIfError>>),
     Stop(StopMode),
 }
 
@@ -284,6 +285,16 @@ impl FrameworkHandle {
         let (reply, answer) = oneshot::channel();
         self.commands.send(Command::Kill(task.into(), reply)).map_err(|_| KillError::Stopped)?;
         answer.await.unwrap_or(Err(KillError::Stopped))
+    }
+
+    /// The plan the next scheduling pass would make if `tasks` were submitted too, from the
+    /// offers held, the tasks pending and the tasks running now (see
+    /// [`Session::what_if`](crate::session::Session::what_if)); nothing is launched or held.
+    pub async fn what_if(&self, tasks: Vec<TaskRequest>) -> Result<crate::plan::Plan, crate::session::WhatIfError> {
+        let (reply, answer) = oneshot::channel();
+        let stopped = crate::session::WhatIfError::Stopped;
+        self.commands.send(Command::WhatIf(tasks, reply)).map_err(|_| stopped.clone())?;
+        answer.await.unwrap_or(Err(stopped))
     }
 
     /// Stops the framework: [`StopMode::Teardown`] kills every task, [`StopMode::Failover`]

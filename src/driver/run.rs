@@ -379,6 +379,9 @@ impl Driver {
             Command::Kill(task, reply) => {
                 let _ = reply.send(self.session.kill(&task, now));
             }
+            Command::WhatIf(tasks, reply) => {
+                let _ = reply.send(self.session.what_if(&tasks, now));
+            }
             Command::Stop(mode) => self.session.stop(mode),
         }
     }

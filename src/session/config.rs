@@ -94,6 +94,9 @@ pub struct SessionConfig {
     /// What the dependents ([`TaskRequest::after`](super::TaskRequest::after)) of a task that
     /// ended otherwise than finished do: fail (the default) or run anyway.
     pub on_predecessor_failure: crate::deps::OnPredecessorFailure,
+    /// Places nothing: passes neither launch nor decline, offers stay in the pool until they
+    /// expire, for [`Session::what_if`](super::Session::what_if) questions (`run --dry-run`).
+    pub dry_run: bool,
     /// The masters' scheduler API endpoints, tried in turn until one leads (default
     /// [`DEFAULT_MASTER`]; the driver sets them from its `FrameworkConfig::masters`).
     pub masters: Vec<Endpoint>,
@@ -132,6 +135,7 @@ impl SessionConfig {
             bucket_retry: BTreeMap::new(),
             queue: None,
             on_predecessor_failure: crate::deps::OnPredecessorFailure::default(),
+            dry_run: false,
             masters: Endpoint::parse(DEFAULT_MASTER).into_iter().collect(),
             call_retry: RetryPolicy::attempts(4).with_backoff(Duration::from_millis(250), Duration::from_secs(30)),
             seed: 0x6f66_6665_7270_6163,

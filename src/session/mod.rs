@@ -136,6 +136,7 @@ mod schedule;
 mod tasks;
 mod update;
 mod waits;
+mod what_if;
 mod zk_detect;
 
 #[cfg(test)]
@@ -157,6 +158,7 @@ pub use report::{summarize_unplaced, UnplacedSummary};
 pub use request::{CommandSpec, ExecutorSpec, Resume, Run, TaskRequest, UriSpec};
 pub use retry::{retries, RetryPolicy, RetryPolicyError};
 pub use update::{PassReport, StopReason, TaskState, TaskUpdate, UnknownTaskState, Update, UpdateSource, Warning};
+pub use what_if::WhatIfError;
 pub use zk_detect::{
     leader_of, master_info_json, redirect_target, standing, Contender, DetectError, Standing, ZkUrl, ZkUrlError,
     DEFAULT_ZK_PORT, JSON_LABEL, PROTOBUF_LABEL,

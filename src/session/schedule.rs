@@ -20,6 +20,9 @@ impl Session {
         if !self.is_subscribed() {
             return;
         }
+        if self.config.dry_run {
+            return self.dry_pass(now);
+        }
         if self.lookup_pending() {
             // Where some running tasks are is being asked: place nothing until the answer;
             // offers are held (those that expire are declined).

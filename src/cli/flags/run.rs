@@ -71,6 +71,10 @@ pub struct RunFlags {
     deadline: Duration,
     #[command(flatten)]
     retry: RetryFlags,
+    /// Launch nothing: wait for the first offers, print the plan the first pass would make for
+    /// the tasks (JSON, as solve prints it), tear the framework down
+    #[arg(long, conflicts_with = "url")]
+    dry_run: bool,
     /// The shell command line every task runs
     #[arg(long = "command", id = "task_command", value_name = "CMD", default_value = "sleep 1",
           value_parser = values::non_empty)]
@@ -204,6 +208,7 @@ impl RunFlags {
             ha: self.ha.url,
             instance: self.ha.instance,
             ha_session_timeout: self.ha.ha_session_timeout.unwrap_or(offerpack::ha::DEFAULT_SESSION_TIMEOUT),
+            dry_run: self.dry_run,
         }))
     }
 }
