@@ -72,9 +72,14 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     /// Finishing released tasks in a random order: every task is released exactly once, only
-    /// after all its predecessors finished, and the release order is a topological order.
+    /// after all its predecessors finished, and the release order is a topological order;
+    /// pruning after each finish changes none of that and leaves nothing at the end.
     #[test]
-    fn deps_release_order_is_topological(dag in dag(), picks in proptest::collection::vec(any::<usize>(), 0..64)) {
+    fn deps_release_order_is_topological(
+        dag in dag(),
+        picks in proptest::collection::vec(any::<usize>(), 0..64),
+        prune in any::<bool>(),
+    ) {
         let n = dag.after.len();
         let mut graph = DependencyGraph::new(OnPredecessorFailure::FailDependents);
         let mut ready: Vec<usize> = submit(&mut graph, &dag);
@@ -88,7 +93,11 @@ proptest! {
             let at = picks.next().unwrap_or(0) % ready.len();
             let done = ready.swap_remove(at);
             finished.insert(done);
-            for id in graph.finished(&name(done)) {
+            let released = graph.finished(&name(done));
+            if prune {
+                graph.prune(&name(done));
+            }
+            for id in released {
                 let j = index(&id);
                 prop_assert!(dag.after[j].iter().all(|p| finished.contains(p)), "t{j} released early");
                 order.push(j);
@@ -107,6 +116,7 @@ proptest! {
             }
         }
         prop_assert_eq!(graph.waiting(), 0);
+        prop_assert_eq!(graph.is_empty(), prune, "pruning forgets every ended task, and only then");
     }
 
     /// Failing some released tasks and finishing others: each failure fails exactly the

@@ -81,8 +81,7 @@ fn session_deps_diamond_launches_layer_by_layer() {
     finish(&mut h, "b", 3);
     assert_eq!(offer_and_launch(&mut h, "o-4"), ["d"]);
     finish(&mut h, "d", 4);
-    let path = h.session.dependencies().critical_path(|_| None);
-    assert_eq!(path.tasks, ["a", "b", "d"].map(TaskId::new));
+    assert!(h.session.dependencies().is_empty(), "nothing is kept once every task ended");
 }
 
 /// A predecessor that fails for good fails its transitive dependents, each reported failed with
@@ -156,4 +155,26 @@ fn session_deps_refuses_unknown_and_cycles_and_kills_held_tasks() {
     assert_eq!(h.states("c"), [TaskState::Pending, TaskState::Failed]);
     assert_eq!(messages(&h, "c")[1], "predecessor b ended Killed");
     assert_eq!(offer_and_launch(&mut h, "o-1"), ["a"]);
+}
+
+/// A predecessor that ended before its dependent was submitted: finished releases it at once,
+/// failed fails it at once; the graph holds nothing once they ended.
+#[test]
+fn session_deps_names_tasks_that_ended_before() {
+    let mut h = harness(OnPredecessorFailure::FailDependents);
+    h.session.submit(request("ok", &[]), h.now).unwrap();
+    h.session.submit(request("bad", &[]), h.now).unwrap();
+    h.drain();
+    assert_eq!(offer_and_launch(&mut h, "o-1"), ["bad", "ok"]);
+    finish(&mut h, "ok", 1);
+    h.event(update("bad", "a-1", P::TaskFailed, Some(2)));
+    h.accept_all();
+    assert!(h.session.dependencies().is_empty(), "no task waited for them");
+    h.session.submit(request("after-ok", &["ok"]), h.now).unwrap();
+    h.session.submit(request("after-bad", &["bad"]), h.now).unwrap();
+    h.drain();
+    assert_eq!(h.states("after-bad"), [TaskState::Failed]);
+    assert_eq!(offer_and_launch(&mut h, "o-2"), ["after-ok"]);
+    finish(&mut h, "after-ok", 3);
+    assert!(h.session.dependencies().is_empty());
 }

@@ -93,6 +93,47 @@ impl DependencyGraph {
         self.nodes.is_empty()
     }
 
+    /// Whether the task is known.
+    pub fn contains(&self, id: &TaskId) -> bool {
+        self.nodes.contains_key(id)
+    }
+
+    /// Records a task that waits for nothing, in `status` (released, finished or failed), so
+    /// that later batches may name it; a known id keeps its record (returns false), and
+    /// `Waiting` is taken as `Released`.
+    pub fn know(&mut self, id: TaskId, status: DependencyStatus) -> bool {
+        if self.nodes.contains_key(&id) {
+            return false;
+        }
+        let status = if status == DependencyStatus::Waiting { DependencyStatus::Released } else { status };
+        let n = self.graph.add_node(Node { id: id.clone(), seq: self.next_seq, status, blocking: 0 });
+        self.next_seq += 1;
+        self.nodes.insert(id, n);
+        true
+    }
+
+    /// Forgets `id` if it ended and every task waiting for it ended too, and so on backwards
+    /// through its ended predecessors: what no waiting or released task needs any more. A
+    /// forgotten id is unknown to later batches until [`DependencyGraph::know`] records it
+    /// again. Keeps a long-lived graph as small as the dependencies still open.
+    pub fn prune(&mut self, id: &TaskId) {
+        let ended = |s: DependencyStatus| matches!(s, DependencyStatus::Finished | DependencyStatus::Failed);
+        let mut work: Vec<NodeIndex> = self.nodes.get(id).copied().into_iter().collect();
+        while let Some(n) = work.pop() {
+            let Some(node) = self.graph.node_weight(n) else { continue };
+            if !ended(node.status) {
+                continue;
+            }
+            if self.graph.neighbors_directed(n, Direction::Outgoing).any(|d| !ended(self.graph[d].status)) {
+                continue;
+            }
+            work.extend(self.graph.neighbors_directed(n, Direction::Incoming));
+            if let Some(node) = self.graph.remove_node(n) {
+                self.nodes.remove(&node.id);
+            }
+        }
+    }
+
     /// A task's status; `None` for an unknown id.
     pub fn status(&self, id: &TaskId) -> Option<DependencyStatus> {
         self.nodes.get(id).map(|&n| self.graph[n].status)

@@ -21,8 +21,9 @@
 //! - When a predecessor ends otherwise than finished, [`OnPredecessorFailure`] decides:
 //!   [`OnPredecessorFailure::FailDependents`] (the default) fails every transitive dependent
 //!   still waiting; [`OnPredecessorFailure::RunAnyway`] counts the end like a finish.
-//! - Ended tasks are kept (their ids and ends), so that later batches may name them; the graph
-//!   grows with every task submitted.
+//! - Ended tasks are kept (their ids and ends), so that later batches may name them, until
+//!   [`DependencyGraph::prune`] forgets those no open dependency needs; [`DependencyGraph::know`]
+//!   records a task that waits for nothing (e.g. one that ended before anything named it).
 //!
 //! [`DependencyGraph::critical_path`] gives the longest chain of dependent tasks, by count of
 //! tasks and (given each task's duration) by time.

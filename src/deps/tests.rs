@@ -88,3 +88,23 @@ fn graph_critical_path_by_count_and_time() {
     assert_eq!(path.slowest_time, Duration::from_secs(100));
     assert_eq!(DependencyGraph::default().critical_path(|_| None), CriticalPath::default());
 }
+
+#[test]
+fn graph_prune_keeps_only_open_dependencies() {
+    let mut graph = diamond(OnPredecessorFailure::FailDependents);
+    graph.finished(&id("a"));
+    graph.prune(&id("a"));
+    assert_eq!(graph.len(), 4, "b and c still run: a stays");
+    graph.finished(&id("b"));
+    graph.prune(&id("b"));
+    assert_eq!(graph.len(), 4, "d still waits for c");
+    assert_eq!(graph.finished(&id("c")), ids(&["d"]));
+    graph.prune(&id("c"));
+    assert_eq!(graph.len(), 4, "d is released, not ended");
+    graph.finished(&id("d"));
+    graph.prune(&id("d"));
+    assert!(graph.is_empty());
+    assert!(graph.know(id("a"), DependencyStatus::Finished));
+    assert!(!graph.know(id("a"), DependencyStatus::Failed), "a known id keeps its record");
+    assert_eq!(graph.submit(vec![(id("e"), ids(&["a"]))]).unwrap().released, ids(&["e"]));
+}

@@ -360,7 +360,6 @@ impl Session {
                 return Err(error);
             }
         };
-        self.note_submitted(&id);
         self.updates.push_back(Update::Task(update));
         self.request_pass(now);
         self.run_due(now);

@@ -1,9 +1,12 @@
 //! Tasks waiting for predecessors ([`TaskRequest::after`]): held here, never given to the
 //! engine, until every predecessor finished.
 //!
-//! - Every submitted task is recorded in a [`DependencyGraph`], so that later tasks may name
-//!   it. A request with `after` is checked at submission: an unknown predecessor or a cycle is
-//!   [`SubmitError::Dependency`]. A request whose predecessors all finished is submitted at
+//! - A request with `after` is checked at submission: each predecessor must be known to the
+//!   session (live, or ended and still remembered), else it is [`SubmitError::Dependency`], as
+//!   is a cycle. The [`DependencyGraph`] holds only what open dependencies need: a predecessor
+//!   enters it when first named (in its current state), and tasks leave it once they and every
+//!   task waiting for them ended ([`DependencyGraph::prune`]), so it does not grow with the
+//!   tasks a long-lived framework runs. A request whose predecessors all finished is submitted at
 //!   once; otherwise it is reported [`TaskState::Pending`] with the message
 //!   `waiting for a, b` and held.
 //! - A task's final end (its terminal update once no retry follows, see `retry.rs`) is told to
@@ -20,12 +23,12 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::machine::Session;
 use super::update::{TaskState, TaskUpdate, Update};
 use super::{SubmitError, TaskRequest};
-use crate::deps::{DependencyGraph, OnPredecessorFailure};
+use crate::deps::{DependencyGraph, DependencyStatus, OnPredecessorFailure};
 use crate::model::TaskId;
 
 /// The dependency graph and the requests held by it.
@@ -36,12 +39,31 @@ pub(super) struct Waits {
     held: FxHashMap<TaskId, TaskRequest>,
     /// Requests released and not submitted yet (at the end of the input, when `now` is known).
     ready: VecDeque<TaskRequest>,
+    /// Held tasks that ended without reaching the tracker (failed by a predecessor, killed), the
+    /// latest [`ENDED_MEMORY`]: later tasks may name them (the tracker remembers the others).
+    ended: FxHashSet<TaskId>,
+    ended_order: VecDeque<TaskId>,
 }
+
+/// How many ended held tasks are remembered (as the tracker remembers ended tasks).
+const ENDED_MEMORY: usize = 65_536;
 
 impl Waits {
     /// No tasks; failures handled by `policy`.
     pub(super) fn new(policy: OnPredecessorFailure) -> Waits {
         Waits { graph: DependencyGraph::new(policy), ..Waits::default() }
+    }
+
+    /// Remembers a held task that ended without being submitted.
+    fn remember(&mut self, id: TaskId) {
+        if self.ended.insert(id.clone()) {
+            self.ended_order.push_back(id);
+        }
+        while self.ended_order.len() > ENDED_MEMORY {
+            if let Some(old) = self.ended_order.pop_front() {
+                self.ended.remove(&old);
+            }
+        }
     }
 }
 
@@ -59,17 +81,37 @@ impl Session {
         if let Some(policy) = request.retry {
             policy.validate().map_err(SubmitError::InvalidRetry)?;
         }
-        let out =
-            self.waits.graph.submit(vec![(id.clone(), request.after.clone())]).map_err(SubmitError::Dependency)?;
+        for pred in &request.after {
+            if self.waits.graph.contains(pred) {
+                continue;
+            }
+            let status = match self.tasks.state(pred) {
+                _ if self.tasks.phase(pred).is_some() => DependencyStatus::Released,
+                Some(TaskState::Finished) => DependencyStatus::Finished,
+                Some(_) => DependencyStatus::Failed,
+                None if self.waits.ended.contains(pred) => DependencyStatus::Failed,
+                None => continue,
+            };
+            self.waits.graph.know(pred.clone(), status);
+        }
+        let out = match self.waits.graph.submit(vec![(id.clone(), request.after.clone())]) {
+            Ok(out) => out,
+            Err(error) => {
+                // Ended predecessors recorded just now are needed by nothing.
+                request.after.iter().for_each(|p| self.waits.graph.prune(p));
+                return Err(SubmitError::Dependency(error));
+            }
+        };
         if out.released.contains(&id) {
             return Ok(Some(request));
         }
         if out.failed.contains(&id) {
-            let failed = request.after.iter().find(|p| self.tasks.state(p).is_some_and(|s| s != TaskState::Finished));
+            let failed = request.after.iter().find(|p| self.waits.graph.status(p) == Some(DependencyStatus::Failed));
             let message = match failed {
                 Some(p) => format!("predecessor {p} did not finish"),
                 None => "a predecessor did not finish".to_owned(),
             };
+            self.waits.graph.prune(&id);
             self.fail_held(id, &message);
             return Ok(None);
         }
@@ -80,13 +122,6 @@ impl Session {
         Ok(None)
     }
 
-    /// Records a task submitted to the tracker (so that later tasks may name it). A task the
-    /// graph knows already (it had predecessors, or its id was submitted before) keeps its
-    /// record.
-    pub(super) fn note_submitted(&mut self, id: &TaskId) {
-        let _ = self.waits.graph.submit(vec![(id.clone(), Vec::new())]);
-    }
-
     /// A submitted task whose tracker refused it after the graph took it: it counts as failed.
     pub(super) fn refused(&mut self, id: &TaskId) {
         self.ended(id, TaskState::Error);
@@ -94,7 +129,8 @@ impl Session {
 
     /// A task ended for good in `state`: releases or fails its held dependents.
     pub(super) fn ended(&mut self, id: &TaskId, state: TaskState) {
-        if self.waits.graph.is_empty() {
+        if !self.waits.graph.contains(id) {
+            // No task waits for it.
             return;
         }
         let resolution = match state {
@@ -111,13 +147,16 @@ impl Session {
         let message = format!("predecessor {id} ended {state}");
         for task in resolution.failed {
             if self.waits.held.remove(&task).is_some() {
+                self.waits.graph.prune(&task);
                 self.fail_held(task, &message);
             }
         }
+        self.waits.graph.prune(id);
     }
 
     /// Reports a held task failed by a predecessor, then given up.
     fn fail_held(&mut self, task: TaskId, message: &str) {
+        self.waits.remember(task.clone());
         let update = TaskUpdate::session(task.clone(), TaskState::Failed, None, message);
         self.updates.push_back(Update::Task(update));
         self.updates.push_back(Update::GaveUp { task, attempts: 0, last_state: TaskState::Failed });
@@ -160,6 +199,7 @@ impl Session {
         if !held && ready.is_none() {
             return false;
         }
+        self.waits.remember(id.clone());
         let update = TaskUpdate::session(id.clone(), TaskState::Killed, None, "killed before it was launched");
         self.updates.push_back(Update::Task(update));
         self.ended(id, TaskState::Killed);
@@ -175,13 +215,24 @@ impl Session {
             // Their dependents are all among them: nothing else is reported.
             let _ = self.waits.graph.failed(id);
         }
+        for id in &ids {
+            self.waits.graph.prune(id);
+        }
         for id in ids {
             self.updates.push_back(Update::Task(TaskUpdate::session(id, TaskState::Killed, None, message)));
         }
     }
 
-    /// The dependency graph of the tasks submitted (for the critical path).
+    /// The open dependencies: tasks waiting, and the tasks they wait for (see `waits.rs`).
     pub fn dependencies(&self) -> &DependencyGraph {
         &self.waits.graph
+    }
+
+    /// Whether a task finished, as far as the session knows (for what-if).
+    pub(super) fn has_finished(&self, id: &TaskId) -> bool {
+        match self.waits.graph.status(id) {
+            Some(status) => status == DependencyStatus::Finished,
+            None => self.tasks.state(id) == Some(TaskState::Finished),
+        }
     }
 }

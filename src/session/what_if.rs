@@ -21,7 +21,6 @@ use super::calls;
 use super::machine::{Link, Session};
 use super::update::{PassReport, Update};
 use super::TaskRequest;
-use crate::deps::DependencyStatus;
 use crate::engine::{running_usage, ConfigError, Engine, PlanError, QueueInput};
 use crate::model::OfferId;
 use crate::plan::Plan;
@@ -61,8 +60,7 @@ impl Session {
         }
         let engine = Engine::new(self.config.engine.clone()).map_err(WhatIfError::Engine)?;
         self.sync_running();
-        let graph = self.dependencies();
-        let ready = |r: &&TaskRequest| r.after.iter().all(|p| graph.status(p) == Some(DependencyStatus::Finished));
+        let ready = |r: &&TaskRequest| r.after.iter().all(|p| self.has_finished(p));
         let extra: Vec<&TaskRequest> = extra.iter().filter(ready).collect();
         let mut pending = self.tasks.pending_specs();
         pending.extend(extra.iter().map(|r| r.spec.clone()));
