@@ -241,11 +241,19 @@ type Placed = (Vec<TaskRequest>, Option<Arc<dyn Fitness>>, Option<QueueConfig>);
 /// the fitness and queue of the run's workload settings.
 fn requests(app: &App, records: &[TaskRecord], now_ms: u64) -> Result<Placed, CliError> {
     let open: Vec<&TaskRecord> = records.iter().filter(|r| !r.is_over()).collect();
-    let docs = open
+    let mut docs = open
         .iter()
         .map(|r| serde_json::from_str::<Value>(&r.definition))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| CliError::Failed(format!("a stored task definition is unreadable: {e}")))?;
+    // A predecessor that ended under an earlier leader holds nothing back any more: it
+    // finished, or the dependents it failed ended with it.
+    let open_ids: BTreeSet<String> = docs.iter().filter_map(|d| Some(d.get("id")?.as_str()?.to_owned())).collect();
+    for doc in &mut docs {
+        if let Some(Value::Array(after)) = doc.get_mut("after") {
+            after.retain(|id| id.as_str().is_some_and(|id| open_ids.contains(id)));
+        }
+    }
     let mut document = app.workload.as_object().cloned().unwrap_or_default();
     document.insert("tasks".to_owned(), Value::Array(docs));
     let workload = Workload::from_json(&Value::Object(document).to_string())
@@ -255,19 +263,23 @@ fn requests(app: &App, records: &[TaskRecord], now_ms: u64) -> Result<Placed, Cl
         placed.then(QueueConfig::default)
     });
     let mut places = workload.task_queues.into_iter();
+    let mut after = workload.after.into_iter();
     let requests = workload
         .tasks
         .into_iter()
         .zip(&open)
         .map(|(spec, record)| {
-            let request = TaskRequest::command(spec, CommandSpec::shell(&app.command)).resume(record.resume(now_ms));
+            let request = TaskRequest::command(spec, CommandSpec::shell(&app.command))
+                .resume(record.resume(now_ms))
+                .after(after.next().unwrap_or_default());
             match (&queue, places.next()) {
                 (Some(_), Some(place)) => request.queue(place.tier, &place.bucket),
                 _ => request,
             }
         })
         .collect();
-    Ok((requests, Some(workload.fitness), queue))
+    // Predecessors are submitted before the tasks that wait for them.
+    Ok((super::deps::dependency_order(requests), Some(workload.fitness), queue))
 }
 
 /// How one term as leader ended.
