@@ -252,6 +252,7 @@ fn tasks(opts: &GenOptions, source: &ShapeSource, rng: &mut SeededRng) -> Vec<Ta
             soft_constraints,
             tier: 0,
             bucket: None,
+            gang: None,
         });
     }
     out

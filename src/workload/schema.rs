@@ -94,6 +94,9 @@ pub(crate) struct TaskDoc {
     /// Queue bucket; `"default"` when not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<String>,
+    /// Gang: tasks naming the same gang are placed all together, or none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gang: Option<String>,
 }
 
 fn is_zero(n: &i32) -> bool {
