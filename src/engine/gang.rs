@@ -9,8 +9,10 @@
 //! outcome, applied around the pass:
 //!
 //! - **Order.** A gang is placed as a unit at the priority of its highest member: every member
-//!   is given that priority, and the members follow one another from where the first of them
-//!   was given. Other tasks keep their priority and their order.
+//!   is given that priority, and the members are handed to the pass one after the other from
+//!   where the first of them was given (within that priority the pass then orders them as any
+//!   tasks: constrained ones first, the rest by filling agents). Other tasks keep their
+//!   priority and their order.
 //! - **All or nothing.** A pass runs; a gang the pass placed only in part is given up, and the
 //!   pass runs again without it, from the same state (a pure pass rebuilds its state, so a
 //!   re-run is the rollback: no free resources, ports, counters or indexes to restore by hand).
