@@ -41,6 +41,7 @@
 //! in each agent's ACCEPT (Mesos has no operation spanning agents); either way the pass placed
 //! all of them, or none.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
@@ -100,6 +101,14 @@ impl Gangs {
     /// Number of gangs.
     pub fn len(&self) -> usize {
         self.members.len()
+    }
+
+    /// Whether arranging `pending` changes nothing: every gang's members were given one after
+    /// the other, all at the gang's priority.
+    fn arranged_already(&self, pending: &[TaskSpec]) -> bool {
+        self.members.iter().zip(&self.priority).all(|(members, &top)| {
+            members.windows(2).all(|w| w[1] == w[0] + 1) && members.iter().all(|&t| pending[t].priority == top)
+        })
     }
 
     /// The tasks of one round, with each one's index in `pending`: the gangs not given up,
@@ -169,9 +178,15 @@ impl<'a> Rounds<'a> {
         Some(Rounds { pending, gangs, out: vec![false; n], given_up: (0..n).map(|_| None).collect() })
     }
 
-    /// The tasks of the next round, and each one's index in the pending tasks.
-    pub fn tasks(&self) -> (Vec<TaskSpec>, Vec<usize>) {
-        self.gangs.arrange(self.pending, &self.out)
+    /// The tasks of the next round, and each one's index in the pending tasks (`None`: the
+    /// pending tasks as given, which need no arranging when no gang was given up and each
+    /// gang's members were given together at one priority, as usual).
+    pub fn tasks(&self) -> (Cow<'a, [TaskSpec]>, Option<Vec<usize>>) {
+        if !self.out.contains(&true) && self.gangs.arranged_already(self.pending) {
+            return (Cow::Borrowed(self.pending), None);
+        }
+        let (tasks, index) = self.gangs.arrange(self.pending, &self.out);
+        (Cow::Owned(tasks), Some(index))
     }
 
     /// Looks at the plan of a round: true when it left no gang partial (it is the pass's plan,
@@ -278,8 +293,11 @@ pub(crate) fn run(
     loop {
         let (tasks, index) = rounds.tasks();
         let places: Option<Vec<crate::queue::QueuePlace>> =
-            queue.map(|q| index.iter().map(|&t| q.pending[t].clone()).collect());
-        let round_queue = queue.zip(places.as_deref()).map(|(q, places)| super::QueueInput { pending: places, ..q });
+            queue.zip(index.as_ref()).map(|(q, index)| index.iter().map(|&t| q.pending[t].clone()).collect());
+        let round_queue = match places.as_deref() {
+            Some(places) => queue.map(|q| super::QueueInput { pending: places, ..q }),
+            None => queue,
+        };
         let mut plan = super::pass::run(engine, pool, &tasks, running, round_queue, now)?;
         if rounds.settled(&plan) {
             rounds.finish(&mut plan);

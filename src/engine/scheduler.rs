@@ -348,7 +348,7 @@ impl Scheduler {
         let to_place = split.as_ref().and_then(|s| s.to_place.as_deref()).unwrap_or(pending);
         let mut rounds = Rounds::new(to_place);
         let mut recompile = false;
-        let arranged: Vec<TaskSpec>;
+        let arranged: std::borrow::Cow<'_, [TaskSpec]>;
         let (mut plan, used, to_place) = match rounds.as_mut() {
             // A queued pass keeps what it placed in its queue, so it runs once (see `gang`).
             Some(rounds) if run.is_some() => {
