@@ -35,6 +35,9 @@
 //! its plan instead (the rest of the pass stands, and the state is recompiled before the next
 //! pass). Determinism holds: rounds follow from the input alone.
 //!
+//! A gang is the members a pass is given: its size is not declared, so a gang submitted in two
+//! parts, with a pass between them, is two gangs.
+//!
 //! Gangs state nothing about agents: members may land on one agent or on many. The
 //! [`session`](crate::session) launches a gang whose members all landed on one agent as one
 //! Mesos `LAUNCH_GROUP`, and the members of a gang spread over agents with a `LAUNCH` per task
