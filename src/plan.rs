@@ -191,6 +191,14 @@ pub enum Reason {
     /// The queue held the task back before any agent was asked (a limit, a guarantee of
     /// another bucket, a tier's capacity); counted against every agent.
     Queue(QueueReason),
+    /// The task's gang could not be placed whole in this pass, so none of it was (counted
+    /// against every agent).
+    GangIncomplete {
+        /// Members the pass could place before the gang was given up.
+        placed: u32,
+        /// Members of the gang in the pass.
+        needed: u32,
+    },
 }
 
 /// Counts describing a pass.

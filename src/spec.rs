@@ -44,6 +44,9 @@ pub struct TaskSpec {
     pub priority: i32,
     /// The custom executor the task runs on, whose resources are charged once per agent.
     pub executor: Option<ExecutorDemand>,
+    /// The gang the task belongs to: tasks naming the same gang are placed all together in one
+    /// pass or not at all (see [`Reason::GangIncomplete`](crate::Reason::GangIncomplete)).
+    pub gang: Option<Arc<str>>,
 }
 
 /// A custom executor a task runs on: its id and what the executor process itself holds.
@@ -91,6 +94,7 @@ impl TaskSpec {
                 soft: Vec::new(),
                 priority: 0,
                 executor: None,
+                gang: None,
             },
             error: None,
         }
@@ -194,6 +198,18 @@ impl TaskBuilder {
             }
         }
         self.spec.executor = Some(ExecutorDemand { id: id.into(), resources: held });
+        self
+    }
+
+    /// Puts the task in gang `name`: every task of a gang is placed in the same pass, or none.
+    ///
+    /// ```
+    /// use offerpack::TaskSpec;
+    /// let task = TaskSpec::builder("w-0", "train").scalar("cpus", 1.0).gang("train-job").build().unwrap();
+    /// assert_eq!(task.gang.as_deref(), Some("train-job"));
+    /// ```
+    pub fn gang(mut self, name: &str) -> TaskBuilder {
+        self.spec.gang = Some(Arc::from(name));
         self
     }
 

@@ -438,3 +438,30 @@ async fn agent_process_removed_by_the_master_kills_its_tasks_and_registers_afres
     };
     tokio::time::timeout(WAIT, gone).await.expect("the task's process was killed");
 }
+
+/// LAUNCH_GROUP through the real agent: a task group with a DEFAULT executor (no command) runs
+/// on `offerpack executor`, started by the agent from its own binary, and every task of the
+/// group runs to the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_process_runs_a_task_group_on_the_default_executor() {
+    let mut master = FakeMaster::start().await;
+    let _agent = start_agent(master.addr, "group");
+    registration(&mut master).await;
+    let executor = ExecutorInfo {
+        r#type: Some(offerpack::mesos::v1::executor_info::Type::Default as i32),
+        executor_id: ExecutorId { value: "offerpack-gang-job".into() },
+        framework_id: Some(FrameworkId { value: "fw-1".into() }),
+        ..Default::default()
+    };
+    let tasks =
+        vec![command_task("g-1", "test -n \"$MESOS_SANDBOX\"", Vec::new()), command_task("g-2", "true", Vec::new())];
+    let launch = event::Launch { framework_info: framework(), tasks, executor: Some(executor) };
+    master.send(&Event { r#type: Some(event::Type::Launch as i32), launch: Some(launch), ..Default::default() });
+    let mut last: std::collections::BTreeMap<String, TaskState> = std::collections::BTreeMap::new();
+    while last.len() < 2 || last.values().any(|s| matches!(s, TaskState::TaskStarting | TaskState::TaskRunning)) {
+        let status = master.update().await;
+        last.insert(status.task_id.value.clone(), status.state());
+    }
+    let states: Vec<(&str, TaskState)> = last.iter().map(|(t, s)| (t.as_str(), *s)).collect();
+    assert_eq!(states, [("g-1", TaskState::TaskFinished), ("g-2", TaskState::TaskFinished)]);
+}

@@ -218,7 +218,16 @@ impl AgentCore {
             Some(id) => id,
             None => {
                 let id = self.new_container(framework, &executor_id, Some(executor.clone()));
-                self.fetch(&id, executor.command.as_ref());
+                let command = match (&executor.command, &delivery) {
+                    // A default executor has no command of its own: its sandbox gets the URIs of
+                    // the group's tasks, which it runs there.
+                    (None, Delivery::Group(tasks)) => Some(crate::mesos::v1::CommandInfo {
+                        uris: tasks.iter().filter_map(|t| t.command.as_ref()).flat_map(|c| c.uris.clone()).collect(),
+                        ..Default::default()
+                    }),
+                    (command, _) => command.clone(),
+                };
+                self.fetch(&id, command.as_ref());
                 id
             }
         };
@@ -263,9 +272,9 @@ impl AgentCore {
             return;
         }
         c.phase = Phase::Spawning;
-        let process = self.process_spec(container);
-        if let Some(process) = process {
-            self.push(Action::Spawn { container: container.to_owned(), process });
+        match self.process_spec(container) {
+            Some(process) => self.push(Action::Spawn { container: container.to_owned(), process }),
+            None => self.launch_failed(container, "Failed to launch container: no command to run".to_owned()),
         }
     }
 

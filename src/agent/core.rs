@@ -42,6 +42,10 @@ pub struct AgentConfig {
     pub executor_shutdown_grace_period: Duration,
     /// Seed of container ids and agent-made update uuids.
     pub seed: u64,
+    /// The program run, with the argument `executor`, as the default executor of task groups
+    /// (`LAUNCH_GROUP` with `ExecutorInfo.type = DEFAULT`, which names no command): `offerpack`
+    /// itself. `None` fails such groups at launch.
+    pub default_executor: Option<PathBuf>,
 }
 
 /// How a process ended.

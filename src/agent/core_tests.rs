@@ -25,6 +25,7 @@ pub(super) fn config() -> AgentConfig {
         executor_registration_timeout: 60 * S,
         executor_shutdown_grace_period: 5 * S,
         seed: 7,
+        default_executor: Some(PathBuf::from("/opt/offerpack")),
     }
 }
 

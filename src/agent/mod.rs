@@ -24,6 +24,8 @@ pub mod fetcher;
 pub mod flags;
 #[cfg(test)]
 mod follow_tests;
+#[cfg(test)]
+mod group_tests;
 mod process;
 mod server;
 pub mod shell;

@@ -66,7 +66,15 @@ pub(crate) fn process_spec_for(core: &AgentCore, container: &str, c: &Container)
                 env.push(("MESOS_RECOVERY_TIMEOUT".to_owned(), RECOVERY_TIMEOUT.to_owned()));
                 env.push(("MESOS_SUBSCRIPTION_BACKOFF_MAX".to_owned(), SUBSCRIPTION_BACKOFF_MAX.to_owned()));
             }
-            info.command.clone()?
+            match &info.command {
+                Some(command) => command.clone(),
+                // The default executor of a task group names no command: run our own.
+                None => {
+                    let program = core.config.default_executor.as_ref()?.to_string_lossy().into_owned();
+                    let args = vec!["executor".to_owned()];
+                    return Some(ProcessSpec { program, args, env, cwd: c.sandbox.clone() });
+                }
+            }
         }
     };
     command_env(&command, &mut env);

@@ -187,6 +187,9 @@ async fn run(
         executor_registration_timeout: options.executor_registration_timeout,
         executor_shutdown_grace_period: Duration::from_secs(5),
         seed: options.seed,
+        // `offerpack agent` runs the `offerpack` binary: its `executor` subcommand is the
+        // default executor of task groups.
+        default_executor: std::env::current_exe().ok(),
     };
     let (inputs, mut inputs_rx) = mpsc::unbounded_channel();
     let (calls, mut calls_rx) = mpsc::unbounded_channel();

@@ -79,6 +79,9 @@ pub fn reason(r: &ReasonCount, considered: u32) -> String {
         Reason::ClaimedByOtherGroup => format!("held exclusively by another group {on}"),
         Reason::Constraint { name, .. } => format!("{name} rejected {} of {considered} offered agents", r.agents),
         Reason::BlockedAtItsTurn => format!("fit only once later tasks were placed (may place next pass) {on}"),
+        Reason::GangIncomplete { placed, needed } => {
+            format!("its gang could not be placed whole ({placed} of {needed} members fit)")
+        }
         other => format!("{other:?} {on}"),
     }
 }

@@ -18,6 +18,7 @@ mod commit;
 mod evaluate;
 mod explain;
 mod fill;
+mod gang;
 mod handoff;
 mod heap;
 mod index;
@@ -257,7 +258,7 @@ impl Engine {
         running: &[RunningTask],
         now: Duration,
     ) -> Result<Plan, PlanError> {
-        pass::run(self, pool, pending, running, None, now)
+        gang::run(self, pool, pending, running, None, now)
     }
 
     /// Plans one pass in queue order (see [`QueueInput`]): tiers first to last, buckets of a
@@ -294,7 +295,7 @@ impl Engine {
         queue: QueueInput<'_>,
         now: Duration,
     ) -> Result<Plan, PlanError> {
-        pass::run(self, pool, pending, running, Some(queue), now)
+        gang::run(self, pool, pending, running, Some(queue), now)
     }
 
     /// Plans one pass and removes from the pool every offer the plan launched on, declined or

@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use super::gang::Rounds;
 use super::kept_queue::KeptQueue;
 use super::parked::Parking;
 use super::pass::{decline_unused, place};
@@ -345,11 +346,44 @@ impl Scheduler {
             Some(self.parking.split(pending))
         };
         let to_place = split.as_ref().and_then(|s| s.to_place.as_deref()).unwrap_or(pending);
-        let (mut plan, used) = place(&self.engine, state, to_place, Some(&mut self.cache), run, &mut self.log);
+        let mut rounds = Rounds::new(to_place);
+        let mut recompile = false;
+        let arranged: std::borrow::Cow<'_, [TaskSpec]>;
+        let (mut plan, used, to_place) = match rounds.as_mut() {
+            // A queued pass keeps what it placed in its queue, so it runs once (see `gang`).
+            Some(rounds) if run.is_some() => {
+                let (mut plan, mut used) =
+                    place(&self.engine, state, to_place, Some(&mut self.cache), run, &mut self.log);
+                if rounds.drop_partial(&mut plan) {
+                    used = launched_agents(state, &plan);
+                    recompile = true;
+                }
+                (plan, used, to_place)
+            }
+            Some(rounds) => loop {
+                let (tasks, _) = rounds.tasks();
+                let (plan, used) = place(&self.engine, state, &tasks, Some(&mut self.cache), None, &mut self.log);
+                if rounds.settled(&plan) {
+                    arranged = tasks;
+                    break (plan, used, &arranged[..]);
+                }
+                // The round committed a partial gang: compile the state afresh and run again.
+                *state = compile_state(&self.pool, &self.running, &self.claims, &mut self.outside, now);
+                self.cache.clear();
+                self.log.clear();
+            },
+            None => {
+                let (plan, used) = place(&self.engine, state, to_place, Some(&mut self.cache), run, &mut self.log);
+                (plan, used, to_place)
+            }
+        };
         // Agents without offers were not considered (explanations skip them too).
         let considered = state.identities().iter().filter(|a| !a.offer_ids.is_empty()).count() as u32;
         plan.stats.agents_considered = considered;
         plan.unplaced.iter_mut().for_each(|u| u.agents_considered = considered);
+        if let Some(rounds) = rounds {
+            rounds.finish(&mut plan);
+        }
         for launch in &plan.launches {
             let owner = state.agent(&launch.agent_id).and_then(|a| state.slot(a).owner());
             if owner.is_some() {
@@ -367,6 +401,10 @@ impl Scheduler {
             plan.unplaced.extend(split.skipped.iter().cloned());
         }
         self.settle(&plan, now);
+        if recompile {
+            // The state committed the placements of the partial gangs dropped from the plan.
+            self.state = None;
+        }
         if let Some((places, _)) = queue {
             self.remember_places(pending, places, &plan);
         }
@@ -467,18 +505,7 @@ impl Scheduler {
 
     /// Compiles the state from the pool and the running tasks; cached indexes go.
     fn rebuild(&mut self, now: Duration) {
-        let mut running: Vec<RunningTask> = self.running.values().cloned().collect();
-        running.sort_by(|a, b| a.id.cmp(&b.id));
-        let mut state = PassState::build(&self.pool, now, &running);
-        self.outside = ResourceAmounts::new();
-        queued::add_outside(&mut self.outside, &state, running.iter(), true);
-        for (agent, group) in &self.claims {
-            if let Some(a) = state.agent(agent) {
-                let group = state.tables_mut().group(group);
-                state.tables_mut().claim(a, group);
-            }
-        }
-        self.state = Some(state);
+        self.state = Some(compile_state(&self.pool, &self.running, &self.claims, &mut self.outside, now));
         self.cache.clear();
         self.log.clear();
     }
@@ -519,4 +546,35 @@ impl Scheduler {
         }
         Ok(())
     }
+}
+
+/// The state compiled from `pool` and `running` with the agents `claims` names claimed; sets
+/// `outside` to what running tasks hold on agents the state does not have.
+fn compile_state(
+    pool: &OfferPool,
+    running: &FxHashMap<TaskId, RunningTask>,
+    claims: &FxHashMap<AgentId, GroupId>,
+    outside: &mut ResourceAmounts,
+    now: Duration,
+) -> PassState {
+    let mut running: Vec<RunningTask> = running.values().cloned().collect();
+    running.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut state = PassState::build(pool, now, &running);
+    *outside = ResourceAmounts::new();
+    queued::add_outside(outside, &state, running.iter(), true);
+    for (agent, group) in claims {
+        if let Some(a) = state.agent(agent) {
+            let group = state.tables_mut().group(group);
+            state.tables_mut().claim(a, group);
+        }
+    }
+    state
+}
+
+/// The distinct agents `plan` launches on, ascending.
+fn launched_agents(state: &PassState, plan: &Plan) -> Vec<AgentIx> {
+    let mut agents: Vec<AgentIx> = plan.launches.iter().filter_map(|l| state.agent(&l.agent_id)).collect();
+    agents.sort_unstable();
+    agents.dedup();
+    agents
 }

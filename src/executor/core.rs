@@ -58,6 +58,9 @@ pub struct ExecutorCore {
     /// When the link was first lost since the last SUBSCRIBED.
     lost_since: Option<Duration>,
     tasks: BTreeMap<String, Task>,
+    /// The task groups launched with LAUNCH_GROUP (task ids) while a member runs: a member
+    /// that fails has the rest of its group killed, as Mesos' default executor does.
+    groups: Vec<Vec<String>>,
     /// Tasks none of whose updates are acknowledged yet, in launch order.
     unacked_tasks: Vec<TaskInfo>,
     updates: Updates,
@@ -78,6 +81,7 @@ impl ExecutorCore {
             link: Link::Subscribing,
             lost_since: None,
             tasks: BTreeMap::new(),
+            groups: Vec::new(),
             unacked_tasks: Vec::new(),
             updates: Updates::default(),
             shutdown: None,
@@ -180,7 +184,7 @@ impl ExecutorCore {
                 None => self.ignored("LAUNCH without its payload"),
             },
             event::Type::LaunchGroup => match event.launch_group {
-                Some(group) => group.task_group.tasks.into_iter().for_each(|task| self.launch(now, task)),
+                Some(group) => self.launch_group(now, group.task_group.tasks),
                 None => self.ignored("LAUNCH_GROUP without its payload"),
             },
             event::Type::Kill => match event.kill {
@@ -241,6 +245,7 @@ impl ExecutorCore {
         if self.tasks.remove(task_id).is_some() {
             let message = format!("Failed to start the command: {error}");
             self.update(now, task_id, TaskState::TaskFailed, Some(message), Some(Reason::CommandExecutorFailed));
+            self.kill_group_of(now, task_id);
             self.check_shutdown_done();
         }
     }
@@ -258,6 +263,9 @@ impl ExecutorCore {
             _ => TaskState::TaskFailed,
         };
         self.update(now, task_id, state, Some(message), None);
+        if state == TaskState::TaskFailed {
+            self.kill_group_of(now, task_id);
+        }
         self.check_shutdown_done();
     }
 
@@ -342,6 +350,38 @@ impl ExecutorCore {
                 self.tasks.insert(task_id.clone(), Task { pgid: None, kill_grace, kill: None });
                 self.update(now, &task_id, TaskState::TaskStarting, None, None);
                 self.actions.push_back(Action::Start { task_id, spec });
+            }
+        }
+    }
+
+    /// A task group: all its tasks start, or, when one cannot (no command), none does and each
+    /// fails saying which could not.
+    fn launch_group(&mut self, now: Duration, tasks: Vec<TaskInfo>) {
+        let invalid =
+            tasks.iter().find_map(|t| process_spec(t, &self.sandbox).err().map(|e| (t.task_id.value.clone(), e)));
+        if let Some((bad, why)) = invalid {
+            for task in tasks {
+                let id = task.task_id.value.clone();
+                self.unacked_tasks.retain(|t| t.task_id.value != id);
+                self.unacked_tasks.push(task);
+                let message =
+                    if id == bad { why.clone() } else { format!("task {bad} of its group cannot start: {why}") };
+                self.update(now, &id, TaskState::TaskFailed, Some(message), Some(Reason::CommandExecutorFailed));
+            }
+            return;
+        }
+        self.groups.retain(|g| g.iter().any(|t| self.tasks.contains_key(t)));
+        self.groups.push(tasks.iter().map(|t| t.task_id.value.clone()).collect());
+        tasks.into_iter().for_each(|task| self.launch(now, task));
+    }
+
+    /// Kills the other live tasks of the group `task_id` (which failed) belongs to.
+    fn kill_group_of(&mut self, now: Duration, task_id: &str) {
+        let Some(group) = self.groups.iter().position(|g| g.iter().any(|t| t == task_id)) else { return };
+        let others: Vec<String> = self.groups.swap_remove(group);
+        for other in others.iter().filter(|t| *t != task_id) {
+            if self.tasks.get(other).is_some_and(|t| t.kill.is_none()) {
+                self.kill(now, other, None);
             }
         }
     }

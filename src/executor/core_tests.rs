@@ -526,3 +526,41 @@ fn executor_core_kill_before_the_process_started_signals_it_once_started() {
     h.fire();
     assert_eq!(signals(&h.drain()), [(55, Signal::Kill)]);
 }
+
+fn launch_group_event(tasks: Vec<TaskInfo>) -> Event {
+    Event {
+        r#type: Some(event::Type::LaunchGroup as i32),
+        launch_group: Some(event::LaunchGroup { task_group: crate::mesos::v1::TaskGroupInfo { tasks } }),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn executor_core_failed_group_member_kills_the_rest_of_its_group() {
+    let (mut h, _) = Harness::subscribed(false);
+    h.event(launch_group_event(vec![task("g-1", "false"), task("g-2", "sleep 30"), task("g-3", "sleep 30")]));
+    h.drain();
+    h.event(launch_event(task("solo", "sleep 30")));
+    h.drain();
+    for (id, pgid) in [("g-1", 11), ("g-2", 12), ("g-3", 13), ("solo", 14)] {
+        h.core.handle_process_started(h.now, id, pgid);
+    }
+    h.drain();
+    h.core.handle_process_exited(h.now, "g-1", ProcessExit::Code(1));
+    let actions = h.drain();
+    assert_eq!(signals(&actions), [(12, Signal::Term), (13, Signal::Term)], "the task outside the group runs on");
+    h.core.handle_process_exited(h.now, "g-2", ProcessExit::Signal(15));
+    assert!(signals(&h.drain()).is_empty(), "killed members do not kill again");
+}
+
+#[test]
+fn executor_core_group_with_a_task_that_cannot_start_starts_none() {
+    let (mut h, _) = Harness::subscribed(false);
+    let no_command = TaskInfo { task_id: TaskId { value: "g-2".into() }, ..Default::default() };
+    h.event(launch_group_event(vec![task("g-1", "true"), no_command]));
+    let actions = h.drain();
+    assert!(!actions.iter().any(|a| matches!(a, Action::Start { .. })), "no task of the group starts");
+    let failed: Vec<(String, TaskState)> =
+        updates(&actions).into_iter().map(|(_, s)| (s.task_id.value.clone(), s.state())).collect();
+    assert_eq!(failed, [("g-1".into(), TaskState::TaskFailed), ("g-2".into(), TaskState::TaskFailed)]);
+}

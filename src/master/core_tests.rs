@@ -9,7 +9,7 @@ use crate::mesos::v1::{self, scheduler::call, scheduler::event, scheduler::Call,
 const SECOND: Duration = Duration::from_secs(1);
 
 impl Sim {
-    fn two_agents() -> Sim {
+    pub(super) fn two_agents() -> Sim {
         let mut config = MasterConfig::default()
             .with_uniform_agents(2, &AgentConfig::new("", 4.0, 4096.0).with_attribute("rack", "r{i}"));
         config.tasks.jitter = 0.0;
@@ -41,7 +41,7 @@ fn subscribe_call(id: Option<&str>, capabilities: &[v1::framework_info::capabili
     }
 }
 
-fn subscribe(sim: &mut Sim, id: Option<&str>, failover: f64) -> Fw {
+pub(super) fn subscribe(sim: &mut Sim, id: Option<&str>, failover: f64) -> Fw {
     subscribe_with(sim, subscribe_call(id, &[], failover))
 }
 
@@ -62,11 +62,11 @@ pub(super) fn typed(fw: &Fw, kind: call::Type) -> Call {
     }
 }
 
-fn offers(events: &[Event]) -> Vec<v1::Offer> {
+pub(super) fn offers(events: &[Event]) -> Vec<v1::Offer> {
     events.iter().filter_map(|e| e.offers.as_ref()).flat_map(|o| o.offers.clone()).collect()
 }
 
-fn updates(events: &[Event]) -> Vec<v1::TaskStatus> {
+pub(super) fn updates(events: &[Event]) -> Vec<v1::TaskStatus> {
     events.iter().filter_map(|e| e.update.as_ref()).map(|u| u.status.clone()).collect()
 }
 

@@ -105,6 +105,8 @@ mod body;
 mod config;
 #[cfg(test)]
 mod core_tests;
+#[cfg(test)]
+mod group_tests;
 mod leader_change;
 mod leadership;
 #[cfg(test)]

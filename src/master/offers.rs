@@ -284,8 +284,8 @@ impl MasterCore {
         let mut left = available.clone();
         let mut new_executors: Vec<v1::ExecutorInfo> = Vec::new();
         let mut planned = Vec::new();
-        let mut error = None;
-        for task in &tasks {
+        let mut error = group_executor.as_ref().and_then(executor_too_small);
+        for task in tasks.iter().filter(|_| error.is_none()) {
             let executor = group_executor.as_ref().or(task.executor.as_ref());
             match self.check_task(fw, agent, task, executor, group, &left, &new_executors, &planned) {
                 Ok((resources, executor_resources)) => {
@@ -406,6 +406,18 @@ impl MasterCore {
 fn same_executor(a: &v1::ExecutorInfo, b: &v1::ExecutorInfo) -> bool {
     let strip = |e: &v1::ExecutorInfo| v1::ExecutorInfo { framework_id: None, ..e.clone() };
     strip(a) == strip(b)
+}
+
+/// Why a task group's executor holds too little, in the real master's words: Mesos asks at
+/// least 0.01 cpus and 32 MB of memory of it.
+fn executor_too_small(executor: &v1::ExecutorInfo) -> Option<String> {
+    let held = Resources::from_protos(&executor.resources).unwrap_or_default();
+    let id = &executor.executor_id.value;
+    let (cpus, mem) = (held.scalar("cpus"), held.scalar("mem"));
+    if cpus < 0.01 {
+        return Some(format!("Executor '{id}' uses less CPUs ({cpus}) than the minimum required (0.01)"));
+    }
+    (mem < 32.0).then(|| format!("Executor '{id}' uses less memory ({mem}) than the minimum required (32MB)"))
 }
 
 /// Whether an agent's free resources are worth offering (Mesos' minimum allocatable

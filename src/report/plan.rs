@@ -212,6 +212,7 @@ pub fn reason_label(reason: &Reason) -> String {
         Reason::BlockedAtItsTurn => "blocked at its turn".to_owned(),
         Reason::Constraint { name, .. } => format!("constraint {name}"),
         Reason::Queue(reason) => format!("queue: {reason}"),
+        Reason::GangIncomplete { placed, needed } => format!("gang incomplete ({placed} of {needed} placed)"),
     }
 }
 

@@ -50,19 +50,39 @@ pub(crate) fn subscribe(config: &SessionConfig, fw: Option<&str>) -> Call {
     }
 }
 
-/// `ACCEPT` of one agent's offers with one `LAUNCH` of these tasks.
+/// `ACCEPT` of one agent's offers with one `LAUNCH` of these tasks (the golden vector's call).
+#[cfg(test)]
 pub(crate) fn accept(fw: &str, offers: &[OfferId], tasks: Vec<v1::TaskInfo>, refuse_seconds: f64) -> Call {
-    let launch = v1::offer::Operation {
+    accept_operations(fw, offers, vec![launch(tasks)], refuse_seconds)
+}
+
+/// A `LAUNCH` operation of these tasks.
+pub(crate) fn launch(tasks: Vec<v1::TaskInfo>) -> v1::offer::Operation {
+    v1::offer::Operation {
         r#type: Some(v1::offer::operation::Type::Launch as i32),
         launch: Some(v1::offer::operation::Launch { task_infos: tasks }),
         ..Default::default()
-    };
+    }
+}
+
+/// A `LAUNCH_GROUP` operation: these tasks as one task group run by `executor`.
+pub(crate) fn launch_group(executor: v1::ExecutorInfo, tasks: Vec<v1::TaskInfo>) -> v1::offer::Operation {
+    v1::offer::Operation {
+        r#type: Some(v1::offer::operation::Type::LaunchGroup as i32),
+        launch_group: Some(v1::offer::operation::LaunchGroup { executor, task_group: v1::TaskGroupInfo { tasks } }),
+        ..Default::default()
+    }
+}
+
+/// `ACCEPT` of one agent's offers with these operations, in order.
+pub(crate) fn accept_operations(
+    fw: &str,
+    offers: &[OfferId],
+    operations: Vec<v1::offer::Operation>,
+    refuse_seconds: f64,
+) -> Call {
     Call {
-        accept: Some(call::Accept {
-            offer_ids: offer_ids(offers),
-            operations: vec![launch],
-            filters: filters(refuse_seconds),
-        }),
+        accept: Some(call::Accept { offer_ids: offer_ids(offers), operations, filters: filters(refuse_seconds) }),
         ..self::call(fw, call::Type::Accept)
     }
 }

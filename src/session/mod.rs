@@ -123,6 +123,7 @@ mod capability;
 mod carve;
 mod config;
 mod events;
+mod groups;
 mod leader;
 mod machine;
 mod masters;
@@ -149,6 +150,7 @@ pub use capability::Capability;
 pub use config::{
     Backoff, SessionConfig, SessionConfigError, DEFAULT_FAILOVER_TIMEOUT, DEFAULT_HEARTBEAT, DEFAULT_MASTER,
 };
+pub use groups::{gang_executor_id, GANG_EXECUTOR_RESOURCES};
 pub use machine::Session;
 pub use masters::{Endpoint, EndpointError, MAX_REDIRECTS, OPERATOR_PATH, SCHEDULER_PATH};
 #[cfg(feature = "driver")]

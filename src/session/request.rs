@@ -65,7 +65,22 @@ pub struct Resume {
 
 impl TaskRequest {
     /// A task run by the built-in command executor.
-    pub fn command(spec: TaskSpec, command: CommandSpec) -> TaskRequest {
+    ///
+    /// A task of a gang ([`TaskSpec::gang`]) without an executor of its own is given the
+    /// gang's default executor as an [`ExecutorDemand`](crate::ExecutorDemand)
+    /// ([`gang_executor_id`](super::gang_executor_id),
+    /// [`GANG_EXECUTOR_RESOURCES`](super::GANG_EXECUTOR_RESOURCES)): the engine reserves room
+    /// for it where the gang lands, so a gang on one agent can launch as one task group.
+    pub fn command(mut spec: TaskSpec, command: CommandSpec) -> TaskRequest {
+        if let (Some(gang), None) = (&spec.gang, &spec.executor) {
+            let resources = super::GANG_EXECUTOR_RESOURCES
+                .iter()
+                .filter_map(|&(name, amount)| {
+                    Some((crate::resources::shared_name(name), crate::Quantity::new(amount).ok()?))
+                })
+                .collect();
+            spec.executor = Some(crate::spec::ExecutorDemand { id: super::gang_executor_id(gang).into(), resources });
+        }
         let name = spec.id.as_str().to_owned();
         TaskRequest {
             spec,

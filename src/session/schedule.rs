@@ -3,13 +3,17 @@
 
 use std::time::Duration;
 
-use rustc_hash::FxHashSet;
+use std::sync::Arc;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::calls;
 use super::carve::Carver;
+use super::groups;
 use super::machine::Session;
 use super::tasks::Phase;
 use super::update::{PassReport, Update, Warning};
+use super::Run;
 use crate::model::{AgentId, OfferId};
 use crate::plan::Accept;
 
@@ -51,9 +55,10 @@ impl Session {
         match planned {
             Ok(plan) => {
                 let mut report = PassReport::of_plan(&plan, &pending);
+                let single = groups::single_agent_gangs(&plan, |id| self.tasks.request(id)?.spec.gang.clone());
                 for accept in plan.accepts() {
                     let offers = accept.offer_ids.len() as u32;
-                    if self.launch(&accept) {
+                    if self.launch(&accept, &single) {
                         report.accept_calls += 1;
                         report.offers_accepted += offers;
                     } else {
@@ -115,19 +120,34 @@ impl Session {
     }
 
     /// One ACCEPT for one agent's launches (or a DECLINE if none could be built); returns
-    /// whether it was an ACCEPT.
-    fn launch(&mut self, accept: &Accept<'_>) -> bool {
+    /// whether it was an ACCEPT. The members of a gang in `single` (all on this agent) form
+    /// one `LAUNCH_GROUP`, launched only if every member could be carved.
+    fn launch(&mut self, accept: &Accept<'_>, single: &FxHashSet<Arc<str>>) -> bool {
         let mut carver = Carver::new(accept.offer_ids.iter().filter_map(|id| self.offers.get(id)));
         let mut infos = Vec::new();
         let mut launched = Vec::new();
+        let mut task_groups = groups::Groups::default();
+        let mut expected: FxHashMap<Arc<str>, usize> = FxHashMap::default();
         for launch in &accept.launches {
             let Some(request) = self.tasks.request(&launch.task_id) else {
                 continue;
             };
+            let grouped =
+                request.spec.gang.clone().filter(|g| single.contains(g) && matches!(request.run, Run::Command(_)));
+            if let Some(gang) = &grouped {
+                *expected.entry(gang.clone()).or_default() += 1;
+            }
             match carver.take_with_executor(launch) {
                 Ok((resources, executor_resources)) => {
                     let ports: Vec<u16> = launch.ports.iter().map(|(port, _)| *port).collect();
                     let mesos = self.tasks.mesos_id(&launch.task_id);
+                    if let Some(gang) = &grouped {
+                        let info =
+                            calls::task_info(self.fw(), &request, &mesos, &launch.agent_id, resources, &ports, None);
+                        let executor = || self.gang_executor(gang, &launch.agent_id, executor_resources);
+                        task_groups.add(gang, executor, launch.task_id.clone(), info);
+                        continue;
+                    }
                     let executor = self.executor_info(&request, &launch.agent_id, executor_resources);
                     let info =
                         calls::task_info(self.fw(), &request, &mesos, &launch.agent_id, resources, &ports, executor);
@@ -140,11 +160,28 @@ impl Session {
                 }
             }
         }
-        if infos.is_empty() {
+        let mut operations = Vec::new();
+        if !infos.is_empty() {
+            operations.push(calls::launch(infos));
+        }
+        if !task_groups.is_empty() {
+            let (whole, dropped) = task_groups.into_whole(&expected);
+            for task_id in dropped {
+                let reason = "another member of its task group could not be carved".to_owned();
+                self.updates.push_back(Update::Warning(Warning::LaunchSkipped { task_id, reason }));
+            }
+            for (executor, tasks) in whole {
+                let (ids, tasks): (Vec<_>, Vec<_>) = tasks.into_iter().unzip();
+                launched.extend(ids);
+                operations.push(calls::launch_group(executor, tasks));
+            }
+        }
+        if operations.is_empty() {
             self.send(calls::decline(self.fw(), accept.offer_ids, self.config.refuse_seconds));
             return false;
         }
-        let call = self.send(calls::accept(self.fw(), accept.offer_ids, infos, self.config.refuse_seconds));
+        let call =
+            self.send(calls::accept_operations(self.fw(), accept.offer_ids, operations, self.config.refuse_seconds));
         for task in launched {
             if let Some(update) = self.tasks.launched(&task, accept.agent_id, call) {
                 self.push_task(update);
@@ -173,6 +210,23 @@ impl Session {
         let info = spec.to_proto(self.fw(), carved.unwrap_or_default());
         self.executors.insert(key, info.clone());
         Some(info)
+    }
+
+    /// The default executor of `gang`'s task group on `agent`: the one it runs with if this
+    /// session started it there, else a new one holding `carved`.
+    fn gang_executor(
+        &mut self,
+        gang: &str,
+        agent: &AgentId,
+        carved: Option<Vec<crate::mesos::v1::Resource>>,
+    ) -> crate::mesos::v1::ExecutorInfo {
+        let key = (agent.clone(), super::gang_executor_id(gang));
+        if let Some(running) = self.executors.get(&key) {
+            return running.clone();
+        }
+        let info = groups::default_executor(self.fw(), gang, carved.unwrap_or_default());
+        self.executors.insert(key, info.clone());
+        info
     }
 
     /// SUPPRESS when nothing is pending or in flight; REVIVE when something is pending and

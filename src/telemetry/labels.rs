@@ -7,7 +7,7 @@ use crate::queue::QueueReason;
 use crate::session::{CallKind, CallOutcome, TaskState};
 
 /// Every code [`reason_code`] and [`primary_reason`] return, in a fixed order.
-pub const REASON_CODES: [&str; 11] = [
+pub const REASON_CODES: [&str; 12] = [
     "shortfall",
     "ports",
     "port_taken",
@@ -17,6 +17,7 @@ pub const REASON_CODES: [&str; 11] = [
     "queue_limit",
     "queue_guarantee",
     "tier_capacity",
+    "gang_incomplete",
     "no_offers",
     "unexplained",
 ];
@@ -40,6 +41,7 @@ pub fn reason_code(reason: &Reason) -> &'static str {
         Reason::Queue(QueueReason::LimitReached { .. }) => "queue_limit",
         Reason::Queue(QueueReason::NoGuaranteedCapacity { .. }) => "queue_guarantee",
         Reason::Queue(QueueReason::TierCapacity { .. }) => "tier_capacity",
+        Reason::GangIncomplete { .. } => "gang_incomplete",
     }
 }
 

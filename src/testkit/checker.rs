@@ -18,6 +18,9 @@
 //!   [`Reason::BlockedAtItsTurn`] counts only for a task with a constraint that loosens as tasks
 //!   are placed (see below);
 //! - order: launches follow priority, highest first;
+//! - gangs: every gang is launched whole, or each member is unplaced with
+//!   [`Reason::GangIncomplete`] (such a member is exempt from completeness), and a gang's
+//!   members launch at the priority of its highest member;
 //! - stats: the counts in [`Plan::stats`] match the plan;
 //! - completeness: no unplaced task could go on an agent in the state the pass ended in (below).
 //!
@@ -103,6 +106,7 @@ pub fn check_plan_with(workload: &Workload, plan: &Plan, options: CheckOptions) 
     let end = check_rules(workload, plan, &agents)?;
     check_unplaced(workload, plan, &agents)?;
     check_order(workload, plan)?;
+    super::gangs::check_gangs(workload, plan)?;
     check_stats(plan, &agents)?;
     let replayed = if options.replay { Some(replay(workload, plan)?) } else { None };
     check_complete(workload, plan, &agents, &end, replayed.as_ref())
@@ -253,8 +257,15 @@ fn check_unplaced(workload: &Workload, plan: &Plan, agents: &Agents<'_>) -> Resu
     for u in plan.unplaced.iter().filter(|u| !u.parked) {
         let loosens = pending.get(&u.task_id).is_some_and(|t| loosens(t));
         let reasons = u.reasons.iter().filter(|r| loosens || r.reason != Reason::BlockedAtItsTurn);
-        let rejected = reasons.map(|r| r.agents).sum();
-        if rejected != considered || u.agents_considered != considered {
+        let (gang, own): (Vec<_>, Vec<_>) = reasons.partition(|r| super::gangs::is_gang_reason(&r.reason));
+        let rejected: u32 = own.iter().map(|r| r.agents).sum();
+        // A gang member's own reasons, if any, explain every agent; the gang's reason does too.
+        let explained = match gang.as_slice() {
+            [] => rejected == considered,
+            [g] => g.agents == considered && (own.is_empty() || rejected == considered),
+            _ => false,
+        };
+        if !explained || u.agents_considered != considered {
             return Err(Violation::Unexplained { task: u.task_id.clone(), rejected, considered });
         }
     }
@@ -270,8 +281,9 @@ fn loosens(task: &TaskSpec) -> bool {
 /// Launches come in placement order, highest priority first. (Within a priority the engine may
 /// place tasks out of submission order: constrained tasks first, then the rest by filling agents.)
 fn check_order(workload: &Workload, plan: &Plan) -> Result<(), Violation> {
+    let priority = super::gangs::effective_priority(&workload.tasks);
     let rank: HashMap<&TaskId, std::cmp::Reverse<i32>> =
-        workload.tasks.iter().map(|t| (&t.id, std::cmp::Reverse(t.priority))).collect();
+        workload.tasks.iter().zip(priority).map(|(t, p)| (&t.id, std::cmp::Reverse(p))).collect();
     match plan.launches.windows(2).find(|w| rank[&w[0].task_id] > rank[&w[1].task_id]) {
         Some(w) => Err(Violation::LaunchOrder(w[1].task_id.clone())),
         None => Ok(()),
@@ -419,7 +431,9 @@ fn check_complete(
     let pending = pending(workload);
     let rules: HashMap<*const (), Option<Rule>> =
         workload.tasks.iter().flat_map(|t| &t.hard).map(|c| (Arc::as_ptr(c) as *const (), Rule::of(&**c))).collect();
-    for task in plan.unplaced.iter().filter_map(|u| pending.get(&u.task_id)).filter(|t| !loosens(t)) {
+    // A gang member given up with its gang may well fit alone.
+    let alone = plan.unplaced.iter().filter(|u| !u.reasons.iter().any(|r| super::gangs::is_gang_reason(&r.reason)));
+    for task in alone.filter_map(|u| pending.get(&u.task_id)).filter(|t| !loosens(t)) {
         let takes = |agent: &AgentId, offers: &[&Offer]| {
             ledger.fits(task, agent)
                 && end.owner.get(agent).is_none_or(|g| **g == task.group)

@@ -46,6 +46,7 @@
 //! [`Engine::plan`](crate::Engine::plan) never fails on them.
 
 pub mod checker;
+mod gangs;
 pub mod ledger;
 pub mod oracle;
 mod rules;
@@ -206,6 +207,9 @@ pub enum Violation {
     },
     /// A task is launched before one of higher priority.
     LaunchOrder(TaskId),
+    /// A gang is launched in part, or a member of a gang left out lacks
+    /// [`Reason::GangIncomplete`](crate::Reason::GangIncomplete).
+    GangSplit(std::sync::Arc<str>),
     /// A task is launched (or adopted) by a [`Ledger`] while it is live already.
     LaunchedTwice(TaskId),
     /// A count in [`Plan::stats`](crate::Plan::stats) does not match the plan.
@@ -262,6 +266,7 @@ impl fmt::Display for Violation {
                 write!(f, "task {task} is unplaced but agent {agent} could take it at the end of the pass")
             }
             Self::LaunchOrder(t) => write!(f, "task {t} is launched after a task of lower priority"),
+            Self::GangSplit(g) => write!(f, "gang {g} is neither launched whole nor left out whole"),
             Self::LaunchedTwice(t) => write!(f, "task {t} is launched while it is live"),
             Self::Stats { field, expected, got } => write!(f, "stats.{field} is {got}, the plan implies {expected}"),
         }

@@ -253,6 +253,7 @@ fn tasks(opts: &GenOptions, source: &ShapeSource, rng: &mut SeededRng) -> Vec<Ta
             tier: 0,
             bucket: None,
             after: Vec::new(),
+            gang: None,
         });
     }
     out

@@ -382,6 +382,9 @@ impl Tasks {
         };
         self.last_group = Some(group.clone());
         let mut b = TaskSpec::builder(doc.id.as_str(), group).priority(doc.priority);
+        if let Some(gang) = &doc.gang {
+            b = b.gang(gang);
+        }
         if doc.resources.ports.is_some() {
             return Err(WorkloadError::at(format!("{place}: resources.ports"), Problem::PortsNotScalar));
         }

@@ -91,6 +91,7 @@ enum ReasonDoc<'a> {
     LimitReached { bucket: &'a str, resource: &'a str, agents: u32 },
     NoGuaranteedCapacity { bucket: &'a str, agents: u32 },
     TierCapacity { tier: u32, resource: &'a str, agents: u32 },
+    GangIncomplete { placed: u32, needed: u32, agents: u32 },
 }
 
 #[derive(Serialize)]
@@ -185,6 +186,9 @@ impl<'a> ReasonDoc<'a> {
             }
             Reason::Queue(QueueReason::TierCapacity { tier, resource }) => {
                 ReasonDoc::TierCapacity { tier: *tier, resource, agents }
+            }
+            Reason::GangIncomplete { placed, needed } => {
+                ReasonDoc::GangIncomplete { placed: *placed, needed: *needed, agents }
             }
         }
     }

@@ -97,6 +97,9 @@ pub(crate) struct TaskDoc {
     /// Ids of pending tasks that must finish before this one is placed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<String>,
+    /// Gang: tasks naming the same gang are placed all together, or none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gang: Option<String>,
 }
 
 fn is_zero(n: &i32) -> bool {

@@ -312,3 +312,20 @@ fn workload_rejects_bad_queue_values() {
         assert!(!syntax, "{bad}: {message}");
     }
 }
+
+#[test]
+fn workload_gangs_are_read_and_a_partial_gang_is_explained_in_the_plan() {
+    let worker = |i: u32| format!(r#"{{"id": "w{i}", "group": "train", "gang": "job", "resources": {{"cpus": 2}}}}"#);
+    let w = with_tasks(&[worker(1), worker(2), worker(3), task("")].join(",")).unwrap();
+    assert_eq!(w.tasks[0].gang.as_deref(), Some("job"));
+    assert_eq!(w.tasks[3].gang, None);
+    let engine = crate::Engine::new(crate::EngineConfig::default()).unwrap();
+    let plan = engine.plan(&w.pool, &w.tasks, &w.running, std::time::Duration::ZERO).unwrap();
+    // Four cpus hold two workers of three: none goes, the lone task does.
+    assert_eq!(plan.launches.iter().map(|l| l.task_id.as_str()).collect::<Vec<_>>(), ["t1"]);
+    let json = super::output::plan_to_json(&plan, super::output::Timing::default());
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let reasons = &doc["unplaced"][0]["reasons"][0];
+    assert_eq!(reasons["reason"], "gang_incomplete");
+    assert_eq!((reasons["placed"].as_u64(), reasons["needed"].as_u64()), (Some(2), Some(3)));
+}
