@@ -14,6 +14,7 @@
 pub mod agent;
 #[cfg(feature = "artifacts")]
 pub mod artifact;
+pub mod autoscale;
 #[cfg(feature = "driver")]
 pub mod driver;
 pub mod engine;

@@ -248,6 +248,8 @@ mod tests {
                 task_classes: 2,
                 ..PlanStats::default()
             },
+            scale_up: vec![],
+            scale_down: vec![],
         };
         let v: serde_json::Value =
             serde_json::from_str(&plan_to_json(&plan, Timing { schedule_ms: 1.25, runs: 3 })).unwrap();
