@@ -214,7 +214,10 @@ proptest! {
         }
         let total: u32 = hints.scale_up.iter().map(|(_, n)| n).sum();
         prop_assert!(total as usize <= hints.claimed.len());
-        prop_assert!(hints.scale_down.is_empty() || hints.scale_up.is_empty());
+        // A class that grows lets no agent go (agent ids start with their class).
+        for agent in &hints.scale_down {
+            prop_assert!(hints.scale_up.iter().all(|(class, _)| !agent.as_str().starts_with(&**class)));
+        }
     }
 
     /// The same input gives the same hints, offers given in any order.

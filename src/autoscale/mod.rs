@@ -37,6 +37,7 @@
 
 mod classes;
 mod config;
+mod scale_down;
 mod shortfall;
 
 use std::collections::BTreeMap;
@@ -93,7 +94,10 @@ pub fn hints(
         if up > 0 {
             out.scale_up.push((class.rule.class.clone(), up));
         }
+        let last = input.last_scaled.get(&class.rule.class).copied();
+        out.scale_down.extend(scale_down::choose(class, up > 0, last, now));
     }
+    out.scale_down.sort();
     Ok(out)
 }
 
