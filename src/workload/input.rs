@@ -46,6 +46,8 @@ pub struct Workload {
     pub queue: Option<QueueConfig>,
     /// Each pending task's tier and bucket, index for index with `tasks`.
     pub task_queues: Vec<TaskQueue>,
+    /// The autoscaling rules, when the workload gives `autoscale`.
+    pub autoscale: Option<crate::autoscale::AutoscaleConfig>,
 }
 
 impl Workload {
@@ -74,7 +76,8 @@ impl Workload {
         let queue = queues::config(&doc.buckets, doc.tiers.as_deref())?;
         let task_queues = queues::task_queues(&doc.tasks)?;
         let pool = OfferPool::new(hold);
-        let mut workload = Workload { pool, offers, tasks, running, fitness, hold, queue, task_queues };
+        let autoscale = super::autoscale::config(doc.autoscale.as_ref())?;
+        let mut workload = Workload { pool, offers, tasks, running, fitness, hold, queue, task_queues, autoscale };
         workload.pool = workload.fresh_pool();
         Ok(workload)
     }
@@ -187,6 +190,8 @@ pub enum Problem {
     AttributesWithoutHostname,
     /// A queue bucket or tier that cannot be configured (bad weight, empty name, ...).
     Queue(QueueConfigError),
+    /// Autoscaling rules that cannot work.
+    Autoscale(crate::autoscale::AutoscaleConfigError),
 }
 
 impl fmt::Display for Problem {
@@ -214,6 +219,7 @@ impl fmt::Display for Problem {
             Self::BadHold(v) => write!(f, "{v} is not a positive, finite number of seconds"),
             Self::AttributesWithoutHostname => f.write_str("attributes are given without a hostname"),
             Self::Queue(e) => e.fmt(f),
+            Self::Autoscale(e) => e.fmt(f),
         }
     }
 }

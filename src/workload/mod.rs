@@ -31,6 +31,11 @@
 //!   `"default"`); the optional top-level `buckets` map names to `weight` (positive, default 1),
 //!   `guarantee` and `limit` (scalar resources), and `tiers` lists each tier's optional
 //!   `capacity`. They are read into [`Workload::queue`] and, per task, [`Workload::task_queues`].
+//! - Autoscaling hints (see [`crate::autoscale`]): the optional top-level `autoscale` names the
+//!   class attribute and a rule per class, `{"attribute": "instance_type", "classes":
+//!   {"m5.large": {"min_idle": 0, "max_idle": 2, "min_size": 1, "max_size": 40,
+//!   "cooldown_seconds": 300, "balance_by": "zone"}}}` (every limit optional), read into
+//!   [`Workload::autoscale`].
 //! - `fitness` is a built-in's name or a weighted mix (default `cpu_mem_binpack`);
 //!   `hold_seconds` defaults to 60.
 //!
@@ -39,12 +44,14 @@
 //! tasks share one id space), and a task may not ask for a scalar resource no offer provides.
 //!
 //! A **plan** is written as `{"launches": [...], "unplaced": [...], "declined_offer_ids": [...],
-//! "expired_offer_ids": [...], "stats": {...}}`; see [`write_plan`]. Each unplaced task lists
+//! "expired_offer_ids": [...], "stats": {...}}`, with `"scale_up": {class: count}` and
+//! `"scale_down": [agent ids]` when they are not empty; see [`write_plan`]. Each unplaced task lists
 //! reasons tagged `shortfall`, `ports`, `port_taken`, `claimed_by_other_group` or `constraint`,
 //! with the number of agents each rejected.
 //!
 //! [`generate`] and [`generate_json`] build synthetic workloads from a seed.
 
+mod autoscale;
 mod gen;
 mod input;
 mod output;
