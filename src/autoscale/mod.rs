@@ -70,6 +70,8 @@ pub struct ScaleHints {
     pub scale_up: Vec<(Arc<str>, u32)>,
     /// Idle agents the rules let go, sorted by id.
     pub scale_down: Vec<AgentId>,
+    /// The same agents per class, sorted by class (classes letting none go left out).
+    pub scale_down_by_class: Vec<(Arc<str>, Vec<AgentId>)>,
     /// The unplaced tasks the shortfall's clones would place, in the dry pass's order.
     pub claimed: Vec<TaskId>,
 }
@@ -95,7 +97,11 @@ pub fn hints(
             out.scale_up.push((class.rule.class.clone(), up));
         }
         let last = input.last_scaled.get(&class.rule.class).copied();
-        out.scale_down.extend(scale_down::choose(class, up > 0, last, now));
+        let down = scale_down::choose(class, up > 0, last, now);
+        if !down.is_empty() {
+            out.scale_down.extend(down.iter().cloned());
+            out.scale_down_by_class.push((class.rule.class.clone(), down));
+        }
     }
     out.scale_down.sort();
     Ok(out)

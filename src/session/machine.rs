@@ -99,6 +99,8 @@ pub struct Session {
     /// until it exits or its agent is lost: later tasks for it carry the very same one, as
     /// Mesos requires of a running executor.
     pub(super) executors: rustc_hash::FxHashMap<(crate::model::AgentId, String), v1::ExecutorInfo>,
+    /// Autoscaling hints reported and when each class was last asked to change.
+    pub(super) scale: super::autoscale::ScaleBook,
 }
 
 impl Session {
@@ -134,6 +136,7 @@ impl Session {
             masters,
             resend: Resend::default(),
             executors: Default::default(),
+            scale: Default::default(),
             config,
         })
     }
