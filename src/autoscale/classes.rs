@@ -37,11 +37,11 @@ pub(crate) struct Shape {
 
 /// One known agent of a class.
 #[derive(Clone, Debug)]
-pub(crate) struct KnownAgent {
+pub(crate) struct KnownAgent<'a> {
     /// The agent.
     pub id: AgentId,
     /// Attributes, from its offers or a running task's host details.
-    pub attributes: Attributes,
+    pub attributes: &'a Attributes,
     /// Whether it has live offers.
     pub offered: bool,
     /// Running tasks on it.
@@ -52,7 +52,7 @@ pub(crate) struct KnownAgent {
     ports: PortSet,
 }
 
-impl KnownAgent {
+impl KnownAgent<'_> {
     /// Idle: offered, no running task, nothing launched on it by the plan.
     pub fn is_idle(&self) -> bool {
         self.offered && self.running == 0 && !self.launched
@@ -61,11 +61,11 @@ impl KnownAgent {
 
 /// One class with a rule: its agents (sorted by id) and its shape.
 #[derive(Debug)]
-pub(crate) struct ClassInfo<'c> {
+pub(crate) struct ClassInfo<'a> {
     /// The rule.
-    pub rule: &'c ClassRule,
+    pub rule: &'a ClassRule,
     /// Known agents, sorted by id.
-    pub agents: Vec<KnownAgent>,
+    pub agents: Vec<KnownAgent<'a>>,
     /// The shape of a clone; `None` when no agent is known.
     pub shape: Option<Shape>,
 }
@@ -83,14 +83,14 @@ impl ClassInfo<'_> {
 }
 
 /// Sorts the known agents into the classes of `config`'s rules (in class order).
-pub(crate) fn census<'c>(
-    config: &'c AutoscaleConfig,
-    pool: &OfferPool,
-    running: &[RunningTask],
+pub(crate) fn census<'a>(
+    config: &'a AutoscaleConfig,
+    pool: &'a OfferPool,
+    running: &'a [RunningTask],
     plan: &Plan,
     now: Duration,
-) -> Vec<ClassInfo<'c>> {
-    let mut classes: Vec<ClassInfo<'c>> =
+) -> Vec<ClassInfo<'a>> {
+    let mut classes: Vec<ClassInfo<'a>> =
         config.rules().map(|rule| ClassInfo { rule, agents: Vec::new(), shape: None }).collect();
     let class_of = |attrs: &Attributes| -> Option<usize> {
         let value = attrs.get(config.attribute())?;
@@ -101,7 +101,7 @@ pub(crate) fn census<'c>(
         let Some(c) = class_of(agent.attributes()) else { continue };
         let mut known = KnownAgent {
             id: agent.id().clone(),
-            attributes: agent.attributes().clone(),
+            attributes: agent.attributes(),
             offered: true,
             running: 0,
             launched: false,
@@ -128,7 +128,7 @@ pub(crate) fn census<'c>(
                 let Some(c) = class_of(attrs) else { continue };
                 let known = KnownAgent {
                     id: task.agent_id.clone(),
-                    attributes: attrs.clone(),
+                    attributes: attrs,
                     offered: false,
                     running: 0,
                     launched: false,
@@ -171,7 +171,7 @@ fn add(total: &mut Scalars, name: &std::sync::Arc<str>, role: &Role, q: Quantity
 }
 
 /// The most common total of `agents` (sorted by id), see the module docs.
-fn shape_of(agents: &[KnownAgent]) -> Option<Shape> {
+fn shape_of(agents: &[KnownAgent<'_>]) -> Option<Shape> {
     // (count, first agent) per distinct total, in order of first appearance by id.
     let mut seen: Vec<(u32, usize)> = Vec::new();
     let mut order: Vec<usize> = (0..agents.len()).collect();

@@ -4,9 +4,12 @@
 //!
 //! The candidates are the unplaced tasks the queue did not hold back and that were not merely
 //! blocked at their turn (those wait for something other than capacity). Each class with room
-//! to grow (`max_size` above its size) gets as many pseudo agents as it has room for, but no
-//! more than the candidates that would fit an empty one; each is an offer of the class's
-//! shape with a hostname of its own. The engine, with the caller's settings, then places the
+//! to grow (`max_size` above its size) gets pseudo agents, each an offer of the class's shape
+//! with a hostname of its own: at first twice the agents the fitting candidates' total asks
+//! need, plus one per fitting candidate with hard constraints, plus one (a greedy packing
+//! rarely needs more than twice the bound); if a class's pseudo agents all got tasks while a
+//! candidate that fits the class stayed unplaced, the dry pass runs again with as many as the
+//! class has room for, but no more than the candidates that fit it. The engine, with the caller's settings, then places the
 //! candidates onto those pseudo agents alone, with the running tasks of the candidates' groups
 //! and the plan's launches of those groups counted where they run, so constraints that count
 //! (unique, max per value, balance, group by) see the cluster the pass left. A candidate the
@@ -68,36 +71,104 @@ pub(crate) fn evaluate(
         return Ok(out);
     }
     let candidates: Vec<TaskSpec> = pending.iter().filter(|t| wanted.contains(&t.id)).cloned().collect();
-    let mut scratch = OfferPool::new(pool.hold().max(Duration::from_secs(1)));
+    // Per class: (the most pseudo agents it may get, a first guess, the candidates that fit).
+    let sizes: Vec<Option<(usize, usize, Vec<usize>)>> = classes
+        .iter()
+        .map(|class| {
+            let shape = class.shape.as_ref()?;
+            let fitting: Vec<usize> = (0..candidates.len()).filter(|&i| fits_empty(&candidates[i], shape)).collect();
+            let most = usize::try_from(class.rule.max_size.saturating_sub(class.size())).unwrap_or(usize::MAX);
+            let most = most.min(fitting.len());
+            let guess = guess(&candidates, &fitting, shape).min(most);
+            Some((most, guess, fitting))
+        })
+        .collect();
+    if sizes.iter().flatten().all(|(most, _, _)| *most == 0) {
+        return Ok(out);
+    }
+    let counted = counted_running(pool, &candidates, running, plan, now);
+    let dry = dry_engine(engine);
+    let dry = dry.as_ref().unwrap_or(engine);
+    let guessed: Vec<usize> = sizes.iter().map(|s| s.as_ref().map_or(0, |s| s.1)).collect();
+    let (per_class, claimed, exhausted) = dry_pass(dry, classes, &guessed, &candidates, &counted, &sizes, now)?;
+    let (per_class, claimed) = if exhausted {
+        let most: Vec<usize> = sizes.iter().map(|s| s.as_ref().map_or(0, |s| s.0)).collect();
+        let (per_class, claimed, _) = dry_pass(dry, classes, &most, &candidates, &counted, &sizes, now)?;
+        (per_class, claimed)
+    } else {
+        (per_class, claimed)
+    };
+    out.per_class = per_class;
+    out.claimed = claimed;
+    Ok(out)
+}
+
+/// Pseudo agents a class gets at first: twice what the fitting candidates' asks need of its
+/// shape, one more per fitting candidate with hard constraints, plus one.
+fn guess(candidates: &[TaskSpec], fitting: &[usize], shape: &Shape) -> usize {
+    let mut bound = 0usize;
+    for (name, _, _) in &shape.scalars {
+        let have: i64 = shape.scalars.iter().filter(|(n, _, _)| n == name).map(|(_, _, q)| q.milli()).sum();
+        let need: i64 = fitting.iter().map(|&i| candidates[i].ask(name).milli()).sum();
+        if have > 0 {
+            bound = bound.max(usize::try_from(need.div_euclid(have) + 1).unwrap_or(usize::MAX));
+        }
+    }
+    let ports = i64::from(shape.ports.count());
+    if ports > 0 {
+        let need: i64 = fitting.iter().map(|&i| i64::from(candidates[i].ports.total())).sum();
+        bound = bound.max(usize::try_from(need / ports + 1).unwrap_or(usize::MAX));
+    }
+    let constrained = fitting.iter().filter(|&&i| !candidates[i].hard.is_empty()).count();
+    bound.saturating_mul(2).saturating_add(constrained).saturating_add(1)
+}
+
+/// The dry pass onto `counts[c]` pseudo agents of each class `c`: pseudo agents used per
+/// class, the candidates placed, and whether a class used all its pseudo agents while a
+/// candidate that fits it stayed unplaced.
+fn dry_pass(
+    dry: &Engine,
+    classes: &[ClassInfo<'_>],
+    counts: &[usize],
+    candidates: &[TaskSpec],
+    counted: &[RunningTask],
+    sizes: &[Option<(usize, usize, Vec<usize>)>],
+    now: Duration,
+) -> Result<(Vec<u32>, Vec<TaskId>, bool), PlanError> {
+    let mut scratch = OfferPool::new(Duration::from_secs(3_600));
     let mut pseudo_class: FxHashMap<AgentId, usize> = FxHashMap::default();
     for (c, class) in classes.iter().enumerate() {
         let Some(shape) = &class.shape else { continue };
-        let room = class.rule.max_size.saturating_sub(class.size());
-        let fitting = candidates.iter().filter(|t| fits_empty(t, shape)).count();
-        let n = usize::try_from(room).unwrap_or(usize::MAX).min(fitting);
-        for i in 0..n {
+        for i in 0..counts[c] {
             let offer = pseudo_offer(&class.rule.class, i, shape);
             pseudo_class.insert(offer.agent_id.clone(), c);
             // Ids are unique by construction; a clash would only drop the pseudo agent.
             let _ = scratch.add(offer, now);
         }
     }
+    let mut per_class = vec![0u32; classes.len()];
+    let mut claimed = Vec::new();
     if scratch.is_empty() {
-        return Ok(out);
+        return Ok((per_class, claimed, false));
     }
-    let counted = counted_running(pool, &candidates, running, plan, now);
-    let dry = dry_engine(engine);
-    let dry_plan = dry.as_ref().unwrap_or(engine).plan(&scratch, &candidates, &counted, now)?;
+    let dry_plan = dry.plan(&scratch, candidates, counted, now)?;
     let mut used: FxHashSet<&AgentId> = FxHashSet::default();
     for launch in &dry_plan.launches {
         if let Some(&c) = pseudo_class.get(&launch.agent_id) {
             if used.insert(&launch.agent_id) {
-                out.per_class[c] += 1;
+                per_class[c] += 1;
             }
-            out.claimed.push(launch.task_id.clone());
+            claimed.push(launch.task_id.clone());
         }
     }
-    Ok(out)
+    let placed: FxHashSet<&TaskId> = claimed.iter().collect();
+    let exhausted = sizes.iter().enumerate().any(|(c, size)| {
+        size.as_ref().is_some_and(|(most, _, fitting)| {
+            let full = usize::try_from(per_class[c]).unwrap_or(usize::MAX) >= counts[c] && counts[c] < *most;
+            full && fitting.iter().any(|&i| !placed.contains(&candidates[i].id))
+        })
+    });
+    Ok((per_class, claimed, exhausted))
 }
 
 /// The caller's engine without explanations (the dry pass reads only its launches), on one
