@@ -120,9 +120,12 @@ pub(crate) fn census<'a>(
         classes[c].agents.push(known);
     }
     let unreserved = Role::unreserved();
+    // Running tasks usually come grouped by agent: the last agent found is asked first.
+    let mut last: Option<(&AgentId, (usize, usize))> = None;
     for task in running {
-        let at = match where_is.get(&task.agent_id) {
-            Some(&at) => at,
+        let cached = last.filter(|(id, _)| **id == task.agent_id).map(|(_, at)| at);
+        let at = match cached.or_else(|| where_is.get(&task.agent_id).copied()) {
+            Some(at) => at,
             None => {
                 let Some((_, attrs)) = &task.host else { continue };
                 let Some(c) = class_of(attrs) else { continue };
@@ -141,6 +144,7 @@ pub(crate) fn census<'a>(
                 at
             }
         };
+        last = Some((&task.agent_id, at));
         let known = &mut classes[at.0].agents[at.1];
         known.running += 1;
         for (name, q) in &task.resources {
@@ -162,30 +166,29 @@ fn classes_index(config: &AutoscaleConfig, class: &str) -> Option<usize> {
     config.rules().position(|r| &*r.class == class)
 }
 
-/// Adds `q` of (`name`, `role`) to a sorted list of totals.
+/// Adds `q` of (`name`, `role`) to a sorted list of totals (a few entries: scanned, names and
+/// roles compared by pointer first).
 fn add(total: &mut Scalars, name: &std::sync::Arc<str>, role: &Role, q: Quantity) {
-    match total.binary_search_by(|(n, r, _)| (&**n, r.as_str()).cmp(&(&**name, role.as_str()))) {
-        Ok(i) => total[i].2 += q,
-        Err(i) => total.insert(i, (name.clone(), role.clone(), q)),
+    let same = |(n, r, _): &(std::sync::Arc<str>, Role, Quantity)| {
+        (std::sync::Arc::ptr_eq(n, name) || **n == **name) && r == role
+    };
+    if let Some(entry) = total.iter_mut().find(|e| same(e)) {
+        entry.2 += q;
+        return;
     }
+    let at = total.partition_point(|(n, r, _)| (&**n, r.as_str()) < (&**name, role.as_str()));
+    total.insert(at, (name.clone(), role.clone(), q));
 }
 
 /// The most common total of `agents` (sorted by id), see the module docs.
 fn shape_of(agents: &[KnownAgent<'_>]) -> Option<Shape> {
-    // (count, first agent) per distinct total, in order of first appearance by id.
-    let mut seen: Vec<(u32, usize)> = Vec::new();
-    let mut order: Vec<usize> = (0..agents.len()).collect();
-    order.sort_by(|&a, &b| agents[a].total.cmp(&agents[b].total).then(a.cmp(&b)));
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i;
-        while j < order.len() && agents[order[j]].total == agents[order[i]].total {
-            j += 1;
-        }
-        seen.push((u32::try_from(j - i).unwrap_or(u32::MAX), order[i]));
-        i = j;
+    // (count, first agent) per distinct total; agents come in id order, so the first is the
+    // smallest id.
+    let mut seen: FxHashMap<&Scalars, (u32, usize)> = FxHashMap::default();
+    for (i, agent) in agents.iter().enumerate() {
+        seen.entry(&agent.total).or_insert((0, i)).0 += 1;
     }
-    let &(_, first) = seen.iter().max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))?;
+    let &(_, first) = seen.values().max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))?;
     let mut ports = PortSet::new();
     for agent in agents {
         agent.ports.ranges().iter().for_each(|r| ports.insert(*r));
