@@ -15,6 +15,7 @@ pub mod agent;
 #[cfg(feature = "artifacts")]
 pub mod artifact;
 pub mod deps;
+pub mod autoscale;
 #[cfg(feature = "driver")]
 pub mod driver;
 pub mod engine;

@@ -19,6 +19,11 @@ pub struct Plan {
     pub expired: Vec<OfferId>,
     /// Counts describing the pass.
     pub stats: PlanStats,
+    /// Autoscaling: agents to add per class, sorted by class (see
+    /// [`autoscale`](crate::autoscale)); empty unless asked for.
+    pub scale_up: Vec<(Arc<str>, u32)>,
+    /// Autoscaling: idle agents the class rules let go, sorted by id; empty unless asked for.
+    pub scale_down: Vec<AgentId>,
 }
 
 /// One task placed on one agent.

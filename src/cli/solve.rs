@@ -144,7 +144,17 @@ pub fn solve(workload: &Workload, args: &SolveArgs) -> Result<Solved, CliError> 
             Some(_) => {}
         }
     }
-    let plan = first.unwrap_or_default();
+    let mut plan = first.unwrap_or_default();
+    if let Some(config) = &workload.autoscale {
+        // After the timed runs: the hints are a second, dry pass, not part of the pass's time.
+        let last_scaled = std::collections::BTreeMap::new();
+        let input = offerpack::autoscale::AutoscaleInput { config, last_scaled: &last_scaled };
+        let (pool, now) = (workload.fresh_pool(), Duration::ZERO);
+        let hints = offerpack::autoscale::hints(&engine, input, &pool, &workload.tasks, &workload.running, &plan, now)
+            .map_err(|e| CliError::Failed(e.to_string()))?;
+        plan.scale_up = hints.scale_up;
+        plan.scale_down = hints.scale_down;
+    }
     Ok(Solved { plan, timing: Timing::median(&times) })
 }
 

@@ -244,6 +244,12 @@ impl Observer {
                 debug!(agent = %agent_id, executor = executor_id.as_str(), bytes = data.len(), "executor message");
             }
             Update::Pass(report) => self.pass(report),
+            Update::ScaleHints(hints) => {
+                let up: u32 = hints.scale_up.iter().map(|(_, n)| n).sum();
+                debug!(scale_up = up, scale_down = hints.scale_down.len(), "autoscaling hints changed");
+                #[cfg(feature = "metrics")]
+                self.record(|r| r.scale_hints(hints));
+            }
             Update::Warning(warning) => debug!(%warning, "session warning"),
             Update::Stopped(reason) => {
                 self.summary(true);

@@ -107,6 +107,10 @@ pub struct SessionConfig {
     pub call_retry: RetryPolicy,
     /// Seed of the jitter.
     pub seed: u64,
+    /// Autoscaling rules: with them, each pass also computes autoscaling hints, reported as
+    /// [`Update::ScaleHints`](super::Update::ScaleHints) when they change (see
+    /// [`crate::autoscale`]); `None` (the default) computes none.
+    pub autoscale: Option<crate::autoscale::AutoscaleConfig>,
 }
 
 impl SessionConfig {
@@ -139,6 +143,7 @@ impl SessionConfig {
             masters: Endpoint::parse(DEFAULT_MASTER).into_iter().collect(),
             call_retry: RetryPolicy::attempts(4).with_backoff(Duration::from_millis(250), Duration::from_secs(30)),
             seed: 0x6f66_6665_7270_6163,
+            autoscale: None,
         }
     }
 

@@ -101,6 +101,8 @@ pub struct Session {
     pub(super) executors: rustc_hash::FxHashMap<(crate::model::AgentId, String), v1::ExecutorInfo>,
     /// Tasks waiting for predecessors, and the dependency graph (see `waits.rs`).
     pub(super) waits: super::waits::Waits,
+    /// Autoscaling hints reported and when each class was last asked to change.
+    pub(super) scale: super::autoscale::ScaleBook,
 }
 
 impl Session {
@@ -137,6 +139,7 @@ impl Session {
             resend: Resend::default(),
             executors: Default::default(),
             waits: super::waits::Waits::new(config.on_predecessor_failure),
+            scale: Default::default(),
             config,
         })
     }

@@ -118,6 +118,7 @@
 //! ```
 
 mod agents;
+mod autoscale;
 mod calls;
 mod capability;
 mod carve;
@@ -146,6 +147,7 @@ mod tests;
 use std::fmt;
 
 pub use agents::KnownAgent;
+pub use autoscale::ScaleHintsUpdate;
 pub use capability::Capability;
 pub use config::{
     Backoff, SessionConfig, SessionConfigError, DEFAULT_FAILOVER_TIMEOUT, DEFAULT_HEARTBEAT, DEFAULT_MASTER,

@@ -40,10 +40,14 @@ impl Session {
         self.tasks.wake(now);
         self.sync_running();
         let pending = self.tasks.pending_specs();
+        let before = self.before_pass();
         if pending.is_empty() {
             // Nothing to place: no engine pass just to hand the offers back (the plan would
-            // decline each one).
+            // decline each one); the hints still see the idle agents.
             self.decline_all(now);
+            if let Some(before) = before {
+                self.report_hints(before, &[], &crate::plan::Plan::default(), now);
+            }
             self.forget_unused_agents();
             self.adjust_suppression();
             return;
@@ -74,6 +78,9 @@ impl Session {
                     self.send(calls::decline(self.fw(), declined, self.config.refuse_seconds));
                 }
                 self.updates.push_back(Update::Pass(report));
+                if let Some(before) = before {
+                    self.report_hints(before, &pending, &plan, now);
+                }
                 for id in plan.consumed_offer_ids() {
                     self.offers.remove(id);
                 }

@@ -372,6 +372,10 @@ pub enum Update {
     },
     /// A scheduling pass ran and its calls were queued.
     Pass(PassReport),
+    /// The autoscaling hints changed (with
+    /// [`SessionConfig::autoscale`](super::SessionConfig::autoscale) set); follows the pass's
+    /// [`Update::Pass`].
+    ScaleHints(super::ScaleHintsUpdate),
     /// Something handled that is worth logging.
     Warning(Warning),
     /// The session has ended; nothing follows.

@@ -14,6 +14,8 @@ pub(crate) type Labels2 = [(&'static str, &'static str); 2];
 /// A queue bucket's labels: its tier and its name (names come from the configuration, so the set
 /// is bounded by it).
 pub(crate) type BucketLabels = [(&'static str, String); 2];
+/// An agent class's label (classes come from the autoscaling rules, so the set is bounded).
+pub(crate) type ClassLabel = [(&'static str, String); 1];
 
 /// The metrics of one framework (or of several that share it: counters and gauges then add up).
 ///
@@ -56,6 +58,8 @@ pub struct FrameworkMetrics {
     pub(crate) leader_changes: Counter,
     pub(crate) subscribed: Gauge,
     pub(crate) queue_depth: Family<BucketLabels, Gauge>,
+    pub(crate) autoscale_scale_up: Family<ClassLabel, Gauge>,
+    pub(crate) autoscale_scale_down: Gauge,
 }
 
 impl Default for FrameworkMetrics {
@@ -86,6 +90,8 @@ impl FrameworkMetrics {
             leader_changes: Counter::default(),
             subscribed: Gauge::default(),
             queue_depth: Family::default(),
+            autoscale_scale_up: Family::default(),
+            autoscale_scale_down: Gauge::default(),
         }
     }
 
@@ -140,6 +146,16 @@ impl FrameworkMetrics {
             "offerpack_queue_depth",
             "Tasks of a queue bucket the latest scheduling pass tried and left unplaced",
             m.queue_depth,
+        );
+        registry.register(
+            "offerpack_autoscale_scale_up",
+            "Agents the latest autoscaling hints add to a class",
+            m.autoscale_scale_up,
+        );
+        registry.register(
+            "offerpack_autoscale_scale_down",
+            "Idle agents the latest autoscaling hints let go",
+            m.autoscale_scale_down,
         );
     }
 }

@@ -46,15 +46,20 @@
 //! | `offerpack_leader_changes_total` | counter | | leaders reported by the ZooKeeper detector |
 //! | `offerpack_subscribed` | gauge | | 1 while subscribed |
 //! | `offerpack_queue_depth` | gauge | `tier`, `bucket` | tasks of a bucket the latest pass left unplaced |
+//! | `offerpack_autoscale_scale_up` | gauge | `class` | agents the latest autoscaling hints add to a class |
+//! | `offerpack_autoscale_scale_down` | gauge | | idle agents the latest autoscaling hints let go |
 //!
 //! Label values come from fixed sets ([`REASON_CODES`], [`TASK_STATES`], [`call_label`],
-//! [`outcome_label`]) except a bucket's name, which comes from the queue configuration.
+//! [`outcome_label`]) except a bucket's name, which comes from the queue configuration, and a
+//! class, which comes from the autoscaling rules.
 
 mod labels;
 #[cfg(feature = "metrics")]
 mod metrics;
 #[cfg(feature = "metrics")]
 mod record;
+#[cfg(feature = "metrics")]
+mod scale;
 #[cfg(feature = "metrics")]
 mod server;
 

@@ -22,10 +22,12 @@ pub(crate) struct Recorder {
     unplaced: [i64; REASON_CODES.len()],
     /// This driver's part of `queue_depth`, per bucket.
     depth: FxHashMap<BucketLabels, i64>,
+    /// This driver's part of the autoscaling gauges.
+    scale: super::scale::ScaleGauges,
 }
 
 /// Moves a shared gauge by the change of this driver's part.
-fn adjust(gauge: &prometheus_client::metrics::gauge::Gauge, mine: &mut i64, value: i64) {
+pub(super) fn adjust(gauge: &prometheus_client::metrics::gauge::Gauge, mine: &mut i64, value: i64) {
     if value != *mine {
         gauge.inc_by(value - *mine);
         *mine = value;
@@ -35,7 +37,14 @@ fn adjust(gauge: &prometheus_client::metrics::gauge::Gauge, mine: &mut i64, valu
 impl Recorder {
     /// A writer of `metrics`.
     pub(crate) fn new(metrics: FrameworkMetrics) -> Recorder {
-        Recorder { metrics, held: 0, subscribed: 0, unplaced: [0; REASON_CODES.len()], depth: FxHashMap::default() }
+        Recorder {
+            metrics,
+            held: 0,
+            subscribed: 0,
+            unplaced: [0; REASON_CODES.len()],
+            depth: FxHashMap::default(),
+            scale: Default::default(),
+        }
     }
 
     /// A scheduling pass that took `elapsed`.
@@ -151,6 +160,12 @@ impl Recorder {
             }
         }
         self.set_depth(FxHashMap::default());
+        self.scale.set(&self.metrics, &crate::session::ScaleHintsUpdate::default());
+    }
+
+    /// The autoscaling hints changed.
+    pub(crate) fn scale_hints(&mut self, hints: &crate::session::ScaleHintsUpdate) {
+        self.scale.set(&self.metrics, hints);
     }
 }
 

@@ -49,6 +49,8 @@ pub struct Workload {
     /// The pending tasks each pending task waits for (its `after`), index for index with
     /// `tasks`; checked to name pending tasks of the workload and to form no cycle.
     pub after: Vec<Vec<crate::model::TaskId>>,
+    /// The autoscaling rules, when the workload gives `autoscale`.
+    pub autoscale: Option<crate::autoscale::AutoscaleConfig>,
 }
 
 impl Workload {
@@ -78,7 +80,8 @@ impl Workload {
         let task_queues = queues::task_queues(&doc.tasks)?;
         let after = super::after::task_after(&doc.tasks)?;
         let pool = OfferPool::new(hold);
-        let mut workload = Workload { pool, offers, tasks, running, fitness, hold, queue, task_queues, after };
+        let autoscale = super::autoscale::config(doc.autoscale.as_ref())?;
+        let mut workload = Workload { pool, offers, tasks, running, fitness, hold, queue, task_queues, after, autoscale };
         workload.pool = workload.fresh_pool();
         Ok(workload)
     }
@@ -193,6 +196,8 @@ pub enum Problem {
     Queue(QueueConfigError),
     /// A task's `after` names no pending task of the workload, or the tasks wait in a cycle.
     Dependency(crate::deps::DependencyError),
+    /// Autoscaling rules that cannot work.
+    Autoscale(crate::autoscale::AutoscaleConfigError),
 }
 
 impl fmt::Display for Problem {
@@ -221,6 +226,7 @@ impl fmt::Display for Problem {
             Self::AttributesWithoutHostname => f.write_str("attributes are given without a hostname"),
             Self::Queue(e) => e.fmt(f),
             Self::Dependency(e) => e.fmt(f),
+            Self::Autoscale(e) => e.fmt(f),
         }
     }
 }

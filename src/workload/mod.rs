@@ -34,6 +34,11 @@
 //! - Dependencies: a task may give `"after": ["id", ...]`, pending tasks of the workload that
 //!   must finish first ([`Workload::after`]); an unknown id or a cycle is an error. `solve`
 //!   places only tasks without `after` and lists the others under the plan's `waiting`.
+//! - Autoscaling hints (see [`crate::autoscale`]): the optional top-level `autoscale` names the
+//!   class attribute and a rule per class, `{"attribute": "instance_type", "classes":
+//!   {"m5.large": {"min_idle": 0, "max_idle": 2, "min_size": 1, "max_size": 40,
+//!   "cooldown_seconds": 300, "balance_by": "zone"}}}` (every limit optional), read into
+//!   [`Workload::autoscale`].
 //! - `fitness` is a built-in's name or a weighted mix (default `cpu_mem_binpack`);
 //!   `hold_seconds` defaults to 60.
 //!
@@ -42,13 +47,15 @@
 //! tasks share one id space), and a task may not ask for a scalar resource no offer provides.
 //!
 //! A **plan** is written as `{"launches": [...], "unplaced": [...], "declined_offer_ids": [...],
-//! "expired_offer_ids": [...], "stats": {...}}`; see [`write_plan`]. Each unplaced task lists
+//! "expired_offer_ids": [...], "stats": {...}}`, with `"scale_up": {class: count}` and
+//! `"scale_down": [agent ids]` when they are not empty; see [`write_plan`]. Each unplaced task lists
 //! reasons tagged `shortfall`, `ports`, `port_taken`, `claimed_by_other_group` or `constraint`,
 //! with the number of agents each rejected.
 //!
 //! [`generate`] and [`generate_json`] build synthetic workloads from a seed.
 
 mod after;
+mod autoscale;
 mod gen;
 mod input;
 mod output;

@@ -52,6 +52,10 @@ struct PlanDoc<'a> {
     declined_offer_ids: Vec<&'a str>,
     expired_offer_ids: Vec<&'a str>,
     stats: StatsDoc<'a>,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    scale_up: std::collections::BTreeMap<&'a str, u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    scale_down: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -129,6 +133,8 @@ impl<'a> PlanDoc<'a> {
                 schedule_ms_runs: timing.runs,
                 buckets: &s.buckets,
             },
+            scale_up: plan.scale_up.iter().map(|(class, n)| (&**class, *n)).collect(),
+            scale_down: plan.scale_down.iter().map(|a| a.as_str()).collect(),
         }
     }
 }
@@ -252,6 +258,8 @@ mod tests {
                 task_classes: 2,
                 ..PlanStats::default()
             },
+            scale_up: vec![(Arc::from("m5.large"), 3)],
+            scale_down: vec!["a9".into()],
         };
         let v: serde_json::Value =
             serde_json::from_str(&plan_to_json(&plan, Timing { schedule_ms: 1.25, runs: 3 })).unwrap();
@@ -262,5 +270,9 @@ mod tests {
         assert_eq!(v["declined_offer_ids"][0], "o2");
         assert_eq!(v["stats"]["schedule_ms_runs"], 3);
         assert_eq!(v["stats"]["task_classes"], 2);
+        assert_eq!(v["scale_up"]["m5.large"], 3);
+        assert_eq!(v["scale_down"][0], "a9");
+        let quiet = plan_to_json(&Plan::default(), Timing::default());
+        assert!(!quiet.contains("scale_up") && !quiet.contains("scale_down"), "{quiet}");
     }
 }

@@ -31,6 +31,9 @@ pub(crate) struct WorkloadDoc {
     /// Queue tiers, tier 0 first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tiers: Option<Vec<TierDoc>>,
+    /// Autoscaling hints' rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscale: Option<super::autoscale::AutoscaleDoc>,
 }
 
 /// One queue bucket's configuration.
