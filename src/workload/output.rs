@@ -5,7 +5,7 @@ use std::io;
 use serde::Serialize;
 
 use crate::model::OfferId;
-use crate::plan::{Launch, Plan, Reason, ReasonCount, Unplaced};
+use crate::plan::{Launch, Plan, PreemptionRefusal, Reason, ReasonCount, Unplaced};
 use crate::queue::QueueReason;
 
 /// How long the pass took, for the plan's `stats`.
@@ -91,6 +91,9 @@ enum ReasonDoc<'a> {
     LimitReached { bucket: &'a str, resource: &'a str, agents: u32 },
     NoGuaranteedCapacity { bucket: &'a str, agents: u32 },
     TierCapacity { tier: u32, resource: &'a str, agents: u32 },
+    PreemptionNoLowerPriority { agents: u32 },
+    PreemptionBudget { group: &'a str, agents: u32 },
+    PreemptionNotAllowed { agents: u32 },
 }
 
 #[derive(Serialize)]
@@ -186,6 +189,11 @@ impl<'a> ReasonDoc<'a> {
             Reason::Queue(QueueReason::TierCapacity { tier, resource }) => {
                 ReasonDoc::TierCapacity { tier: *tier, resource, agents }
             }
+            Reason::Preemption(PreemptionRefusal::NoLowerPriority) => ReasonDoc::PreemptionNoLowerPriority { agents },
+            Reason::Preemption(PreemptionRefusal::Budget { group }) => {
+                ReasonDoc::PreemptionBudget { group: group.as_str(), agents }
+            }
+            Reason::Preemption(_) => ReasonDoc::PreemptionNotAllowed { agents },
         }
     }
 }
@@ -240,6 +248,7 @@ mod tests {
             }],
             declined: vec!["o2".into()],
             expired: vec![],
+            preemptions: vec![],
             stats: PlanStats {
                 tasks_placed: 1,
                 tasks_unplaced: 1,
