@@ -16,6 +16,7 @@ use crate::plugins::constraints::{self, Builtin, ConstraintError};
 use crate::plugins::fitness::{self, FitnessError, Weighted};
 use crate::plugins::{Fitness, HardConstraint, SoftConstraint};
 use crate::pool::OfferPool;
+use crate::preempt::{BudgetError, DisruptionBudgets, MaxUnavailable};
 use crate::queue::{QueueConfig, QueueConfigError};
 use crate::resources::{PortRange, PortSet, Quantity, QuantityError, PORTS};
 use crate::spec::{TaskBuilder, TaskSpec};
@@ -46,6 +47,9 @@ pub struct Workload {
     pub queue: Option<QueueConfig>,
     /// Each pending task's tier and bucket, index for index with `tasks`.
     pub task_queues: Vec<TaskQueue>,
+    /// Disruption budgets, when the workload asks for preemption: it gives `groups`, or a
+    /// running task gives a `priority` or `tier`. `None` plans without preemption.
+    pub preemption: Option<DisruptionBudgets>,
 }
 
 impl Workload {
@@ -73,8 +77,9 @@ impl Workload {
         let fitness = fitness_of(doc.fitness.as_ref())?;
         let queue = queues::config(&doc.buckets, doc.tiers.as_deref())?;
         let task_queues = queues::task_queues(&doc.tasks)?;
+        let preemption = budgets(&doc)?;
         let pool = OfferPool::new(hold);
-        let mut workload = Workload { pool, offers, tasks, running, fitness, hold, queue, task_queues };
+        let mut workload = Workload { pool, offers, tasks, running, fitness, hold, queue, task_queues, preemption };
         workload.pool = workload.fresh_pool();
         Ok(workload)
     }
@@ -187,6 +192,8 @@ pub enum Problem {
     AttributesWithoutHostname,
     /// A queue bucket or tier that cannot be configured (bad weight, empty name, ...).
     Queue(QueueConfigError),
+    /// A disruption budget that is neither a share below 1 nor a whole count.
+    Budget(BudgetError),
 }
 
 impl fmt::Display for Problem {
@@ -214,6 +221,7 @@ impl fmt::Display for Problem {
             Self::BadHold(v) => write!(f, "{v} is not a positive, finite number of seconds"),
             Self::AttributesWithoutHostname => f.write_str("attributes are given without a hostname"),
             Self::Queue(e) => e.fmt(f),
+            Self::Budget(e) => e.fmt(f),
         }
     }
 }
@@ -462,7 +470,9 @@ fn running(docs: &[RunningDoc], ids: &mut IdSpace) -> Result<Vec<RunningTask>, W
             return Err(WorkloadError::at(format!("{place}: resources.ports"), Problem::PortsNotScalar));
         }
         let group = doc.group.as_deref().unwrap_or(&doc.id);
-        let mut task = RunningTask::new(doc.id.as_str(), group, doc.agent_id.as_str());
+        let mut task = RunningTask::new(doc.id.as_str(), group, doc.agent_id.as_str())
+            .with_priority(doc.priority)
+            .with_tier(doc.tier);
         for (name, amount) in &doc.resources.scalars {
             let q = quantity(&|| format!("{place}: resources.{name}"), *amount)?;
             task.resources.push((Arc::from(name.as_str()), q));
@@ -484,6 +494,28 @@ fn running(docs: &[RunningDoc], ids: &mut IdSpace) -> Result<Vec<RunningTask>, W
         out.push(task);
     }
     Ok(out)
+}
+
+/// The disruption budgets of `groups`, when the document asks for preemption.
+fn budgets(doc: &WorkloadDoc) -> Result<Option<DisruptionBudgets>, WorkloadError> {
+    let ranked = doc.running.iter().any(|r| r.priority != 0 || r.tier != 0);
+    if doc.groups.0.is_empty() && !ranked {
+        return Ok(None);
+    }
+    let mut budgets = DisruptionBudgets::new();
+    for (group, settings) in &doc.groups.0 {
+        if group.is_empty() {
+            return Err(WorkloadError::at("groups", Problem::EmptyId));
+        }
+        if let Some(max) = settings.max_unavailable {
+            let place = || format!("groups.{group}: max_unavailable");
+            budgets.set(
+                group.as_str(),
+                MaxUnavailable::from_number(max).map_err(|e| WorkloadError::at(place(), Problem::Budget(e)))?,
+            );
+        }
+    }
+    Ok(Some(budgets))
 }
 
 fn fitness_of(doc: Option<&FitnessDoc>) -> Result<Arc<dyn Fitness>, WorkloadError> {

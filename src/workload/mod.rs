@@ -31,6 +31,13 @@
 //!   `"default"`); the optional top-level `buckets` map names to `weight` (positive, default 1),
 //!   `guarantee` and `limit` (scalar resources), and `tiers` lists each tier's optional
 //!   `capacity`. They are read into [`Workload::queue`] and, per task, [`Workload::task_queues`].
+//! - Preemption (see [`crate::preempt`]): running tasks may give `"priority"` and `"tier"` of
+//!   their request, and a top-level `groups` map sets disruption budgets, e.g.
+//!   `"groups": {"low": {"max_unavailable": 0.5}}` (below 1 a share of the group's running
+//!   tasks, from 1 a count). A workload with either is planned with preemption: the plan then
+//!   lists `"preemptions": [{"task_id", "group", "agent_id", "victims", "why"}]`, and such a task
+//!   is in neither `launches` nor `unplaced`. Refusals add reasons `preemption_no_lower_priority`,
+//!   `preemption_budget` (with the `group`) and `preemption_not_allowed` to unplaced tasks.
 //! - `fitness` is a built-in's name or a weighted mix (default `cpu_mem_binpack`);
 //!   `hold_seconds` defaults to 60.
 //!

@@ -51,7 +51,18 @@ struct PlanDoc<'a> {
     unplaced: Vec<UnplacedDoc<'a>>,
     declined_offer_ids: Vec<&'a str>,
     expired_offer_ids: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    preemptions: Vec<PreemptionDoc<'a>>,
     stats: StatsDoc<'a>,
+}
+
+#[derive(Serialize)]
+struct PreemptionDoc<'a> {
+    task_id: &'a str,
+    group: &'a str,
+    agent_id: &'a str,
+    victims: Vec<&'a str>,
+    why: Vec<ReasonDoc<'a>>,
 }
 
 #[derive(Serialize)]
@@ -121,6 +132,17 @@ impl<'a> PlanDoc<'a> {
             unplaced: plan.unplaced.iter().map(UnplacedDoc::new).collect(),
             declined_offer_ids: ids(&plan.declined),
             expired_offer_ids: ids(&plan.expired),
+            preemptions: plan
+                .preemptions
+                .iter()
+                .map(|p| PreemptionDoc {
+                    task_id: p.task_id.as_str(),
+                    group: p.group.as_str(),
+                    agent_id: p.agent_id.as_str(),
+                    victims: p.victims.iter().map(|v| v.as_str()).collect(),
+                    why: p.why.iter().map(ReasonDoc::new).collect(),
+                })
+                .collect(),
             stats: StatsDoc {
                 tasks_placed: s.tasks_placed,
                 tasks_unplaced: s.tasks_unplaced,
