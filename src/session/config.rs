@@ -91,6 +91,11 @@ pub struct SessionConfig {
     /// [`TaskRequest::queue`](super::TaskRequest::queue). `None` places by priority, then
     /// submission order.
     pub queue: Option<QueueConfig>,
+    /// Disruption budgets to preempt under: `Some` lets a pending task that fits nowhere evict
+    /// running tasks of lower standing (see [`preempt`](crate::preempt)); the session kills
+    /// them and launches the task once their resources are offered again. `None` (the
+    /// default) never preempts.
+    pub preemption: Option<crate::preempt::DisruptionBudgets>,
     /// The masters' scheduler API endpoints, tried in turn until one leads (default
     /// [`DEFAULT_MASTER`]; the driver sets them from its `FrameworkConfig::masters`).
     pub masters: Vec<Endpoint>,
@@ -128,6 +133,7 @@ impl SessionConfig {
             retry: RetryPolicy::default(),
             bucket_retry: BTreeMap::new(),
             queue: None,
+            preemption: None,
             masters: Endpoint::parse(DEFAULT_MASTER).into_iter().collect(),
             call_retry: RetryPolicy::attempts(4).with_backoff(Duration::from_millis(250), Duration::from_secs(30)),
             seed: 0x6f66_6665_7270_6163,

@@ -99,6 +99,9 @@ pub struct Session {
     /// until it exits or its agent is lost: later tasks for it carry the very same one, as
     /// Mesos requires of a running executor.
     pub(super) executors: rustc_hash::FxHashMap<(crate::model::AgentId, String), v1::ExecutorInfo>,
+    /// Pending tasks placed by preemption, with their victims, until every victim ended (see
+    /// `preempting.rs`).
+    pub(super) preempting: BTreeMap<crate::model::TaskId, Vec<crate::model::TaskId>>,
 }
 
 impl Session {
@@ -134,6 +137,7 @@ impl Session {
             masters,
             resend: Resend::default(),
             executors: Default::default(),
+            preempting: BTreeMap::new(),
             config,
         })
     }
