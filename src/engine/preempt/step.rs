@@ -126,16 +126,30 @@ pub(crate) fn run<'a>(
                 refusals.not_allowed += 1;
                 continue;
             }
-            fill_candidates(&mut scratch, &index, &asks, now);
-            let question = Agent { need: &scratch.need, candidates: &scratch.candidates, freed: &scratch.freed };
             let most = best.as_ref().map_or(usize::MAX, |b| b.cost.count);
-            match cheapest(&question, &ledger, most) {
-                Outcome::Found(cost, set) => {
+            // One victim is the cheapest there can be: looked for without sorting or costing
+            // every candidate, and only when none will do is every set of two and more tried.
+            let outcome = match single_victim(&scratch, &index, &asks, &ledger, now) {
+                Some((cost, p)) => Outcome::Found(cost, smallvec::smallvec![p]),
+                None if most < 2 => Outcome::TooMany,
+                None => {
+                    fill_candidates(&mut scratch, &index, &asks, now);
+                    let question =
+                        Agent { need: &scratch.need, candidates: &scratch.candidates, freed: &scratch.freed };
+                    match cheapest(&question, &ledger, most) {
+                        Outcome::Found(cost, set) => {
+                            Outcome::Found(cost, set.iter().map(|&c| scratch.order[c as usize]).collect())
+                        }
+                        other => other,
+                    }
+                }
+            };
+            match outcome {
+                Outcome::Found(cost, victims) => {
                     let beats = best.as_ref().is_none_or(|b| (&cost, agent.id) < (&b.cost, index.agents[b.agent].id));
                     if !beats {
                         continue;
                     }
-                    let victims: SmallVec<[u32; 8]> = set.iter().map(|&c| scratch.order[c as usize]).collect();
                     if agent.ix.is_none_or(|ix| constraints_pass(state, &index, ix, &victims, task, &asks, group)) {
                         best = Some(Best { cost, agent: a, victims });
                     } else {
@@ -295,6 +309,37 @@ fn fill_candidates<'a>(scratch: &mut Scratch<'a>, index: &RunningIndex<'a>, asks
             scratch.freed.push(held);
         }
     }
+}
+
+/// The cheapest single victim among the agent's candidates (`scratch.order`, index positions)
+/// that frees enough alone within its budget, costed as the full search costs it; the victim
+/// as an index position.
+fn single_victim<'a>(
+    scratch: &Scratch<'a>,
+    index: &RunningIndex<'a>,
+    asks: &Asks,
+    ledger: &Ledger<'_>,
+    now: Duration,
+) -> Option<(Cost<'a>, u32)> {
+    let needed: i64 = scratch.need.iter().map(|&n| n.max(0)).sum();
+    let mut best: Option<(u64, u128, i64, &'a TaskId, u32)> = None;
+    for &p in &scratch.order {
+        let r: &'a RunningTask = index.tasks[p as usize];
+        let enough = asks.names.iter().zip(&scratch.need).all(|((name, _), &need)| {
+            need <= 0 || r.resources.iter().filter(|(n, _)| n == name).map(|(_, q)| q.milli()).sum::<i64>() >= need
+        });
+        if !enough || index.slots[p as usize].is_some_and(|slot| ledger.room(slot) == 0) {
+            continue;
+        }
+        let total: i64 = r.resources.iter().map(|(_, q)| q.milli()).sum();
+        let key = (standing(r.tier, r.priority), now.saturating_sub(r.started).as_nanos(), total - needed, &r.id, p);
+        if best.as_ref().is_none_or(|b| (key.0, key.1, key.2, key.3) < (b.0, b.1, b.2, b.3)) {
+            best = Some(key);
+        }
+    }
+    let (standing, work, waste, id, p) = best?;
+    let cost = Cost { count: 1, standings: smallvec::smallvec![standing], work, waste, ids: smallvec::smallvec![id] };
+    Some((cost, p))
 }
 
 /// Whether the task's hard constraints pass on agent `ix` with `victims` (index positions)
