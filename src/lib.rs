@@ -57,6 +57,8 @@ pub mod workload;
 #[cfg_attr(not(all(feature = "driver", feature = "master", feature = "agent")), allow(dead_code))]
 pub(crate) mod zk_shell;
 
+pub use engine::preempt;
+pub use engine::preempt::PreemptionInput;
 pub use engine::{
     running_usage, ConfigError, Engine, EngineConfig, Packing, PlanError, QueueInput, Scheduler, Strategy,
     PATTERN_BUDGET,
@@ -65,7 +67,10 @@ pub use model::{
     AgentId, AttrValue, Attributes, GroupId, ModelError, Offer, OfferId, OfferedResource, PortRequest, ResourceValue,
     Role, RunningTask, TaskId,
 };
-pub use plan::{Accept, Allocation, GrantedPorts, Launch, Plan, PlanStats, Reason, ReasonCount, Unplaced};
+pub use plan::{
+    Accept, Allocation, GrantedPorts, Launch, Plan, PlanStats, Preemption, PreemptionRefusal, Reason, ReasonCount,
+    Unplaced,
+};
 pub use pool::{OfferPool, PoolError};
 pub use queue::{BucketConfig, BucketStats, Queue, QueueConfig, QueuePlace, QueueReason, TierConfig};
 pub use resources::{PortRange, PortSet, Quantity, QuantityError};

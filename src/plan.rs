@@ -17,6 +17,10 @@ pub struct Plan {
     pub declined: Vec<OfferId>,
     /// Offers whose hold ran out before the pass, sorted by id; decline them too.
     pub expired: Vec<OfferId>,
+    /// Tasks no agent had room for that fit once lower-standing running tasks are evicted (see
+    /// [`PreemptionInput`](crate::PreemptionInput)); empty unless the pass was asked to
+    /// preempt. Such a task is launched by a later pass, once its victims' resources are back.
+    pub preemptions: Vec<Preemption>,
     /// Counts describing the pass.
     pub stats: PlanStats,
     /// Autoscaling: agents to add per class, sorted by class (see
@@ -50,6 +54,22 @@ pub struct Launch {
     /// resources the executor takes from the same offers, by role. `None` when the task has no
     /// executor or its executor already runs there (it is not charged again).
     pub executor_resources: Option<Arc<[Allocation]>>,
+}
+
+/// A pending task that fits an agent once running tasks of lower standing are killed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Preemption {
+    /// The pending task (the preemptor).
+    pub task_id: TaskId,
+    /// The task's group.
+    pub group: GroupId,
+    /// The agent its victims run on.
+    pub agent_id: AgentId,
+    /// The running tasks to kill, sorted by id.
+    pub victims: Vec<TaskId>,
+    /// Why the task was not placed without preemption: the reasons the pass gave (empty when
+    /// the pass did not explain).
+    pub why: Arc<[ReasonCount]>,
 }
 
 /// The ports a launch was given, each with the role it was offered under.
@@ -204,6 +224,26 @@ pub enum Reason {
         /// Members of the gang in the pass.
         needed: u32,
     },
+    /// Preemption could not make room on the agent (counted only for tasks a pass asked to
+    /// preempt for found no victims).
+    Preemption(PreemptionRefusal),
+}
+
+/// Why preemption could not make room for a task on an agent.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum PreemptionRefusal {
+    /// Killing every running task of lower standing there would not free enough.
+    NoLowerPriority,
+    /// Victims that would free enough exist, but every such set breaks this group's
+    /// disruption budget.
+    Budget {
+        /// The group whose budget the first set tried would break.
+        group: GroupId,
+    },
+    /// Room could be made, but a hard constraint, an exclusive claim, ports, or an agent
+    /// known only through its running tasks (constraints cannot be asked there) rule it out.
+    NotAllowed,
 }
 
 /// Counts describing a pass.

@@ -355,3 +355,25 @@ fn cli_demo_runs_the_readme_default() {
     assert!(stdout.contains("finished 5000 of 5000 tasks"), "{stdout}");
     assert!(stdout.contains("every task finished"), "{stdout}");
 }
+
+/// `solve` plans with preemption when the workload gives `groups` or ranked running tasks.
+#[test]
+fn solve_lists_preemptions() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let text = r#"{"offers": [{"id": "o1", "agent_id": "a1", "hostname": "h1", "resources": {"cpus": 1}}],
+                   "tasks": [{"id": "urgent", "group": "web", "resources": {"cpus": 2}, "priority": 5}],
+                   "running": [{"id": "b1", "group": "low", "agent_id": "a1", "resources": {"cpus": 1}, "priority": 1}],
+                   "groups": {"low": {"max_unavailable": 1}}}"#;
+    let mut cmd = bin();
+    cmd.args(["solve", "-"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["preemptions"][0]["task_id"], "urgent");
+    assert_eq!(plan["preemptions"][0]["victims"][0], "b1");
+    assert_eq!(plan["launches"].as_array().map(Vec::len), Some(0));
+    assert!(stderr(&out).contains("1 by preemption"), "{}", stderr(&out));
+}

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use offerpack::optimum::{packing_problem, round, solve_pattern_lp, units_used, Limits};
 use offerpack::report::{Capacity, PlanReport, Share};
 use offerpack::workload::{write_plan_waiting, Timing, Workload};
-use offerpack::{Engine, EngineConfig, Plan, QueueConfig, QueueInput, QueuePlace, PATTERN_BUDGET};
+use offerpack::{Engine, EngineConfig, Plan, PreemptionInput, QueueConfig, QueueInput, QueuePlace, PATTERN_BUDGET};
 
 use super::args::SolveArgs;
 use super::{write_output, CliError};
@@ -129,12 +129,15 @@ pub fn solve(workload: &Workload, args: &SolveArgs) -> Result<Solved, CliError> 
     for run in 0..repeat.max(1) {
         let pool = workload.fresh_pool();
         let start = Instant::now();
-        let plan = match &queued {
-            Some(config) => {
-                let queue = QueueInput { config, pending: &workload.task_queues, running: &[] };
-                engine.plan_queued(&pool, &workload.tasks, &workload.running, queue, Duration::ZERO)
+        let queue = queued.as_ref().map(|config| QueueInput { config, pending: &workload.task_queues, running: &[] });
+        let (tasks, running) = (&workload.tasks, &workload.running);
+        let plan = match (queue, &workload.preemption) {
+            (queue, Some(budgets)) => {
+                let input = PreemptionInput::new(budgets);
+                engine.plan_preempting(&pool, tasks, running, queue, input, Duration::ZERO)
             }
-            None => engine.plan(&pool, &workload.tasks, &workload.running, Duration::ZERO),
+            (Some(queue), None) => engine.plan_queued(&pool, tasks, running, queue, Duration::ZERO),
+            (None, None) => engine.plan(&pool, tasks, running, Duration::ZERO),
         };
         times.push(start.elapsed());
         let plan = plan.map_err(|e| CliError::Failed(e.to_string()))?;
@@ -161,10 +164,15 @@ pub fn solve(workload: &Workload, args: &SolveArgs) -> Result<Solved, CliError> 
 /// `placed X of Y tasks on Z agents (W agents offered) in M ms (median of N)`.
 pub fn summary(solved: &Solved) -> String {
     let s = &solved.plan.stats;
+    let preempting = solved.plan.preemptions.len() as u32;
+    let preempted = match preempting {
+        0 => String::new(),
+        n => format!(", {n} by preemption"),
+    };
     format!(
-        "placed {} of {} tasks on {} agents ({} agents offered) in {:.2} ms (median of {})",
+        "placed {} of {} tasks on {} agents{preempted} ({} agents offered) in {:.2} ms (median of {})",
         s.tasks_placed,
-        s.tasks_placed + s.tasks_unplaced,
+        s.tasks_placed + s.tasks_unplaced + preempting,
         s.agents_used,
         s.agents_considered,
         solved.timing.schedule_ms,

@@ -27,6 +27,7 @@ mod keyed;
 mod launch;
 mod parked;
 mod pass;
+pub mod preempt;
 mod prefetch;
 mod queued;
 mod scan;
@@ -259,6 +260,41 @@ impl Engine {
         now: Duration,
     ) -> Result<Plan, PlanError> {
         gang::run(self, pool, pending, running, None, now)
+    }
+
+    /// As [`Engine::plan`] or, with a queue, [`Engine::plan_queued`], then preemption for the
+    /// tasks left unplaced (see [`preempt`]): those that fit once lower-standing running tasks
+    /// are killed move from [`Plan::unplaced`] to [`Plan::preemptions`]. Offers of agents
+    /// chosen for a preemption are kept, not declined.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use offerpack::preempt::{DisruptionBudgets, PreemptionInput};
+    /// use offerpack::{Engine, EngineConfig, OfferPool, RunningTask, TaskSpec};
+    ///
+    /// let pool = OfferPool::new(Duration::from_secs(60)); // a full cluster: no offers
+    /// let held = |n: f64| vec![("cpus".into(), offerpack::Quantity::new(n).unwrap())];
+    /// let mut batch = RunningTask::new("batch-1", "batch", "a1").with_priority(0);
+    /// batch.resources = held(4.0);
+    /// let urgent = TaskSpec::builder("urgent", "web").scalar("cpus", 2.0).priority(10).build().unwrap();
+    /// let budgets = DisruptionBudgets::new();
+    /// let engine = Engine::new(EngineConfig::default()).unwrap();
+    /// let plan = engine
+    ///     .plan_preempting(&pool, &[urgent], &[batch], None, PreemptionInput::new(&budgets), Duration::ZERO)
+    ///     .unwrap();
+    /// assert_eq!(plan.preemptions[0].victims, ["batch-1".into()]);
+    /// assert!(plan.unplaced.is_empty() && plan.launches.is_empty());
+    /// ```
+    pub fn plan_preempting(
+        &self,
+        pool: &OfferPool,
+        pending: &[TaskSpec],
+        running: &[RunningTask],
+        queue: Option<QueueInput<'_>>,
+        preemption: preempt::PreemptionInput<'_>,
+        now: Duration,
+    ) -> Result<Plan, PlanError> {
+        pass::run_preempting(self, pool, pending, running, queue, Some(preemption), now)
     }
 
     /// Plans one pass in queue order (see [`QueueInput`]): tiers first to last, buckets of a

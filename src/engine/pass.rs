@@ -12,6 +12,7 @@ use super::explain::explain_all;
 use super::fill::{self, FillInput};
 use super::handoff::receive_soon;
 use super::launch::{self, Launches};
+use super::preempt::{self, PreemptionInput};
 use super::queued::{self, QueueInput, QueueRun};
 use super::select::{IndexCache, Selector};
 use super::state::{walk_pool, PassState};
@@ -63,13 +64,32 @@ pub(crate) fn run(
     queue: Option<QueueInput<'_>>,
     now: Duration,
 ) -> Result<Plan, PlanError> {
+    run_preempting(engine, pool, pending, running, queue, None, now)
+}
+
+/// [`run`], then preemption for what is left unplaced when `preemption` is given.
+pub(crate) fn run_preempting(
+    engine: &Engine,
+    pool: &OfferPool,
+    pending: &[TaskSpec],
+    running: &[RunningTask],
+    queue: Option<QueueInput<'_>>,
+    preemption: Option<PreemptionInput<'_>>,
+    now: Duration,
+) -> Result<Plan, PlanError> {
+    let places = queue.map(|q| q.pending);
     let input = PassInput { pool, pending, running, now };
     let parallel = engine.config.threads > 1 && pending.len() + pool.len() >= engine.config.two_thread_threshold;
     let (mut state, compiled) = if parallel { prepare_on_two_threads(engine, input)? } else { prepare(engine, input)? };
     let mut queue = queue.map(|q| queued::build_for_pass(&q, pending, &state, running)).transpose()?;
     let run = queue.as_mut().map(|queue| QueueRun { queue, index: None });
-    let (mut plan, used) = place_compiled(engine, &mut state, pending, compiled, None, run, &mut Vec::new());
+    let (mut plan, mut used) = place_compiled(engine, &mut state, pending, compiled, None, run, &mut Vec::new());
     plan.stats.prepared_on_two_threads = parallel;
+    if let Some(input) = preemption {
+        let step = preempt::Step { pending, places, input, now };
+        preempt::run(&mut state, running.iter(), step, &mut plan);
+        keep_preempted_agents(&state, &plan, &mut used);
+    }
     if engine.config.decline_unused {
         decline_unused(&state, &used, &mut plan);
     }
@@ -459,6 +479,17 @@ fn distinct(agents: &[AgentIx], n: usize) -> Vec<AgentIx> {
         seen[a.get()] = true;
     }
     AgentIx::all(n).filter(|&a| seen[a.get()]).collect()
+}
+
+/// Adds the agents chosen for preemptions to `used` (kept ascending), so their offers are
+/// not declined: the victims' resources come back beside them.
+pub(crate) fn keep_preempted_agents(state: &PassState, plan: &Plan, used: &mut Vec<AgentIx>) {
+    let before = used.len();
+    used.extend(plan.preemptions.iter().filter_map(|p| state.agent(&p.agent_id)));
+    if used.len() > before {
+        used.sort_unstable();
+        used.dedup();
+    }
 }
 
 /// Declines the offers of every agent not in `used` (ascending agent indices).

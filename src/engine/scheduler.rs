@@ -27,7 +27,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use super::gang::Rounds;
 use super::kept_queue::KeptQueue;
 use super::parked::Parking;
-use super::pass::{decline_unused, place};
+use super::pass::{decline_unused, keep_preempted_agents, place};
+use super::preempt::{self, PreemptionInput};
 use super::queued::{self, QueueRun};
 use super::select::IndexCache;
 use super::state::PassState;
@@ -276,7 +277,22 @@ impl Scheduler {
     /// Plans one pass at `now` and applies it: expired offers go, offers launched on or declined
     /// leave the pool, and placed tasks count as running until [`Scheduler::task_ended`].
     pub fn schedule(&mut self, pending: &[TaskSpec], now: Duration) -> Result<Plan, PlanError> {
-        self.schedule_in(pending, None, now)
+        self.schedule_in(pending, None, None, now)
+    }
+
+    /// As [`Scheduler::schedule`] or, with `queue` (places and configuration),
+    /// [`Scheduler::schedule_queued`], then preemption for the tasks left unplaced (see
+    /// [`preempt`](super::preempt)). A task placed by preemption is in [`Plan::preemptions`]
+    /// and does not count as running: give it again once its victims ended. Offers of agents
+    /// chosen for a preemption stay held.
+    pub fn schedule_preempting(
+        &mut self,
+        pending: &[TaskSpec],
+        queue: Option<(&[QueuePlace], &QueueConfig)>,
+        preemption: PreemptionInput<'_>,
+        now: Duration,
+    ) -> Result<Plan, PlanError> {
+        self.schedule_in(pending, queue, Some(preemption), now)
     }
 
     /// As [`Scheduler::schedule`], in queue order (see [`Engine::plan_queued`]): `places` gives
@@ -291,13 +307,14 @@ impl Scheduler {
         config: &QueueConfig,
         now: Duration,
     ) -> Result<Plan, PlanError> {
-        self.schedule_in(pending, Some((places, config)), now)
+        self.schedule_in(pending, Some((places, config)), None, now)
     }
 
     fn schedule_in(
         &mut self,
         pending: &[TaskSpec],
         queue: Option<(&[QueuePlace], &QueueConfig)>,
+        preemption: Option<PreemptionInput<'_>>,
         now: Duration,
     ) -> Result<Plan, PlanError> {
         self.check_ids(pending)?;
@@ -349,7 +366,7 @@ impl Scheduler {
         let mut rounds = Rounds::new(to_place);
         let mut recompile = false;
         let arranged: std::borrow::Cow<'_, [TaskSpec]>;
-        let (mut plan, used, to_place) = match rounds.as_mut() {
+        let (mut plan, mut used, to_place) = match rounds.as_mut() {
             // A queued pass keeps what it placed in its queue, so it runs once (see `gang`).
             Some(rounds) if run.is_some() => {
                 let (mut plan, mut used) =
@@ -390,6 +407,12 @@ impl Scheduler {
                 self.claims.insert(launch.agent_id.clone(), launch.group.clone());
             }
         }
+        if let Some(input) = preemption {
+            let places = queue.map(|(places, _)| places);
+            let step = preempt::Step { pending, places, input, now };
+            preempt::run(state, self.running.values(), step, &mut plan);
+            keep_preempted_agents(state, &plan, &mut used);
+        }
         if self.engine.config().decline_unused {
             decline_unused(state, &used, &mut plan);
         }
@@ -400,7 +423,7 @@ impl Scheduler {
             plan.stats.tasks_unplaced += split.skipped.len() as u32;
             plan.unplaced.extend(split.skipped.iter().cloned());
         }
-        self.settle(&plan, now);
+        self.settle(&plan, pending, queue.map(|(places, _)| places), now);
         if recompile {
             // The state committed the placements of the partial gangs dropped from the plan.
             self.state = None;
@@ -436,7 +459,17 @@ impl Scheduler {
     }
 
     /// Applies a plan: consumed offers leave, launched tasks become running tasks.
-    fn settle(&mut self, plan: &Plan, now: Duration) {
+    fn settle(&mut self, plan: &Plan, pending: &[TaskSpec], places: Option<&[QueuePlace]>, now: Duration) {
+        let position: FxHashMap<&TaskId, usize> = match plan.launches.is_empty() {
+            true => FxHashMap::default(),
+            false => pending.iter().enumerate().map(|(i, t)| (&t.id, i)).collect(),
+        };
+        let standing = |id: &TaskId| {
+            let t = position.get(id).copied();
+            let priority = t.map_or(0, |t| pending[t].priority);
+            let tier = t.and_then(|t| places.and_then(|p| p.get(t))).map_or(0, |p| p.tier);
+            (priority, tier)
+        };
         let mut touched: FxHashSet<AgentId> = FxHashSet::default();
         let mut started: Vec<RunningTask> = Vec::with_capacity(plan.launches.len());
         if let Some(state) = &mut self.state {
@@ -466,6 +499,9 @@ impl Scheduler {
                     host: Some((launch.hostname.clone(), attributes.unwrap_or_default())),
                     claims_agent: self.claims.get(&launch.agent_id) == Some(&launch.group),
                     executor: launch.executor_id.clone(),
+                    priority: standing(&launch.task_id).0,
+                    tier: standing(&launch.task_id).1,
+                    started: now,
                 };
                 started.push(task);
             }

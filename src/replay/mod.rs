@@ -422,6 +422,9 @@ impl<'a> Run<'a> {
             host: self.cluster.host(&launch.agent_id),
             claims_agent: false,
             executor: launch.executor_id.clone(),
+            priority: 0,
+            tier: 0,
+            started: Duration::ZERO,
         };
         self.shares.charge(bucket, &task.resources, 1);
         self.placed_now.push((bucket, task.resources.clone()));

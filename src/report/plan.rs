@@ -8,7 +8,7 @@ use super::page::Page;
 use super::svg::num;
 use super::utilization::{utilization_map, AgentUse, NEARLY_FULL};
 use crate::model::{AgentId, RunningTask};
-use crate::plan::{Plan, Reason, Unplaced};
+use crate::plan::{Plan, PreemptionRefusal, Reason, Unplaced};
 use crate::pool::OfferPool;
 use crate::resources::{CPUS, MEM};
 
@@ -213,6 +213,9 @@ pub fn reason_label(reason: &Reason) -> String {
         Reason::Constraint { name, .. } => format!("constraint {name}"),
         Reason::Queue(reason) => format!("queue: {reason}"),
         Reason::GangIncomplete { placed, needed } => format!("gang incomplete ({placed} of {needed} placed)"),
+        Reason::Preemption(PreemptionRefusal::NoLowerPriority) => "nothing of lower priority to preempt".to_owned(),
+        Reason::Preemption(PreemptionRefusal::Budget { group }) => format!("disruption budget of {group}"),
+        Reason::Preemption(_) => "preemption not allowed".to_owned(),
     }
 }
 

@@ -97,6 +97,11 @@ pub struct SessionConfig {
     /// Places nothing: passes neither launch nor decline, offers stay in the pool until they
     /// expire, for [`Session::what_if`](super::Session::what_if) questions (`run --dry-run`).
     pub dry_run: bool,
+    /// Disruption budgets to preempt under: `Some` lets a pending task that fits nowhere evict
+    /// running tasks of lower standing (see [`preempt`](crate::preempt)); the session kills
+    /// them and launches the task once their resources are offered again. `None` (the
+    /// default) never preempts.
+    pub preemption: Option<crate::preempt::DisruptionBudgets>,
     /// The masters' scheduler API endpoints, tried in turn until one leads (default
     /// [`DEFAULT_MASTER`]; the driver sets them from its `FrameworkConfig::masters`).
     pub masters: Vec<Endpoint>,
@@ -140,6 +145,7 @@ impl SessionConfig {
             queue: None,
             on_predecessor_failure: crate::deps::OnPredecessorFailure::default(),
             dry_run: false,
+            preemption: None,
             masters: Endpoint::parse(DEFAULT_MASTER).into_iter().collect(),
             call_retry: RetryPolicy::attempts(4).with_backoff(Duration::from_millis(250), Duration::from_secs(30)),
             seed: 0x6f66_6665_7270_6163,

@@ -103,6 +103,9 @@ pub struct Session {
     pub(super) waits: super::waits::Waits,
     /// Autoscaling hints reported and when each class was last asked to change.
     pub(super) scale: super::autoscale::ScaleBook,
+    /// Pending tasks placed by preemption, with their victims, until every victim ended (see
+    /// `preempting.rs`).
+    pub(super) preempting: BTreeMap<crate::model::TaskId, Vec<crate::model::TaskId>>,
 }
 
 impl Session {
@@ -140,6 +143,7 @@ impl Session {
             executors: Default::default(),
             waits: super::waits::Waits::new(config.on_predecessor_failure),
             scale: Default::default(),
+            preempting: BTreeMap::new(),
             config,
         })
     }

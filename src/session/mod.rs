@@ -129,6 +129,7 @@ mod leader;
 mod machine;
 mod masters;
 mod operator;
+mod preempting;
 mod report;
 mod request;
 mod resend;

@@ -16,6 +16,7 @@ use super::update::{PassReport, Update, Warning};
 use super::Run;
 use crate::model::{AgentId, OfferId};
 use crate::plan::Accept;
+use crate::preempt::PreemptionInput;
 
 impl Session {
     /// One pass: launches, declines, offer bookkeeping, suppression.
@@ -39,8 +40,10 @@ impl Session {
         }
         self.tasks.wake(now);
         self.sync_running();
-        let pending = self.tasks.pending_specs();
+        let mut pending = self.tasks.pending_specs();
         let before = self.before_pass();
+        let mut places = self.config.queue.as_ref().map(|_| self.tasks.pending_places());
+        self.hold_preemptors(&mut pending, places.as_mut());
         if pending.is_empty() {
             // Nothing to place: no engine pass just to hand the offers back (the plan would
             // decline each one); the hints still see the idle agents.
@@ -52,9 +55,15 @@ impl Session {
             self.adjust_suppression();
             return;
         }
-        let planned = match &self.config.queue {
-            Some(queue) => self.scheduler.schedule_queued(&pending, &self.tasks.pending_places(), queue, now),
-            None => self.scheduler.schedule(&pending, now),
+        let dying = if self.config.preemption.is_some() { self.dying() } else { Vec::new() };
+        let queue = self.config.queue.as_ref().zip(places.as_deref()).map(|(config, places)| (places, config));
+        let planned = match (queue, &self.config.preemption) {
+            (queue, Some(budgets)) => {
+                let input = PreemptionInput { budgets, dying: &dying };
+                self.scheduler.schedule_preempting(&pending, queue, input, now)
+            }
+            (Some((places, config)), None) => self.scheduler.schedule_queued(&pending, places, config, now),
+            (None, None) => self.scheduler.schedule(&pending, now),
         };
         match planned {
             Ok(plan) => {
@@ -72,6 +81,7 @@ impl Session {
                 let sent = |l: &&crate::plan::Launch| matches!(self.tasks.phase(&l.task_id), Some(Phase::Launching(_)));
                 report.launched =
                     plan.launches.iter().filter(sent).map(|l| (l.task_id.clone(), l.agent_id.clone())).collect();
+                report.preempting = self.start_preemptions(&plan);
                 let declined: Vec<&OfferId> = plan.declined.iter().chain(&plan.expired).collect();
                 if !declined.is_empty() {
                     report.offers_declined += declined.len() as u32;

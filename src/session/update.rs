@@ -318,6 +318,9 @@ pub struct PassReport {
     /// them (ACCEPTs go one per agent, so their order differs): the order in which constraints
     /// that loosen as tasks are placed (`GROUP_BY`, `BALANCE`) admitted each.
     pub launched: Vec<(TaskId, AgentId)>,
+    /// The tasks this pass placed by preemption, each with the victims it sent KILLs for; such
+    /// a task stays pending until they ended.
+    pub preempting: Vec<(TaskId, Vec<TaskId>)>,
 }
 
 /// One thing the session reports to its user, taken with [`Session::poll_update`](super::Session::poll_update).

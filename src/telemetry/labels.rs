@@ -2,7 +2,7 @@
 //! task state, a call kind, a call outcome. Each set is fixed and small, so a metric labelled
 //! with them has a bounded number of series whatever the workload.
 
-use crate::plan::{Reason, ReasonCount};
+use crate::plan::{PreemptionRefusal, Reason, ReasonCount};
 use crate::queue::QueueReason;
 use crate::session::{CallKind, CallOutcome, TaskState};
 
@@ -42,6 +42,9 @@ pub fn reason_code(reason: &Reason) -> &'static str {
         Reason::Queue(QueueReason::NoGuaranteedCapacity { .. }) => "queue_guarantee",
         Reason::Queue(QueueReason::TierCapacity { .. }) => "tier_capacity",
         Reason::GangIncomplete { .. } => "gang_incomplete",
+        Reason::Preemption(PreemptionRefusal::NoLowerPriority) => "preemption_no_lower_priority",
+        Reason::Preemption(PreemptionRefusal::Budget { .. }) => "preemption_budget",
+        Reason::Preemption(_) => "preemption_not_allowed",
     }
 }
 

@@ -270,6 +270,8 @@ fn running(opts: &GenOptions, rng: &mut SeededRng) -> Vec<RunningDoc> {
             resources: ResourcesDoc { scalars: vec![("cpus".into(), 1.0), ("mem".into(), 1024.0)], ports: None },
             hostname: None,
             attributes: None,
+            priority: 0,
+            tier: 0,
         })
         .collect()
 }

@@ -16,6 +16,7 @@ use crate::plugins::constraints::{self, Builtin, ConstraintError};
 use crate::plugins::fitness::{self, FitnessError, Weighted};
 use crate::plugins::{Fitness, HardConstraint, SoftConstraint};
 use crate::pool::OfferPool;
+use crate::preempt::{BudgetError, DisruptionBudgets, MaxUnavailable};
 use crate::queue::{QueueConfig, QueueConfigError};
 use crate::resources::{PortRange, PortSet, Quantity, QuantityError, PORTS};
 use crate::spec::{TaskBuilder, TaskSpec};
@@ -51,6 +52,9 @@ pub struct Workload {
     pub after: Vec<Vec<crate::model::TaskId>>,
     /// The autoscaling rules, when the workload gives `autoscale`.
     pub autoscale: Option<crate::autoscale::AutoscaleConfig>,
+    /// Disruption budgets, when the workload asks for preemption: it gives `groups`, or a
+    /// running task gives a `priority` or `tier`. `None` plans without preemption.
+    pub preemption: Option<DisruptionBudgets>,
 }
 
 impl Workload {
@@ -79,9 +83,11 @@ impl Workload {
         let queue = queues::config(&doc.buckets, doc.tiers.as_deref())?;
         let task_queues = queues::task_queues(&doc.tasks)?;
         let after = super::after::task_after(&doc.tasks)?;
+        let preemption = budgets(&doc)?;
         let pool = OfferPool::new(hold);
         let autoscale = super::autoscale::config(doc.autoscale.as_ref())?;
-        let mut workload = Workload { pool, offers, tasks, running, fitness, hold, queue, task_queues, after, autoscale };
+        let mut workload =
+            Workload { pool, offers, tasks, running, fitness, hold, queue, task_queues, after, autoscale, preemption };
         workload.pool = workload.fresh_pool();
         Ok(workload)
     }
@@ -198,6 +204,8 @@ pub enum Problem {
     Dependency(crate::deps::DependencyError),
     /// Autoscaling rules that cannot work.
     Autoscale(crate::autoscale::AutoscaleConfigError),
+    /// A disruption budget that is neither a share below 1 nor a whole count.
+    Budget(BudgetError),
 }
 
 impl fmt::Display for Problem {
@@ -227,6 +235,7 @@ impl fmt::Display for Problem {
             Self::Queue(e) => e.fmt(f),
             Self::Dependency(e) => e.fmt(f),
             Self::Autoscale(e) => e.fmt(f),
+            Self::Budget(e) => e.fmt(f),
         }
     }
 }
@@ -478,7 +487,9 @@ fn running(docs: &[RunningDoc], ids: &mut IdSpace) -> Result<Vec<RunningTask>, W
             return Err(WorkloadError::at(format!("{place}: resources.ports"), Problem::PortsNotScalar));
         }
         let group = doc.group.as_deref().unwrap_or(&doc.id);
-        let mut task = RunningTask::new(doc.id.as_str(), group, doc.agent_id.as_str());
+        let mut task = RunningTask::new(doc.id.as_str(), group, doc.agent_id.as_str())
+            .with_priority(doc.priority)
+            .with_tier(doc.tier);
         for (name, amount) in &doc.resources.scalars {
             let q = quantity(&|| format!("{place}: resources.{name}"), *amount)?;
             task.resources.push((Arc::from(name.as_str()), q));
@@ -500,6 +511,28 @@ fn running(docs: &[RunningDoc], ids: &mut IdSpace) -> Result<Vec<RunningTask>, W
         out.push(task);
     }
     Ok(out)
+}
+
+/// The disruption budgets of `groups`, when the document asks for preemption.
+fn budgets(doc: &WorkloadDoc) -> Result<Option<DisruptionBudgets>, WorkloadError> {
+    let ranked = doc.running.iter().any(|r| r.priority != 0 || r.tier != 0);
+    if doc.groups.0.is_empty() && !ranked {
+        return Ok(None);
+    }
+    let mut budgets = DisruptionBudgets::new();
+    for (group, settings) in &doc.groups.0 {
+        if group.is_empty() {
+            return Err(WorkloadError::at("groups", Problem::EmptyId));
+        }
+        if let Some(max) = settings.max_unavailable {
+            let place = || format!("groups.{group}: max_unavailable");
+            budgets.set(
+                group.as_str(),
+                MaxUnavailable::from_number(max).map_err(|e| WorkloadError::at(place(), Problem::Budget(e)))?,
+            );
+        }
+    }
+    Ok(Some(budgets))
 }
 
 fn fitness_of(doc: Option<&FitnessDoc>) -> Result<Arc<dyn Fitness>, WorkloadError> {

@@ -39,6 +39,13 @@
 //!   {"m5.large": {"min_idle": 0, "max_idle": 2, "min_size": 1, "max_size": 40,
 //!   "cooldown_seconds": 300, "balance_by": "zone"}}}` (every limit optional), read into
 //!   [`Workload::autoscale`].
+//! - Preemption (see [`crate::preempt`]): running tasks may give `"priority"` and `"tier"` of
+//!   their request, and a top-level `groups` map sets disruption budgets, e.g.
+//!   `"groups": {"low": {"max_unavailable": 0.5}}` (below 1 a share of the group's running
+//!   tasks, from 1 a count). A workload with either is planned with preemption: the plan then
+//!   lists `"preemptions": [{"task_id", "group", "agent_id", "victims", "why"}]`, and such a task
+//!   is in neither `launches` nor `unplaced`. Refusals add reasons `preemption_no_lower_priority`,
+//!   `preemption_budget` (with the `group`) and `preemption_not_allowed` to unplaced tasks.
 //! - `fitness` is a built-in's name or a weighted mix (default `cpu_mem_binpack`);
 //!   `hold_seconds` defaults to 60.
 //!

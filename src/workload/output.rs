@@ -5,7 +5,7 @@ use std::io;
 use serde::Serialize;
 
 use crate::model::OfferId;
-use crate::plan::{Launch, Plan, Reason, ReasonCount, Unplaced};
+use crate::plan::{Launch, Plan, PreemptionRefusal, Reason, ReasonCount, Unplaced};
 use crate::queue::QueueReason;
 
 /// How long the pass took, for the plan's `stats`.
@@ -51,11 +51,22 @@ struct PlanDoc<'a> {
     unplaced: Vec<UnplacedDoc<'a>>,
     declined_offer_ids: Vec<&'a str>,
     expired_offer_ids: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    preemptions: Vec<PreemptionDoc<'a>>,
     stats: StatsDoc<'a>,
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     scale_up: std::collections::BTreeMap<&'a str, u32>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     scale_down: Vec<&'a str>,
+}
+
+#[derive(Serialize)]
+struct PreemptionDoc<'a> {
+    task_id: &'a str,
+    group: &'a str,
+    agent_id: &'a str,
+    victims: Vec<&'a str>,
+    why: Vec<ReasonDoc<'a>>,
 }
 
 #[derive(Serialize)]
@@ -96,6 +107,9 @@ enum ReasonDoc<'a> {
     NoGuaranteedCapacity { bucket: &'a str, agents: u32 },
     TierCapacity { tier: u32, resource: &'a str, agents: u32 },
     GangIncomplete { placed: u32, needed: u32, agents: u32 },
+    PreemptionNoLowerPriority { agents: u32 },
+    PreemptionBudget { group: &'a str, agents: u32 },
+    PreemptionNotAllowed { agents: u32 },
 }
 
 #[derive(Serialize)]
@@ -123,6 +137,17 @@ impl<'a> PlanDoc<'a> {
             unplaced: plan.unplaced.iter().map(UnplacedDoc::new).collect(),
             declined_offer_ids: ids(&plan.declined),
             expired_offer_ids: ids(&plan.expired),
+            preemptions: plan
+                .preemptions
+                .iter()
+                .map(|p| PreemptionDoc {
+                    task_id: p.task_id.as_str(),
+                    group: p.group.as_str(),
+                    agent_id: p.agent_id.as_str(),
+                    victims: p.victims.iter().map(|v| v.as_str()).collect(),
+                    why: p.why.iter().map(ReasonDoc::new).collect(),
+                })
+                .collect(),
             stats: StatsDoc {
                 tasks_placed: s.tasks_placed,
                 tasks_unplaced: s.tasks_unplaced,
@@ -196,6 +221,11 @@ impl<'a> ReasonDoc<'a> {
             Reason::GangIncomplete { placed, needed } => {
                 ReasonDoc::GangIncomplete { placed: *placed, needed: *needed, agents }
             }
+            Reason::Preemption(PreemptionRefusal::NoLowerPriority) => ReasonDoc::PreemptionNoLowerPriority { agents },
+            Reason::Preemption(PreemptionRefusal::Budget { group }) => {
+                ReasonDoc::PreemptionBudget { group: group.as_str(), agents }
+            }
+            Reason::Preemption(_) => ReasonDoc::PreemptionNotAllowed { agents },
         }
     }
 }
@@ -250,6 +280,7 @@ mod tests {
             }],
             declined: vec!["o2".into()],
             expired: vec![],
+            preemptions: vec![],
             stats: PlanStats {
                 tasks_placed: 1,
                 tasks_unplaced: 1,

@@ -34,6 +34,18 @@ pub(crate) struct WorkloadDoc {
     /// Autoscaling hints' rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscale: Option<super::autoscale::AutoscaleDoc>,
+    /// Disruption budgets by group (preemption).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub groups: Map<GroupDoc>,
+}
+
+/// One group's settings: its disruption budget.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GroupDoc {
+    /// Below 1 a share of the group's running tasks, from 1 a count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_unavailable: Option<f64>,
 }
 
 /// One queue bucket's configuration.
@@ -128,6 +140,12 @@ pub(crate) struct RunningDoc {
     pub hostname: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Map<AttrDoc>>,
+    /// Priority of the task's request (preemption evicts lower standing only).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub priority: i32,
+    /// Queue tier of the task's request.
+    #[serde(default, skip_serializing_if = "is_tier_zero")]
+    pub tier: u32,
 }
 
 /// A JSON object kept in document order; deserializing rejects a key given twice.

@@ -136,6 +136,8 @@ fn stream_lines(opts: &StreamOptions) -> Vec<Line> {
             resources: ResourcesDoc { scalars: task.resources.scalars, ports: None },
             hostname: None,
             attributes: None,
+            priority: 0,
+            tier: 0,
         };
         let left = mean * (0.05 + 1.95 * rng.unit());
         lines.push(event(0.0, |l| (l.running, l.duration_ms) = (Some(running), Some(millis(left)))));

@@ -329,3 +329,34 @@ fn workload_gangs_are_read_and_a_partial_gang_is_explained_in_the_plan() {
     assert_eq!(reasons["reason"], "gang_incomplete");
     assert_eq!((reasons["placed"].as_u64(), reasons["needed"].as_u64()), (Some(2), Some(3)));
 }
+
+#[test]
+fn workload_preemption_reads_budgets_and_writes_preemptions() {
+    let text = r#"{"tasks": [{"id": "urgent", "group": "web", "resources": {"cpus": 2}, "priority": 5}],
+        "offers": [{"id": "o1", "agent_id": "a1", "hostname": "h1", "resources": {"cpus": 1}}],
+        "running": [{"id": "b1", "group": "low", "agent_id": "a1", "resources": {"cpus": 1}, "priority": 1},
+                    {"id": "b2", "group": "low", "agent_id": "a1", "resources": {"cpus": 1}, "priority": 1}],
+        "groups": {"low": {"max_unavailable": 0.5}}}"#;
+    let w = Workload::from_json(text).unwrap();
+    let budgets = w.preemption.as_ref().expect("groups ask for preemption");
+    assert_eq!(budgets.get(&"low".into()), Some(crate::preempt::MaxUnavailable::Share(0.5)));
+    assert_eq!(w.running[0].priority, 1);
+    let engine = crate::Engine::new(crate::EngineConfig::default()).unwrap();
+    let input = crate::PreemptionInput::new(budgets);
+    let plan = engine.plan_preempting(&w.pool, &w.tasks, &w.running, None, input, std::time::Duration::ZERO).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&super::plan_to_json(&plan, super::Timing::default())).unwrap();
+    let preemption = &json["preemptions"][0];
+    assert_eq!(preemption["task_id"], "urgent");
+    assert_eq!(preemption["agent_id"], "a1");
+    assert_eq!(preemption["victims"].as_array().unwrap().len(), 1, "half of two may go: one victim");
+    assert!(json["launches"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn workload_preemption_rejects_a_fractional_count() {
+    let text = r#"{"groups": {"low": {"max_unavailable": 1.5}}}"#;
+    let err = Workload::from_json(text).unwrap_err().to_string();
+    assert!(err.contains("groups.low") && err.contains("1.5"), "{err}");
+    let plain = Workload::from_json(r#"{"running": [{"id": "r", "agent_id": "a"}]}"#).unwrap();
+    assert!(plain.preemption.is_none(), "no groups, no ranks: no preemption");
+}

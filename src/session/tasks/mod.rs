@@ -335,7 +335,21 @@ impl Tasks {
         task.host = book.host(&task.agent_id);
         task.claims_agent = t.claims_agent;
         task.executor = t.executor();
+        if let Some(request) = &t.request {
+            (task.priority, task.tier) = (request.spec.priority, request.queue.tier);
+        }
         Some(task)
+    }
+
+    /// Launched and active tasks whose kill was asked for, by their own ids.
+    pub(crate) fn dying(&self) -> Vec<TaskId> {
+        let dying = |(_, t): &(&TaskId, &Tracked)| t.kill_requested && t.phase != Phase::Pending;
+        self.live.iter().filter(dying).map(|(id, _)| id.clone()).collect()
+    }
+
+    /// Whether a task is live (pending, launched or active).
+    pub(crate) fn is_live(&self, id: &TaskId) -> bool {
+        self.live.contains_key(id)
     }
 
     /// Whether [`Tasks::running_one`] would give a task with `counted`'s agent, group, claim
@@ -345,9 +359,11 @@ impl Tasks {
         let (group, agent) = (t.group.as_ref()?, t.agent.as_ref()?);
         let same_resources =
             t.resources.len() == counted.resources.len() && t.resources.iter().all(|r| counted.resources.contains(r));
+        let standing = t.request.as_ref().map_or((0, 0), |r| (r.spec.priority, r.queue.tier));
         Some(
             *group == counted.group
                 && *agent == counted.agent_id
+                && standing == (counted.priority, counted.tier)
                 && t.claims_agent == counted.claims_agent
                 && t.executor() == counted.executor
                 && same_resources,

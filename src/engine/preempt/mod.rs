@@ -1,0 +1,65 @@
+//! Preemption: room for a pending task that fits nowhere, made by evicting running tasks of
+//! lower standing, within per-group disruption budgets.
+//!
+//! **Who may be evicted.** A running task yields to a pending one when its queue tier comes
+//! after the pending task's (tier 0 is first) or, in the same tier, when its priority is
+//! strictly lower ([`RunningTask::yields_to`](crate::RunningTask::yields_to)); equal standing
+//! never preempts. A pending task's tier is its [`QueuePlace`](crate::QueuePlace) tier in queued
+//! passes, 0 otherwise; a running task's is [`RunningTask::tier`](crate::RunningTask::tier).
+//! Tasks already being killed ([`PreemptionInput::dying`]) are never chosen again.
+//!
+//! **Which victims.** After placement, each task the pass left unplaced (those the queue held
+//! back aside) looks at every agent running tasks. An agent's room is its free offered
+//! resources (none when it has no offers: an agent fully used is known only through its
+//! running tasks, and the engine may preempt there too, since the victims' resources come back
+//! as offers) plus what victims hold. Per agent the cheapest set that frees enough is chosen —
+//! fewest victims, then lowest standing, then least work lost (youngest first), then least
+//! capacity wasted (what the victims hold beyond the need, in thousandths summed over
+//! resources), then victim ids — and across agents the cheapest set wins, equal sets going to
+//! the agent with the smaller id. The same input gives the same preemptions.
+//!
+//! **What else must hold.** With the victims gone, the task's hard constraints must pass on the
+//! agent (asked once per agent, about its cheapest set), another group must not hold the agent
+//! exclusively, and the task's ports must be free in the agent's offers (victims do not say
+//! which ports they hold). On an agent known only through its running tasks the pass has no view
+//! to ask constraints with, so only tasks without hard constraints and ports preempt there.
+//! The room counts every role the task accepts; it ignores a custom executor (charged when the
+//! task is launched, from the offers that come back).
+//!
+//! **Budgets.** [`DisruptionBudgets`] cap, per group, the tasks down at once: those dying and
+//! those chosen as victims earlier in the pass count. A set that would break a budget is not
+//! chosen. Unplaced tasks that found no victims say why on top of their other reasons, per
+//! agent running tasks: [`PreemptionRefusal`](crate::PreemptionRefusal).
+//!
+//! **Cost.** Running tasks are indexed by agent once per pass, and only when a task is left
+//! unplaced; each task then reads every running task once, with scratch buffers reused across
+//! agents.
+
+mod budget;
+mod index;
+mod search;
+mod step;
+#[cfg(test)]
+mod tests;
+
+pub use budget::{BudgetError, DisruptionBudgets, MaxUnavailable};
+pub(crate) use step::{run, Step};
+
+use crate::model::TaskId;
+
+/// What a pass that may preempt is given besides its tasks: the budgets, and the running tasks
+/// already being killed (they count against their group's budget and are not chosen again).
+#[derive(Clone, Copy, Debug)]
+pub struct PreemptionInput<'a> {
+    /// Disruption budgets per group.
+    pub budgets: &'a DisruptionBudgets,
+    /// Running tasks whose kill was asked for and whose end has not been seen yet.
+    pub dying: &'a [TaskId],
+}
+
+impl<'a> PreemptionInput<'a> {
+    /// Preemption under `budgets`, with nothing being killed yet.
+    pub fn new(budgets: &'a DisruptionBudgets) -> PreemptionInput<'a> {
+        PreemptionInput { budgets, dying: &[] }
+    }
+}
