@@ -14,8 +14,8 @@
 pub mod agent;
 #[cfg(feature = "artifacts")]
 pub mod artifact;
-pub mod deps;
 pub mod autoscale;
+pub mod deps;
 #[cfg(feature = "driver")]
 pub mod driver;
 pub mod engine;

@@ -91,3 +91,22 @@ fn session_without_autoscale_reports_no_hints() {
     h.advance(MS * 20);
     assert_eq!(hints(&mut h), []);
 }
+
+/// What-if adds the shortfall of the extra tasks to its plan, and reports no hint itself.
+#[test]
+fn session_what_if_shows_the_shortfall_of_extra_tasks() {
+    let mut h = session(ClassRule::new("c4").max_size(10));
+    h.event(offers(vec![class_offer("o1", "a-1", 4.0)]));
+    h.updates.clear();
+    let extra: Vec<TaskRequest> = (0..3)
+        .map(|i| {
+            let spec =
+                TaskSpec::builder(format!("t{i}"), "batch").scalar("cpus", 3.0).scalar("mem", 64.0).build().unwrap();
+            TaskRequest::command(spec, CommandSpec::shell("./work"))
+        })
+        .collect();
+    let plan = h.session.what_if(&extra, h.now).unwrap();
+    assert_eq!(plan.launches.len(), 1);
+    assert_eq!(plan.scale_up, [(Arc::from("c4"), 2)], "two more c4 agents would place the other two");
+    assert!(hints(&mut h).is_empty(), "what-if is not a pass: no hint reported");
+}

@@ -129,3 +129,22 @@ fn session_running_tasks_carry_their_requests_priority() {
     h.advance(MS * 20);
     assert_eq!(killed(&h.take(CallKind::Kill)).len(), 1, "a higher priority may");
 }
+
+/// What-if in a preempting session shows the preemption the next pass would make, and kills
+/// nothing; the real pass then makes that very preemption.
+#[test]
+fn session_what_if_shows_preemptions_without_killing() {
+    let mut h = preempting_harness(DisruptionBudgets::new());
+    two_low_tasks_running(&mut h);
+    let urgent = request("urgent", "web", 2.0, 10);
+    let plan = h.session.what_if(std::slice::from_ref(&urgent), h.now).unwrap();
+    assert!(plan.launches.is_empty());
+    assert_eq!(plan.preemptions.len(), 1);
+    let victims: Vec<&str> = plan.preemptions[0].victims.iter().map(|v| v.as_str()).collect();
+    assert_eq!((plan.preemptions[0].task_id.as_str(), victims), ("urgent", vec!["low-1"]));
+    h.advance(MS * 20);
+    assert!(h.take(CallKind::Kill).is_empty(), "what-if kills nothing");
+    h.session.submit(urgent, h.now).unwrap();
+    h.advance(MS * 20);
+    assert_eq!(killed(&h.take(CallKind::Kill)), ["low-1"], "the pass preempts as what-if said");
+}

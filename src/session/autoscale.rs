@@ -39,7 +39,7 @@ pub(crate) struct ScaleBook {
     /// The classes the last report asked to change.
     asked: BTreeSet<Arc<str>>,
     /// When each class was last asked to change.
-    last_scaled: BTreeMap<Arc<str>, Duration>,
+    pub(super) last_scaled: BTreeMap<Arc<str>, Duration>,
 }
 
 /// The pool and the running tasks as they were before a pass (the pass changes both).

@@ -1,8 +1,10 @@
 //! Live what-if: the plan the next pass would make with extra tasks, from the session's current
 //! state (offers held, tasks pending, tasks running), launching and holding nothing.
 //!
-//! [`Session::what_if`] runs [`Engine::plan`] (or [`Engine::plan_queued`] with a queue) on a
-//! fresh engine of the session's settings: the pool, the tracker and the scheduler's compiled
+//! [`Session::what_if`] runs [`Engine::plan`] (or [`Engine::plan_queued`] with a queue, or
+//! [`Engine::plan_preempting`] when the session preempts) on a fresh engine of the session's
+//! settings, and adds the autoscaling hints when the session has rules for them, as a pass
+//! would: the pool, the tracker and the scheduler's compiled
 //! state are left as they were (only the scheduler's running set is brought up to date, as
 //! before any pass), so asking twice gives the same plan and the next real pass is unchanged.
 //! The extra tasks are placed after the pending ones (or by their queue places), as if just
@@ -21,9 +23,11 @@ use super::calls;
 use super::machine::{Link, Session};
 use super::update::{PassReport, Update};
 use super::TaskRequest;
+use crate::autoscale::{hints, AutoscaleInput};
 use crate::engine::{running_usage, ConfigError, Engine, PlanError, QueueInput};
 use crate::model::OfferId;
 use crate::plan::Plan;
+use crate::preempt::PreemptionInput;
 
 /// Why [`Session::what_if`] gave no plan.
 #[derive(Clone, Debug, PartialEq)]
@@ -63,21 +67,38 @@ impl Session {
         let ready = |r: &&TaskRequest| r.after.iter().all(|p| self.has_finished(p));
         let extra: Vec<&TaskRequest> = extra.iter().filter(ready).collect();
         let mut pending = self.tasks.pending_specs();
+        let mut places = self.config.queue.as_ref().map(|_| self.tasks.pending_places());
+        // A task whose victims are still dying is held back, as the next pass would.
+        self.hold_preemptors(&mut pending, places.as_mut());
         pending.extend(extra.iter().map(|r| r.spec.clone()));
+        if let Some(places) = &mut places {
+            places.extend(extra.iter().map(|r| r.queue.clone()));
+        }
         let running: Vec<_> = self.scheduler.running().cloned().collect();
         let pool = self.scheduler.pool();
-        let plan = match &self.config.queue {
-            None => engine.plan(pool, &pending, &running, now),
-            Some(config) => {
-                let mut places = self.tasks.pending_places();
-                places.extend(extra.iter().map(|r| r.queue.clone()));
-                let placed = running.iter().filter_map(|t| Some((self.scheduler.place_of(&t.id)?, &t.resources[..])));
-                let usage = running_usage(placed);
-                let queue = QueueInput { config, pending: &places, running: &usage };
-                engine.plan_queued(pool, &pending, &running, queue, now)
-            }
+        let placed = running.iter().filter_map(|t| Some((self.scheduler.place_of(&t.id)?, &t.resources[..])));
+        let usage = self.config.queue.as_ref().map(|_| running_usage(placed));
+        let queue = match (&self.config.queue, &places, &usage) {
+            (Some(config), Some(places), Some(usage)) => Some(QueueInput { config, pending: places, running: usage }),
+            _ => None,
         };
-        plan.map_err(WhatIfError::Plan)
+        let dying = if self.config.preemption.is_some() { self.dying() } else { Vec::new() };
+        let planned = match (&self.config.preemption, queue) {
+            (Some(budgets), queue) => {
+                let input = PreemptionInput { budgets, dying: &dying };
+                engine.plan_preempting(pool, &pending, &running, queue, input, now)
+            }
+            (None, Some(queue)) => engine.plan_queued(pool, &pending, &running, queue, now),
+            (None, None) => engine.plan(pool, &pending, &running, now),
+        };
+        let mut plan = planned.map_err(WhatIfError::Plan)?;
+        if let Some(config) = &self.config.autoscale {
+            let input = AutoscaleInput { config, last_scaled: &self.scale.last_scaled };
+            let found = hints(&engine, input, pool, &pending, &running, &plan, now).map_err(WhatIfError::Plan)?;
+            plan.scale_up = found.scale_up;
+            plan.scale_down = found.scale_down;
+        }
+        Ok(plan)
     }
 }
 
