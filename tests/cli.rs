@@ -19,6 +19,17 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// `offerpack solve -` with `text` on its standard input.
+fn solve_stdin(text: &str) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut cmd = bin();
+    cmd.args(["solve", "-"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// A scratch file path unique to this test.
 fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-tests");
@@ -327,16 +338,10 @@ fn cli_completions_come_from_the_definitions() {
 
 #[test]
 fn cli_solve_reads_standard_input() {
-    use std::io::Write;
-    use std::process::Stdio;
     let text = r#"{"offers": [{"id": "o1", "agent_id": "a1", "hostname": "h1", "resources": {"cpus": 2}}],
                    "tasks": [{"id": "t1", "group": "g", "resources": {"cpus": 1}},
                              {"id": "t2", "group": "g", "resources": {"cpus": 5}}]}"#;
-    let mut cmd = bin();
-    cmd.args(["solve", "-"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = solve_stdin(text);
     assert!(out.status.success(), "{}", stderr(&out));
     let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(plan["launches"][0]["task_id"], "t1");
@@ -359,17 +364,11 @@ fn cli_demo_runs_the_readme_default() {
 /// `solve` plans with preemption when the workload gives `groups` or ranked running tasks.
 #[test]
 fn solve_lists_preemptions() {
-    use std::io::Write;
-    use std::process::Stdio;
     let text = r#"{"offers": [{"id": "o1", "agent_id": "a1", "hostname": "h1", "resources": {"cpus": 1}}],
                    "tasks": [{"id": "urgent", "group": "web", "resources": {"cpus": 2}, "priority": 5}],
                    "running": [{"id": "b1", "group": "low", "agent_id": "a1", "resources": {"cpus": 1}, "priority": 1}],
                    "groups": {"low": {"max_unavailable": 1}}}"#;
-    let mut cmd = bin();
-    cmd.args(["solve", "-"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = solve_stdin(text);
     assert!(out.status.success(), "{}", stderr(&out));
     let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(plan["preemptions"][0]["task_id"], "urgent");

@@ -66,9 +66,7 @@ fn cli_deps_solve_lists_waiting_tasks_unplaced() {
     let all = text(&out);
     assert!(out.status.success(), "{all}");
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the plan is JSON");
-    let launched: Vec<&str> =
-        plan["launches"].as_array().unwrap().iter().map(|l| l["task_id"].as_str().unwrap()).collect();
-    assert_eq!(launched, ["a"], "{all}");
+    assert_eq!(launched(&plan), ["a"], "{all}");
     let waiting = &plan["waiting"];
     assert_eq!(waiting[0]["task_id"], "d", "{all}");
     assert_eq!(waiting[0]["after"], serde_json::json!(["b", "c"]), "{all}");
@@ -86,11 +84,15 @@ fn cli_deps_dry_run_prints_the_first_plan_and_launches_nothing() {
     let all = text(&out);
     assert!(out.status.success(), "{all}");
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the plan is JSON");
-    let launched: Vec<&str> =
-        plan["launches"].as_array().unwrap().iter().map(|l| l["task_id"].as_str().unwrap()).collect();
-    assert_eq!(launched, ["a"], "{all}");
+    assert_eq!(launched(&plan), ["a"], "{all}");
     assert_eq!(plan["waiting"].as_array().unwrap().len(), 3, "{all}");
     assert!(all.contains("dry run: 1 of 4 tasks would be placed"), "{all}");
     assert!(all.contains("nothing launched"), "{all}");
     let _ = std::fs::remove_file(path);
+}
+
+/// The ids of a plan's launches, in order.
+fn launched(plan: &serde_json::Value) -> Vec<&str> {
+    let launches = plan["launches"].as_array().expect("launches is a list");
+    launches.iter().map(|l| l["task_id"].as_str().expect("a task id")).collect()
 }
