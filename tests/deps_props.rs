@@ -1,6 +1,7 @@
 //! Property tests of the task dependency graph against straight oracles: release order is
 //! topological and never early, cycles are always rejected with a real cycle, and a failure
-//! fails exactly the transitive dependents (breadth-first search over the input edges).
+//! fails exactly the transitive dependents (breadth-first search over the input edges), and the
+//! critical path is a longest chain by count and by time (every chain listed).
 
 use std::collections::{BTreeSet, VecDeque};
 
@@ -192,5 +193,58 @@ proptest! {
             }
             Err(other) => prop_assert!(false, "unexpected error {other}"),
         }
+    }
+}
+
+/// Every chain of the DAG (each task waiting for the one before it), by depth-first search from
+/// every task: the oracle of the critical path. The DAGs it is given are small.
+fn all_chains(after: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    let n = after.len();
+    let mut dependents = vec![Vec::new(); n];
+    for (j, preds) in after.iter().enumerate() {
+        for &i in preds {
+            dependents[i].push(j);
+        }
+    }
+    let mut chains = Vec::new();
+    let mut stack: Vec<Vec<usize>> = (0..n).map(|i| vec![i]).collect();
+    while let Some(chain) = stack.pop() {
+        let last = chain[chain.len() - 1];
+        for &next in &dependents[last] {
+            let mut longer = chain.clone();
+            longer.push(next);
+            stack.push(longer);
+        }
+        chains.push(chain);
+    }
+    chains
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn deps_critical_path_is_a_longest_chain_by_count_and_by_time(
+        dag in dag().prop_filter("small enough to list every chain", |d| d.after.len() <= 12),
+        secs in proptest::collection::vec(proptest::option::weighted(0.8, 0u64..100), 12),
+    ) {
+        let mut graph = DependencyGraph::default();
+        submit(&mut graph, &dag);
+        let duration = |i: usize| std::time::Duration::from_secs(secs[i].unwrap_or(0));
+        let path = graph.critical_path(|id| secs[index(id)].map(std::time::Duration::from_secs));
+        let chains = all_chains(&dag.after);
+        let is_chain = |ids: &[TaskId]| {
+            let ix: Vec<usize> = ids.iter().map(index).collect();
+            !ix.is_empty() && ix.windows(2).all(|w| dag.after[w[1]].contains(&w[0]))
+        };
+        prop_assert!(is_chain(&path.tasks), "not a chain: {:?}", path.tasks);
+        prop_assert!(is_chain(&path.slowest), "not a chain: {:?}", path.slowest);
+        let longest = chains.iter().map(Vec::len).max().unwrap_or(0);
+        prop_assert_eq!(path.tasks.len(), longest);
+        let time_of = |ix: &mut dyn Iterator<Item = usize>| ix.map(duration).sum::<std::time::Duration>();
+        prop_assert_eq!(path.time, time_of(&mut path.tasks.iter().map(index)));
+        let slowest = chains.iter().map(|c| time_of(&mut c.iter().copied())).max().unwrap_or_default();
+        prop_assert_eq!(path.slowest_time, slowest);
+        prop_assert_eq!(path.slowest_time, time_of(&mut path.slowest.iter().map(index)));
     }
 }

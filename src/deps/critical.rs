@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use petgraph::algo::toposort;
 use petgraph::stable_graph::NodeIndex;
+use petgraph::visit::NodeIndexable;
 use petgraph::Direction;
-use rustc_hash::FxHashMap;
 
 use super::graph::DependencyGraph;
 use crate::model::TaskId;
@@ -28,9 +28,15 @@ impl DependencyGraph {
     /// The longest chains of dependent tasks, by count and by time, given each task's duration
     /// (`None`: unknown). Empty for an empty graph.
     pub fn critical_path(&self, duration: impl Fn(&TaskId) -> Option<Duration>) -> CriticalPath {
-        let time = |n: NodeIndex| duration(&self.graph[n].id).unwrap_or_default();
-        let by_count = self.longest(|_| 1);
-        let by_time = self.longest(|n| time(n).as_nanos());
+        // The graph is acyclic by construction (cyclic batches are rejected).
+        let Ok(order) = toposort(&self.graph, None) else { return CriticalPath::default() };
+        let mut times = vec![Duration::ZERO; self.graph.node_bound()];
+        for &n in &order {
+            times[n.index()] = duration(&self.graph[n].id).unwrap_or_default();
+        }
+        let time = |n: NodeIndex| times[n.index()];
+        let by_count = self.longest(&order, |_| 1);
+        let by_time = self.longest(&order, |n| time(n).as_nanos());
         CriticalPath {
             time: by_count.iter().map(|&n| time(n)).sum(),
             tasks: by_count.iter().map(|&n| self.graph[n].id.clone()).collect(),
@@ -39,28 +45,34 @@ impl DependencyGraph {
         }
     }
 
-    /// The chain of largest summed `weight`, first to last: one pass in topological order.
-    fn longest(&self, weight: impl Fn(NodeIndex) -> u128) -> Vec<NodeIndex> {
-        // The graph is acyclic by construction (cyclic batches are rejected).
-        let Ok(order) = toposort(&self.graph, None) else { return Vec::new() };
+    /// The chain of largest summed `weight`, first to last: one pass over `order`, the graph's
+    /// nodes in topological order. Ties go to the earlier submitted task, at the end and at
+    /// every step back.
+    fn longest(&self, order: &[NodeIndex], weight: impl Fn(NodeIndex) -> u128) -> Vec<NodeIndex> {
         let seq = |n: NodeIndex| self.graph[n].seq;
-        // Per task: the heaviest chain ending there, and the predecessor on it.
-        let mut best: FxHashMap<NodeIndex, (u128, Option<NodeIndex>)> = FxHashMap::default();
-        for &n in &order {
-            let from = self
-                .graph
-                .neighbors_directed(n, Direction::Incoming)
-                .filter_map(|p| best.get(&p).map(|&(w, _)| (w, p)))
-                .max_by(|a, b| a.0.cmp(&b.0).then(seq(b.1).cmp(&seq(a.1))));
+        // Per node index: the heaviest chain ending there, and the predecessor on it.
+        let mut best: Vec<(u128, Option<NodeIndex>)> = vec![(0, None); self.graph.node_bound()];
+        let better = |a: (u128, NodeIndex), b: (u128, NodeIndex)| a.0 > b.0 || (a.0 == b.0 && seq(a.1) < seq(b.1));
+        let mut end: Option<(u128, NodeIndex)> = None;
+        for &n in order {
+            let mut from: Option<(u128, NodeIndex)> = None;
+            for p in self.graph.neighbors_directed(n, Direction::Incoming) {
+                let candidate = (best[p.index()].0, p);
+                if from.is_none_or(|f| better(candidate, f)) {
+                    from = Some(candidate);
+                }
+            }
             let total = weight(n).saturating_add(from.map_or(0, |(w, _)| w));
-            best.insert(n, (total, from.map(|(_, p)| p)));
+            best[n.index()] = (total, from.map(|(_, p)| p));
+            if end.is_none_or(|e| better((total, n), e)) {
+                end = Some((total, n));
+            }
         }
-        let end = best.iter().max_by(|a, b| a.1 .0.cmp(&b.1 .0).then(seq(*b.0).cmp(&seq(*a.0)))).map(|(&n, _)| n);
         let mut chain = Vec::new();
-        let mut at = end;
+        let mut at = end.map(|(_, n)| n);
         while let Some(n) = at {
             chain.push(n);
-            at = best.get(&n).and_then(|&(_, p)| p);
+            at = best[n.index()].1;
         }
         chain.reverse();
         chain
