@@ -36,14 +36,16 @@
 //! agents.
 
 mod budget;
-mod index;
+mod probe;
 mod search;
 mod step;
+mod table;
 #[cfg(test)]
 mod tests;
 
 pub use budget::{BudgetError, DisruptionBudgets, MaxUnavailable};
 pub(crate) use step::{run, Step};
+pub(crate) use table::RunningTable;
 
 use crate::model::TaskId;
 
