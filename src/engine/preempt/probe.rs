@@ -168,9 +168,10 @@ pub(crate) fn short<T>(agent: &AgentRows<T>, asks: &Asks, need: &[i64]) -> bool 
 }
 
 /// Whether the agent surely has no set as cheap as `best`, which has two victims or more: it
-/// needs more victims (each frees at most what its largest task holds), or as many and then its
-/// lowest standings already outrank `best`'s highest.
-pub(crate) fn outranked<T>(agent: &AgentRows<T>, asks: &Asks, need: &[i64], best: &Cost<'_>) -> bool {
+/// needs more victims (each frees at most what its largest task holds), or as many and then even
+/// its lowest standings outrank `best`'s, or match them and even its youngest tasks lose more
+/// work.
+pub(crate) fn outranked<T>(agent: &AgentRows<T>, asks: &Asks, need: &[i64], best: &Cost<'_>, now: Duration) -> bool {
     let mut fewest = 1usize;
     for (dim, &need) in asks.table_dim.iter().zip(need) {
         if need <= 0 {
@@ -183,8 +184,30 @@ pub(crate) fn outranked<T>(agent: &AgentRows<T>, asks: &Asks, need: &[i64], best
         // Both positive: the fewest victims that could free `need`, each freeing at most `most`.
         fewest = fewest.max(((need + most - 1) / most) as usize);
     }
-    let top = best.standings.first().copied().unwrap_or(u64::MAX);
-    fewest > best.count || (fewest == best.count && agent.rows.get(fewest - 1).is_none_or(|r| r.standing > top))
+    if fewest != best.count {
+        return fewest > best.count;
+    }
+    let Some(lowest) = agent.rows.get(..fewest) else { return true };
+    // Rows are sorted by standing: the lowest `fewest` give the least standings a set can have.
+    match lowest.iter().rev().map(|r| r.standing).cmp(best.standings.iter().copied()) {
+        std::cmp::Ordering::Greater => true,
+        std::cmp::Ordering::Less => false,
+        std::cmp::Ordering::Equal if fewest <= 8 => {
+            let mut least: SmallVec<[u128; 8]> = SmallVec::new();
+            for r in &agent.rows {
+                let work = now.saturating_sub(r.started).as_nanos();
+                let at = least.partition_point(|&w| w <= work);
+                if at < fewest {
+                    if least.len() == fewest {
+                        least.pop();
+                    }
+                    least.insert(at, work);
+                }
+            }
+            least.iter().sum::<u128>() > best.work
+        }
+        std::cmp::Ordering::Equal => false,
+    }
 }
 
 /// What task `r` holds of resource `name`, in thousandths.

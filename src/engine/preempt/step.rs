@@ -243,7 +243,10 @@ impl<'a, T: Borrow<RunningTask>> Search<'_, 'a, T> {
             refusals.no_lower += 1;
             return;
         }
-        if best.as_ref().is_some_and(|b| b.cost.count > 1 && outranked(agent, self.asks, &scratch.need, &b.cost)) {
+        if best
+            .as_ref()
+            .is_some_and(|b| b.cost.count > 1 && outranked(agent, self.asks, &scratch.need, &b.cost, self.now))
+        {
             return;
         }
         let most = best.as_ref().map_or(usize::MAX, |b| b.cost.count);
