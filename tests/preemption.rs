@@ -1,6 +1,9 @@
 //! Preemption against a brute-force oracle on small clusters: the victim set chosen is the
 //! cheapest by the documented order, no budget is broken, and no task is preempted for when it
-//! can be placed without. Failing inputs are persisted in `proptest-regressions/preemption.txt`.
+//! can be placed without. With a hard constraint (`UNIQUE` hostname in the pending task's group)
+//! the cheapest sets often fail it, and the chosen set is then the cheapest that passes: at most
+//! six running tasks keep every agent below the search's bound of sets tried per agent. Failing
+//! inputs are persisted in `proptest-regressions/preemption.txt`.
 
 use std::cmp::Reverse;
 use std::sync::Arc;
@@ -105,7 +108,18 @@ fn budgets(cluster: &Cluster) -> DisruptionBudgets {
 }
 
 fn pending(cpus: u32, mem: u32, priority: i32, id: &str) -> TaskSpec {
-    let mut b = TaskSpec::builder(id, "p").priority(priority);
+    pending_in("p", cpus, mem, priority, id)
+}
+
+/// A pending task of group `g0` that must be alone of its group on its host.
+fn unique_pending(cpus: u32, mem: u32, priority: i32, id: &str) -> TaskSpec {
+    let mut task = pending_in("g0", cpus, mem, priority, id);
+    task.hard.push(Arc::new(offerpack::plugins::constraints::Unique::new("hostname")));
+    task
+}
+
+fn pending_in(group: &str, cpus: u32, mem: u32, priority: i32, id: &str) -> TaskSpec {
+    let mut b = TaskSpec::builder(id, group).priority(priority);
     if cpus > 0 {
         b = b.scalar("cpus", f64::from(cpus));
     }
@@ -127,8 +141,10 @@ fn plan(cluster: &Cluster, tasks: &[TaskSpec]) -> Plan {
 type OracleCost = (usize, Vec<(Reverse<u32>, i32)>, u128, i64, Vec<String>);
 
 /// Every subset of every agent's tasks, costed from the definitions: the cheapest allowed
-/// (agent, victims), if any.
-fn oracle(cluster: &Cluster, ask: (u32, u32), priority: i32) -> Option<(String, Vec<String>)> {
+/// (agent, victims), if any. With `unique`, only agents with offers and too little room are
+/// asked (the engine has no view to ask constraints with elsewhere) and a set must take every
+/// task of `g0` there.
+fn oracle(cluster: &Cluster, ask: (u32, u32), priority: i32, unique: bool) -> Option<(String, Vec<String>)> {
     let running = running(cluster);
     let budgets = budgets(cluster);
     let dying = dying(cluster);
@@ -140,8 +156,17 @@ fn oracle(cluster: &Cluster, ask: (u32, u32), priority: i32) -> Option<(String, 
         let on: Vec<&RunningTask> = running.iter().filter(|t| t.agent_id == agent(a)).collect();
         let free = cluster.offers[a].map_or([0, 0], |(c, m)| [i64::from(c) * 1000, i64::from(m) * 256_000]);
         let need: Vec<i64> = (0..2).map(|d| (ask[d] - free[d]).max(0)).collect();
+        // Preemption frees resources: an agent with room enough already (kept off by the
+        // constraint) is not evicted on.
+        if unique && (cluster.offers[a].is_none() || need.iter().all(|&n| n == 0)) {
+            continue;
+        }
         for mask in 1u32..(1 << on.len()) {
             let set: Vec<&RunningTask> = (0..on.len()).filter(|i| mask & (1 << i) != 0).map(|i| on[i]).collect();
+            let g0 = GroupId::new("g0");
+            if unique && on.iter().any(|t| t.group == g0 && !set.iter().any(|s| s.id == t.id)) {
+                continue;
+            }
             let eligible = set.iter().all(|t| !dying.contains(&t.id) && (t.tier > 0 || t.priority < priority));
             let held =
                 |t: &RunningTask, n: &str| t.resources.iter().filter(|r| &*r.0 == n).map(|r| r.1.milli()).sum::<i64>();
@@ -172,9 +197,21 @@ fn oracle(cluster: &Cluster, ask: (u32, u32), priority: i32) -> Option<(String, 
     best.map(|(_, a, ids)| (a, ids))
 }
 
-/// Whether some offered agent has room for the ask as it is.
-fn fits_now(cluster: &Cluster, ask: (u32, u32)) -> bool {
-    cluster.offers.iter().flatten().any(|&(c, m)| c >= ask.0 && m >= ask.1)
+/// Whether some offered agent has room for the ask as it is (and, with `unique`, runs no task
+/// of `g0`).
+fn fits_now(cluster: &Cluster, ask: (u32, u32), unique: bool) -> bool {
+    let alone = |a: usize| !unique || !cluster.running.iter().any(|t| t.0 == a && t.1 == 0);
+    let offers = cluster.offers.iter().enumerate();
+    offers.filter_map(|(a, o)| o.map(|o| (a, o))).any(|(a, (c, m))| c >= ask.0 && m >= ask.1 && alone(a))
+}
+
+/// Clusters of at most six running tasks: every agent's sets stay below the bound of sets the
+/// search tries per agent.
+fn small_clusters() -> impl Strategy<Value = Cluster> {
+    clusters().prop_map(|mut c| {
+        c.running.truncate(6);
+        c
+    })
 }
 
 proptest! {
@@ -188,7 +225,7 @@ proptest! {
     fn preemption_matches_the_oracle(cluster in clusters(), cpus in 0u32..=6, mem in 0u32..=6, priority in 0i32..=4) {
         prop_assume!(cpus + mem > 0);
         let plan = plan(&cluster, &[pending(cpus, mem, priority, "p")]);
-        if fits_now(&cluster, (cpus, mem)) {
+        if fits_now(&cluster, (cpus, mem), false) {
             prop_assert_eq!(plan.launches.len(), 1);
             prop_assert!(plan.preemptions.is_empty(), "preempted although it fits: {:?}", plan.preemptions);
             return Ok(());
@@ -196,9 +233,25 @@ proptest! {
         let got = plan.preemptions.first().map(|p| {
             (p.agent_id.as_str().to_owned(), p.victims.iter().map(|v| v.as_str().to_owned()).collect::<Vec<_>>())
         });
-        prop_assert_eq!(&got, &oracle(&cluster, (cpus, mem), priority));
+        prop_assert_eq!(&got, &oracle(&cluster, (cpus, mem), priority, false));
         prop_assert_eq!(plan.preemptions.len() + plan.unplaced.len(), 1);
         prop_assert_eq!(plan.stats.tasks_unplaced as usize, plan.unplaced.len());
+    }
+
+    #[test]
+    fn preemption_under_constraints_matches_the_oracle(cluster in small_clusters(), cpus in 0u32..=6, mem in 0u32..=6, priority in 0i32..=4) {
+        prop_assume!(cpus + mem > 0);
+        let plan = plan(&cluster, &[unique_pending(cpus, mem, priority, "p")]);
+        if fits_now(&cluster, (cpus, mem), true) {
+            prop_assert_eq!(plan.launches.len(), 1);
+            prop_assert!(plan.preemptions.is_empty(), "preempted although it fits: {:?}", plan.preemptions);
+            return Ok(());
+        }
+        let got = plan.preemptions.first().map(|p| {
+            (p.agent_id.as_str().to_owned(), p.victims.iter().map(|v| v.as_str().to_owned()).collect::<Vec<_>>())
+        });
+        prop_assert_eq!(&got, &oracle(&cluster, (cpus, mem), priority, true));
+        prop_assert_eq!(plan.preemptions.len() + plan.unplaced.len(), 1);
     }
 
     #[test]
@@ -232,6 +285,21 @@ proptest! {
             prop_assert!(taken == 0 || down <= max.allowed(size), "group {} broke its budget", group);
         }
     }
+}
+
+#[test]
+fn preemption_tries_the_next_set_when_constraints_refuse_the_cheapest() {
+    // On a0: r0 (g1, younger, the cheapest victim) and r1 (g0). The task must be alone of g0 on
+    // its host: evicting r0 leaves r1 there, so the next-cheapest set, r1, is taken.
+    let cluster = Cluster {
+        offers: vec![Some((0, 1)), None, None],
+        running: vec![(0, 1, 2, 0, 0, 0, 5, false), (0, 0, 2, 0, 0, 0, 1, false)],
+        budgets: vec![None; 3],
+    };
+    let plan = plan(&cluster, &[unique_pending(2, 0, 3, "p")]);
+    assert_eq!(plan.preemptions.len(), 1, "{plan:?}");
+    assert_eq!(plan.preemptions[0].victims, [TaskId::new("r1")]);
+    assert_eq!(oracle(&cluster, (2, 0), 3, true), Some(("a0".to_owned(), vec!["r1".to_owned()])));
 }
 
 #[test]

@@ -87,7 +87,8 @@ pub(crate) fn run_preempting(
     plan.stats.prepared_on_two_threads = parallel;
     if let Some(input) = preemption {
         let step = preempt::Step { pending, places, input, now };
-        preempt::run(&mut state, running.iter(), step, &mut plan);
+        let table = preempt::RunningTable::build(running.iter());
+        preempt::run(&mut state, &table, |_| None, step, &mut plan);
         keep_preempted_agents(&state, &plan, &mut used);
     }
     if engine.config.decline_unused {

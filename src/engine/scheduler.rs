@@ -28,7 +28,7 @@ use super::gang::Rounds;
 use super::kept_queue::KeptQueue;
 use super::parked::Parking;
 use super::pass::{decline_unused, keep_preempted_agents, place};
-use super::preempt::{self, PreemptionInput};
+use super::preempt::{self, PreemptionInput, RunningTable};
 use super::queued::{self, QueueRun};
 use super::select::IndexCache;
 use super::state::PassState;
@@ -86,6 +86,9 @@ pub struct Scheduler {
     /// What running tasks hold on agents the compiled state does not have (no offers at its
     /// last rebuild): part of the cluster total that queue shares divide.
     outside: ResourceAmounts,
+    /// The running tasks as the preemption search reads them: built at the first pass that
+    /// preempts, then kept in step with `running`.
+    preempt_table: Option<RunningTable<RunningTask>>,
 }
 
 impl Scheduler {
@@ -106,6 +109,7 @@ impl Scheduler {
             parking: Parking::default(),
             parks: true,
             outside: ResourceAmounts::new(),
+            preempt_table: None,
         }
     }
 
@@ -227,6 +231,9 @@ impl Scheduler {
     }
 
     fn insert_running(&mut self, task: RunningTask) {
+        if let Some(table) = &mut self.preempt_table {
+            table.insert(task.clone());
+        }
         self.on_agent.entry(task.agent_id.clone()).or_default().push(task.id.clone());
         self.running.insert(task.id.clone(), task);
     }
@@ -237,6 +244,9 @@ impl Scheduler {
             return false;
         };
         self.parking.task_changed();
+        if let Some(table) = &mut self.preempt_table {
+            table.remove(&task);
+        }
         if let Some(place) = self.places.remove(id) {
             queued::charge(&mut self.usage, &place, &task.resources, false);
             if let Some(kept) = &mut self.kept {
@@ -410,7 +420,12 @@ impl Scheduler {
         if let Some(input) = preemption {
             let places = queue.map(|(places, _)| places);
             let step = preempt::Step { pending, places, input, now };
-            preempt::run(state, self.running.values(), step, &mut plan);
+            let running = &self.running;
+            let table = match &mut self.preempt_table {
+                Some(table) if !table.is_mostly_dead() => table,
+                kept => kept.insert(RunningTable::build(running.values().cloned())),
+            };
+            preempt::run(state, table, |id| running.get(id).map(|t| &t.agent_id), step, &mut plan);
             keep_preempted_agents(state, &plan, &mut used);
         }
         if self.engine.config().decline_unused {

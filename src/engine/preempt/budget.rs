@@ -3,8 +3,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use rustc_hash::FxHashMap;
-
 use crate::model::GroupId;
 
 /// The most tasks of a group that may be unavailable (being killed) at once.
@@ -120,7 +118,6 @@ impl DisruptionBudgets {
 /// and how many are (dying, or chosen as victims earlier in the pass).
 #[derive(Debug, Default)]
 pub(crate) struct Ledger<'a> {
-    slots: FxHashMap<&'a str, u32>,
     groups: Vec<&'a GroupId>,
     allowed: Vec<u32>,
     used: Vec<u32>,
@@ -131,21 +128,11 @@ impl<'a> Ledger<'a> {
     pub fn new(budgets: &'a DisruptionBudgets) -> Ledger<'a> {
         let mut ledger = Ledger::default();
         for (group, _) in budgets.iter() {
-            ledger.slots.insert(group.as_str(), ledger.groups.len() as u32);
             ledger.groups.push(group);
         }
         ledger.allowed = vec![0; ledger.groups.len()];
         ledger.used = vec![0; ledger.groups.len()];
         ledger
-    }
-
-    /// The slot of `group`, if it has a budget.
-    #[inline]
-    pub fn slot(&self, group: &GroupId) -> Option<u32> {
-        if self.groups.is_empty() {
-            return None;
-        }
-        self.slots.get(group.as_str()).copied()
     }
 
     /// Sets every slot's allowance from its group's running count (`running[slot]`).

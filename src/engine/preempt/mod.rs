@@ -19,31 +19,47 @@
 //! the agent with the smaller id. The same input gives the same preemptions.
 //!
 //! **What else must hold.** With the victims gone, the task's hard constraints must pass on the
-//! agent (asked once per agent, about its cheapest set), another group must not hold the agent
-//! exclusively, and the task's ports must be free in the agent's offers (victims do not say
-//! which ports they hold). On an agent known only through its running tasks the pass has no view
-//! to ask constraints with, so only tasks without hard constraints and ports preempt there.
-//! The room counts every role the task accepts; it ignores a custom executor (charged when the
-//! task is launched, from the offers that come back).
+//! agent; when they refuse the agent's cheapest set, its next-cheapest sets are asked in cost
+//! order, at most 64 sets per agent (beyond that, or when the set was built greedily, the agent
+//! is refused). Another group must not hold the agent exclusively, and the task's ports must be
+//! free in the agent's offers (victims do not say which ports they hold). On an agent known only
+//! through its running tasks the pass has no view to ask constraints with, so only tasks without
+//! hard constraints and ports preempt there. The room counts every role the task accepts; it
+//! ignores a custom executor (charged when the task is launched, from the offers that come
+//! back).
 //!
 //! **Budgets.** [`DisruptionBudgets`] cap, per group, the tasks down at once: those dying and
 //! those chosen as victims earlier in the pass count. A set that would break a budget is not
 //! chosen. Unplaced tasks that found no victims say why on top of their other reasons, per
 //! agent running tasks: [`PreemptionRefusal`](crate::PreemptionRefusal).
 //!
-//! **Cost.** Running tasks are indexed by agent once per pass, and only when a task is left
-//! unplaced; each task then reads every running task once, with scratch buffers reused across
-//! agents.
+//! **Cost.** The search reads a running-task table: per agent its tasks sorted by standing,
+//! youngest first (those that yield to a task are a prefix, already in candidate order), with
+//! what they hold together and the most one holds, per resource. The [`Scheduler`](crate::Scheduler)
+//! builds it at its first preempting pass and then keeps it, a task added or removed as it is
+//! reported running, launched or ended (`O(tasks on its agent)`); the one-shot engine builds it
+//! per call (one hash look-up per agent change and per group, one sort per agent). Each pending
+//! task then visits every agent once, in `O(1)` while it cannot beat the best set found so far:
+//! an agent whose lowest-standing task ranks above the task, whose tasks together hold too
+//! little, whose lowest and youngest tasks already cost more than the best single victim, or
+//! (for a best of `k` victims) which needs more than `k` victims or whose `k` lowest standings
+//! and youngest tasks cannot undercut it, is passed over without reading its tasks. Only
+//! agents that could win are searched (sets of one victim without costing, larger sets
+//! enumerated up to the search's bound; see `search.rs`). Until a first set is found every
+//! agent is searched in full, so the refusals a task without victims reports are exact: a task
+//! that preempts nowhere (all budgets spent, say) costs a full search of every agent.
 
 mod budget;
-mod index;
+mod probe;
 mod search;
 mod step;
+mod table;
 #[cfg(test)]
 mod tests;
 
 pub use budget::{BudgetError, DisruptionBudgets, MaxUnavailable};
 pub(crate) use step::{run, Step};
+pub(crate) use table::RunningTable;
 
 use crate::model::TaskId;
 

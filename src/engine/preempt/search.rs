@@ -4,10 +4,14 @@
 //! sorted most important first, compared in turn), then the least work lost (run time summed,
 //! youngest first), then the least capacity wasted, then the victims' ids. The search tries
 //! sizes from one up and stops at the first size with a set that frees enough within the
-//! budgets, so it is exact; a size with more than [`COMBINATIONS`] sets on one agent is not
-//! enumerated, the set is then built greedily (lowest standing, youngest, largest first) and may
-//! not be the cheapest. Nothing here allocates per set tried unless a set has more than eight
-//! victims.
+//! budgets, so it is exact. Given a set's cost as `after`, it finds the next-cheapest set (the
+//! cheapest costlier than it): the step asks that way when the hard constraints refuse a set.
+//!
+//! **Bound.** A size with more than [`COMBINATIONS`] (20,000) sets on one agent (e.g. 3 victims
+//! among 50 candidates) is not enumerated: the set is then built greedily (lowest standing,
+//! youngest, largest first) and may not be the cheapest, and it has no next-cheapest set. Below
+//! that bound the answer is exact. Nothing here allocates per set tried unless a set has more
+//! than eight victims.
 
 use smallvec::SmallVec;
 
@@ -136,17 +140,26 @@ fn combinations(n: usize, k: usize) -> u64 {
     total
 }
 
-/// The cheapest set on `agent` of at most `most` victims within the budgets of `ledger`.
-pub(crate) fn cheapest<'a>(agent: &Agent<'_, 'a>, ledger: &Ledger<'_>, most: usize) -> Outcome<'a> {
+/// The cheapest set on `agent` of at most `most` victims within the budgets of `ledger`, and
+/// costlier than `after` when given.
+pub(crate) fn cheapest<'a>(
+    agent: &Agent<'_, 'a>,
+    ledger: &Ledger<'_>,
+    most: usize,
+    after: Option<&Cost<'a>>,
+) -> Outcome<'a> {
     let n = agent.candidates.len();
     let all: SmallVec<[u32; 8]> = (0..n as u32).collect();
     if n == 0 || !agent.enough(&all) {
         return Outcome::NotEnough;
     }
     let mut broken: Option<u32> = None;
-    for size in 1..=n.min(most) {
+    let first = after.map_or(1, |a| a.count.max(1));
+    for size in first..=n.min(most) {
         if combinations(n, size) == u64::MAX {
-            return greedy(agent, ledger, most).unwrap_or(match broken {
+            let greedy = greedy(agent, ledger, most)
+                .filter(|found| !matches!((found, after), (Outcome::Found(cost, _), Some(a)) if cost <= a));
+            return greedy.unwrap_or(match broken {
                 Some(slot) => Outcome::Budget(slot),
                 None => Outcome::TooMany,
             });
@@ -161,7 +174,9 @@ pub(crate) fn cheapest<'a>(agent: &Agent<'_, 'a>, ledger: &Ledger<'_>, most: usi
                     }
                     None => {
                         let cost = agent.cost(&set);
-                        if best.as_ref().is_none_or(|(b, _)| cost < *b) {
+                        // A set as cheap as `after` was tried already (and refused).
+                        let untried = after.is_none_or(|a| cost > *a);
+                        if untried && best.as_ref().is_none_or(|(b, _)| cost < *b) {
                             best = Some((cost, set.clone()));
                         }
                     }

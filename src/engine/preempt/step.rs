@@ -1,5 +1,6 @@
 //! The preemption step of a pass: victims for the tasks placement left unplaced.
 
+use std::borrow::Borrow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -7,16 +8,23 @@ use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
 use super::budget::Ledger;
-use super::index::RunningIndex;
-use super::search::{cheapest, standing, Agent, Candidate, Cost, Outcome};
+use super::probe::{
+    add_delta, allowed_before, asks_of, constraints_pass, fill_candidates, fill_need, outranked, short, single_victim,
+    Amounts, Asks, Gone, Scratch, Slots,
+};
+use super::search::{cheapest, standing, Agent, Cost, Outcome};
+use super::table::{AgentRows, RunningTable};
 use super::PreemptionInput;
 use crate::engine::state::PassState;
-use crate::model::{RunningTask, TaskId};
+use crate::model::{AgentId, RunningTask, TaskId};
 use crate::plan::{Plan, Preemption, PreemptionRefusal, Reason, ReasonCount};
-use crate::plugins::{AgentView, PassView, TaskView};
 use crate::queue::QueuePlace;
 use crate::spec::TaskSpec;
-use crate::tables::{AgentIx, Dim, GroupIx, RoleIx};
+use crate::tables::{AgentIx, GroupIx};
+
+/// Most victim sets tried on one agent when the task's hard constraints refuse the cheapest:
+/// the next-cheapest are asked in turn, up to this many sets in all.
+pub(crate) const SETS_PER_AGENT: usize = 64;
 
 /// What the step reads besides the state, the running tasks and the plan.
 #[derive(Clone, Copy)]
@@ -28,28 +36,6 @@ pub(crate) struct Step<'a> {
     pub now: Duration,
 }
 
-/// Amounts per resource name, in thousandths.
-type Amounts = SmallVec<[(Arc<str>, i64); 4]>;
-
-/// One task's asks: by name (to read victims' resources) and by dimension (for plugin views).
-struct Asks {
-    names: Amounts,
-    /// Per entry of `names`: its dimension in the state, if offered anywhere.
-    dim_of: SmallVec<[Option<Dim>; 4]>,
-    dims: SmallVec<[(Dim, i64); 4]>,
-    /// The roles the task accepts, as the state numbers them (`None`: every role).
-    roles: Option<SmallVec<[RoleIx; 2]>>,
-}
-
-/// Scratch buffers reused from agent to agent.
-#[derive(Default)]
-struct Scratch<'a> {
-    order: Vec<u32>,
-    candidates: Vec<Candidate<'a>>,
-    freed: Vec<i64>,
-    need: Vec<i64>,
-}
-
 /// Refusals counted over the agents of one task.
 #[derive(Default)]
 struct Refusals {
@@ -58,19 +44,34 @@ struct Refusals {
     budget: Vec<u32>,
 }
 
-/// The best preemption found so far for a task.
+/// The best preemption found so far for a task: its cost, the agent (in the table) and the
+/// victims (row positions there).
 struct Best<'a> {
     cost: Cost<'a>,
     agent: usize,
     victims: SmallVec<[u32; 8]>,
 }
 
+/// What one task's search reads, the same for every agent.
+struct Search<'s, 'a, T> {
+    task: &'s TaskSpec,
+    asks: &'s Asks,
+    group: GroupIx,
+    standing: u64,
+    table: &'a RunningTable<T>,
+    slots: &'s Slots,
+    gone: &'s Gone,
+    now: Duration,
+}
+
 /// Finds victims for every unplaced task the queue did not hold back, in queue or priority
-/// order, moving the tasks it preempts for from `plan.unplaced` to `plan.preemptions`. The
-/// state's counts are as they were when it returns.
-pub(crate) fn run<'a>(
+/// order, moving the tasks it preempts for from `plan.unplaced` to `plan.preemptions`. `table`
+/// holds the running tasks; `hint` says a dying task's agent when it can. The state's counts
+/// are as they were when it returns.
+pub(crate) fn run<'h, T: Borrow<RunningTask>>(
     state: &mut PassState,
-    running: impl Iterator<Item = &'a RunningTask>,
+    table: &RunningTable<T>,
+    hint: impl Fn(&TaskId) -> Option<&'h AgentId>,
     step: Step<'_>,
     plan: &mut Plan,
 ) {
@@ -94,93 +95,51 @@ pub(crate) fn run<'a>(
     }
     let tier_of = |t: usize| places.and_then(|p| p.get(t)).map_or(0, |p| p.tier);
     order.sort_by_key(|&(t, _)| (tier_of(t), std::cmp::Reverse(pending[t].priority), t));
-    let mut ledger = Ledger::new(input.budgets);
-    let mut index = RunningIndex::build(running, state, &input, &mut ledger);
+    let (mut ledger, slots) = settle_budgets(table, &input);
+    let mut gone = Gone::new(table.agents.len());
+    for (a, r) in table.positions(input.dying, hint) {
+        gone.mark(a, r);
+        if let Some(slot) = slots.of(table.agents[a as usize].rows[r as usize].group) {
+            ledger.charge(slot);
+        }
+    }
     let mut deltas: FxHashMap<usize, Amounts> = FxHashMap::default();
     let mut placed_here: Vec<RunningTask> = Vec::new();
     let mut scratch = Scratch::default();
     let mut preempted: Vec<usize> = Vec::new();
     for (t, u) in order {
         let task = &pending[t];
-        let (tier, priority) = (tier_of(t), task.priority);
-        let asks = asks_of(state, task);
+        let asks = asks_of(state, table, task);
         let group = state.tables_mut().group(&task.group);
+        let standing = standing(tier_of(t), task.priority);
+        let search = Search { task, asks: &asks, group, standing, table, slots: &slots, gone: &gone, now };
         let mut refusals = Refusals { budget: vec![0; ledger.len()], ..Refusals::default() };
         let mut best: Option<Best<'_>> = None;
-        for (a, agent) in index.agents.iter().enumerate() {
-            let tasks = agent.start as usize..agent.end as usize;
-            scratch.order.clear();
-            let yields = |p: &usize| !index.gone[*p] && index.tasks[*p].yields_to(tier, priority);
-            scratch.order.extend(tasks.clone().filter(yields).map(|p| p as u32));
-            if scratch.order.is_empty() {
-                refusals.no_lower += 1;
-                continue;
-            }
-            if !allowed_before(state, &index, agent.ix, tasks, task, group) {
-                refusals.not_allowed += 1;
-                continue;
-            }
-            fill_need(&mut scratch.need, state, agent.ix, &asks, deltas.get(&a));
-            if scratch.need.iter().all(|&n| n <= 0) {
-                // Room enough without victims: something else kept the task off.
-                refusals.not_allowed += 1;
-                continue;
-            }
-            let most = best.as_ref().map_or(usize::MAX, |b| b.cost.count);
-            // One victim is the cheapest there can be: looked for without sorting or costing
-            // every candidate, and only when none will do is every set of two and more tried.
-            let outcome = match single_victim(&scratch, &index, &asks, &ledger, now) {
-                Some((cost, p)) => Outcome::Found(cost, smallvec::smallvec![p]),
-                None if most < 2 => Outcome::TooMany,
-                None => {
-                    fill_candidates(&mut scratch, &index, &asks, now);
-                    let question =
-                        Agent { need: &scratch.need, candidates: &scratch.candidates, freed: &scratch.freed };
-                    match cheapest(&question, &ledger, most) {
-                        Outcome::Found(cost, set) => {
-                            Outcome::Found(cost, set.iter().map(|&c| scratch.order[c as usize]).collect())
-                        }
-                        other => other,
-                    }
-                }
-            };
-            match outcome {
-                Outcome::Found(cost, victims) => {
-                    let beats = best.as_ref().is_none_or(|b| (&cost, agent.id) < (&b.cost, index.agents[b.agent].id));
-                    if !beats {
-                        continue;
-                    }
-                    if agent.ix.is_none_or(|ix| constraints_pass(state, &index, ix, &victims, task, &asks, group)) {
-                        best = Some(Best { cost, agent: a, victims });
-                    } else {
-                        refusals.not_allowed += 1;
-                    }
-                }
-                Outcome::NotEnough => refusals.no_lower += 1,
-                Outcome::Budget(slot) => refusals.budget[slot as usize] += 1,
-                Outcome::TooMany => {}
-            }
+        for (a, agent) in table.agents.iter().enumerate() {
+            let delta = deltas.get(&a);
+            search.agent(state, a, agent, delta, &ledger, &mut scratch, &mut refusals, &mut best);
         }
         match best {
             Some(best) => {
-                let entry = &index.agents[best.agent];
+                let entry = &table.agents[best.agent];
                 let mut victims: Vec<TaskId> =
-                    best.victims.iter().map(|&p| index.tasks[p as usize].id.clone()).collect();
+                    best.victims.iter().map(|&p| entry.rows[p as usize].task.borrow().id.clone()).collect();
                 victims.sort();
                 let delta = deltas.entry(best.agent).or_default();
                 for &p in &best.victims {
-                    index.gone[p as usize] = true;
-                    if let Some(slot) = index.slots[p as usize] {
+                    let row = &entry.rows[p as usize];
+                    gone.mark(best.agent as u32, p);
+                    if let Some(slot) = slots.of(row.group) {
                         ledger.charge(slot);
                     }
-                    for (name, q) in &index.tasks[p as usize].resources {
+                    for (name, q) in &row.task.borrow().resources {
                         add_delta(delta, name, q.milli());
                     }
                 }
                 for (name, amount) in &asks.names {
                     add_delta(delta, name, -amount);
                 }
-                let host = index.tasks[entry.start as usize].host.clone();
+                let host = entry.rows[0].task.borrow().host.clone();
                 let mut counted = RunningTask::new(task.id.clone(), task.group.clone(), entry.id.clone());
                 counted.host = host;
                 state.tables_mut().add_running(std::slice::from_ref(&counted));
@@ -213,160 +172,159 @@ pub(crate) fn run<'a>(
     }
 }
 
-/// The task's asks (its executor's merged in), by name and by the state's dimensions.
-fn asks_of(state: &PassState, task: &TaskSpec) -> Asks {
-    let mut names: Amounts = task.resources.iter().map(|(n, q)| (n.clone(), q.milli())).collect();
-    if let Some(executor) = &task.executor {
-        for (name, q) in &executor.resources {
-            add_delta(&mut names, name, q.milli());
+/// The pass's budget ledger, every budgeted group's allowance settled from its running count,
+/// and the budget slots of the table's groups.
+fn settle_budgets<'b, T: Borrow<RunningTask>>(
+    table: &RunningTable<T>,
+    input: &PreemptionInput<'b>,
+) -> (Ledger<'b>, Slots) {
+    let mut ledger = Ledger::new(input.budgets);
+    let mut running = vec![0u32; ledger.len()];
+    let mut slots = Vec::new();
+    for (slot, count) in running.iter_mut().enumerate() {
+        if let Some(g) = table.group(ledger.group(slot as u32)) {
+            *count = table.count(g);
+            slots.push((g, slot as u32));
         }
     }
-    let dim_of = names.iter().map(|(n, _)| state.dims().get_shared(n)).collect();
-    let dims = task
-        .resources
-        .iter()
-        .filter_map(|(n, q)| state.dims().get_shared(n).map(|d| (d, q.milli())))
-        .filter(|&(_, m)| m > 0)
-        .collect();
-    let roles =
-        task.roles.as_ref().map(|roles| roles.iter().filter_map(|r| state.names().roles.get(r.as_str())).collect());
-    Asks { names, dim_of, dims, roles }
+    slots.sort_unstable();
+    ledger.settle_allowances(input.budgets, &running);
+    (ledger, Slots(slots))
 }
 
-/// Adds `amount` to `name` in `delta`.
-fn add_delta(delta: &mut Amounts, name: &Arc<str>, amount: i64) {
-    match delta.iter_mut().find(|(n, _)| n == name) {
-        Some((_, q)) => *q += amount,
-        None => delta.push((name.clone(), amount)),
-    }
-}
-
-/// The checks that do not depend on the victims: an agent known only through its tasks takes
-/// only tasks without hard constraints or ports, and no other group's exclusive claim; an
-/// agent of the tables must not be held by another group and must have the task's ports free.
-fn allowed_before(
-    state: &PassState,
-    index: &RunningIndex<'_>,
-    ix: Option<AgentIx>,
-    tasks: std::ops::Range<usize>,
-    task: &TaskSpec,
-    group: GroupIx,
-) -> bool {
-    let Some(ix) = ix else {
-        let claimed = index.tasks[tasks].iter().any(|r| r.claims_agent && r.group != task.group);
-        return task.hard.is_empty() && task.ports.total() == 0 && !claimed;
-    };
-    let slot = state.slot(ix);
-    if slot.owner().is_some_and(|owner| owner != group) {
-        return false;
-    }
-    if task.ports.total() == 0 {
-        return true;
-    }
-    slot.free_ports() >= task.ports.total()
-        && task.ports.specific.iter().all(|&p| slot.ports().iter().any(|(_, set)| set.contains(p)))
-}
-
-/// What the task needs beyond the agent's room, per asked resource: its ask less the free
-/// amount in the roles it accepts, less what earlier preemptions of the pass left there.
-fn fill_need(need: &mut Vec<i64>, state: &PassState, ix: Option<AgentIx>, asks: &Asks, delta: Option<&Amounts>) {
-    need.clear();
-    for ((name, amount), dim) in asks.names.iter().zip(&asks.dim_of) {
-        let free = match (ix, dim) {
-            (Some(ix), Some(dim)) => match &asks.roles {
-                None => state.free_all_roles(ix, *dim),
-                Some(roles) => roles.iter().map(|&r| state.free_in_role(ix, *dim, r)).sum(),
-            },
-            _ => 0,
-        };
-        let earlier = delta.and_then(|d| d.iter().find(|(n, _)| n == name)).map_or(0, |(_, q)| *q);
-        need.push(amount - free - earlier);
-    }
-}
-
-/// The agent's candidates (positions in `scratch.order`, sorted by standing, youngest first,
-/// then id) with what each frees per asked resource.
-fn fill_candidates<'a>(scratch: &mut Scratch<'a>, index: &RunningIndex<'a>, asks: &Asks, now: Duration) {
-    let tasks = &index.tasks;
-    let key = |p: u32| {
-        let r = tasks[p as usize];
-        (standing(r.tier, r.priority), std::cmp::Reverse(r.started), &r.id)
-    };
-    scratch.order.sort_by(|&a, &b| key(a).cmp(&key(b)));
-    scratch.candidates.clear();
-    scratch.freed.clear();
-    for &p in &scratch.order {
-        let r = tasks[p as usize];
-        scratch.candidates.push(Candidate {
-            id: &r.id,
-            standing: standing(r.tier, r.priority),
-            work: now.saturating_sub(r.started).as_nanos(),
-            total: r.resources.iter().map(|(_, q)| q.milli()).sum(),
-            budget: index.slots[p as usize],
-        });
-        for (name, _) in &asks.names {
-            let held = r.resources.iter().filter(|(n, _)| n == name).map(|(_, q)| q.milli()).sum();
-            scratch.freed.push(held);
+impl<'a, T: Borrow<RunningTask>> Search<'_, 'a, T> {
+    /// Looks for victims on agent `a`, replacing `best` when it finds a cheaper set the
+    /// constraints allow, and counts why it found none. Once some set is found refusals no
+    /// longer matter, and agents that cannot beat `best` by their bounds are skipped.
+    #[allow(clippy::too_many_arguments)]
+    fn agent(
+        &self,
+        state: &mut PassState,
+        a: usize,
+        agent: &'a AgentRows<T>,
+        delta: Option<&Amounts>,
+        ledger: &Ledger<'_>,
+        scratch: &mut Scratch<'a>,
+        refusals: &mut Refusals,
+        best: &mut Option<Best<'a>>,
+    ) {
+        let Some(first) = agent.rows.first() else { return };
+        if first.standing >= self.standing {
+            refusals.no_lower += 1;
+            return;
+        }
+        if let Some(b) = best.as_ref().filter(|b| b.cost.count == 1) {
+            // The first row is the lowest and youngest: no single victim here costs less.
+            let work = self.now.saturating_sub(first.started).as_nanos();
+            if (first.standing, work) > (b.cost.standings[0], b.cost.work) {
+                return;
+            }
+        }
+        scratch.order.clear();
+        let rows = &agent.rows;
+        let yielding = rows.iter().take_while(|r| r.standing < self.standing).enumerate();
+        scratch.order.extend(yielding.map(|(p, _)| p as u32).filter(|&p| !self.gone.is(a as u32, p)));
+        if scratch.order.is_empty() {
+            refusals.no_lower += 1;
+            return;
+        }
+        let ix = state.agent(&agent.id);
+        if !allowed_before(state, agent, ix, self.task, self.group) {
+            refusals.not_allowed += 1;
+            return;
+        }
+        fill_need(&mut scratch.need, state, ix, self.asks, delta);
+        if scratch.need.iter().all(|&n| n <= 0) {
+            // Room enough without victims: something else kept the task off.
+            refusals.not_allowed += 1;
+            return;
+        }
+        if short(agent, self.asks, &scratch.need) {
+            refusals.no_lower += 1;
+            return;
+        }
+        if best
+            .as_ref()
+            .is_some_and(|b| b.cost.count > 1 && outranked(agent, self.asks, &scratch.need, &b.cost, self.now))
+        {
+            return;
+        }
+        let most = best.as_ref().map_or(usize::MAX, |b| b.cost.count);
+        let mut after: Option<Cost<'a>> = None;
+        let mut filled = false;
+        for _ in 0..SETS_PER_AGENT {
+            match self.cheapest(scratch, rows, ledger, most, after.as_ref(), &mut filled) {
+                Outcome::Found(cost, victims) => {
+                    let beats =
+                        best.as_ref().is_none_or(|b| (&cost, &agent.id) < (&b.cost, &self.table.agents[b.agent].id));
+                    if !beats {
+                        // Every later set costs more.
+                        break;
+                    }
+                    if self.allows(state, rows, ix, &victims) {
+                        *best = Some(Best { cost, agent: a, victims });
+                        return;
+                    }
+                    after = Some(cost);
+                }
+                // After a refused set, the refusal is the constraints'.
+                Outcome::NotEnough if after.is_none() => {
+                    refusals.no_lower += 1;
+                    break;
+                }
+                Outcome::Budget(slot) if after.is_none() => {
+                    refusals.budget[slot as usize] += 1;
+                    break;
+                }
+                _ => break,
+            }
+        }
+        if after.is_some() {
+            refusals.not_allowed += 1;
         }
     }
-}
 
-/// The cheapest single victim among the agent's candidates (`scratch.order`, index positions)
-/// that frees enough alone within its budget, costed as the full search costs it; the victim
-/// as an index position.
-fn single_victim<'a>(
-    scratch: &Scratch<'a>,
-    index: &RunningIndex<'a>,
-    asks: &Asks,
-    ledger: &Ledger<'_>,
-    now: Duration,
-) -> Option<(Cost<'a>, u32)> {
-    let needed: i64 = scratch.need.iter().map(|&n| n.max(0)).sum();
-    let mut best: Option<(u64, u128, i64, &'a TaskId, u32)> = None;
-    for &p in &scratch.order {
-        let r: &'a RunningTask = index.tasks[p as usize];
-        let enough = asks.names.iter().zip(&scratch.need).all(|((name, _), &need)| {
-            need <= 0 || r.resources.iter().filter(|(n, _)| n == name).map(|(_, q)| q.milli()).sum::<i64>() >= need
-        });
-        if !enough || index.slots[p as usize].is_some_and(|slot| ledger.room(slot) == 0) {
-            continue;
+    /// The cheapest set costlier than `after` among the candidates in `scratch.order`, as row
+    /// positions. One victim is the cheapest there can be: looked for without costing every
+    /// candidate, and only when none will do is every set of two and more tried.
+    #[allow(clippy::too_many_arguments)]
+    fn cheapest(
+        &self,
+        scratch: &mut Scratch<'a>,
+        rows: &'a [super::table::Row<T>],
+        ledger: &Ledger<'_>,
+        most: usize,
+        after: Option<&Cost<'a>>,
+        filled: &mut bool,
+    ) -> Outcome<'a> {
+        if let Some((cost, p)) = single_victim(scratch, rows, self.slots, self.asks, ledger, self.now, after) {
+            return Outcome::Found(cost, smallvec::smallvec![p]);
         }
-        let total: i64 = r.resources.iter().map(|(_, q)| q.milli()).sum();
-        let key = (standing(r.tier, r.priority), now.saturating_sub(r.started).as_nanos(), total - needed, &r.id, p);
-        if best.as_ref().is_none_or(|b| (key.0, key.1, key.2, key.3) < (b.0, b.1, b.2, b.3)) {
-            best = Some(key);
+        if most < 2 {
+            return Outcome::TooMany;
+        }
+        if !*filled {
+            fill_candidates(scratch, rows, self.slots, self.asks, self.now);
+            *filled = true;
+        }
+        let question = Agent { need: &scratch.need, candidates: &scratch.candidates, freed: &scratch.freed };
+        match cheapest(&question, ledger, most, after) {
+            Outcome::Found(cost, set) => Outcome::Found(cost, set.iter().map(|&c| scratch.order[c as usize]).collect()),
+            other => other,
         }
     }
-    let (standing, work, waste, id, p) = best?;
-    let cost = Cost { count: 1, standings: smallvec::smallvec![standing], work, waste, ids: smallvec::smallvec![id] };
-    Some((cost, p))
-}
 
-/// Whether the task's hard constraints pass on agent `ix` with `victims` (index positions)
-/// gone; the state is as it was when this returns.
-fn constraints_pass(
-    state: &mut PassState,
-    index: &RunningIndex<'_>,
-    ix: AgentIx,
-    victims: &[u32],
-    task: &TaskSpec,
-    asks: &Asks,
-    group: GroupIx,
-) -> bool {
-    if task.hard.is_empty() {
-        return true;
+    /// Whether the task's hard constraints pass on the agent with `victims` gone (always on an
+    /// agent the state does not have: only tasks without hard constraints get that far).
+    fn allows(
+        &self,
+        state: &mut PassState,
+        rows: &[super::table::Row<T>],
+        ix: Option<AgentIx>,
+        victims: &[u32],
+    ) -> bool {
+        ix.is_none_or(|ix| constraints_pass(state, rows, ix, victims, self.task, self.asks, self.group))
     }
-    for &p in victims {
-        state.tables_mut().remove_running(index.tasks[p as usize]);
-    }
-    let view = TaskView::new(&task.id, &task.group, group, &asks.dims, &task.ports);
-    let tables: &crate::tables::Tables = state;
-    let (agent, pass) = (AgentView::new(tables, ix), PassView::new(tables));
-    let passes = task.hard.iter().all(|c| c.allows(&view, &agent, &pass));
-    for &p in victims {
-        state.tables_mut().add_running(std::slice::from_ref(index.tasks[p as usize]));
-    }
-    passes
 }
 
 /// Adds the task's preemption refusals to its reasons.
