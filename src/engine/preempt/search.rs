@@ -153,6 +153,15 @@ pub(crate) fn cheapest<'a>(
     if n == 0 || !agent.enough(&all) {
         return Outcome::NotEnough;
     }
+    if after.is_none() && agent.candidates.iter().all(|c| c.budget.is_some_and(|slot| ledger.room(slot) == 0)) {
+        return all_spent(agent, most);
+    }
+    every_set(agent, ledger, most, after)
+}
+
+/// [`cheapest`] by trying the sets of each size in turn.
+fn every_set<'a>(agent: &Agent<'_, 'a>, ledger: &Ledger<'_>, most: usize, after: Option<&Cost<'a>>) -> Outcome<'a> {
+    let n = agent.candidates.len();
     let mut broken: Option<u32> = None;
     let first = after.map_or(1, |a| a.count.max(1));
     for size in first..=n.min(most) {
@@ -194,6 +203,31 @@ pub(crate) fn cheapest<'a>(
         Some(slot) => Outcome::Budget(slot),
         None => Outcome::TooMany,
     }
+}
+
+/// What [`cheapest`] answers when every candidate's budget is spent: every set breaks its first
+/// member's budget, so nothing is found, and the answer is the budget of the first set that
+/// frees enough in the order the full search tries sets (by size, then lexicographically), or
+/// `TooMany` when the search would turn greedy (which finds nothing either) or no set of at
+/// most `most` frees enough. Stops at that first set instead of trying every set.
+fn all_spent<'a>(agent: &Agent<'_, 'a>, most: usize) -> Outcome<'a> {
+    let n = agent.candidates.len();
+    for size in 1..=n.min(most) {
+        if combinations(n, size) == u64::MAX {
+            return Outcome::TooMany;
+        }
+        let mut set: SmallVec<[u32; 8]> = (0..size as u32).collect();
+        loop {
+            if agent.enough(&set) {
+                let first = &agent.candidates[set[0] as usize];
+                return first.budget.map_or(Outcome::TooMany, Outcome::Budget);
+            }
+            if !advance(&mut set, n) {
+                break;
+            }
+        }
+    }
+    Outcome::TooMany
 }
 
 /// The next `set.len()`-set of `0..n` in lexicographic order; false after the last.
@@ -266,6 +300,40 @@ mod tests {
             seen.push(set);
         }
         assert_eq!(seen, [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]]);
+    }
+
+    /// With every budget spent, the shortcut answers as trying every set does, over random
+    /// agents (sizes, needs and what each candidate frees from a seed).
+    #[test]
+    fn all_spent_answers_as_every_set_does() {
+        use crate::engine::preempt::{DisruptionBudgets, MaxUnavailable};
+        use crate::util::SeededRng;
+        let mut budgets = DisruptionBudgets::new();
+        budgets.set("a", MaxUnavailable::Count(0));
+        budgets.set("b", MaxUnavailable::Count(0));
+        let mut ledger = Ledger::new(&budgets);
+        ledger.settle_allowances(&budgets, &[5, 5]);
+        let ids: Vec<TaskId> = (0..12).map(|i| TaskId::new(format!("r{i}"))).collect();
+        let mut rng = SeededRng::new(11);
+        let mut answers = [0usize; 2];
+        for _ in 0..2_000 {
+            let n = 1 + rng.below(10) as usize;
+            let dims = 1 + rng.below(3) as usize;
+            let need: Vec<i64> = (0..dims).map(|_| rng.below(6) as i64 - 1).collect();
+            let freed: Vec<i64> = (0..n * dims).map(|_| rng.below(4) as i64).collect();
+            let candidates: Vec<Candidate<'_>> = (0..n)
+                .map(|c| Candidate { id: &ids[c], standing: 0, work: 0, total: 0, budget: Some(rng.below(2) as u32) })
+                .collect();
+            let agent = Agent { need: &need, candidates: &candidates, freed: &freed };
+            let most = 1 + rng.below(n as u64 + 1) as usize;
+            let (fast, full) = (all_spent(&agent, most), every_set(&agent, &ledger, most, None));
+            match (&fast, &full) {
+                (Outcome::Budget(x), Outcome::Budget(y)) if x == y => answers[0] += 1,
+                (Outcome::TooMany, Outcome::TooMany) => answers[1] += 1,
+                _ => panic!("shortcut {fast:?}, every set {full:?}"),
+            }
+        }
+        assert!(answers[0] > 100 && answers[1] > 10, "both answers seen: {answers:?}");
     }
 
     #[test]
