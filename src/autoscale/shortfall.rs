@@ -28,7 +28,8 @@ use std::time::Duration;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::classes::{ClassInfo, Shape};
-use crate::model::{AgentId, GroupId, Offer, OfferedResource, ResourceValue, RunningTask, TaskId};
+use super::cluster::{Cluster, Tasks};
+use crate::model::{AgentId, Attributes, Offer, OfferedResource, ResourceValue, RunningTask, TaskId};
 use crate::plan::{Plan, Reason};
 use crate::pool::OfferPool;
 use crate::resources::{shared_name, Quantity, PORTS};
@@ -55,15 +56,17 @@ fn is_candidate(reasons: &[crate::plan::ReasonCount]) -> bool {
 }
 
 /// Runs the dry pass; see the module docs.
-pub(crate) fn evaluate(
+pub(crate) fn evaluate<'a, R>(
     engine: &Engine,
     classes: &[ClassInfo<'_>],
-    pool: &OfferPool,
+    cluster: &Cluster<'a, R>,
     pending: &[TaskSpec],
-    running: &[RunningTask],
     plan: &Plan,
     now: Duration,
-) -> Result<Shortfall, PlanError> {
+) -> Result<Shortfall, PlanError>
+where
+    R: Tasks<'a>,
+{
     let mut out = Shortfall { per_class: vec![0; classes.len()], claimed: Vec::new() };
     let wanted: FxHashSet<&TaskId> =
         plan.unplaced.iter().filter(|u| is_candidate(&u.reasons)).map(|u| &u.task_id).collect();
@@ -86,7 +89,7 @@ pub(crate) fn evaluate(
     if sizes.iter().flatten().all(|(most, _, _)| *most == 0) {
         return Ok(out);
     }
-    let counted = counted_running(pool, &candidates, running, plan, now);
+    let counted = counted_running(cluster, &candidates, plan);
     let dry = dry_engine(engine);
     let dry = dry.as_ref().unwrap_or(engine);
     let guessed: Vec<usize> = sizes.iter().map(|s| s.as_ref().map_or(0, |s| s.1)).collect();
@@ -227,32 +230,30 @@ pub(crate) fn pseudo_offer(class: &str, i: usize, shape: &Shape) -> Offer {
 
 /// The tasks the dry pass counts: running tasks of the candidates' groups and the plan's
 /// launches of those groups, each with the host details of its agent (the dry pool does not
-/// hold the real agents).
-fn counted_running(
-    pool: &OfferPool,
-    candidates: &[TaskSpec],
-    running: &[RunningTask],
-    plan: &Plan,
-    now: Duration,
-) -> Vec<RunningTask> {
-    let groups: FxHashSet<&GroupId> = candidates.iter().map(|t| &t.group).collect();
-    let mut hosts: FxHashMap<AgentId, Option<(Arc<str>, crate::model::Attributes)>> = FxHashMap::default();
-    let mut host_of = |agent: &AgentId| -> Option<(Arc<str>, crate::model::Attributes)> {
-        hosts
-            .entry(agent.clone())
-            .or_insert_with(|| pool.offers_of(agent, now).first().map(|o| (o.hostname.clone(), o.attributes.clone())))
-            .clone()
-    };
+/// hold the real agents), sorted by id (the same tasks in any order count the same).
+fn counted_running<'a, R>(cluster: &Cluster<'a, R>, candidates: &[TaskSpec], plan: &Plan) -> Vec<RunningTask>
+where
+    R: Tasks<'a>,
+{
+    let groups: FxHashSet<&str> = candidates.iter().map(|t| t.group.as_str()).collect();
+    let mut hosts: FxHashMap<&str, Option<(&'a Arc<str>, &'a Attributes)>> = FxHashMap::default();
     let mut counted = Vec::new();
-    for task in running.iter().filter(|t| groups.contains(&t.group)) {
+    for task in cluster.running() {
+        if !groups.contains(task.group.as_str()) || cluster.is_launch(task) {
+            continue;
+        }
+        let host = match task.host {
+            Some(_) => None,
+            None => host_of(&mut hosts, cluster, &task.agent_id),
+        };
         let mut task = task.clone();
-        if task.host.is_none() {
-            task.host = host_of(&task.agent_id);
+        if let Some((name, attrs)) = host {
+            task.host = Some((name.clone(), attrs.clone()));
         }
         task.claims_agent = false;
         counted.push(task);
     }
-    for launch in plan.launches.iter().filter(|l| groups.contains(&l.group)) {
+    for launch in plan.launches.iter().filter(|l| groups.contains(l.group.as_str())) {
         let mut resources: Vec<(Arc<str>, Quantity)> = Vec::new();
         for a in launch.resources.iter() {
             match resources.iter_mut().find(|(n, _)| *n == a.name) {
@@ -262,8 +263,23 @@ fn counted_running(
         }
         let mut task = RunningTask::new(launch.task_id.clone(), launch.group.clone(), launch.agent_id.clone());
         task.resources = resources;
-        task.host = Some((launch.hostname.clone(), host_of(&launch.agent_id).map(|h| h.1).unwrap_or_default()));
+        let attributes =
+            host_of(&mut hosts, cluster, &launch.agent_id).map(|(_, attrs)| attrs.clone()).unwrap_or_default();
+        task.host = Some((launch.hostname.clone(), attributes));
         counted.push(task);
     }
+    counted.sort_by(|a, b| a.id.cmp(&b.id));
     counted
+}
+
+/// [`Cluster::host_of`], asked once per agent.
+fn host_of<'k, 'a, R>(
+    hosts: &mut FxHashMap<&'k str, Option<(&'a Arc<str>, &'a Attributes)>>,
+    cluster: &Cluster<'a, R>,
+    agent: &'k AgentId,
+) -> Option<(&'a Arc<str>, &'a Attributes)>
+where
+    R: Tasks<'a>,
+{
+    *hosts.entry(agent.as_str()).or_insert_with(|| cluster.host_of(agent))
 }
