@@ -18,7 +18,7 @@ use rustc_hash::FxHashMap;
 use super::cluster::{Cluster, Tasks};
 use super::config::{AutoscaleConfig, ClassRule};
 use super::totals::Totals;
-use crate::model::{AgentId, Attributes, ResourceValue, Role};
+use crate::model::{AgentId, Attributes, Offer, ResourceValue, Role};
 use crate::plan::Plan;
 use crate::resources::{PortSet, Quantity};
 
@@ -53,6 +53,8 @@ pub(crate) struct KnownAgent<'a> {
     class: u32,
     /// Its row in the census's totals.
     row: u32,
+    /// Its offer with the smallest id, if it has offers.
+    first: Option<&'a Offer>,
 }
 
 impl KnownAgent<'_> {
@@ -87,11 +89,29 @@ impl ClassInfo<'_> {
 
 /// Where an agent id stands in the census.
 #[derive(Clone, Copy)]
-enum Seen {
+enum Seen<'a> {
     /// A known agent of a class, by index.
     Known(u32),
-    /// An agent with offers but no class of the rules: its tasks' host details are asked.
-    Unclassed,
+    /// An agent with offers (the one with the smallest id given) but no class of the rules:
+    /// its tasks' host details are asked.
+    Unclassed(&'a Offer),
+}
+
+/// The hostname and attributes of every agent with live offers, from the census.
+pub(crate) struct Hosts<'a> {
+    seen: FxHashMap<&'a str, Seen<'a>>,
+    agents: Vec<KnownAgent<'a>>,
+}
+
+impl<'a> Hosts<'a> {
+    /// Hostname and attributes of `agent` from its offer with the smallest id, if it has one.
+    pub fn of(&self, agent: &AgentId) -> Option<(&'a Arc<str>, &'a Attributes)> {
+        let first = match self.seen.get(agent.as_str())? {
+            Seen::Known(i) => self.agents.get(*i as usize)?.first?,
+            Seen::Unclassed(first) => first,
+        };
+        Some((&first.hostname, &first.attributes))
+    }
 }
 
 /// Finds the class an agent's attributes name, remembering the last value seen (agents share
@@ -116,24 +136,29 @@ impl ClassOf<'_> {
     }
 }
 
-/// Sorts the known agents of `cluster` into the classes of `config`'s rules (in class order).
+/// Sorts the known agents of `cluster` into the classes of `config`'s rules (in class order);
+/// also returns where every agent with offers is, for its host details.
 ///
 /// Linear in agents and running tasks: agent ids are hashed once per agent (running tasks
 /// usually come grouped by agent and are matched to the last agent first), totals are kept in
 /// one flat table of interned (name, role) columns, and no agent allocates.
-pub(crate) fn census<'a, R>(config: &'a AutoscaleConfig, cluster: &Cluster<'a, R>, plan: &Plan) -> Vec<ClassInfo<'a>>
+pub(crate) fn census<'a, R>(
+    config: &'a AutoscaleConfig,
+    cluster: &Cluster<'a, R>,
+    plan: &Plan,
+) -> (Vec<ClassInfo<'a>>, Hosts<'a>)
 where
     R: Tasks<'a>,
 {
     let rules: Vec<&'a ClassRule> = config.rules().collect();
     let mut class_of = ClassOf { config, last: None };
     let mut agents: Vec<KnownAgent<'a>> = Vec::new();
-    let mut seen: FxHashMap<&'a str, Seen> = FxHashMap::default();
+    let mut seen: FxHashMap<&'a str, Seen<'a>> = FxHashMap::default();
     let mut totals = Totals::default();
     let mut ports: Vec<PortSet> = vec![PortSet::new(); rules.len()];
     cluster.for_each_agent(|id, first, offers| {
         let Some(c) = class_of.of(&first.attributes) else {
-            seen.insert(id.as_str(), Seen::Unclassed);
+            seen.insert(id.as_str(), Seen::Unclassed(first));
             return;
         };
         let row = totals.push_row();
@@ -154,6 +179,7 @@ where
             launched: false,
             class: index(c),
             row,
+            first: Some(first),
         });
     });
     for launch in &plan.launches {
@@ -186,6 +212,7 @@ where
                     launched: false,
                     class: index(c),
                     row: totals.push_row(),
+                    first: None,
                 });
                 seen.insert(task.agent_id.as_str(), Seen::Known(at));
                 at
@@ -214,7 +241,7 @@ where
         }
         class.shape = shape_of(&class.agents, &totals, ports);
     }
-    classes
+    (classes, Hosts { seen, agents })
 }
 
 fn index(i: usize) -> u32 {

@@ -4,12 +4,11 @@
 //! the running tasks without the pass's launches), so a live scheduler need not copy its pool
 //! and tasks before every pass.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use rustc_hash::FxHashSet;
 
-use crate::model::{AgentId, Attributes, Offer, RunningTask, TaskId};
+use crate::model::{AgentId, Offer, RunningTask, TaskId};
 use crate::plan::Plan;
 use crate::pool::OfferPool;
 
@@ -97,18 +96,6 @@ impl<'a, R: Tasks<'a>> Cluster<'a, R> {
             f(&group[0].agent_id, group[0], &mut group.iter().copied());
             taken = rest;
         }
-    }
-
-    /// Hostname and attributes of `agent` from its offer with the smallest id, if it has one.
-    pub fn host_of(&self, agent: &AgentId) -> Option<(&'a Arc<str>, &'a Attributes)> {
-        let pooled = self.pool.offers_of(agent, self.now).first().copied();
-        let at = self.taken.partition_point(|o| o.agent_id < *agent);
-        let taken = self.taken.get(at).copied().filter(|o| o.agent_id == *agent);
-        let first = match (pooled, taken) {
-            (Some(p), Some(t)) => Some(if t.id < p.id { t } else { p }),
-            (p, t) => p.or(t),
-        }?;
-        Some((&first.hostname, &first.attributes))
     }
 }
 

@@ -124,8 +124,8 @@ fn hints_of<'a, R>(
 where
     R: Tasks<'a>,
 {
-    let classes = classes::census(input.config, cluster, plan);
-    let short = shortfall::evaluate(engine, &classes, cluster, pending, plan, now)?;
+    let (classes, hosts) = classes::census(input.config, cluster, plan);
+    let short = shortfall::evaluate(engine, &classes, &hosts, cluster, pending, plan, now)?;
     let mut out = ScaleHints { claimed: short.claimed, ..ScaleHints::default() };
     for (class, &clones) in classes.iter().zip(&short.per_class) {
         let room = class.rule.max_size.saturating_sub(class.size());
