@@ -11,18 +11,19 @@
 //! type mostly agree, and a few odd ones (a reservation, a task the census misses) do not
 //! move the shape. A class with no known agent has no shape and is never suggested.
 
-use std::time::Duration;
+use std::sync::Arc;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
+use super::cluster::{Cluster, Tasks};
 use super::config::{AutoscaleConfig, ClassRule};
-use crate::model::{AgentId, Attributes, ResourceValue, Role, RunningTask};
+use super::totals::Totals;
+use crate::model::{AgentId, Attributes, Offer, ResourceValue, Role};
 use crate::plan::Plan;
-use crate::pool::OfferPool;
 use crate::resources::{PortSet, Quantity};
 
 /// Scalar totals as (name, role, amount), sorted by name then role.
-pub(crate) type Scalars = Vec<(std::sync::Arc<str>, Role, Quantity)>;
+pub(crate) type Scalars = Vec<(Arc<str>, Role, Quantity)>;
 
 /// What a clone of a class offers.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,10 +37,10 @@ pub(crate) struct Shape {
 }
 
 /// One known agent of a class.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct KnownAgent<'a> {
     /// The agent.
-    pub id: AgentId,
+    pub id: &'a AgentId,
     /// Attributes, from its offers or a running task's host details.
     pub attributes: &'a Attributes,
     /// Whether it has live offers.
@@ -48,8 +49,12 @@ pub(crate) struct KnownAgent<'a> {
     pub running: u32,
     /// Whether the plan launches on it.
     pub launched: bool,
-    total: Scalars,
-    ports: PortSet,
+    /// Its class (index into the rules).
+    class: u32,
+    /// Its row in the census's totals.
+    row: u32,
+    /// Its offer with the smallest id, if it has offers.
+    first: Option<&'a Offer>,
 }
 
 impl KnownAgent<'_> {
@@ -82,117 +87,176 @@ impl ClassInfo<'_> {
     }
 }
 
-/// Sorts the known agents into the classes of `config`'s rules (in class order).
-pub(crate) fn census<'a>(
-    config: &'a AutoscaleConfig,
-    pool: &'a OfferPool,
-    running: &'a [RunningTask],
-    plan: &Plan,
-    now: Duration,
-) -> Vec<ClassInfo<'a>> {
-    let mut classes: Vec<ClassInfo<'a>> =
-        config.rules().map(|rule| ClassInfo { rule, agents: Vec::new(), shape: None }).collect();
-    let class_of = |attrs: &Attributes| -> Option<usize> {
-        let value = attrs.get(config.attribute())?;
-        classes_index(config, value.as_str())
-    };
-    let mut where_is: FxHashMap<AgentId, (usize, usize)> = FxHashMap::default();
-    for agent in pool.agents_at(now) {
-        let Some(c) = class_of(agent.attributes()) else { continue };
-        let mut known = KnownAgent {
-            id: agent.id().clone(),
-            attributes: agent.attributes(),
-            offered: true,
-            running: 0,
-            launched: false,
-            total: Vec::new(),
-            ports: PortSet::new(),
+/// Where an agent id stands in the census.
+#[derive(Clone, Copy)]
+enum Seen<'a> {
+    /// A known agent of a class, by index.
+    Known(u32),
+    /// An agent with offers (the one with the smallest id given) but no class of the rules:
+    /// its tasks' host details are asked.
+    Unclassed(&'a Offer),
+}
+
+/// The hostname and attributes of every agent with live offers, from the census.
+pub(crate) struct Hosts<'a> {
+    seen: FxHashMap<&'a str, Seen<'a>>,
+    agents: Vec<KnownAgent<'a>>,
+}
+
+impl<'a> Hosts<'a> {
+    /// Hostname and attributes of `agent` from its offer with the smallest id, if it has one.
+    pub fn of(&self, agent: &AgentId) -> Option<(&'a Arc<str>, &'a Attributes)> {
+        let first = match self.seen.get(agent.as_str())? {
+            Seen::Known(i) => self.agents.get(*i as usize)?.first?,
+            Seen::Unclassed(first) => first,
         };
-        for offer in agent.offers() {
+        Some((&first.hostname, &first.attributes))
+    }
+}
+
+/// Finds the class an agent's attributes name, remembering the last value seen (agents share
+/// their attribute values' storage more often than not).
+struct ClassOf<'a> {
+    config: &'a AutoscaleConfig,
+    last: Option<(*const u8, Option<usize>)>,
+}
+
+impl ClassOf<'_> {
+    fn of(&mut self, attrs: &Attributes) -> Option<usize> {
+        let value = attrs.get(self.config.attribute())?.shared_text();
+        let key = Arc::as_ptr(value).cast::<u8>();
+        if let Some((ptr, class)) = self.last {
+            if ptr == key {
+                return class;
+            }
+        }
+        let class = self.config.rules().position(|r| *r.class == **value);
+        self.last = Some((key, class));
+        class
+    }
+}
+
+/// Sorts the known agents of `cluster` into the classes of `config`'s rules (in class order);
+/// also returns where every agent with offers is, for its host details.
+///
+/// Linear in agents and running tasks: agent ids are hashed once per agent (running tasks
+/// usually come grouped by agent and are matched to the last agent first), totals are kept in
+/// one flat table of interned (name, role) columns, and no agent allocates.
+pub(crate) fn census<'a, R>(
+    config: &'a AutoscaleConfig,
+    cluster: &Cluster<'a, R>,
+    plan: &Plan,
+) -> (Vec<ClassInfo<'a>>, Hosts<'a>)
+where
+    R: Tasks<'a>,
+{
+    let rules: Vec<&'a ClassRule> = config.rules().collect();
+    let mut class_of = ClassOf { config, last: None };
+    let mut agents: Vec<KnownAgent<'a>> = Vec::new();
+    let mut seen: FxHashMap<&'a str, Seen<'a>> = FxHashMap::default();
+    let mut totals = Totals::default();
+    let mut ports: Vec<PortSet> = vec![PortSet::new(); rules.len()];
+    cluster.for_each_agent(|id, first, offers| {
+        let Some(c) = class_of.of(&first.attributes) else {
+            seen.insert(id.as_str(), Seen::Unclassed(first));
+            return;
+        };
+        let row = totals.push_row();
+        for offer in offers {
             for r in &offer.resources {
                 match &r.value {
-                    ResourceValue::Scalar(q) => add(&mut known.total, &r.name, &r.role, *q),
-                    ResourceValue::Ports(set) => set.ranges().iter().for_each(|range| known.ports.insert(*range)),
+                    ResourceValue::Scalar(q) => totals.add(row, &r.name, &r.role, *q),
+                    ResourceValue::Ports(set) => set.ranges().iter().for_each(|range| ports[c].insert(*range)),
                 }
             }
         }
-        where_is.insert(known.id.clone(), (c, classes[c].agents.len()));
-        classes[c].agents.push(known);
+        seen.insert(id.as_str(), Seen::Known(index(agents.len())));
+        agents.push(KnownAgent {
+            id,
+            attributes: &first.attributes,
+            offered: true,
+            running: 0,
+            launched: false,
+            class: index(c),
+            row,
+            first: Some(first),
+        });
+    });
+    for launch in &plan.launches {
+        if let Some(Seen::Known(i)) = seen.get(launch.agent_id.as_str()) {
+            agents[*i as usize].launched = true;
+        }
     }
     let unreserved = Role::unreserved();
-    // Running tasks usually come grouped by agent: the last agent found is asked first.
-    let mut last: Option<(&AgentId, (usize, usize))> = None;
-    for task in running {
+    // The last agent a task was found on, asked first.
+    let mut last: Option<(&'a AgentId, u32)> = None;
+    for task in cluster.running() {
         let cached = last.filter(|(id, _)| **id == task.agent_id).map(|(_, at)| at);
-        let at = match cached.or_else(|| where_is.get(&task.agent_id).copied()) {
+        let at = match cached.or_else(|| match seen.get(task.agent_id.as_str()) {
+            Some(Seen::Known(i)) => Some(*i),
+            _ => None,
+        }) {
             Some(at) => at,
             None => {
                 let Some((_, attrs)) = &task.host else { continue };
-                let Some(c) = class_of(attrs) else { continue };
-                let known = KnownAgent {
-                    id: task.agent_id.clone(),
+                let Some(c) = class_of.of(attrs) else { continue };
+                if cluster.is_launch(task) {
+                    continue;
+                }
+                let at = index(agents.len());
+                agents.push(KnownAgent {
+                    id: &task.agent_id,
                     attributes: attrs,
                     offered: false,
                     running: 0,
                     launched: false,
-                    total: Vec::new(),
-                    ports: PortSet::new(),
-                };
-                let at = (c, classes[c].agents.len());
-                where_is.insert(known.id.clone(), at);
-                classes[c].agents.push(known);
+                    class: index(c),
+                    row: totals.push_row(),
+                    first: None,
+                });
+                seen.insert(task.agent_id.as_str(), Seen::Known(at));
                 at
             }
         };
         last = Some((&task.agent_id, at));
-        let known = &mut classes[at.0].agents[at.1];
+        let known = &mut agents[at as usize];
+        // Launches of the pass are on agents it launched on; only there is a task looked up.
+        if known.launched && cluster.is_launch(task) {
+            continue;
+        }
         known.running += 1;
         for (name, q) in &task.resources {
-            add(&mut known.total, name, &unreserved, *q);
+            totals.add(known.row, name, &unreserved, *q);
         }
     }
-    let launched: FxHashSet<&AgentId> = plan.launches.iter().map(|l| &l.agent_id).collect();
-    for class in &mut classes {
-        for agent in &mut class.agents {
-            agent.launched = launched.contains(&agent.id);
+    let mut classes: Vec<ClassInfo<'a>> =
+        rules.iter().map(|&rule| ClassInfo { rule, agents: Vec::new(), shape: None }).collect();
+    for agent in &agents {
+        classes[agent.class as usize].agents.push(*agent);
+    }
+    for (class, ports) in classes.iter_mut().zip(ports) {
+        // Agents with offers come in id order; those known from tasks alone after them.
+        if !class.agents.is_sorted_by(|a, b| a.id <= b.id) {
+            class.agents.sort_by(|a, b| a.id.cmp(b.id));
         }
-        class.agents.sort_by(|a, b| a.id.cmp(&b.id));
-        class.shape = shape_of(&class.agents);
+        class.shape = shape_of(&class.agents, &totals, ports);
     }
-    classes
+    (classes, Hosts { seen, agents })
 }
 
-fn classes_index(config: &AutoscaleConfig, class: &str) -> Option<usize> {
-    config.rules().position(|r| &*r.class == class)
-}
-
-/// Adds `q` of (`name`, `role`) to a sorted list of totals (a few entries: scanned, names and
-/// roles compared by pointer first).
-fn add(total: &mut Scalars, name: &std::sync::Arc<str>, role: &Role, q: Quantity) {
-    let same = |(n, r, _): &(std::sync::Arc<str>, Role, Quantity)| {
-        (std::sync::Arc::ptr_eq(n, name) || **n == **name) && r == role
-    };
-    if let Some(entry) = total.iter_mut().find(|e| same(e)) {
-        entry.2 += q;
-        return;
-    }
-    let at = total.partition_point(|(n, r, _)| (&**n, r.as_str()) < (&**name, role.as_str()));
-    total.insert(at, (name.clone(), role.clone(), q));
+fn index(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 /// The most common total of `agents` (sorted by id), see the module docs.
-fn shape_of(agents: &[KnownAgent<'_>]) -> Option<Shape> {
+fn shape_of(agents: &[KnownAgent<'_>], totals: &Totals, ports: PortSet) -> Option<Shape> {
     // (count, first agent) per distinct total; agents come in id order, so the first is the
     // smallest id.
-    let mut seen: FxHashMap<&Scalars, (u32, usize)> = FxHashMap::default();
+    let mut seen: FxHashMap<&[i64], (u32, usize)> = FxHashMap::default();
     for (i, agent) in agents.iter().enumerate() {
-        seen.entry(&agent.total).or_insert((0, i)).0 += 1;
+        seen.entry(totals.row(agent.row)).or_insert((0, i)).0 += 1;
     }
     let &(_, first) = seen.values().max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))?;
-    let mut ports = PortSet::new();
-    for agent in agents {
-        agent.ports.ranges().iter().for_each(|r| ports.insert(*r));
-    }
     let model = &agents[first];
-    Some(Shape { scalars: model.total.clone(), ports, attributes: model.attributes.clone() })
+    Some(Shape { scalars: totals.scalars(model.row), ports, attributes: model.attributes.clone() })
 }

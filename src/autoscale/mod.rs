@@ -36,9 +36,11 @@
 //! ```
 
 mod classes;
+mod cluster;
 mod config;
 mod scale_down;
 mod shortfall;
+mod totals;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -46,7 +48,9 @@ use std::time::Duration;
 
 pub use config::{AutoscaleConfig, AutoscaleConfigError, ClassRule};
 
-use crate::model::{AgentId, RunningTask, TaskId};
+use cluster::{Cluster, Tasks};
+
+use crate::model::{AgentId, Offer, RunningTask, TaskId};
 use crate::plan::Plan;
 use crate::pool::OfferPool;
 use crate::spec::TaskSpec;
@@ -86,8 +90,42 @@ pub fn hints(
     plan: &Plan,
     now: Duration,
 ) -> Result<ScaleHints, PlanError> {
-    let classes = classes::census(input.config, pool, running, plan, now);
-    let short = shortfall::evaluate(engine, &classes, pool, pending, running, plan, now)?;
+    hints_of(engine, input, &Cluster::before(pool, || running.iter(), now), pending, plan, now)
+}
+
+/// The same hints as [`hints`] for the pool and running tasks the pass that made `plan` was
+/// given, computed from what a [`Scheduler`](crate::Scheduler) holds after it applied the
+/// plan, without a copy of either taken before the pass: `pool` is the pool after the pass,
+/// `taken` the offers the pass took out of it (those of its launches and declines, in any
+/// order), `running` the tasks counted as running after it, walked as often as needed (its
+/// launches among them; they are left out).
+#[allow(clippy::too_many_arguments)]
+pub fn hints_after_pass<'a, I: Iterator<Item = &'a RunningTask>>(
+    engine: &Engine,
+    input: AutoscaleInput<'a>,
+    pool: &'a OfferPool,
+    taken: &'a [Offer],
+    pending: &[TaskSpec],
+    running: impl Fn() -> I,
+    plan: &'a Plan,
+    now: Duration,
+) -> Result<ScaleHints, PlanError> {
+    hints_of(engine, input, &Cluster::after(pool, taken, running, plan, now), pending, plan, now)
+}
+
+fn hints_of<'a, R>(
+    engine: &Engine,
+    input: AutoscaleInput<'a>,
+    cluster: &Cluster<'a, R>,
+    pending: &[TaskSpec],
+    plan: &Plan,
+    now: Duration,
+) -> Result<ScaleHints, PlanError>
+where
+    R: Tasks<'a>,
+{
+    let (classes, hosts) = classes::census(input.config, cluster, plan);
+    let short = shortfall::evaluate(engine, &classes, &hosts, cluster, pending, plan, now)?;
     let mut out = ScaleHints { claimed: short.claimed, ..ScaleHints::default() };
     for (class, &clones) in classes.iter().zip(&short.per_class) {
         let room = class.rule.max_size.saturating_sub(class.size());

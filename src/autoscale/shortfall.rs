@@ -27,8 +27,9 @@ use std::time::Duration;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::classes::{ClassInfo, Shape};
-use crate::model::{AgentId, GroupId, Offer, OfferedResource, ResourceValue, RunningTask, TaskId};
+use super::classes::{ClassInfo, Hosts, Shape};
+use super::cluster::{Cluster, Tasks};
+use crate::model::{AgentId, Offer, OfferedResource, ResourceValue, RunningTask, TaskId};
 use crate::plan::{Plan, Reason};
 use crate::pool::OfferPool;
 use crate::resources::{shared_name, Quantity, PORTS};
@@ -55,15 +56,18 @@ fn is_candidate(reasons: &[crate::plan::ReasonCount]) -> bool {
 }
 
 /// Runs the dry pass; see the module docs.
-pub(crate) fn evaluate(
+pub(crate) fn evaluate<'a, R>(
     engine: &Engine,
     classes: &[ClassInfo<'_>],
-    pool: &OfferPool,
+    hosts: &Hosts<'_>,
+    cluster: &Cluster<'a, R>,
     pending: &[TaskSpec],
-    running: &[RunningTask],
     plan: &Plan,
     now: Duration,
-) -> Result<Shortfall, PlanError> {
+) -> Result<Shortfall, PlanError>
+where
+    R: Tasks<'a>,
+{
     let mut out = Shortfall { per_class: vec![0; classes.len()], claimed: Vec::new() };
     let wanted: FxHashSet<&TaskId> =
         plan.unplaced.iter().filter(|u| is_candidate(&u.reasons)).map(|u| &u.task_id).collect();
@@ -86,7 +90,7 @@ pub(crate) fn evaluate(
     if sizes.iter().flatten().all(|(most, _, _)| *most == 0) {
         return Ok(out);
     }
-    let counted = counted_running(pool, &candidates, running, plan, now);
+    let counted = counted_running(cluster, hosts, &candidates, plan);
     let dry = dry_engine(engine);
     let dry = dry.as_ref().unwrap_or(engine);
     let guessed: Vec<usize> = sizes.iter().map(|s| s.as_ref().map_or(0, |s| s.1)).collect();
@@ -227,43 +231,80 @@ pub(crate) fn pseudo_offer(class: &str, i: usize, shape: &Shape) -> Offer {
 
 /// The tasks the dry pass counts: running tasks of the candidates' groups and the plan's
 /// launches of those groups, each with the host details of its agent (the dry pool does not
-/// hold the real agents).
-fn counted_running(
-    pool: &OfferPool,
+/// hold the real agents), sorted by id (the same tasks in any order count the same).
+fn counted_running<'a, R>(
+    cluster: &Cluster<'a, R>,
+    hosts: &Hosts<'_>,
     candidates: &[TaskSpec],
-    running: &[RunningTask],
     plan: &Plan,
-    now: Duration,
-) -> Vec<RunningTask> {
-    let groups: FxHashSet<&GroupId> = candidates.iter().map(|t| &t.group).collect();
-    let mut hosts: FxHashMap<AgentId, Option<(Arc<str>, crate::model::Attributes)>> = FxHashMap::default();
-    let mut host_of = |agent: &AgentId| -> Option<(Arc<str>, crate::model::Attributes)> {
-        hosts
-            .entry(agent.clone())
-            .or_insert_with(|| pool.offers_of(agent, now).first().map(|o| (o.hostname.clone(), o.attributes.clone())))
-            .clone()
-    };
-    let mut counted = Vec::new();
-    for task in running.iter().filter(|t| groups.contains(&t.group)) {
-        let mut task = task.clone();
-        if task.host.is_none() {
-            task.host = host_of(&task.agent_id);
+) -> Vec<RunningTask>
+where
+    R: Tasks<'a>,
+{
+    let groups: FxHashSet<&str> = candidates.iter().map(|t| t.group.as_str()).collect();
+    // (the id's first bytes as a number, the task): sorted by that number first, which orders
+    // as the ids do, so most comparisons read no id.
+    let mut order: Vec<(u64, Counted<'_>)> = Vec::new();
+    for task in cluster.running() {
+        if groups.contains(task.group.as_str()) && !cluster.is_launch(task) {
+            order.push((prefix(&task.id), Counted::Running(task)));
         }
-        task.claims_agent = false;
-        counted.push(task);
     }
-    for launch in plan.launches.iter().filter(|l| groups.contains(&l.group)) {
-        let mut resources: Vec<(Arc<str>, Quantity)> = Vec::new();
-        for a in launch.resources.iter() {
-            match resources.iter_mut().find(|(n, _)| *n == a.name) {
-                Some(entry) => entry.1 += a.amount,
-                None => resources.push((a.name.clone(), a.amount)),
+    for launch in plan.launches.iter().filter(|l| groups.contains(l.group.as_str())) {
+        order.push((prefix(&launch.task_id), Counted::Launch(launch)));
+    }
+    order.sort_unstable_by(|(p, a), (q, b)| p.cmp(q).then_with(|| a.id().cmp(b.id())));
+    let mut counted = Vec::with_capacity(order.len());
+    for (_, source) in order {
+        match source {
+            Counted::Running(task) => {
+                let mut task = task.clone();
+                if task.host.is_none() {
+                    task.host = hosts.of(&task.agent_id).map(|(name, attrs)| (name.clone(), attrs.clone()));
+                }
+                task.claims_agent = false;
+                counted.push(task);
+            }
+            Counted::Launch(launch) => {
+                let mut resources: Vec<(Arc<str>, Quantity)> = Vec::new();
+                for a in launch.resources.iter() {
+                    match resources.iter_mut().find(|(n, _)| *n == a.name) {
+                        Some(entry) => entry.1 += a.amount,
+                        None => resources.push((a.name.clone(), a.amount)),
+                    }
+                }
+                let mut task = RunningTask::new(launch.task_id.clone(), launch.group.clone(), launch.agent_id.clone());
+                task.resources = resources;
+                let attributes = hosts.of(&launch.agent_id).map(|(_, attrs)| attrs.clone()).unwrap_or_default();
+                task.host = Some((launch.hostname.clone(), attributes));
+                counted.push(task);
             }
         }
-        let mut task = RunningTask::new(launch.task_id.clone(), launch.group.clone(), launch.agent_id.clone());
-        task.resources = resources;
-        task.host = Some((launch.hostname.clone(), host_of(&launch.agent_id).map(|h| h.1).unwrap_or_default()));
-        counted.push(task);
     }
     counted
+}
+
+/// A task the dry pass counts, before it is copied.
+enum Counted<'a> {
+    Running(&'a RunningTask),
+    Launch(&'a crate::plan::Launch),
+}
+
+impl Counted<'_> {
+    fn id(&self) -> &TaskId {
+        match self {
+            Counted::Running(task) => &task.id,
+            Counted::Launch(launch) => &launch.task_id,
+        }
+    }
+}
+
+/// The first eight bytes of `id` as a big-endian number (zeros past its end): ordered as the
+/// ids are, ties aside.
+fn prefix(id: &TaskId) -> u64 {
+    let mut bytes = [0u8; 8];
+    let text = id.as_str().as_bytes();
+    let n = text.len().min(8);
+    bytes[..n].copy_from_slice(&text[..n]);
+    u64::from_be_bytes(bytes)
 }

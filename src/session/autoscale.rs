@@ -5,7 +5,9 @@
 //! The session counts a class as scaled, for its rule's cooldown, when a report starts asking
 //! to change it (to add agents or to let some go) where the report before did not: as with
 //! Fenzo's autoscaler actions, the cooldown runs from the suggestion. Without a configuration
-//! the session copies nothing and computes nothing.
+//! the session computes nothing; with one, it reads the hints from the scheduler after the
+//! pass (see [`crate::autoscale::hints_after_pass`]) and copies neither its pool nor its
+//! running tasks.
 //!
 //! [`SessionConfig::autoscale`]: super::SessionConfig::autoscale
 
@@ -15,10 +17,9 @@ use std::time::Duration;
 
 use super::machine::Session;
 use super::update::Update;
-use crate::autoscale::{hints, AutoscaleInput};
-use crate::model::{AgentId, RunningTask};
+use crate::autoscale::{hints_after_pass, AutoscaleInput, ScaleHints};
+use crate::model::{AgentId, Offer, OfferId};
 use crate::plan::Plan;
-use crate::pool::OfferPool;
 use crate::spec::TaskSpec;
 use crate::Engine;
 
@@ -42,28 +43,36 @@ pub(crate) struct ScaleBook {
     pub(super) last_scaled: BTreeMap<Arc<str>, Duration>,
 }
 
-/// The pool and the running tasks as they were before a pass (the pass changes both).
-pub(crate) struct BeforePass {
-    pool: OfferPool,
-    running: Vec<RunningTask>,
-}
-
 impl Session {
-    /// The pool and running tasks before a pass, when hints are asked for (else nothing is
-    /// copied).
-    pub(super) fn before_pass(&self) -> Option<BeforePass> {
-        self.config.autoscale.as_ref()?;
-        Some(BeforePass { pool: self.scheduler.pool().clone(), running: self.scheduler.running().cloned().collect() })
+    /// The hints of a pass that found nothing pending, read from the scheduler before its
+    /// offers are declined; `None` without a configuration.
+    pub(super) fn idle_hints(&self, now: Duration) -> Option<ScaleHints> {
+        self.pass_hints(&[], &Plan::default(), now)
     }
 
-    /// The hints of the pass that made `plan` from `before` and `pending`; reported when they
-    /// changed.
-    pub(super) fn report_hints(&mut self, before: BeforePass, pending: &[TaskSpec], plan: &Plan, now: Duration) {
-        let Some(config) = self.config.autoscale.as_ref() else { return };
+    /// The hints of the pass that made `plan` from `pending`, read from the scheduler after
+    /// it applied the plan, before anything else changes it: the pool and running tasks the
+    /// pass was given are the pool now with the offers the pass took given back (converted
+    /// again from the offers the session still holds) and the running tasks now without the
+    /// pass's launches, so no copy of either is taken before the pass. `None` without a
+    /// configuration.
+    pub(super) fn pass_hints(&self, pending: &[TaskSpec], plan: &Plan, now: Duration) -> Option<ScaleHints> {
+        let config = self.config.autoscale.as_ref()?;
         // The configuration was validated when the session was made.
-        let Ok(engine) = Engine::new(self.config.engine.clone()) else { return };
+        let engine = Engine::new(self.config.engine.clone()).ok()?;
+        let mut ids: Vec<&OfferId> =
+            plan.launches.iter().flat_map(|l| l.offer_ids.iter()).chain(&plan.declined).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let taken: Vec<Offer> =
+            ids.into_iter().filter_map(|id| self.offers.get(id)).filter_map(|o| Offer::try_from(o).ok()).collect();
         let input = AutoscaleInput { config, last_scaled: &self.scale.last_scaled };
-        let Ok(found) = hints(&engine, input, &before.pool, pending, &before.running, plan, now) else { return };
+        let running = || self.scheduler.running();
+        hints_after_pass(&engine, input, self.scheduler.pool(), &taken, pending, running, plan, now).ok()
+    }
+
+    /// Reports `found`, the hints of a pass at `now`, when they changed.
+    pub(super) fn report_hints(&mut self, found: ScaleHints, now: Duration) {
         let mut asked: BTreeSet<Arc<str>> = found.scale_down_by_class.into_iter().map(|(class, _)| class).collect();
         asked.extend(found.scale_up.iter().map(|(class, _)| class.clone()));
         for class in asked.difference(&self.scale.asked) {

@@ -41,15 +41,15 @@ impl Session {
         self.tasks.wake(now);
         self.sync_running();
         let mut pending = self.tasks.pending_specs();
-        let before = self.before_pass();
         let mut places = self.config.queue.as_ref().map(|_| self.tasks.pending_places());
         self.hold_preemptors(&mut pending, places.as_mut());
         if pending.is_empty() {
             // Nothing to place: no engine pass just to hand the offers back (the plan would
             // decline each one); the hints still see the idle agents.
+            let hints = self.idle_hints(now);
             self.decline_all(now);
-            if let Some(before) = before {
-                self.report_hints(before, &[], &crate::plan::Plan::default(), now);
+            if let Some(hints) = hints {
+                self.report_hints(hints, now);
             }
             self.forget_unused_agents();
             self.adjust_suppression();
@@ -67,6 +67,7 @@ impl Session {
         };
         match planned {
             Ok(plan) => {
+                let hints = self.pass_hints(&pending, &plan, now);
                 let mut report = PassReport::of_plan(&plan, &pending);
                 let single = groups::single_agent_gangs(&plan, |id| self.tasks.request(id)?.spec.gang.clone());
                 for accept in plan.accepts() {
@@ -88,8 +89,8 @@ impl Session {
                     self.send(calls::decline(self.fw(), declined, self.config.refuse_seconds));
                 }
                 self.updates.push_back(Update::Pass(report));
-                if let Some(before) = before {
-                    self.report_hints(before, &pending, &plan, now);
+                if let Some(hints) = hints {
+                    self.report_hints(hints, now);
                 }
                 for id in plan.consumed_offer_ids() {
                     self.offers.remove(id);
