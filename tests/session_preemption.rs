@@ -69,7 +69,7 @@ fn session_preempts_then_launches_once_victims_are_gone() {
 
     // The victim ends; its resources come back in an offer; the preemptor launches there.
     h.event(update("low-1", "a-1", P::TaskKilled, Some(3)));
-    assert_eq!(h.states("low-1").last(), Some(&TaskState::Killed));
+    assert_eq!(h.states("low-1").last(), Some(&TaskState::Pending), "a victim is pending again");
     assert_eq!(h.states("low-2").last(), Some(&TaskState::Running), "only the victim was killed");
     h.event(offers(vec![offer("o-3", "a-1", 2.0, 512.0)]));
     h.advance(MS * 20);

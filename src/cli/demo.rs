@@ -107,6 +107,8 @@ async fn on_master(args: &DemoArgs, config: MasterConfig, requests: Vec<TaskRequ
         deadline: args.deadline,
         retry: args.retry,
         queue: None,
+        preemption: None,
+        autoscale: None,
         fetched: Vec::new(),
         on_signal: offerpack::session::StopMode::Teardown,
         credentials: None,

@@ -40,6 +40,7 @@ pub mod flags;
 pub mod gen;
 pub mod ha_run;
 pub mod live_args;
+pub mod live_lines;
 pub mod logs;
 pub mod master;
 pub mod multinode;

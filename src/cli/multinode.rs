@@ -231,6 +231,8 @@ async fn schedule(
         deadline: args.deadline,
         retry: args.retry,
         queue: None,
+        preemption: None,
+        autoscale: None,
         fetched: vec![served.uri.clone()],
         on_signal: offerpack::session::StopMode::Teardown,
         credentials: None,

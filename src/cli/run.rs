@@ -6,6 +6,10 @@
 //! (default `sleep 1`).
 //! A workload's queue (top-level `buckets`/`tiers`, each task's `tier`/`bucket`) places the
 //! tasks in queue order, as `solve` does. Failed or lost tasks are retried by `--retries`.
+//! A workload's `groups` (disruption budgets) let a task of higher priority preempt running
+//! ones of lower priority (the victims are killed, then placed again and run to the end); its
+//! `autoscale` rules make the session compute autoscaling hints. Both are printed as they
+//! happen.
 //! Exits 0 only when every task finished. With `--ha` the run is one instance of a highly
 //! available run (see `ha_run.rs`).
 
@@ -31,14 +35,21 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
     if let Some(url) = &args.ha {
         return super::ha_run::run(args, url);
     }
-    let Tasks { specs, fitness, queue, places, mut after } = match &args.tasks {
-        TaskSource::Synthetic(n) => {
-            Tasks { specs: synthetic(*n)?, fitness: None, queue: None, places: Vec::new(), after: Vec::new() }
-        }
+    let Tasks { specs, fitness, queue, places, mut after, preemption, autoscale } = match &args.tasks {
+        TaskSource::Synthetic(n) => Tasks {
+            specs: synthetic(*n)?,
+            fitness: None,
+            queue: None,
+            places: Vec::new(),
+            after: Vec::new(),
+            preemption: None,
+            autoscale: None,
+        },
         TaskSource::Workload(path) => from_workload(path)?,
     };
     // The secret and CA files are read before anything starts.
     let mut settings = settings(args, fitness, queue)?;
+    (settings.preemption, settings.autoscale) = (preemption, autoscale);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -82,6 +93,12 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
     }
     if let Some(queue) = &settings.queue {
         how.push_str(&format!(", in queue order ({} bucket(s) configured)", queue.buckets.len()));
+    }
+    if settings.preemption.is_some() {
+        how.push_str(", preempting lower priorities (victims run again)");
+    }
+    if let Some(rules) = &settings.autoscale {
+        how.push_str(&format!(", with autoscaling hints ({} class rule(s))", rules.rules().count()));
     }
     say!(
         "run: {} tasks running `{}` on the master at {} ({}){how}",
@@ -135,6 +152,8 @@ pub fn settings(
         deadline: args.deadline,
         retry: args.retry,
         queue,
+        preemption: None,
+        autoscale: None,
         fetched: Vec::new(),
         on_signal: args.on_exit,
         credentials,
@@ -176,10 +195,15 @@ struct Tasks {
     places: Vec<TaskQueue>,
     /// The tasks each task waits for, index for index with `specs` (empty: none wait).
     after: Vec<Vec<offerpack::model::TaskId>>,
+    /// Disruption budgets, when the workload asks for preemption (`groups`).
+    preemption: Option<offerpack::preempt::DisruptionBudgets>,
+    /// Autoscaling rules, when the workload gives `autoscale`.
+    autoscale: Option<offerpack::autoscale::AutoscaleConfig>,
 }
 
 /// The tasks, fitness and queue of a workload file. Tasks with a tier or bucket, or a workload
 /// with `buckets` or `tiers`, are placed in queue order (buckets not configured get weight 1).
+/// Its `groups` (disruption budgets) turn preemption on, its `autoscale` rules the hints.
 fn from_workload(path: &Path) -> Result<Tasks, CliError> {
     let text = read_input(path)?;
     let workload = Workload::from_json(&text).map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
@@ -194,8 +218,15 @@ fn from_workload(path: &Path) -> Result<Tasks, CliError> {
         let placed = workload.task_queues.iter().any(|p| *p != QueuePlace::default());
         placed.then(QueueConfig::default)
     });
-    let after = workload.after;
-    Ok(Tasks { specs: workload.tasks, fitness: Some(workload.fitness), queue, places: workload.task_queues, after })
+    Ok(Tasks {
+        specs: workload.tasks,
+        fitness: Some(workload.fitness),
+        queue,
+        places: workload.task_queues,
+        after: workload.after,
+        preemption: workload.preemption,
+        autoscale: workload.autoscale,
+    })
 }
 
 /// The secret in `path`, without a trailing newline; the error names the file, never its

@@ -62,6 +62,11 @@ pub struct Settings {
     pub retry: RetryPolicy,
     /// Tiers and buckets to place by (each request names its place); `None` for none.
     pub queue: Option<QueueConfig>,
+    /// Disruption budgets to preempt under (a workload's `groups`); `None` never preempts.
+    /// Victims are put back to pending and run again (the session's default).
+    pub preemption: Option<offerpack::preempt::DisruptionBudgets>,
+    /// Autoscaling rules (a workload's `autoscale`): their hints are printed as they change.
+    pub autoscale: Option<offerpack::autoscale::AutoscaleConfig>,
     /// URIs the agents fetch from this host: the first failure to fetch one ends the run.
     pub fetched: Vec<String>,
     /// What a SIGINT or SIGTERM does to the framework: tear it down (its tasks killed) or
@@ -268,6 +273,8 @@ pub fn framework_config(settings: &Settings, ha: Option<&Link>) -> FrameworkConf
     }
     config.session.capabilities.clone_from(&settings.capabilities);
     config.session.queue.clone_from(&settings.queue);
+    config.session.preemption.clone_from(&settings.preemption);
+    config.session.autoscale.clone_from(&settings.autoscale);
     if let Some(metrics) = &settings.metrics {
         config = config.metrics(metrics.clone());
     }
@@ -446,7 +453,16 @@ fn take(
                 return Some(why);
             }
         }
-        Some(Update::Pass(pass)) => tracker.add_pass(&pass),
+        Some(Update::Pass(pass)) => {
+            for (task, victims) in &pass.preempting {
+                say!("{}", super::live_lines::preempting(task, victims));
+            }
+            tracker.add_pass(&pass);
+        }
+        Some(Update::Preempted { task, by, agent_id, state }) => {
+            say!("{}", super::live_lines::preempted(&task, &by, agent_id.as_ref(), state));
+        }
+        Some(Update::ScaleHints(hints)) => say!("{}", super::live_lines::scale_hints(&hints)),
         Some(Update::Stopped(reason)) => return Some(stopped(&reason)),
         Some(Update::GaveUp { task, attempts, last_state }) => gave_up(tracker, task, attempts, last_state),
         Some(Update::Disconnected { reason }) => note!("warning: disconnected ({reason}); reconnecting"),

@@ -243,6 +243,9 @@ impl Observer {
             Update::Message { agent_id, executor_id, data } => {
                 debug!(agent = %agent_id, executor = executor_id.as_str(), bytes = data.len(), "executor message");
             }
+            Update::Preempted { task, by, state, .. } => {
+                info!(task = %task, by = %by, state = state_label(*state), "task preempted; pending again");
+            }
             Update::Pass(report) => self.pass(report),
             Update::ScaleHints(hints) => {
                 let up: u32 = hints.scale_up.iter().map(|(_, n)| n).sum();

@@ -102,6 +102,12 @@ pub struct SessionConfig {
     /// them and launches the task once their resources are offered again. `None` (the
     /// default) never preempts.
     pub preemption: Option<crate::preempt::DisruptionBudgets>,
+    /// Whether a submitted task the session killed for preemption goes back to pending when it
+    /// ended (reported with [`Update::Preempted`](super::Update::Preempted)), to be placed again
+    /// when there is room, without spending its retries: `true` (the default), as
+    /// kube-scheduler and Marathon do. `false` lets victims end `KILLED`, for a framework that
+    /// resubmits them itself.
+    pub requeue_preempted: bool,
     /// The masters' scheduler API endpoints, tried in turn until one leads (default
     /// [`DEFAULT_MASTER`]; the driver sets them from its `FrameworkConfig::masters`).
     pub masters: Vec<Endpoint>,
@@ -146,6 +152,7 @@ impl SessionConfig {
             on_predecessor_failure: crate::deps::OnPredecessorFailure::default(),
             dry_run: false,
             preemption: None,
+            requeue_preempted: true,
             masters: Endpoint::parse(DEFAULT_MASTER).into_iter().collect(),
             call_retry: RetryPolicy::attempts(4).with_backoff(Duration::from_millis(250), Duration::from_secs(30)),
             seed: 0x6f66_6665_7270_6163,

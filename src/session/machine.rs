@@ -103,9 +103,9 @@ pub struct Session {
     pub(super) waits: super::waits::Waits,
     /// Autoscaling hints reported and when each class was last asked to change.
     pub(super) scale: super::autoscale::ScaleBook,
-    /// Pending tasks placed by preemption, with their victims, until every victim ended (see
-    /// `preempting.rs`).
-    pub(super) preempting: BTreeMap<crate::model::TaskId, Vec<crate::model::TaskId>>,
+    /// Pending tasks placed by preemption, with the Mesos ids of their victims' killed attempts,
+    /// until every victim ended (see `preempting.rs`).
+    pub(super) preempting: BTreeMap<crate::model::TaskId, super::preempting::Held>,
 }
 
 impl Session {
@@ -580,6 +580,9 @@ impl Session {
         // A terminal update with the task gone from the tracker is its final end.
         let ended = update.state.is_terminal() && self.tasks.phase(&update.task_id).is_none();
         let (id, state) = (update.task_id.clone(), update.state);
+        for p in self.tasks.take_preempted() {
+            self.updates.push_back(Update::Preempted { task: p.task, by: p.by, agent_id: p.agent_id, state: p.state });
+        }
         self.updates.push_back(Update::Task(update));
         for (task, attempts, last_state) in self.tasks.take_gave_up() {
             self.updates.push_back(Update::GaveUp { task, attempts, last_state });

@@ -66,6 +66,7 @@ fn same_record(counted: &RunningTask, wanted: &RunningTask) -> bool {
         && counted.claims_agent == wanted.claims_agent
         && counted.executor == wanted.executor
         && (counted.priority, counted.tier) == (wanted.priority, wanted.tier)
+        && counted.started == wanted.started
         && (wanted.host.is_none() || counted.host == wanted.host)
         && totals(&counted.resources) == totals(&wanted.resources)
 }

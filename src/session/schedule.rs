@@ -42,7 +42,7 @@ impl Session {
         self.sync_running();
         let mut pending = self.tasks.pending_specs();
         let mut places = self.config.queue.as_ref().map(|_| self.tasks.pending_places());
-        self.hold_preemptors(&mut pending, places.as_mut());
+        self.hold_preemptors(&mut pending, places.as_mut(), now);
         if pending.is_empty() {
             // Nothing to place: no engine pass just to hand the offers back (the plan would
             // decline each one); the hints still see the idle agents.
@@ -72,7 +72,7 @@ impl Session {
                 let single = groups::single_agent_gangs(&plan, |id| self.tasks.request(id)?.spec.gang.clone());
                 for accept in plan.accepts() {
                     let offers = accept.offer_ids.len() as u32;
-                    if self.launch(&accept, &single) {
+                    if self.launch(&accept, &single, now) {
                         report.accept_calls += 1;
                         report.offers_accepted += offers;
                     } else {
@@ -140,7 +140,7 @@ impl Session {
     /// One ACCEPT for one agent's launches (or a DECLINE if none could be built); returns
     /// whether it was an ACCEPT. The members of a gang in `single` (all on this agent) form
     /// one `LAUNCH_GROUP`, launched only if every member could be carved.
-    fn launch(&mut self, accept: &Accept<'_>, single: &FxHashSet<Arc<str>>) -> bool {
+    fn launch(&mut self, accept: &Accept<'_>, single: &FxHashSet<Arc<str>>, now: Duration) -> bool {
         let mut carver = Carver::new(accept.offer_ids.iter().filter_map(|id| self.offers.get(id)));
         let mut infos = Vec::new();
         let mut launched = Vec::new();
@@ -201,7 +201,7 @@ impl Session {
         let call =
             self.send(calls::accept_operations(self.fw(), accept.offer_ids, operations, self.config.refuse_seconds));
         for task in launched {
-            if let Some(update) = self.tasks.launched(&task, accept.agent_id, call) {
+            if let Some(update) = self.tasks.launched(&task, accept.agent_id, call, now) {
                 self.push_task(update);
             }
         }

@@ -373,6 +373,20 @@ pub enum Update {
         /// The state that ended the last attempt.
         last_state: TaskState,
     },
+    /// A task killed for preemption ended and is pending again (with
+    /// [`SessionConfig::requeue_preempted`](super::SessionConfig::requeue_preempted)): it is
+    /// placed again when there is room, as its next attempt, without spending its retries.
+    /// Precedes the task's [`TaskState::Pending`] update.
+    Preempted {
+        /// The victim (the id it was submitted with).
+        task: TaskId,
+        /// The task placed in its stead.
+        by: TaskId,
+        /// The agent it was killed on, when known.
+        agent_id: Option<AgentId>,
+        /// How its killed attempt ended (`Killed`, usually).
+        state: TaskState,
+    },
     /// A scheduling pass ran and its calls were queued.
     Pass(PassReport),
     /// The autoscaling hints changed (with

@@ -69,7 +69,7 @@ impl Session {
         let mut pending = self.tasks.pending_specs();
         let mut places = self.config.queue.as_ref().map(|_| self.tasks.pending_places());
         // A task whose victims are still dying is held back, as the next pass would.
-        self.hold_preemptors(&mut pending, places.as_mut());
+        self.hold_preemptors(&mut pending, places.as_mut(), now);
         pending.extend(extra.iter().map(|r| r.spec.clone()));
         if let Some(places) = &mut places {
             places.extend(extra.iter().map(|r| r.queue.clone()));

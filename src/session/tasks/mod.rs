@@ -6,8 +6,11 @@
 //! [`RetryPolicy`] (see `retry.rs`). A pending task waiting out its backoff is kept apart from
 //! the ready ones until its ready time, so no pass places it earlier.
 
+mod preempted;
 mod resume;
 mod status;
+
+pub(crate) use preempted::Preempted;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -69,12 +72,26 @@ struct Tracked {
     /// Submitted as resumed from an earlier scheduler and not launched by this session since:
     /// the master may know its current attempt (see `resume.rs`).
     inherited: bool,
+    /// When the current attempt started, as well as the session knows: when it launched it, or
+    /// for a task it did not launch (adopted, re-synced, resumed) when it first saw it running.
+    started: Option<Duration>,
+    /// The preemptor this task's kill was sent for (see `preempted.rs`); `None` when no kill
+    /// was asked or the user asked for one.
+    preempted_by: Option<TaskId>,
+    /// Attempts that ended by preemption: they do not count against the retry policy.
+    preemptions: u32,
 }
 
 impl Tracked {
     /// The custom executor its request runs it on, if any.
     fn executor(&self) -> Option<Arc<str>> {
         self.request.as_ref()?.spec.executor.as_ref().map(|e| e.id.clone())
+    }
+
+    /// Whether its retry policy allows another attempt: attempts ended by preemption are not
+    /// counted.
+    fn may_retry(&self) -> bool {
+        self.attempt.saturating_sub(self.preemptions) < self.policy.attempts
     }
 }
 
@@ -97,6 +114,9 @@ impl Tracked {
             alias: None,
             ready_at: None,
             inherited: false,
+            started: None,
+            preempted_by: None,
+            preemptions: 0,
         }
     }
 }
@@ -138,6 +158,8 @@ pub(crate) struct Tasks {
     /// Tasks whose running record (phase, agent, group, resources, claim) may have changed
     /// since the last [`Tasks::take_touched`], in the order they were touched, maybe twice.
     touched: Vec<TaskId>,
+    /// Preempted tasks put back to pending since the last [`Tasks::take_preempted`].
+    preempted: Vec<Preempted>,
 }
 
 impl Tasks {
@@ -158,6 +180,7 @@ impl Tasks {
             ended_order: VecDeque::new(),
             fresh_pending: false,
             touched: Vec::new(),
+            preempted: Vec::new(),
         }
     }
 
@@ -211,6 +234,9 @@ impl Tasks {
             alias: None,
             ready_at: None,
             inherited: false,
+            started: None,
+            preempted_by: None,
+            preemptions: 0,
         };
         if let Some(resume) = resume {
             self.resumed(&id, &mut tracked, resume, now);
@@ -335,6 +361,7 @@ impl Tasks {
         task.host = book.host(&task.agent_id);
         task.claims_agent = t.claims_agent;
         task.executor = t.executor();
+        task.started = t.started.unwrap_or_default();
         if let Some(request) = &t.request {
             (task.priority, task.tier) = (request.spec.priority, request.queue.tier);
         }
@@ -345,11 +372,6 @@ impl Tasks {
     pub(crate) fn dying(&self) -> Vec<TaskId> {
         let dying = |(_, t): &(&TaskId, &Tracked)| t.kill_requested && t.phase != Phase::Pending;
         self.live.iter().filter(dying).map(|(id, _)| id.clone()).collect()
-    }
-
-    /// Whether a task is live (pending, launched or active).
-    pub(crate) fn is_live(&self, id: &TaskId) -> bool {
-        self.live.contains_key(id)
     }
 
     /// Whether [`Tasks::running_one`] would give a task with `counted`'s agent, group, claim
@@ -366,6 +388,7 @@ impl Tasks {
                 && standing == (counted.priority, counted.tier)
                 && t.claims_agent == counted.claims_agent
                 && t.executor() == counted.executor
+                && t.started.unwrap_or_default() == counted.started
                 && same_resources,
         )
     }
@@ -434,6 +457,7 @@ impl Tasks {
         self.next_seq += 1;
         self.ended.remove(&report.id);
         let mut tracked = Tracked::adopted(report.group, report.resources, state, seq);
+        tracked.started = Some(now);
         tracked.claims_agent = report.claims_agent;
         tracked.agent = report.agent_id.clone();
         self.live.insert(report.id.clone(), tracked);
@@ -474,8 +498,9 @@ impl Tasks {
         self.live.iter().filter(|(_, t)| t.phase == Phase::Launching(call)).map(|(id, _)| id.clone()).collect()
     }
 
-    /// A pending task was put into an ACCEPT.
-    pub(crate) fn launched(&mut self, id: &TaskId, agent: &AgentId, call: CallId) -> Option<TaskUpdate> {
+    /// A pending task was put into an ACCEPT at `now` (its start, for preemption's youngest
+    /// first).
+    pub(crate) fn launched(&mut self, id: &TaskId, agent: &AgentId, call: CallId, now: Duration) -> Option<TaskUpdate> {
         let t = self.live.get_mut(id).filter(|t| t.phase == Phase::Pending)?;
         self.touched.push(id.clone());
         self.pending.remove(&t.seq);
@@ -483,6 +508,7 @@ impl Tasks {
         t.state = TaskState::Launched;
         t.agent = Some(agent.clone());
         t.inherited = false;
+        t.started = Some(now);
         let mut update = TaskUpdate::session(id.clone(), TaskState::Launched, t.agent.clone(), "launch sent");
         update.attempt = t.attempt;
         Some(update)
@@ -494,9 +520,12 @@ impl Tasks {
         let t = self.live.get_mut(id).filter(|t| matches!(t.phase, Phase::Launching(_)))?;
         self.touched.push(id.clone());
         t.rejected_launches += u32::from(rejected);
-        if t.kill_requested {
+        // A victim of preemption that never ran has nothing to give back: pending again.
+        if t.kill_requested && t.preempted_by.take().is_none() {
             return Some(self.end(id, TaskState::Killed, "killed before it was launched"));
         }
+        t.kill_requested = false;
+        t.started = None;
         if t.rejected_launches >= MAX_REJECTED_LAUNCHES {
             return Some(self.end(id, TaskState::Error, message));
         }
@@ -544,9 +573,32 @@ impl Tasks {
     /// after its policy's backoff; `update` (the terminal one) becomes the pending one.
     fn requeue(&mut self, id: &TaskId, state: TaskState, mut update: TaskUpdate, now: Duration) -> TaskUpdate {
         let Some(t) = self.live.get(id) else { return update };
-        let (ended, policy, old) = (t.attempt, t.policy, t.alias.clone());
-        let delay = policy.delay(ended, &mut self.rng);
+        let (ended, spent, policy) = (t.attempt, t.attempt.saturating_sub(t.preemptions), t.policy);
+        let delay = policy.delay(spent, &mut self.rng);
         let ready = now.saturating_add(delay);
+        self.next_attempt(id, state);
+        let Some(t) = self.live.get_mut(id) else { return update };
+        t.ready_at = Some(ready);
+        update.agent_id = update.agent_id.take().or(t.agent.take());
+        t.agent = None;
+        self.waiting.insert((ready, t.seq), id.clone());
+        let why = update.message.take().map(|m| format!(" ({m})")).unwrap_or_default();
+        update.message = Some(format!(
+            "attempt {spent} of {} ended {state}{why}; next attempt in {:.3}s",
+            policy.attempts,
+            delay.as_secs_f64()
+        ));
+        update.state = TaskState::Pending;
+        update.attempt = ended + 1;
+        update.retry_in = Some(delay);
+        update
+    }
+
+    /// Ends the current attempt of a live task in `state` and makes it pending as the next
+    /// attempt, under a new Mesos id (see `retry.rs`), not yet queued: the caller queues it.
+    fn next_attempt(&mut self, id: &TaskId, state: TaskState) {
+        let Some(t) = self.live.get(id) else { return };
+        let (ended, old) = (t.attempt, t.alias.clone());
         if let Some(old) = old {
             self.aliases.remove(&old);
             self.remember_end(&old, state);
@@ -558,26 +610,13 @@ impl Tasks {
             alias = TaskId::new(format!("{id}.retry-{ended}-{extra}"));
         }
         self.aliases.insert(alias.clone(), id.clone());
-        let Some(t) = self.live.get_mut(id) else { return update };
+        let Some(t) = self.live.get_mut(id) else { return };
         self.touched.push(id.clone());
         t.attempt = ended + 1;
         t.alias = Some(alias);
         t.phase = Phase::Pending;
         t.state = TaskState::Pending;
-        t.ready_at = Some(ready);
-        update.agent_id = update.agent_id.take().or(t.agent.take());
-        t.agent = None;
-        self.waiting.insert((ready, t.seq), id.clone());
-        let why = update.message.take().map(|m| format!(" ({m})")).unwrap_or_default();
-        update.message = Some(format!(
-            "attempt {ended} of {} ended {state}{why}; next attempt in {:.3}s",
-            policy.attempts,
-            delay.as_secs_f64()
-        ));
-        update.state = TaskState::Pending;
-        update.attempt = ended + 1;
-        update.retry_in = Some(delay);
-        update
+        t.started = None;
     }
 
     fn remember_end(&mut self, id: &TaskId, state: TaskState) {
@@ -598,6 +637,8 @@ impl Tasks {
         if t.phase == Phase::Pending {
             return KillStep::Removed(self.end(id, TaskState::Killed, "killed before it was launched"));
         }
+        // Asked for by the user (or by the preemption that sets it again right after).
+        t.preempted_by = None;
         t.kill_requested = true;
         KillStep::Send(t.alias.clone().unwrap_or_else(|| id.clone()), t.agent.clone())
     }

@@ -101,7 +101,7 @@ impl Tasks {
         update.attempt = t.attempt;
         if state.is_terminal() {
             update.message = Some(format!("attempt {} ended under an earlier scheduler (operator API)", t.attempt));
-            if !t.kill_requested && retries(state) && t.attempt < t.policy.attempts {
+            if !t.kill_requested && retries(state) && t.may_retry() {
                 return Some(Some(self.requeue(&id, state, update, now)));
             }
             self.forget(&id, state);
@@ -109,6 +109,7 @@ impl Tasks {
         }
         t.phase = Phase::Active;
         t.state = state;
+        t.started.get_or_insert(now);
         t.agent = report.agent_id.clone();
         t.inherited = false;
         update.message = Some("launched by an earlier scheduler: adopted where it runs (operator API)".to_owned());

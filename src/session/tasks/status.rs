@@ -23,7 +23,7 @@ impl Tasks {
         let id = self.resolve(&mesos).clone();
         let agent = status.agent_id.as_ref().map(|a| AgentId::new(&a.value));
         let Some(t) = self.live.get_mut(&id) else {
-            return self.apply_untracked(mesos, status, state);
+            return self.apply_untracked(mesos, status, state, now);
         };
         self.touched.push(id.clone());
         if t.alias.as_ref().unwrap_or(&id) != &mesos {
@@ -60,7 +60,10 @@ impl Tasks {
         let t = self.live.get_mut(&id)?;
         if state.is_terminal() {
             let update = own(TaskUpdate::from_status(status, state, known));
-            if known && !t.kill_requested && retries(state) && t.attempt < t.policy.attempts {
+            if known && t.preempted_by.is_some() && state != TaskState::Finished {
+                return Some(self.requeue_preempted(&id, state, update));
+            }
+            if known && !t.kill_requested && retries(state) && t.may_retry() {
                 return Some(self.requeue(&id, state, update, now));
             }
             self.forget(&id, state);
@@ -79,6 +82,7 @@ impl Tasks {
             t.inherited = false;
         }
         t.phase = Phase::Active;
+        t.started.get_or_insert(now);
         t.agent = agent.or(t.agent.take());
         if t.state == state {
             return None;
@@ -89,9 +93,18 @@ impl Tasks {
 
     /// An update for a task not live here: a duplicate after its end, or a task adopted from an
     /// earlier incarnation of the framework (reported with `known: false`).
-    fn apply_untracked(&mut self, id: TaskId, status: &v1::TaskStatus, state: TaskState) -> Option<TaskUpdate> {
+    /// An adopted task's start is taken as `now`, when the session first saw it.
+    fn apply_untracked(
+        &mut self,
+        id: TaskId,
+        status: &v1::TaskStatus,
+        state: TaskState,
+        now: Duration,
+    ) -> Option<TaskUpdate> {
         let previous = self.ended.get(&id).copied();
-        if previous == Some(state) {
+        // The same end again, or an end of an earlier attempt of a task that ended since (its
+        // first attempt ran under the task's own id): nothing new.
+        if previous == Some(state) || (state.is_terminal() && previous.is_some_and(TaskState::is_terminal)) {
             return None;
         }
         let update = TaskUpdate::from_status(status, state, false);
@@ -103,6 +116,7 @@ impl Tasks {
             self.next_seq += 1;
             let mut tracked = Tracked::adopted(None, Vec::new(), state, seq);
             tracked.agent = update.agent_id.clone();
+            tracked.started = Some(now);
             self.touched.push(id.clone());
             self.live.insert(id, tracked);
         }
