@@ -44,6 +44,7 @@ impl Session {
         let before = self.before_pass();
         let mut places = self.config.queue.as_ref().map(|_| self.tasks.pending_places());
         self.hold_preemptors(&mut pending, places.as_mut());
+        self.hold_gangs(&mut pending, places.as_mut());
         if pending.is_empty() {
             // Nothing to place: no engine pass just to hand the offers back (the plan would
             // decline each one); the hints still see the idle agents.
@@ -68,7 +69,7 @@ impl Session {
         match planned {
             Ok(plan) => {
                 let mut report = PassReport::of_plan(&plan, &pending);
-                let single = groups::single_agent_gangs(&plan, |id| self.tasks.request(id)?.spec.gang.clone());
+                let single = groups::planned_gangs(&plan, |id| self.tasks.request(id)?.spec.gang.clone());
                 for accept in plan.accepts() {
                     let offers = accept.offer_ids.len() as u32;
                     if self.launch(&accept, &single) {
@@ -137,8 +138,8 @@ impl Session {
     }
 
     /// One ACCEPT for one agent's launches (or a DECLINE if none could be built); returns
-    /// whether it was an ACCEPT. The members of a gang in `single` (all on this agent) form
-    /// one `LAUNCH_GROUP`, launched only if every member could be carved.
+    /// whether it was an ACCEPT. The members of a gang in `single` on this agent form one
+    /// `LAUNCH_GROUP`, launched only if every one of them could be carved.
     fn launch(&mut self, accept: &Accept<'_>, single: &FxHashSet<Arc<str>>) -> bool {
         let mut carver = Carver::new(accept.offer_ids.iter().filter_map(|id| self.offers.get(id)));
         let mut infos = Vec::new();

@@ -6,6 +6,7 @@
 //! [`RetryPolicy`] (see `retry.rs`). A pending task waiting out its backoff is kept apart from
 //! the ready ones until its ready time, so no pass places it earlier.
 
+mod gang;
 mod resume;
 mod status;
 
@@ -138,6 +139,8 @@ pub(crate) struct Tasks {
     /// Tasks whose running record (phase, agent, group, resources, claim) may have changed
     /// since the last [`Tasks::take_touched`], in the order they were touched, maybe twice.
     touched: Vec<TaskId>,
+    /// Gangs with live members (see `gang.rs`).
+    gangs: gang::GangIndex,
 }
 
 impl Tasks {
@@ -158,6 +161,7 @@ impl Tasks {
             ended_order: VecDeque::new(),
             fresh_pending: false,
             touched: Vec::new(),
+            gangs: gang::GangIndex::default(),
         }
     }
 
@@ -167,6 +171,7 @@ impl Tasks {
         let bucket = || self.bucket_retry.get(&*request.queue.bucket).copied();
         let policy = request.retry.or_else(bucket).unwrap_or(self.default_retry);
         policy.validate().map_err(SubmitError::InvalidRetry)?;
+        self.check_gang(&request.spec).map_err(SubmitError::Gang)?;
         if self.aliases.contains_key(&id) {
             // The Mesos id of another task's retry.
             return Err(SubmitError::DuplicateTask(id));
@@ -180,6 +185,7 @@ impl Tasks {
             }
             // A task adopted from an earlier incarnation, submitted again: it is the same task,
             // already running; its spec now says its group and resources.
+            let gang = (request.spec.gang.clone(), request.spec.gang_size);
             t.group = Some(request.spec.group.clone());
             t.resources = request.spec.resources.clone();
             t.claims_agent = claims(&request);
@@ -187,8 +193,9 @@ impl Tasks {
             t.policy = policy;
             self.touched.push(id.clone());
             let message = "submitted while running: adopted from an earlier scheduler";
-            let mut update = TaskUpdate::session(id, t.state, t.agent.clone(), message);
+            let mut update = TaskUpdate::session(id.clone(), t.state, t.agent.clone(), message);
             update.attempt = t.attempt;
+            self.join_gang(&id, gang);
             return Ok(update);
         }
         self.ended.remove(&id);
@@ -216,6 +223,8 @@ impl Tasks {
             self.resumed(&id, &mut tracked, resume, now);
         }
         let (attempt, ready_at) = (tracked.attempt, tracked.ready_at);
+        let gang = tracked.request.as_ref().map(|r| (r.spec.gang.clone(), r.spec.gang_size));
+        self.join_gang(&id, gang.unwrap_or_default());
         self.live.insert(id.clone(), tracked);
         match ready_at {
             Some(at) => {
@@ -524,6 +533,8 @@ impl Tasks {
     /// not killed is given up.
     fn forget(&mut self, id: &TaskId, state: TaskState) -> Option<AgentId> {
         let t = self.live.remove(id)?;
+        let gave_up = t.request.is_some() && !matches!(state, TaskState::Finished | TaskState::Killed);
+        self.gangs.leave(id, t.request.as_ref().and_then(|r| r.spec.gang.as_ref()), gave_up);
         self.touched.push(id.clone());
         self.pending.remove(&t.seq);
         if let Some(at) = t.ready_at {
