@@ -278,7 +278,7 @@ impl<'a> Rounds<'a> {
         let listed = plan.unplaced.len();
         plan.unplaced.retain(|u| !gone(&u.task_id));
         plan.stats.tasks_placed = plan.launches.len() as u32;
-        plan.stats.tasks_unplaced -= (listed - plan.unplaced.len()) as u32;
+        plan.stats.tasks_unplaced = plan.stats.tasks_unplaced.saturating_sub((listed - plan.unplaced.len()) as u32);
         true
     }
 
@@ -323,7 +323,7 @@ impl<'a> Rounds<'a> {
             });
             added += 1;
         }
-        plan.stats.tasks_unplaced = plan.stats.tasks_unplaced + added - listed;
+        plan.stats.tasks_unplaced = (plan.stats.tasks_unplaced + added).saturating_sub(listed);
     }
 }
 

@@ -44,7 +44,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::calls;
 use super::machine::Session;
-use super::update::{TaskState, Update};
+use super::update::TaskState;
 use crate::mesos::v1;
 use crate::model::TaskId;
 use crate::plan::Plan;
@@ -190,7 +190,7 @@ impl Session {
                     super::tasks::KillStep::Send(mesos, agent) => self.send_kills(vec![(mesos, agent)]),
                     super::tasks::KillStep::Removed(mut killed) => {
                         killed.message = Some(format!("a member of gang {gang} gave up"));
-                        self.updates.push_back(Update::Task(killed));
+                        self.push_task(killed);
                     }
                     super::tasks::KillStep::Unknown => {}
                 }
