@@ -74,7 +74,7 @@ pub use plan::{
 pub use pool::{OfferPool, PoolError};
 pub use queue::{BucketConfig, BucketStats, Queue, QueueConfig, QueuePlace, QueueReason, TierConfig};
 pub use resources::{PortRange, PortSet, Quantity, QuantityError};
-pub use spec::{ExecutorDemand, SoftTerm, TaskBuilder, TaskSpec};
+pub use spec::{ExecutorDemand, GangSizeError, SoftTerm, TaskBuilder, TaskSpec};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(all(doctest, feature = "metrics"))]

@@ -47,6 +47,10 @@ pub struct TaskSpec {
     /// The gang the task belongs to: tasks naming the same gang are placed all together in one
     /// pass or not at all (see [`Reason::GangIncomplete`](crate::Reason::GangIncomplete)).
     pub gang: Option<Arc<str>>,
+    /// The declared size of the task's gang: when set, the gang is placed only once all its
+    /// members are pending in one pass (see [`TaskBuilder::gang_size`]); `None` makes the gang
+    /// the members a pass is given.
+    pub gang_size: Option<u32>,
 }
 
 /// A custom executor a task runs on: its id and what the executor process itself holds.
@@ -95,6 +99,7 @@ impl TaskSpec {
                 priority: 0,
                 executor: None,
                 gang: None,
+                gang_size: None,
             },
             error: None,
         }
@@ -213,12 +218,103 @@ impl TaskBuilder {
         self
     }
 
+    /// Declares the size of the task's gang: the gang is placed only when all `size` members
+    /// are pending together, so a gang submitted in parts waits for its last member. Every
+    /// member must declare the same size; a size of zero fails at `build`.
+    ///
+    /// ```
+    /// use offerpack::TaskSpec;
+    /// let task = TaskSpec::builder("w-0", "train").gang("job").gang_size(4).build().unwrap();
+    /// assert_eq!(task.gang_size, Some(4));
+    /// assert!(TaskSpec::builder("w-0", "train").gang("job").gang_size(0).build().is_err());
+    /// ```
+    pub fn gang_size(mut self, size: u32) -> TaskBuilder {
+        if size == 0 {
+            self.fail(ModelError::BadGangSize(size));
+        }
+        self.spec.gang_size = Some(size);
+        self
+    }
+
     /// The task, or the first error met while building it.
     pub fn build(self) -> Result<TaskSpec, ModelError> {
         match self.error {
             Some(e) => Err(e),
             None if self.spec.roles.as_ref().is_some_and(Vec::is_empty) => Err(ModelError::NoRoles),
+            None if self.spec.gang_size.is_some() && self.spec.gang.is_none() => Err(ModelError::BadGangSize(0)),
             None => Ok(self.spec),
         }
+    }
+}
+
+/// Members of one gang that cannot make a gang: they disagree on its declared size, or
+/// outnumber it (see [`TaskBuilder::gang_size`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GangSizeError {
+    /// Two members declare different sizes (`None`: a member declares none).
+    Mismatch {
+        /// The gang.
+        gang: Arc<str>,
+        /// The size declared first.
+        first: Option<u32>,
+        /// The size of the member that disagrees.
+        then: Option<u32>,
+    },
+    /// More members than the declared size.
+    Overfull {
+        /// The gang.
+        gang: Arc<str>,
+        /// The declared size.
+        size: u32,
+    },
+}
+
+impl std::fmt::Display for GangSizeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let size = |s: &Option<u32>| s.map_or_else(|| "no size".to_owned(), |s| format!("size {s}"));
+        match self {
+            Self::Mismatch { gang, first, then } => {
+                write!(f, "gang {gang}: a member declares {} where another declares {}", size(then), size(first))
+            }
+            Self::Overfull { gang, size } => write!(f, "gang {gang} has more members than its declared size {size}"),
+        }
+    }
+}
+
+impl std::error::Error for GangSizeError {}
+
+impl GangSizeError {
+    /// Checks that `member` may join a gang whose members so far declared `size` and number
+    /// `members` (`None` for a gang with no member yet).
+    pub fn check_join(member: &TaskSpec, so_far: Option<(Option<u32>, usize)>) -> Result<(), GangSizeError> {
+        let Some(gang) = &member.gang else { return Ok(()) };
+        let Some((size, members)) = so_far else { return Ok(()) };
+        if size != member.gang_size {
+            return Err(GangSizeError::Mismatch { gang: gang.clone(), first: size, then: member.gang_size });
+        }
+        match size {
+            Some(size) if members >= size as usize => Err(GangSizeError::Overfull { gang: gang.clone(), size }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks every gang of `tasks`: members agree on the size and are not more than it.
+    ///
+    /// ```
+    /// use offerpack::{GangSizeError, TaskSpec};
+    /// let member = |id: &str, size| TaskSpec::builder(id, "g").gang("job").gang_size(size).build().unwrap();
+    /// assert!(GangSizeError::check_all(&[member("a", 2), member("b", 2)]).is_ok());
+    /// assert!(GangSizeError::check_all(&[member("a", 2), member("b", 3)]).is_err());
+    /// assert!(GangSizeError::check_all(&[member("a", 1), member("b", 1)]).is_err());
+    /// ```
+    pub fn check_all(tasks: &[TaskSpec]) -> Result<(), GangSizeError> {
+        let mut seen: std::collections::HashMap<&str, (Option<u32>, usize)> = std::collections::HashMap::new();
+        for task in tasks {
+            let Some(gang) = task.gang.as_deref() else { continue };
+            GangSizeError::check_join(task, seen.get(gang).copied())?;
+            seen.entry(gang).or_insert((task.gang_size, 0)).1 += 1;
+        }
+        Ok(())
     }
 }

@@ -2,7 +2,9 @@
 //! launched whole or each member is unplaced with `GangIncomplete`, the plan stays sound by the
 //! independent checker (no agent over-committed, constraints hold, tasks outside gangs
 //! complete), for the one-shot engine, queued passes and the stateful scheduler; gangs of one
-//! change nothing but the reasons; same input, same plan.
+//! change nothing but the reasons; same input, same plan. Gangs with a declared size are
+//! launched with all their members or not at all, a gang missing a member never, and declaring
+//! the size a gang has changes nothing.
 //! Failing inputs are persisted in `proptest-regressions/gangs.txt`; commit that file.
 
 mod proptest_support;
@@ -34,6 +36,47 @@ fn with_gangs(mut w: Workload, gangs: &[Option<u8>]) -> Workload {
 
 fn gang_choices() -> impl Strategy<Value = Vec<Option<u8>>> {
     prop::collection::vec(prop::option::weighted(0.6, 0u8..4), 1..12)
+}
+
+/// Declares every gang's size: its members' count, plus one (a member missing) where
+/// `short[k % len]` says so for gang `g{k}`. Returns the gangs left short.
+fn declare_sizes(w: &mut Workload, short: &[bool]) -> Vec<Arc<str>> {
+    let mut count: std::collections::BTreeMap<Arc<str>, u32> = std::collections::BTreeMap::new();
+    for gang in w.tasks.iter().filter_map(|t| t.gang.clone()) {
+        *count.entry(gang).or_default() += 1;
+    }
+    let is_short = |gang: &str| {
+        let k: usize = gang[1..].parse().unwrap_or(0);
+        short.get(k % short.len().max(1)).copied().unwrap_or(false)
+    };
+    for task in &mut w.tasks {
+        if let Some(gang) = &task.gang {
+            task.gang_size = Some(count[gang] + u32::from(is_short(gang)));
+        }
+    }
+    count.into_keys().filter(|g| is_short(g)).collect()
+}
+
+/// Every declared gang launched whole (all `size` members) or not at all; the members of a
+/// short gang never launched, each unplaced with `GangIncomplete { placed: 0, needed: size }`.
+fn check_declared(w: &Workload, plan: &Plan, short: &[Arc<str>]) -> Result<(), TestCaseError> {
+    let launched: std::collections::BTreeSet<&str> = plan.launches.iter().map(|l| l.task_id.as_str()).collect();
+    let mut per_gang: std::collections::BTreeMap<&str, (u32, u32)> = std::collections::BTreeMap::new();
+    for task in &w.tasks {
+        let (Some(gang), Some(size)) = (task.gang.as_deref(), task.gang_size) else { continue };
+        let entry = per_gang.entry(gang).or_insert((0, size));
+        entry.0 += u32::from(launched.contains(task.id.as_str()));
+        if short.iter().any(|g| &**g == gang) {
+            prop_assert!(!launched.contains(task.id.as_str()), "{} of short gang {} launched", task.id, gang);
+            let u = plan.unplaced.iter().find(|u| u.task_id == task.id);
+            let reason = u.map(|u| &u.reasons[0].reason);
+            prop_assert_eq!(reason, Some(&Reason::GangIncomplete { placed: 0, needed: size }));
+        }
+    }
+    for (gang, (placed, size)) in per_gang {
+        prop_assert!(placed == 0 || placed == size, "gang {} launched {} of {}", gang, placed, size);
+    }
+    Ok(())
 }
 
 fn engine(fill: bool) -> Engine {
@@ -107,6 +150,54 @@ proptest! {
             !matches!(whole, Err(offerpack::testkit::Violation::GangSplit(_)) | Err(offerpack::testkit::Violation::OverCommitted { .. })),
             "{:?}", whole
         );
+    }
+
+    #[test]
+    fn declared_gangs_are_whole_or_wholly_absent(w in workloads(), gangs in gang_choices(), short in prop::collection::vec(any::<bool>(), 1..4), fill in any::<bool>()) {
+        let mut w = with_gangs(w, &gangs);
+        let short = declare_sizes(&mut w, &short);
+        let engine = engine(fill);
+        let plan = engine.plan(&pool(&w), &w.tasks, &w.running, NOW).unwrap();
+        check_declared(&w, &plan, &short)?;
+        prop_assert_eq!(check_plan(&w, &plan), Ok(()), "plan {:#?}", plan);
+        let mut stateful = scheduler(&w, engine.clone());
+        let plan = stateful.schedule(&w.tasks, NOW).unwrap();
+        check_declared(&w, &plan, &short)?;
+        prop_assert_eq!(stateful.running_tasks(), w.running.len() + plan.launches.len());
+        let places: Vec<QueuePlace> = (0..w.tasks.len()).map(|i| QueuePlace { tier: 0, bucket: Arc::from(format!("b{}", i % 3)) }).collect();
+        let config = QueueConfig::default();
+        let queue = QueueInput { config: &config, pending: &places, running: &[] };
+        let plan = engine.plan_queued(&pool(&w), &w.tasks, &w.running, queue, NOW).unwrap();
+        check_declared(&w, &plan, &short)?;
+        let mut queued = scheduler(&w, engine);
+        let plan = queued.schedule_queued(&w.tasks, &places, &config, NOW).unwrap();
+        check_declared(&w, &plan, &short)?;
+    }
+
+    #[test]
+    fn declaring_the_size_a_gang_has_changes_nothing(w in workloads(), gangs in gang_choices(), fill in any::<bool>()) {
+        let w = with_gangs(w, &gangs);
+        let mut declared = w.clone();
+        prop_assert!(declare_sizes(&mut declared, &[false]).is_empty());
+        let engine = engine(fill);
+        let plain = engine.plan(&pool(&w), &w.tasks, &w.running, NOW).unwrap();
+        let plan = engine.plan(&pool(&declared), &declared.tasks, &declared.running, NOW).unwrap();
+        prop_assert_eq!(placements(&plan), placements(&plain));
+        prop_assert_eq!(&plan.unplaced, &plain.unplaced);
+        prop_assert_eq!(&plan.declined, &plain.declined);
+    }
+
+    #[test]
+    fn a_gang_missing_a_member_is_never_placed(w in workloads(), gangs in gang_choices(), fill in any::<bool>()) {
+        // Every gang declares the size it has, then its first member is taken out of the pass.
+        let mut w = with_gangs(w, &gangs);
+        declare_sizes(&mut w, &[false]);
+        let mut seen = std::collections::BTreeSet::new();
+        w.tasks.retain(|t| t.gang.as_ref().is_none_or(|g| !seen.insert(g.clone())));
+        let plan = engine(fill).plan(&pool(&w), &w.tasks, &w.running, NOW).unwrap();
+        let short: Vec<Arc<str>> = seen.into_iter().collect();
+        check_declared(&w, &plan, &short)?;
+        prop_assert!(plan.launches.iter().all(|l| w.tasks.iter().any(|t| t.id == l.task_id && t.gang.is_none())));
     }
 
     #[test]
@@ -187,4 +278,19 @@ fn scheduler_retries_a_gang_next_pass_once_room_comes() {
     let plan = scheduler.schedule(&gang, NOW).unwrap();
     assert_eq!(plan.launches.len(), 2);
     assert_eq!(scheduler.running_tasks(), 2);
+}
+
+#[test]
+fn gang_with_members_disagreeing_on_the_size_is_not_placed() {
+    let mut pool = OfferPool::new(HOLD);
+    pool.add(offer("o1", "a1", 8.0), NOW).unwrap();
+    let sized =
+        |id: &str, size| TaskSpec::builder(id, "job").scalar("cpus", 1.0).gang("g").gang_size(size).build().unwrap();
+    let tasks = vec![sized("a", 2), sized("b", 3), task("solo", None, 1.0, 0)];
+    assert!(offerpack::GangSizeError::check_all(&tasks).is_err());
+    let plan = engine(true).plan(&pool, &tasks, &[], NOW).unwrap();
+    assert_eq!(placements(&plan).iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(), ["solo"]);
+    let reasons: Vec<&Reason> = plan.unplaced.iter().map(|u| &u.reasons[0].reason).collect();
+    assert_eq!(reasons, [&Reason::GangIncomplete { placed: 0, needed: 3 }; 2]);
+    assert_eq!(plan.stats.tasks_unplaced, 2);
 }

@@ -1,6 +1,7 @@
 //! Gangs on the live path, on a virtual clock: a gang on one agent goes out as one
-//! LAUNCH_GROUP run by a default executor, a gang over several agents as plain LAUNCHes in
-//! each agent's ACCEPT, and a gang that cannot be placed whole launches nothing.
+//! LAUNCH_GROUP run by a default executor, a gang over several agents as one LAUNCH_GROUP per
+//! agent, a gang that cannot be placed whole launches nothing, a gang with a declared size
+//! waits for its last member, and a failed member restarts its whole gang.
 #![cfg(feature = "mesos")]
 
 #[path = "session_support/mod.rs"]
@@ -9,8 +10,22 @@ mod harness;
 use harness::*;
 use offerpack::mesos::v1;
 use offerpack::mesos::v1::scheduler::Call;
-use offerpack::session::{gang_executor_id, CallKind, CommandSpec, TaskRequest, TaskState};
+use offerpack::session::{gang_executor_id, CallKind, CommandSpec, RetryPolicy, SubmitError, TaskRequest, TaskState};
 use offerpack::TaskSpec;
+use std::time::Duration;
+
+/// An offer with disk too (the gang's executor holds some).
+fn offer(id: &str, agent: &str, cpus: f64, mem: f64) -> v1::Offer {
+    let mut offer = harness::offer(id, agent, cpus, mem);
+    offer.resources.push(scalar("disk", 1024.0));
+    offer
+}
+
+/// A member of a gang of declared `size`.
+fn sized(id: &str, gang: &str, size: u32, cpus: f64) -> TaskRequest {
+    let spec = TaskSpec::builder(id, "train").scalar("cpus", cpus).scalar("mem", 128.0).gang(gang).gang_size(size);
+    TaskRequest::command(spec.build().unwrap(), CommandSpec::shell("./work"))
+}
 
 fn member(id: &str, gang: Option<&str>, cpus: f64) -> TaskRequest {
     let spec = TaskSpec::builder(id, "train").scalar("cpus", cpus).scalar("mem", 128.0);
@@ -60,7 +75,11 @@ fn session_launches_a_gang_on_one_agent_as_one_launch_group() {
     assert!(executor.command.is_none(), "a DEFAULT executor has no command");
     let held: Vec<(&str, f64)> =
         executor.resources.iter().filter_map(|r| Some((r.name.as_str(), r.scalar.as_ref()?.value))).collect();
-    assert_eq!(held, [("cpus", 0.1), ("mem", 32.0)], "the executor's own share, reserved by the engine");
+    assert_eq!(
+        held,
+        [("cpus", 0.1), ("disk", 16.0), ("mem", 32.0)],
+        "the executor's own share, reserved by the engine"
+    );
     let group = &ops[1].launch_group.as_ref().unwrap().task_group.tasks;
     assert!(group.iter().all(|t| t.executor.is_none() && t.command.is_some()));
     for id in ["w-0", "w-1", "w-2", "solo"] {
@@ -71,17 +90,26 @@ fn session_launches_a_gang_on_one_agent_as_one_launch_group() {
 }
 
 #[test]
-fn session_launches_a_gang_over_agents_as_plain_launches() {
+fn session_launches_a_gang_over_agents_as_one_launch_group_per_agent() {
     let mut h = Harness::subscribed();
     submit_all(&mut h, (0..2).map(|i| member(&format!("w-{i}"), Some("job"), 3.0)).collect());
     h.event(offers(vec![offer("o-1", "a-1", 4.0, 1024.0), offer("o-2", "a-2", 4.0, 1024.0)]));
     h.advance(MS * 10);
     let accepts = h.take(CallKind::Accept);
     assert_eq!(accepts.len(), 2, "one ACCEPT per agent");
-    let mut all: Vec<String> = accepts.iter().flat_map(launched).collect();
+    assert!(accepts.iter().all(|a| launched(a).is_empty()), "no plain LAUNCH");
+    let mut all = Vec::new();
+    for accept in &accepts {
+        let groups = groups(accept);
+        assert_eq!(groups.len(), 1, "one task group on each agent");
+        let (executor, tasks) = &groups[0];
+        assert_eq!(executor.executor_id.value, gang_executor_id("job"));
+        let disk = executor.resources.iter().find(|r| r.name == "disk").and_then(|r| r.scalar.as_ref());
+        assert_eq!(disk.map(|d| d.value), Some(16.0), "the share reserved on each agent is the one its executor holds");
+        all.extend(tasks.iter().map(|t| t.to_string()));
+    }
     all.sort();
     assert_eq!(all, ["w-0", "w-1"]);
-    assert!(accepts.iter().all(|a| groups(a).is_empty()), "no task group spans agents");
 }
 
 #[test]
@@ -100,4 +128,108 @@ fn session_launches_nothing_of_a_gang_that_cannot_be_whole() {
     for id in ["w-0", "w-1", "w-2"] {
         assert_eq!(h.states(id), [TaskState::Pending], "{id} waits for room for the whole gang");
     }
+}
+
+#[test]
+fn session_places_a_sized_gang_submitted_across_passes_as_one_gang() {
+    let mut h = Harness::subscribed();
+    submit_all(&mut h, vec![sized("w-0", "job", 3, 1.0), sized("w-1", "job", 3, 1.0)]);
+    h.event(offers(vec![offer("o-1", "a-1", 8.0, 4096.0)]));
+    h.advance(MS * 50);
+    assert!(h.take(CallKind::Accept).is_empty(), "two of three members: nothing launches");
+    assert_eq!(h.states("w-0"), [TaskState::Pending]);
+    h.session.submit(sized("w-2", "job", 3, 1.0), h.now).unwrap();
+    h.drain();
+    h.event(offers(vec![offer("o-2", "a-1", 8.0, 4096.0)]));
+    h.advance(MS * 50);
+    let accepts = h.take(CallKind::Accept);
+    let groups: Vec<Vec<&str>> = accepts.iter().flat_map(groups).map(|(_, tasks)| tasks).collect();
+    assert_eq!(groups, [vec!["w-0", "w-1", "w-2"]], "one task group with every member");
+}
+
+#[test]
+fn session_refuses_a_member_whose_size_disagrees_or_overfills_its_gang() {
+    let mut h = Harness::subscribed();
+    submit_all(&mut h, vec![sized("w-0", "job", 2, 1.0)]);
+    let refused = h.session.submit(sized("w-1", "job", 3, 1.0), h.now);
+    assert!(matches!(refused, Err(SubmitError::Gang(_))), "{refused:?}");
+    let refused = h.session.submit(member("w-1", Some("job"), 1.0), h.now);
+    assert!(matches!(refused, Err(SubmitError::Gang(_))), "a member without the size: {refused:?}");
+    h.session.submit(sized("w-1", "job", 2, 1.0), h.now).unwrap();
+    let refused = h.session.submit(sized("w-2", "job", 2, 1.0), h.now);
+    assert!(matches!(refused, Err(SubmitError::Gang(_))), "a third member of a gang of two: {refused:?}");
+    h.drain();
+    h.event(offers(vec![offer("o-1", "a-1", 8.0, 4096.0)]));
+    h.advance(MS * 50);
+    let accepts = h.take(CallKind::Accept);
+    let groups: Vec<Vec<&str>> = accepts.iter().flat_map(groups).map(|(_, tasks)| tasks).collect();
+    assert_eq!(groups, [vec!["w-0", "w-1"]], "the members taken stay and are placed");
+}
+
+/// A member of gang `job` retried up to `attempts` times, without backoff jitter.
+fn retried(id: &str, attempts: u32) -> TaskRequest {
+    let mut request = member(id, Some("job"), 3.0);
+    let policy = RetryPolicy::attempts(attempts).with_jitter(0.0);
+    request.retry = Some(policy.with_backoff(Duration::from_millis(100), Duration::from_millis(100)));
+    request
+}
+
+/// The task ids a KILL names.
+fn killed(calls: &[v1::scheduler::Call]) -> Vec<String> {
+    let mut ids: Vec<String> = calls.iter().filter_map(|c| Some(c.kill.as_ref()?.task_id.value.clone())).collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn session_restarts_the_whole_gang_when_a_member_fails_and_is_retried() {
+    let mut h = Harness::subscribed();
+    submit_all(&mut h, (0..3).map(|i| retried(&format!("w-{i}"), 2)).collect());
+    let agents = ["a-0", "a-1", "a-2"];
+    h.event(offers(agents.iter().enumerate().map(|(i, a)| offer(&format!("o-{i}"), a, 4.0, 1024.0)).collect()));
+    h.advance(MS * 10);
+    assert_eq!(h.take(CallKind::Accept).len(), 3, "three cpus each: a member per agent");
+    for (i, agent) in agents.iter().enumerate() {
+        h.event(update(&format!("w-{i}"), agent, v1::TaskState::TaskRunning, Some(i as u8)));
+    }
+    h.event(update("w-1", "a-1", v1::TaskState::TaskFailed, Some(9)));
+    h.drain();
+    assert_eq!(killed(&h.take(CallKind::Kill)), ["w-0", "w-2"], "the other members are killed on their agents");
+    // Room for the failed member alone: it is not placed while its gang is still dying.
+    h.event(offers(vec![offer("o-9", "a-1", 4.0, 1024.0)]));
+    h.advance(Duration::from_millis(500));
+    assert!(h.take(CallKind::Accept).is_empty(), "no member placed alone");
+    h.event(update("w-0", "a-0", v1::TaskState::TaskKilled, Some(10)));
+    h.advance(Duration::from_millis(500));
+    assert!(h.take(CallKind::Accept).is_empty(), "w-2 still dying");
+    h.event(update("w-2", "a-2", v1::TaskState::TaskKilled, Some(11)));
+    for id in ["w-0", "w-2"] {
+        assert_eq!(h.states(id).last(), Some(&TaskState::Pending), "{id} is placed again, not ended");
+    }
+    // Their backoff over, every member is ready; offers come again.
+    h.advance(Duration::from_millis(500));
+    let declined: Vec<String> = h.take(CallKind::Decline).iter().flat_map(offer_ids).collect();
+    assert!(declined.contains(&"o-9".to_owned()), "no offer held for a gang that waits: {declined:?}");
+    let again = [("o-10", "a-0"), ("o-11", "a-1"), ("o-12", "a-2")];
+    h.event(offers(again.iter().map(|(o, a)| offer(o, a, 4.0, 1024.0)).collect()));
+    h.advance(Duration::from_millis(500));
+    let accepts = h.take(CallKind::Accept);
+    let mut relaunched: Vec<String> = accepts.iter().flat_map(groups).flat_map(|(_, t)| t).map(str::to_owned).collect();
+    relaunched.sort();
+    assert_eq!(relaunched, ["w-0.retry-1", "w-1.retry-1", "w-2.retry-1"], "the whole gang, as a new attempt");
+}
+
+#[test]
+fn session_kills_the_gang_of_a_member_that_gave_up() {
+    let mut h = Harness::subscribed();
+    submit_all(&mut h, (0..2).map(|i| retried(&format!("w-{i}"), 1)).collect());
+    h.event(offers(vec![offer("o-0", "a-0", 4.0, 1024.0), offer("o-1", "a-1", 4.0, 1024.0)]));
+    h.advance(MS * 10);
+    assert_eq!(h.take(CallKind::Accept).len(), 2);
+    h.event(update("w-0", "a-0", v1::TaskState::TaskRunning, Some(1)));
+    h.event(update("w-1", "a-1", v1::TaskState::TaskFailed, Some(2)));
+    h.drain();
+    assert_eq!(killed(&h.take(CallKind::Kill)), ["w-0"]);
+    h.event(update("w-0", "a-0", v1::TaskState::TaskKilled, Some(3)));
+    assert_eq!(h.states("w-0").last(), Some(&TaskState::Killed), "not retried: its gang gave up");
 }

@@ -35,8 +35,14 @@
 //! its plan instead (the rest of the pass stands, and the state is recompiled before the next
 //! pass). Determinism holds: rounds follow from the input alone.
 //!
-//! A gang is the members a pass is given: its size is not declared, so a gang submitted in two
-//! parts, with a pass between them, is two gangs.
+//! **Declared size.** Without [`TaskSpec::gang_size`], a gang is the members a pass is given,
+//! so a gang submitted in two parts, with a pass between them, is two gangs. With it, a gang is
+//! placed only when the pass is given exactly `size` members all declaring that size: a gang
+//! with members missing, with more members than its size, or whose members disagree on the
+//! size is handed to no round, and each member it has is unplaced with
+//! [`Reason::GangIncomplete`] `{ placed: 0, needed: size }` (the largest size declared). A
+//! queued pass, which runs once over every task, drops such a gang's launches like a partial
+//! gang's.
 //!
 //! Gangs state nothing about agents: members may land on one agent or on many. The
 //! [`session`](crate::session) launches a gang whose members all landed on one agent as one
@@ -65,6 +71,10 @@ pub(crate) struct Gangs {
     members: Vec<Vec<usize>>,
     /// Per gang, the highest priority of a member.
     priority: Vec<i32>,
+    /// Per gang, its declared size (the largest one declared), if any member declares one.
+    size: Vec<Option<u32>>,
+    /// Per gang, whether its members disagree on its size (some declaring none counts).
+    mismatch: Vec<bool>,
 }
 
 /// Why a gang was given up: members placed in the round that gave it up, and the reasons of
@@ -82,7 +92,13 @@ impl Gangs {
             return None;
         }
         let mut ids: FxHashMap<&str, u32> = FxHashMap::default();
-        let mut gangs = Gangs { of: Vec::with_capacity(pending.len()), members: Vec::new(), priority: Vec::new() };
+        let mut gangs = Gangs {
+            of: Vec::with_capacity(pending.len()),
+            members: Vec::new(),
+            priority: Vec::new(),
+            size: Vec::new(),
+            mismatch: Vec::new(),
+        };
         for (t, task) in pending.iter().enumerate() {
             let Some(name) = task.gang.as_deref() else {
                 gangs.of.push(NONE);
@@ -93,8 +109,13 @@ impl Gangs {
             if g == next {
                 gangs.members.push(Vec::new());
                 gangs.priority.push(task.priority);
+                gangs.size.push(task.gang_size);
+                gangs.mismatch.push(false);
             }
-            gangs.members[g as usize].push(t);
+            let gi = g as usize;
+            gangs.mismatch[gi] |= gangs.size[gi] != task.gang_size;
+            gangs.size[gi] = gangs.size[gi].max(task.gang_size);
+            gangs.members[gi].push(t);
             gangs.priority[g as usize] = gangs.priority[g as usize].max(task.priority);
             gangs.of.push(g);
         }
@@ -104,6 +125,17 @@ impl Gangs {
     /// Number of gangs.
     pub fn len(&self) -> usize {
         self.members.len()
+    }
+
+    /// Members gang `g` needs to be whole: its declared size, else the members given.
+    fn needed(&self, g: usize) -> u32 {
+        self.size[g].unwrap_or(self.members[g].len() as u32)
+    }
+
+    /// Whether gang `g` cannot be placed in this pass whatever the agents: its members
+    /// disagree on its size, or are not exactly as many as the size declared.
+    fn unplaceable(&self, g: usize) -> bool {
+        self.mismatch[g] || self.size[g].is_some_and(|size| size as usize != self.members[g].len())
     }
 
     /// Whether arranging `pending` changes nothing: every gang's members were given one after
@@ -157,10 +189,12 @@ impl Gangs {
         self.members.iter().flatten().map(|&t| (&pending[t].id, t)).collect()
     }
 
-    /// Gangs `plan` placed in part: some members but not all.
+    /// Gangs `plan` placed in part (some members but not all), or placed at all while
+    /// [`unplaceable`](Self::unplaceable).
     pub fn partial(&self, pending: &[TaskSpec], plan: &Plan) -> Vec<usize> {
         let placed = self.placed(pending, plan);
-        (0..self.len()).filter(|&g| placed[g] > 0 && (placed[g] as usize) < self.members[g].len()).collect()
+        let broken = |g: usize| (placed[g] as usize) < self.members[g].len() || self.unplaceable(g);
+        (0..self.len()).filter(|&g| placed[g] > 0 && broken(g)).collect()
     }
 }
 
@@ -178,7 +212,13 @@ impl<'a> Rounds<'a> {
     pub fn new(pending: &'a [TaskSpec]) -> Option<Rounds<'a>> {
         let gangs = Gangs::of(pending)?;
         let n = gangs.len();
-        Some(Rounds { pending, gangs, out: vec![false; n], given_up: (0..n).map(|_| None).collect() })
+        let mut out = vec![false; n];
+        let mut given_up: Vec<Option<GivenUp>> = (0..n).map(|_| None).collect();
+        for g in (0..n).filter(|&g| gangs.unplaceable(g)) {
+            out[g] = true;
+            given_up[g] = Some(GivenUp::default());
+        }
+        Some(Rounds { pending, gangs, out, given_up })
     }
 
     /// The tasks of the next round, and each one's index in the pending tasks (`None`: the
@@ -218,7 +258,9 @@ impl<'a> Rounds<'a> {
         }
         for (&g, own) in gangs.iter().zip(own) {
             self.out[g] = true;
-            self.given_up[g] = Some(GivenUp { placed: placed[g], own });
+            if !self.gangs.unplaceable(g) {
+                self.given_up[g] = Some(GivenUp { placed: placed[g], own });
+            }
         }
     }
 
@@ -233,25 +275,35 @@ impl<'a> Rounds<'a> {
         let ids = self.gangs.member_ids(self.pending);
         let gone = |id: &TaskId| ids.get(id).is_some_and(|&t| partial.contains(&(self.gangs.of[t] as usize)));
         plan.launches.retain(|l| !gone(&l.task_id));
+        let listed = plan.unplaced.len();
         plan.unplaced.retain(|u| !gone(&u.task_id));
         plan.stats.tasks_placed = plan.launches.len() as u32;
+        plan.stats.tasks_unplaced = plan.stats.tasks_unplaced.saturating_sub((listed - plan.unplaced.len()) as u32);
         true
     }
 
     /// Completes the pass's plan: members of gangs left whole but unplaced (none of them fit)
     /// get [`Reason::GangIncomplete`] first, and every member of a given-up gang is unplaced
     /// with it, after its own reasons of the round that gave the gang up.
-    pub fn finish(self, plan: &mut Plan) {
+    pub fn finish(mut self, plan: &mut Plan) {
         let agents = plan.stats.agents_considered;
-        let incomplete = |placed: u32, needed: usize| ReasonCount {
-            reason: Reason::GangIncomplete { placed, needed: needed as u32 },
-            agents,
-        };
+        let incomplete =
+            |placed: u32, needed: u32| ReasonCount { reason: Reason::GangIncomplete { placed, needed }, agents };
         let ids = self.gangs.member_ids(self.pending);
+        // A given-up gang's member the plan lists (a queued pass ran it unplaceable) is listed
+        // again below, with its own reasons after the gang's.
+        let mut listed = 0u32;
+        plan.unplaced.retain(|u| {
+            let Some(&t) = ids.get(&u.task_id) else { return true };
+            let Some(given_up) = self.given_up[self.gangs.of[t] as usize].as_mut() else { return true };
+            given_up.own.entry(t).or_insert_with(|| u.reasons.clone());
+            listed += 1;
+            false
+        });
         for u in &mut plan.unplaced {
             if let Some(&t) = ids.get(&u.task_id) {
                 let g = self.gangs.of[t] as usize;
-                let mut reasons = vec![incomplete(0, self.gangs.members[g].len())];
+                let mut reasons = vec![incomplete(0, self.gangs.needed(g))];
                 reasons.extend(u.reasons.iter().cloned());
                 u.reasons = Arc::from(reasons);
             }
@@ -259,7 +311,7 @@ impl<'a> Rounds<'a> {
         let mut added = 0u32;
         for (t, &g) in self.gangs.of.iter().enumerate() {
             let Some(given_up) = self.given_up.get(g as usize).and_then(Option::as_ref) else { continue };
-            let mut reasons = vec![incomplete(given_up.placed, self.gangs.members[g as usize].len())];
+            let mut reasons = vec![incomplete(given_up.placed, self.gangs.needed(g as usize))];
             if let Some(own) = given_up.own.get(&t) {
                 reasons.extend(own.iter().cloned());
             }
@@ -271,7 +323,7 @@ impl<'a> Rounds<'a> {
             });
             added += 1;
         }
-        plan.stats.tasks_unplaced += added;
+        plan.stats.tasks_unplaced = (plan.stats.tasks_unplaced + added).saturating_sub(listed);
     }
 }
 

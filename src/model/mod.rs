@@ -35,6 +35,10 @@ pub enum ModelError {
     BadWeight(f64),
     /// A task accepts an empty list of roles.
     NoRoles,
+    /// A declared gang size is zero, or is given without a gang.
+    BadGangSize(u32),
+    /// The members of a gang disagree on its size, or outnumber it.
+    GangSize(crate::spec::GangSizeError),
 }
 
 impl fmt::Display for ModelError {
@@ -45,6 +49,8 @@ impl fmt::Display for ModelError {
             Self::DuplicatePort(port) => write!(f, "port {port} is asked for twice"),
             Self::BadWeight(w) => write!(f, "soft constraint weight {w} is not finite and positive"),
             Self::NoRoles => f.write_str("the task accepts no role"),
+            Self::GangSize(e) => e.fmt(f),
+            Self::BadGangSize(n) => write!(f, "gang size {n}: a gang size is at least 1 and comes with a gang"),
         }
     }
 }

@@ -1,31 +1,59 @@
-//! Gangs on the live path: which placed gangs launch as one Mesos task group, and the default
-//! executor that runs a group.
+//! Gangs on the live path: task groups, declared sizes, and restarts.
+//!
+//! # Task groups
 //!
 //! A pass places a gang whole or not at all (see [`TaskSpec::gang`](crate::TaskSpec::gang)).
-//! A gang of command tasks whose members all landed on one agent launches as one
-//! `LAUNCH_GROUP` in that agent's ACCEPT: a `TaskGroupInfo` run by a default executor
-//! (`ExecutorInfo.type = DEFAULT`, no command), so the agent starts all members or fails them
-//! all. Mesos has no operation spanning agents, so the members of a gang spread over several
-//! agents launch as plain `LAUNCH` tasks in their agents' ACCEPTs, all in the same pass.
+//! The command-task members of a gang that landed on one agent launch as one `LAUNCH_GROUP` in
+//! that agent's ACCEPT: a `TaskGroupInfo` run by a default executor
+//! (`ExecutorInfo.type = DEFAULT`, no command), so the agent starts all of them or fails them
+//! all. Mesos has no operation spanning agents, so a gang spread over several agents launches as
+//! one `LAUNCH_GROUP` per agent, all in the same pass.
 //!
 //! The default executor holds resources of its own on the agent (Mesos asks at least 0.01 cpus
 //! and 32 MB): [`TaskRequest::command`](super::TaskRequest::command) gives every gang member an
 //! [`ExecutorDemand`](crate::ExecutorDemand) of [`GANG_EXECUTOR_RESOURCES`] under
-//! [`gang_executor_id`], which the engine charges once per agent a member lands on. Where the
-//! members launch as plain tasks, that share goes back to the master with the offers' unused
-//! resources.
+//! [`gang_executor_id`], which the engine charges once per agent a member lands on. Every such
+//! agent runs a `LAUNCH_GROUP` on that executor, so what the engine reserves is exactly what
+//! the executors hold.
+//!
+//! # Declared size
+//!
+//! Members of a gang with a declared size ([`TaskSpec::gang_size`](crate::TaskSpec::gang_size))
+//! are held out of the engine's passes until all `size` have been submitted, so a gang
+//! submitted over several passes is placed as one. A member whose size disagrees with its
+//! gang's, or that would make the gang larger than its size, is refused at submission
+//! ([`SubmitError::Gang`](super::SubmitError::Gang)); the members submitted stay.
+//!
+//! # A member fails
+//!
+//! Mesos' default executor kills the whole task group when one of its tasks fails; a job of
+//! workers spread over agents expects the same (a Kubernetes gang scheduler restarts the whole
+//! job). So when a launched member goes back to pending — its attempt failed and its retry
+//! policy has attempts left, or its launch was sent back — the session restarts its gang: every
+//! other member launched or running is killed (a KILL each, on every agent) and, however its
+//! attempt then ends, is pending again under a new attempt. The gang's members are held out of
+//! passes until every live member is pending and past its backoff, then placed all or nothing
+//! again, as a new gang. A restart counts an attempt for every member; members that had already
+//! finished are not run again (a gang with a declared size is then placed with the members
+//! left). When a member gives up (no attempts left, or an end that is not retried), its gang
+//! cannot be whole again: every other live member is killed and ends `KILLED`.
 
 use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use super::calls;
+use super::machine::Session;
+use super::update::TaskState;
 use crate::mesos::v1;
-use crate::model::{AgentId, TaskId};
+use crate::model::TaskId;
 use crate::plan::Plan;
+use crate::queue::QueuePlace;
+use crate::spec::TaskSpec;
 
-/// What the default executor of a gang's task group holds on each agent: the engine reserves
-/// it beside the members.
-pub const GANG_EXECUTOR_RESOURCES: [(&str, f64); 2] = [("cpus", 0.1), ("mem", 32.0)];
+/// What the default executor of a gang's task group holds on each agent (cpus, memory in MB and
+/// a little disk in MB for its sandbox): the engine reserves it beside the members.
+pub const GANG_EXECUTOR_RESOURCES: [(&str, f64); 3] = [("cpus", 0.1), ("disk", 16.0), ("mem", 32.0)];
 
 /// The executor id of gang `gang`'s default executor.
 ///
@@ -36,20 +64,10 @@ pub fn gang_executor_id(gang: &str) -> String {
     format!("offerpack-gang-{gang}")
 }
 
-/// The gangs of `plan` whose members all landed on one agent; `gang_of` gives a task's gang.
-pub(super) fn single_agent_gangs<'a>(
-    plan: &'a Plan,
-    gang_of: impl Fn(&TaskId) -> Option<Arc<str>>,
-) -> FxHashSet<Arc<str>> {
-    let mut agent_of: FxHashMap<Arc<str>, Option<&'a AgentId>> = FxHashMap::default();
-    for launch in &plan.launches {
-        let Some(gang) = gang_of(&launch.task_id) else { continue };
-        let seen = agent_of.entry(gang).or_insert(Some(&launch.agent_id));
-        if *seen != Some(&launch.agent_id) {
-            *seen = None;
-        }
-    }
-    agent_of.into_iter().filter(|(_, agent)| agent.is_some()).map(|(gang, _)| gang).collect()
+/// The gangs of `plan`'s launches, whose members launch as task groups; `gang_of` gives a
+/// task's gang.
+pub(super) fn planned_gangs(plan: &Plan, gang_of: impl Fn(&TaskId) -> Option<Arc<str>>) -> FxHashSet<Arc<str>> {
+    plan.launches.iter().filter_map(|launch| gang_of(&launch.task_id)).collect()
 }
 
 /// A new default executor for gang `gang`'s task group, holding `resources`.
@@ -107,5 +125,87 @@ impl Groups {
             }
         }
         (whole, dropped)
+    }
+}
+
+impl Session {
+    /// Takes out of `pending` (and `places`, when given) the members of gangs that may not be
+    /// placed yet: a declared size not all submitted, or (a declared size, or a restarted gang)
+    /// some live member not pending. A member launched or running while another waits is
+    /// restarted; a declared gang handed over short of members that ended is handed with the
+    /// size it has left.
+    pub(super) fn hold_gangs(&mut self, pending: &mut Vec<TaskSpec>, places: Option<&mut Vec<QueuePlace>>) {
+        if pending.iter().all(|t| t.gang.is_none()) {
+            return;
+        }
+        let mut ready: FxHashMap<Arc<str>, usize> = FxHashMap::default();
+        for gang in pending.iter().filter_map(|t| t.gang.as_ref()) {
+            *ready.entry(gang.clone()).or_default() += 1;
+        }
+        let mut held: FxHashSet<Arc<str>> = FxHashSet::default();
+        let mut resized: FxHashMap<Arc<str>, u32> = FxHashMap::default();
+        let mut kills = Vec::new();
+        for (gang, &n) in &ready {
+            let Some(view) = self.tasks.gang_view(gang) else { continue };
+            let missing = view.size.is_some_and(|size| view.submitted < size as usize);
+            let apart = (view.size.is_some() || view.restarted) && n < view.live;
+            if missing || apart {
+                held.insert(gang.clone());
+            }
+            if apart && !missing {
+                kills.extend(self.tasks.restart_gang(gang));
+            }
+            if !missing && !apart && view.size.is_some_and(|size| (n as u32) < size) {
+                resized.insert(gang.clone(), n as u32);
+            }
+        }
+        self.send_kills(kills);
+        if !held.is_empty() {
+            let keep = |t: &TaskSpec| t.gang.as_ref().is_none_or(|g| !held.contains(g));
+            if let Some(places) = places {
+                let mut kept = pending.iter().map(keep);
+                places.retain(|_| kept.next().unwrap_or(true));
+            }
+            pending.retain(keep);
+        }
+        for task in pending.iter_mut() {
+            if let Some(&size) = task.gang.as_ref().and_then(|g| resized.get(g)) {
+                task.gang_size = Some(size);
+            }
+        }
+    }
+
+    /// After a task update: a gang member back to pending restarts its gang; the gang of a
+    /// member that gave up is killed.
+    pub(super) fn follow_gangs(&mut self, task: &TaskId, state: TaskState) {
+        if state == TaskState::Pending {
+            if let Some(gang) = self.tasks.gang_of(task) {
+                let kills = self.tasks.restart_gang(&gang);
+                self.send_kills(kills);
+            }
+        }
+        for gang in self.tasks.take_failed_gangs() {
+            for member in self.tasks.give_up_gang(&gang) {
+                match self.tasks.kill(&member) {
+                    super::tasks::KillStep::Send(mesos, agent) => self.send_kills(vec![(mesos, agent)]),
+                    super::tasks::KillStep::Removed(mut killed) => {
+                        killed.message = Some(format!("a member of gang {gang} gave up"));
+                        self.push_task(killed);
+                    }
+                    super::tasks::KillStep::Unknown => {}
+                }
+            }
+        }
+    }
+
+    /// Sends a KILL for each (Mesos id, agent) while subscribed (a re-subscription sends the
+    /// kills still wanted).
+    fn send_kills(&mut self, kills: Vec<(TaskId, Option<crate::model::AgentId>)>) {
+        if !self.is_subscribed() {
+            return;
+        }
+        for (mesos, agent) in kills {
+            self.send(calls::kill(self.fw(), &mesos, agent.as_ref()));
+        }
     }
 }

@@ -587,6 +587,7 @@ impl Session {
         for (task, attempts, last_state) in self.tasks.take_gave_up() {
             self.updates.push_back(Update::GaveUp { task, attempts, last_state });
         }
+        self.follow_gangs(&id, state);
         if ended {
             self.ended(&id, state);
         }

@@ -303,6 +303,8 @@ pub enum SubmitError {
     InvalidRetry(RetryPolicyError),
     /// The request's [`TaskRequest::after`] names an unknown task or closes a cycle.
     Dependency(crate::deps::DependencyError),
+    /// The task's declared gang size disagrees with its gang's members, or the gang is full.
+    Gang(crate::spec::GangSizeError),
 }
 
 impl fmt::Display for SubmitError {
@@ -311,6 +313,7 @@ impl fmt::Display for SubmitError {
             Self::DuplicateTask(id) => write!(f, "task {id} is already pending or running"),
             Self::InvalidRetry(error) => write!(f, "{error}"),
             Self::Dependency(error) => write!(f, "{error}"),
+            Self::Gang(error) => write!(f, "{error}"),
             Self::Stopped => f.write_str("the session is stopped"),
         }
     }

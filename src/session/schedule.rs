@@ -43,6 +43,7 @@ impl Session {
         let mut pending = self.tasks.pending_specs();
         let mut places = self.config.queue.as_ref().map(|_| self.tasks.pending_places());
         self.hold_preemptors(&mut pending, places.as_mut(), now);
+        self.hold_gangs(&mut pending, places.as_mut());
         if pending.is_empty() {
             // Nothing to place: no engine pass just to hand the offers back (the plan would
             // decline each one); the hints still see the idle agents.
@@ -69,7 +70,7 @@ impl Session {
             Ok(plan) => {
                 let hints = self.pass_hints(&pending, &plan, now);
                 let mut report = PassReport::of_plan(&plan, &pending);
-                let single = groups::single_agent_gangs(&plan, |id| self.tasks.request(id)?.spec.gang.clone());
+                let single = groups::planned_gangs(&plan, |id| self.tasks.request(id)?.spec.gang.clone());
                 for accept in plan.accepts() {
                     let offers = accept.offer_ids.len() as u32;
                     if self.launch(&accept, &single, now) {
@@ -138,8 +139,8 @@ impl Session {
     }
 
     /// One ACCEPT for one agent's launches (or a DECLINE if none could be built); returns
-    /// whether it was an ACCEPT. The members of a gang in `single` (all on this agent) form
-    /// one `LAUNCH_GROUP`, launched only if every member could be carved.
+    /// whether it was an ACCEPT. The members of a gang in `single` on this agent form one
+    /// `LAUNCH_GROUP`, launched only if every one of them could be carved.
     fn launch(&mut self, accept: &Accept<'_>, single: &FxHashSet<Arc<str>>, now: Duration) -> bool {
         let mut carver = Carver::new(accept.offer_ids.iter().filter_map(|id| self.offers.get(id)));
         let mut infos = Vec::new();

@@ -43,7 +43,10 @@ pub(super) fn check_gangs(workload: &Workload, plan: &Plan) -> Result<(), Violat
         match (task.and_then(|t| t.gang.as_ref()), gang_reason) {
             (None, Some(_)) => return Err(Violation::GangSplit(Arc::from(u.task_id.as_str()))),
             (Some(gang), reason) => {
-                let size = gangs.get(gang).map_or(0, Vec::len) as u32;
+                // A declared size (the largest declared) is what the gang needs; else its members.
+                let members = gangs.get(gang).map_or(&[][..], Vec::as_slice);
+                let declared = members.iter().filter_map(|t| t.gang_size).max();
+                let size = declared.unwrap_or(members.len() as u32);
                 let says = reason.is_some_and(|r| matches!(r.reason, Reason::GangIncomplete { needed, placed } if needed == size && placed < size));
                 if !says {
                     return Err(Violation::GangSplit(gang.clone()));

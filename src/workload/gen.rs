@@ -254,6 +254,7 @@ fn tasks(opts: &GenOptions, source: &ShapeSource, rng: &mut SeededRng) -> Vec<Ta
             bucket: None,
             after: Vec::new(),
             gang: None,
+            gang_size: None,
         });
     }
     out

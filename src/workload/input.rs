@@ -386,6 +386,7 @@ impl Tasks {
             ids.claim(&doc.id, "tasks", i)?;
             out.push(self.task(doc, &item("tasks", i, &doc.id))?);
         }
+        super::gangs::check_sizes(&out)?;
         Ok(out)
     }
 
@@ -397,9 +398,7 @@ impl Tasks {
         };
         self.last_group = Some(group.clone());
         let mut b = TaskSpec::builder(doc.id.as_str(), group).priority(doc.priority);
-        if let Some(gang) = &doc.gang {
-            b = b.gang(gang);
-        }
+        b = super::gangs::gang(b, doc, place)?;
         if doc.resources.ports.is_some() {
             return Err(WorkloadError::at(format!("{place}: resources.ports"), Problem::PortsNotScalar));
         }

@@ -63,6 +63,7 @@
 
 mod after;
 mod autoscale;
+mod gangs;
 mod gen;
 mod input;
 mod output;

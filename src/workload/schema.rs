@@ -112,9 +112,31 @@ pub(crate) struct TaskDoc {
     /// Ids of pending tasks that must finish before this one is placed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<String>,
-    /// Gang: tasks naming the same gang are placed all together, or none.
+    /// Gang: tasks naming the same gang are placed all together, or none; a name, or
+    /// `{"name": .., "size": ..}` declaring its size.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gang: Option<String>,
+    pub gang: Option<GangDoc>,
+    /// The gang's declared size (beside a gang given by name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gang_size: Option<u32>,
+}
+
+/// A task's gang: its name, or its name and declared size.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum GangDoc {
+    /// `"gang": "name"`.
+    Name(String),
+    /// `"gang": {"name": "name", "size": 4}`.
+    Sized(SizedGangDoc),
+}
+
+/// A gang with its declared size.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SizedGangDoc {
+    pub name: String,
+    pub size: u32,
 }
 
 fn is_zero(n: &i32) -> bool {

@@ -6,6 +6,7 @@
 //! [`RetryPolicy`] (see `retry.rs`). A pending task waiting out its backoff is kept apart from
 //! the ready ones until its ready time, so no pass places it earlier.
 
+mod gang;
 mod preempted;
 mod resume;
 mod status;
@@ -160,6 +161,8 @@ pub(crate) struct Tasks {
     touched: Vec<TaskId>,
     /// Preempted tasks put back to pending since the last [`Tasks::take_preempted`].
     preempted: Vec<Preempted>,
+    /// Gangs with live members (see `gang.rs`).
+    gangs: gang::GangIndex,
 }
 
 impl Tasks {
@@ -181,6 +184,7 @@ impl Tasks {
             fresh_pending: false,
             touched: Vec::new(),
             preempted: Vec::new(),
+            gangs: gang::GangIndex::default(),
         }
     }
 
@@ -190,6 +194,7 @@ impl Tasks {
         let bucket = || self.bucket_retry.get(&*request.queue.bucket).copied();
         let policy = request.retry.or_else(bucket).unwrap_or(self.default_retry);
         policy.validate().map_err(SubmitError::InvalidRetry)?;
+        self.check_gang(&request.spec).map_err(SubmitError::Gang)?;
         if self.aliases.contains_key(&id) {
             // The Mesos id of another task's retry.
             return Err(SubmitError::DuplicateTask(id));
@@ -203,6 +208,7 @@ impl Tasks {
             }
             // A task adopted from an earlier incarnation, submitted again: it is the same task,
             // already running; its spec now says its group and resources.
+            let gang = (request.spec.gang.clone(), request.spec.gang_size);
             t.group = Some(request.spec.group.clone());
             t.resources = request.spec.resources.clone();
             t.claims_agent = claims(&request);
@@ -210,8 +216,9 @@ impl Tasks {
             t.policy = policy;
             self.touched.push(id.clone());
             let message = "submitted while running: adopted from an earlier scheduler";
-            let mut update = TaskUpdate::session(id, t.state, t.agent.clone(), message);
+            let mut update = TaskUpdate::session(id.clone(), t.state, t.agent.clone(), message);
             update.attempt = t.attempt;
+            self.join_gang(&id, gang);
             return Ok(update);
         }
         self.ended.remove(&id);
@@ -242,6 +249,8 @@ impl Tasks {
             self.resumed(&id, &mut tracked, resume, now);
         }
         let (attempt, ready_at) = (tracked.attempt, tracked.ready_at);
+        let gang = tracked.request.as_ref().map(|r| (r.spec.gang.clone(), r.spec.gang_size));
+        self.join_gang(&id, gang.unwrap_or_default());
         self.live.insert(id.clone(), tracked);
         match ready_at {
             Some(at) => {
@@ -553,6 +562,8 @@ impl Tasks {
     /// not killed is given up.
     fn forget(&mut self, id: &TaskId, state: TaskState) -> Option<AgentId> {
         let t = self.live.remove(id)?;
+        let gave_up = t.request.is_some() && !matches!(state, TaskState::Finished | TaskState::Killed);
+        self.gangs.leave(id, t.request.as_ref().and_then(|r| r.spec.gang.as_ref()), gave_up);
         self.touched.push(id.clone());
         self.pending.remove(&t.seq);
         if let Some(at) = t.ready_at {

@@ -57,6 +57,10 @@ impl Tasks {
             Phase::Pending if state.is_terminal() => return None,
             _ => {}
         }
+        if state.is_terminal() && known && self.take_restart(&id) {
+            // Killed (or ended otherwise) while its gang restarts: placed again with it.
+            return Some(self.requeue(&id, state, own(TaskUpdate::from_status(status, state, known)), now));
+        }
         let t = self.live.get_mut(&id)?;
         if state.is_terminal() {
             let update = own(TaskUpdate::from_status(status, state, known));
