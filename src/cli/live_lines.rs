@@ -9,7 +9,7 @@ pub fn preempting(task: &TaskId, victims: &[TaskId]) -> String {
     format!("preempting: {task} evicts {}", victims.join(", "))
 }
 
-/// `preempted: low-1 (on a-1) ended KILLED for urgent; pending again`.
+/// `preempted: low-1 (on a-1) ended Killed for urgent; pending again`.
 pub fn preempted(task: &TaskId, by: &TaskId, agent: Option<&AgentId>, state: TaskState) -> String {
     let on = agent.map(|a| format!(" (on {a})")).unwrap_or_default();
     format!("preempted: {task}{on} ended {state} for {by}; pending again")
@@ -35,7 +35,7 @@ mod tests {
         let victims = [TaskId::new("low-1"), TaskId::new("low-2")];
         assert_eq!(preempting(&"urgent".into(), &victims), "preempting: urgent evicts low-1, low-2");
         let line = preempted(&"low-1".into(), &"urgent".into(), Some(&"a-1".into()), TaskState::Killed);
-        assert_eq!(line, "preempted: low-1 (on a-1) ended TASK_KILLED for urgent; pending again");
+        assert_eq!(line, "preempted: low-1 (on a-1) ended Killed for urgent; pending again");
         let hints = ScaleHintsUpdate { scale_up: vec![("c4".into(), 3)], scale_down: vec!["g2".into()] };
         assert_eq!(scale_hints(&hints), "scale hints: up c4 +3; down g2");
         assert_eq!(scale_hints(&ScaleHintsUpdate::default()), "scale hints: up none; down none");
