@@ -212,9 +212,6 @@ pub(crate) fn outranked<T>(agent: &AgentRows<T>, asks: &Asks, need: &[i64], best
 
 /// What task `r` holds of resource `name`, in thousandths.
 #[inline]
-fn held(r: &RunningTask, name: &Arc<str>) -> i64 {
-    r.resources.iter().filter(|(n, _)| n == name).map(|(_, q)| q.milli()).sum()
-}
 
 /// The agent's candidates (`scratch.order`, already in search order) with what each frees per
 /// asked resource.
@@ -237,8 +234,8 @@ pub(crate) fn fill_candidates<'a, T: Borrow<RunningTask>>(
             total: row.total,
             budget: slots.of(row.group),
         });
-        for (name, _) in &asks.names {
-            scratch.freed.push(held(r, name));
+        for &dim in &asks.table_dim {
+            scratch.freed.push(row.held(dim));
         }
     }
 }
@@ -265,7 +262,7 @@ pub(crate) fn single_victim<'a, T: Borrow<RunningTask>>(
     for &p in &scratch.order {
         let row = &rows[p as usize];
         let r: &'a RunningTask = row.task.borrow();
-        let enough = asks.names.iter().zip(&scratch.need).all(|((name, _), &need)| need <= 0 || held(r, name) >= need);
+        let enough = asks.table_dim.iter().zip(&scratch.need).all(|(&dim, &need)| need <= 0 || row.held(dim) >= need);
         if !enough || slots.of(row.group).is_some_and(|slot| ledger.room(slot) == 0) {
             continue;
         }

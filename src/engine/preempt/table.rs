@@ -23,7 +23,18 @@ pub(crate) struct Row<T> {
     pub group: u32,
     /// Everything it holds, in thousandths summed over resources.
     pub total: i64,
+    /// Per table dimension: what it holds, in thousandths (dimensions numbered after the row
+    /// was added are not there: it holds none of them).
+    pub amounts: SmallVec<[i64; 4]>,
     pub task: T,
+}
+
+impl<T> Row<T> {
+    /// What it holds of table dimension `dim` (`None`: a resource no running task held).
+    #[inline]
+    pub fn held(&self, dim: Option<u32>) -> i64 {
+        dim.and_then(|d| self.amounts.get(d as usize)).copied().unwrap_or(0)
+    }
 }
 
 impl<T: Borrow<RunningTask>> Row<T> {
@@ -145,21 +156,13 @@ impl<T: Borrow<RunningTask>> RunningTable<T> {
         };
         let row = agent.rows.remove(at);
         let removed = row.task.borrow();
-        for (name, q) in &removed.resources {
-            if let Some(d) = self.dims.iter().position(|n| n == name) {
-                if let Some(sum) = agent.sum.get_mut(d) {
-                    *sum -= q.milli();
-                }
-            }
+        for (sum, &amount) in agent.sum.iter_mut().zip(&row.amounts) {
+            *sum -= amount;
         }
-        let dims = self.dims.len();
-        agent.max.clear();
-        agent.max.resize(dims, 0);
+        agent.max.iter_mut().for_each(|m| *m = 0);
         for r in &agent.rows {
-            for (name, q) in &r.task.borrow().resources {
-                if let Some(d) = self.dims.iter().position(|n| n == name) {
-                    agent.max[d] = agent.max[d].max(q.milli());
-                }
+            for (max, &amount) in agent.max.iter_mut().zip(&r.amounts) {
+                *max = (*max).max(amount);
             }
         }
         if removed.claims_agent {
@@ -251,6 +254,7 @@ impl<T: Borrow<RunningTask>> RunningTable<T> {
         self.counts[group as usize] += 1;
         let agent = &mut self.agents[a as usize];
         let mut total = 0;
+        let mut amounts: SmallVec<[i64; 4]> = SmallVec::new();
         for (name, q) in &t.resources {
             let d = match self.dims.iter().position(|n| n == name) {
                 Some(d) => d,
@@ -263,12 +267,18 @@ impl<T: Borrow<RunningTask>> RunningTable<T> {
                 agent.sum.resize(d + 1, 0);
                 agent.max.resize(d + 1, 0);
             }
+            if amounts.len() <= d {
+                amounts.resize(d + 1, 0);
+            }
+            amounts[d] += q.milli();
             agent.sum[d] += q.milli();
-            agent.max[d] = agent.max[d].max(q.milli());
             total += q.milli();
         }
+        for (d, &amount) in amounts.iter().enumerate() {
+            agent.max[d] = agent.max[d].max(amount);
+        }
         agent.claims += u32::from(t.claims_agent);
-        let row = Row { standing: standing(t.tier, t.priority), started: t.started, group, total, task };
+        let row = Row { standing: standing(t.tier, t.priority), started: t.started, group, total, amounts, task };
         agent.rows.push(row);
         self.len += 1;
     }
