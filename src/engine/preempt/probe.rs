@@ -210,9 +210,6 @@ pub(crate) fn outranked<T>(agent: &AgentRows<T>, asks: &Asks, need: &[i64], best
     }
 }
 
-/// What task `r` holds of resource `name`, in thousandths.
-#[inline]
-
 /// The agent's candidates (`scratch.order`, already in search order) with what each frees per
 /// asked resource.
 pub(crate) fn fill_candidates<'a, T: Borrow<RunningTask>>(
