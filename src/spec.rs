@@ -227,6 +227,9 @@ impl TaskBuilder {
     /// let task = TaskSpec::builder("w-0", "train").gang("job").gang_size(4).build().unwrap();
     /// assert_eq!(task.gang_size, Some(4));
     /// assert!(TaskSpec::builder("w-0", "train").gang("job").gang_size(0).build().is_err());
+    /// // A size without a gang names the size it was given.
+    /// let error = TaskSpec::builder("w-0", "train").gang_size(4).build().unwrap_err();
+    /// assert!(error.to_string().starts_with("gang size 4"));
     /// ```
     pub fn gang_size(mut self, size: u32) -> TaskBuilder {
         if size == 0 {
@@ -241,7 +244,9 @@ impl TaskBuilder {
         match self.error {
             Some(e) => Err(e),
             None if self.spec.roles.as_ref().is_some_and(Vec::is_empty) => Err(ModelError::NoRoles),
-            None if self.spec.gang_size.is_some() && self.spec.gang.is_none() => Err(ModelError::BadGangSize(0)),
+            None if self.spec.gang.is_none() && self.spec.gang_size.is_some() => {
+                Err(ModelError::BadGangSize(self.spec.gang_size.unwrap_or(0)))
+            }
             None => Ok(self.spec),
         }
     }
