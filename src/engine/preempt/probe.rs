@@ -228,7 +228,7 @@ pub(crate) fn fill_candidates<'a, T: Borrow<RunningTask>>(
             id: &r.id,
             standing: row.standing,
             work: now.saturating_sub(row.started).as_nanos(),
-            total: row.total,
+            total: row.total(),
             budget: slots.of(row.group),
         });
         for &dim in &asks.table_dim {
@@ -263,7 +263,7 @@ pub(crate) fn single_victim<'a, T: Borrow<RunningTask>>(
         if !enough || slots.of(row.group).is_some_and(|slot| ledger.room(slot) == 0) {
             continue;
         }
-        let key = (row.standing, now.saturating_sub(row.started).as_nanos(), row.total - needed, &r.id, p);
+        let key = (row.standing, now.saturating_sub(row.started).as_nanos(), row.total() - needed, &r.id, p);
         let short_key = (key.0, key.1, key.2, key.3);
         if after.is_some_and(|a| short_key <= a) {
             continue;

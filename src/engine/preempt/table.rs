@@ -21,8 +21,6 @@ pub(crate) struct Row<T> {
     pub started: Duration,
     /// The group, as the table numbers them.
     pub group: u32,
-    /// Everything it holds, in thousandths summed over resources.
-    pub total: i64,
     /// Per table dimension: what it holds, in thousandths (dimensions numbered after the row
     /// was added are not there: it holds none of them).
     pub amounts: SmallVec<[i64; 4]>,
@@ -34,6 +32,12 @@ impl<T> Row<T> {
     #[inline]
     pub fn held(&self, dim: Option<u32>) -> i64 {
         dim.and_then(|d| self.amounts.get(d as usize)).copied().unwrap_or(0)
+    }
+
+    /// Everything it holds, in thousandths summed over resources.
+    #[inline]
+    pub fn total(&self) -> i64 {
+        self.amounts.iter().sum()
     }
 }
 
@@ -253,7 +257,6 @@ impl<T: Borrow<RunningTask>> RunningTable<T> {
         };
         self.counts[group as usize] += 1;
         let agent = &mut self.agents[a as usize];
-        let mut total = 0;
         let mut amounts: SmallVec<[i64; 4]> = SmallVec::new();
         for (name, q) in &t.resources {
             let d = match self.dims.iter().position(|n| n == name) {
@@ -272,13 +275,12 @@ impl<T: Borrow<RunningTask>> RunningTable<T> {
             }
             amounts[d] += q.milli();
             agent.sum[d] += q.milli();
-            total += q.milli();
         }
         for (d, &amount) in amounts.iter().enumerate() {
             agent.max[d] = agent.max[d].max(amount);
         }
         agent.claims += u32::from(t.claims_agent);
-        let row = Row { standing: standing(t.tier, t.priority), started: t.started, group, total, amounts, task };
+        let row = Row { standing: standing(t.tier, t.priority), started: t.started, group, amounts, task };
         agent.rows.push(row);
         self.len += 1;
     }
