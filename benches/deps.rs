@@ -9,13 +9,17 @@
 //! time with its seed; criterion then times the standard family at 10,000 and 50,000 tasks and
 //! each family's worst seed. Run: `cargo bench --bench deps`.
 
+#[path = "support/sweep.rs"]
+mod sweep;
+
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use offerpack::deps::{DependencyGraph, OnPredecessorFailure};
 use offerpack::model::TaskId;
 use offerpack::util::SeededRng;
+use sweep::{fastest, median_worst};
 
 /// How a family picks each task's predecessors among the tasks before it.
 #[derive(Clone, Copy, Debug)]
@@ -63,32 +67,13 @@ fn run_all(batch: Vec<(TaskId, Vec<TaskId>)>) -> usize {
     done
 }
 
-/// The fastest of three runs of `f`.
-fn fastest<T>(mut f: impl FnMut() -> T) -> Duration {
-    (0..3)
-        .map(|_| {
-            let start = Instant::now();
-            black_box(f());
-            start.elapsed()
-        })
-        .min()
-        .unwrap_or_default()
-}
-
-/// Median and worst (with its seed) of `times`, sorted in place.
-fn median_worst(times: &mut [(Duration, u64)]) -> (Duration, Duration, u64) {
-    times.sort();
-    let (worst, seed) = times[times.len() - 1];
-    (times[times.len() / 2].0, worst, seed)
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
 /// Sweeps every family over 10 seeds at `n` tasks; returns each family's worst seed for
 /// submit + release all.
-fn sweep(n: usize) -> Vec<(Family, u64)> {
+fn sweep_families(n: usize) -> Vec<(Family, u64)> {
     let mut worst_seeds = Vec::new();
     for family in FAMILIES {
         let mut release = Vec::new();
@@ -96,10 +81,10 @@ fn sweep(n: usize) -> Vec<(Family, u64)> {
         for seed in 0..10u64 {
             let batch = dag(n, seed, family);
             assert_eq!(run_all(batch.clone()), n, "every task released");
-            release.push((fastest(|| run_all(batch.clone())), seed));
+            release.push((fastest(3, || run_all(batch.clone())), seed));
             let mut graph = DependencyGraph::default();
             graph.submit(batch).expect("acyclic");
-            critical.push((fastest(|| graph.critical_path(|_| None).tasks.len()), seed));
+            critical.push((fastest(3, || graph.critical_path(|_| None).tasks.len()), seed));
         }
         let (r_median, r_worst, r_seed) = median_worst(&mut release);
         let (c_median, c_worst, c_seed) = median_worst(&mut critical);
@@ -117,7 +102,7 @@ fn sweep(n: usize) -> Vec<(Family, u64)> {
 }
 
 fn deps(c: &mut Criterion) {
-    let worst_seeds = sweep(50_000);
+    let worst_seeds = sweep_families(50_000);
     let mut group = c.benchmark_group("deps");
     group.sample_size(20);
     for n in [10_000usize, 50_000] {

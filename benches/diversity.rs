@@ -14,13 +14,16 @@
 
 #[path = "support/straight_scan.rs"]
 mod straight_scan;
+#[path = "support/sweep.rs"]
+mod sweep;
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use offerpack::workload::{generate, ConstraintMix, GenOptions, GroupShapes, Shapes, Workload};
 use offerpack::{Engine, EngineConfig, Packing, Plan, Strategy};
+use sweep::{fastest, median_worst};
 
 const UNIQUE: ConstraintMix = ConstraintMix::UniqueHostPerGroup { group_size: 10 };
 
@@ -74,18 +77,6 @@ fn families() -> Vec<(&'static str, Shapes, GroupShapes, ConstraintMix, Packing)
     ]
 }
 
-/// The fastest of three passes.
-fn time_pass(engine: &Engine, w: &Workload) -> Duration {
-    (0..3)
-        .map(|_| {
-            let start = Instant::now();
-            black_box(plan(engine, w));
-            start.elapsed()
-        })
-        .min()
-        .unwrap_or_default()
-}
-
 fn diversity(c: &mut Criterion) {
     let mut group = c.benchmark_group("diversity");
     group.sample_size(10).warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(2));
@@ -96,11 +87,12 @@ fn diversity(c: &mut Criterion) {
         let reference = plan(&engine(Packing::TaskByTask, Strategy::Scan), &small);
         assert!(scan_pairs(&small) == pairs(&reference), "{name}: the straight scan is not the engine's scan");
         let mut times: Vec<(Duration, u64)> = (0..20)
-            .map(|seed| (time_pass(&e, &workload(5_000, 20_000, seed, shapes, group_shapes, mix)), seed))
+            .map(|seed| {
+                let w = workload(5_000, 20_000, seed, shapes, group_shapes, mix);
+                (fastest(3, || plan(&e, &w)), seed)
+            })
             .collect();
-        times.sort();
-        let (worst, worst_seed) = times[times.len() - 1];
-        let median = times[times.len() / 2].0;
+        let (median, worst, worst_seed) = median_worst(&mut times);
         let w = workload(5_000, 20_000, worst_seed, shapes, group_shapes, mix);
         let p = plan(&e, &w);
         eprintln!(

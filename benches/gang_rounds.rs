@@ -14,14 +14,18 @@
 //! its seed and what that pass placed; criterion then times the worst seed.
 //! Run: `cargo bench --bench gang_rounds`.
 
+#[path = "support/sweep.rs"]
+mod sweep;
+
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use offerpack::util::SeededRng;
 use offerpack::workload::{generate, GenOptions, Workload};
 use offerpack::{Engine, EngineConfig, Plan, TaskSpec};
+use sweep::{fastest, median_worst};
 
 const AGENTS: u32 = 1_000;
 const SEEDS: u64 = 10;
@@ -85,18 +89,6 @@ fn plan(engine: &Engine, w: &Workload) -> Plan {
     engine.plan(&w.pool, &w.tasks, &w.running, Duration::ZERO).expect("generated task ids are unique")
 }
 
-/// The fastest of two passes.
-fn time_pass(engine: &Engine, w: &Workload) -> Duration {
-    (0..2)
-        .map(|_| {
-            let start = Instant::now();
-            black_box(plan(engine, w));
-            start.elapsed()
-        })
-        .min()
-        .unwrap_or_default()
-}
-
 fn gangs(c: &mut Criterion) {
     let mut group = c.benchmark_group("gangs");
     group.sample_size(10);
@@ -104,12 +96,11 @@ fn gangs(c: &mut Criterion) {
         let mut times: Vec<(Duration, u64)> = (0..SEEDS)
             .map(|seed| {
                 let w = workload(f, seed);
-                (time_pass(&engine(&w), &w), seed)
+                let e = engine(&w);
+                (fastest(2, || plan(&e, &w)), seed)
             })
             .collect();
-        times.sort();
-        let (worst, worst_seed) = times[times.len() - 1];
-        let median = times[times.len() / 2].0;
+        let (median, worst, worst_seed) = median_worst(&mut times);
         let w = workload(f, worst_seed);
         let e = engine(&w);
         let p = plan(&e, &w);
