@@ -144,7 +144,9 @@ impl Fetcher {
             let stored = fs::create_dir_all(&self.cache_dir)
                 .and_then(|()| fs::copy(dest, &tmp))
                 .and_then(|_| fs::rename(&tmp, &entry));
-            if stored.is_err() {
+            if let Err(e) = stored {
+                // The task still runs from its sandbox copy; the next container fetches again.
+                eprintln!("fetch: {value} not kept in the cache {}: {e}", self.cache_dir.display());
                 let _ = fs::remove_file(&tmp);
             }
         }
