@@ -233,3 +233,155 @@ fn session_kills_the_gang_of_a_member_that_gave_up() {
     h.event(update("w-0", "a-0", v1::TaskState::TaskKilled, Some(3)));
     assert_eq!(h.states("w-0").last(), Some(&TaskState::Killed), "not retried: its gang gave up");
 }
+
+/// The message of the last update reported for `task`.
+fn last_message(h: &Harness, task: &str) -> String {
+    let last = h.updates.iter().rev().find_map(|u| match u {
+        offerpack::session::Update::Task(t) if t.task_id.as_str() == task => Some(t.message.clone()),
+        _ => None,
+    });
+    last.flatten().unwrap_or_default()
+}
+
+/// The attempt of the last update reported for `task`.
+fn last_attempt(h: &Harness, task: &str) -> u32 {
+    let last = h.updates.iter().rev().find_map(|u| match u {
+        offerpack::session::Update::Task(t) if t.task_id.as_str() == task => Some(t.attempt),
+        _ => None,
+    });
+    last.unwrap_or(0)
+}
+
+/// Answers the unanswered ACCEPT naming `offer` with `outcome`.
+fn answer_accept(h: &mut Harness, offer: &str, outcome: offerpack::session::CallOutcome) {
+    let at = h.calls.iter().position(|(_, c)| CallKind::of(c) == CallKind::Accept && offer_ids(c) == [offer]);
+    let (id, _) = h.calls.remove(at.expect("an ACCEPT of that offer"));
+    h.session.handle_call_result(id, outcome, h.now);
+    h.drain();
+}
+
+/// Three members of gang `job` (two attempts each) launched one per agent, `w-0` and `w-1`
+/// running, `w-2`'s launch not answered yet; then `w-1` fails, which restarts the gang.
+/// `w-2`'s ACCEPT is still unanswered when `held` is set.
+fn gang_restarting_with_w2_launching(held: bool) -> Harness {
+    let mut h = Harness::subscribed();
+    submit_all(&mut h, (0..3).map(|i| retried(&format!("w-{i}"), 2)).collect());
+    let agents = ["a-0", "a-1", "a-2"];
+    h.event(offers(agents.iter().enumerate().map(|(i, a)| offer(&format!("o-{i}"), a, 4.0, 1024.0)).collect()));
+    h.advance(MS * 10);
+    for o in ["o-0", "o-1"] {
+        answer_accept(&mut h, o, offerpack::session::CallOutcome::Accepted);
+    }
+    if !held {
+        answer_accept(&mut h, "o-2", offerpack::session::CallOutcome::Accepted);
+    }
+    h.event(update("w-0", "a-0", v1::TaskState::TaskRunning, Some(1)));
+    h.event(update("w-1", "a-1", v1::TaskState::TaskRunning, Some(2)));
+    h.event(update("w-1", "a-1", v1::TaskState::TaskFailed, Some(3)));
+    h.drain();
+    assert_eq!(killed(&h.take(CallKind::Kill)), ["w-0", "w-2"], "w-2 is killed too, its launch in flight");
+    h
+}
+
+/// After the restart: `w-0`'s kill ends it, backoffs pass, every agent is offered again; the
+/// members launched then, sorted.
+fn relaunch_after_restart(h: &mut Harness) -> Vec<String> {
+    h.event(update("w-0", "a-0", v1::TaskState::TaskKilled, Some(4)));
+    h.advance(Duration::from_millis(500));
+    let _ = h.take(CallKind::Decline);
+    let again = [("o-10", "a-0"), ("o-11", "a-1"), ("o-12", "a-2")];
+    h.event(offers(again.iter().map(|(o, a)| offer(o, a, 4.0, 1024.0)).collect()));
+    h.advance(Duration::from_millis(500));
+    let accepts = h.take(CallKind::Accept);
+    assert!(accepts.iter().all(|a| launched(a).is_empty()), "members go out only in task groups");
+    let mut relaunched: Vec<String> = accepts.iter().flat_map(groups).flat_map(|(_, t)| t).map(str::to_owned).collect();
+    relaunched.sort();
+    relaunched
+}
+
+#[test]
+fn session_restarts_a_gang_whole_when_a_restarting_members_launch_is_sent_back() {
+    // The master answers the launch in flight: its offer was rescinded meanwhile.
+    let mut h = gang_restarting_with_w2_launching(false);
+    use v1::task_status::Reason;
+    h.event(master_update("w-2", v1::TaskState::TaskLost, Reason::InvalidOffers));
+    assert_eq!(h.states("w-2").last(), Some(&TaskState::Pending), "w-2 is not lost to the gang");
+    assert_eq!(last_attempt(&h, "w-2"), 2, "pending as its next attempt: {}", last_message(&h, "w-2"));
+    assert!(last_message(&h, "w-2").contains("gang job restarts"), "{}", last_message(&h, "w-2"));
+    let relaunched = relaunch_after_restart(&mut h);
+    assert_eq!(relaunched, ["w-0.retry-1", "w-1.retry-1", "w-2.retry-1"], "the whole gang, each member once");
+}
+
+#[test]
+fn session_restarts_a_gang_whole_when_a_restarting_members_launch_is_refused() {
+    // The master refuses the ACCEPT that carried the member (400): it never ran.
+    let mut h = gang_restarting_with_w2_launching(true);
+    let refused = offerpack::session::CallOutcome::Rejected { status: 400, message: "bad offer".into() };
+    answer_accept(&mut h, "o-2", refused);
+    assert_eq!(h.states("w-2"), [TaskState::Pending, TaskState::Launched, TaskState::Pending]);
+    assert_eq!(last_attempt(&h, "w-2"), 2);
+    let relaunched = relaunch_after_restart(&mut h);
+    assert_eq!(relaunched, ["w-0.retry-1", "w-1.retry-1", "w-2.retry-1"], "the whole gang, each member once");
+}
+
+#[test]
+fn session_ends_a_sized_gang_whose_pending_member_is_killed() {
+    let mut h = Harness::subscribed();
+    submit_all(&mut h, (0..3).map(|i| sized(&format!("w-{i}"), "job", 3, 1.0)).collect());
+    h.session.kill(&"w-1".into(), h.now).unwrap();
+    h.drain();
+    assert_eq!(h.states("w-1"), [TaskState::Pending, TaskState::Killed]);
+    for id in ["w-0", "w-2"] {
+        assert_eq!(h.states(id), [TaskState::Pending, TaskState::Killed], "{id} ends with its gang");
+        assert_eq!(last_message(&h, id), "gang job broken: its member w-1 was killed", "{id}");
+    }
+    h.event(offers(vec![offer("o-1", "a-1", 8.0, 4096.0)]));
+    h.advance(MS * 50);
+    assert!(h.take(CallKind::Accept).is_empty(), "no part of the gang is placed");
+    // A new gang of the same name starts afresh: it waits for all its members.
+    submit_all(&mut h, vec![sized("w-1", "job", 3, 1.0)]);
+    h.event(offers(vec![offer("o-2", "a-1", 8.0, 4096.0)]));
+    h.advance(MS * 50);
+    assert!(h.take(CallKind::Accept).is_empty(), "one member of three: nothing launches");
+}
+
+#[test]
+fn session_ends_a_sized_gang_whose_running_member_is_killed() {
+    let mut h = Harness::subscribed();
+    submit_all(&mut h, (0..2).map(|i| sized(&format!("w-{i}"), "job", 2, 3.0)).collect());
+    h.event(offers(vec![offer("o-0", "a-0", 4.0, 1024.0), offer("o-1", "a-1", 4.0, 1024.0)]));
+    h.advance(MS * 10);
+    assert_eq!(h.take(CallKind::Accept).len(), 2);
+    h.event(update("w-0", "a-0", v1::TaskState::TaskRunning, Some(1)));
+    h.event(update("w-1", "a-1", v1::TaskState::TaskRunning, Some(2)));
+    h.session.kill(&"w-1".into(), h.now).unwrap();
+    h.drain();
+    assert_eq!(killed(&h.take(CallKind::Kill)), ["w-1"]);
+    h.event(update("w-1", "a-1", v1::TaskState::TaskKilled, Some(3)));
+    assert_eq!(killed(&h.take(CallKind::Kill)), ["w-0"], "the gang cannot be whole again");
+    h.event(update("w-0", "a-0", v1::TaskState::TaskKilled, Some(4)));
+    assert_eq!(h.states("w-0").last(), Some(&TaskState::Killed));
+    assert!(last_message(&h, "w-0").starts_with("gang job broken: its member w-1 was killed"), "{}", last_message(&h, "w-0"));
+}
+
+#[test]
+fn session_keeps_an_unsized_gang_going_when_a_pending_member_is_killed() {
+    let mut h = Harness::subscribed();
+    submit_all(&mut h, (0..3).map(|i| member(&format!("w-{i}"), Some("job"), 1.0)).collect());
+    h.session.kill(&"w-1".into(), h.now).unwrap();
+    h.drain();
+    h.event(offers(vec![offer("o-1", "a-1", 8.0, 4096.0)]));
+    h.advance(MS * 50);
+    let accepts = h.take(CallKind::Accept);
+    let groups: Vec<Vec<&str>> = accepts.iter().flat_map(groups).map(|(_, tasks)| tasks).collect();
+    assert_eq!(groups, [vec!["w-0", "w-2"]], "a gang without a size is the members it has");
+}
+
+#[test]
+fn session_does_not_place_again_a_restarting_member_the_user_killed() {
+    let mut h = gang_restarting_with_w2_launching(false);
+    h.session.kill(&"w-0".into(), h.now).unwrap();
+    h.drain();
+    h.event(update("w-0", "a-0", v1::TaskState::TaskKilled, Some(4)));
+    assert_eq!(h.states("w-0").last(), Some(&TaskState::Killed), "the user's kill wins over the restart");
+}

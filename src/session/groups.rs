@@ -35,8 +35,23 @@
 //! passes until every live member is pending and past its backoff, then placed all or nothing
 //! again, as a new gang. A restart counts an attempt for every member; members that had already
 //! finished are not run again (a gang with a declared size is then placed with the members
-//! left). When a member gives up (no attempts left, or an end that is not retried), its gang
-//! cannot be whole again: every other live member is killed and ends `KILLED`.
+//! left). A member being killed for the restart whose launch is sent back instead (its offer
+//! was rescinded, or the master refused the ACCEPT) never ran: it too is pending again at once
+//! as its next attempt (`<id>.retry-<n>`), so the gang is placed again whole, no member lost.
+//!
+//! # A gang breaks
+//!
+//! When a member gives up (no attempts left, or an end that is not retried), its gang cannot
+//! be whole again: every other live member is killed and ends `KILLED`, its update saying
+//! `gang G broken: its member X gave up`. A member of a gang with a declared size that ends
+//! `KILLED` for good — the user killed it, pending or launched — breaks its gang the same way
+//! (`gang G broken: its member X was killed`): a killed member does not come back on its own,
+//! and a gang of declared size is never placed short of a member (as a gang scheduler such as
+//! Volcano keeps a job's pods all or nothing, and as Mesos' default executor kills a whole task
+//! group when one of its tasks is killed). Submitting members under the gang's name afterwards
+//! starts a new gang, which again waits for all its members. A gang without a declared size is
+//! the members it has: a killed member just leaves it, and the others are placed without it.
+//! A kill the user asks for also wins over a restart: that member ends `KILLED`.
 
 use std::sync::Arc;
 
@@ -184,12 +199,12 @@ impl Session {
                 self.send_kills(kills);
             }
         }
-        for gang in self.tasks.take_failed_gangs() {
-            for member in self.tasks.give_up_gang(&gang) {
+        for (gang, why) in self.tasks.take_failed_gangs() {
+            for member in self.tasks.give_up_gang(&gang, &why) {
                 match self.tasks.kill(&member) {
                     super::tasks::KillStep::Send(mesos, agent) => self.send_kills(vec![(mesos, agent)]),
                     super::tasks::KillStep::Removed(mut killed) => {
-                        killed.message = Some(format!("a member of gang {gang} gave up"));
+                        killed.message = Some(why.to_string());
                         self.push_task(killed);
                     }
                     super::tasks::KillStep::Unknown => {}

@@ -1,11 +1,13 @@
 //! Gang members among the tracked tasks: per gang, its declared size, how many members were
-//! submitted and which are live; the members being killed to restart their gang; the gangs a
-//! member of which gave up (see [`groups`](super::super::groups) for the rules).
+//! submitted and which are live; the members being killed to restart their gang; the gangs
+//! broken by a member that gave up or (a declared size) was killed, and why (see
+//! [`groups`](super::super::groups) for the rules).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::{Phase, Tasks};
+use super::super::update::{TaskState, TaskUpdate};
+use super::{Phase, Tasks, MAX_REJECTED_LAUNCHES};
 use crate::model::{AgentId, TaskId};
 use crate::spec::{GangSizeError, TaskSpec};
 
@@ -16,8 +18,10 @@ pub(crate) struct GangIndex {
     books: BTreeMap<Arc<str>, GangBook>,
     /// Members killed to restart their gang: placed again however they end.
     restarts: BTreeSet<TaskId>,
-    /// Gangs a member of which gave up since the last [`Tasks::take_failed_gangs`].
-    failed: Vec<Arc<str>>,
+    /// Gangs broken since the last [`Tasks::take_failed_gangs`], each with why.
+    failed: Vec<(Arc<str>, Arc<str>)>,
+    /// Members killed because their gang broke, with why: said when they end.
+    ending: BTreeMap<TaskId, Arc<str>>,
 }
 
 /// One gang, from its first member's submission until its last live member ended.
@@ -31,6 +35,19 @@ struct GangBook {
     live: BTreeSet<TaskId>,
     /// Whether the gang was restarted.
     restarted: bool,
+    /// Whether a member broke the gang (it cannot be whole again).
+    broken: bool,
+}
+
+/// How a member left its gang.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Leaving {
+    /// It finished, or was never submitted here: its gang goes on.
+    Quietly,
+    /// It ended `KILLED` and is not placed again.
+    Killed,
+    /// It gave up (no attempts left, or an end that is not retried).
+    GaveUp,
 }
 
 /// What a pass needs to know of a gang to decide whether to hand its pending members over.
@@ -47,17 +64,25 @@ pub(crate) struct GangView {
 }
 
 impl GangIndex {
-    /// Drops task `id` (that `gave_up`, or not) from gang `gang`'s live members, and the gang
-    /// once none is left.
-    pub(super) fn leave(&mut self, id: &TaskId, gang: Option<&Arc<str>>, gave_up: bool) {
+    /// Drops task `id` (that left `how`) from gang `gang`'s live members, and the gang once
+    /// none is left. A member that gave up breaks its gang; so does one killed out of a gang of
+    /// declared size, which can then never be complete.
+    pub(super) fn leave(&mut self, id: &TaskId, gang: Option<&Arc<str>>, how: Leaving) {
         self.restarts.remove(id);
+        self.ending.remove(id);
         let Some(gang) = gang else { return };
         let Some(book) = self.books.get_mut(gang) else { return };
         book.live.remove(id);
+        let why = match how {
+            Leaving::GaveUp => format!("gang {gang} broken: its member {id} gave up"),
+            Leaving::Killed if book.size.is_some() => format!("gang {gang} broken: its member {id} was killed"),
+            _ => String::new(),
+        };
         if book.live.is_empty() {
             self.books.remove(gang);
-        } else if gave_up {
-            self.failed.push(gang.clone());
+        } else if !why.is_empty() && !book.broken {
+            book.broken = true;
+            self.failed.push((gang.clone(), why.into()));
         }
     }
 }
@@ -119,18 +144,64 @@ impl Tasks {
         restarting
     }
 
-    /// Gangs a member of which gave up since the last call.
-    pub(crate) fn take_failed_gangs(&mut self) -> Vec<Arc<str>> {
+    /// Gangs broken since the last call, each with why.
+    pub(crate) fn take_failed_gangs(&mut self) -> Vec<(Arc<str>, Arc<str>)> {
         std::mem::take(&mut self.gangs.failed)
     }
 
-    /// Live members of `gang`; those being restarted are no longer (they end when killed).
-    pub(crate) fn give_up_gang(&mut self, gang: &str) -> Vec<TaskId> {
+    /// Live members of `gang`, to be killed because it broke (`why`); those being restarted
+    /// are no longer (they end when killed), and each says `why` when it ends.
+    pub(crate) fn give_up_gang(&mut self, gang: &str, why: &Arc<str>) -> Vec<TaskId> {
         let members: Vec<TaskId> =
             self.gangs.books.get(gang).map_or_else(Vec::new, |b| b.live.iter().cloned().collect());
         for id in &members {
             self.gangs.restarts.remove(id);
+            self.gangs.ending.insert(id.clone(), why.clone());
         }
         members
+    }
+
+    /// Why task `id` ends, when it was killed because its gang broke; the message the end
+    /// came with (if any) follows in parentheses.
+    pub(super) fn gang_end_message(&self, id: &TaskId, message: Option<String>) -> Option<String> {
+        let Some(why) = self.gangs.ending.get(id) else { return message };
+        Some(match message {
+            Some(message) if !message.is_empty() => format!("{why} ({message})"),
+            _ => why.to_string(),
+        })
+    }
+
+    /// The launch of a member being killed for its gang's restart was sent back (it never
+    /// ran): the member is pending again at once as its next attempt, like the members whose
+    /// kill ended their attempt, so the gang is placed again whole. `None` when `id` is not
+    /// being restarted. Repeated rejected launches still end it in `TASK_ERROR`.
+    pub(super) fn relaunch_restarting(&mut self, id: &TaskId, message: &str) -> Option<TaskUpdate> {
+        if !self.take_restart(id) {
+            return None;
+        }
+        let t = self.live.get_mut(id)?;
+        t.preempted_by = None;
+        if t.rejected_launches >= MAX_REJECTED_LAUNCHES {
+            return Some(self.end(id, TaskState::Error, message));
+        }
+        let (ended, agent) = (t.attempt, t.agent.take());
+        self.next_attempt(id, TaskState::Dropped);
+        let t = self.live.get_mut(id)?;
+        self.pending.insert(t.seq, id.clone());
+        self.fresh_pending = true;
+        let gang = self.gang_of(id).unwrap_or_default();
+        let text = format!(
+            "gang {gang} restarts: the launch of attempt {ended} was sent back ({message}); pending again as attempt {}",
+            ended + 1
+        );
+        let mut update = TaskUpdate::session(id.clone(), TaskState::Pending, agent, &text);
+        update.attempt = ended + 1;
+        Some(update)
+    }
+
+    /// A kill the user asked for wins over a gang's restart: the member is no longer placed
+    /// again when it ends.
+    pub(super) fn cancel_restart(&mut self, id: &TaskId) {
+        self.gangs.restarts.remove(id);
     }
 }

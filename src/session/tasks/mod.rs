@@ -529,9 +529,15 @@ impl Tasks {
         let t = self.live.get_mut(id).filter(|t| matches!(t.phase, Phase::Launching(_)))?;
         self.touched.push(id.clone());
         t.rejected_launches += u32::from(rejected);
+        if let Some(update) = self.relaunch_restarting(id, message) {
+            return Some(update);
+        }
+        let t = self.live.get_mut(id)?;
         // A victim of preemption that never ran has nothing to give back: pending again.
         if t.kill_requested && t.preempted_by.take().is_none() {
-            return Some(self.end(id, TaskState::Killed, "killed before it was launched"));
+            let mut update = self.end(id, TaskState::Killed, "killed before it was launched");
+            update.message = self.gang_end_message(id, update.message.take());
+            return Some(update);
         }
         t.kill_requested = false;
         t.started = None;
@@ -562,8 +568,12 @@ impl Tasks {
     /// not killed is given up.
     fn forget(&mut self, id: &TaskId, state: TaskState) -> Option<AgentId> {
         let t = self.live.remove(id)?;
-        let gave_up = t.request.is_some() && !matches!(state, TaskState::Finished | TaskState::Killed);
-        self.gangs.leave(id, t.request.as_ref().and_then(|r| r.spec.gang.as_ref()), gave_up);
+        let how = match (&t.request, state) {
+            (None, _) | (_, TaskState::Finished) => gang::Leaving::Quietly,
+            (_, TaskState::Killed) => gang::Leaving::Killed,
+            _ => gang::Leaving::GaveUp,
+        };
+        self.gangs.leave(id, t.request.as_ref().and_then(|r| r.spec.gang.as_ref()), how);
         self.touched.push(id.clone());
         self.pending.remove(&t.seq);
         if let Some(at) = t.ready_at {
@@ -651,7 +661,9 @@ impl Tasks {
         // Asked for by the user (or by the preemption that sets it again right after).
         t.preempted_by = None;
         t.kill_requested = true;
-        KillStep::Send(t.alias.clone().unwrap_or_else(|| id.clone()), t.agent.clone())
+        let step = KillStep::Send(t.alias.clone().unwrap_or_else(|| id.clone()), t.agent.clone());
+        self.cancel_restart(id);
+        step
     }
 
     /// Ends every live task (`all`) or only the pending ones, reporting each as killed.

@@ -40,8 +40,8 @@ impl Tasks {
         match t.phase {
             Phase::Launching(_) if launch_failed(status, state, asked) => {
                 let message = status.message.clone().unwrap_or_else(|| "launch failed".to_owned());
+                // The attempt is relaunch's: a gang's restart makes it the next one.
                 return self.relaunch(&id, false, &message).map(|mut update| {
-                    update.attempt = attempt;
                     update.reason = super::super::update::reason_name(status.reason);
                     update.source = TaskUpdate::from_status(status, state, known).source;
                     update
@@ -70,6 +70,8 @@ impl Tasks {
             if known && !t.kill_requested && retries(state) && t.may_retry() {
                 return Some(self.requeue(&id, state, update, now));
             }
+            let mut update = update;
+            update.message = self.gang_end_message(&id, update.message.take());
             self.forget(&id, state);
             return Some(update);
         }
