@@ -1,9 +1,8 @@
 //! `offerpack run --workload` with a workload's `groups` (disruption budgets) and `autoscale`
 //! rules, against the simulated master: the run says it preempts, prints the autoscaling hints
 //! as they change, and every task finishes. (Preemption itself in a live run, victims killed,
-//! placed again and finished, is `tests/e2e_preempt_requeue.rs`: the simulated master runs
-//! every task for the same time, so a `run` cannot make a task of higher priority arrive while
-//! lower ones run without racing them.)
+//! placed again and finished, is `tests/cli_run_preempt.rs`, where task labels give each task
+//! its run time, and `tests/e2e_preempt_requeue.rs`.)
 #![cfg(feature = "cli")]
 
 mod cli_support;

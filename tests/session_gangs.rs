@@ -361,7 +361,11 @@ fn session_ends_a_sized_gang_whose_running_member_is_killed() {
     assert_eq!(killed(&h.take(CallKind::Kill)), ["w-0"], "the gang cannot be whole again");
     h.event(update("w-0", "a-0", v1::TaskState::TaskKilled, Some(4)));
     assert_eq!(h.states("w-0").last(), Some(&TaskState::Killed));
-    assert!(last_message(&h, "w-0").starts_with("gang job broken: its member w-1 was killed"), "{}", last_message(&h, "w-0"));
+    assert!(
+        last_message(&h, "w-0").starts_with("gang job broken: its member w-1 was killed"),
+        "{}",
+        last_message(&h, "w-0")
+    );
 }
 
 #[test]

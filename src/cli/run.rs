@@ -9,7 +9,8 @@
 //! A workload's `groups` (disruption budgets) let a task of higher priority preempt running
 //! ones of lower priority (the victims are killed, then placed again and run to the end); its
 //! `autoscale` rules make the session compute autoscaling hints. Both are printed as they
-//! happen.
+//! happen. A task's `labels` go into its `TaskInfo.labels` (the simulated master reads
+//! `offerpack.sim/duration_ms` there: how long that task runs).
 //! Exits 0 only when every task finished. With `--ha` the run is one instance of a highly
 //! available run (see `ha_run.rs`).
 
@@ -35,13 +36,14 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
     if let Some(url) = &args.ha {
         return super::ha_run::run(args, url);
     }
-    let Tasks { specs, fitness, queue, places, mut after, preemption, autoscale } = match &args.tasks {
+    let Tasks { specs, fitness, queue, places, mut after, labels, preemption, autoscale } = match &args.tasks {
         TaskSource::Synthetic(n) => Tasks {
             specs: synthetic(*n)?,
             fitness: None,
             queue: None,
             places: Vec::new(),
             after: Vec::new(),
+            labels: Vec::new(),
             preemption: None,
             autoscale: None,
         },
@@ -59,17 +61,18 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         Some(executor) => Some(runtime.block_on(custom_executor::serve(executor, &args.master))?),
         None => None,
     };
-    let mut places = places.into_iter();
+    let (mut places, mut labels) = (places.into_iter(), labels.into_iter());
     after.resize(specs.len(), Vec::new());
     let requests: Vec<TaskRequest> = specs
         .into_iter()
         .zip(after)
         .map(|(spec, after)| {
+            let labels = labels.next().unwrap_or_default();
             let request = match &served {
                 Some(served) => TaskRequest::executor(spec, served.spec.clone()).data(args.command.as_str()),
                 None => TaskRequest::command(spec, CommandSpec::shell(&args.command)),
             };
-            let request = request.after(after);
+            let request = labels.into_iter().fold(request.after(after), |r, (key, value)| r.label(key, value));
             match (&settings.queue, places.next()) {
                 (Some(_), Some(place)) => request.queue(place.tier, &place.bucket),
                 _ => request,
@@ -195,6 +198,8 @@ struct Tasks {
     places: Vec<TaskQueue>,
     /// The tasks each task waits for, index for index with `specs` (empty: none wait).
     after: Vec<Vec<offerpack::model::TaskId>>,
+    /// Each task's labels, index for index with `specs` (empty: none has any).
+    labels: Vec<Vec<(String, String)>>,
     /// Disruption budgets, when the workload asks for preemption (`groups`).
     preemption: Option<offerpack::preempt::DisruptionBudgets>,
     /// Autoscaling rules, when the workload gives `autoscale`.
@@ -224,6 +229,7 @@ fn from_workload(path: &Path) -> Result<Tasks, CliError> {
         queue,
         places: workload.task_queues,
         after: workload.after,
+        labels: workload.labels,
         preemption: workload.preemption,
         autoscale: workload.autoscale,
     })

@@ -255,6 +255,7 @@ fn tasks(opts: &GenOptions, source: &ShapeSource, rng: &mut SeededRng) -> Vec<Ta
             after: Vec::new(),
             gang: None,
             gang_size: None,
+            labels: Map::default(),
         });
     }
     out

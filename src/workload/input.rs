@@ -50,6 +50,9 @@ pub struct Workload {
     /// The pending tasks each pending task waits for (its `after`), index for index with
     /// `tasks`; checked to name pending tasks of the workload and to form no cycle.
     pub after: Vec<Vec<crate::model::TaskId>>,
+    /// Each pending task's `labels` (key, value), in document order, index for index with
+    /// `tasks`: what a live run (`offerpack run`) puts in its `TaskInfo.labels`.
+    pub labels: Vec<Vec<(String, String)>>,
     /// The autoscaling rules, when the workload gives `autoscale`.
     pub autoscale: Option<crate::autoscale::AutoscaleConfig>,
     /// Disruption budgets, when the workload asks for preemption: it gives `groups`, or a
@@ -83,11 +86,24 @@ impl Workload {
         let queue = queues::config(&doc.buckets, doc.tiers.as_deref())?;
         let task_queues = queues::task_queues(&doc.tasks)?;
         let after = super::after::task_after(&doc.tasks)?;
+        let labels = doc.tasks.iter().map(|t| t.labels.0.clone()).collect();
         let preemption = budgets(&doc)?;
         let pool = OfferPool::new(hold);
         let autoscale = super::autoscale::config(doc.autoscale.as_ref())?;
-        let mut workload =
-            Workload { pool, offers, tasks, running, fitness, hold, queue, task_queues, after, autoscale, preemption };
+        let mut workload = Workload {
+            pool,
+            offers,
+            tasks,
+            running,
+            fitness,
+            hold,
+            queue,
+            task_queues,
+            after,
+            labels,
+            autoscale,
+            preemption,
+        };
         workload.pool = workload.fresh_pool();
         Ok(workload)
     }

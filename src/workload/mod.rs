@@ -46,6 +46,8 @@
 //!   lists `"preemptions": [{"task_id", "group", "agent_id", "victims", "why"}]`, and such a task
 //!   is in neither `launches` nor `unplaced`. Refusals add reasons `preemption_no_lower_priority`,
 //!   `preemption_budget` (with the `group`) and `preemption_not_allowed` to unplaced tasks.
+//! - A task may give `"labels": {"key": "value"}` ([`Workload::labels`]), which a live run puts
+//!   in its `TaskInfo`; planning ignores them.
 //! - `fitness` is a built-in's name or a weighted mix (default `cpu_mem_binpack`);
 //!   `hold_seconds` defaults to 60.
 //!

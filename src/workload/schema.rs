@@ -119,6 +119,9 @@ pub(crate) struct TaskDoc {
     /// The gang's declared size (beside a gang given by name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gang_size: Option<u32>,
+    /// Key/value labels a live run gives the task's `TaskInfo` (`solve` ignores them).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub labels: Map<String>,
 }
 
 /// A task's gang: its name, or its name and declared size.

@@ -360,3 +360,15 @@ fn workload_preemption_rejects_a_fractional_count() {
     let plain = Workload::from_json(r#"{"running": [{"id": "r", "agent_id": "a"}]}"#).unwrap();
     assert!(plain.preemption.is_none(), "no groups, no ranks: no preemption");
 }
+
+#[test]
+fn workload_reads_task_labels_in_order() {
+    let text = r#"{"tasks": [{"id": "a", "labels": {"k2": "v2", "k1": "v1"}}, {"id": "b"}]}"#;
+    let w = Workload::from_json(text).unwrap();
+    let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    assert_eq!(w.labels, [vec![pair("k2", "v2"), pair("k1", "v1")], vec![]]);
+    let repeated = r#"{"tasks": [{"id": "a", "labels": {"k": "1", "k": "2"}}]}"#;
+    assert!(Workload::from_json(repeated).is_err(), "a label given twice");
+    let number = r#"{"tasks": [{"id": "a", "labels": {"k": 1}}]}"#;
+    assert!(Workload::from_json(number).is_err(), "label values are strings");
+}
