@@ -153,6 +153,10 @@ impl Drop for Net {
             }
             let _ = Command::new("ip").args(["netns", "del", ns]).status();
         }
+        // The agents' sandboxes hold copies of the executor; kept only when the test failed.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
