@@ -15,10 +15,11 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
+use super::ahead;
 use super::cluster::{Cluster, Tasks};
 use super::config::{AutoscaleConfig, ClassRule};
 use super::totals::Totals;
-use crate::model::{AgentId, Attributes, Offer, ResourceValue, Role};
+use crate::model::{AgentId, Attributes, Offer, ResourceValue, Role, RunningTask};
 use crate::plan::Plan;
 use crate::resources::{PortSet, Quantity};
 
@@ -145,6 +146,7 @@ impl ClassOf<'_> {
 pub(crate) fn census<'a, R>(
     config: &'a AutoscaleConfig,
     cluster: &Cluster<'a, R>,
+    running: &[&'a RunningTask],
     plan: &Plan,
 ) -> (Vec<ClassInfo<'a>>, Hosts<'a>)
 where
@@ -152,11 +154,12 @@ where
 {
     let rules: Vec<&'a ClassRule> = config.rules().collect();
     let mut class_of = ClassOf { config, last: None };
-    let mut agents: Vec<KnownAgent<'a>> = Vec::new();
+    let mut agents: Vec<KnownAgent<'a>> = Vec::with_capacity(cluster.offers_held());
     let mut seen: FxHashMap<&'a str, Seen<'a>> = FxHashMap::default();
+    seen.reserve(cluster.offers_held());
     let mut totals = Totals::default();
     let mut ports: Vec<PortSet> = vec![PortSet::new(); rules.len()];
-    cluster.for_each_agent(|id, first, offers| {
+    cluster.for_each_agent(config.attribute(), |id, first, offers| {
         let Some(c) = class_of.of(&first.attributes) else {
             seen.insert(id.as_str(), Seen::Unclassed(first));
             return;
@@ -190,7 +193,11 @@ where
     let unreserved = Role::unreserved();
     // The last agent a task was found on, asked first.
     let mut last: Option<(&'a AgentId, u32)> = None;
-    for task in cluster.running() {
+    // Whether a class got an agent known from its tasks alone (after those with offers, which
+    // come in id order).
+    let mut unordered = vec![false; rules.len()];
+    for (k, &task) in running.iter().enumerate() {
+        ahead::census(running, k);
         let cached = last.filter(|(id, _)| **id == task.agent_id).map(|(_, at)| at);
         let at = match cached.or_else(|| match seen.get(task.agent_id.as_str()) {
             Some(Seen::Known(i)) => Some(*i),
@@ -204,6 +211,7 @@ where
                     continue;
                 }
                 let at = index(agents.len());
+                unordered[c] = true;
                 agents.push(KnownAgent {
                     id: &task.agent_id,
                     attributes: attrs,
@@ -234,9 +242,9 @@ where
     for agent in &agents {
         classes[agent.class as usize].agents.push(*agent);
     }
-    for (class, ports) in classes.iter_mut().zip(ports) {
+    for ((class, ports), unordered) in classes.iter_mut().zip(ports).zip(unordered) {
         // Agents with offers come in id order; those known from tasks alone after them.
-        if !class.agents.is_sorted_by(|a, b| a.id <= b.id) {
+        if unordered && !class.agents.is_sorted_by(|a, b| a.id <= b.id) {
             class.agents.sort_by(|a, b| a.id.cmp(b.id));
         }
         class.shape = shape_of(&class.agents, &totals, ports);

@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use rustc_hash::FxHashSet;
 
+use super::ahead;
+
 use crate::model::{AgentId, Offer, RunningTask, TaskId};
 use crate::plan::Plan;
-use crate::pool::OfferPool;
+use crate::pool::{AgentOffers, OfferPool};
 
 /// The offers and running tasks of the cluster as a pass found them.
 pub(crate) struct Cluster<'a, R> {
@@ -61,6 +63,12 @@ impl<'a, R: Tasks<'a>> Cluster<'a, R> {
         self.running.each()
     }
 
+    /// The offers the cluster holds (live or not, taken ones included): at least its agents
+    /// with offers.
+    pub fn offers_held(&self) -> usize {
+        self.pool.len() + self.taken.len()
+    }
+
     /// Whether `task` is one of the pass's launches, to be left out.
     pub fn is_launch(&self, task: &RunningTask) -> bool {
         self.launched.as_ref().is_some_and(|l| !l.is_empty() && l.contains(&task.id))
@@ -68,9 +76,18 @@ impl<'a, R: Tasks<'a>> Cluster<'a, R> {
 
     /// Calls `f` for each agent with live offers, in id order, with the agent's offer with the
     /// smallest id (its hostname and attributes) and all its offers.
-    pub fn for_each_agent(&self, mut f: impl FnMut(&'a AgentId, &'a Offer, &mut dyn Iterator<Item = &'a Offer>)) {
+    ///
+    /// `attribute` names the attribute `f` reads first, asked for ahead.
+    pub fn for_each_agent(
+        &self,
+        attribute: &str,
+        mut f: impl FnMut(&'a AgentId, &'a Offer, &mut dyn Iterator<Item = &'a Offer>),
+    ) {
         let mut taken = self.taken.as_slice();
-        for agent in self.pool.agents_at(self.now) {
+        // Collected first, so that what is read of each agent can be asked for ahead.
+        let agents: Vec<AgentOffers<'a>> = self.pool.agents_at(self.now).collect();
+        for (k, agent) in agents.iter().enumerate() {
+            ahead::agents(&agents, k, attribute);
             let id = agent.id();
             while let Some((first, rest)) = split_agent(taken) {
                 if first[0].agent_id >= *id {

@@ -35,9 +35,12 @@
 //! assert_eq!(plan.scale_up, [("c4".into(), 4)]);
 //! ```
 
+mod ahead;
 mod classes;
 mod cluster;
 mod config;
+#[cfg(test)]
+mod fast_paths_tests;
 mod scale_down;
 mod shortfall;
 mod totals;
@@ -124,8 +127,10 @@ fn hints_of<'a, R>(
 where
     R: Tasks<'a>,
 {
-    let (classes, hosts) = classes::census(input.config, cluster, plan);
-    let short = shortfall::evaluate(engine, &classes, &hosts, cluster, pending, plan, now)?;
+    // Walked twice (census, shortfall), by index so that both can ask for tasks ahead.
+    let running: Vec<&'a RunningTask> = cluster.running().collect();
+    let (classes, hosts) = classes::census(input.config, cluster, &running, plan);
+    let short = shortfall::evaluate(engine, &classes, &hosts, cluster, &running, pending, plan, now)?;
     let mut out = ScaleHints { claimed: short.claimed, ..ScaleHints::default() };
     for (class, &clones) in classes.iter().zip(&short.per_class) {
         let room = class.rule.max_size.saturating_sub(class.size());

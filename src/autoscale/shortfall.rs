@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use super::ahead;
 use super::classes::{ClassInfo, Hosts, Shape};
 use super::cluster::{Cluster, Tasks};
 use crate::model::{AgentId, Offer, OfferedResource, ResourceValue, RunningTask, TaskId};
@@ -56,11 +57,13 @@ fn is_candidate(reasons: &[crate::plan::ReasonCount]) -> bool {
 }
 
 /// Runs the dry pass; see the module docs.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn evaluate<'a, R>(
     engine: &Engine,
     classes: &[ClassInfo<'_>],
     hosts: &Hosts<'_>,
     cluster: &Cluster<'a, R>,
+    running: &[&'a RunningTask],
     pending: &[TaskSpec],
     plan: &Plan,
     now: Duration,
@@ -90,7 +93,7 @@ where
     if sizes.iter().flatten().all(|(most, _, _)| *most == 0) {
         return Ok(out);
     }
-    let counted = counted_running(cluster, hosts, &candidates, plan);
+    let counted = counted_running(cluster, running, hosts, &candidates, plan);
     let dry = dry_engine(engine);
     let dry = dry.as_ref().unwrap_or(engine);
     let guessed: Vec<usize> = sizes.iter().map(|s| s.as_ref().map_or(0, |s| s.1)).collect();
@@ -232,8 +235,9 @@ pub(crate) fn pseudo_offer(class: &str, i: usize, shape: &Shape) -> Offer {
 /// The tasks the dry pass counts: running tasks of the candidates' groups and the plan's
 /// launches of those groups, each with the host details of its agent (the dry pool does not
 /// hold the real agents), sorted by id (the same tasks in any order count the same).
-fn counted_running<'a, R>(
+pub(super) fn counted_running<'a, R>(
     cluster: &Cluster<'a, R>,
+    running: &[&'a RunningTask],
     hosts: &Hosts<'_>,
     candidates: &[TaskSpec],
     plan: &Plan,
@@ -245,8 +249,17 @@ where
     // (the id's first bytes as a number, the task): sorted by that number first, which orders
     // as the ids do, so most comparisons read no id.
     let mut order: Vec<(u64, Counted<'_>)> = Vec::new();
-    for task in cluster.running() {
-        if groups.contains(task.group.as_str()) && !cluster.is_launch(task) {
+    // The last group asked about (its storage) and the answer: tasks of a group often share it.
+    let mut last: Option<(*const u8, usize, bool)> = None;
+    for (k, &task) in running.iter().enumerate() {
+        ahead::groups(running, k);
+        let group = task.group.as_str();
+        let counts = match last {
+            Some((ptr, len, counts)) if ptr == group.as_ptr() && len == group.len() => counts,
+            _ => groups.contains(group),
+        };
+        last = Some((group.as_ptr(), group.len(), counts));
+        if counts && !cluster.is_launch(task) {
             order.push((prefix(&task.id), Counted::Running(task)));
         }
     }

@@ -28,7 +28,7 @@ mod launch;
 mod parked;
 mod pass;
 pub mod preempt;
-mod prefetch;
+pub(crate) mod prefetch;
 mod queued;
 mod scan;
 mod scheduler;

@@ -110,6 +110,11 @@ impl Attributes {
         self.entries.iter().map(|(k, v)| (k, v))
     }
 
+    /// Where the entries are stored, to ask for them ahead of a read.
+    pub(crate) fn storage(&self) -> *const u8 {
+        self.entries.as_ptr().cast()
+    }
+
     /// The value of one attribute.
     pub fn get(&self, name: &str) -> Option<&AttrValue> {
         self.entries.binary_search_by(|(k, _)| (**k).cmp(name)).ok().map(|i| &self.entries[i].1)
