@@ -56,13 +56,22 @@ pub(crate) fn compile<T: Borrow<RunningTask>>(
         else {
             continue;
         };
+        // Tasks of that very host stay counted on its values; the others move.
+        let elsewhere = |t: &RunningTask| t.host.as_ref().is_none_or(|h| h != host);
         for row in &agent.rows {
             moving(state, row.task.borrow());
-            state.tables_mut().remove_running(row.task.borrow());
+            if elsewhere(row.task.borrow()) {
+                state.tables_mut().remove_running(row.task.borrow());
+            }
         }
-        state.add_offerless_agent(&agent.id, host);
+        let ix = state.add_offerless_agent(&agent.id, host);
         for row in &agent.rows {
-            state.tables_mut().add_running(std::slice::from_ref(row.task.borrow()));
+            let task = row.task.borrow();
+            if elsewhere(task) {
+                state.tables_mut().add_running(std::slice::from_ref(task));
+            } else {
+                state.tables_mut().move_onto_offerless_agent(ix, task);
+            }
         }
         added += 1;
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::agents::{AgentIdentity, AgentSlot};
 use super::ix::{AgentIx, KeyIx};
 use super::{AgentPorts, Tables};
-use crate::model::{AgentId, Attributes};
+use crate::model::{AgentId, Attributes, RunningTask};
 
 impl Tables {
     /// Appends agent `id`, with nothing offered, on host `hostname` with `attrs` (attribute
@@ -41,12 +41,33 @@ impl Tables {
         self.agents.push(AgentSlot::empty(host_value, AgentPorts::new()));
         idx
     }
+
+    /// Moves onto `agent` a running task that [`Tables::add_running`] counted on its host's
+    /// values while the agent was not in the tables, when the agent was compiled from that very
+    /// host (so the counts per value stay as they are): what it holds, its group on the agent,
+    /// its executor and its claim, as `add_running` would have counted them there. Cheaper
+    /// than taking the task back and adding it again, which relinks every value.
+    pub fn move_onto_offerless_agent(&mut self, agent: AgentIx, task: &RunningTask) {
+        let group = self.group(&task.group);
+        for (name, q) in &task.resources {
+            if let Some(d) = self.dims.get_shared(name) {
+                self.hold(agent, d, q.milli());
+            }
+        }
+        self.agents[agent.get()].add_task(group);
+        if let Some(executor) = &task.executor {
+            self.count_executor_task(agent, executor);
+        }
+        if task.claims_agent {
+            self.claim(agent, group);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AttrValue, RunningTask};
+    use crate::model::AttrValue;
     use crate::tables::OfferWalk;
 
     #[test]
@@ -71,5 +92,39 @@ mod tests {
         assert_eq!(tables.value(tables.value_of(a, rack).unwrap()).text(), "r1");
         assert!(tables.identity(a).offer_ids.is_empty());
         assert_eq!(tables.agents_on_host(tables.slot(a).host_value()).collect::<Vec<_>>(), [a]);
+    }
+
+    #[test]
+    fn offerless_agent_takes_a_task_of_its_host_as_if_added_there() {
+        let mut task = RunningTask::new("t", "g", "a1");
+        task.host = Some((Arc::from("h1"), Attributes::default()));
+        task.resources = vec![(crate::resources::shared_name("cpus"), crate::Quantity::new(2.0).unwrap())];
+        task.claims_agent = true;
+        let offer = crate::model::Offer::new("o", "a0", "h0").with_scalar("cpus", 1.0).unwrap();
+        let tables = || {
+            let mut walk = OfferWalk::with_capacity(1);
+            walk.push_agent([&offer]);
+            let mut tables = Tables::with_names(&walk, std::slice::from_ref(&task));
+            tables.add_agents(&walk);
+            tables
+        };
+        let (mut moved, mut readded) = (tables(), tables());
+        for tables in [&mut moved, &mut readded] {
+            tables.add_running(std::slice::from_ref(&task));
+        }
+        let a = moved.add_offerless_agent(&"a1".into(), &Arc::from("h1"), &Attributes::default());
+        moved.move_onto_offerless_agent(a, &task);
+        readded.remove_running(&task);
+        let b = readded.add_offerless_agent(&"a1".into(), &Arc::from("h1"), &Attributes::default());
+        readded.add_running(std::slice::from_ref(&task));
+        let group = moved.groups.get("g").unwrap();
+        let host = moved.slot(a).host_value();
+        let cpus = moved.dims().get("cpus").unwrap();
+        let seen = |t: &Tables, a: AgentIx| {
+            let slot = t.slot(a);
+            (t.count(group, host), t.group_total(group), slot.tasks(), slot.owner(), t.total(a, cpus))
+        };
+        assert_eq!(seen(&moved, a), seen(&readded, b));
+        assert_eq!(seen(&moved, a), (1, 1, 1, Some(group), 2000));
     }
 }
