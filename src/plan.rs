@@ -242,7 +242,8 @@ pub enum PreemptionRefusal {
         group: GroupId,
     },
     /// Room could be made, but a hard constraint, an exclusive claim, ports, or an agent
-    /// known only through its running tasks (constraints cannot be asked there) rule it out.
+    /// known only through running tasks that give no host (constraints cannot be asked there)
+    /// rule it out.
     NotAllowed,
 }
 

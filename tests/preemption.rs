@@ -141,9 +141,9 @@ fn plan(cluster: &Cluster, tasks: &[TaskSpec]) -> Plan {
 type OracleCost = (usize, Vec<(Reverse<u32>, i32)>, u128, i64, Vec<String>);
 
 /// Every subset of every agent's tasks, costed from the definitions: the cheapest allowed
-/// (agent, victims), if any. With `unique`, only agents with offers and too little room are
-/// asked (the engine has no view to ask constraints with elsewhere) and a set must take every
-/// task of `g0` there.
+/// (agent, victims), if any. With `unique`, agents with room enough are not asked (the
+/// constraint kept the task off, not room) and a set must take every task of `g0` there; agents
+/// without offers are asked too, compiled from their tasks' host (every running task gives it).
 fn oracle(cluster: &Cluster, ask: (u32, u32), priority: i32, unique: bool) -> Option<(String, Vec<String>)> {
     let running = running(cluster);
     let budgets = budgets(cluster);
@@ -158,7 +158,7 @@ fn oracle(cluster: &Cluster, ask: (u32, u32), priority: i32, unique: bool) -> Op
         let need: Vec<i64> = (0..2).map(|d| (ask[d] - free[d]).max(0)).collect();
         // Preemption frees resources: an agent with room enough already (kept off by the
         // constraint) is not evicted on.
-        if unique && (cluster.offers[a].is_none() || need.iter().all(|&n| n == 0)) {
+        if unique && need.iter().all(|&n| n == 0) {
             continue;
         }
         for mask in 1u32..(1 << on.len()) {

@@ -25,6 +25,7 @@ mod index;
 mod kept_queue;
 mod keyed;
 mod launch;
+mod offerless;
 mod parked;
 mod pass;
 pub mod preempt;

@@ -12,6 +12,7 @@ use super::explain::explain_all;
 use super::fill::{self, FillInput};
 use super::handoff::receive_soon;
 use super::launch::{self, Launches};
+use super::offerless;
 use super::preempt::{self, PreemptionInput};
 use super::queued::{self, QueueInput, QueueRun};
 use super::select::{IndexCache, Selector};
@@ -88,6 +89,9 @@ pub(crate) fn run_preempting(
     if let Some(input) = preemption {
         let step = preempt::Step { pending, places, input, now };
         let table = preempt::RunningTable::build(running.iter());
+        if offerless::needed(&plan, pending) {
+            offerless::compile(&mut state, &table, |_, _| {});
+        }
         preempt::run(&mut state, &table, |_| None, step, &mut plan);
         keep_preempted_agents(&state, &plan, &mut used);
     }

@@ -13,8 +13,12 @@
 //!
 //! Agents whose offers are all gone stay compiled, with nothing free, until a rebuild: no task
 //! asking for resources fits them and explanations do not count them; a pass with a task asking
-//! for nothing at all rebuilds first. Exclusive claims are kept here as well as in the state, so
-//! that a rebuild restores them (running tasks do not say they claimed their agent).
+//! for nothing at all rebuilds first. A preempting pass that leaves a task with hard constraints
+//! unplaced also compiles, from their tasks' hosts, the agents running tasks it does not have
+//! (see `offerless`), as the one-shot engine does, so whether a rebuild dropped an agent makes
+//! no difference to preemption there; a task reported running with an attribute the state has
+//! no column for makes the next pass rebuild. Exclusive claims are kept here as well as in the
+//! state, so that a rebuild restores them (running tasks do not say they claimed their agent).
 //!
 //! Unlike [`Engine::plan`], equal scores break on the order agents were first seen rather than
 //! on their ids (agent ids are not renumbered as agents arrive): still the same plan for the
@@ -26,6 +30,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::gang::Rounds;
 use super::kept_queue::KeptQueue;
+use super::offerless;
 use super::parked::Parking;
 use super::pass::{decline_unused, keep_preempted_agents, place};
 use super::preempt::{self, PreemptionInput, RunningTable};
@@ -219,6 +224,14 @@ impl Scheduler {
             self.claims.insert(task.agent_id.clone(), task.group.clone());
         }
         self.parking.task_changed();
+        // An attribute no offer or running task had when the state was compiled has no column
+        // there: the task would go uncounted on it.
+        let new_key = |(_, attrs): &(_, crate::model::Attributes)| {
+            attrs.iter().any(|(k, _)| self.state.as_ref().is_some_and(|s| s.keys().get(k).is_none()))
+        };
+        if task.host.as_ref().is_some_and(new_key) {
+            self.state = None;
+        }
         if let Some(state) = &mut self.state {
             queued::add_outside(&mut self.outside, state, std::iter::once(&task), true);
             state.tables_mut().add_running(std::slice::from_ref(&task));
@@ -425,6 +438,17 @@ impl Scheduler {
                 Some(table) if !table.is_mostly_dead() => table,
                 kept => kept.insert(RunningTable::build(running.values().cloned())),
             };
+            if offerless::needed(&plan, pending) {
+                let outside = &mut self.outside;
+                let moving = |state: &PassState, task: &RunningTask| {
+                    queued::add_outside(outside, state, std::iter::once(task), false);
+                };
+                if offerless::compile(state, table, moving) > 0 {
+                    // The cached indexes do not know the new agents.
+                    self.cache.clear();
+                    self.log.clear();
+                }
+            }
             preempt::run(state, table, |id| running.get(id).map(|t| &t.agent_id), step, &mut plan);
             keep_preempted_agents(state, &plan, &mut used);
         }
@@ -544,6 +568,8 @@ impl Scheduler {
         };
         let offers = self.pool.offers_of(agent, now);
         match state.agent(agent) {
+            // An agent compiled from its tasks' hosts (see `offerless`) takes its offers' view.
+            Some(idx) if state.compiled_from_hosts(idx) && !offers.is_empty() => self.state = None,
             Some(idx) if state.knows(&offers) => {
                 state.reload_agent(idx, &offers);
                 self.log.push(idx);

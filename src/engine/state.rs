@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use crate::model::{Offer, OfferId, RunningTask};
+use crate::model::{Attributes, Offer, OfferId, RunningTask};
 use crate::plan::Allocation;
 use crate::pool::OfferPool;
 use crate::tables::{AgentIx, GroupIx, OfferWalk, RoleIx, Tables};
@@ -35,6 +35,9 @@ pub(crate) struct PassState {
     /// placing their tasks skips them. Only a one-shot pass sets this; a state kept for later
     /// passes counts everything.
     pub(super) uncounted: Vec<bool>,
+    /// Agents loaded from offers; those after them were compiled from their running tasks'
+    /// hosts (see `offerless`).
+    pub(super) offered_agents: usize,
 }
 
 impl std::ops::Deref for PassState {
@@ -75,6 +78,7 @@ impl PassState {
             allocation_memo: Vec::new(),
             parts_scratch: Vec::new(),
             uncounted: Vec::new(),
+            offered_agents: 0,
         }
     }
 
@@ -88,6 +92,19 @@ impl PassState {
     pub fn add_agents(&mut self, walk: &OfferWalk<'_>) {
         self.tables.add_agents(walk);
         self.shared_offer_ids = vec![None; self.tables.n_agents()];
+        self.offered_agents = self.tables.n_agents();
+    }
+
+    /// Appends an agent with no offer, compiled from a running task's host (see
+    /// [`Tables::add_offerless_agent`]).
+    pub fn add_offerless_agent(&mut self, id: &crate::model::AgentId, host: &(Arc<str>, Attributes)) -> AgentIx {
+        self.shared_offer_ids.push(None);
+        self.tables.add_offerless_agent(id, &host.0, &host.1)
+    }
+
+    /// Whether agent `idx` was compiled from its running tasks' hosts rather than from offers.
+    pub fn compiled_from_hosts(&self, idx: AgentIx) -> bool {
+        idx.get() >= self.offered_agents
     }
 
     /// Replaces agent `idx`'s free resources with those of `offers` (see

@@ -36,8 +36,10 @@ pub struct RunningTask {
     pub agent_id: AgentId,
     /// Scalar resources it holds; they count towards the agent's size in fitness scores.
     pub resources: Vec<(Arc<str>, Quantity)>,
-    /// Hostname and attributes, used when the agent has no offer in the pool. Without them
-    /// (and without an offer) the task counts against every attribute value of its group.
+    /// Hostname and attributes, used when the agent has no offer in the pool (the task counts
+    /// on them, and preemption asks hard constraints of the agent as they describe it).
+    /// Without them (and without an offer) the task counts against every attribute value of
+    /// its group.
     pub host: Option<(Arc<str>, Attributes)>,
     /// Whether the task claims its agent for its group (it was placed with a constraint such
     /// as `EXCLUSIVE`): no task of another group may join it there.

@@ -74,6 +74,11 @@ impl AgentSlot {
         !self.mixed && self.first_group.is_none_or(|first| first == group)
     }
 
+    /// A slot with no task, no claim and `ports` free, on the host whose value is `host_value`.
+    pub(super) fn empty(host_value: ValueIx, ports: AgentPorts) -> AgentSlot {
+        AgentSlot { host_value, ports, first_group: None, mixed: false, owner: None, tasks: 0 }
+    }
+
     /// One more task of `group` here.
     pub(super) fn add_task(&mut self, group: GroupIx) {
         self.tasks += 1;
@@ -138,7 +143,7 @@ impl Tables {
                 hostname,
                 offer_ids: own.iter().map(|o| o.id.clone()).collect(),
             });
-            self.agents.push(AgentSlot { host_value, ports, first_group: None, mixed: false, owner: None, tasks: 0 });
+            self.agents.push(AgentSlot::empty(host_value, ports));
         }
         self.identities = Arc::new(identities);
     }

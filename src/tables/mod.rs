@@ -18,13 +18,15 @@
 //!   amounts, and its attribute values;
 //! - [`values`]: interned attribute values;
 //! - [`counts`]: tasks per (group, value), the values each group uses, group totals, and
-//!   running tasks of unknown place.
+//!   running tasks of unknown place;
+//! - [`offerless`]: agents compiled from their running tasks' host details, with no offer.
 
 mod agents;
 mod counts;
 mod interner;
 mod ix;
 mod names;
+mod offerless;
 mod values;
 mod walk;
 

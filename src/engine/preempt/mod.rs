@@ -22,9 +22,11 @@
 //! agent; when they refuse the agent's cheapest set, its next-cheapest sets are asked in cost
 //! order, at most 64 sets per agent (beyond that, or when the set was built greedily, the agent
 //! is refused). Another group must not hold the agent exclusively, and the task's ports must be
-//! free in the agent's offers (victims do not say which ports they hold). On an agent known only
-//! through its running tasks the pass has no view to ask constraints with, so only tasks without
-//! hard constraints and ports preempt there. The room counts every role the task accepts; it
+//! free in the agent's offers (victims do not say which ports they hold). An agent known only
+//! through its running tasks is asked as one with nothing free, compiled from the host its tasks
+//! give ([`RunningTask::host`](crate::RunningTask::host)) when a task with hard constraints is
+//! left unplaced; when none of its tasks gives a host the pass has no view to ask constraints
+//! with, so only tasks without hard constraints and ports preempt there. The room counts every role the task accepts; it
 //! ignores a custom executor (charged when the task is launched, from the offers that come
 //! back).
 //!
