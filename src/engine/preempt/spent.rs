@@ -14,9 +14,15 @@ use super::summary::group_bit;
 use super::table::{Row, RunningTable};
 use crate::model::RunningTask;
 
-/// The bits ([`group_bit`]) of the table's groups without a budget: they are always open.
+/// The bits ([`group_bit`]) of the table's groups without a budget: they are always open. In
+/// `O(budgets)`: a bit is set when the table numbers more groups with it than have a budget.
 pub(crate) fn unbudgeted_bits<T: Borrow<RunningTask>>(table: &RunningTable<T>, slots: &Slots) -> u64 {
-    (0..table.groups() as u32).filter(|&g| slots.of(g).is_none()).fold(0, |bits, g| bits | group_bit(g))
+    let groups = table.groups();
+    let mut budgeted = [0usize; 64];
+    for &(group, _) in &slots.0 {
+        budgeted[(group % 64) as usize] += 1;
+    }
+    (0..64).filter(|&b| groups / 64 + usize::from(b < groups % 64) > budgeted[b]).fold(0, |bits, b| bits | 1 << b)
 }
 
 /// The bits of the groups that may still lose a task: those without a budget (`unbudgeted`)
@@ -96,6 +102,23 @@ mod tests {
     use crate::engine::preempt::{DisruptionBudgets, MaxUnavailable};
     use crate::model::TaskId;
     use crate::util::SeededRng;
+
+    /// The bits of groups without a budget, counted per bit, are those a scan of every group
+    /// gives.
+    #[test]
+    fn unbudgeted_bits_match_a_scan_of_every_group() {
+        let mut rng = SeededRng::new(8);
+        for _ in 0..300 {
+            let groups = rng.below(300) as u32;
+            let running: Vec<RunningTask> =
+                (0..groups).map(|g| RunningTask::new(format!("t{g}"), format!("g{g}"), "a")).collect();
+            let table = RunningTable::build(running.iter());
+            let budgeted = (0..groups).filter(|_| rng.below(8) > 0);
+            let slots = Slots(budgeted.enumerate().map(|(s, g)| (g, s as u32)).collect());
+            let scan = (0..groups).filter(|&g| slots.of(g).is_none()).fold(0, |bits, g| bits | group_bit(g));
+            assert_eq!(unbudgeted_bits(&table, &slots), scan);
+        }
+    }
 
     /// On random agents whose every group has no budget left, the one-pass answer (when it
     /// gives one) is the full search's, and it gives one whenever a set of at most two frees
