@@ -92,8 +92,9 @@ pub struct Scheduler {
     /// last rebuild): part of the cluster total that queue shares divide.
     outside: ResourceAmounts,
     /// The running tasks as the preemption search reads them: built at the first pass that
-    /// preempts, then kept in step with `running`.
-    preempt_table: Option<RunningTable<RunningTask>>,
+    /// preempts, then kept in step with `running` (tasks boxed: small rows, less memory read
+    /// per agent searched).
+    preempt_table: Option<RunningTable<Box<RunningTask>>>,
 }
 
 impl Scheduler {
@@ -245,7 +246,7 @@ impl Scheduler {
 
     fn insert_running(&mut self, task: RunningTask) {
         if let Some(table) = &mut self.preempt_table {
-            table.insert(task.clone());
+            table.insert(Box::new(task.clone()));
         }
         self.on_agent.entry(task.agent_id.clone()).or_default().push(task.id.clone());
         self.running.insert(task.id.clone(), task);
@@ -436,7 +437,7 @@ impl Scheduler {
             let running = &self.running;
             let table = match &mut self.preempt_table {
                 Some(table) if !table.is_mostly_dead() => table,
-                kept => kept.insert(RunningTable::build(running.values().cloned())),
+                kept => kept.insert(RunningTable::build(running.values().cloned().map(Box::new))),
             };
             if offerless::needed(&plan, pending) {
                 let outside = &mut self.outside;

@@ -42,19 +42,24 @@
 //! reported running, launched or ended (`O(tasks on its agent)`); the one-shot engine builds it
 //! per call (one hash look-up per agent change and per group, one sort per agent). Each pending
 //! task then visits every agent once, in `O(1)` while it cannot beat the best set found so far:
-//! an agent whose lowest-standing task ranks above the task, whose tasks together hold too
-//! little, whose lowest and youngest tasks already cost more than the best single victim, or
-//! (for a best of `k` victims) which needs more than `k` victims or whose `k` lowest standings
-//! and youngest tasks cannot undercut it, is passed over without reading its tasks. Only
-//! agents that could win are searched (sets of one victim without costing, larger sets
-//! enumerated up to the search's bound; see `search.rs`). Until a first set is found every
-//! agent is searched in full, so the refusals a task without victims reports are exact: a task
-//! that preempts nowhere (all budgets spent, say) costs a full search of every agent.
+//! a summary kept beside each agent in the table's contiguous agent list (its lowest
+//! standings, latest starts and which groups run there) answers without reading the agent's
+//! rows, a separate allocation each. An agent whose lowest-standing task ranks above the task,
+//! whose groups all have no budget left, whose tasks together hold too little, whose lowest and
+//! youngest tasks already cost more than the best single victim, or (for a best of `k`
+//! victims) which needs more than `k` victims or whose `k` lowest standings and youngest tasks
+//! cannot undercut it, is passed over. Only agents that could win are searched (sets of one
+//! victim without costing, larger sets enumerated up to the search's bound; see `search.rs`).
+//! Until a first set is found every agent is searched in full, so the refusals a task without
+//! victims reports are exact; on an agent whose groups all have no budget left that search is
+//! one pass over its rows when a set of one or two would free enough (see `spent.rs`).
 
 mod budget;
 mod probe;
 mod search;
+mod spent;
 mod step;
+mod summary;
 mod table;
 #[cfg(test)]
 mod tests;

@@ -27,7 +27,7 @@ pub(crate) struct Asks {
     /// Per entry of `names`: its dimension in the state, if offered anywhere.
     dim_of: SmallVec<[Option<Dim>; 4]>,
     /// Per entry of `names`: its number in the running table, if some running task holds it.
-    table_dim: SmallVec<[Option<u32>; 4]>,
+    pub table_dim: SmallVec<[Option<u32>; 4]>,
     dims: SmallVec<[(Dim, i64); 4]>,
     /// The roles the task accepts, as the state numbers them (`None`: every role).
     roles: Option<SmallVec<[RoleIx; 2]>>,
@@ -187,27 +187,39 @@ pub(crate) fn outranked<T>(agent: &AgentRows<T>, asks: &Asks, need: &[i64], best
     if fewest != best.count {
         return fewest > best.count;
     }
-    let Some(lowest) = agent.rows.get(..fewest) else { return true };
     // Rows are sorted by standing: the lowest `fewest` give the least standings a set can have.
-    match lowest.iter().rev().map(|r| r.standing).cmp(best.standings.iter().copied()) {
+    let standings = match agent.summary.lowest(fewest) {
+        Some(low) => low.cmp(best.standings.iter().copied()),
+        None => {
+            let Some(lowest) = agent.rows.get(..fewest) else { return true };
+            lowest.iter().rev().map(|r| r.standing).cmp(best.standings.iter().copied())
+        }
+    };
+    match standings {
         std::cmp::Ordering::Greater => true,
         std::cmp::Ordering::Less => false,
-        std::cmp::Ordering::Equal if fewest <= 8 => {
-            let mut least: SmallVec<[u128; 8]> = SmallVec::new();
-            for r in &agent.rows {
-                let work = now.saturating_sub(r.started).as_nanos();
-                let at = least.partition_point(|&w| w <= work);
-                if at < fewest {
-                    if least.len() == fewest {
-                        least.pop();
-                    }
-                    least.insert(at, work);
-                }
-            }
-            least.iter().sum::<u128>() > best.work
-        }
-        std::cmp::Ordering::Equal => false,
+        std::cmp::Ordering::Equal => match agent.summary.least_work(fewest, now) {
+            Some(least) => least > best.work,
+            None if fewest <= 8 => least_work(agent, fewest, now) > best.work,
+            None => false,
+        },
     }
+}
+
+/// The least work `k` of the agent's rows together have lost by `now` (the `k` youngest).
+fn least_work<T>(agent: &AgentRows<T>, k: usize, now: Duration) -> u128 {
+    let mut least: SmallVec<[u128; 8]> = SmallVec::new();
+    for r in &agent.rows {
+        let work = now.saturating_sub(r.started).as_nanos();
+        let at = least.partition_point(|&w| w <= work);
+        if at < k {
+            if least.len() == k {
+                least.pop();
+            }
+            least.insert(at, work);
+        }
+    }
+    least.iter().sum()
 }
 
 /// The agent's candidates (`scratch.order`, already in search order) with what each frees per

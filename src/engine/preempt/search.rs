@@ -129,7 +129,7 @@ impl<'a> Agent<'_, 'a> {
 }
 
 /// Number of `k`-sets of `n`, saturating past [`COMBINATIONS`].
-fn combinations(n: usize, k: usize) -> u64 {
+pub(crate) fn combinations(n: usize, k: usize) -> u64 {
     let mut total: u64 = 1;
     for i in 0..k as u64 {
         total = total.saturating_mul(n as u64 - i) / (i + 1);

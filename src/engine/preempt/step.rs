@@ -13,6 +13,7 @@ use super::probe::{
     Amounts, Asks, Gone, Scratch, Slots,
 };
 use super::search::{cheapest, standing, Agent, Cost, Outcome};
+use super::spent::{open_bits, spent_outcome, unbudgeted_bits};
 use super::table::{AgentRows, RunningTable};
 use super::PreemptionInput;
 use crate::engine::state::PassState;
@@ -62,6 +63,8 @@ struct Search<'s, 'a, T> {
     slots: &'s Slots,
     gone: &'s Gone,
     now: Duration,
+    /// The bits of the groups that may still lose a task (see `spent.rs`).
+    open: u64,
 }
 
 /// Finds victims for every unplaced task the queue did not hold back, in queue or priority
@@ -107,12 +110,14 @@ pub(crate) fn run<'h, T: Borrow<RunningTask>>(
     let mut placed_here: Vec<RunningTask> = Vec::new();
     let mut scratch = Scratch::default();
     let mut preempted: Vec<usize> = Vec::new();
+    let unbudgeted = unbudgeted_bits(table, &slots);
     for (t, u) in order {
         let task = &pending[t];
         let asks = asks_of(state, table, task);
         let group = state.tables_mut().group(&task.group);
         let standing = standing(tier_of(t), task.priority);
-        let search = Search { task, asks: &asks, group, standing, table, slots: &slots, gone: &gone, now };
+        let open = open_bits(unbudgeted, &slots, &ledger);
+        let search = Search { task, asks: &asks, group, standing, table, slots: &slots, gone: &gone, now, open };
         let mut refusals = Refusals { budget: vec![0; ledger.len()], ..Refusals::default() };
         let mut best: Option<Best<'_>> = None;
         for (a, agent) in table.agents.iter().enumerate() {
@@ -208,23 +213,30 @@ impl<'a, T: Borrow<RunningTask>> Search<'_, 'a, T> {
         refusals: &mut Refusals,
         best: &mut Option<Best<'a>>,
     ) {
-        let Some(first) = agent.rows.first() else { return };
-        if first.standing >= self.standing {
+        let summary = &agent.summary;
+        if summary.len == 0 {
+            return;
+        }
+        if summary.low[0] >= self.standing {
             refusals.no_lower += 1;
             return;
         }
-        if let Some(b) = best.as_ref().filter(|b| b.cost.count == 1) {
+        // Every candidate's group has no budget left: no set is found here.
+        let spent = summary.groups & self.open == 0;
+        if let Some(b) = best.as_ref() {
+            // Once a set is found refusals no longer matter: agents that cannot beat it are
+            // passed over on their summary, before their rows are read.
+            if spent {
+                return;
+            }
             // The first row is the lowest and youngest: no single victim here costs less.
-            let work = self.now.saturating_sub(first.started).as_nanos();
-            if (first.standing, work) > (b.cost.standings[0], b.cost.work) {
+            let work = self.now.saturating_sub(summary.first_started).as_nanos();
+            if b.cost.count == 1 && (summary.low[0], work) > (b.cost.standings[0], b.cost.work) {
                 return;
             }
         }
-        scratch.order.clear();
         let rows = &agent.rows;
-        let yielding = rows.iter().take_while(|r| r.standing < self.standing).enumerate();
-        scratch.order.extend(yielding.map(|(p, _)| p as u32).filter(|&p| !self.gone.is(a as u32, p)));
-        if scratch.order.is_empty() {
+        if best.is_none() && !self.candidates(a, rows, scratch) {
             refusals.no_lower += 1;
             return;
         }
@@ -243,11 +255,25 @@ impl<'a, T: Borrow<RunningTask>> Search<'_, 'a, T> {
             refusals.no_lower += 1;
             return;
         }
-        if best
-            .as_ref()
-            .is_some_and(|b| b.cost.count > 1 && outranked(agent, self.asks, &scratch.need, &b.cost, self.now))
-        {
-            return;
+        if let Some(b) = best.as_ref() {
+            if b.cost.count > 1 && outranked(agent, self.asks, &scratch.need, &b.cost, self.now) {
+                return;
+            }
+            if !self.candidates(a, rows, scratch) {
+                return;
+            }
+        } else if spent {
+            match spent_outcome(&scratch.order, rows, &self.asks.table_dim, &scratch.need, self.slots) {
+                Some(Outcome::NotEnough) => {
+                    refusals.no_lower += 1;
+                    return;
+                }
+                Some(Outcome::Budget(slot)) => {
+                    refusals.budget[slot as usize] += 1;
+                    return;
+                }
+                _ => {}
+            }
         }
         let most = best.as_ref().map_or(usize::MAX, |b| b.cost.count);
         let mut after: Option<Cost<'a>> = None;
@@ -282,6 +308,15 @@ impl<'a, T: Borrow<RunningTask>> Search<'_, 'a, T> {
         if after.is_some() {
             refusals.not_allowed += 1;
         }
+    }
+
+    /// Fills `scratch.order` with the agent's candidates (the rows that yield to the task and are
+    /// not gone), in row order; false when there are none.
+    fn candidates(&self, a: usize, rows: &[super::table::Row<T>], scratch: &mut Scratch<'a>) -> bool {
+        scratch.order.clear();
+        let yielding = rows.iter().take_while(|r| r.standing < self.standing).enumerate();
+        scratch.order.extend(yielding.map(|(p, _)| p as u32).filter(|&p| !self.gone.is(a as u32, p)));
+        !scratch.order.is_empty()
     }
 
     /// The cheapest set costlier than `after` among the candidates in `scratch.order`, as row

@@ -11,6 +11,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use smallvec::SmallVec;
 
 use super::search::standing;
+use super::summary::Summary;
 use crate::model::{AgentId, GroupId, RunningTask, TaskId};
 
 /// One running task as the search reads it, `T` holding (or pointing at) the task itself.
@@ -61,11 +62,20 @@ pub(crate) struct AgentRows<T> {
     pub max: SmallVec<[i64; 4]>,
     /// Rows that claim the agent for their group.
     pub claims: u32,
+    /// Lowest standings, latest starts and groups of the rows.
+    pub summary: Summary,
 }
 
 impl<T> AgentRows<T> {
     fn new(id: AgentId) -> AgentRows<T> {
-        AgentRows { id, rows: Vec::new(), sum: SmallVec::new(), max: SmallVec::new(), claims: 0 }
+        AgentRows {
+            id,
+            rows: Vec::new(),
+            sum: SmallVec::new(),
+            max: SmallVec::new(),
+            claims: 0,
+            summary: Summary::default(),
+        }
     }
 
     /// What the rows hold of table dimension `dim` together, and the most one holds.
@@ -109,6 +119,7 @@ impl<T: Borrow<RunningTask>> RunningTable<T> {
     pub fn build(running: impl Iterator<Item = T>) -> RunningTable<T> {
         let mut table = RunningTable::default();
         let mut last: Option<(AgentId, u32)> = None;
+        let mut slotted: Vec<(u32, T)> = Vec::new();
         for task in running {
             let agent = match &last {
                 // Tasks of one agent often come together: no hashing for them.
@@ -119,10 +130,21 @@ impl<T: Borrow<RunningTask>> RunningTable<T> {
                     a
                 }
             };
+            slotted.push((agent, task));
+        }
+        // Each agent's rows in one allocation, made agent after agent in the order the search
+        // visits them, so reading them follows memory.
+        let mut counts = vec![0usize; table.agents.len()];
+        slotted.iter().for_each(|&(a, _)| counts[a as usize] += 1);
+        for (agent, &n) in table.agents.iter_mut().zip(&counts) {
+            agent.rows.reserve_exact(n);
+        }
+        for (agent, task) in slotted {
             table.push(agent, task);
         }
         for agent in &mut table.agents {
             agent.rows.sort_unstable_by(|x, y| x.key().cmp(&y.key()));
+            agent.summary = Summary::of(&agent.rows);
         }
         table
     }
@@ -143,10 +165,12 @@ impl<T: Borrow<RunningTask>> RunningTable<T> {
     pub fn insert(&mut self, task: T) {
         let agent = self.agent_slot(&task.borrow().agent_id);
         self.push(agent, task);
-        let rows = &mut self.agents[agent as usize].rows;
-        let last = rows.pop().expect("pushed above");
-        let at = rows.partition_point(|r| r.key() < last.key());
-        rows.insert(at, last);
+        let agent = &mut self.agents[agent as usize];
+        let last = agent.rows.pop().expect("pushed above");
+        agent.summary.add(last.standing, last.started, last.group);
+        let at = agent.rows.partition_point(|r| r.key() < last.key());
+        agent.rows.insert(at, last);
+        agent.summary.first_started = agent.rows[0].started;
     }
 
     /// Removes the running task `task` (as given to [`RunningTable::insert`]); false if absent.
@@ -172,6 +196,7 @@ impl<T: Borrow<RunningTask>> RunningTable<T> {
         if removed.claims_agent {
             agent.claims -= 1;
         }
+        agent.summary = Summary::of(&agent.rows);
         self.counts[row.group as usize] -= 1;
         self.len -= 1;
         if agent.rows.is_empty() {
@@ -192,6 +217,11 @@ impl<T: Borrow<RunningTask>> RunningTable<T> {
     /// The table number of `group`, if some task of it was added.
     pub fn group(&self, group: &GroupId) -> Option<u32> {
         self.group_of.get(group).copied()
+    }
+
+    /// How many groups are numbered.
+    pub fn groups(&self) -> usize {
+        self.groups.len()
     }
 
     /// How many tasks of the group numbered `group` run.
@@ -327,6 +357,41 @@ mod tests {
         assert!(table.remove(&small));
         assert!(table.agents.is_empty());
         assert_eq!(table.len(), 0);
+    }
+
+    /// After random inserts and removals, every agent's summary is what its rows give when
+    /// recomputed plainly (standings sorted, starts sorted, group bits).
+    #[test]
+    fn table_summaries_follow_inserts_and_removals() {
+        use crate::engine::preempt::summary::KEPT;
+        use crate::util::SeededRng;
+        let mut rng = SeededRng::new(9);
+        let mut table: RunningTable<RunningTask> = RunningTable::default();
+        let mut live: Vec<RunningTask> = Vec::new();
+        for i in 0..3_000 {
+            if live.is_empty() || rng.below(3) > 0 {
+                let agent = format!("a{}", rng.below(4));
+                let mut t = task(&format!("t{i}"), &agent, 1.0, rng.below(4) as i32, rng.below(9));
+                t.group = format!("g{}", rng.below(70)).as_str().into();
+                table.insert(t.clone());
+                live.push(t);
+            } else {
+                let gone = live.swap_remove(rng.below(live.len() as u64) as usize);
+                assert!(table.remove(&gone));
+            }
+            for agent in &table.agents {
+                let mut low: Vec<u64> = agent.rows.iter().map(|r| r.standing).collect();
+                low.sort_unstable();
+                low.truncate(KEPT);
+                let mut latest: Vec<Duration> = agent.rows.iter().map(|r| r.started).collect();
+                latest.sort_unstable_by(|a, b| b.cmp(a));
+                latest.truncate(KEPT);
+                let bits = agent.rows.iter().fold(0u64, |b, r| b | 1 << (r.group % 64));
+                let s = &agent.summary;
+                assert_eq!((&s.low[..s.len], &s.latest[..s.len], s.groups), (&low[..], &latest[..], bits));
+                assert_eq!(s.first_started, agent.rows[0].started);
+            }
+        }
     }
 
     #[test]
