@@ -277,18 +277,8 @@ impl Tables {
         for task in running {
             let group = self.group(&task.group);
             if let Some(agent) = self.agent(&task.agent_id) {
-                for (name, q) in &task.resources {
-                    if let Some(d) = self.dims.get_shared(name) {
-                        self.hold(agent, d, q.milli());
-                    }
-                }
                 self.count_on_agent(agent, group, true);
-                if let Some(executor) = &task.executor {
-                    self.count_executor_task(agent, executor);
-                }
-                if task.claims_agent {
-                    self.claim(agent, group);
-                }
+                self.charge_agent(agent, group, task);
             } else if let Some((hostname, attrs)) = &task.host {
                 let values = self.ghost_values(hostname, attrs);
                 self.count_values(group, &values);
@@ -296,6 +286,22 @@ impl Tables {
                 self.group_total[group.get()] += 1;
                 *self.unlocated.entry(group).or_insert(0) += 1;
             }
+        }
+    }
+
+    /// Charges `agent` with what running `task` (of `group`) holds there: its resources, its
+    /// executor and its claim. The task's counts are the caller's.
+    pub(super) fn charge_agent(&mut self, agent: AgentIx, group: GroupIx, task: &RunningTask) {
+        for (name, q) in &task.resources {
+            if let Some(d) = self.dims.get_shared(name) {
+                self.hold(agent, d, q.milli());
+            }
+        }
+        if let Some(executor) = &task.executor {
+            self.count_executor_task(agent, executor);
+        }
+        if task.claims_agent {
+            self.claim(agent, group);
         }
     }
 

@@ -49,18 +49,8 @@ impl Tables {
     /// than taking the task back and adding it again, which relinks every value.
     pub fn move_onto_offerless_agent(&mut self, agent: AgentIx, task: &RunningTask) {
         let group = self.group(&task.group);
-        for (name, q) in &task.resources {
-            if let Some(d) = self.dims.get_shared(name) {
-                self.hold(agent, d, q.milli());
-            }
-        }
         self.agents[agent.get()].add_task(group);
-        if let Some(executor) = &task.executor {
-            self.count_executor_task(agent, executor);
-        }
-        if task.claims_agent {
-            self.claim(agent, group);
-        }
+        self.charge_agent(agent, group, task);
     }
 }
 
