@@ -253,6 +253,15 @@ proptest! {
         }
     }
 
+    /// The counts are those of a plan of the unplaced tasks onto clones of every class sized
+    /// for all the tasks at once (the shortfall starts smaller and sizes a class again when it
+    /// fills up).
+    #[test]
+    fn autoscale_counts_match_classes_sized_for_every_task(case in case()) {
+        let (plan, hints) = run(&case, &config(1_000));
+        prop_assert_eq!(hints.scale_up, ample_counts(&case, &plan));
+    }
+
     /// Against a brute-force optimum (one class, every agent busy, up to seven plain tasks):
     /// the count is the optimum (the fill's pattern LP packs inputs this small optimally; a
     /// greedy pass in general is not exact, see the `autoscale` module docs), above an
@@ -302,4 +311,55 @@ fn autoscale_min_idle_adds_to_scale_up() {
     let (_, hints) = run(&case, &AutoscaleConfig::new("class", rules).unwrap());
     // One idle of three wanted, but room for one more agent only.
     assert_eq!(hints.scale_up, [(Arc::from("a"), 1)]);
+}
+
+/// How many clones of each class a plan of the unplaced tasks onto as many clones of every
+/// class as tasks would use: every class sized for the worst case at once (a class with no
+/// agent has no known shape, so no clones).
+fn ample_counts(case: &Case, plan: &Plan) -> Vec<(Arc<str>, u32)> {
+    let mut clones = Vec::new();
+    for (c, shape) in case.classes.iter().enumerate().filter(|(_, shape)| !shape.agents.is_empty()) {
+        for i in 0..case.tasks.len() {
+            clones.push(offer(&format!("new-{}-{i:06}", CLASSES[c]), CLASSES[c], shape.cpus, shape.mem));
+        }
+    }
+    let unplaced: Vec<TaskSpec> =
+        tasks(case).into_iter().filter(|t| plan.unplaced.iter().any(|u| u.task_id == t.id)).collect();
+    let engine = Engine::new(EngineConfig::default()).unwrap();
+    let dry = engine.plan(&pool_of(&clones), &unplaced, &[], NOW).unwrap();
+    let mut counts = Vec::new();
+    for class in CLASSES {
+        let mut used: Vec<&str> = dry
+            .launches
+            .iter()
+            .map(|l| l.agent_id.as_str())
+            .filter(|a| a.starts_with(&format!("new-{class}-")))
+            .collect();
+        used.sort_unstable();
+        used.dedup();
+        if !used.is_empty() {
+            counts.push((Arc::from(class), used.len() as u32));
+        }
+    }
+    counts
+}
+
+/// One per host tasks fit both classes and prefer the small one; the large class also takes
+/// tasks that fit only it, so it has room for what the small one's first size left over. The
+/// small class is sized again, and the counts are those of classes sized for every task.
+#[test]
+fn autoscale_class_full_at_its_first_size_grows_even_when_another_class_took_the_rest() {
+    let mut tasks = vec![TaskCase { cpus: 1, mem: 256, kind: 1 }; 10];
+    tasks.extend(vec![TaskCase { cpus: 8, mem: 1024, kind: 0 }; 5]);
+    let case = Case {
+        classes: vec![
+            ClassCase { cpus: 4, mem: 4096, agents: vec![4] },
+            ClassCase { cpus: 8, mem: 8192, agents: vec![8] },
+        ],
+        tasks,
+    };
+    let (plan, hints) = run(&case, &config(1_000));
+    assert!(plan.launches.is_empty());
+    assert_eq!(hints.scale_up, ample_counts(&case, &plan));
+    assert_eq!(hints.scale_up, [(Arc::from("a"), 10), (Arc::from("b"), 5)]);
 }

@@ -5,16 +5,22 @@
 //! The candidates are the unplaced tasks the queue did not hold back and that were not merely
 //! blocked at their turn (those wait for something other than capacity). Each class with room
 //! to grow (`max_size` above its size) gets pseudo agents, each an offer of the class's shape
-//! with a hostname of its own: at first twice the agents the fitting candidates' total asks
-//! need, plus one per fitting candidate with hard constraints, plus one (a greedy packing
-//! rarely needs more than twice the bound); if a class's pseudo agents all got tasks while a
-//! candidate that fits the class stayed unplaced, the dry pass runs again with as many as the
-//! class has room for, but no more than the candidates that fit it. The engine, with the caller's settings, then places the
-//! candidates onto those pseudo agents alone, with the running tasks of the candidates' groups
-//! and the plan's launches of those groups counted where they run, so constraints that count
-//! (unique, max per value, balance, group by) see the cluster the pass left. A candidate the
-//! dry pass cannot place — a hard constraint no class satisfies, an ask larger than any
-//! class — is not counted; the count per class is the pseudo agents the dry pass used.
+//! with a hostname of its own: at first twice the agents the asks of the candidates that fit
+//! the class need of its shape, plus one (a greedy packing rarely needs more than twice that
+//! bound). The engine, with the caller's settings, then places the candidates onto those pseudo
+//! agents alone, with the running tasks of the candidates' groups and the plan's launches of
+//! those groups counted where they run, so constraints that count (unique, max per value,
+//! balance, group by) see the cluster the pass left. A class whose pseudo agents all got tasks
+//! while a candidate that fits it went to another class or stayed unplaced may have been too
+//! small (a packing worse than twice the bound, tasks that want an agent each): the dry pass
+//! runs again with as many pseudo agents for that class as it has room for, but no more than
+//! the candidates that fit it, until no class is both full and wanted. A candidate the dry pass
+//! cannot place — a hard constraint no class satisfies, an ask larger than any class — is not
+//! counted; the count per class is the pseudo agents the dry pass used.
+//!
+//! Why not size every class for the worst case at once: each candidate lands on one class, so
+//! with several classes that fit, most pseudo agents would stay empty, and building them is
+//! most of the dry pass's cost; a class found too small is sized anew instead.
 //!
 //! The dry pass packs as the engine packs: greedy (with the pattern LP for empty agents when
 //! the fitness packs), so the count is not the least that would do in general. On small
@@ -96,22 +102,30 @@ where
     let counted = counted_running(cluster, running, hosts, &candidates, plan);
     let dry = dry_engine(engine);
     let dry = dry.as_ref().unwrap_or(engine);
-    let guessed: Vec<usize> = sizes.iter().map(|s| s.as_ref().map_or(0, |s| s.1)).collect();
-    let (per_class, claimed, exhausted) = dry_pass(dry, classes, &guessed, &candidates, &counted, &sizes, now)?;
-    let (per_class, claimed) = if exhausted {
-        let most: Vec<usize> = sizes.iter().map(|s| s.as_ref().map_or(0, |s| s.0)).collect();
-        let (per_class, claimed, _) = dry_pass(dry, classes, &most, &candidates, &counted, &sizes, now)?;
-        (per_class, claimed)
-    } else {
-        (per_class, claimed)
-    };
-    out.per_class = per_class;
-    out.claimed = claimed;
-    Ok(out)
+    let mut counts: Vec<usize> = sizes.iter().map(|s| s.as_ref().map_or(0, |s| s.1)).collect();
+    // Each class grows at most once (to its most), so this ends after at most one pass per class
+    // more.
+    loop {
+        let found = dry_pass(dry, classes, &counts, &candidates, &counted, now)?;
+        let mut grown = false;
+        for (c, size) in sizes.iter().enumerate() {
+            let Some((most, _, fitting)) = size else { continue };
+            let full = usize::try_from(found.per_class[c]).unwrap_or(usize::MAX) >= counts[c] && counts[c] < *most;
+            if full && fitting.iter().any(|&i| found.class_of[i] != Some(c)) {
+                counts[c] = *most;
+                grown = true;
+            }
+        }
+        if !grown {
+            out.per_class = found.per_class;
+            out.claimed = found.claimed;
+            return Ok(out);
+        }
+    }
 }
 
 /// Pseudo agents a class gets at first: twice what the fitting candidates' asks need of its
-/// shape, one more per fitting candidate with hard constraints, plus one.
+/// shape, plus one.
 fn guess(candidates: &[TaskSpec], fitting: &[usize], shape: &Shape) -> usize {
     let mut bound = 0usize;
     for (name, _, _) in &shape.scalars {
@@ -126,22 +140,28 @@ fn guess(candidates: &[TaskSpec], fitting: &[usize], shape: &Shape) -> usize {
         let need: i64 = fitting.iter().map(|&i| i64::from(candidates[i].ports.total())).sum();
         bound = bound.max(usize::try_from(need / ports + 1).unwrap_or(usize::MAX));
     }
-    let constrained = fitting.iter().filter(|&&i| !candidates[i].hard.is_empty()).count();
-    bound.saturating_mul(2).saturating_add(constrained).saturating_add(1)
+    bound.saturating_mul(2).saturating_add(1)
 }
 
-/// The dry pass onto `counts[c]` pseudo agents of each class `c`: pseudo agents used per
-/// class, the candidates placed, and whether a class used all its pseudo agents while a
-/// candidate that fits it stayed unplaced.
+/// What one dry pass found.
+struct DryPass {
+    /// Pseudo agents used per class.
+    per_class: Vec<u32>,
+    /// The candidates placed, in placement order.
+    claimed: Vec<TaskId>,
+    /// The class each candidate was placed on, index for index with the candidates.
+    class_of: Vec<Option<usize>>,
+}
+
+/// The dry pass onto `counts[c]` pseudo agents of each class `c`.
 fn dry_pass(
     dry: &Engine,
     classes: &[ClassInfo<'_>],
     counts: &[usize],
     candidates: &[TaskSpec],
     counted: &[RunningTask],
-    sizes: &[Option<(usize, usize, Vec<usize>)>],
     now: Duration,
-) -> Result<(Vec<u32>, Vec<TaskId>, bool), PlanError> {
+) -> Result<DryPass, PlanError> {
     let mut scratch = OfferPool::new(Duration::from_secs(3_600));
     let mut pseudo_class: FxHashMap<AgentId, usize> = FxHashMap::default();
     for (c, class) in classes.iter().enumerate() {
@@ -153,29 +173,26 @@ fn dry_pass(
             let _ = scratch.add(offer, now);
         }
     }
-    let mut per_class = vec![0u32; classes.len()];
-    let mut claimed = Vec::new();
+    let mut found =
+        DryPass { per_class: vec![0; classes.len()], claimed: Vec::new(), class_of: vec![None; candidates.len()] };
     if scratch.is_empty() {
-        return Ok((per_class, claimed, false));
+        return Ok(found);
     }
     let dry_plan = dry.plan(&scratch, candidates, counted, now)?;
+    let index: FxHashMap<&TaskId, usize> = candidates.iter().enumerate().map(|(i, t)| (&t.id, i)).collect();
     let mut used: FxHashSet<&AgentId> = FxHashSet::default();
     for launch in &dry_plan.launches {
         if let Some(&c) = pseudo_class.get(&launch.agent_id) {
             if used.insert(&launch.agent_id) {
-                per_class[c] += 1;
+                found.per_class[c] += 1;
             }
-            claimed.push(launch.task_id.clone());
+            if let Some(&i) = index.get(&launch.task_id) {
+                found.class_of[i] = Some(c);
+            }
+            found.claimed.push(launch.task_id.clone());
         }
     }
-    let placed: FxHashSet<&TaskId> = claimed.iter().collect();
-    let exhausted = sizes.iter().enumerate().any(|(c, size)| {
-        size.as_ref().is_some_and(|(most, _, fitting)| {
-            let full = usize::try_from(per_class[c]).unwrap_or(usize::MAX) >= counts[c] && counts[c] < *most;
-            full && fitting.iter().any(|&i| !placed.contains(&candidates[i].id))
-        })
-    });
-    Ok((per_class, claimed, exhausted))
+    Ok(found)
 }
 
 /// The caller's engine without explanations (the dry pass reads only its launches), on one
