@@ -36,7 +36,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use super::ahead;
 use super::classes::{ClassInfo, Hosts, Shape};
 use super::cluster::{Cluster, Tasks};
-use crate::model::{AgentId, Offer, OfferedResource, ResourceValue, RunningTask, TaskId};
+use crate::model::{AgentId, Offer, OfferId, OfferedResource, ResourceValue, RunningTask, TaskId};
 use crate::plan::{Plan, Reason};
 use crate::pool::OfferPool;
 use crate::resources::{shared_name, Quantity, PORTS};
@@ -163,7 +163,10 @@ fn dry_pass(
     now: Duration,
 ) -> Result<DryPass, PlanError> {
     let mut scratch = OfferPool::new(Duration::from_secs(3_600));
+    let total: usize = counts.iter().sum();
+    scratch.reserve(total);
     let mut pseudo_class: FxHashMap<AgentId, usize> = FxHashMap::default();
+    pseudo_class.reserve(total);
     for (c, class) in classes.iter().enumerate() {
         let Some(shape) = &class.shape else { continue };
         for i in 0..counts[c] {
@@ -229,8 +232,16 @@ fn fits_empty(task: &TaskSpec, shape: &Shape) -> bool {
 /// The `i`-th pseudo agent of `class`: one offer of `shape`, with id, agent id and hostname
 /// `offerpack-autoscale/<class>/<i>` (`i` zero-padded, so ids sort by number).
 pub(crate) fn pseudo_offer(class: &str, i: usize, shape: &Shape) -> Offer {
-    let id = format!("{PSEUDO_PREFIX}{class}/{i:06}");
-    let mut offer = Offer::new(id.as_str(), id.as_str(), &id);
+    // One allocation for the id, the agent id and the hostname.
+    let id: Arc<str> = Arc::from(format!("{PSEUDO_PREFIX}{class}/{i:06}"));
+    let mut offer = Offer {
+        id: OfferId::from_shared(id.clone()),
+        agent_id: AgentId::from_shared(id.clone()),
+        hostname: id,
+        resources: Vec::with_capacity(shape.scalars.len() + 1),
+        attributes: shape.attributes.clone(),
+        executor_ids: Vec::new(),
+    };
     for (name, role, q) in &shape.scalars {
         offer.resources.push(OfferedResource {
             name: name.clone(),
@@ -245,7 +256,6 @@ pub(crate) fn pseudo_offer(class: &str, i: usize, shape: &Shape) -> Offer {
             value: ResourceValue::Ports(shape.ports.clone()),
         });
     }
-    offer.attributes = shape.attributes.clone();
     offer
 }
 
@@ -284,32 +294,27 @@ where
         order.push((prefix(&launch.task_id), Counted::Launch(launch)));
     }
     order.sort_unstable_by(|(p, a), (q, b)| p.cmp(q).then_with(|| a.id().cmp(b.id())));
+    // Only what the dry pass reads of a task on an agent it does not hold: the id (checked
+    // against the candidates'), the group and the host details it is counted under. Its
+    // resources, executor and claim would charge its agent, which is never a pseudo agent.
     let mut counted = Vec::with_capacity(order.len());
     for (_, source) in order {
-        match source {
+        let (id, group, agent_id, host) = match source {
             Counted::Running(task) => {
-                let mut task = task.clone();
-                if task.host.is_none() {
-                    task.host = hosts.of(&task.agent_id).map(|(name, attrs)| (name.clone(), attrs.clone()));
-                }
-                task.claims_agent = false;
-                counted.push(task);
+                let host = match &task.host {
+                    Some(host) => Some(host.clone()),
+                    None => hosts.of(&task.agent_id).map(|(name, attrs)| (name.clone(), attrs.clone())),
+                };
+                (&task.id, &task.group, &task.agent_id, host)
             }
             Counted::Launch(launch) => {
-                let mut resources: Vec<(Arc<str>, Quantity)> = Vec::new();
-                for a in launch.resources.iter() {
-                    match resources.iter_mut().find(|(n, _)| *n == a.name) {
-                        Some(entry) => entry.1 += a.amount,
-                        None => resources.push((a.name.clone(), a.amount)),
-                    }
-                }
-                let mut task = RunningTask::new(launch.task_id.clone(), launch.group.clone(), launch.agent_id.clone());
-                task.resources = resources;
                 let attributes = hosts.of(&launch.agent_id).map(|(_, attrs)| attrs.clone()).unwrap_or_default();
-                task.host = Some((launch.hostname.clone(), attributes));
-                counted.push(task);
+                (&launch.task_id, &launch.group, &launch.agent_id, Some((launch.hostname.clone(), attributes)))
             }
-        }
+        };
+        let mut task = RunningTask::new(id.clone(), group.clone(), agent_id.clone());
+        task.host = host;
+        counted.push(task);
     }
     counted
 }

@@ -35,6 +35,12 @@ macro_rules! string_id {
                 &self.0
             }
 
+            /// An identifier sharing `text`'s storage (no copy of it).
+            #[allow(dead_code)]
+            pub(crate) fn from_shared(text: Arc<str>) -> Self {
+                Self(text)
+            }
+
             /// The text as shared storage, for lookups that compare pointers first.
             #[allow(dead_code)]
             pub(crate) fn shared(&self) -> &Arc<str> {

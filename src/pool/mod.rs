@@ -21,6 +21,8 @@ pub enum PoolError {
     DuplicateOffer(OfferId),
     /// No offer with this id is held (already used, declined, rescinded or expired).
     UnknownOffer(OfferId),
+    /// The pool holds as many offers as it can address (`u32::MAX`).
+    Full,
 }
 
 impl fmt::Display for PoolError {
@@ -28,6 +30,7 @@ impl fmt::Display for PoolError {
         match self {
             Self::DuplicateOffer(id) => write!(f, "offer {id} is already in the pool"),
             Self::UnknownOffer(id) => write!(f, "offer {id} is not in the pool"),
+            Self::Full => write!(f, "the pool holds as many offers as it can address ({})", u32::MAX),
         }
     }
 }

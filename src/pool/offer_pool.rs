@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use priority_queue::PriorityQueue;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use super::PoolError;
 use crate::model::{AgentId, Attributes, Offer, OfferId};
@@ -17,6 +17,9 @@ struct Held {
     offer: Offer,
     expires_at: Duration,
 }
+
+/// Where a held offer sits in [`OfferPool`]'s slots.
+type Slot = u32;
 
 /// Offers held for scheduling, combined per agent.
 ///
@@ -32,20 +35,35 @@ struct Held {
 /// assert_eq!(expired.len(), 2);
 /// assert!(pool.is_empty());
 /// ```
-#[derive(Debug, Clone)]
+///
+/// The offers live in a slab of slots, reused once freed; the id index, the per-agent lists and
+/// the expiry queue name slots. Walking the agents (what every pass does first) so reads each
+/// offer by position, with no id hashed or compared.
+#[derive(Clone)]
 pub struct OfferPool {
     hold: Duration,
-    offers: FxHashMap<OfferId, Held>,
-    /// Offer ids per agent, sorted.
-    by_agent: BTreeMap<AgentId, Vec<OfferId>>,
-    /// Offers by expiry, soonest first: the next deadline in O(1), expiries in O(k log n).
-    expiries: PriorityQueue<OfferId, Reverse<Duration>>,
+    /// Held offers; `None` marks a free slot (listed in `free`).
+    slots: Vec<Option<Held>>,
+    free: Vec<Slot>,
+    /// The slot of each held offer.
+    by_id: FxHashMap<OfferId, Slot>,
+    /// Each agent's slots, sorted by offer id.
+    by_agent: BTreeMap<AgentId, Vec<Slot>>,
+    /// Slots by expiry, soonest first: the next deadline in O(1), expiries in O(k log n).
+    expiries: PriorityQueue<Slot, Reverse<Duration>, FxBuildHasher>,
 }
 
 impl OfferPool {
     /// An empty pool that holds each offer for `hold` before it expires.
     pub fn new(hold: Duration) -> OfferPool {
-        OfferPool { hold, offers: FxHashMap::default(), by_agent: BTreeMap::new(), expiries: PriorityQueue::new() }
+        OfferPool {
+            hold,
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_id: FxHashMap::default(),
+            by_agent: BTreeMap::new(),
+            expiries: PriorityQueue::with_default_hasher(),
+        }
     }
 
     /// How long an offer is held.
@@ -55,30 +73,50 @@ impl OfferPool {
 
     /// Number of offers held.
     pub fn len(&self) -> usize {
-        self.offers.len()
+        self.by_id.len()
     }
 
     /// Whether no offer is held.
     pub fn is_empty(&self) -> bool {
-        self.offers.is_empty()
+        self.by_id.is_empty()
+    }
+
+    /// Makes room for `more` offers beyond those held, so that adding them does not grow the
+    /// pool's tables one step at a time.
+    pub fn reserve(&mut self, more: usize) {
+        self.slots.reserve(more.saturating_sub(self.free.len()));
+        self.by_id.reserve(more);
+        self.expiries.reserve(more);
     }
 
     /// The offer with this id.
     pub fn get(&self, id: &OfferId) -> Option<&Offer> {
-        self.offers.get(id).map(|h| &h.offer)
+        self.by_id.get(id).and_then(|&slot| self.held(slot)).map(|h| &h.offer)
     }
 
     /// Adds an offer received at `now`; it expires at `now + hold`.
     pub fn add(&mut self, offer: Offer, now: Duration) -> Result<(), PoolError> {
-        if self.offers.contains_key(&offer.id) {
+        if self.by_id.contains_key(&offer.id) {
             return Err(PoolError::DuplicateOffer(offer.id));
         }
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                let Ok(slot) = Slot::try_from(self.slots.len()) else {
+                    return Err(PoolError::Full);
+                };
+                self.slots.push(None);
+                slot
+            }
+        };
+        let slots = &self.slots;
         let ids = self.by_agent.entry(offer.agent_id.clone()).or_default();
-        let at = ids.partition_point(|id| *id < offer.id);
-        ids.insert(at, offer.id.clone());
+        let at = ids.partition_point(|&s| slots[s as usize].as_ref().is_some_and(|h| h.offer.id < offer.id));
+        ids.insert(at, slot);
         let expires_at = now.saturating_add(self.hold);
-        self.expiries.push(offer.id.clone(), Reverse(expires_at));
-        self.offers.insert(offer.id.clone(), Held { offer, expires_at });
+        self.expiries.push(slot, Reverse(expires_at));
+        self.by_id.insert(offer.id.clone(), slot);
+        self.slots[slot as usize] = Some(Held { offer, expires_at });
         Ok(())
     }
 
@@ -89,23 +127,24 @@ impl OfferPool {
 
     /// Removes every offer of an agent (the agent was lost); returns them sorted by id.
     pub fn remove_agent(&mut self, agent: &AgentId) -> Vec<Offer> {
-        let ids = self.by_agent.get(agent).cloned().unwrap_or_default();
-        ids.iter().filter_map(|id| self.take(id)).collect()
+        let slots = self.by_agent.remove(agent).unwrap_or_default();
+        slots.into_iter().filter_map(|slot| self.take_slot(slot)).collect()
     }
 
     /// Removes and returns the offers whose hold has run out at `now`, sorted by id.
     pub fn expire(&mut self, now: Duration) -> Vec<Offer> {
-        let mut ids = Vec::new();
+        let mut due = Vec::new();
         while let Some((_, Reverse(at))) = self.expiries.peek() {
             if *at > now {
                 break;
             }
-            if let Some((id, _)) = self.expiries.pop() {
-                ids.push(id);
+            if let Some((slot, _)) = self.expiries.pop() {
+                due.push(slot);
             }
         }
-        ids.sort();
-        ids.iter().filter_map(|id| self.take(id)).collect()
+        let mut offers: Vec<Offer> = due.into_iter().filter_map(|slot| self.take_slot(slot)).collect();
+        offers.sort_by(|a, b| a.id.cmp(&b.id));
+        offers
     }
 
     /// Ids of the offers whose hold has run out at `now` (still held), sorted.
@@ -114,7 +153,7 @@ impl OfferPool {
             return Vec::new();
         }
         let mut ids: Vec<OfferId> =
-            self.offers.iter().filter(|(_, h)| h.expires_at <= now).map(|(id, _)| id.clone()).collect();
+            self.slots.iter().flatten().filter(|h| h.expires_at <= now).map(|h| h.offer.id.clone()).collect();
         ids.sort();
         ids
     }
@@ -126,15 +165,15 @@ impl OfferPool {
 
     /// Agents with at least one offer still live at `now`, sorted by agent id.
     pub fn agents_at(&self, now: Duration) -> impl Iterator<Item = AgentOffers<'_>> {
-        self.by_agent.iter().filter_map(move |(id, ids)| {
-            let (at, first) = ids.iter().enumerate().find_map(|(at, o)| Some((at, self.live(o, now)?)))?;
-            Some(AgentOffers { pool: self, id, ids: &ids[at + 1..], first, now })
+        self.by_agent.iter().filter_map(move |(id, slots)| {
+            let (at, first) = slots.iter().enumerate().find_map(|(at, &s)| Some((at, self.live(s, now)?)))?;
+            Some(AgentOffers { pool: self, id, slots: &slots[at + 1..], first, now })
         })
     }
 
     /// Whether an offer is held and not expired at `now`.
     pub fn is_live(&self, id: &OfferId, now: Duration) -> bool {
-        self.live(id, now).is_some()
+        self.by_id.get(id).is_some_and(|&slot| self.live(slot, now).is_some())
     }
 
     /// Removes every offer a plan launched on, declined or found expired.
@@ -143,7 +182,7 @@ impl OfferPool {
     /// is removed and the error names that offer.
     pub fn settle(&mut self, plan: &Plan) -> Result<(), PoolError> {
         let ids = plan.consumed_offer_ids();
-        if let Some(missing) = ids.iter().find(|id| !self.offers.contains_key(**id)) {
+        if let Some(missing) = ids.iter().find(|id| !self.by_id.contains_key(**id)) {
             return Err(PoolError::UnknownOffer((*missing).clone()));
         }
         for id in ids {
@@ -154,7 +193,7 @@ impl OfferPool {
 
     /// The live offers of one agent at `now`, sorted by id.
     pub(crate) fn offers_of(&self, agent: &AgentId, now: Duration) -> Vec<&Offer> {
-        self.by_agent.get(agent).map_or(&[][..], Vec::as_slice).iter().filter_map(|id| self.live(id, now)).collect()
+        self.by_agent.get(agent).map_or(&[][..], Vec::as_slice).iter().filter_map(|&s| self.live(s, now)).collect()
     }
 
     /// Removes one offer (used or declined by a plan), if held.
@@ -162,20 +201,41 @@ impl OfferPool {
         self.take(id)
     }
 
-    fn live(&self, id: &OfferId, now: Duration) -> Option<&Offer> {
-        self.offers.get(id).filter(|h| h.expires_at > now).map(|h| &h.offer)
+    fn held(&self, slot: Slot) -> Option<&Held> {
+        self.slots.get(slot as usize)?.as_ref()
+    }
+
+    fn live(&self, slot: Slot, now: Duration) -> Option<&Offer> {
+        self.held(slot).filter(|h| h.expires_at > now).map(|h| &h.offer)
     }
 
     fn take(&mut self, id: &OfferId) -> Option<Offer> {
-        let held = self.offers.remove(id)?;
-        self.expiries.remove(id);
-        if let Some(ids) = self.by_agent.get_mut(&held.offer.agent_id) {
-            ids.retain(|o| o != id);
-            if ids.is_empty() {
+        let slot = *self.by_id.get(id)?;
+        self.take_slot(slot)
+    }
+
+    /// Frees `slot` and forgets its offer everywhere.
+    fn take_slot(&mut self, slot: Slot) -> Option<Offer> {
+        let held = self.slots.get_mut(slot as usize)?.take()?;
+        self.free.push(slot);
+        self.by_id.remove(&held.offer.id);
+        self.expiries.remove(&slot);
+        if let Some(slots) = self.by_agent.get_mut(&held.offer.agent_id) {
+            slots.retain(|&s| s != slot);
+            if slots.is_empty() {
                 self.by_agent.remove(&held.offer.agent_id);
             }
         }
         Some(held.offer)
+    }
+}
+
+impl std::fmt::Debug for OfferPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut offers: Vec<(&OfferId, &Held)> =
+            self.by_id.iter().filter_map(|(id, &slot)| Some((id, self.held(slot)?))).collect();
+        offers.sort_by(|a, b| a.0.cmp(b.0));
+        f.debug_struct("OfferPool").field("hold", &self.hold).field("offers", &offers).finish()
     }
 }
 
@@ -186,8 +246,8 @@ pub struct AgentOffers<'a> {
     id: &'a AgentId,
     /// The agent's live offer with the smallest id.
     first: &'a Offer,
-    /// The agent's offer ids after `first`'s, sorted, not yet checked for expiry.
-    ids: &'a [OfferId],
+    /// The agent's slots after `first`'s, sorted by offer id, not yet checked for expiry.
+    slots: &'a [Slot],
     now: Duration,
 }
 
@@ -210,7 +270,7 @@ impl<'a> AgentOffers<'a> {
     /// The agent's live offers, sorted by id.
     pub fn offers(&self) -> impl Iterator<Item = &'a Offer> + 'a {
         let (pool, now) = (self.pool, self.now);
-        std::iter::once(self.first).chain(self.ids.iter().filter_map(move |id| pool.live(id, now)))
+        std::iter::once(self.first).chain(self.slots.iter().filter_map(move |&s| pool.live(s, now)))
     }
 }
 
@@ -259,5 +319,31 @@ mod tests {
         assert_eq!(ids, ["o1", "o2"]);
         assert_eq!(pool.remove_agent(&"a".into()).len(), 2);
         assert_eq!(pool.len(), 1);
+    }
+
+    #[test]
+    fn pool_reuses_freed_slots_without_mixing_agents() {
+        let mut pool = OfferPool::new(Duration::from_secs(10));
+        pool.add(offer("o1", "a"), Duration::ZERO).unwrap();
+        pool.add(offer("o2", "b"), Duration::ZERO).unwrap();
+        pool.add(offer("o3", "a"), Duration::from_secs(5)).unwrap();
+        // o1 and o2 expire, o3 is rescinded: every slot is freed by another path.
+        assert_eq!(pool.expire(Duration::from_secs(10)).len(), 2);
+        assert_eq!(pool.rescind(&"o3".into()).unwrap().id.as_str(), "o3");
+        assert_eq!(pool.agents_at(Duration::from_secs(10)).count(), 0);
+        pool.add(offer("o5", "c"), Duration::from_secs(10)).unwrap();
+        pool.add(offer("o4", "c"), Duration::from_secs(10)).unwrap();
+        pool.add(offer("o6", "a"), Duration::from_secs(10)).unwrap();
+        let now = Duration::from_secs(10);
+        let seen: Vec<(String, Vec<String>)> =
+            pool.agents_at(now).map(|a| (a.id().to_string(), a.offers().map(|o| o.id.to_string()).collect())).collect();
+        let want = [("a", vec!["o6"]), ("c", vec!["o4", "o5"])]
+            .map(|(a, ids)| (a.to_owned(), ids.into_iter().map(str::to_owned).collect::<Vec<_>>()));
+        assert_eq!(seen, want);
+        assert_eq!(pool.len(), 3);
+        assert_eq!(pool.get(&"o4".into()).map(|o| o.agent_id.as_str()), Some("c"));
+        assert!(pool.get(&"o1".into()).is_none());
+        assert_eq!(pool.remove_agent(&"c".into()).iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["o4", "o5"]);
+        assert_eq!(pool.next_expiry(), Some(Duration::from_secs(20)));
     }
 }

@@ -111,7 +111,7 @@ impl Session {
     }
 
     fn on_offers(&mut self, offers: Vec<v1::Offer>, now: Duration) {
-        let mut malformed: Vec<OfferId> = Vec::new();
+        let mut refused: Vec<OfferId> = Vec::new();
         for proto in offers {
             match Offer::try_from(&proto) {
                 Ok(offer) => {
@@ -126,18 +126,20 @@ impl Session {
                         Err(PoolError::DuplicateOffer(id)) | Err(PoolError::UnknownOffer(id)) => {
                             self.updates.push_back(Update::Warning(Warning::DuplicateOffer(id)));
                         }
+                        // Declined at once rather than hoarded outside the pool.
+                        Err(PoolError::Full) => refused.push(OfferId::new(&proto.id.value)),
                     }
                 }
                 Err(error) => {
                     if !proto.id.value.is_empty() {
-                        malformed.push(OfferId::new(&proto.id.value));
+                        refused.push(OfferId::new(&proto.id.value));
                     }
                     self.updates.push_back(Update::Warning(Warning::MalformedOffer(error)));
                 }
             }
         }
-        if !malformed.is_empty() {
-            self.send(calls::decline(self.fw(), &malformed, self.config.refuse_seconds));
+        if !refused.is_empty() {
+            self.send(calls::decline(self.fw(), &refused, self.config.refuse_seconds));
         }
         self.request_pass(now);
     }
