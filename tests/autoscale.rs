@@ -220,7 +220,7 @@ proptest! {
         }
     }
 
-    /// The same input gives the same hints, offers given in any order.
+    /// The same input gives the same hints, offers given in any order, on one thread or two.
     #[test]
     fn autoscale_hints_are_deterministic(case in case(), seed in any::<u64>()) {
         let config = config(1_000);
@@ -239,7 +239,11 @@ proptest! {
         let plan = engine.plan(&pool, &pending, &running, NOW).unwrap();
         let last = BTreeMap::new();
         let second = hints(&engine, AutoscaleInput { config: &config, last_scaled: &last }, &pool, &pending, &running, &plan, NOW).unwrap();
-        prop_assert_eq!(first, second);
+        prop_assert_eq!(&first, &second);
+        // On two threads (the counted tasks found beside the census) whatever the size.
+        let two = Engine::new(EngineConfig { threads: 2, two_thread_threshold: 1, ..EngineConfig::default() }).unwrap();
+        let third = hints(&two, AutoscaleInput { config: &config, last_scaled: &last }, &pool, &pending, &running, &plan, NOW).unwrap();
+        prop_assert_eq!(&first, &third);
     }
 
     /// With `max_size` reached no clone is suggested; below it, never more than the room left.

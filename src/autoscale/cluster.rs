@@ -71,7 +71,12 @@ impl<'a, R: Tasks<'a>> Cluster<'a, R> {
 
     /// Whether `task` is one of the pass's launches, to be left out.
     pub fn is_launch(&self, task: &RunningTask) -> bool {
-        self.launched.as_ref().is_some_and(|l| !l.is_empty() && l.contains(&task.id))
+        self.launches().contains(task)
+    }
+
+    /// The pass's launches to leave out, apart from the cluster (to be read on another thread).
+    pub fn launches(&self) -> Launches<'_> {
+        Launches(self.launched.as_ref().filter(|l| !l.is_empty()))
     }
 
     /// Calls `f` for each agent with live offers, in id order, with the agent's offer with the
@@ -113,6 +118,17 @@ impl<'a, R: Tasks<'a>> Cluster<'a, R> {
             f(&group[0].agent_id, group[0], &mut group.iter().copied());
             taken = rest;
         }
+    }
+}
+
+/// The ids of the pass's launches, when the running tasks are those after the pass.
+#[derive(Clone, Copy)]
+pub(crate) struct Launches<'s>(Option<&'s FxHashSet<&'s TaskId>>);
+
+impl Launches<'_> {
+    /// Whether `task` is one of the launches.
+    pub fn contains(&self, task: &RunningTask) -> bool {
+        self.0.is_some_and(|l| l.contains(&task.id))
     }
 }
 

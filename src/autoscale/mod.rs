@@ -127,10 +127,29 @@ fn hints_of<'a, R>(
 where
     R: Tasks<'a>,
 {
-    // Walked twice (census, shortfall), by index so that both can ask for tasks ahead.
+    // Walked twice (census, counted tasks), by index so that both can ask for tasks ahead.
     let running: Vec<&'a RunningTask> = cluster.running().collect();
-    let (classes, hosts) = classes::census(input.config, cluster, &running, plan);
-    let short = shortfall::evaluate(engine, &classes, &hosts, cluster, &running, pending, plan, now)?;
+    let candidates = shortfall::candidates(pending, plan);
+    let launches = cluster.launches();
+    let walk = || shortfall::counted_order(&running, launches, &candidates, plan);
+    // The two walks share nothing: on a large cluster the counted tasks are found on a second
+    // thread while this one takes the census, as a pass prepares on two threads.
+    let config = engine.config();
+    let beside = config.threads > 1 && !candidates.is_empty() && running.len() >= config.two_thread_threshold;
+    let (short, classes) = if beside {
+        let (classes, hosts, order) = std::thread::scope(|scope| {
+            let counted = scope.spawn(walk);
+            let (classes, hosts) = classes::census(input.config, cluster, &running, plan);
+            match counted.join() {
+                Ok(order) => (classes, hosts, order),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        });
+        (shortfall::evaluate(engine, &classes, &hosts, &candidates, || order, now)?, classes)
+    } else {
+        let (classes, hosts) = classes::census(input.config, cluster, &running, plan);
+        (shortfall::evaluate(engine, &classes, &hosts, &candidates, walk, now)?, classes)
+    };
     let mut out = ScaleHints { claimed: short.claimed, ..ScaleHints::default() };
     for (class, &clones) in classes.iter().zip(&short.per_class) {
         let room = class.rule.max_size.saturating_sub(class.size());

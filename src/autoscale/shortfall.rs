@@ -20,7 +20,13 @@
 //!
 //! Why not size every class for the worst case at once: each candidate lands on one class, so
 //! with several classes that fit, most pseudo agents would stay empty, and building them is
-//! most of the dry pass's cost; a class found too small is sized anew instead.
+//! most of the dry pass's cost; a class found too small is sized anew instead. The property
+//! tests (`tests/autoscale.rs`) compare the counts with a dry pass onto classes each sized for
+//! every task at once.
+//!
+//! The tasks to count are found in one walk of the running tasks that needs nothing of the
+//! census, so on a large cluster (the engine's `two_thread_threshold`, with two threads allowed)
+//! it runs on a second thread beside the census; the hints are the same either way.
 //!
 //! The dry pass packs as the engine packs: greedy (with the pattern LP for empty agents when
 //! the fitness packs), so the count is not the least that would do in general. On small
@@ -35,6 +41,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::ahead;
 use super::classes::{ClassInfo, Hosts, Shape};
+use super::cluster::Launches;
+#[cfg(test)]
 use super::cluster::{Cluster, Tasks};
 use crate::model::{AgentId, Offer, OfferId, OfferedResource, ResourceValue, RunningTask, TaskId};
 use crate::plan::{Plan, Reason};
@@ -62,28 +70,30 @@ fn is_candidate(reasons: &[crate::plan::ReasonCount]) -> bool {
     !queue && !blocked_only
 }
 
-/// Runs the dry pass; see the module docs.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn evaluate<'a, R>(
-    engine: &Engine,
-    classes: &[ClassInfo<'_>],
-    hosts: &Hosts<'_>,
-    cluster: &Cluster<'a, R>,
-    running: &[&'a RunningTask],
-    pending: &[TaskSpec],
-    plan: &Plan,
-    now: Duration,
-) -> Result<Shortfall, PlanError>
-where
-    R: Tasks<'a>,
-{
-    let mut out = Shortfall { per_class: vec![0; classes.len()], claimed: Vec::new() };
+/// The unplaced tasks the shortfall places (see the module docs), in pending order.
+pub(super) fn candidates(pending: &[TaskSpec], plan: &Plan) -> Vec<TaskSpec> {
     let wanted: FxHashSet<&TaskId> =
         plan.unplaced.iter().filter(|u| is_candidate(&u.reasons)).map(|u| &u.task_id).collect();
     if wanted.is_empty() {
+        return Vec::new();
+    }
+    pending.iter().filter(|t| wanted.contains(&t.id)).cloned().collect()
+}
+
+/// Runs the dry pass of `candidates` with the tasks `order` gives counted (asked for only when
+/// a class has room); see the module docs.
+pub(crate) fn evaluate<'a>(
+    engine: &Engine,
+    classes: &[ClassInfo<'_>],
+    hosts: &Hosts<'_>,
+    candidates: &[TaskSpec],
+    order: impl FnOnce() -> Vec<(u64, Counted<'a>)>,
+    now: Duration,
+) -> Result<Shortfall, PlanError> {
+    let mut out = Shortfall { per_class: vec![0; classes.len()], claimed: Vec::new() };
+    if candidates.is_empty() {
         return Ok(out);
     }
-    let candidates: Vec<TaskSpec> = pending.iter().filter(|t| wanted.contains(&t.id)).cloned().collect();
     // Per class: (the most pseudo agents it may get, a first guess, the candidates that fit).
     let sizes: Vec<Option<(usize, usize, Vec<usize>)>> = classes
         .iter()
@@ -92,21 +102,21 @@ where
             let fitting: Vec<usize> = (0..candidates.len()).filter(|&i| fits_empty(&candidates[i], shape)).collect();
             let most = usize::try_from(class.rule.max_size.saturating_sub(class.size())).unwrap_or(usize::MAX);
             let most = most.min(fitting.len());
-            let guess = guess(&candidates, &fitting, shape).min(most);
+            let guess = guess(candidates, &fitting, shape).min(most);
             Some((most, guess, fitting))
         })
         .collect();
     if sizes.iter().flatten().all(|(most, _, _)| *most == 0) {
         return Ok(out);
     }
-    let counted = counted_running(cluster, running, hosts, &candidates, plan);
+    let counted = counted_tasks(order(), hosts);
     let dry = dry_engine(engine);
     let dry = dry.as_ref().unwrap_or(engine);
     let mut counts: Vec<usize> = sizes.iter().map(|s| s.as_ref().map_or(0, |s| s.1)).collect();
     // Each class grows at most once (to its most), so this ends after at most one pass per class
     // more.
     loop {
-        let found = dry_pass(dry, classes, &counts, &candidates, &counted, now)?;
+        let found = dry_pass(dry, classes, &counts, candidates, &counted, now)?;
         let mut grown = false;
         for (c, size) in sizes.iter().enumerate() {
             let Some((most, _, fitting)) = size else { continue };
@@ -262,20 +272,35 @@ pub(crate) fn pseudo_offer(class: &str, i: usize, shape: &Shape) -> Offer {
 /// The tasks the dry pass counts: running tasks of the candidates' groups and the plan's
 /// launches of those groups, each with the host details of its agent (the dry pool does not
 /// hold the real agents), sorted by id (the same tasks in any order count the same).
+#[cfg(test)]
 pub(super) fn counted_running<'a, R>(
     cluster: &Cluster<'a, R>,
     running: &[&'a RunningTask],
     hosts: &Hosts<'_>,
     candidates: &[TaskSpec],
-    plan: &Plan,
+    plan: &'a Plan,
 ) -> Vec<RunningTask>
 where
     R: Tasks<'a>,
 {
-    let groups: FxHashSet<&str> = candidates.iter().map(|t| t.group.as_str()).collect();
+    counted_tasks(counted_order(running, cluster.launches(), candidates, plan), hosts)
+}
+
+/// The tasks the dry pass counts, sorted, before they are copied: the part of
+/// [`counted_running`]'s work that needs no census, so it can run beside it.
+pub(super) fn counted_order<'a>(
+    running: &[&'a RunningTask],
+    launches: Launches<'_>,
+    candidates: &[TaskSpec],
+    plan: &'a Plan,
+) -> Vec<(u64, Counted<'a>)> {
     // (the id's first bytes as a number, the task): sorted by that number first, which orders
     // as the ids do, so most comparisons read no id.
-    let mut order: Vec<(u64, Counted<'_>)> = Vec::new();
+    let mut order: Vec<(u64, Counted<'a>)> = Vec::new();
+    if candidates.is_empty() {
+        return order;
+    }
+    let groups: FxHashSet<&str> = candidates.iter().map(|t| t.group.as_str()).collect();
     // The last group asked about (its storage) and the answer: tasks of a group often share it.
     let mut last: Option<(*const u8, usize, bool)> = None;
     for (k, &task) in running.iter().enumerate() {
@@ -286,7 +311,7 @@ where
             _ => groups.contains(group),
         };
         last = Some((group.as_ptr(), group.len(), counts));
-        if counts && !cluster.is_launch(task) {
+        if counts && !launches.contains(task) {
             order.push((prefix(&task.id), Counted::Running(task)));
         }
     }
@@ -294,6 +319,11 @@ where
         order.push((prefix(&launch.task_id), Counted::Launch(launch)));
     }
     order.sort_unstable_by(|(p, a), (q, b)| p.cmp(q).then_with(|| a.id().cmp(b.id())));
+    order
+}
+
+/// The counted tasks of `order`, with host details from `hosts` where a task has none.
+fn counted_tasks(order: Vec<(u64, Counted<'_>)>, hosts: &Hosts<'_>) -> Vec<RunningTask> {
     // Only what the dry pass reads of a task on an agent it does not hold: the id (checked
     // against the candidates'), the group and the host details it is counted under. Its
     // resources, executor and claim would charge its agent, which is never a pseudo agent.
@@ -320,7 +350,7 @@ where
 }
 
 /// A task the dry pass counts, before it is copied.
-enum Counted<'a> {
+pub(super) enum Counted<'a> {
     Running(&'a RunningTask),
     Launch(&'a crate::plan::Launch),
 }
