@@ -19,7 +19,7 @@ use crate::model::RunningTask;
 pub(crate) fn unbudgeted_bits<T: Borrow<RunningTask>>(table: &RunningTable<T>, slots: &Slots) -> u64 {
     let groups = table.groups();
     let mut budgeted = [0usize; 64];
-    for &(group, _) in &slots.0 {
+    for &(group, _) in &slots.pairs {
         budgeted[(group % 64) as usize] += 1;
     }
     (0..64).filter(|&b| groups / 64 + usize::from(b < groups % 64) > budgeted[b]).fold(0, |bits, b| bits | 1 << b)
@@ -28,7 +28,7 @@ pub(crate) fn unbudgeted_bits<T: Borrow<RunningTask>>(table: &RunningTable<T>, s
 /// The bits of the groups that may still lose a task: those without a budget (`unbudgeted`)
 /// and those whose budget has room. A group whose bit is not set has no room left.
 pub(crate) fn open_bits(unbudgeted: u64, slots: &Slots, ledger: &Ledger<'_>) -> u64 {
-    slots.0.iter().filter(|&&(_, slot)| ledger.room(slot) > 0).fold(unbudgeted, |bits, &(g, _)| bits | group_bit(g))
+    slots.pairs.iter().filter(|&&(_, slot)| ledger.room(slot) > 0).fold(unbudgeted, |bits, &(g, _)| bits | group_bit(g))
 }
 
 /// What the full search answers on an agent whose candidates (`order`, row positions in
@@ -114,9 +114,26 @@ mod tests {
                 (0..groups).map(|g| RunningTask::new(format!("t{g}"), format!("g{g}"), "a")).collect();
             let table = RunningTable::build(running.iter());
             let budgeted = (0..groups).filter(|_| rng.below(8) > 0);
-            let slots = Slots(budgeted.enumerate().map(|(s, g)| (g, s as u32)).collect());
+            let slots = Slots::new(budgeted.enumerate().map(|(s, g)| (g, s as u32)).collect());
             let scan = (0..groups).filter(|&g| slots.of(g).is_none()).fold(0, |bits, g| bits | group_bit(g));
             assert_eq!(unbudgeted_bits(&table, &slots), scan);
+        }
+    }
+
+    /// The slot table answers as a scan of the pairs, for groups inside and past it.
+    #[test]
+    fn slots_of_matches_a_scan_of_the_pairs() {
+        let mut rng = SeededRng::new(21);
+        for _ in 0..300 {
+            let groups = rng.below(200) as u32;
+            let pairs: Vec<(u32, u32)> =
+                (0..groups).rev().filter(|_| rng.below(3) == 0).enumerate().map(|(s, g)| (g, s as u32)).collect();
+            let slots = Slots::new(pairs.clone());
+            assert!(slots.pairs.is_sorted());
+            for g in 0..groups + 5 {
+                let scan = pairs.iter().find(|&&(group, _)| group == g).map(|&(_, slot)| slot);
+                assert_eq!(slots.of(g), scan);
+            }
         }
     }
 
@@ -131,7 +148,7 @@ mod tests {
         let mut ledger = Ledger::new(&budgets);
         ledger.settle_allowances(&budgets, &[5, 5]);
         // Table groups 0 to 3, budget slots 0 and 1.
-        let slots = Slots(vec![(0, 0), (1, 1), (2, 0), (3, 1)]);
+        let slots = Slots::new(vec![(0, 0), (1, 1), (2, 0), (3, 1)]);
         let ids: Vec<TaskId> = (0..12).map(|i| TaskId::new(format!("r{i}"))).collect();
         let mut rng = SeededRng::new(3);
         let mut answered = [0usize; 3];

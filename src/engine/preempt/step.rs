@@ -192,9 +192,8 @@ fn settle_budgets<'b, T: Borrow<RunningTask>>(
             slots.push((g, slot as u32));
         }
     }
-    slots.sort_unstable();
     ledger.settle_allowances(input.budgets, &running);
-    (ledger, Slots(slots))
+    (ledger, Slots::new(slots))
 }
 
 impl<'a, T: Borrow<RunningTask>> Search<'_, 'a, T> {
