@@ -48,24 +48,17 @@ pub(crate) fn spent_outcome<T>(
     if order.is_empty() || order.len() as u64 > COMBINATIONS {
         return None;
     }
-    let mut first: Option<u32> = None;
-    let mut total: smallvec::SmallVec<[i64; 4]> = smallvec::smallvec![0; need.len()];
-    for &p in order {
+    // Dimension by dimension over the few candidates (no buffer of totals to fill per agent).
+    for (&dim, &need) in dims.iter().zip(need) {
+        if need > 0 && order.iter().map(|&p| rows[p as usize].held(dim)).sum::<i64>() < need {
+            return Some(Outcome::NotEnough);
+        }
+    }
+    let frees_alone = |p: u32| {
         let row = &rows[p as usize];
-        let mut alone = true;
-        for (d, (&dim, &need)) in dims.iter().zip(need).enumerate() {
-            let held = row.held(dim);
-            total[d] += held;
-            alone &= need <= 0 || held >= need;
-        }
-        if alone && first.is_none() {
-            first = Some(p);
-        }
-    }
-    if need.iter().zip(&total).any(|(&need, &total)| need > 0 && total < need) {
-        return Some(Outcome::NotEnough);
-    }
-    let first = match first {
+        dims.iter().zip(need).all(|(&dim, &need)| need <= 0 || row.held(dim) >= need)
+    };
+    let first = match order.iter().copied().find(|&p| frees_alone(p)) {
         Some(p) => p,
         None => first_of_pair(order, rows, dims, need)?,
     };
