@@ -100,14 +100,14 @@ enum Seen<'a> {
 
 /// The hostname and attributes of every agent with live offers, from the census.
 pub(crate) struct Hosts<'a> {
-    seen: FxHashMap<&'a str, Seen<'a>>,
+    seen: FxHashMap<&'a AgentId, Seen<'a>>,
     agents: Vec<KnownAgent<'a>>,
 }
 
 impl<'a> Hosts<'a> {
     /// Hostname and attributes of `agent` from its offer with the smallest id, if it has one.
     pub fn of(&self, agent: &AgentId) -> Option<(&'a Arc<str>, &'a Attributes)> {
-        let first = match self.seen.get(agent.as_str())? {
+        let first = match self.seen.get(agent)? {
             Seen::Known(i) => self.agents.get(*i as usize)?.first?,
             Seen::Unclassed(first) => first,
         };
@@ -155,13 +155,13 @@ where
     let rules: Vec<&'a ClassRule> = config.rules().collect();
     let mut class_of = ClassOf { config, last: None };
     let mut agents: Vec<KnownAgent<'a>> = Vec::with_capacity(cluster.offers_held());
-    let mut seen: FxHashMap<&'a str, Seen<'a>> = FxHashMap::default();
+    let mut seen: FxHashMap<&'a AgentId, Seen<'a>> = FxHashMap::default();
     seen.reserve(cluster.offers_held());
     let mut totals = Totals::default();
     let mut ports: Vec<PortSet> = vec![PortSet::new(); rules.len()];
     cluster.for_each_agent(config.attribute(), |id, first, offers| {
         let Some(c) = class_of.of(&first.attributes) else {
-            seen.insert(id.as_str(), Seen::Unclassed(first));
+            seen.insert(id, Seen::Unclassed(first));
             return;
         };
         let row = totals.push_row();
@@ -173,7 +173,7 @@ where
                 }
             }
         }
-        seen.insert(id.as_str(), Seen::Known(index(agents.len())));
+        seen.insert(id, Seen::Known(index(agents.len())));
         agents.push(KnownAgent {
             id,
             attributes: &first.attributes,
@@ -186,7 +186,7 @@ where
         });
     });
     for launch in &plan.launches {
-        if let Some(Seen::Known(i)) = seen.get(launch.agent_id.as_str()) {
+        if let Some(Seen::Known(i)) = seen.get(&launch.agent_id) {
             agents[*i as usize].launched = true;
         }
     }
@@ -199,7 +199,7 @@ where
     for (k, &task) in running.iter().enumerate() {
         ahead::census(running, k);
         let cached = last.filter(|(id, _)| **id == task.agent_id).map(|(_, at)| at);
-        let at = match cached.or_else(|| match seen.get(task.agent_id.as_str()) {
+        let at = match cached.or_else(|| match seen.get(&task.agent_id) {
             Some(Seen::Known(i)) => Some(*i),
             _ => None,
         }) {
@@ -222,7 +222,7 @@ where
                     row: totals.push_row(),
                     first: None,
                 });
-                seen.insert(task.agent_id.as_str(), Seen::Known(at));
+                seen.insert(&task.agent_id, Seen::Known(at));
                 at
             }
         };

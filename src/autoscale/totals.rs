@@ -7,28 +7,11 @@ use std::sync::Arc;
 use super::classes::Scalars;
 use crate::model::Role;
 use crate::resources::Quantity;
+use crate::util::same_text;
 
 /// A cell no offer or task has named: told apart from a total of zero (amounts are never
 /// negative).
 const ABSENT: i64 = -1;
-
-/// Whether `a` and `b` hold the same text: the same storage at once, short names byte by byte
-/// inline (resource names are short, and a call to the library's `memcmp` per name costs
-/// more than the compare).
-#[inline]
-fn same_text(a: &Arc<str>, b: &Arc<str>) -> bool {
-    if Arc::ptr_eq(a, b) {
-        return true;
-    }
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    if a.len() > 16 {
-        return a == b;
-    }
-    a.iter().zip(b).all(|(x, y)| x == y)
-}
 
 /// Totals per agent row and (name, role) column.
 #[derive(Debug, Default)]
@@ -50,10 +33,11 @@ impl Totals {
 
     /// Adds `q` to the cell of (`name`, `role`) in `row`.
     pub fn add(&mut self, row: u32, name: &Arc<str>, role: &Role, q: Quantity) {
-        let column = match self.columns.iter().position(|(n, r)| same_text(n, name) && r == role) {
-            Some(c) => c,
-            None => self.add_column(name, role),
-        };
+        let column =
+            match self.columns.iter().position(|(n, r)| (Arc::ptr_eq(n, name) || same_text(n, name)) && r == role) {
+                Some(c) => c,
+                None => self.add_column(name, role),
+            };
         let cell = &mut self.cells[row as usize * self.columns.len() + column];
         *cell = if *cell == ABSENT { q.milli() } else { cell.saturating_add(q.milli()) };
     }

@@ -20,7 +20,7 @@ macro_rules! string_id {
         impl PartialEq for $name {
             /// Equal text; the same allocation is equal at once without comparing bytes.
             fn eq(&self, other: &Self) -> bool {
-                Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+                Arc::ptr_eq(&self.0, &other.0) || crate::util::same_text(&self.0, &other.0)
             }
         }
 

@@ -1,8 +1,10 @@
 //! Small helpers shared by the engine's tools.
 
 mod rng;
+mod text;
 
 pub use rng::SeededRng;
+pub use text::same_text;
 
 /// An error followed by its chain of causes, `: `-separated (reqwest's errors say little
 /// without their sources).
