@@ -136,20 +136,20 @@ where
     // thread while this one takes the census, as a pass prepares on two threads.
     let config = engine.config();
     let beside = config.threads > 1 && !candidates.is_empty() && running.len() >= config.two_thread_threshold;
-    let (short, classes) = if beside {
-        let (classes, hosts, order) = std::thread::scope(|scope| {
+    let ((classes, hosts), found) = if beside {
+        std::thread::scope(|scope| {
             let counted = scope.spawn(walk);
-            let (classes, hosts) = classes::census(input.config, cluster, &running, plan);
+            let census = classes::census(input.config, cluster, &running, plan);
             match counted.join() {
-                Ok(order) => (classes, hosts, order),
+                Ok(order) => (census, Some(order)),
                 Err(panic) => std::panic::resume_unwind(panic),
             }
-        });
-        (shortfall::evaluate(engine, &classes, &hosts, &candidates, || order, now)?, classes)
+        })
     } else {
-        let (classes, hosts) = classes::census(input.config, cluster, &running, plan);
-        (shortfall::evaluate(engine, &classes, &hosts, &candidates, walk, now)?, classes)
+        (classes::census(input.config, cluster, &running, plan), None)
     };
+    // Found beside the census, or now if the dry pass asks for them.
+    let short = shortfall::evaluate(engine, &classes, &hosts, &candidates, || found.unwrap_or_else(walk), now)?;
     let mut out = ScaleHints { claimed: short.claimed, ..ScaleHints::default() };
     for (class, &clones) in classes.iter().zip(&short.per_class) {
         let room = class.rule.max_size.saturating_sub(class.size());

@@ -73,16 +73,18 @@ impl GangIndex {
         let Some(gang) = gang else { return };
         let Some(book) = self.books.get_mut(gang) else { return };
         book.live.remove(id);
-        let why = match how {
-            Leaving::GaveUp => format!("gang {gang} broken: its member {id} gave up"),
-            Leaving::Killed if book.size.is_some() => format!("gang {gang} broken: its member {id} was killed"),
-            _ => String::new(),
-        };
         if book.live.is_empty() {
             self.books.remove(gang);
-        } else if !why.is_empty() && !book.broken {
+            return;
+        }
+        let why = match how {
+            Leaving::GaveUp => "gave up",
+            Leaving::Killed if book.size.is_some() => "was killed",
+            _ => return,
+        };
+        if !book.broken {
             book.broken = true;
-            self.failed.push((gang.clone(), why.into()));
+            self.failed.push((gang.clone(), format!("gang {gang} broken: its member {id} {why}").into()));
         }
     }
 }
