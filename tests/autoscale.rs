@@ -367,3 +367,39 @@ fn autoscale_class_full_at_its_first_size_grows_even_when_another_class_took_the
     assert_eq!(hints.scale_up, ample_counts(&case, &plan));
     assert_eq!(hints.scale_up, [(Arc::from("a"), 10), (Arc::from("b"), 5)]);
 }
+
+/// Running tasks of the pending tasks' group count on the clones too (they share the zone),
+/// on one thread or two (the counted tasks then found beside the census): three run in the
+/// zone, at most four may, so one clone takes one task.
+#[test]
+fn autoscale_counts_running_tasks_of_the_group_on_one_thread_or_two() {
+    let cap = Arc::new(offerpack::plugins::constraints::MaxPer::new("zone", std::num::NonZeroU32::new(4).unwrap()));
+    let running: Vec<RunningTask> = (0..3)
+        .map(|i| {
+            let agent = format!("a-{i}");
+            let mut task = RunningTask::new(format!("old-{i}"), "capped", agent.as_str());
+            task.resources = vec![
+                (Arc::from("cpus"), offerpack::Quantity::from_units(4)),
+                (Arc::from("mem"), offerpack::Quantity::from_units(4096)),
+            ];
+            task.host = Some((Arc::from(agent.as_str()), attrs("a")));
+            task
+        })
+        .collect();
+    let pending: Vec<TaskSpec> = (0..5)
+        .map(|i| TaskSpec::builder(format!("t{i}"), "capped").scalar("cpus", 1.0).hard(cap.clone()).build().unwrap())
+        .collect();
+    let pool = pool_of(&[]);
+    let config = config(1_000);
+    let last = BTreeMap::new();
+    let input = AutoscaleInput { config: &config, last_scaled: &last };
+    let one = Engine::new(EngineConfig::default()).unwrap();
+    let two = Engine::new(EngineConfig { threads: 2, two_thread_threshold: 1, ..EngineConfig::default() }).unwrap();
+    for engine in [&one, &two] {
+        let plan = engine.plan(&pool, &pending, &running, NOW).unwrap();
+        assert!(plan.launches.is_empty());
+        let found = hints(engine, input, &pool, &pending, &running, &plan, NOW).unwrap();
+        assert_eq!(found.claimed.len(), 1, "{:?}", found.claimed);
+        assert_eq!(found.scale_up, [(Arc::from("a"), 1)]);
+    }
+}
