@@ -403,3 +403,131 @@ fn autoscale_counts_running_tasks_of_the_group_on_one_thread_or_two() {
         assert_eq!(found.scale_up, [(Arc::from("a"), 1)]);
     }
 }
+
+/// A running task of a pending group: the group (0 one per host, 1 at most three per zone, 2
+/// plain) and its place (0 a real agent with offers, 1 an agent without offers known from the
+/// task's host details, 2 unknown: no offers, no host details).
+type GroupTask = (usize, usize);
+
+/// Host details by agent id: hostname and attributes.
+type HostList = Vec<(String, Arc<str>, Attributes)>;
+
+/// Real agents each offering half their class and holding the other half; running tasks of the
+/// pending tasks' groups, placed by `placed`; pending tasks of those groups.
+fn counting_case(
+    shapes: &[(u32, u32, usize)],
+    placed: &[GroupTask],
+    pending: &[(usize, u32)],
+) -> (OfferPool, Vec<RunningTask>, Vec<TaskSpec>, HostList) {
+    const GROUPS: [&str; 3] = ["spread", "capped", "batch"];
+    let (mut offers, mut running, mut hosts) = (Vec::new(), Vec::new(), Vec::new());
+    for (c, &(cpus, mem, agents)) in shapes.iter().enumerate() {
+        for i in 0..agents {
+            let agent = format!("{}-{i}", CLASSES[c]);
+            offers.push(offer(&agent, CLASSES[c], cpus / 2, mem / 2));
+            let mut task = RunningTask::new(format!("old-{agent}"), "old", agent.as_str());
+            task.resources = vec![
+                (Arc::from("cpus"), offerpack::Quantity::from_units(cpus - cpus / 2)),
+                (Arc::from("mem"), offerpack::Quantity::from_units(mem - mem / 2)),
+            ];
+            task.host = Some((Arc::from(agent.as_str()), attrs(CLASSES[c])));
+            hosts.push((agent.clone(), Arc::from(agent.as_str()), attrs(CLASSES[c])));
+            running.push(task);
+        }
+    }
+    for (k, &(group, place)) in placed.iter().enumerate() {
+        let agent = match place {
+            0 => offers[k % offers.len()].agent_id.as_str().to_owned(),
+            1 => format!("away-{k}"),
+            _ => format!("gone-{k}"),
+        };
+        let mut task = RunningTask::new(format!("run-{k:02}"), GROUPS[group], agent.as_str());
+        if place == 1 {
+            // An agent of no class of the rules, so the census's shapes stay the classes'.
+            let attrs = Attributes::from_pairs([("class", AttrValue::text("x")), ("zone", AttrValue::text("z1"))]);
+            task.host = Some((Arc::from(agent.as_str()), attrs.clone()));
+            hosts.push((agent.clone(), Arc::from(agent.as_str()), attrs));
+        }
+        running.push(task);
+    }
+    let unique = Arc::new(Unique::new("hostname"));
+    let capped = Arc::new(offerpack::plugins::constraints::MaxPer::new("zone", std::num::NonZeroU32::new(3).unwrap()));
+    let pending = pending
+        .iter()
+        .enumerate()
+        .map(|(i, &(group, cpus))| {
+            let builder = TaskSpec::builder(format!("t{i:02}"), GROUPS[group]).scalar("cpus", f64::from(cpus));
+            match group {
+                0 => builder.hard(unique.clone()),
+                1 => builder.hard(capped.clone()),
+                _ => builder,
+            }
+            .build()
+            .unwrap()
+        })
+        .collect();
+    (pool_of(&offers), running, pending, hosts)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The running tasks the shortfall leaves out (those no constraint of the pending tasks can
+    /// read on a clone) change nothing: the counts are those of a plan of the unplaced tasks
+    /// onto clones of every class sized for all of them, with every running task and launch
+    /// counted where it runs.
+    #[test]
+    fn autoscale_counts_match_a_dry_pass_counting_every_running_task(
+        shapes in prop::collection::vec((2u32..=8, prop::sample::select(vec![1024u32, 4096]), 1usize..=2), 1..=2),
+        placed in prop::collection::vec((0usize..3, 0usize..3), 0..8),
+        pending in prop::collection::vec((0usize..3, 1u32..=8), 1..=8),
+    ) {
+        let (pool, running, pending, hosts) = counting_case(&shapes, &placed, &pending);
+        let engine = Engine::new(EngineConfig::default()).unwrap();
+        let plan = engine.plan(&pool, &pending, &running, NOW).unwrap();
+        let config = config(1_000);
+        let last = BTreeMap::new();
+        let input = AutoscaleInput { config: &config, last_scaled: &last };
+        let found = hints(&engine, input, &pool, &pending, &running, &plan, NOW).unwrap();
+
+        // The oracle: every running task and launch, with the host details of its agent.
+        let host_of = |agent: &str| hosts.iter().find(|(id, _, _)| id == agent).map(|(_, h, a)| (h.clone(), a.clone()));
+        let mut counted: Vec<RunningTask> = running
+            .iter()
+            .map(|t| {
+                let mut t = t.clone();
+                t.host = t.host.clone().or_else(|| host_of(t.agent_id.as_str()));
+                t
+            })
+            .collect();
+        for l in &plan.launches {
+            let mut task = RunningTask::new(l.task_id.clone(), l.group.clone(), l.agent_id.clone());
+            task.host = host_of(l.agent_id.as_str());
+            counted.push(task);
+        }
+        let mut clones = Vec::new();
+        for (c, &(cpus, mem, _)) in shapes.iter().enumerate() {
+            for i in 0..pending.len() {
+                clones.push(offer(&format!("new-{}-{i:06}", CLASSES[c]), CLASSES[c], cpus, mem));
+            }
+        }
+        let unplaced: Vec<TaskSpec> =
+            pending.iter().filter(|t| plan.unplaced.iter().any(|u| u.task_id == t.id)).cloned().collect();
+        let dry = engine.plan(&pool_of(&clones), &unplaced, &counted, NOW).unwrap();
+        let mut expected = Vec::new();
+        for class in CLASSES {
+            let mut used: Vec<&str> = dry
+                .launches
+                .iter()
+                .map(|l| l.agent_id.as_str())
+                .filter(|a| a.starts_with(&format!("new-{class}-")))
+                .collect();
+            used.sort_unstable();
+            used.dedup();
+            if !used.is_empty() {
+                expected.push((Arc::from(class), used.len() as u32));
+            }
+        }
+        prop_assert_eq!(found.scale_up, expected);
+    }
+}

@@ -1,8 +1,10 @@
 //! The census's and the dry pass count's shortcuts against straight computations on random
 //! clusters: running tasks sharing their group's storage or not (the count remembers the last
 //! group's answer by address), agents known from their tasks alone in any order (the census
-//! sorts a class's agents only when it got such an agent).
+//! sorts a class's agents only when it got such an agent), the count leaving out tasks the
+//! candidates' constraints cannot read.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +16,7 @@ use super::config::{AutoscaleConfig, ClassRule};
 use super::shortfall::counted_running;
 use crate::model::{AttrValue, Attributes, GroupId, Offer, RunningTask, TaskId};
 use crate::plan::Plan;
+use crate::plugins::constraints::{MaxPer, Unique};
 use crate::pool::OfferPool;
 use crate::resources::Quantity;
 use crate::spec::TaskSpec;
@@ -51,13 +54,19 @@ fn cluster(offered: &[usize], tasks: &[TaskCase]) -> (OfferPool, Vec<RunningTask
                 task.group = shared[group].clone();
             }
             task.resources = vec![(Arc::from("cpus"), Quantity::from_milli(u64::from(cpus) * 1_000))];
-            if agent >= offered.len() {
+            if agent >= offered.len() && has_host(agent) {
                 task.host = Some((Arc::from(format!("agent-{agent:02}").as_str()), attrs(agent % 4, agent % 3)));
             }
             task
         })
         .collect();
     (pool, running)
+}
+
+/// Whether an agent without offers is known from its tasks' host details (else their place is
+/// unknown).
+fn has_host(agent: usize) -> bool {
+    agent % 5 != 4
 }
 
 fn task_case(agents: usize) -> impl Strategy<Value = TaskCase> {
@@ -71,7 +80,7 @@ proptest! {
     fn census_and_count_agree_with_straight_computations(
         offered in prop::collection::vec(0usize..4, 0..8),
         tasks in prop::collection::vec(task_case(14), 0..40),
-        wanted in prop::collection::vec(0usize..4, 1..3),
+        wanted in prop::collection::vec((0usize..4, 0usize..3), 1..4),
     ) {
         let (pool, running) = cluster(&offered, &tasks);
         let refs: Vec<&RunningTask> = running.iter().collect();
@@ -95,24 +104,42 @@ proptest! {
             straight.extend(
                 tasks
                     .iter()
-                    .filter(|t| t.0 >= offered.len() && ["a", "b", "c"].get(t.0 % 4) == Some(&&*class.rule.class))
+                    .filter(|t| t.0 >= offered.len() && has_host(t.0) && ["a", "b", "c"].get(t.0 % 4) == Some(&&*class.rule.class))
                     .map(|t| format!("agent-{:02}", t.0)),
             );
             straight.sort_unstable();
             straight.dedup();
             prop_assert_eq!(ids, straight.iter().map(String::as_str).collect::<Vec<_>>());
         }
+        // Kinds: plain (reads no running task), one per host (reads those of unknown place),
+        // at most two per zone (reads all).
+        let unique = Arc::new(Unique::new("hostname"));
+        let capped = Arc::new(MaxPer::new("zone", NonZeroU32::new(2).unwrap()));
         let candidates: Vec<TaskSpec> = wanted
             .iter()
             .enumerate()
-            .map(|(i, g)| TaskSpec::builder(format!("p{i}"), format!("g{g}")).scalar("cpus", 1.0).build().unwrap())
+            .map(|(i, &(g, kind))| {
+                let builder = TaskSpec::builder(format!("p{i}"), format!("g{g}")).scalar("cpus", 1.0);
+                match kind {
+                    1 => builder.hard(unique.clone()),
+                    2 => builder.hard(capped.clone()),
+                    _ => builder,
+                }
+                .build()
+                .unwrap()
+            })
             .collect();
         let counted = counted_running(&cluster, &refs, &hosts, &candidates, &plan);
         let counted: Vec<&TaskId> = counted.iter().map(|t| &t.id).collect();
+        let unknown_place = |k: usize| tasks[k].0 >= offered.len() && !has_host(tasks[k].0);
         let mut straight: Vec<&TaskId> = running
             .iter()
-            .filter(|t| candidates.iter().any(|c| c.group == t.group))
-            .map(|t| &t.id)
+            .enumerate()
+            .filter(|(k, t)| {
+                let kinds = || wanted.iter().filter(|(g, _)| format!("g{g}") == t.group.as_str()).map(|(_, kind)| *kind);
+                kinds().any(|kind| kind == 2) || (kinds().any(|kind| kind == 1) && unknown_place(*k))
+            })
+            .map(|(_, t)| &t.id)
             .collect();
         straight.sort();
         prop_assert_eq!(counted, straight);

@@ -10,7 +10,9 @@
 //! bound). The engine, with the caller's settings, then places the candidates onto those pseudo
 //! agents alone, with the running tasks of the candidates' groups and the plan's launches of
 //! those groups counted where they run, so constraints that count (unique, max per value,
-//! balance, group by) see the cluster the pass left. A class whose pseudo agents all got tasks
+//! balance, group by) see the cluster the pass left; tasks no candidate's constraint can read
+//! on a pseudo agent (by the constraints' scopes: one per host reads no task on a real host)
+//! are left out. A class whose pseudo agents all got tasks
 //! while a candidate that fits it went to another class or stayed unplaced may have been too
 //! small (a packing worse than twice the bound, tasks that want an agent each): the dry pass
 //! runs again with as many pseudo agents for that class as it has room for, but no more than
@@ -46,6 +48,7 @@ use super::cluster::Launches;
 use super::cluster::{Cluster, Tasks};
 use crate::model::{AgentId, Offer, OfferId, OfferedResource, ResourceValue, RunningTask, TaskId};
 use crate::plan::{Plan, Reason};
+use crate::plugins::Scope;
 use crate::pool::OfferPool;
 use crate::resources::{shared_name, Quantity, PORTS};
 use crate::spec::TaskSpec;
@@ -270,8 +273,9 @@ pub(crate) fn pseudo_offer(class: &str, i: usize, shape: &Shape) -> Offer {
 }
 
 /// The tasks the dry pass counts: running tasks of the candidates' groups and the plan's
-/// launches of those groups, each with the host details of its agent (the dry pool does not
-/// hold the real agents), sorted by id (the same tasks in any order count the same).
+/// launches of those groups, as far as the candidates' constraints can read them (see
+/// [`Reads`]), each with the host details of its agent (the dry pool does not hold the real
+/// agents), sorted by id (the same tasks in any order count the same).
 #[cfg(test)]
 pub(super) fn counted_running<'a, R>(
     cluster: &Cluster<'a, R>,
@@ -286,8 +290,42 @@ where
     counted_tasks(counted_order(running, cluster.launches(), candidates, plan), hosts)
 }
 
+/// What the constraints of a group's candidates can read of the group's tasks that run on
+/// real agents, by their [`Scope`]s; the dry pass counts no more than that.
+///
+/// A pseudo agent has a hostname of its own, so a constraint scoped to the agent (such as
+/// `hostname:UNIQUE`) reads only tasks whose place is unknown, which count against every
+/// agent; a static one reads none; one scoped to an attribute or the pass may read all.
+/// Leaving the others out changes no answer and spares copying them and the dry pass loading
+/// them (on a cluster where most tasks are one per host, nearly all of them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Reads {
+    /// No task of the group.
+    Nothing,
+    /// Only tasks of unknown place: no host details, agent without offers.
+    UnknownPlace,
+    /// Every task of the group.
+    All,
+}
+
+impl Reads {
+    /// What `task`'s constraints read (the most any of them reads).
+    fn of(task: &TaskSpec) -> Reads {
+        let scopes = task.hard.iter().map(|c| c.scope()).chain(task.soft.iter().map(|t| t.constraint.scope()));
+        scopes
+            .map(|scope| match scope {
+                Scope::Static => Reads::Nothing,
+                Scope::Agent => Reads::UnknownPlace,
+                Scope::Attribute(_) | Scope::Pass => Reads::All,
+            })
+            .max()
+            .unwrap_or(Reads::Nothing)
+    }
+}
+
 /// The tasks the dry pass counts, sorted, before they are copied: the part of
-/// [`counted_running`]'s work that needs no census, so it can run beside it.
+/// [`counted_running`]'s work that needs no census, so it can run beside it. A task listed
+/// with [`Reads::UnknownPlace`] counts only if the census does not know its agent either.
 pub(super) fn counted_order<'a>(
     running: &[&'a RunningTask],
     launches: Launches<'_>,
@@ -297,25 +335,40 @@ pub(super) fn counted_order<'a>(
     // (the id's first bytes as a number, the task): sorted by that number first, which orders
     // as the ids do, so most comparisons read no id.
     let mut order: Vec<(u64, Counted<'a>)> = Vec::new();
-    if candidates.is_empty() {
+    let mut groups: FxHashMap<&str, Reads> = FxHashMap::default();
+    for task in candidates {
+        let reads = Reads::of(task);
+        if reads > Reads::Nothing {
+            let entry = groups.entry(task.group.as_str()).or_insert(reads);
+            *entry = (*entry).max(reads);
+        }
+    }
+    if groups.is_empty() {
         return order;
     }
-    let groups: FxHashSet<&str> = candidates.iter().map(|t| t.group.as_str()).collect();
     // The last group asked about (its storage) and the answer: tasks of a group often share it.
-    let mut last: Option<(*const u8, usize, bool)> = None;
+    let mut last: Option<(*const u8, usize, Option<Reads>)> = None;
     for (k, &task) in running.iter().enumerate() {
         ahead::groups(running, k);
         let group = task.group.as_str();
-        let counts = match last {
-            Some((ptr, len, counts)) if ptr == group.as_ptr() && len == group.len() => counts,
-            _ => groups.contains(group),
+        let reads = match last {
+            Some((ptr, len, reads)) if ptr == group.as_ptr() && len == group.len() => reads,
+            _ => groups.get(group).copied(),
         };
-        last = Some((group.as_ptr(), group.len(), counts));
+        last = Some((group.as_ptr(), group.len(), reads));
+        let counts = match reads {
+            Some(Reads::All) => true,
+            // A task with host details has a place, and it is no pseudo agent's.
+            Some(Reads::UnknownPlace) => task.host.is_none(),
+            Some(Reads::Nothing) | None => false,
+        };
         if counts && !launches.contains(task) {
-            order.push((prefix(&task.id), Counted::Running(task)));
+            order.push((prefix(&task.id), Counted::Running(task, reads == Some(Reads::UnknownPlace))));
         }
     }
-    for launch in plan.launches.iter().filter(|l| groups.contains(l.group.as_str())) {
+    // A launch's place is known: only groups whose tasks are read wherever they run.
+    let all = |group: &str| groups.get(group) == Some(&Reads::All);
+    for launch in plan.launches.iter().filter(|l| all(l.group.as_str())) {
         order.push((prefix(&launch.task_id), Counted::Launch(launch)));
     }
     order.sort_unstable_by(|(p, a), (q, b)| p.cmp(q).then_with(|| a.id().cmp(b.id())));
@@ -330,10 +383,15 @@ fn counted_tasks(order: Vec<(u64, Counted<'_>)>, hosts: &Hosts<'_>) -> Vec<Runni
     let mut counted = Vec::with_capacity(order.len());
     for (_, source) in order {
         let (id, group, agent_id, host) = match source {
-            Counted::Running(task) => {
+            Counted::Running(task, unknown_place_only) => {
                 let host = match &task.host {
                     Some(host) => Some(host.clone()),
-                    None => hosts.of(&task.agent_id).map(|(name, attrs)| (name.clone(), attrs.clone())),
+                    None => match hosts.of(&task.agent_id) {
+                        // Its agent is known after all, so the task is not read.
+                        Some(_) if unknown_place_only => continue,
+                        Some((name, attrs)) => Some((name.clone(), attrs.clone())),
+                        None => None,
+                    },
                 };
                 (&task.id, &task.group, &task.agent_id, host)
             }
@@ -351,14 +409,16 @@ fn counted_tasks(order: Vec<(u64, Counted<'_>)>, hosts: &Hosts<'_>) -> Vec<Runni
 
 /// A task the dry pass counts, before it is copied.
 pub(super) enum Counted<'a> {
-    Running(&'a RunningTask),
+    /// A running task; `true` if it counts only when its agent is unknown (see [`Reads`]).
+    Running(&'a RunningTask, bool),
+    /// A launch of the plan.
     Launch(&'a crate::plan::Launch),
 }
 
 impl Counted<'_> {
     fn id(&self) -> &TaskId {
         match self {
-            Counted::Running(task) => &task.id,
+            Counted::Running(task, _) => &task.id,
             Counted::Launch(launch) => &launch.task_id,
         }
     }
