@@ -211,10 +211,12 @@ fn dry_pass(
     Ok(found)
 }
 
-/// The caller's engine without explanations (the dry pass reads only its launches), on one
-/// thread; `None` if those settings were refused (they are the caller's, so they are not).
+/// The caller's engine without explanations or declines (the dry pass reads only its
+/// launches), on one thread; `None` if those settings were refused (they are the caller's, so
+/// they are not).
 fn dry_engine(engine: &Engine) -> Option<Engine> {
-    let config = EngineConfig { explain_unplaced: false, threads: 1, ..engine.config().clone() };
+    let config =
+        EngineConfig { explain_unplaced: false, decline_unused: false, threads: 1, ..engine.config().clone() };
     Engine::new(config).ok()
 }
 
