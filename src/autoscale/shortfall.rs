@@ -175,30 +175,29 @@ fn dry_pass(
     counted: &[RunningTask],
     now: Duration,
 ) -> Result<DryPass, PlanError> {
-    let mut scratch = OfferPool::new(Duration::from_secs(3_600));
-    let total: usize = counts.iter().sum();
-    scratch.reserve(total);
-    let mut pseudo_class: FxHashMap<AgentId, usize> = FxHashMap::default();
-    pseudo_class.reserve(total);
+    let mut offers = Vec::with_capacity(counts.iter().sum());
+    let mut id = String::new();
     for (c, class) in classes.iter().enumerate() {
         let Some(shape) = &class.shape else { continue };
         for i in 0..counts[c] {
-            let offer = pseudo_offer(&class.rule.class, i, shape);
-            pseudo_class.insert(offer.agent_id.clone(), c);
-            // Ids are unique by construction; a clash would only drop the pseudo agent.
-            let _ = scratch.add(offer, now);
+            offers.push(pseudo_offer(&mut id, &class.rule.class, i, shape));
         }
     }
     let mut found =
         DryPass { per_class: vec![0; classes.len()], claimed: Vec::new(), class_of: vec![None; candidates.len()] };
+    // Ids are distinct (so are the classes' names) and far fewer than a pool can hold, so the
+    // pool is always built.
+    let Ok(scratch) = OfferPool::with_offers(Duration::from_secs(3_600), offers, now) else { return Ok(found) };
     if scratch.is_empty() {
         return Ok(found);
     }
     let dry_plan = dry.plan(&scratch, candidates, counted, now)?;
     let index: FxHashMap<&TaskId, usize> = candidates.iter().enumerate().map(|(i, t)| (&t.id, i)).collect();
+    let by_name: FxHashMap<&str, usize> =
+        classes.iter().enumerate().map(|(c, class)| (&*class.rule.class, c)).collect();
     let mut used: FxHashSet<&AgentId> = FxHashSet::default();
     for launch in &dry_plan.launches {
-        if let Some(&c) = pseudo_class.get(&launch.agent_id) {
+        if let Some(&c) = pseudo_class_name(&launch.agent_id).and_then(|name| by_name.get(name)) {
             if used.insert(&launch.agent_id) {
                 found.per_class[c] += 1;
             }
@@ -215,8 +214,7 @@ fn dry_pass(
 /// launches), on one thread; `None` if those settings were refused (they are the caller's, so
 /// they are not).
 fn dry_engine(engine: &Engine) -> Option<Engine> {
-    let config =
-        EngineConfig { explain_unplaced: false, decline_unused: false, threads: 1, ..engine.config().clone() };
+    let config = EngineConfig { explain_unplaced: false, decline_unused: false, threads: 1, ..engine.config().clone() };
     Engine::new(config).ok()
 }
 
@@ -245,10 +243,16 @@ fn fits_empty(task: &TaskSpec, shape: &Shape) -> bool {
 }
 
 /// The `i`-th pseudo agent of `class`: one offer of `shape`, with id, agent id and hostname
-/// `offerpack-autoscale/<class>/<i>` (`i` zero-padded, so ids sort by number).
-pub(crate) fn pseudo_offer(class: &str, i: usize, shape: &Shape) -> Offer {
+/// `offerpack-autoscale/<class>/<i>` (`i` zero-padded to six digits, so ids sort by number),
+/// written in `id` (a buffer reused from agent to agent).
+pub(crate) fn pseudo_offer(id: &mut String, class: &str, i: usize, shape: &Shape) -> Offer {
+    id.clear();
+    id.push_str(PSEUDO_PREFIX);
+    id.push_str(class);
+    id.push('/');
+    push_padded(id, i);
     // One allocation for the id, the agent id and the hostname.
-    let id: Arc<str> = Arc::from(format!("{PSEUDO_PREFIX}{class}/{i:06}"));
+    let id: Arc<str> = Arc::from(id.as_str());
     let mut offer = Offer {
         id: OfferId::from_shared(id.clone()),
         agent_id: AgentId::from_shared(id.clone()),
@@ -272,6 +276,24 @@ pub(crate) fn pseudo_offer(class: &str, i: usize, shape: &Shape) -> Offer {
         });
     }
     offer
+}
+
+/// Appends `n` in decimal, zero-padded to at least six digits.
+fn push_padded(out: &mut String, n: usize) {
+    let mut digits = [b'0'; 20];
+    let (mut rest, mut at) = (n, digits.len());
+    while rest > 0 || digits.len() - at < 6 {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    digits[at..].iter().for_each(|&d| out.push(char::from(d)));
+}
+
+/// The class name in a pseudo agent's id, `None` for an id of no pseudo agent.
+fn pseudo_class_name(agent: &AgentId) -> Option<&str> {
+    let (class, number) = agent.as_str().strip_prefix(PSEUDO_PREFIX)?.rsplit_once('/')?;
+    number.bytes().all(|b| b.is_ascii_digit()).then_some(class)
 }
 
 /// The tasks the dry pass counts: running tasks of the candidates' groups and the plan's
@@ -434,4 +456,27 @@ fn prefix(id: &TaskId) -> u64 {
     let n = text.len().min(8);
     bytes[..n].copy_from_slice(&text[..n]);
     u64::from_be_bytes(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::PortSet;
+
+    #[test]
+    fn pseudo_ids_are_padded_numbers_that_name_their_class() {
+        let mut buf = String::new();
+        for n in (0..2_000).chain([99_999, 999_999, 1_000_000, 123_456_789, usize::MAX]) {
+            buf.clear();
+            push_padded(&mut buf, n);
+            assert_eq!(buf, format!("{n:06}"));
+        }
+        let shape = Shape { scalars: Vec::new(), ports: PortSet::new(), attributes: Default::default() };
+        let offer = pseudo_offer(&mut buf, "m5/large", 42, &shape);
+        assert_eq!(offer.agent_id.as_str(), "offerpack-autoscale/m5/large/000042");
+        assert_eq!(offer.hostname.as_ref(), offer.id.as_str());
+        assert_eq!(pseudo_class_name(&offer.agent_id), Some("m5/large"));
+        assert_eq!(pseudo_class_name(&AgentId::from("offerpack-autoscale/m5/x")), None);
+        assert_eq!(pseudo_class_name(&AgentId::from("agent-1")), None);
+    }
 }

@@ -94,6 +94,46 @@ impl OfferPool {
         self.by_id.get(id).and_then(|&slot| self.held(slot)).map(|h| &h.offer)
     }
 
+    /// A pool holding `offers`, all received at `now`: the pool [`add`](OfferPool::add)ing
+    /// each in turn would make, built at once (one sort, no search per offer), for a pool
+    /// filled in one go such as the autoscaler's pseudo agents.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use offerpack::{Offer, OfferPool};
+    /// let offers = vec![Offer::new("o2", "a1", "h1"), Offer::new("o1", "a2", "h2"), Offer::new("o3", "a1", "h1")];
+    /// let pool = OfferPool::with_offers(Duration::from_secs(30), offers, Duration::ZERO).unwrap();
+    /// assert_eq!(pool.len(), 3);
+    /// assert_eq!(pool.agents_at(Duration::ZERO).count(), 2);
+    /// assert!(OfferPool::with_offers(Duration::from_secs(30), vec![Offer::new("o1", "a1", "h1"); 2], Duration::ZERO).is_err());
+    /// ```
+    pub fn with_offers(hold: Duration, mut offers: Vec<Offer>, now: Duration) -> Result<OfferPool, PoolError> {
+        if Slot::try_from(offers.len()).is_err() {
+            return Err(PoolError::Full);
+        }
+        // Each agent's slots in offer id order, as `add` keeps them; already sorted input
+        // (pseudo agents come so) costs one comparison per offer.
+        offers.sort_by(|a, b| a.agent_id.cmp(&b.agent_id).then_with(|| a.id.cmp(&b.id)));
+        let mut pool = OfferPool::new(hold);
+        pool.by_id.reserve(offers.len());
+        let mut by_agent: Vec<(AgentId, Vec<Slot>)> = Vec::new();
+        for (slot, offer) in (0..).zip(&offers) {
+            if pool.by_id.insert(offer.id.clone(), slot).is_some() {
+                return Err(PoolError::DuplicateOffer(offer.id.clone()));
+            }
+            match by_agent.last_mut() {
+                Some((agent, slots)) if *agent == offer.agent_id => slots.push(slot),
+                _ => by_agent.push((offer.agent_id.clone(), vec![slot])),
+            }
+        }
+        // Sorted and distinct: the map is built in one sweep.
+        pool.by_agent = by_agent.into_iter().collect();
+        let expires_at = now.saturating_add(hold);
+        pool.expiries = (0..).zip(&offers).map(|(slot, _)| (slot, Reverse(expires_at))).collect();
+        pool.slots = offers.into_iter().map(|offer| Some(Held { offer, expires_at })).collect();
+        Ok(pool)
+    }
+
     /// Adds an offer received at `now`; it expires at `now + hold`.
     pub fn add(&mut self, offer: Offer, now: Duration) -> Result<(), PoolError> {
         if self.by_id.contains_key(&offer.id) {
@@ -345,5 +385,53 @@ mod tests {
         assert!(pool.get(&"o1".into()).is_none());
         assert_eq!(pool.remove_agent(&"c".into()).iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["o4", "o5"]);
         assert_eq!(pool.next_expiry(), Some(Duration::from_secs(20)));
+    }
+
+    /// Offers as (offer id, agent id) by number: `o<i>` on `a<j>`.
+    fn numbered(pairs: &[(u8, u8)]) -> Vec<Offer> {
+        pairs.iter().map(|&(o, a)| offer(&format!("o{o}"), &format!("a{a}"))).collect()
+    }
+
+    /// What a pool shows of itself: each live agent with its offers' ids, in order, and the
+    /// next expiry.
+    fn shown(pool: &OfferPool, now: Duration) -> (Vec<(String, Vec<String>)>, Option<Duration>) {
+        let agents = pool
+            .agents_at(now)
+            .map(|a| (a.id().as_str().to_owned(), a.offers().map(|o| o.id.as_str().to_owned()).collect()))
+            .collect();
+        (agents, pool.next_expiry())
+    }
+
+    proptest::proptest! {
+        /// Built at once, a pool is the pool adding each offer in turn makes: the same agents
+        /// and offers in the same order, the same expiry, the same refusal of a repeated id;
+        /// and it goes on the same after more offers are added, taken and expired.
+        #[test]
+        fn pool_built_at_once_equals_pool_added_in_turn(
+            pairs in proptest::collection::vec((0u8..30, 0u8..6), 0..25),
+            later in proptest::collection::vec((30u8..40, 0u8..6), 0..5),
+        ) {
+            let (hold, now) = (Duration::from_secs(10), Duration::from_secs(3));
+            let built = OfferPool::with_offers(hold, numbered(&pairs), now);
+            let mut added = OfferPool::new(hold);
+            let turn: Result<(), PoolError> = numbered(&pairs).into_iter().try_for_each(|o| added.add(o, now));
+            match (built, turn) {
+                (Ok(mut built), Ok(())) => {
+                    proptest::prop_assert_eq!(shown(&built, now), shown(&added, now));
+                    proptest::prop_assert_eq!(built.len(), added.len());
+                    for o in numbered(&later) {
+                        proptest::prop_assert_eq!(built.add(o.clone(), now + hold / 2), added.add(o, now + hold / 2));
+                    }
+                    if let Some(first) = pairs.first() {
+                        let id = OfferId::from(format!("o{}", first.0).as_str());
+                        proptest::prop_assert_eq!(built.rescind(&id), added.rescind(&id));
+                    }
+                    proptest::prop_assert_eq!(built.expire(now + hold), added.expire(now + hold));
+                    proptest::prop_assert_eq!(shown(&built, now + hold), shown(&added, now + hold));
+                }
+                (Err(PoolError::DuplicateOffer(_)), Err(PoolError::DuplicateOffer(_))) => {}
+                (built, turn) => proptest::prop_assert!(false, "built {:?}, added in turn {:?}", built.err(), turn.err()),
+            }
+        }
     }
 }
