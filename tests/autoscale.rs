@@ -475,7 +475,7 @@ proptest! {
     /// The running tasks the shortfall leaves out (those no constraint of the pending tasks can
     /// read on a clone) change nothing: the counts are those of a plan of the unplaced tasks
     /// onto clones of every class sized for all of them, with every running task and launch
-    /// counted where it runs.
+    /// counted where it runs. The running tasks' order changes nothing.
     #[test]
     fn autoscale_counts_match_a_dry_pass_counting_every_running_task(
         shapes in prop::collection::vec((2u32..=8, prop::sample::select(vec![1024u32, 4096]), 1usize..=2), 1..=2),
@@ -489,6 +489,9 @@ proptest! {
         let last = BTreeMap::new();
         let input = AutoscaleInput { config: &config, last_scaled: &last };
         let found = hints(&engine, input, &pool, &pending, &running, &plan, NOW).unwrap();
+        // The running tasks in another order give the same hints.
+        let reversed: Vec<RunningTask> = running.iter().rev().cloned().collect();
+        prop_assert_eq!(&hints(&engine, input, &pool, &pending, &reversed, &plan, NOW).unwrap(), &found);
 
         // The oracle: every running task and launch, with the host details of its agent.
         let host_of = |agent: &str| hosts.iter().find(|(id, _, _)| id == agent).map(|(_, h, a)| (h.clone(), a.clone()));
