@@ -7,6 +7,7 @@ use std::time::Duration;
 use priority_queue::PriorityQueue;
 
 use rustc_hash::{FxBuildHasher, FxHashMap};
+use smallvec::{smallvec, SmallVec};
 
 use super::PoolError;
 use crate::model::{AgentId, Attributes, Offer, OfferId};
@@ -20,6 +21,10 @@ struct Held {
 
 /// Where a held offer sits in [`OfferPool`]'s slots.
 type Slot = u32;
+
+/// One agent's slots: most agents have one or two offers, kept inline in the agent's map entry
+/// so that walking the agents reads no list of its own per agent.
+type AgentSlots = SmallVec<[Slot; 2]>;
 
 /// Offers held for scheduling, combined per agent.
 ///
@@ -38,7 +43,8 @@ type Slot = u32;
 ///
 /// The offers live in a slab of slots, reused once freed; the id index, the per-agent lists and
 /// the expiry queue name slots. Walking the agents (what every pass does first) so reads each
-/// offer by position, with no id hashed or compared.
+/// offer by position, with no id hashed or compared, and an agent's list of one or two slots
+/// from its map entry.
 #[derive(Clone)]
 pub struct OfferPool {
     hold: Duration,
@@ -48,7 +54,7 @@ pub struct OfferPool {
     /// The slot of each held offer.
     by_id: FxHashMap<OfferId, Slot>,
     /// Each agent's slots, sorted by offer id.
-    by_agent: BTreeMap<AgentId, Vec<Slot>>,
+    by_agent: BTreeMap<AgentId, AgentSlots>,
     /// Slots by expiry, soonest first: the next deadline in O(1), expiries in O(k log n).
     expiries: PriorityQueue<Slot, Reverse<Duration>, FxBuildHasher>,
 }
@@ -116,14 +122,14 @@ impl OfferPool {
         offers.sort_by(|a, b| a.agent_id.cmp(&b.agent_id).then_with(|| a.id.cmp(&b.id)));
         let mut pool = OfferPool::new(hold);
         pool.by_id.reserve(offers.len());
-        let mut by_agent: Vec<(AgentId, Vec<Slot>)> = Vec::new();
+        let mut by_agent: Vec<(AgentId, AgentSlots)> = Vec::new();
         for (slot, offer) in (0..).zip(&offers) {
             if pool.by_id.insert(offer.id.clone(), slot).is_some() {
                 return Err(PoolError::DuplicateOffer(offer.id.clone()));
             }
             match by_agent.last_mut() {
                 Some((agent, slots)) if *agent == offer.agent_id => slots.push(slot),
-                _ => by_agent.push((offer.agent_id.clone(), vec![slot])),
+                _ => by_agent.push((offer.agent_id.clone(), smallvec![slot])),
             }
         }
         // Sorted and distinct: the map is built in one sweep.
@@ -233,7 +239,7 @@ impl OfferPool {
 
     /// The live offers of one agent at `now`, sorted by id.
     pub(crate) fn offers_of(&self, agent: &AgentId, now: Duration) -> Vec<&Offer> {
-        self.by_agent.get(agent).map_or(&[][..], Vec::as_slice).iter().filter_map(|&s| self.live(s, now)).collect()
+        self.by_agent.get(agent).map_or(&[][..], AgentSlots::as_slice).iter().filter_map(|&s| self.live(s, now)).collect()
     }
 
     /// Removes one offer (used or declined by a plan), if held.
@@ -261,7 +267,7 @@ impl OfferPool {
         self.by_id.remove(&held.offer.id);
         self.expiries.remove(&slot);
         if let Some(slots) = self.by_agent.get_mut(&held.offer.agent_id) {
-            slots.retain(|&s| s != slot);
+            slots.retain(|s| *s != slot);
             if slots.is_empty() {
                 self.by_agent.remove(&held.offer.agent_id);
             }
