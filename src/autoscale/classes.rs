@@ -2,8 +2,10 @@
 //! attribute names, and each class's shape, the agent a scale-up would add.
 //!
 //! An agent is known from its offers in the pool and from the running tasks on it (with the
-//! task's host details when the agent has no offer). Its total is what it offers plus what its
-//! running tasks hold (running tasks hold unreserved resources as far as this census knows). A
+//! task's host details when the agent has no offer; offers that name no class are not
+//! overruled by a task's host details). Its total is what it offers plus what all its running
+//! tasks hold, those without host details too, in whatever order the tasks come (running
+//! tasks hold unreserved resources as far as this census knows). A
 //! class's shape is the total most of its agents have — ties go to the total of the agent with
 //! the smallest id — with the attributes of that agent (the smallest id among those with the
 //! total) and, as ports, the union of the port ranges its agents offer (running tasks do not
@@ -102,6 +104,10 @@ enum Seen<'a> {
 pub(crate) struct Hosts<'a> {
     seen: FxHashMap<&'a AgentId, Seen<'a>>,
     agents: Vec<KnownAgent<'a>>,
+    /// Per running task (index for index with the census's tasks), the offer with the smallest
+    /// id of its agent: found as the census looked the agent up, so that asking again hashes
+    /// no id.
+    task_hosts: Vec<Option<&'a Offer>>,
 }
 
 impl<'a> Hosts<'a> {
@@ -111,6 +117,12 @@ impl<'a> Hosts<'a> {
             Seen::Known(i) => self.agents.get(*i as usize)?.first?,
             Seen::Unclassed(first) => first,
         };
+        Some((&first.hostname, &first.attributes))
+    }
+
+    /// What [`Hosts::of`] says of the agent of the census's running task `k`.
+    pub fn of_task(&self, k: usize) -> Option<(&'a Arc<str>, &'a Attributes)> {
+        let first = (*self.task_hosts.get(k)?)?;
         Some((&first.hostname, &first.attributes))
     }
 }
@@ -196,16 +208,28 @@ where
     // Whether a class got an agent known from its tasks alone (after those with offers, which
     // come in id order).
     let mut unordered = vec![false; rules.len()];
+    let mut task_hosts = Vec::with_capacity(running.len());
+    // Tasks without host details on an agent not known (yet): counted at the end if a task
+    // with host details made their agent known, wherever it came in the order.
+    let mut unknown: Vec<&'a RunningTask> = Vec::new();
     for (k, &task) in running.iter().enumerate() {
         ahead::census(running, k);
-        let cached = last.filter(|(id, _)| **id == task.agent_id).map(|(_, at)| at);
-        let at = match cached.or_else(|| match seen.get(&task.agent_id) {
-            Some(Seen::Known(i)) => Some(*i),
-            _ => None,
-        }) {
-            Some(at) => at,
+        let cached = last.filter(|(id, _)| **id == task.agent_id).map(|(_, at)| Seen::Known(at));
+        let found = cached.or_else(|| seen.get(&task.agent_id).copied());
+        task_hosts.push(match found {
+            Some(Seen::Known(i)) => agents[i as usize].first,
+            Some(Seen::Unclassed(first)) => Some(first),
+            None => None,
+        });
+        let at = match found {
+            Some(Seen::Known(at)) => at,
+            // Its offers name no class; a task's host details do not overrule them.
+            Some(Seen::Unclassed(_)) => continue,
             None => {
-                let Some((_, attrs)) = &task.host else { continue };
+                let Some((_, attrs)) = &task.host else {
+                    unknown.push(task);
+                    continue;
+                };
                 let Some(c) = class_of.of(attrs) else { continue };
                 if cluster.is_launch(task) {
                     continue;
@@ -227,14 +251,11 @@ where
             }
         };
         last = Some((&task.agent_id, at));
-        let known = &mut agents[at as usize];
-        // Launches of the pass are on agents it launched on; only there is a task looked up.
-        if known.launched && cluster.is_launch(task) {
-            continue;
-        }
-        known.running += 1;
-        for (name, q) in &task.resources {
-            totals.add(known.row, name, &unreserved, *q);
+        count_task(&mut agents[at as usize], &mut totals, cluster, task, &unreserved);
+    }
+    for task in unknown {
+        if let Some(Seen::Known(at)) = seen.get(&task.agent_id) {
+            count_task(&mut agents[*at as usize], &mut totals, cluster, task, &unreserved);
         }
     }
     let mut classes: Vec<ClassInfo<'a>> =
@@ -249,7 +270,26 @@ where
         }
         class.shape = shape_of(&class.agents, &totals, ports);
     }
-    (classes, Hosts { seen, agents })
+    (classes, Hosts { seen, agents, task_hosts })
+}
+
+/// Counts running `task` on its agent `known`: one task more, its resources added to the
+/// agent's total (launches of the pass are left out).
+fn count_task<'a, R: Tasks<'a>>(
+    known: &mut KnownAgent<'a>,
+    totals: &mut Totals,
+    cluster: &Cluster<'a, R>,
+    task: &RunningTask,
+    unreserved: &Role,
+) {
+    // Launches of the pass are on agents it launched on; only there is a task looked up.
+    if known.launched && cluster.is_launch(task) {
+        return;
+    }
+    known.running += 1;
+    for (name, q) in &task.resources {
+        totals.add(known.row, name, unreserved, *q);
+    }
 }
 
 fn index(i: usize) -> u32 {

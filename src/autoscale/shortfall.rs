@@ -23,8 +23,11 @@
 //! Why not size every class for the worst case at once: each candidate lands on one class, so
 //! with several classes that fit, most pseudo agents would stay empty, and building them is
 //! most of the dry pass's cost; a class found too small is sized anew instead. The property
-//! tests (`tests/autoscale.rs`) compare the counts with a dry pass onto classes each sized for
-//! every task at once.
+//! tests (`tests/autoscale.rs`) check that the claimed tasks are those a dry pass onto classes
+//! each sized for every task at once places. The split between classes may differ from that
+//! pass's: the engine picks its stage by how many agents there are (filling agents only for
+//! enough tasks per agent; its packing LP fills empty agents by the counts it has), so the
+//! counts depend on the sizes the dry pass starts with, deterministically.
 //!
 //! The tasks to count are found in one walk of the running tasks that needs nothing of the
 //! census, so on a large cluster (the engine's `two_thread_threshold`, with two threads allowed)
@@ -387,7 +390,7 @@ pub(super) fn counted_order<'a>(
             Some(Reads::Nothing) | None => false,
         };
         if counts && !launches.contains(task) {
-            order.push((prefix(&task.id), Counted::Running(task, reads == Some(Reads::UnknownPlace))));
+            order.push((prefix(&task.id), Counted::Running(task, k, reads == Some(Reads::UnknownPlace))));
         }
     }
     // A launch's place is known: only groups whose tasks are read wherever they run.
@@ -407,10 +410,10 @@ fn counted_tasks(order: Vec<(u64, Counted<'_>)>, hosts: &Hosts<'_>) -> Vec<Runni
     let mut counted = Vec::with_capacity(order.len());
     for (_, source) in order {
         let (id, group, agent_id, host) = match source {
-            Counted::Running(task, unknown_place_only) => {
+            Counted::Running(task, k, unknown_place_only) => {
                 let host = match &task.host {
                     Some(host) => Some(host.clone()),
-                    None => match hosts.of(&task.agent_id) {
+                    None => match hosts.of_task(k) {
                         // Its agent is known after all, so the task is not read.
                         Some(_) if unknown_place_only => continue,
                         Some((name, attrs)) => Some((name.clone(), attrs.clone())),
@@ -433,8 +436,9 @@ fn counted_tasks(order: Vec<(u64, Counted<'_>)>, hosts: &Hosts<'_>) -> Vec<Runni
 
 /// A task the dry pass counts, before it is copied.
 pub(super) enum Counted<'a> {
-    /// A running task; `true` if it counts only when its agent is unknown (see [`Reads`]).
-    Running(&'a RunningTask, bool),
+    /// A running task, its index among the census's tasks, and `true` if it counts only when
+    /// its agent is unknown (see [`Reads`]).
+    Running(&'a RunningTask, usize, bool),
     /// A launch of the plan.
     Launch(&'a crate::plan::Launch),
 }
@@ -442,7 +446,7 @@ pub(super) enum Counted<'a> {
 impl Counted<'_> {
     fn id(&self) -> &TaskId {
         match self {
-            Counted::Running(task, _) => &task.id,
+            Counted::Running(task, _, _) => &task.id,
             Counted::Launch(launch) => &launch.task_id,
         }
     }

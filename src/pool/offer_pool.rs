@@ -239,7 +239,12 @@ impl OfferPool {
 
     /// The live offers of one agent at `now`, sorted by id.
     pub(crate) fn offers_of(&self, agent: &AgentId, now: Duration) -> Vec<&Offer> {
-        self.by_agent.get(agent).map_or(&[][..], AgentSlots::as_slice).iter().filter_map(|&s| self.live(s, now)).collect()
+        self.by_agent
+            .get(agent)
+            .map_or(&[][..], AgentSlots::as_slice)
+            .iter()
+            .filter_map(|&s| self.live(s, now))
+            .collect()
     }
 
     /// Removes one offer (used or declined by a plan), if held.
