@@ -5,14 +5,14 @@
 //! the dry pass onto clones, the scale-down), not the pass itself (timed beside it for scale).
 //!
 //! Before timing, families of seeded clusters are swept, 10 seeds each (the fastest of five
-//! runs of the hints per seed, the seeds taking turns): cluster sizes (2,000 and 10,000 agents, 3 to 7 running tasks
-//! on each), class counts (1, 3, 8; each class's shape drawn from the seed), constraint mixes
-//! (plain, one per host, at most 100 per zone, and a mix of those with tasks pinned to a zone no
-//! agent has and tasks larger than any class) and shapes (uniform classes, or irregular: one
-//! agent in ten of another size than its class) and task orders (agent by agent, or shuffled
-//! as a live `Scheduler` walks them). The bench prints each family's median and
-//! worst time with its seed, then criterion times each family's worst seed and the standard
-//! configuration. Run: `cargo bench --bench autoscale`.
+//! runs of the hints per seed, the seeds taking turns): cluster sizes (2,000 and 10,000 agents,
+//! 3 to 7 running tasks on each), class counts (1, 3, 8; each class's shape drawn from the
+//! seed), constraint mixes (plain, one per host, at most 100 per zone, and a mix of those with
+//! tasks pinned to a zone no agent has and tasks larger than any class), shapes (uniform
+//! classes, or irregular: one agent in ten of another size than its class) and task orders
+//! (agent by agent, or shuffled as a live `Scheduler` walks them). The bench prints each
+//! family's median and worst time with its seed, then criterion times each family's worst seed
+//! and the standard configuration. Run: `cargo bench --bench autoscale`.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;

@@ -102,18 +102,9 @@ impl OfferPool {
 
     /// A pool holding `offers`, all received at `now`: the pool [`add`](OfferPool::add)ing
     /// each in turn would make, built at once (one sort, no search per offer), for a pool
-    /// filled in one go such as the autoscaler's pseudo agents.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use offerpack::{Offer, OfferPool};
-    /// let offers = vec![Offer::new("o2", "a1", "h1"), Offer::new("o1", "a2", "h2"), Offer::new("o3", "a1", "h1")];
-    /// let pool = OfferPool::with_offers(Duration::from_secs(30), offers, Duration::ZERO).unwrap();
-    /// assert_eq!(pool.len(), 3);
-    /// assert_eq!(pool.agents_at(Duration::ZERO).count(), 2);
-    /// assert!(OfferPool::with_offers(Duration::from_secs(30), vec![Offer::new("o1", "a1", "h1"); 2], Duration::ZERO).is_err());
-    /// ```
-    pub fn with_offers(hold: Duration, mut offers: Vec<Offer>, now: Duration) -> Result<OfferPool, PoolError> {
+    /// filled in one go such as the autoscaler's pseudo agents. On an error (a repeated offer
+    /// id, more offers than slots) the offers are dropped, so it is not offered for input.
+    pub(crate) fn with_offers(hold: Duration, mut offers: Vec<Offer>, now: Duration) -> Result<OfferPool, PoolError> {
         if Slot::try_from(offers.len()).is_err() {
             return Err(PoolError::Full);
         }
