@@ -87,14 +87,6 @@ impl OfferPool {
         self.by_id.is_empty()
     }
 
-    /// Makes room for `more` offers beyond those held, so that adding them does not grow the
-    /// pool's tables one step at a time.
-    pub fn reserve(&mut self, more: usize) {
-        self.slots.reserve(more.saturating_sub(self.free.len()));
-        self.by_id.reserve(more);
-        self.expiries.reserve(more);
-    }
-
     /// The offer with this id.
     pub fn get(&self, id: &OfferId) -> Option<&Offer> {
         self.by_id.get(id).and_then(|&slot| self.held(slot)).map(|h| &h.offer)
